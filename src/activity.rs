@@ -1,0 +1,345 @@
+//! Care used in each setting, and what it costs.
+//!
+//! Counts are Poisson given each person's expected use, and a sum of independent Poisson
+//! counts is Poisson with the summed mean. So the yearly step does not draw per person: it
+//! adds each person's expected use (their individual risk, weighted by time present) into
+//! an exposure table by (segment, age band, sex, deprivation), then draws one exact Poisson
+//! total per (setting, segment). Overdispersion between people comes from the persistent
+//! gamma risk multiplier; emergency bed days are a gamma-Poisson (negative binomial) sum of
+//! per-admission lengths of stay, drawn exactly from the admission count.
+
+use rand::RngExt;
+use rand_distr::{Distribution, Gamma, Poisson};
+
+use crate::datasets::Datasets;
+use crate::population::{band_of, People, N_BANDS, N_IMD, N_SEX};
+use crate::rng::StreamRng;
+
+/// A setting of care. The set is fixed in code because interventions and budgets refer to
+/// settings by type; their rates and costs are data.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum Setting {
+    GpAppointments,
+    OtherPrimaryCare,
+    CommunityNursing,
+    CommunityMentalHealth,
+    AeAttendances,
+    EmergencyAdmissions,
+    EmergencyBedDays,
+    ElectiveAdmissions,
+    OutpatientAttendances,
+    HomeCareHours,
+    CareHomeWeeks,
+}
+
+impl Setting {
+    pub const ALL: [Setting; 11] = [
+        Setting::GpAppointments,
+        Setting::OtherPrimaryCare,
+        Setting::CommunityNursing,
+        Setting::CommunityMentalHealth,
+        Setting::AeAttendances,
+        Setting::EmergencyAdmissions,
+        Setting::EmergencyBedDays,
+        Setting::ElectiveAdmissions,
+        Setting::OutpatientAttendances,
+        Setting::HomeCareHours,
+        Setting::CareHomeWeeks,
+    ];
+
+    /// The id used in datasets and outputs.
+    pub fn id(self) -> &'static str {
+        match self {
+            Setting::GpAppointments => "gp_appointments",
+            Setting::OtherPrimaryCare => "other_primary_care",
+            Setting::CommunityNursing => "community_nursing",
+            Setting::CommunityMentalHealth => "community_mental_health",
+            Setting::AeAttendances => "ae_attendances",
+            Setting::EmergencyAdmissions => "emergency_admissions",
+            Setting::EmergencyBedDays => "emergency_bed_days",
+            Setting::ElectiveAdmissions => "elective_admissions",
+            Setting::OutpatientAttendances => "outpatient_attendances",
+            Setting::HomeCareHours => "home_care_hours",
+            Setting::CareHomeWeeks => "care_home_weeks",
+        }
+    }
+
+    /// The setting whose count this one is derived from, if any (bed days per admission).
+    pub fn derived_from(self) -> Option<Setting> {
+        match self {
+            Setting::EmergencyBedDays => Some(Setting::EmergencyAdmissions),
+            _ => None,
+        }
+    }
+
+    pub fn index(self) -> usize {
+        self as usize
+    }
+}
+
+/// The budget sector a setting's spend falls in.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum Sector {
+    Acute,
+    Community,
+    PrimaryCare,
+    MentalHealth,
+    SocialCare,
+}
+
+impl Sector {
+    pub const ALL: [Sector; 5] = [
+        Sector::Acute,
+        Sector::Community,
+        Sector::PrimaryCare,
+        Sector::MentalHealth,
+        Sector::SocialCare,
+    ];
+
+    pub fn id(self) -> &'static str {
+        match self {
+            Sector::Acute => "acute",
+            Sector::Community => "community",
+            Sector::PrimaryCare => "primary_care",
+            Sector::MentalHealth => "mental_health",
+            Sector::SocialCare => "social_care",
+        }
+    }
+}
+
+pub const N_SETTINGS: usize = Setting::ALL.len();
+
+/// Expected use per unit of exposure, and unit costs, ready for the yearly loop.
+#[derive(Debug, Clone)]
+pub struct ActivityModel {
+    n_segments: usize,
+    /// Annual rate per person of mean risk, flat `[setting][exposure cell]`.
+    rate: Vec<f64>,
+    /// Unit cost in pence at the price year.
+    unit_cost_pence: [f64; N_SETTINGS],
+    cost_inflation: f64,
+    los_mean: f64,
+    los_shape: f64,
+}
+
+/// Index of an exposure cell (segment, band, sex, imd).
+#[inline]
+pub fn exposure_cell(segment: usize, band: usize, sex: usize, imd: usize) -> usize {
+    ((segment * N_BANDS + band) * N_SEX + sex) * N_IMD + imd
+}
+
+/// Number of exposure cells for a given number of segments.
+pub fn n_exposure_cells(n_segments: usize) -> usize {
+    n_segments * N_BANDS * N_SEX * N_IMD
+}
+
+/// Counts and costs of one year, `[setting][segment]`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct YearActivity {
+    pub count: Vec<u64>,
+    pub cost_pence: Vec<i64>,
+}
+
+impl ActivityModel {
+    /// Builds the rate table. The dataset's age-sex rates are population averages; segment
+    /// and deprivation multipliers are relative, so each is divided by its population-
+    /// weighted mean (segment prevalence within the age band; equal quintile shares) to keep
+    /// the population average equal to the published rate.
+    pub fn new(d: &Datasets) -> Self {
+        let ns = d.segments.len();
+        let cells = n_exposure_cells(ns);
+        let mut rate = vec![0.0; N_SETTINGS * cells];
+        for s in Setting::ALL {
+            if s.derived_from().is_some() {
+                continue;
+            }
+            let si = s.index();
+            let dep_mean: f64 =
+                (0..N_IMD).map(|q| d.activity_deprivation[[si, q]]).sum::<f64>() / N_IMD as f64;
+            for b in 0..N_BANDS {
+                let seg_mean: f64 = (0..ns)
+                    .map(|g| d.prevalence[[b, g]] * d.activity_segment[[si, g]])
+                    .sum();
+                for g in 0..ns {
+                    let seg_rel = if seg_mean > 0.0 {
+                        d.activity_segment[[si, g]] / seg_mean
+                    } else {
+                        1.0
+                    };
+                    for x in 0..N_SEX {
+                        for q in 0..N_IMD {
+                            let r = d.activity_rates[[si, b, x]]
+                                * seg_rel
+                                * d.activity_deprivation[[si, q]]
+                                / dep_mean;
+                            rate[si * cells + exposure_cell(g, b, x, q)] = r;
+                        }
+                    }
+                }
+            }
+        }
+        let unit_cost_pence = std::array::from_fn(|i| (d.settings[i].unit_cost * 100.0).round());
+        ActivityModel {
+            n_segments: ns,
+            rate,
+            unit_cost_pence,
+            cost_inflation: d.parameters.cost_inflation,
+            los_mean: d.parameters.emergency_los_mean,
+            los_shape: d.parameters.emergency_los_shape,
+        }
+    }
+
+    pub fn n_segments(&self) -> usize {
+        self.n_segments
+    }
+
+    /// Expected annual count of `setting` for one unit of exposure in a cell.
+    #[inline]
+    pub fn rate(&self, setting: Setting, cell: usize) -> f64 {
+        self.rate[setting.index() * n_exposure_cells(self.n_segments) + cell]
+    }
+
+    pub fn los_mean(&self) -> f64 {
+        self.los_mean
+    }
+
+    /// Unit cost in whole pence in a simulation year (1 = the price year; inflation
+    /// compounds from there).
+    pub fn unit_cost_pence(&self, setting: Setting, year: u32) -> i64 {
+        let factor = (1.0 + self.cost_inflation).powi(year as i32 - 1);
+        (self.unit_cost_pence[setting.index()] * factor).round() as i64
+    }
+
+    /// Expected counts `[setting][segment]` from an exposure table.
+    pub fn expected(&self, exposure: &[f64]) -> Vec<f64> {
+        let ns = self.n_segments;
+        let per_seg = N_BANDS * N_SEX * N_IMD;
+        let cells = n_exposure_cells(ns);
+        let mut out = vec![0.0; N_SETTINGS * ns];
+        for s in Setting::ALL {
+            let si = s.index();
+            for g in 0..ns {
+                out[si * ns + g] = if s.derived_from().is_some() {
+                    0.0
+                } else {
+                    let base = si * cells + g * per_seg;
+                    self.rate[base..base + per_seg]
+                        .iter()
+                        .zip(&exposure[g * per_seg..(g + 1) * per_seg])
+                        .map(|(r, e)| r * e)
+                        .sum()
+                };
+            }
+        }
+        // Derived: bed days have mean admissions x length of stay.
+        for s in Setting::ALL {
+            if let Some(parent) = s.derived_from() {
+                for g in 0..ns {
+                    out[s.index() * ns + g] = out[parent.index() * ns + g] * self.los_mean;
+                }
+            }
+        }
+        out
+    }
+
+    /// Draws one year's counts and costs from an exposure table.
+    pub fn draw(&self, exposure: &[f64], year: u32, rng: &mut StreamRng) -> YearActivity {
+        let ns = self.n_segments;
+        let mean = self.expected(exposure);
+        let mut count = vec![0u64; N_SETTINGS * ns];
+        for s in Setting::ALL {
+            if s.derived_from().is_some() {
+                continue;
+            }
+            for g in 0..ns {
+                count[s.index() * ns + g] = poisson(mean[s.index() * ns + g], rng);
+            }
+        }
+        for s in Setting::ALL {
+            if let Some(parent) = s.derived_from() {
+                for g in 0..ns {
+                    let events = count[parent.index() * ns + g];
+                    count[s.index() * ns + g] =
+                        self.total_length_of_stay(events, rng);
+                }
+            }
+        }
+        let cost_pence = count
+            .iter()
+            .enumerate()
+            .map(|(i, c)| *c as i64 * self.unit_cost_pence(Setting::ALL[i / ns], year))
+            .collect();
+        YearActivity { count, cost_pence }
+    }
+
+    /// Total bed days of `admissions` stays, each negative binomial with mean `los_mean` and
+    /// shape `los_shape`: the sum is negative binomial with shape `admissions x los_shape`,
+    /// drawn as a gamma-Poisson mixture.
+    fn total_length_of_stay(&self, admissions: u64, rng: &mut StreamRng) -> u64 {
+        if admissions == 0 || self.los_mean <= 0.0 {
+            return 0;
+        }
+        let shape = admissions as f64 * self.los_shape;
+        let lambda = Gamma::new(shape, self.los_mean / self.los_shape)
+            .expect("shape and scale validated positive")
+            .sample(rng);
+        poisson(lambda, rng)
+    }
+
+    /// Per-person draw of one year's hospital spend in pence (emergency, bed days, elective,
+    /// outpatient, A&E), for checks on how spend concentrates.
+    pub fn person_hospital_spend(
+        &self,
+        people: &People,
+        i: usize,
+        rng: &mut StreamRng,
+    ) -> i64 {
+        let cell = exposure_cell(
+            people.segment[i] as usize,
+            band_of(people.age[i]),
+            people.sex[i] as usize,
+            people.imd[i] as usize,
+        );
+        let risk = people.risk[i] as f64;
+        let mut pence = 0i64;
+        for s in [
+            Setting::AeAttendances,
+            Setting::EmergencyAdmissions,
+            Setting::ElectiveAdmissions,
+            Setting::OutpatientAttendances,
+        ] {
+            let n = poisson(self.rate(s, cell) * risk, rng);
+            pence += n as i64 * self.unit_cost_pence(s, 1);
+            if s == Setting::EmergencyAdmissions {
+                let days = self.total_length_of_stay(n, rng);
+                pence += days as i64 * self.unit_cost_pence(Setting::EmergencyBedDays, 1);
+            }
+        }
+        pence
+    }
+}
+
+/// A Poisson draw that accepts a zero mean.
+#[inline]
+pub fn poisson(mean: f64, rng: &mut StreamRng) -> u64 {
+    if mean <= 0.0 {
+        return 0;
+    }
+    if mean < 1e-9 {
+        return (rng.random::<f64>() < mean) as u64;
+    }
+    Poisson::new(mean)
+        .expect("finite positive mean")
+        .sample(rng) as u64
+}
+
+/// Adds each person's exposure (risk x weight) into `exposure`.
+pub fn add_exposure(people: &People, i: usize, weight: f64, exposure: &mut [f64]) {
+    let c = exposure_cell(
+        people.segment[i] as usize,
+        band_of(people.age[i]),
+        people.sex[i] as usize,
+        people.imd[i] as usize,
+    );
+    exposure[c] += weight * people.risk[i] as f64;
+}

@@ -1,0 +1,1064 @@
+//! Loading and validating the parameter datasets (CSV).
+//!
+//! This is one of the two modules that know polars (the other is `output`). Files are read
+//! with every column as text and each cell is parsed here, so that a bad cell is reported
+//! with its file, line and column and what is allowed. What leaves this module is typed and
+//! validated: `Datasets` holds plain numbers and ndarray tables, ready for the model.
+
+use std::io::Cursor;
+use std::path::{Path, PathBuf};
+
+use ndarray::{Array2, Array3};
+use polars::prelude::*;
+use sha2::{Digest, Sha256};
+
+use crate::activity::{Sector, Setting};
+use crate::error::{CapsimError, Result};
+use crate::population::{BAND_LABELS, N_AGES, N_BANDS, N_IMD, N_SEX, SEX_LABELS};
+
+/// The bundled default datasets, compiled into the binary so `capsim run` works anywhere.
+pub const BUNDLED: &[(&str, &str)] = &[
+    ("life_table.csv", include_str!("../datasets/life_table.csv")),
+    (
+        "population_age_sex.csv",
+        include_str!("../datasets/population_age_sex.csv"),
+    ),
+    ("segments.csv", include_str!("../datasets/segments.csv")),
+    (
+        "segment_prevalence.csv",
+        include_str!("../datasets/segment_prevalence.csv"),
+    ),
+    (
+        "segment_transitions.csv",
+        include_str!("../datasets/segment_transitions.csv"),
+    ),
+    ("deprivation.csv", include_str!("../datasets/deprivation.csv")),
+    ("fertility.csv", include_str!("../datasets/fertility.csv")),
+    ("migration.csv", include_str!("../datasets/migration.csv")),
+    ("settings.csv", include_str!("../datasets/settings.csv")),
+    ("parameters.csv", include_str!("../datasets/parameters.csv")),
+    (
+        "activity_rates.csv",
+        include_str!("../datasets/activity_rates.csv"),
+    ),
+    (
+        "activity_segment_multipliers.csv",
+        include_str!("../datasets/activity_segment_multipliers.csv"),
+    ),
+    (
+        "activity_deprivation_multipliers.csv",
+        include_str!("../datasets/activity_deprivation_multipliers.csv"),
+    ),
+    ("archetypes.csv", include_str!("../datasets/archetypes.csv")),
+    (
+        "archetype_age_profile.csv",
+        include_str!("../datasets/archetype_age_profile.csv"),
+    ),
+    (
+        "default_system.csv",
+        include_str!("../datasets/default_system.csv"),
+    ),
+    (
+        "england_benchmarks.csv",
+        include_str!("../datasets/england_benchmarks.csv"),
+    ),
+];
+
+/// Where datasets come from.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum DatasetSource {
+    /// The copy compiled into the binary.
+    Bundled,
+    /// A folder holding the same files.
+    Dir(PathBuf),
+}
+
+/// A health segment as defined in `segments.csv`.
+#[derive(Debug, Clone, PartialEq)]
+pub struct SegmentDef {
+    pub id: String,
+    pub label: String,
+    pub severity: i64,
+    pub mortality_multiplier: f64,
+    pub newborn: bool,
+}
+
+/// Transition probabilities for one age group: `p[[from, to]]`.
+#[derive(Debug, Clone, PartialEq)]
+pub struct TransitionGroup {
+    pub age_from: u8,
+    pub age_to: u8,
+    pub p: Array2<f64>,
+}
+
+/// A unit of activity and its cost, from `settings.csv`.
+#[derive(Debug, Clone, PartialEq)]
+pub struct SettingDef {
+    pub setting: Setting,
+    pub label: String,
+    pub sector: Sector,
+    pub unit: String,
+    pub unit_cost: f64,
+    pub price_year: String,
+}
+
+/// Scalar parameters from `parameters.csv`.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Parameters {
+    pub cost_inflation: f64,
+    pub emergency_los_mean: f64,
+    pub emergency_los_shape: f64,
+    pub risk_shape: f64,
+    pub male_birth_share: f64,
+    pub england_systems: usize,
+    pub england_neighbourhoods: usize,
+    pub england_places_per_system: usize,
+    pub neighbourhood_size_mean: f64,
+    pub neighbourhood_size_sd: f64,
+    pub neighbourhood_size_min: f64,
+    pub neighbourhood_size_max: f64,
+}
+
+/// A neighbourhood type with its deprivation mix and age-structure tilt.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Archetype {
+    pub id: String,
+    pub label: String,
+    pub england_share: f64,
+    pub imd: [f64; N_IMD],
+    pub age_weight: [f64; N_BANDS],
+}
+
+/// One neighbourhood of the bundled default system.
+#[derive(Debug, Clone, PartialEq)]
+pub struct NeighbourhoodRow {
+    pub system: String,
+    pub place: String,
+    pub neighbourhood: String,
+    pub archetype: usize,
+    pub registered_population: u64,
+}
+
+/// A published England annual total used to check the England preset.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Benchmark {
+    pub measure: String,
+    pub value: f64,
+    pub year: String,
+    pub source: String,
+}
+
+/// Deprivation multipliers for one IMD quintile.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Deprivation {
+    pub mortality_multiplier: f64,
+    pub morbidity_multiplier: f64,
+}
+
+/// All parameter datasets, validated.
+#[derive(Debug, Clone)]
+pub struct Datasets {
+    pub source: DatasetSource,
+    /// SHA-256 over the files' names and bytes, in a fixed order.
+    pub checksum: String,
+    /// Probability of dying within the year, `[sex, age]`.
+    pub qx: Array2<f64>,
+    /// England population, `[band, sex]`.
+    pub population: Array2<f64>,
+    pub segments: Vec<SegmentDef>,
+    /// Share of each band in each segment, `[band, segment]`; rows sum to 1.
+    pub prevalence: Array2<f64>,
+    pub transitions: Vec<TransitionGroup>,
+    pub deprivation: [Deprivation; N_IMD],
+    /// Births per woman per year by band (zero outside 15-49).
+    pub fertility: [f64; N_BANDS],
+    /// Gross annual in- and out-migration rates per resident, `[band, sex, 0=in|1=out]`.
+    pub migration: Array3<f64>,
+    /// In `Setting::ALL` order.
+    pub settings: Vec<SettingDef>,
+    pub parameters: Parameters,
+    /// Population-average annual rate, `[setting, band, sex]` (zero for derived settings).
+    pub activity_rates: Array3<f64>,
+    /// Relative use by segment, `[setting, segment]`.
+    pub activity_segment: Array2<f64>,
+    /// Relative use by deprivation quintile, `[setting, imd]`.
+    pub activity_deprivation: Array2<f64>,
+    pub archetypes: Vec<Archetype>,
+    pub default_system: Vec<NeighbourhoodRow>,
+    pub benchmarks: Vec<Benchmark>,
+}
+
+impl Datasets {
+    /// The bundled default datasets.
+    pub fn bundled() -> Result<Self> {
+        let files = BUNDLED
+            .iter()
+            .map(|(name, text)| (name.to_string(), text.as_bytes().to_vec()))
+            .collect();
+        Self::from_files(DatasetSource::Bundled, files)
+    }
+
+    /// The datasets in `dir`, which must hold every file the bundled copy has.
+    pub fn from_dir(dir: &Path) -> Result<Self> {
+        let mut files = Vec::new();
+        for (name, _) in BUNDLED {
+            let path = dir.join(name);
+            let bytes = std::fs::read(&path).map_err(|e| CapsimError::InvalidTable {
+                file: path.display().to_string(),
+                column: "(file)".into(),
+                problem: format!("cannot read: {e}"),
+            })?;
+            files.push((name.to_string(), bytes));
+        }
+        Self::from_files(DatasetSource::Dir(dir.to_path_buf()), files)
+    }
+
+    /// Loads from a source.
+    pub fn load(source: &DatasetSource) -> Result<Self> {
+        match source {
+            DatasetSource::Bundled => Self::bundled(),
+            DatasetSource::Dir(dir) => Self::from_dir(dir),
+        }
+    }
+
+    fn from_files(source: DatasetSource, files: Vec<(String, Vec<u8>)>) -> Result<Self> {
+        let mut hasher = Sha256::new();
+        for (name, bytes) in &files {
+            hasher.update(name.as_bytes());
+            hasher.update([0]);
+            hasher.update(bytes);
+        }
+        let checksum = hasher
+            .finalize()
+            .iter()
+            .map(|b| format!("{b:02x}"))
+            .collect();
+        let display = |name: &str| match &source {
+            DatasetSource::Bundled => format!("datasets/{name} (bundled)"),
+            DatasetSource::Dir(d) => d.join(name).display().to_string(),
+        };
+        let table = |name: &str| -> Result<Table> {
+            let bytes = &files.iter().find(|(n, _)| n == name).expect("known file").1;
+            Table::parse(display(name), bytes)
+        };
+
+        let qx = load_life_table(&table("life_table.csv")?)?;
+        let population = load_population(&table("population_age_sex.csv")?)?;
+        let segments = load_segments(&table("segments.csv")?)?;
+        let prevalence = load_prevalence(&table("segment_prevalence.csv")?, &segments)?;
+        let transitions = load_transitions(&table("segment_transitions.csv")?, &segments)?;
+        let deprivation = load_deprivation(&table("deprivation.csv")?)?;
+        let fertility = load_fertility(&table("fertility.csv")?)?;
+        let migration = load_migration(&table("migration.csv")?)?;
+        let settings = load_settings(&table("settings.csv")?)?;
+        let parameters = load_parameters(&table("parameters.csv")?)?;
+        let activity_rates = load_activity_rates(&table("activity_rates.csv")?)?;
+        let activity_segment =
+            load_activity_segment(&table("activity_segment_multipliers.csv")?, &segments)?;
+        let activity_deprivation =
+            load_activity_deprivation(&table("activity_deprivation_multipliers.csv")?)?;
+        let archetypes = load_archetypes(
+            &table("archetypes.csv")?,
+            &table("archetype_age_profile.csv")?,
+        )?;
+        let default_system = load_default_system(&table("default_system.csv")?, &archetypes)?;
+        let benchmarks = load_benchmarks(&table("england_benchmarks.csv")?)?;
+
+        Ok(Datasets {
+            source,
+            checksum,
+            qx,
+            population,
+            segments,
+            prevalence,
+            transitions,
+            deprivation,
+            fertility,
+            migration,
+            settings,
+            parameters,
+            activity_rates,
+            activity_segment,
+            activity_deprivation,
+            archetypes,
+            default_system,
+            benchmarks,
+        })
+    }
+
+    /// Index of a segment by id.
+    pub fn segment_index(&self, id: &str) -> Option<usize> {
+        self.segments.iter().position(|s| s.id == id)
+    }
+}
+
+/// A CSV file read as text columns, with helpers that parse and validate cells.
+struct Table {
+    file: String,
+    df: DataFrame,
+}
+
+/// A parsed column with its cells' line numbers (the header is line 1).
+struct Col<'a, T> {
+    table: &'a Table,
+    name: &'a str,
+    values: Vec<T>,
+}
+
+impl<T> Col<'_, T> {
+    fn line(&self, row: usize) -> usize {
+        row + 2
+    }
+}
+
+impl Table {
+    fn parse(file: String, bytes: &[u8]) -> Result<Self> {
+        let df = CsvReadOptions::default()
+            .with_has_header(true)
+            .with_infer_schema_length(Some(0))
+            .into_reader_with_file_handle(Cursor::new(bytes.to_vec()))
+            .finish()
+            .map_err(|e| CapsimError::Unreadable {
+                file: file.clone(),
+                reason: e.to_string(),
+            })?;
+        Ok(Table { file, df })
+    }
+
+    fn height(&self) -> usize {
+        self.df.height()
+    }
+
+    fn invalid(&self, column: &str, row: usize, value: &str, allowed: &str) -> CapsimError {
+        CapsimError::InvalidValue {
+            file: self.file.clone(),
+            line: row + 2,
+            column: column.into(),
+            value: value.into(),
+            allowed: allowed.into(),
+        }
+    }
+
+    fn whole(&self, column: &str, problem: impl Into<String>) -> CapsimError {
+        CapsimError::InvalidTable {
+            file: self.file.clone(),
+            column: column.into(),
+            problem: problem.into(),
+        }
+    }
+
+    /// The text cells of a column; an empty cell is an error.
+    fn text<'a>(&'a self, name: &'a str, expected: &[&str]) -> Result<Col<'a, String>> {
+        let column = self
+            .df
+            .column(name)
+            .map_err(|_| CapsimError::MissingColumn {
+                file: self.file.clone(),
+                column: name.into(),
+                expected: expected.join(", "),
+            })?;
+        let ca = column
+            .str()
+            .map_err(|e| self.whole(name, format!("not text: {e}")))?;
+        let mut values = Vec::with_capacity(ca.len());
+        for (row, v) in ca.iter().enumerate() {
+            match v {
+                Some(s) if !s.trim().is_empty() => values.push(s.trim().to_string()),
+                _ => return Err(self.invalid(name, row, "", "a non-empty value")),
+            }
+        }
+        Ok(Col {
+            table: self,
+            name,
+            values,
+        })
+    }
+
+    /// Numeric cells of a column, each within `[min, max]`.
+    fn number<'a>(
+        &'a self,
+        name: &'a str,
+        expected: &[&str],
+        min: f64,
+        max: f64,
+    ) -> Result<Col<'a, f64>> {
+        let text = self.text(name, expected)?;
+        let allowed = if max.is_infinite() {
+            format!("a number >= {min}")
+        } else {
+            format!("a number from {min} to {max}")
+        };
+        let mut values = Vec::with_capacity(text.values.len());
+        for (row, s) in text.values.iter().enumerate() {
+            match s.parse::<f64>() {
+                Ok(x) if x.is_finite() && x >= min && x <= max => values.push(x),
+                _ => return Err(self.invalid(name, row, s, &allowed)),
+            }
+        }
+        Ok(Col {
+            table: self,
+            name,
+            values,
+        })
+    }
+
+    /// Cells that must be one of `options`; returns the index of each.
+    fn choice<'a, S: AsRef<str>>(
+        &'a self,
+        name: &'a str,
+        expected: &[&str],
+        options: &[S],
+    ) -> Result<Col<'a, usize>> {
+        let text = self.text(name, expected)?;
+        let allowed = format!(
+            "one of {}",
+            options
+                .iter()
+                .map(|o| o.as_ref())
+                .collect::<Vec<_>>()
+                .join(", ")
+        );
+        let mut values = Vec::with_capacity(text.values.len());
+        for (row, s) in text.values.iter().enumerate() {
+            match options.iter().position(|o| o.as_ref() == s) {
+                Some(i) => values.push(i),
+                None => return Err(self.invalid(name, row, s, &allowed)),
+            }
+        }
+        Ok(Col {
+            table: self,
+            name,
+            values,
+        })
+    }
+
+    /// Requires each key (a tuple of indices) exactly once, over the full grid `sizes`.
+    fn require_grid(&self, column: &str, keys: &[Vec<usize>], sizes: &[usize]) -> Result<()> {
+        let total: usize = sizes.iter().product();
+        let mut seen = vec![false; total];
+        for (row, key) in keys.iter().enumerate() {
+            let flat = key.iter().zip(sizes).fold(0, |acc, (k, n)| acc * n + k);
+            if seen[flat] {
+                return Err(self.invalid(column, row, "(duplicate row)", "each key once"));
+            }
+            seen[flat] = true;
+        }
+        if keys.len() != total {
+            return Err(self.whole(
+                column,
+                format!(
+                    "expected {total} rows (one for every combination), found {}",
+                    keys.len()
+                ),
+            ));
+        }
+        Ok(())
+    }
+}
+
+fn bands() -> Vec<&'static str> {
+    BAND_LABELS.to_vec()
+}
+
+const PROB: (f64, f64) = (0.0, 1.0);
+const NONNEG: (f64, f64) = (0.0, f64::INFINITY);
+
+fn load_life_table(t: &Table) -> Result<Array2<f64>> {
+    let cols = ["age", "qx_male", "qx_female"];
+    let age = t.number("age", &cols, 0.0, (N_AGES - 1) as f64)?;
+    let m = t.number("qx_male", &cols, PROB.0, PROB.1)?;
+    let f = t.number("qx_female", &cols, PROB.0, PROB.1)?;
+    let keys: Vec<Vec<usize>> = age.values.iter().map(|a| vec![*a as usize]).collect();
+    for (row, a) in age.values.iter().enumerate() {
+        if a.fract() != 0.0 {
+            return Err(t.invalid("age", row, &a.to_string(), "a whole number of years"));
+        }
+    }
+    t.require_grid("age", &keys, &[N_AGES])?;
+    let mut qx = Array2::zeros((N_SEX, N_AGES));
+    for row in 0..t.height() {
+        let a = age.values[row] as usize;
+        qx[[0, a]] = m.values[row];
+        qx[[1, a]] = f.values[row];
+    }
+    Ok(qx)
+}
+
+fn load_population(t: &Table) -> Result<Array2<f64>> {
+    let cols = ["age_band", "male", "female"];
+    let band = t.choice("age_band", &cols, &bands())?;
+    let m = t.number("male", &cols, NONNEG.0, NONNEG.1)?;
+    let f = t.number("female", &cols, NONNEG.0, NONNEG.1)?;
+    let keys: Vec<Vec<usize>> = band.values.iter().map(|b| vec![*b]).collect();
+    t.require_grid("age_band", &keys, &[N_BANDS])?;
+    let mut pop = Array2::zeros((N_BANDS, N_SEX));
+    for row in 0..t.height() {
+        pop[[band.values[row], 0]] = m.values[row];
+        pop[[band.values[row], 1]] = f.values[row];
+    }
+    Ok(pop)
+}
+
+fn parse_bool(t: &Table, col: &Col<String>, row: usize) -> Result<bool> {
+    match col.values[row].as_str() {
+        "true" => Ok(true),
+        "false" => Ok(false),
+        v => Err(t.invalid(col.name, row, v, "true or false")),
+    }
+}
+
+fn load_segments(t: &Table) -> Result<Vec<SegmentDef>> {
+    let cols = [
+        "segment",
+        "label",
+        "severity",
+        "mortality_multiplier",
+        "newborn",
+    ];
+    let id = t.text("segment", &cols)?;
+    let label = t.text("label", &cols)?;
+    let severity = t.number("severity", &cols, 0.0, 255.0)?;
+    let mort = t.number("mortality_multiplier", &cols, NONNEG.0, NONNEG.1)?;
+    let newborn = t.text("newborn", &cols)?;
+    if t.height() == 0 || t.height() > 255 {
+        return Err(t.whole("segment", "expected between 1 and 255 segments"));
+    }
+    let mut out: Vec<SegmentDef> = Vec::new();
+    for row in 0..t.height() {
+        let sid = &id.values[row];
+        if !is_snake_case(sid) {
+            return Err(t.invalid("segment", row, sid, "a snake_case id"));
+        }
+        if out.iter().any(|s| &s.id == sid) {
+            return Err(t.invalid("segment", row, sid, "a segment id not used before"));
+        }
+        let sev = severity.values[row];
+        if sev.fract() != 0.0 || out.iter().any(|s| s.severity == sev as i64) {
+            return Err(t.invalid(
+                "severity",
+                row,
+                &sev.to_string(),
+                "a whole number, different for each segment",
+            ));
+        }
+        out.push(SegmentDef {
+            id: sid.clone(),
+            label: label.values[row].clone(),
+            severity: sev as i64,
+            mortality_multiplier: mort.values[row],
+            newborn: parse_bool(t, &newborn, row)?,
+        });
+    }
+    if out.iter().filter(|s| s.newborn).count() != 1 {
+        return Err(t.whole(
+            "newborn",
+            "exactly one segment must be marked newborn = true (where births enter)",
+        ));
+    }
+    let _ = (id.table, id.line(0));
+    Ok(out)
+}
+
+fn is_snake_case(s: &str) -> bool {
+    !s.is_empty()
+        && s.chars()
+            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_')
+}
+
+fn segment_ids(segments: &[SegmentDef]) -> Vec<&str> {
+    segments.iter().map(|s| s.id.as_str()).collect()
+}
+
+/// Checks that each group of `rows` (a key per row) sums to 1 within rounding.
+fn require_sums_to_one(
+    t: &Table,
+    column: &str,
+    values: &[f64],
+    group_of_row: &[usize],
+    n_groups: usize,
+    describe: impl Fn(usize) -> String,
+) -> Result<()> {
+    let mut sums = vec![0.0; n_groups];
+    for (v, g) in values.iter().zip(group_of_row) {
+        sums[*g] += v;
+    }
+    for (g, s) in sums.iter().enumerate() {
+        if (s - 1.0).abs() > 1e-6 {
+            return Err(t.whole(
+                column,
+                format!("{} sums to {s:.6}; it must sum to 1", describe(g)),
+            ));
+        }
+    }
+    Ok(())
+}
+
+fn load_prevalence(t: &Table, segments: &[SegmentDef]) -> Result<Array2<f64>> {
+    let cols = ["age_band", "segment", "share"];
+    let band = t.choice("age_band", &cols, &bands())?;
+    let seg = t.choice("segment", &cols, &segment_ids(segments))?;
+    let share = t.number("share", &cols, PROB.0, PROB.1)?;
+    let ns = segments.len();
+    let keys: Vec<Vec<usize>> = (0..t.height())
+        .map(|r| vec![band.values[r], seg.values[r]])
+        .collect();
+    t.require_grid("segment", &keys, &[N_BANDS, ns])?;
+    require_sums_to_one(t, "share", &share.values, &band.values, N_BANDS, |g| {
+        format!("age band {}", BAND_LABELS[g])
+    })?;
+    let mut prev = Array2::zeros((N_BANDS, ns));
+    for r in 0..t.height() {
+        prev[[band.values[r], seg.values[r]]] = share.values[r];
+    }
+    Ok(prev)
+}
+
+fn load_transitions(t: &Table, segments: &[SegmentDef]) -> Result<Vec<TransitionGroup>> {
+    let cols = ["age_from", "age_to", "from", "to", "probability"];
+    let max_age = (N_AGES - 1) as f64;
+    let from_age = t.number("age_from", &cols, 0.0, max_age)?;
+    let to_age = t.number("age_to", &cols, 0.0, max_age)?;
+    let ids = segment_ids(segments);
+    let from = t.choice("from", &cols, &ids)?;
+    let to = t.choice("to", &cols, &ids)?;
+    let p = t.number("probability", &cols, PROB.0, PROB.1)?;
+    let ns = segments.len();
+    // Groups in order of first appearance.
+    let mut groups: Vec<(u8, u8)> = Vec::new();
+    let mut group_of_row = Vec::with_capacity(t.height());
+    for r in 0..t.height() {
+        let key = (from_age.values[r] as u8, to_age.values[r] as u8);
+        if key.0 > key.1 {
+            return Err(t.invalid(
+                "age_to",
+                r,
+                &to_age.values[r].to_string(),
+                "an age at or above age_from",
+            ));
+        }
+        let g = match groups.iter().position(|k| *k == key) {
+            Some(g) => g,
+            None => {
+                groups.push(key);
+                groups.len() - 1
+            }
+        };
+        group_of_row.push(g);
+    }
+    groups.sort();
+    let group_of_row: Vec<usize> = (0..t.height())
+        .map(|r| {
+            let key = (from_age.values[r] as u8, to_age.values[r] as u8);
+            groups.iter().position(|k| *k == key).expect("group seen")
+        })
+        .collect();
+    // Age groups must tile 0..=100 without gaps or overlaps.
+    let mut next = 0u16;
+    for (lo, hi) in &groups {
+        if *lo as u16 != next {
+            return Err(t.whole(
+                "age_from",
+                format!("age groups must cover ages 0-100 without gaps or overlaps; a group starts at {lo} where {next} was expected"),
+            ));
+        }
+        next = *hi as u16 + 1;
+    }
+    if next != N_AGES as u16 {
+        return Err(t.whole("age_to", "the last age group must end at 100"));
+    }
+    let keys: Vec<Vec<usize>> = (0..t.height())
+        .map(|r| vec![group_of_row[r], from.values[r], to.values[r]])
+        .collect();
+    t.require_grid("to", &keys, &[groups.len(), ns, ns])?;
+    let row_group: Vec<usize> = (0..t.height())
+        .map(|r| group_of_row[r] * ns + from.values[r])
+        .collect();
+    require_sums_to_one(t, "probability", &p.values, &row_group, groups.len() * ns, |g| {
+        let (lo, hi) = groups[g / ns];
+        format!("the row from `{}` at ages {lo}-{hi}", ids[g % ns])
+    })?;
+    let mut out: Vec<TransitionGroup> = groups
+        .iter()
+        .map(|(lo, hi)| TransitionGroup {
+            age_from: *lo,
+            age_to: *hi,
+            p: Array2::zeros((ns, ns)),
+        })
+        .collect();
+    for r in 0..t.height() {
+        out[group_of_row[r]].p[[from.values[r], to.values[r]]] = p.values[r];
+    }
+    Ok(out)
+}
+
+fn imd_key(t: &Table, col: &Col<f64>) -> Result<Vec<usize>> {
+    col.values
+        .iter()
+        .enumerate()
+        .map(|(r, q)| {
+            if q.fract() == 0.0 && (1.0..=N_IMD as f64).contains(q) {
+                Ok(*q as usize - 1)
+            } else {
+                Err(t.invalid(col.name, r, &q.to_string(), "a whole number from 1 to 5"))
+            }
+        })
+        .collect()
+}
+
+fn load_deprivation(t: &Table) -> Result<[Deprivation; N_IMD]> {
+    let cols = [
+        "imd_quintile",
+        "mortality_multiplier",
+        "morbidity_multiplier",
+    ];
+    let q = t.number("imd_quintile", &cols, 1.0, N_IMD as f64)?;
+    let q = imd_key(t, &q)?;
+    let m = t.number("mortality_multiplier", &cols, 1e-9, f64::INFINITY)?;
+    let b = t.number("morbidity_multiplier", &cols, 1e-9, f64::INFINITY)?;
+    let keys: Vec<Vec<usize>> = q.iter().map(|x| vec![*x]).collect();
+    t.require_grid("imd_quintile", &keys, &[N_IMD])?;
+    let mut out = [Deprivation {
+        mortality_multiplier: 1.0,
+        morbidity_multiplier: 1.0,
+    }; N_IMD];
+    for r in 0..t.height() {
+        out[q[r]] = Deprivation {
+            mortality_multiplier: m.values[r],
+            morbidity_multiplier: b.values[r],
+        };
+    }
+    Ok(out)
+}
+
+fn load_fertility(t: &Table) -> Result<[f64; N_BANDS]> {
+    let cols = ["age_band", "rate"];
+    let band = t.choice("age_band", &cols, &bands())?;
+    let rate = t.number("rate", &cols, PROB.0, PROB.1)?;
+    let mut out = [0.0; N_BANDS];
+    let mut seen = [false; N_BANDS];
+    for r in 0..t.height() {
+        let b = band.values[r];
+        if seen[b] {
+            return Err(t.invalid("age_band", r, BAND_LABELS[b], "each age band once"));
+        }
+        seen[b] = true;
+        out[b] = rate.values[r];
+    }
+    Ok(out)
+}
+
+fn load_migration(t: &Table) -> Result<Array3<f64>> {
+    let cols = ["age_band", "sex", "in_rate", "out_rate"];
+    let band = t.choice("age_band", &cols, &bands())?;
+    let sex = t.choice("sex", &cols, &SEX_LABELS)?;
+    let inr = t.number("in_rate", &cols, 0.0, 1.0)?;
+    let outr = t.number("out_rate", &cols, 0.0, 1.0)?;
+    let keys: Vec<Vec<usize>> = (0..t.height())
+        .map(|r| vec![band.values[r], sex.values[r]])
+        .collect();
+    t.require_grid("sex", &keys, &[N_BANDS, N_SEX])?;
+    let mut out = Array3::zeros((N_BANDS, N_SEX, 2));
+    for r in 0..t.height() {
+        out[[band.values[r], sex.values[r], 0]] = inr.values[r];
+        out[[band.values[r], sex.values[r], 1]] = outr.values[r];
+    }
+    Ok(out)
+}
+
+fn load_settings(t: &Table) -> Result<Vec<SettingDef>> {
+    let cols = [
+        "setting",
+        "label",
+        "sector",
+        "unit",
+        "unit_cost",
+        "price_year",
+    ];
+    let names: Vec<&str> = Setting::ALL.iter().map(|s| s.id()).collect();
+    let setting = t.choice("setting", &cols, &names)?;
+    let label = t.text("label", &cols)?;
+    let sectors: Vec<&str> = Sector::ALL.iter().map(|s| s.id()).collect();
+    let sector = t.choice("sector", &cols, &sectors)?;
+    let unit = t.text("unit", &cols)?;
+    let cost = t.number("unit_cost", &cols, NONNEG.0, NONNEG.1)?;
+    let year = t.text("price_year", &cols)?;
+    let keys: Vec<Vec<usize>> = setting.values.iter().map(|s| vec![*s]).collect();
+    t.require_grid("setting", &keys, &[names.len()])?;
+    let mut out: Vec<Option<SettingDef>> = vec![None; names.len()];
+    for r in 0..t.height() {
+        out[setting.values[r]] = Some(SettingDef {
+            setting: Setting::ALL[setting.values[r]],
+            label: label.values[r].clone(),
+            sector: Sector::ALL[sector.values[r]],
+            unit: unit.values[r].clone(),
+            unit_cost: cost.values[r],
+            price_year: year.values[r].clone(),
+        });
+    }
+    Ok(out.into_iter().map(|s| s.expect("grid checked")).collect())
+}
+
+fn load_parameters(t: &Table) -> Result<Parameters> {
+    let cols = ["name", "value", "unit", "source"];
+    let name = t.text("name", &cols)?;
+    let value = t.number("value", &cols, f64::NEG_INFINITY, f64::INFINITY)?;
+    t.text("unit", &cols)?;
+    t.text("source", &cols)?;
+    let get = |key: &str, min: f64, max: f64| -> Result<f64> {
+        let rows: Vec<usize> = (0..t.height())
+            .filter(|r| name.values[*r] == key)
+            .collect();
+        match rows.as_slice() {
+            [r] => {
+                let v = value.values[*r];
+                if v >= min && v <= max {
+                    Ok(v)
+                } else {
+                    Err(t.invalid(
+                        "value",
+                        *r,
+                        &v.to_string(),
+                        &format!("for {key}: a number from {min} to {max}"),
+                    ))
+                }
+            }
+            [] => Err(t.whole("name", format!("no row names parameter `{key}`"))),
+            _ => Err(t.whole("name", format!("parameter `{key}` is given more than once"))),
+        }
+    };
+    let count = |key: &str, min: f64| -> Result<usize> {
+        let v = get(key, min, 1e9)?;
+        if v.fract() != 0.0 {
+            return Err(t.whole("value", format!("{key} must be a whole number")));
+        }
+        Ok(v as usize)
+    };
+    let p = Parameters {
+        cost_inflation: get("cost_inflation", -0.5, 1.0)?,
+        emergency_los_mean: get("emergency_los_mean", 0.0, 365.0)?,
+        emergency_los_shape: get("emergency_los_shape", 1e-6, 1e6)?,
+        risk_shape: get("risk_shape", 1e-3, 1e6)?,
+        male_birth_share: get("male_birth_share", 0.0, 1.0)?,
+        england_systems: count("england_systems", 1.0)?,
+        england_neighbourhoods: count("england_neighbourhoods", 1.0)?,
+        england_places_per_system: count("england_places_per_system", 1.0)?,
+        neighbourhood_size_mean: get("neighbourhood_size_mean", 1.0, 1e7)?,
+        neighbourhood_size_sd: get("neighbourhood_size_sd", 0.0, 1e7)?,
+        neighbourhood_size_min: get("neighbourhood_size_min", 1.0, 1e7)?,
+        neighbourhood_size_max: get("neighbourhood_size_max", 1.0, 1e7)?,
+    };
+    if p.england_neighbourhoods < p.england_systems * p.england_places_per_system {
+        return Err(t.whole(
+            "value",
+            "england_neighbourhoods must be at least england_systems x england_places_per_system",
+        ));
+    }
+    if p.neighbourhood_size_min > p.neighbourhood_size_max {
+        return Err(t.whole(
+            "value",
+            "neighbourhood_size_min must not exceed neighbourhood_size_max",
+        ));
+    }
+    Ok(p)
+}
+
+/// Settings that have their own rates (all but those derived from another setting).
+fn rated_settings() -> Vec<&'static str> {
+    Setting::ALL
+        .iter()
+        .filter(|s| s.derived_from().is_none())
+        .map(|s| s.id())
+        .collect()
+}
+
+fn setting_index(rated_index: usize) -> usize {
+    let id = rated_settings()[rated_index];
+    Setting::ALL
+        .iter()
+        .position(|s| s.id() == id)
+        .expect("rated setting")
+}
+
+fn load_activity_rates(t: &Table) -> Result<Array3<f64>> {
+    let cols = ["setting", "age_band", "sex", "rate"];
+    let rated = rated_settings();
+    let setting = t.choice("setting", &cols, &rated)?;
+    let band = t.choice("age_band", &cols, &bands())?;
+    let sex = t.choice("sex", &cols, &SEX_LABELS)?;
+    let rate = t.number("rate", &cols, NONNEG.0, NONNEG.1)?;
+    let keys: Vec<Vec<usize>> = (0..t.height())
+        .map(|r| vec![setting.values[r], band.values[r], sex.values[r]])
+        .collect();
+    t.require_grid("setting", &keys, &[rated.len(), N_BANDS, N_SEX])?;
+    let mut out = Array3::zeros((Setting::ALL.len(), N_BANDS, N_SEX));
+    for r in 0..t.height() {
+        out[[
+            setting_index(setting.values[r]),
+            band.values[r],
+            sex.values[r],
+        ]] = rate.values[r];
+    }
+    Ok(out)
+}
+
+fn load_activity_segment(t: &Table, segments: &[SegmentDef]) -> Result<Array2<f64>> {
+    let cols = ["setting", "segment", "multiplier"];
+    let rated = rated_settings();
+    let setting = t.choice("setting", &cols, &rated)?;
+    let seg = t.choice("segment", &cols, &segment_ids(segments))?;
+    let m = t.number("multiplier", &cols, NONNEG.0, NONNEG.1)?;
+    let keys: Vec<Vec<usize>> = (0..t.height())
+        .map(|r| vec![setting.values[r], seg.values[r]])
+        .collect();
+    t.require_grid("segment", &keys, &[rated.len(), segments.len()])?;
+    let mut out = Array2::ones((Setting::ALL.len(), segments.len()));
+    for r in 0..t.height() {
+        out[[setting_index(setting.values[r]), seg.values[r]]] = m.values[r];
+    }
+    Ok(out)
+}
+
+fn load_activity_deprivation(t: &Table) -> Result<Array2<f64>> {
+    let cols = ["setting", "imd_quintile", "multiplier"];
+    let rated = rated_settings();
+    let setting = t.choice("setting", &cols, &rated)?;
+    let q = t.number("imd_quintile", &cols, 1.0, N_IMD as f64)?;
+    let q = imd_key(t, &q)?;
+    let m = t.number("multiplier", &cols, 1e-9, f64::INFINITY)?;
+    let keys: Vec<Vec<usize>> = (0..t.height())
+        .map(|r| vec![setting.values[r], q[r]])
+        .collect();
+    t.require_grid("imd_quintile", &keys, &[rated.len(), N_IMD])?;
+    let mut out = Array2::ones((Setting::ALL.len(), N_IMD));
+    for r in 0..t.height() {
+        out[[setting_index(setting.values[r]), q[r]]] = m.values[r];
+    }
+    Ok(out)
+}
+
+fn load_archetypes(t: &Table, ages: &Table) -> Result<Vec<Archetype>> {
+    let imd_cols = ["imd_1", "imd_2", "imd_3", "imd_4", "imd_5"];
+    let mut cols = vec!["archetype", "label", "england_share"];
+    cols.extend(imd_cols);
+    let id = t.text("archetype", &cols)?;
+    let label = t.text("label", &cols)?;
+    let share = t.number("england_share", &cols, PROB.0, PROB.1)?;
+    let imd: Vec<Col<f64>> = imd_cols
+        .iter()
+        .map(|c| t.number(c, &cols, PROB.0, PROB.1))
+        .collect::<Result<_>>()?;
+    let mut out: Vec<Archetype> = Vec::new();
+    for r in 0..t.height() {
+        if out.iter().any(|a| a.id == id.values[r]) {
+            return Err(t.invalid("archetype", r, &id.values[r], "each archetype once"));
+        }
+        let mix: [f64; N_IMD] = std::array::from_fn(|q| imd[q].values[r]);
+        if (mix.iter().sum::<f64>() - 1.0).abs() > 1e-6 {
+            return Err(t.whole(
+                "imd_1..imd_5",
+                format!(
+                    "the deprivation mix of `{}` sums to {:.6}; it must sum to 1",
+                    id.values[r],
+                    mix.iter().sum::<f64>()
+                ),
+            ));
+        }
+        out.push(Archetype {
+            id: id.values[r].clone(),
+            label: label.values[r].clone(),
+            england_share: share.values[r],
+            imd: mix,
+            age_weight: [0.0; N_BANDS],
+        });
+    }
+    if out.is_empty() {
+        return Err(t.whole("archetype", "at least one archetype is needed"));
+    }
+    require_sums_to_one(t, "england_share", &share.values, &vec![0; t.height()], 1, |_| {
+        "england_share over all archetypes".into()
+    })?;
+
+    let acols = ["archetype", "age_band", "weight"];
+    let ids: Vec<&str> = out.iter().map(|a| a.id.as_str()).collect();
+    let arch = ages.choice("archetype", &acols, &ids)?;
+    let band = ages.choice("age_band", &acols, &bands())?;
+    let w = ages.number("weight", &acols, NONNEG.0, NONNEG.1)?;
+    let keys: Vec<Vec<usize>> = (0..ages.height())
+        .map(|r| vec![arch.values[r], band.values[r]])
+        .collect();
+    ages.require_grid("age_band", &keys, &[out.len(), N_BANDS])?;
+    for r in 0..ages.height() {
+        out[arch.values[r]].age_weight[band.values[r]] = w.values[r];
+    }
+    Ok(out)
+}
+
+fn load_default_system(t: &Table, archetypes: &[Archetype]) -> Result<Vec<NeighbourhoodRow>> {
+    let cols = [
+        "system",
+        "place",
+        "neighbourhood",
+        "archetype",
+        "registered_population",
+    ];
+    let system = t.text("system", &cols)?;
+    let place = t.text("place", &cols)?;
+    let nb = t.text("neighbourhood", &cols)?;
+    let ids: Vec<&str> = archetypes.iter().map(|a| a.id.as_str()).collect();
+    let arch = t.choice("archetype", &cols, &ids)?;
+    let pop = t.number("registered_population", &cols, 1.0, 1e8)?;
+    let mut out: Vec<NeighbourhoodRow> = Vec::new();
+    for r in 0..t.height() {
+        if out.iter().any(|n| n.neighbourhood == nb.values[r]) {
+            return Err(t.invalid("neighbourhood", r, &nb.values[r], "a unique name"));
+        }
+        if pop.values[r].fract() != 0.0 {
+            return Err(t.invalid(
+                "registered_population",
+                r,
+                &pop.values[r].to_string(),
+                "a whole number of people",
+            ));
+        }
+        out.push(NeighbourhoodRow {
+            system: system.values[r].clone(),
+            place: place.values[r].clone(),
+            neighbourhood: nb.values[r].clone(),
+            archetype: arch.values[r],
+            registered_population: pop.values[r] as u64,
+        });
+    }
+    if out.is_empty() {
+        return Err(t.whole("neighbourhood", "at least one neighbourhood is needed"));
+    }
+    Ok(out)
+}
+
+fn load_benchmarks(t: &Table) -> Result<Vec<Benchmark>> {
+    let cols = ["measure", "value", "year", "source"];
+    let measure = t.text("measure", &cols)?;
+    let value = t.number("value", &cols, NONNEG.0, NONNEG.1)?;
+    let year = t.text("year", &cols)?;
+    let source = t.text("source", &cols)?;
+    Ok((0..t.height())
+        .map(|r| Benchmark {
+            measure: measure.values[r].clone(),
+            value: value.values[r],
+            year: year.values[r].clone(),
+            source: source.values[r].clone(),
+        })
+        .collect())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn bundled_datasets_load() {
+        let d = Datasets::bundled().expect("bundled datasets are valid");
+        assert_eq!(d.settings.len(), Setting::ALL.len());
+        assert_eq!(d.checksum.len(), 64);
+        assert!(d.default_system.len() >= 30);
+    }
+}

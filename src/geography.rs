@@ -1,0 +1,300 @@
+//! System -> place -> neighbourhood, and the population presets built from the datasets.
+//!
+//! `default` is the bundled integrated care system (`datasets/default_system.csv`).
+//! `england` is all of England, generated from the same datasets: the national population
+//! split into `england_neighbourhoods` neighbourhoods of drawn size and archetype, grouped
+//! into `england_systems` systems of `england_places_per_system` places. It uses a fixed
+//! seed so that the preset is the same population whatever the run seed.
+
+use rand::RngExt;
+use rand_distr::{Distribution, LogNormal, Normal};
+
+use crate::datasets::Datasets;
+use crate::error::{CapsimError, Result};
+use crate::population::{N_BANDS, N_IMD, N_SEX};
+use crate::rng::{Purpose, StreamKey};
+
+/// A named population preset.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum, serde::Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Preset {
+    /// The bundled integrated care system (about 1.5 million people).
+    Default,
+    /// All of England: 42 systems, about 1,250 neighbourhoods, about 58 million people.
+    England,
+}
+
+impl Preset {
+    pub fn id(self) -> &'static str {
+        match self {
+            Preset::Default => "default",
+            Preset::England => "england",
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct Place {
+    pub name: String,
+    pub system: usize,
+}
+
+/// A neighbourhood (primary care network) and what its people are drawn from.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Neighbourhood {
+    pub name: String,
+    pub place: usize,
+    pub archetype: usize,
+    pub population: u64,
+    /// Share of the population in each age band and sex, `[band][sex]`, summing to 1.
+    pub age_sex: [[f64; N_SEX]; N_BANDS],
+    /// Share in each deprivation quintile.
+    pub imd: [f64; N_IMD],
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct Geography {
+    pub systems: Vec<String>,
+    pub places: Vec<Place>,
+    pub neighbourhoods: Vec<Neighbourhood>,
+}
+
+/// Seed of the England preset's generation: a constant, so the preset never changes
+/// with the run seed.
+const ENGLAND_SEED: u64 = 20_231_231;
+
+impl Geography {
+    pub fn preset(d: &Datasets, preset: Preset) -> Result<Self> {
+        match preset {
+            Preset::Default => Ok(Self::default_system(d)),
+            Preset::England => Self::england(d),
+        }
+    }
+
+    /// The bundled system, as listed in `default_system.csv`.
+    pub fn default_system(d: &Datasets) -> Self {
+        let mut g = Geography {
+            systems: Vec::new(),
+            places: Vec::new(),
+            neighbourhoods: Vec::new(),
+        };
+        for row in &d.default_system {
+            let s = index_of(&mut g.systems, &row.system);
+            let p = match g
+                .places
+                .iter()
+                .position(|p| p.name == row.place && p.system == s)
+            {
+                Some(p) => p,
+                None => {
+                    g.places.push(Place {
+                        name: row.place.clone(),
+                        system: s,
+                    });
+                    g.places.len() - 1
+                }
+            };
+            g.neighbourhoods.push(neighbourhood(
+                d,
+                row.neighbourhood.clone(),
+                p,
+                row.archetype,
+                row.registered_population,
+            ));
+        }
+        g
+    }
+
+    /// All of England, generated from the datasets.
+    pub fn england(d: &Datasets) -> Result<Self> {
+        let p = &d.parameters;
+        let mut rng = StreamKey {
+            seed: ENGLAND_SEED,
+            run: 0,
+            neighbourhood: 0,
+            year: 0,
+            purpose: Purpose::Geography,
+        }
+        .rng();
+        let total_people = d.population.sum().round() as u64;
+        let n = p.england_neighbourhoods;
+
+        // Archetypes in their national shares, exactly, in a shuffled order.
+        let shares: Vec<f64> = d.archetypes.iter().map(|a| a.england_share).collect();
+        let counts = largest_remainder(&shares, n as u64);
+        let mut archetypes: Vec<usize> = counts
+            .iter()
+            .enumerate()
+            .flat_map(|(a, c)| std::iter::repeat_n(a, *c as usize))
+            .collect();
+        for i in (1..archetypes.len()).rev() {
+            let j = rng.random_range(0..=i);
+            archetypes.swap(i, j);
+        }
+
+        // Sizes drawn, clamped, then scaled so they sum to the national population exactly.
+        let size = Normal::new(p.neighbourhood_size_mean, p.neighbourhood_size_sd).map_err(|e| {
+            CapsimError::InvalidSetting {
+                setting: "parameters.csv: neighbourhood_size_sd".into(),
+                problem: e.to_string(),
+            }
+        })?;
+        let raw: Vec<f64> = (0..n)
+            .map(|_| {
+                size.sample(&mut rng)
+                    .clamp(p.neighbourhood_size_min, p.neighbourhood_size_max)
+            })
+            .collect();
+        let sizes = largest_remainder(&raw, total_people);
+
+        // Systems of varied size (0.5-3 million people): lognormal weights.
+        let ns = p.england_systems;
+        let per_system_min = p.england_places_per_system as u64;
+        let weights: Vec<f64> = (0..ns)
+            .map(|_| LogNormal::new(0.0, 0.45).expect("valid").sample(&mut rng))
+            .collect();
+        let spare = (n as u64).saturating_sub(per_system_min * ns as u64);
+        let extra = largest_remainder(&weights, spare);
+
+        let mut g = Geography {
+            systems: Vec::with_capacity(ns),
+            places: Vec::new(),
+            neighbourhoods: Vec::with_capacity(n),
+        };
+        let mut k = 0;
+        for (s, extra) in extra.iter().enumerate() {
+            g.systems.push(format!("ICS {:02}", s + 1));
+            let count = (per_system_min + extra) as usize;
+            let places = p.england_places_per_system.min(count);
+            for j in 0..count {
+                let place_in_system = j * places / count;
+                if j == 0 || place_in_system != ((j - 1) * places / count) {
+                    g.places.push(Place {
+                        name: format!("ICS {:02} Place {}", s + 1, place_in_system + 1),
+                        system: s,
+                    });
+                }
+                let place = g.places.len() - 1;
+                g.neighbourhoods.push(neighbourhood(
+                    d,
+                    format!("ICS {:02} PCN {:03}", s + 1, j + 1),
+                    place,
+                    archetypes[k],
+                    sizes[k],
+                ));
+                k += 1;
+            }
+        }
+        Ok(g)
+    }
+
+    pub fn total_population(&self) -> u64 {
+        self.neighbourhoods.iter().map(|n| n.population).sum()
+    }
+
+    /// The system a neighbourhood belongs to.
+    pub fn system_of(&self, neighbourhood: usize) -> usize {
+        self.places[self.neighbourhoods[neighbourhood].place].system
+    }
+}
+
+fn index_of(names: &mut Vec<String>, name: &str) -> usize {
+    match names.iter().position(|n| n == name) {
+        Some(i) => i,
+        None => {
+            names.push(name.to_string());
+            names.len() - 1
+        }
+    }
+}
+
+/// A neighbourhood's age-sex structure: England's, tilted by its archetype.
+fn neighbourhood(
+    d: &Datasets,
+    name: String,
+    place: usize,
+    archetype: usize,
+    population: u64,
+) -> Neighbourhood {
+    let a = &d.archetypes[archetype];
+    let mut age_sex = [[0.0; N_SEX]; N_BANDS];
+    let mut total = 0.0;
+    for (b, row) in age_sex.iter_mut().enumerate() {
+        for (s, x) in row.iter_mut().enumerate() {
+            *x = d.population[[b, s]] * a.age_weight[b];
+            total += *x;
+        }
+    }
+    age_sex.iter_mut().flatten().for_each(|x| *x /= total);
+    Neighbourhood {
+        name,
+        place,
+        archetype,
+        population,
+        age_sex,
+        imd: a.imd,
+    }
+}
+
+/// Splits `total` into whole parts proportional to `weights`, summing to `total` exactly:
+/// each part gets the floor of its quota, and the units left go to the largest remainders
+/// (ties to the earlier index, so the result is deterministic).
+pub fn largest_remainder(weights: &[f64], total: u64) -> Vec<u64> {
+    let sum: f64 = weights.iter().sum();
+    if weights.is_empty() || sum <= 0.0 {
+        let mut out = vec![0; weights.len()];
+        if let Some(first) = out.first_mut() {
+            *first = total;
+        }
+        return out;
+    }
+    let quotas: Vec<f64> = weights.iter().map(|w| w / sum * total as f64).collect();
+    let mut out: Vec<u64> = quotas.iter().map(|q| q.floor() as u64).collect();
+    let assigned: u64 = out.iter().sum();
+    let mut order: Vec<usize> = (0..weights.len()).collect();
+    order.sort_by(|a, b| {
+        let ra = quotas[*a] - quotas[*a].floor();
+        let rb = quotas[*b] - quotas[*b].floor();
+        rb.total_cmp(&ra).then(a.cmp(b))
+    });
+    for i in order.iter().cycle().take(total.saturating_sub(assigned) as usize) {
+        out[*i] += 1;
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    proptest! {
+        #[test]
+        fn largest_remainder_sums_exactly(
+            weights in proptest::collection::vec(0.0f64..1e6, 1..50),
+            total in 0u64..10_000_000,
+        ) {
+            let parts = largest_remainder(&weights, total);
+            prop_assert_eq!(parts.iter().sum::<u64>(), total);
+        }
+    }
+
+    #[test]
+    fn england_preset_has_the_national_shape() {
+        let d = Datasets::bundled().unwrap();
+        let g = Geography::england(&d).unwrap();
+        assert_eq!(g.systems.len(), d.parameters.england_systems);
+        assert_eq!(g.neighbourhoods.len(), d.parameters.england_neighbourhoods);
+        assert_eq!(g.total_population(), d.population.sum().round() as u64);
+        assert_eq!(g, Geography::england(&d).unwrap(), "the preset is fixed");
+    }
+
+    #[test]
+    fn default_system_is_about_one_and_a_half_million() {
+        let d = Datasets::bundled().unwrap();
+        let g = Geography::default_system(&d);
+        let total = g.total_population();
+        assert!((1_200_000..=1_800_000).contains(&total), "{total}");
+        assert!(g.places.len() >= 4);
+    }
+}

@@ -1,0 +1,21 @@
+//! capsim: a population health and capitation budget simulator for integrated care systems.
+//!
+//! Data flow: `datasets` (validated CSV) -> `model` (hot-loop tables) -> `geography` (who
+//! lives where) -> `synthesis` (people) -> `simulation` (yearly cycle per neighbourhood, in
+//! parallel) -> `output` (tables, atomically). `run` ties them together for the CLI.
+
+pub mod activity;
+pub mod datasets;
+pub mod demography;
+pub mod error;
+pub mod geography;
+pub mod model;
+pub mod output;
+pub mod population;
+pub mod rng;
+pub mod run;
+pub mod segments;
+pub mod simulation;
+pub mod synthesis;
+
+pub use error::{CapsimError, Result};

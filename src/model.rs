@@ -1,0 +1,27 @@
+//! The model: every parameter table the yearly loop needs, built once from the datasets.
+
+use crate::activity::ActivityModel;
+use crate::datasets::Datasets;
+use crate::demography::Demography;
+use crate::error::Result;
+use crate::segments::SegmentModel;
+
+#[derive(Debug, Clone)]
+pub struct Model {
+    pub segments: SegmentModel,
+    pub demography: Demography,
+    pub activity: ActivityModel,
+    /// Gamma shape of the persistent individual risk multiplier (mean 1, variance 1/shape).
+    pub risk_shape: f64,
+}
+
+impl Model {
+    pub fn new(d: &Datasets) -> Result<Self> {
+        Ok(Model {
+            segments: SegmentModel::new(d)?,
+            demography: Demography::new(d),
+            activity: ActivityModel::new(d),
+            risk_shape: d.parameters.risk_shape,
+        })
+    }
+}

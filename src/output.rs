@@ -1,0 +1,327 @@
+//! Tables out, atomically. With `datasets`, the only module that knows polars.
+//!
+//! Every file of a run is first written into a staging folder inside the output folder and
+//! renamed into place only when all of them are complete, so a failed or interrupted run
+//! leaves no partial table. Tables are written in batches of neighbourhoods, so memory
+//! stays small even for all of England.
+
+use std::fs::File;
+use std::io::{BufWriter, Write};
+use std::path::{Path, PathBuf};
+
+use polars::prelude::*;
+
+use crate::activity::Setting;
+use crate::error::{CapsimError, Result};
+use crate::geography::Geography;
+use crate::population::{cell, n_cells, BAND_LABELS, N_BANDS, N_IMD, N_SEX, SEX_LABELS};
+use crate::simulation::NeighbourhoodResult;
+
+/// The tables every run writes, each as `NAME.parquet` and `NAME.csv`.
+pub const TABLES: [&str; 3] = ["population", "flows", "activity"];
+
+/// Neighbourhoods per written batch: bounds memory while keeping row groups large.
+const BATCH: usize = 64;
+
+/// A folder that files are written into before being moved, all together, into place.
+pub struct Staging {
+    dir: PathBuf,
+    target: PathBuf,
+    files: Vec<String>,
+    committed: bool,
+}
+
+impl Staging {
+    pub fn new(target: &Path) -> Result<Self> {
+        std::fs::create_dir_all(target).map_err(|e| CapsimError::io(target, e))?;
+        let dir = target.join(format!(".capsim-staging-{}", std::process::id()));
+        if dir.exists() {
+            std::fs::remove_dir_all(&dir).map_err(|e| CapsimError::io(&dir, e))?;
+        }
+        std::fs::create_dir(&dir).map_err(|e| CapsimError::io(&dir, e))?;
+        Ok(Staging {
+            dir,
+            target: target.to_path_buf(),
+            files: Vec::new(),
+            committed: false,
+        })
+    }
+
+    /// A path in the staging folder for a file that will be moved to `target/name`.
+    pub fn path(&mut self, name: &str) -> PathBuf {
+        self.files.push(name.to_string());
+        self.dir.join(name)
+    }
+
+    /// Moves every staged file into the target folder (each rename is atomic).
+    pub fn commit(mut self) -> Result<()> {
+        for name in &self.files {
+            let to = self.target.join(name);
+            std::fs::rename(self.dir.join(name), &to).map_err(|e| CapsimError::io(&to, e))?;
+        }
+        self.committed = true;
+        std::fs::remove_dir_all(&self.dir).map_err(|e| CapsimError::io(&self.dir, e))
+    }
+}
+
+impl Drop for Staging {
+    fn drop(&mut self) {
+        if !self.committed {
+            let _ = std::fs::remove_dir_all(&self.dir);
+        }
+    }
+}
+
+/// Writes one table as Parquet and CSV, batch by batch.
+struct TableWriter {
+    parquet: polars::io::parquet::write::BatchedWriter<BufWriter<File>>,
+    csv: polars::io::csv::write::BatchedWriter<BufWriter<File>>,
+    path: PathBuf,
+}
+
+fn write_err(path: &Path, e: PolarsError) -> CapsimError {
+    CapsimError::Write {
+        path: path.to_path_buf(),
+        reason: e.to_string(),
+    }
+}
+
+impl TableWriter {
+    fn new(staging: &mut Staging, name: &str, schema: &Schema) -> Result<Self> {
+        let pq = staging.path(&format!("{name}.parquet"));
+        let csv = staging.path(&format!("{name}.csv"));
+        let open = |p: &Path| {
+            File::create(p)
+                .map(BufWriter::new)
+                .map_err(|e| CapsimError::io(p, e))
+        };
+        Ok(TableWriter {
+            parquet: ParquetWriter::new(open(&pq)?)
+                .batched(schema)
+                .map_err(|e| write_err(&pq, e))?,
+            csv: CsvWriter::new(open(&csv)?)
+                .include_header(true)
+                .batched(schema)
+                .map_err(|e| write_err(&csv, e))?,
+            path: pq,
+        })
+    }
+
+    fn write(&mut self, df: &DataFrame) -> Result<()> {
+        self.parquet
+            .write_batch(df)
+            .map_err(|e| write_err(&self.path, e))?;
+        self.csv
+            .write_batch(df)
+            .map_err(|e| write_err(&self.path, e))
+    }
+
+    fn finish(mut self) -> Result<()> {
+        self.parquet.finish().map_err(|e| write_err(&self.path, e))?;
+        self.csv.finish().map_err(|e| write_err(&self.path, e))
+    }
+}
+
+/// Geography columns repeated on every row: which neighbourhood a row belongs to.
+#[derive(Default)]
+struct Area<'a> {
+    system: Vec<&'a str>,
+    place: Vec<&'a str>,
+    neighbourhood: Vec<&'a str>,
+}
+
+impl<'a> Area<'a> {
+    fn push(&mut self, g: &'a Geography, k: usize) {
+        let nb = &g.neighbourhoods[k];
+        let place = &g.places[nb.place];
+        self.system.push(&g.systems[place.system]);
+        self.place.push(&place.name);
+        self.neighbourhood.push(&nb.name);
+    }
+
+    fn columns(self) -> Vec<Column> {
+        vec![
+            Column::new("system".into(), self.system),
+            Column::new("place".into(), self.place),
+            Column::new("neighbourhood".into(), self.neighbourhood),
+        ]
+    }
+}
+
+fn frame(year: Vec<i32>, area: Area, rest: Vec<Column>) -> Result<DataFrame> {
+    let mut cols = vec![Column::new("year".into(), year)];
+    cols.extend(area.columns());
+    cols.extend(rest);
+    DataFrame::new_infer_height(cols).map_err(|e| write_err(Path::new("(table)"), e))
+}
+
+/// Population at the start of each year by age band, sex, quintile and segment. Cells with
+/// nobody in them are left out (a missing row means zero people).
+fn population_frame(
+    g: &Geography,
+    segments: &[String],
+    results: &[NeighbourhoodResult],
+    range: std::ops::Range<usize>,
+) -> Result<DataFrame> {
+    let ns = segments.len();
+    let cells = n_cells(ns);
+    let (mut year, mut area) = (Vec::new(), Area::default());
+    let (mut band, mut sex, mut imd, mut seg, mut people) =
+        (Vec::new(), Vec::new(), Vec::new(), Vec::new(), Vec::new());
+    for k in range {
+        let census = &results[k].census;
+        for (y, snapshot) in census.chunks(cells).enumerate() {
+            for b in 0..N_BANDS {
+                for x in 0..N_SEX {
+                    for q in 0..N_IMD {
+                        for s in 0..ns {
+                            let n = snapshot[cell(b, x, q, s, ns)];
+                            if n == 0 {
+                                continue;
+                            }
+                            year.push(y as i32 + 1);
+                            area.push(g, k);
+                            band.push(BAND_LABELS[b]);
+                            sex.push(SEX_LABELS[x]);
+                            imd.push(q as i32 + 1);
+                            seg.push(segments[s].as_str());
+                            people.push(n);
+                        }
+                    }
+                }
+            }
+        }
+    }
+    frame(
+        year,
+        area,
+        vec![
+            Column::new("age_band".into(), band),
+            Column::new("sex".into(), sex),
+            Column::new("imd_quintile".into(), imd),
+            Column::new("segment".into(), seg),
+            Column::new("people".into(), people),
+        ],
+    )
+}
+
+fn flows_frame(
+    g: &Geography,
+    results: &[NeighbourhoodResult],
+    range: std::ops::Range<usize>,
+) -> Result<DataFrame> {
+    let (mut year, mut area) = (Vec::new(), Area::default());
+    let mut cols: [Vec<u64>; 6] = Default::default();
+    for k in range {
+        for (y, f) in results[k].flows.iter().enumerate() {
+            year.push(y as i32 + 1);
+            area.push(g, k);
+            let values = [
+                f.start,
+                f.births,
+                f.deaths,
+                f.migration_in,
+                f.migration_out,
+                f.end,
+            ];
+            for (c, v) in cols.iter_mut().zip(values) {
+                c.push(v);
+            }
+        }
+    }
+    let names = [
+        "start",
+        "births",
+        "deaths",
+        "migration_in",
+        "migration_out",
+        "end",
+    ];
+    let rest = names
+        .iter()
+        .zip(cols)
+        .map(|(n, c)| Column::new((*n).into(), c))
+        .collect();
+    frame(year, area, rest)
+}
+
+/// Activity counts and cost (pounds, from exact integer pence) by setting and segment.
+fn activity_frame(
+    g: &Geography,
+    segments: &[String],
+    results: &[NeighbourhoodResult],
+    range: std::ops::Range<usize>,
+) -> Result<DataFrame> {
+    let ns = segments.len();
+    let (mut year, mut area) = (Vec::new(), Area::default());
+    let (mut setting, mut seg, mut count, mut cost) =
+        (Vec::new(), Vec::new(), Vec::new(), Vec::new());
+    for k in range {
+        for (y, a) in results[k].activity.iter().enumerate() {
+            for (i, s) in Setting::ALL.iter().enumerate() {
+                for (j, sid) in segments.iter().enumerate() {
+                    year.push(y as i32 + 1);
+                    area.push(g, k);
+                    setting.push(s.id());
+                    seg.push(sid.as_str());
+                    count.push(a.count[i * ns + j]);
+                    cost.push(a.cost_pence[i * ns + j] as f64 / 100.0);
+                }
+            }
+        }
+    }
+    frame(
+        year,
+        area,
+        vec![
+            Column::new("setting".into(), setting),
+            Column::new("segment".into(), seg),
+            Column::new("count".into(), count),
+            Column::new("cost".into(), cost),
+        ],
+    )
+}
+
+/// Writes the population, flows and activity tables into `staging`.
+pub fn write_tables(
+    staging: &mut Staging,
+    g: &Geography,
+    segments: &[String],
+    results: &[NeighbourhoodResult],
+) -> Result<()> {
+    type Build<'a> = Box<dyn Fn(std::ops::Range<usize>) -> Result<DataFrame> + 'a>;
+    let builders: [(&str, Build); 3] = [
+        (
+            "population",
+            Box::new(|r| population_frame(g, segments, results, r)),
+        ),
+        ("flows", Box::new(|r| flows_frame(g, results, r))),
+        (
+            "activity",
+            Box::new(|r| activity_frame(g, segments, results, r)),
+        ),
+    ];
+    let n = results.len();
+    for (name, build) in builders {
+        let first = build(0..BATCH.min(n))?;
+        let mut writer = TableWriter::new(staging, name, &first.schema())?;
+        writer.write(&first)?;
+        let mut start = BATCH;
+        while start < n {
+            writer.write(&build(start..(start + BATCH).min(n))?)?;
+            start += BATCH;
+        }
+        writer.finish()?;
+    }
+    Ok(())
+}
+
+/// Writes `value` as pretty JSON into `staging`.
+pub fn write_json(staging: &mut Staging, name: &str, value: &impl serde::Serialize) -> Result<()> {
+    let path = staging.path(name);
+    let mut f = File::create(&path).map_err(|e| CapsimError::io(&path, e))?;
+    let text = serde_json::to_string_pretty(value).expect("serialisable");
+    f.write_all(text.as_bytes())
+        .and_then(|_| f.write_all(b"\n"))
+        .map_err(|e| CapsimError::io(&path, e))
+}

@@ -1,0 +1,129 @@
+//! Random number streams keyed by what they are for.
+//!
+//! Every draw in capsim comes from a stream seeded by a stable hash of the whole key
+//! (seed, run, neighbourhood, year, purpose). Results therefore depend only on that key,
+//! never on thread count, scheduling or the order in which neighbourhoods are taken, and a
+//! new draw in one module never shifts another module's numbers. The hash is SplitMix64
+//! (fixed constants, written here) and the generator Xoshiro256++ from `rand_xoshiro`, whose
+//! output is value-stable across versions.
+
+use rand::SeedableRng;
+pub use rand_xoshiro::Xoshiro256PlusPlus as StreamRng;
+
+/// What a stream is used for. The discriminants are part of the output contract: changing
+/// one changes every result.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[repr(u64)]
+pub enum Purpose {
+    /// Synthesis of the starting population.
+    Synthesis = 1,
+    /// Deaths and out-migration (one competing-risks draw per person).
+    Exit = 2,
+    /// Segment transitions.
+    Transition = 3,
+    /// Births.
+    Births = 4,
+    /// In-migration.
+    Migration = 5,
+    /// Care used (activity counts).
+    Activity = 6,
+    /// Per-person draws for checks that need individual results (spend concentration).
+    PersonActivity = 7,
+    /// Generation of a population preset (geography), independent of the run seed.
+    Geography = 8,
+}
+
+/// The full key of a stream.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct StreamKey {
+    pub seed: u64,
+    pub run: u64,
+    pub neighbourhood: u64,
+    pub year: u64,
+    pub purpose: Purpose,
+}
+
+impl StreamKey {
+    /// The generator for this key.
+    pub fn rng(&self) -> StreamRng {
+        let mut state = 0x243F_6A88_85A3_08D3u64; // digits of pi: any fixed start will do
+        for part in [
+            self.seed,
+            self.run,
+            self.neighbourhood,
+            self.year,
+            self.purpose as u64,
+        ] {
+            state = splitmix64(state ^ splitmix64(part));
+        }
+        let mut seed = [0u8; 32];
+        for chunk in seed.chunks_exact_mut(8) {
+            state = splitmix64(state);
+            chunk.copy_from_slice(&state.to_le_bytes());
+        }
+        StreamRng::from_seed(seed)
+    }
+}
+
+/// One round of SplitMix64 (Steele, Lea and Flood 2014): a bijective, well-mixing hash.
+pub fn splitmix64(x: u64) -> u64 {
+    let mut z = x.wrapping_add(0x9E37_79B9_7F4A_7C15);
+    z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+    z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+    z ^ (z >> 31)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use rand::Rng;
+
+    fn key(purpose: Purpose) -> StreamKey {
+        StreamKey {
+            seed: 1,
+            run: 0,
+            neighbourhood: 3,
+            year: 2,
+            purpose,
+        }
+    }
+
+    #[test]
+    fn same_key_same_stream() {
+        assert_eq!(
+            key(Purpose::Exit).rng().next_u64(),
+            key(Purpose::Exit).rng().next_u64()
+        );
+    }
+
+    #[test]
+    fn every_part_of_the_key_matters() {
+        let base = key(Purpose::Exit);
+        let variants = [
+            StreamKey { seed: 2, ..base },
+            StreamKey { run: 1, ..base },
+            StreamKey {
+                neighbourhood: 4,
+                ..base
+            },
+            StreamKey { year: 3, ..base },
+            StreamKey {
+                purpose: Purpose::Births,
+                ..base
+            },
+        ];
+        let first = base.rng().next_u64();
+        for v in variants {
+            assert_ne!(v.rng().next_u64(), first, "{v:?}");
+        }
+    }
+
+    #[test]
+    fn streams_are_value_stable() {
+        // Pinned so that an accidental change of hashing or generator is caught: published
+        // results must be reproducible from their seed.
+        let x = key(Purpose::Synthesis).rng().next_u64();
+        assert_eq!(x, key(Purpose::Synthesis).rng().next_u64());
+        assert_eq!(splitmix64(0), 0xE220_A839_7B1D_CDAF);
+    }
+}

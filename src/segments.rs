@@ -1,0 +1,223 @@
+//! Health segments (Bridges to Health style) and the yearly Markov transitions among them.
+//!
+//! Segments are defined in `datasets/segments.csv`; nothing here knows their names except
+//! through the data. Deprivation enters by scaling every deteriorating transition (to a
+//! segment of higher severity) by the quintile's relative morbidity, the remainder staying
+//! on the diagonal; and by scaling the starting prevalence of every segment other than
+//! `healthy` and the newborn segment.
+
+use crate::datasets::Datasets;
+use crate::error::{CapsimError, Result};
+use crate::population::{N_AGES, N_BANDS, N_IMD};
+
+/// Transition and starting-prevalence tables, ready for the yearly loop.
+#[derive(Debug, Clone)]
+pub struct SegmentModel {
+    n: usize,
+    ids: Vec<String>,
+    newborn: u8,
+    group_of_age: [u8; N_AGES],
+    /// Probabilities, flat `[group][imd][from][to]`.
+    p: Vec<f64>,
+    /// The same, cumulative along `to`, for drawing with one uniform.
+    cum: Vec<f64>,
+    /// Starting prevalence, flat `[band][imd][segment]`.
+    initial: Vec<f64>,
+    initial_cum: Vec<f64>,
+}
+
+fn cumulate(p: &[f64], width: usize) -> Vec<f64> {
+    let mut cum = Vec::with_capacity(p.len());
+    for row in p.chunks(width) {
+        let mut acc = 0.0;
+        for x in row {
+            acc += x;
+            cum.push(acc);
+        }
+        // Guard rounding: the last entry is exactly 1 so a uniform in [0,1) always lands.
+        *cum.last_mut().expect("non-empty row") = 1.0;
+    }
+    cum
+}
+
+impl SegmentModel {
+    pub fn new(d: &Datasets) -> Result<Self> {
+        let n = d.segments.len();
+        let ids = d.segments.iter().map(|s| s.id.clone()).collect();
+        let newborn = d.segments.iter().position(|s| s.newborn).expect("validated") as u8;
+        let morb_mean: f64 = d
+            .deprivation
+            .iter()
+            .map(|x| x.morbidity_multiplier)
+            .sum::<f64>()
+            / N_IMD as f64;
+        let morb: Vec<f64> = d
+            .deprivation
+            .iter()
+            .map(|x| x.morbidity_multiplier / morb_mean)
+            .collect();
+
+        let mut group_of_age = [0u8; N_AGES];
+        for (g, tg) in d.transitions.iter().enumerate() {
+            for a in tg.age_from..=tg.age_to {
+                group_of_age[a as usize] = g as u8;
+            }
+        }
+        let mut p = Vec::with_capacity(d.transitions.len() * N_IMD * n * n);
+        for tg in &d.transitions {
+            for (q, m) in morb.iter().enumerate() {
+                for from in 0..n {
+                    let mut row = vec![0.0; n];
+                    for (to, x) in row.iter_mut().enumerate() {
+                        let worse = d.segments[to].severity > d.segments[from].severity;
+                        *x = tg.p[[from, to]] * if worse { *m } else { 1.0 };
+                    }
+                    let off: f64 = (0..n).filter(|t| *t != from).map(|t| row[t]).sum();
+                    row[from] = 1.0 - off;
+                    if row[from] < 0.0 {
+                        return Err(CapsimError::InvalidTable {
+                            file: "segment_transitions.csv with deprivation.csv".into(),
+                            column: "morbidity_multiplier".into(),
+                            problem: format!(
+                                "in IMD quintile {}, the scaled deterioration from `{}` at ages {}-{} exceeds 1; lower the multiplier or the probabilities",
+                                q + 1,
+                                d.segments[from].id,
+                                tg.age_from,
+                                tg.age_to
+                            ),
+                        });
+                    }
+                    p.extend(row);
+                }
+            }
+        }
+        let cum = cumulate(&p, n);
+
+        let healthy = d.segments.iter().position(|s| s.severity == 0);
+        let mut initial = Vec::with_capacity(N_BANDS * N_IMD * n);
+        for b in 0..N_BANDS {
+            for m in &morb {
+                let mut row: Vec<f64> = (0..n)
+                    .map(|g| {
+                        let scaled = Some(g) != healthy && g != newborn as usize;
+                        d.prevalence[[b, g]] * if scaled { *m } else { 1.0 }
+                    })
+                    .collect();
+                let total: f64 = row.iter().sum();
+                match healthy {
+                    Some(h) if total - row[h] <= 1.0 => row[h] = 1.0 - (total - row[h]),
+                    _ => row.iter_mut().for_each(|x| *x /= total),
+                }
+                initial.extend(row);
+            }
+        }
+        let initial_cum = cumulate(&initial, n);
+        Ok(SegmentModel {
+            n,
+            ids,
+            newborn,
+            group_of_age,
+            p,
+            cum,
+            initial,
+            initial_cum,
+        })
+    }
+
+    pub fn len(&self) -> usize {
+        self.n
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.n == 0
+    }
+
+    pub fn ids(&self) -> &[String] {
+        &self.ids
+    }
+
+    /// The segment births enter.
+    pub fn newborn(&self) -> u8 {
+        self.newborn
+    }
+
+    #[inline]
+    fn row(&self, age: u8, imd: u8, from: u8) -> usize {
+        ((self.group_of_age[age as usize] as usize * N_IMD + imd as usize) * self.n + from as usize)
+            * self.n
+    }
+
+    /// Probability of moving from `from` to `to` in a year, at an age and quintile.
+    pub fn probability(&self, age: u8, imd: u8, from: u8, to: u8) -> f64 {
+        self.p[self.row(age, imd, from) + to as usize]
+    }
+
+    /// The segment reached from `from` given a uniform draw `u` in [0, 1).
+    #[inline]
+    pub fn next(&self, age: u8, imd: u8, from: u8, u: f64) -> u8 {
+        let start = self.row(age, imd, from);
+        pick(&self.cum[start..start + self.n], u)
+    }
+
+    /// Starting prevalence of a segment in an age band and quintile.
+    pub fn initial_share(&self, band: usize, imd: u8, segment: u8) -> f64 {
+        self.initial[(band * N_IMD + imd as usize) * self.n + segment as usize]
+    }
+
+    /// A starting segment given a uniform draw.
+    #[inline]
+    pub fn initial(&self, band: usize, imd: u8, u: f64) -> u8 {
+        let start = (band * N_IMD + imd as usize) * self.n;
+        pick(&self.initial_cum[start..start + self.n], u)
+    }
+}
+
+/// The first index whose cumulative probability exceeds `u`.
+#[inline]
+pub fn pick(cum: &[f64], u: f64) -> u8 {
+    for (i, c) in cum.iter().enumerate() {
+        if u < *c {
+            return i as u8;
+        }
+    }
+    (cum.len() - 1) as u8
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn rows_are_distributions() {
+        let d = Datasets::bundled().unwrap();
+        let m = SegmentModel::new(&d).unwrap();
+        for age in [0u8, 30, 70, 100] {
+            for q in 0..5u8 {
+                for from in 0..m.len() as u8 {
+                    let s: f64 = (0..m.len() as u8)
+                        .map(|to| m.probability(age, q, from, to))
+                        .sum();
+                    assert!((s - 1.0).abs() < 1e-9);
+                    assert!((0..m.len() as u8).all(|to| m.probability(age, q, from, to) >= 0.0));
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn deprivation_raises_deterioration() {
+        let d = Datasets::bundled().unwrap();
+        let m = SegmentModel::new(&d).unwrap();
+        let ltc = d.segment_index("stable_ltc").unwrap() as u8;
+        let complex = d.segment_index("complex_multimorbidity").unwrap() as u8;
+        assert!(m.probability(70, 0, ltc, complex) > m.probability(70, 4, ltc, complex));
+    }
+
+    #[test]
+    fn pick_follows_cumulative() {
+        let cum = [0.2, 0.5, 1.0];
+        assert_eq!(pick(&cum, 0.0), 0);
+        assert_eq!(pick(&cum, 0.2), 1);
+        assert_eq!(pick(&cum, 0.99), 2);
+    }
+}

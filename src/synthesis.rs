@@ -1,0 +1,104 @@
+//! Synthesis of a neighbourhood's starting population from its age-sex structure,
+//! deprivation mix and the starting segment prevalence; and of the people who join it
+//! (births and in-migrants).
+
+use rand::RngExt;
+use rand_distr::{Distribution, Gamma};
+
+use crate::geography::Neighbourhood;
+use crate::model::Model;
+use crate::population::{band_ages, People, N_BANDS, N_IMD, N_SEX};
+use crate::rng::StreamRng;
+use crate::segments::pick;
+
+/// Draws of the attributes of a new person, shared by synthesis and migration.
+pub struct Newcomers {
+    risk: Gamma<f64>,
+    imd_cum: [f64; N_IMD],
+}
+
+impl Newcomers {
+    pub fn new(model: &Model, neighbourhood: &Neighbourhood) -> Self {
+        let mut acc = 0.0;
+        let mut imd_cum = [0.0; N_IMD];
+        for (q, share) in neighbourhood.imd.iter().enumerate() {
+            acc += share;
+            imd_cum[q] = acc;
+        }
+        imd_cum[N_IMD - 1] = 1.0;
+        Newcomers {
+            risk: Gamma::new(model.risk_shape, 1.0 / model.risk_shape).expect("validated shape"),
+            imd_cum,
+        }
+    }
+
+    /// A persistent individual risk multiplier, gamma with mean 1.
+    #[inline]
+    pub fn risk(&self, rng: &mut StreamRng) -> f32 {
+        self.risk.sample(rng) as f32
+    }
+
+    #[inline]
+    pub fn imd(&self, rng: &mut StreamRng) -> u8 {
+        pick(&self.imd_cum, rng.random::<f64>())
+    }
+
+    /// A single year of age within a band: uniform, except 90+ where survivorship thins the
+    /// older years (geometric, mean about 2.5 years above 90, about 3% at 100+).
+    #[inline]
+    pub fn age_in_band(&self, band: usize, rng: &mut StreamRng) -> u8 {
+        let (lo, hi) = band_ages(band);
+        if band == N_BANDS - 1 {
+            let mut a = lo;
+            while a < hi && rng.random::<f64>() < 0.72 {
+                a += 1;
+            }
+            a
+        } else {
+            rng.random_range(lo..=hi)
+        }
+    }
+
+    /// Adds one person of a given band and sex with drawn age, quintile, segment and risk.
+    pub fn push(
+        &self,
+        model: &Model,
+        band: usize,
+        sex: u8,
+        people: &mut People,
+        rng: &mut StreamRng,
+    ) {
+        let age = self.age_in_band(band, rng);
+        let imd = self.imd(rng);
+        let segment = model.segments.initial(band, imd, rng.random::<f64>());
+        let risk = self.risk(rng);
+        people.push(age, sex, imd, segment, risk);
+    }
+}
+
+/// Synthesises the neighbourhood's starting population into `people` (cleared first).
+pub fn synthesise(
+    model: &Model,
+    neighbourhood: &Neighbourhood,
+    people: &mut People,
+    rng: &mut StreamRng,
+) {
+    people.clear();
+    let newcomers = Newcomers::new(model, neighbourhood);
+    let mut cum = [0.0; N_BANDS * N_SEX];
+    let mut acc = 0.0;
+    for (i, x) in neighbourhood.age_sex.iter().flatten().enumerate() {
+        acc += x;
+        cum[i] = acc;
+    }
+    cum[N_BANDS * N_SEX - 1] = 1.0;
+    for _ in 0..neighbourhood.population {
+        let k = pick_wide(&cum, rng.random::<f64>());
+        newcomers.push(model, k / N_SEX, (k % N_SEX) as u8, people, rng);
+    }
+}
+
+/// Like `pick`, for tables wider than 255 entries' worth of index.
+fn pick_wide(cum: &[f64], u: f64) -> usize {
+    cum.partition_point(|c| *c <= u).min(cum.len() - 1)
+}

@@ -1,0 +1,41 @@
+//! People are accounted for exactly, year to year.
+
+use capsim::simulation::{simulate, SimConfig};
+
+use crate::util::bundled;
+
+#[test]
+fn flows_balance_and_chain_exactly() {
+    let (_, model, geography) = bundled();
+    let config = SimConfig {
+        seed: 7,
+        run: 0,
+        years: 5,
+    };
+    let results = simulate(&model, &geography, &config, 2, &|| {}).unwrap();
+    let cells = capsim::population::n_cells(model.segments.len());
+    for (k, r) in results.iter().enumerate() {
+        assert_eq!(r.flows[0].start, geography.neighbourhoods[k].population);
+        for (y, f) in r.flows.iter().enumerate() {
+            assert_eq!(
+                f.start + f.births + f.migration_in - f.deaths - f.migration_out,
+                f.end,
+                "neighbourhood {k} year {y}"
+            );
+            if let Some(next) = r.flows.get(y + 1) {
+                assert_eq!(f.end, next.start);
+            }
+            let counted: u64 = r.census[y * cells..(y + 1) * cells]
+                .iter()
+                .map(|x| *x as u64)
+                .sum();
+            assert_eq!(counted, f.start, "census matches flows at the start of year {y}");
+        }
+        let last: u64 = r.census[config.years as usize * cells..]
+            .iter()
+            .map(|x| *x as u64)
+            .sum();
+        assert_eq!(last, r.flows.last().unwrap().end);
+        assert!(r.flows.iter().all(|f| f.deaths > 0 && f.births > 0));
+    }
+}

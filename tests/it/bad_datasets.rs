@@ -1,0 +1,135 @@
+//! Bad dataset values give one clear line naming file, column and line; exit code 2; no
+//! panic; nothing written.
+
+use std::path::Path;
+
+use crate::util::{capsim, copy_datasets};
+
+/// Sets the cell of `column` on `line` (1 = header) of a CSV file without quoted fields.
+fn set_cell(file: &Path, line: usize, column: &str, value: &str) {
+    let text = std::fs::read_to_string(file).unwrap();
+    let mut lines: Vec<String> = text.lines().map(String::from).collect();
+    let col = lines[0].split(',').position(|c| c == column).unwrap();
+    let mut cells: Vec<String> = lines[line - 1].split(',').map(String::from).collect();
+    cells[col] = value.to_string();
+    lines[line - 1] = cells.join(",");
+    std::fs::write(file, lines.join("\n") + "\n").unwrap();
+}
+
+/// Runs capsim on the modified datasets and checks the failure is clean.
+fn expect_rejected(change: impl FnOnce(&Path), must_mention: &[&str]) {
+    let tmp = tempfile::tempdir().unwrap();
+    let datasets = copy_datasets(tmp.path());
+    change(&datasets);
+    let out = capsim(
+        tmp.path(),
+        &[
+            "run",
+            "--years",
+            "1",
+            "--datasets",
+            datasets.to_str().unwrap(),
+            "--out",
+            "results",
+        ],
+    );
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "stderr: {stderr}");
+    assert!(!stderr.contains("panicked"), "{stderr}");
+    assert_eq!(stderr.trim().lines().count(), 1, "one line: {stderr}");
+    for m in must_mention {
+        assert!(stderr.contains(m), "`{m}` missing from: {stderr}");
+    }
+    let results = tmp.path().join("results");
+    assert!(
+        !results.exists() || std::fs::read_dir(&results).unwrap().next().is_none(),
+        "nothing may be written"
+    );
+}
+
+#[test]
+fn probability_above_one() {
+    expect_rejected(
+        |d| set_cell(&d.join("life_table.csv"), 5, "qx_male", "1.5"),
+        &["life_table.csv", "line 5", "qx_male", "1.5", "from 0 to 1"],
+    );
+}
+
+#[test]
+fn transition_row_not_summing_to_one() {
+    expect_rejected(
+        |d| set_cell(&d.join("segment_transitions.csv"), 2, "probability", "0.999"),
+        &["segment_transitions.csv", "probability", "must sum to 1"],
+    );
+}
+
+#[test]
+fn missing_column() {
+    expect_rejected(
+        |d| {
+            let f = d.join("fertility.csv");
+            let text = std::fs::read_to_string(&f).unwrap();
+            std::fs::write(&f, text.replacen("rate", "births", 1)).unwrap();
+        },
+        &["fertility.csv", "missing column `rate`"],
+    );
+}
+
+#[test]
+fn negative_rate() {
+    expect_rejected(
+        |d| set_cell(&d.join("activity_rates.csv"), 7, "rate", "-0.2"),
+        &["activity_rates.csv", "line 7", "`rate`", "-0.2", ">= 0"],
+    );
+}
+
+#[test]
+fn unknown_segment_name() {
+    expect_rejected(
+        |d| set_cell(&d.join("segment_prevalence.csv"), 3, "segment", "unwell"),
+        &["segment_prevalence.csv", "line 3", "`segment`", "unwell", "healthy"],
+    );
+}
+
+#[test]
+fn non_numeric_cell() {
+    expect_rejected(
+        |d| set_cell(&d.join("migration.csv"), 4, "in_rate", "lots"),
+        &["migration.csv", "line 4", "in_rate", "lots", "a number"],
+    );
+}
+
+#[test]
+fn bad_setting_is_rejected_before_work() {
+    let tmp = tempfile::tempdir().unwrap();
+    let out = capsim(tmp.path(), &["run", "--years", "0", "--out", "results"]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("--years"));
+    assert!(!tmp.path().join("results").exists());
+}
+
+#[test]
+fn a_good_run_writes_every_table_and_run_json() {
+    let tmp = tempfile::tempdir().unwrap();
+    let out = capsim(tmp.path(), &["run", "--years", "2", "--out", "results"]);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(stdout.contains("emergency_admissions"), "{stdout}");
+    let dir = tmp.path().join("results");
+    for t in capsim::output::TABLES {
+        for ext in ["parquet", "csv"] {
+            assert!(dir.join(format!("{t}.{ext}")).is_file(), "{t}.{ext}");
+        }
+    }
+    let info: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(dir.join("run.json")).unwrap()).unwrap();
+    assert_eq!(info["years"], 2);
+    assert_eq!(info["datasets_checksum"].as_str().unwrap().len(), 64);
+    let flows = std::fs::read_to_string(dir.join("flows.csv")).unwrap();
+    assert!(flows.starts_with(
+        "year,system,place,neighbourhood,start,births,deaths,migration_in,migration_out,end"
+    ));
+    assert!(std::fs::read_dir(&dir)
+        .unwrap()
+        .all(|e| !e.unwrap().file_name().to_string_lossy().starts_with(".capsim")));
+}

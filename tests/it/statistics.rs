@@ -1,0 +1,205 @@
+//! Simulated totals against analytic expectations from the same parameters, with
+//! tolerances derived from the variance (5 standard deviations), so that a wrong rate, a
+//! lost normalisation or a biased draw fails.
+
+use capsim::activity::{add_exposure, n_exposure_cells, Setting};
+use capsim::population::{band_of, People, N_IMD};
+use capsim::rng::{Purpose, StreamKey, StreamRng};
+use capsim::simulation::{arrivals, births, exits, transitions, StartCounts};
+use capsim::synthesis::Newcomers;
+
+use crate::util::{assert_close, bundled, people_of};
+
+const Z: f64 = 5.0;
+
+fn rng(purpose: Purpose) -> StreamRng {
+    StreamKey {
+        seed: 99,
+        run: 0,
+        neighbourhood: 0,
+        year: 1,
+        purpose,
+    }
+    .rng()
+}
+
+/// About 400,000 people from ten neighbourhoods of the default system.
+fn pool() -> (capsim::datasets::Datasets, capsim::model::Model, People) {
+    let (d, m, g) = bundled();
+    let p = people_of(&m, &g, 10, 5);
+    assert!(p.len() > 300_000);
+    (d, m, p)
+}
+
+#[test]
+fn deaths_and_out_migration_match_their_probabilities() {
+    let (d, m, p) = pool();
+    // Expected from the datasets directly, not from the model's tables.
+    let ns = d.segments.len();
+    let dep_mean: f64 = d.deprivation.iter().map(|x| x.mortality_multiplier).sum::<f64>() / 5.0;
+    let (mut e_death, mut v_death, mut e_out, mut v_out) = (0.0, 0.0, 0.0, 0.0);
+    for i in 0..p.len() {
+        let (a, s, q, g) = (p.age[i], p.sex[i] as usize, p.imd[i] as usize, p.segment[i] as usize);
+        let b = band_of(a);
+        let seg_mean: f64 = (0..ns)
+            .map(|h| d.prevalence[[b, h]] * d.segments[h].mortality_multiplier)
+            .sum();
+        let qd = (d.qx[[s, a as usize]] * d.segments[g].mortality_multiplier / seg_mean
+            * d.deprivation[q].mortality_multiplier
+            / dep_mean)
+            .min(1.0);
+        let qo = d.migration[[b, s, 1]].min(1.0 - qd);
+        e_death += qd;
+        v_death += qd * (1.0 - qd);
+        e_out += qo;
+        v_out += qo * (1.0 - qo);
+    }
+    let mut keep = Vec::new();
+    let mut exposure = vec![0.0; n_exposure_cells(ns)];
+    let (deaths, out) = exits(&m, &p, &mut keep, &mut exposure, &mut rng(Purpose::Exit));
+    assert_close("deaths", deaths as f64, e_death, v_death, Z);
+    assert_close("out-migration", out as f64, e_out, v_out, Z);
+    assert_eq!(keep.iter().filter(|k| !**k).count() as u64, deaths + out);
+}
+
+#[test]
+fn segment_transitions_match_the_markov_matrix() {
+    let (d, m, mut p) = pool();
+    let ns = d.segments.len();
+    let mut expected = vec![0.0; ns];
+    let mut variance = vec![0.0; ns];
+    for i in 0..p.len() {
+        for (to, (e, v)) in expected.iter_mut().zip(variance.iter_mut()).enumerate() {
+            let pr = m
+                .segments
+                .probability(p.age[i], p.imd[i], p.segment[i], to as u8);
+            *e += pr;
+            *v += pr * (1.0 - pr);
+        }
+    }
+    // The model's probabilities are the dataset's, with deprivation scaling deterioration:
+    // check one against the file by hand (least deprived row, stable LTC -> frailty at 85).
+    let ltc = d.segment_index("stable_ltc").unwrap();
+    let frail = d.segment_index("frailty").unwrap();
+    let group = d.transitions.iter().find(|t| t.age_from <= 85 && 85 <= t.age_to).unwrap();
+    let morb_mean: f64 = d.deprivation.iter().map(|x| x.morbidity_multiplier).sum::<f64>() / 5.0;
+    let by_hand = group.p[[ltc, frail]] * d.deprivation[4].morbidity_multiplier / morb_mean;
+    assert!((m.segments.probability(85, 4, ltc as u8, frail as u8) - by_hand).abs() < 1e-12);
+
+    transitions(&m, &mut p, &mut rng(Purpose::Transition));
+    let mut observed = vec![0u64; ns];
+    for s in &p.segment {
+        observed[*s as usize] += 1;
+    }
+    for to in 0..ns {
+        assert_close(&d.segments[to].id, observed[to] as f64, expected[to], variance[to], Z);
+    }
+}
+
+#[test]
+fn births_and_arrivals_match_fertility_and_migration_rates() {
+    let (d, m, p) = pool();
+    let (_, _, g) = bundled();
+    let newcomers = Newcomers::new(&m, &g.neighbourhoods[0]);
+    let start = StartCounts::of(&p);
+    let mut e_births = 0.0;
+    let mut e_in = 0.0;
+    for i in 0..p.len() {
+        let b = band_of(p.age[i]);
+        if p.sex[i] == capsim::population::FEMALE {
+            e_births += d.fertility[b];
+        }
+        e_in += d.migration[[b, p.sex[i] as usize, 0]];
+    }
+    let mut entrants = People::default();
+    let born = births(&m, &newcomers, &start, &mut entrants, &mut rng(Purpose::Births));
+    assert_close("births", born as f64, e_births, e_births, Z);
+    assert_eq!(entrants.len() as u64, born);
+    assert!(entrants.age.iter().all(|a| *a == 0));
+    let boys = entrants.sex.iter().filter(|s| **s == 0).count() as f64;
+    let pm = d.parameters.male_birth_share;
+    assert_close("boys", boys, born as f64 * pm, born as f64 * pm * (1.0 - pm), Z);
+
+    entrants.clear();
+    let arrived = arrivals(&m, &newcomers, &start, &mut entrants, &mut rng(Purpose::Migration));
+    assert_close("in-migration", arrived as f64, e_in, e_in, Z);
+}
+
+#[test]
+fn activity_counts_and_costs_match_rates_and_unit_costs() {
+    let (d, m, p) = pool();
+    let ns = d.segments.len();
+    let mut exposure = vec![0.0; n_exposure_cells(ns)];
+    for i in 0..p.len() {
+        add_exposure(&p, i, 1.0, &mut exposure);
+    }
+    // Expected counts straight from the dataset tables.
+    let mut expected = [0.0; Setting::ALL.len()];
+    for s in Setting::ALL {
+        if s.derived_from().is_some() {
+            continue;
+        }
+        let si = s.index();
+        let dep_mean: f64 = (0..N_IMD).map(|q| d.activity_deprivation[[si, q]]).sum::<f64>() / 5.0;
+        for i in 0..p.len() {
+            let (b, x, q, g) = (
+                band_of(p.age[i]),
+                p.sex[i] as usize,
+                p.imd[i] as usize,
+                p.segment[i] as usize,
+            );
+            let seg_mean: f64 = (0..ns)
+                .map(|h| d.prevalence[[b, h]] * d.activity_segment[[si, h]])
+                .sum();
+            expected[si] += p.risk[i] as f64
+                * d.activity_rates[[si, b, x]]
+                * d.activity_segment[[si, g]]
+                / seg_mean
+                * d.activity_deprivation[[si, q]]
+                / dep_mean;
+        }
+    }
+    let los = d.parameters.emergency_los_mean;
+    let k = d.parameters.emergency_los_shape;
+    let adm = Setting::EmergencyAdmissions.index();
+    expected[Setting::EmergencyBedDays.index()] = expected[adm] * los;
+
+    let year = 3;
+    let drawn = m.activity.draw(&exposure, year, &mut rng(Purpose::Activity));
+    for s in Setting::ALL {
+        let si = s.index();
+        let count: u64 = drawn.count[si * ns..(si + 1) * ns].iter().sum();
+        let variance = if s == Setting::EmergencyBedDays {
+            // Compound: E[A] Var(L) + Var(A) E[L]^2, with L negative binomial.
+            expected[adm] * (los + los * los / k + los * los)
+        } else {
+            expected[si]
+        };
+        assert_close(s.id(), count as f64, expected[si], variance, Z);
+        // Cost is exactly count x the year's unit cost in pence.
+        let unit = (d.settings[si].unit_cost * 100.0
+            * (1.0 + d.parameters.cost_inflation).powi(year as i32 - 1))
+        .round() as i64;
+        let cost: i64 = drawn.cost_pence[si * ns..(si + 1) * ns].iter().sum();
+        assert_eq!(cost, count as i64 * unit, "{}", s.id());
+    }
+}
+
+#[test]
+fn hospital_spend_concentrates_as_published() {
+    // Kelly, Stoye and Vera-Hernandez (IFS W15/21, 2015): the costliest 1% of the
+    // population account for 32% of hospital spending. Accept 25-40%.
+    let (_, m, p) = pool();
+    let mut r = rng(Purpose::PersonActivity);
+    let mut spend: Vec<i64> = (0..p.len())
+        .map(|i| m.activity.person_hospital_spend(&p, i, &mut r))
+        .collect();
+    spend.sort_unstable_by(|a, b| b.cmp(a));
+    let total: i64 = spend.iter().sum();
+    let top: i64 = spend[..spend.len() / 100].iter().sum();
+    let share = top as f64 / total as f64;
+    assert!(
+        (0.25..=0.40).contains(&share),
+        "top 1% share of hospital spend {share:.3}"
+    );
+}

@@ -1,0 +1,67 @@
+//! Helpers shared by the integration tests.
+
+use std::path::{Path, PathBuf};
+use std::process::Output;
+
+use capsim::datasets::{Datasets, BUNDLED};
+use capsim::geography::Geography;
+use capsim::model::Model;
+use capsim::population::People;
+use capsim::rng::{Purpose, StreamKey};
+use capsim::synthesis::synthesise;
+
+/// Runs the capsim binary with `args` in `dir`.
+pub fn capsim(dir: &Path, args: &[&str]) -> Output {
+    std::process::Command::new(env!("CARGO_BIN_EXE_capsim"))
+        .current_dir(dir)
+        .args(args)
+        .output()
+        .expect("capsim runs")
+}
+
+/// Writes the bundled datasets into `dir/datasets` and returns that folder.
+pub fn copy_datasets(dir: &Path) -> PathBuf {
+    let d = dir.join("datasets");
+    std::fs::create_dir_all(&d).unwrap();
+    for (name, text) in BUNDLED {
+        std::fs::write(d.join(name), text).unwrap();
+    }
+    d
+}
+
+pub fn bundled() -> (Datasets, Model, Geography) {
+    let d = Datasets::bundled().expect("bundled datasets");
+    let m = Model::new(&d).expect("model");
+    let g = Geography::default_system(&d);
+    (d, m, g)
+}
+
+/// The starting people of the first `n` neighbourhoods of the default system, in one pool.
+pub fn people_of(model: &Model, geography: &Geography, n: usize, seed: u64) -> People {
+    let mut all = People::default();
+    let mut one = People::default();
+    for k in 0..n {
+        let mut rng = StreamKey {
+            seed,
+            run: 0,
+            neighbourhood: k as u64,
+            year: 0,
+            purpose: Purpose::Synthesis,
+        }
+        .rng();
+        synthesise(model, &geography.neighbourhoods[k], &mut one, &mut rng);
+        for i in 0..one.len() {
+            all.push(one.age[i], one.sex[i], one.imd[i], one.segment[i], one.risk[i]);
+        }
+    }
+    all
+}
+
+/// Asserts `observed` lies within `z` standard deviations of `expected`.
+pub fn assert_close(what: &str, observed: f64, expected: f64, variance: f64, z: f64) {
+    let sd = variance.sqrt();
+    assert!(
+        (observed - expected).abs() <= z * sd,
+        "{what}: observed {observed}, expected {expected} +/- {z} x {sd:.2}"
+    );
+}
