@@ -154,8 +154,10 @@ impl ActivityModel {
                 continue;
             }
             let si = s.index();
-            let dep_mean: f64 =
-                (0..N_IMD).map(|q| d.activity_deprivation[[si, q]]).sum::<f64>() / N_IMD as f64;
+            let dep_mean: f64 = (0..N_IMD)
+                .map(|q| d.activity_deprivation[[si, q]])
+                .sum::<f64>()
+                / N_IMD as f64;
             for b in 0..N_BANDS {
                 let seg_mean: f64 = (0..ns)
                     .map(|g| d.prevalence[[b, g]] * d.activity_segment[[si, g]])
@@ -259,8 +261,7 @@ impl ActivityModel {
             if let Some(parent) = s.derived_from() {
                 for g in 0..ns {
                     let events = count[parent.index() * ns + g];
-                    count[s.index() * ns + g] =
-                        self.total_length_of_stay(events, rng);
+                    count[s.index() * ns + g] = self.total_length_of_stay(events, rng);
                 }
             }
         }
@@ -288,12 +289,7 @@ impl ActivityModel {
 
     /// Per-person draw of one year's hospital spend in pence (emergency, bed days, elective,
     /// outpatient, A&E), for checks on how spend concentrates.
-    pub fn person_hospital_spend(
-        &self,
-        people: &People,
-        i: usize,
-        rng: &mut StreamRng,
-    ) -> i64 {
+    pub fn person_hospital_spend(&self, people: &People, i: usize, rng: &mut StreamRng) -> i64 {
         let cell = exposure_cell(
             people.segment[i] as usize,
             band_of(people.age[i]),

@@ -32,7 +32,10 @@ pub const BUNDLED: &[(&str, &str)] = &[
         "segment_transitions.csv",
         include_str!("../datasets/segment_transitions.csv"),
     ),
-    ("deprivation.csv", include_str!("../datasets/deprivation.csv")),
+    (
+        "deprivation.csv",
+        include_str!("../datasets/deprivation.csv"),
+    ),
     ("fertility.csv", include_str!("../datasets/fertility.csv")),
     ("migration.csv", include_str!("../datasets/migration.csv")),
     ("settings.csv", include_str!("../datasets/settings.csv")),
@@ -673,10 +676,17 @@ fn load_transitions(t: &Table, segments: &[SegmentDef]) -> Result<Vec<Transition
     let row_group: Vec<usize> = (0..t.height())
         .map(|r| group_of_row[r] * ns + from.values[r])
         .collect();
-    require_sums_to_one(t, "probability", &p.values, &row_group, groups.len() * ns, |g| {
-        let (lo, hi) = groups[g / ns];
-        format!("the row from `{}` at ages {lo}-{hi}", ids[g % ns])
-    })?;
+    require_sums_to_one(
+        t,
+        "probability",
+        &p.values,
+        &row_group,
+        groups.len() * ns,
+        |g| {
+            let (lo, hi) = groups[g / ns];
+            format!("the row from `{}` at ages {lo}-{hi}", ids[g % ns])
+        },
+    )?;
     let mut out: Vec<TransitionGroup> = groups
         .iter()
         .map(|(lo, hi)| TransitionGroup {
@@ -805,9 +815,7 @@ fn load_parameters(t: &Table) -> Result<Parameters> {
     t.text("unit", &cols)?;
     t.text("source", &cols)?;
     let get = |key: &str, min: f64, max: f64| -> Result<f64> {
-        let rows: Vec<usize> = (0..t.height())
-            .filter(|r| name.values[*r] == key)
-            .collect();
+        let rows: Vec<usize> = (0..t.height()).filter(|r| name.values[*r] == key).collect();
         match rows.as_slice() {
             [r] => {
                 let v = value.values[*r];
@@ -974,9 +982,14 @@ fn load_archetypes(t: &Table, ages: &Table) -> Result<Vec<Archetype>> {
     if out.is_empty() {
         return Err(t.whole("archetype", "at least one archetype is needed"));
     }
-    require_sums_to_one(t, "england_share", &share.values, &vec![0; t.height()], 1, |_| {
-        "england_share over all archetypes".into()
-    })?;
+    require_sums_to_one(
+        t,
+        "england_share",
+        &share.values,
+        &vec![0; t.height()],
+        1,
+        |_| "england_share over all archetypes".into(),
+    )?;
 
     let acols = ["archetype", "age_band", "weight"];
     let ids: Vec<&str> = out.iter().map(|a| a.id.as_str()).collect();

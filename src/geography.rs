@@ -133,12 +133,13 @@ impl Geography {
         }
 
         // Sizes drawn, clamped, then scaled so they sum to the national population exactly.
-        let size = Normal::new(p.neighbourhood_size_mean, p.neighbourhood_size_sd).map_err(|e| {
-            CapsimError::InvalidSetting {
-                setting: "parameters.csv: neighbourhood_size_sd".into(),
-                problem: e.to_string(),
-            }
-        })?;
+        let size =
+            Normal::new(p.neighbourhood_size_mean, p.neighbourhood_size_sd).map_err(|e| {
+                CapsimError::InvalidSetting {
+                    setting: "parameters.csv: neighbourhood_size_sd".into(),
+                    problem: e.to_string(),
+                }
+            })?;
         let raw: Vec<f64> = (0..n)
             .map(|_| {
                 size.sample(&mut rng)
@@ -257,7 +258,11 @@ pub fn largest_remainder(weights: &[f64], total: u64) -> Vec<u64> {
         let rb = quotas[*b] - quotas[*b].floor();
         rb.total_cmp(&ra).then(a.cmp(b))
     });
-    for i in order.iter().cycle().take(total.saturating_sub(assigned) as usize) {
+    for i in order
+        .iter()
+        .cycle()
+        .take(total.saturating_sub(assigned) as usize)
+    {
         out[*i] += 1;
     }
     out

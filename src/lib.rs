@@ -4,6 +4,10 @@
 //! lives where) -> `synthesis` (people) -> `simulation` (yearly cycle per neighbourhood, in
 //! parallel) -> `output` (tables, atomically). `run` ties them together for the CLI.
 
+// Struct-of-arrays code indexes several attribute vectors by one person index; an
+// iterator over one of them would hide that.
+#![allow(clippy::needless_range_loop)]
+
 pub mod activity;
 pub mod datasets;
 pub mod demography;

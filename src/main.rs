@@ -12,7 +12,11 @@ use capsim::run::{run, RunOptions, RunSummary};
 use capsim::CapsimError;
 
 #[derive(Parser)]
-#[command(name = "capsim", version, about = "Population health and capitation budget simulator for integrated care systems")]
+#[command(
+    name = "capsim",
+    version,
+    about = "Population health and capitation budget simulator for integrated care systems"
+)]
 struct Cli {
     #[command(subcommand)]
     command: Command,

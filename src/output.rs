@@ -117,7 +117,9 @@ impl TableWriter {
     }
 
     fn finish(mut self) -> Result<()> {
-        self.parquet.finish().map_err(|e| write_err(&self.path, e))?;
+        self.parquet
+            .finish()
+            .map_err(|e| write_err(&self.path, e))?;
         self.csv.finish().map_err(|e| write_err(&self.path, e))
     }
 }
@@ -304,7 +306,7 @@ pub fn write_tables(
     let n = results.len();
     for (name, build) in builders {
         let first = build(0..BATCH.min(n))?;
-        let mut writer = TableWriter::new(staging, name, &first.schema())?;
+        let mut writer = TableWriter::new(staging, name, first.schema())?;
         writer.write(&first)?;
         let mut start = BATCH;
         while start < n {

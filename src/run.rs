@@ -117,15 +117,30 @@ fn summarise(info: RunInfo, results: &[NeighbourhoodResult], ns: usize) -> RunSu
     for (i, s) in Setting::ALL.iter().enumerate() {
         let (mut count, mut pence) = (0u64, 0i64);
         for r in results {
-            count += r.activity[0].count[i * ns..(i + 1) * ns].iter().sum::<u64>();
-            pence += r.activity[0].cost_pence[i * ns..(i + 1) * ns].iter().sum::<i64>();
+            count += r.activity[0].count[i * ns..(i + 1) * ns]
+                .iter()
+                .sum::<u64>();
+            pence += r.activity[0].cost_pence[i * ns..(i + 1) * ns]
+                .iter()
+                .sum::<i64>();
         }
         year_one.push((*s, count, pence as f64 / 100.0));
     }
     RunSummary {
-        people_at_end: results.iter().map(|r| r.flows.last().map_or(0, |f| f.end)).sum(),
-        births: results.iter().flat_map(|r| &r.flows).map(|f| f.births).sum(),
-        deaths: results.iter().flat_map(|r| &r.flows).map(|f| f.deaths).sum(),
+        people_at_end: results
+            .iter()
+            .map(|r| r.flows.last().map_or(0, |f| f.end))
+            .sum(),
+        births: results
+            .iter()
+            .flat_map(|r| &r.flows)
+            .map(|f| f.births)
+            .sum(),
+        deaths: results
+            .iter()
+            .flat_map(|r| &r.flows)
+            .map(|f| f.deaths)
+            .sum(),
         info,
         year_one,
     }

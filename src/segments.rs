@@ -44,7 +44,11 @@ impl SegmentModel {
     pub fn new(d: &Datasets) -> Result<Self> {
         let n = d.segments.len();
         let ids = d.segments.iter().map(|s| s.id.clone()).collect();
-        let newborn = d.segments.iter().position(|s| s.newborn).expect("validated") as u8;
+        let newborn = d
+            .segments
+            .iter()
+            .position(|s| s.newborn)
+            .expect("validated") as u8;
         let morb_mean: f64 = d
             .deprivation
             .iter()

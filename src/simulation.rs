@@ -17,7 +17,9 @@ use crate::activity::{add_exposure, n_exposure_cells, poisson, YearActivity};
 use crate::error::{CapsimError, Result};
 use crate::geography::Geography;
 use crate::model::Model;
-use crate::population::{band_of, count_into, n_cells, People, FEMALE, MAX_AGE, N_BANDS, N_IMD, N_SEX};
+use crate::population::{
+    band_of, count_into, n_cells, People, FEMALE, MAX_AGE, N_BANDS, N_IMD, N_SEX,
+};
 use crate::rng::{Purpose, StreamKey, StreamRng};
 use crate::synthesis::{synthesise, Newcomers};
 
@@ -107,7 +109,12 @@ pub fn exits(
     let (mut deaths, mut out) = (0, 0);
     let d = &model.demography;
     for i in 0..people.len() {
-        let q = d.death(people.segment[i], people.imd[i], people.sex[i], people.age[i]);
+        let q = d.death(
+            people.segment[i],
+            people.imd[i],
+            people.sex[i],
+            people.age[i],
+        );
         let o = d.out_migration(people.sex[i], people.age[i], q);
         let u = rng.random::<f64>();
         let weight = if u < q {
@@ -218,8 +225,20 @@ pub fn step_year(
     people.retain(keep);
     transitions(model, people, &mut key(Purpose::Transition));
     entrants.clear();
-    let born = births(model, newcomers, &start, entrants, &mut key(Purpose::Births));
-    let migration_in = arrivals(model, newcomers, &start, entrants, &mut key(Purpose::Migration));
+    let born = births(
+        model,
+        newcomers,
+        &start,
+        entrants,
+        &mut key(Purpose::Births),
+    );
+    let migration_in = arrivals(
+        model,
+        newcomers,
+        &start,
+        entrants,
+        &mut key(Purpose::Migration),
+    );
     ageing(people);
     for i in 0..entrants.len() {
         add_exposure(entrants, i, 0.5, exposure);
@@ -267,7 +286,12 @@ pub fn simulate_neighbourhood(
         }
     };
     let newcomers = Newcomers::new(model, nb);
-    synthesise(model, nb, &mut scratch.people, &mut key(0)(Purpose::Synthesis));
+    synthesise(
+        model,
+        nb,
+        &mut scratch.people,
+        &mut key(0)(Purpose::Synthesis),
+    );
     let ns = model.segments.len();
     let cells = n_cells(ns);
     let years = config.years as usize;

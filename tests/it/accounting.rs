@@ -29,7 +29,10 @@ fn flows_balance_and_chain_exactly() {
                 .iter()
                 .map(|x| *x as u64)
                 .sum();
-            assert_eq!(counted, f.start, "census matches flows at the start of year {y}");
+            assert_eq!(
+                counted, f.start,
+                "census matches flows at the start of year {y}"
+            );
         }
         let last: u64 = r.census[config.years as usize * cells..]
             .iter()

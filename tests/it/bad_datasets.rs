@@ -58,7 +58,14 @@ fn probability_above_one() {
 #[test]
 fn transition_row_not_summing_to_one() {
     expect_rejected(
-        |d| set_cell(&d.join("segment_transitions.csv"), 2, "probability", "0.999"),
+        |d| {
+            set_cell(
+                &d.join("segment_transitions.csv"),
+                2,
+                "probability",
+                "0.999",
+            )
+        },
         &["segment_transitions.csv", "probability", "must sum to 1"],
     );
 }
@@ -87,7 +94,13 @@ fn negative_rate() {
 fn unknown_segment_name() {
     expect_rejected(
         |d| set_cell(&d.join("segment_prevalence.csv"), 3, "segment", "unwell"),
-        &["segment_prevalence.csv", "line 3", "`segment`", "unwell", "healthy"],
+        &[
+            "segment_prevalence.csv",
+            "line 3",
+            "`segment`",
+            "unwell",
+            "healthy",
+        ],
     );
 }
 
@@ -112,7 +125,11 @@ fn bad_setting_is_rejected_before_work() {
 fn a_good_run_writes_every_table_and_run_json() {
     let tmp = tempfile::tempdir().unwrap();
     let out = capsim(tmp.path(), &["run", "--years", "2", "--out", "results"]);
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     let stdout = String::from_utf8_lossy(&out.stdout);
     assert!(stdout.contains("emergency_admissions"), "{stdout}");
     let dir = tmp.path().join("results");
@@ -129,7 +146,9 @@ fn a_good_run_writes_every_table_and_run_json() {
     assert!(flows.starts_with(
         "year,system,place,neighbourhood,start,births,deaths,migration_in,migration_out,end"
     ));
-    assert!(std::fs::read_dir(&dir)
+    assert!(std::fs::read_dir(&dir).unwrap().all(|e| !e
         .unwrap()
-        .all(|e| !e.unwrap().file_name().to_string_lossy().starts_with(".capsim")));
+        .file_name()
+        .to_string_lossy()
+        .starts_with(".capsim")));
 }

@@ -51,7 +51,13 @@ pub fn people_of(model: &Model, geography: &Geography, n: usize, seed: u64) -> P
         .rng();
         synthesise(model, &geography.neighbourhoods[k], &mut one, &mut rng);
         for i in 0..one.len() {
-            all.push(one.age[i], one.sex[i], one.imd[i], one.segment[i], one.risk[i]);
+            all.push(
+                one.age[i],
+                one.sex[i],
+                one.imd[i],
+                one.segment[i],
+                one.risk[i],
+            );
         }
     }
     all
