@@ -301,17 +301,10 @@ struct Table {
     df: DataFrame,
 }
 
-/// A parsed column with its cells' line numbers (the header is line 1).
+/// A parsed column; row r of `values` is on line r + 2 of the file (the header is line 1).
 struct Col<'a, T> {
-    table: &'a Table,
     name: &'a str,
     values: Vec<T>,
-}
-
-impl<T> Col<'_, T> {
-    fn line(&self, row: usize) -> usize {
-        row + 2
-    }
 }
 
 impl Table {
@@ -370,11 +363,7 @@ impl Table {
                 _ => return Err(self.invalid(name, row, "", "a non-empty value")),
             }
         }
-        Ok(Col {
-            table: self,
-            name,
-            values,
-        })
+        Ok(Col { name, values })
     }
 
     /// Numeric cells of a column, each within `[min, max]`.
@@ -398,11 +387,7 @@ impl Table {
                 _ => return Err(self.invalid(name, row, s, &allowed)),
             }
         }
-        Ok(Col {
-            table: self,
-            name,
-            values,
-        })
+        Ok(Col { name, values })
     }
 
     /// Cells that must be one of `options`; returns the index of each.
@@ -428,11 +413,7 @@ impl Table {
                 None => return Err(self.invalid(name, row, s, &allowed)),
             }
         }
-        Ok(Col {
-            table: self,
-            name,
-            values,
-        })
+        Ok(Col { name, values })
     }
 
     /// Requires each key (a tuple of indices) exactly once, over the full grid `sizes`.
@@ -558,7 +539,6 @@ fn load_segments(t: &Table) -> Result<Vec<SegmentDef>> {
             "exactly one segment must be marked newborn = true (where births enter)",
         ));
     }
-    let _ = (id.table, id.line(0));
     Ok(out)
 }
 
