@@ -19,7 +19,7 @@ use capsim::geography::Geography;
 use capsim::model::Model;
 use capsim::population::BYTES_PER_PERSON;
 use capsim::rng::{Purpose, StreamKey};
-use capsim::simulation::{simulate, simulate_neighbourhood, step_year, Scratch, SimConfig};
+use capsim::simulation::{simulate, simulate_neighbourhood, step_year, Plan, Scratch, SimConfig};
 use capsim::synthesis::{synthesise, Newcomers};
 
 fn setup() -> (Model, Geography) {
@@ -30,7 +30,7 @@ fn setup() -> (Model, Geography) {
     (m, g)
 }
 
-fn key(purpose: Purpose) -> capsim::rng::StreamRng {
+fn key(purpose: Purpose) -> StreamKey {
     StreamKey {
         seed: 1,
         run: 0,
@@ -38,7 +38,6 @@ fn key(purpose: Purpose) -> capsim::rng::StreamRng {
         year: 1,
         purpose,
     }
-    .rng()
 }
 
 fn benches(c: &mut Criterion) {
@@ -49,22 +48,23 @@ fn benches(c: &mut Criterion) {
         run: 0,
         years: 1,
     };
+    let plan = Plan::baseline(config);
 
     let mut group = c.benchmark_group("simulation");
     group.throughput(Throughput::Elements(40_000));
     group.bench_function("neighbourhood_40k", |b| {
         let mut scratch = Scratch::default();
-        b.iter(|| simulate_neighbourhood(&m, &g, 0, &config, &mut scratch))
+        b.iter(|| simulate_neighbourhood(&m, &g, 0, &plan, &mut scratch))
     });
 
     group.bench_function("yearly_step_40k", |b| {
         let nb = &g.neighbourhoods[0];
         let newcomers = Newcomers::new(&m, nb);
         let mut base = Default::default();
-        synthesise(&m, nb, &mut base, &mut key(Purpose::Synthesis));
+        synthesise(&m, nb, &mut base, &mut key(Purpose::Synthesis).rng());
         let mut scratch = Scratch::default();
         b.iter(|| {
-            scratch.people.clone_from(&base);
+            scratch.people.copy_from(&base);
             step_year(&m, &newcomers, key, 1, &mut scratch)
         })
     });
@@ -72,9 +72,9 @@ fn benches(c: &mut Criterion) {
     group.bench_function("plain_loop_40k", |b| {
         let nb = &g.neighbourhoods[0];
         let mut people = Default::default();
-        synthesise(&m, nb, &mut people, &mut key(Purpose::Synthesis));
+        synthesise(&m, nb, &mut people, &mut key(Purpose::Synthesis).rng());
         b.iter(|| {
-            let mut rng = key(Purpose::Activity);
+            let mut rng = key(Purpose::Activity).rng();
             let mut total = 0u64;
             for i in 0..people.len() {
                 let cell = capsim::activity::exposure_cell(

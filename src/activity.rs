@@ -13,11 +13,14 @@ use rand_distr::{Distribution, Gamma, Poisson};
 
 use crate::datasets::Datasets;
 use crate::population::{band_of, People, N_BANDS, N_IMD, N_SEX};
-use crate::rng::StreamRng;
+use crate::rng::{StreamKey, StreamRng};
 
 /// A setting of care. The set is fixed in code because interventions and budgets refer to
 /// settings by type; their rates and costs are data.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, serde::Serialize, serde::Deserialize,
+)]
+#[serde(rename_all = "snake_case")]
 pub enum Setting {
     GpAppointments,
     OtherPrimaryCare,
@@ -78,7 +81,10 @@ impl Setting {
 }
 
 /// The budget sector a setting's spend falls in.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, serde::Serialize, serde::Deserialize,
+)]
+#[serde(rename_all = "snake_case")]
 pub enum Sector {
     Acute,
     Community,
@@ -117,6 +123,7 @@ pub struct ActivityModel {
     rate: Vec<f64>,
     /// Unit cost in pence at the price year.
     unit_cost_pence: [f64; N_SETTINGS],
+    sector: [Sector; N_SETTINGS],
     cost_inflation: f64,
     los_mean: f64,
     los_shape: f64,
@@ -181,10 +188,12 @@ impl ActivityModel {
             }
         }
         let unit_cost_pence = std::array::from_fn(|i| (d.settings[i].unit_cost * 100.0).round());
+        let sector = std::array::from_fn(|i| d.settings[i].sector);
         ActivityModel {
             n_segments: ns,
             rate,
             unit_cost_pence,
+            sector,
             cost_inflation: d.parameters.cost_inflation,
             los_mean: d.parameters.emergency_los_mean,
             los_shape: d.parameters.emergency_los_shape,
@@ -205,63 +214,126 @@ impl ActivityModel {
         self.los_mean
     }
 
+    /// The sector a setting's spend falls in.
+    pub fn sector(&self, setting: Setting) -> Sector {
+        self.sector[setting.index()]
+    }
+
+    /// Price factor of a simulation year (1 = the price year; inflation compounds).
+    pub fn cost_factor(&self, year: u32) -> f64 {
+        (1.0 + self.cost_inflation).powi(year as i32 - 1)
+    }
+
     /// Unit cost in whole pence in a simulation year (1 = the price year; inflation
     /// compounds from there).
     pub fn unit_cost_pence(&self, setting: Setting, year: u32) -> i64 {
-        let factor = (1.0 + self.cost_inflation).powi(year as i32 - 1);
-        (self.unit_cost_pence[setting.index()] * factor).round() as i64
+        (self.unit_cost_pence[setting.index()] * self.cost_factor(year)).round() as i64
     }
 
     /// Expected counts `[setting][segment]` from an exposure table.
     pub fn expected(&self, exposure: &[f64]) -> Vec<f64> {
+        let mut out = vec![0.0; N_SETTINGS * self.n_segments];
+        let mut los = vec![0.0; self.n_segments];
+        self.expected_into(exposure, None, &mut out, &mut los);
+        out
+    }
+
+    /// Expected counts `[setting][segment]` into `out`, with rates multiplied cell by cell by
+    /// `effects` = (multiplier `[setting][cell]`, length-of-stay multiplier `[cell]`) when
+    /// given. `los_factor[segment]` receives each segment's mean length-of-stay multiplier.
+    pub fn expected_into(
+        &self,
+        exposure: &[f64],
+        effects: Option<(&[f64], &[f64])>,
+        out: &mut [f64],
+        los_factor: &mut [f64],
+    ) {
         let ns = self.n_segments;
         let per_seg = N_BANDS * N_SEX * N_IMD;
         let cells = n_exposure_cells(ns);
-        let mut out = vec![0.0; N_SETTINGS * ns];
         for s in Setting::ALL {
             let si = s.index();
             for g in 0..ns {
-                out[si * ns + g] = if s.derived_from().is_some() {
-                    0.0
-                } else {
-                    let base = si * cells + g * per_seg;
-                    self.rate[base..base + per_seg]
+                let base = si * cells + g * per_seg;
+                let e = &exposure[g * per_seg..(g + 1) * per_seg];
+                let r = &self.rate[base..base + per_seg];
+                out[si * ns + g] = match (s.derived_from(), effects) {
+                    (Some(_), _) => 0.0,
+                    (None, None) => r.iter().zip(e).map(|(r, e)| r * e).sum(),
+                    (None, Some((m, _))) => r
                         .iter()
-                        .zip(&exposure[g * per_seg..(g + 1) * per_seg])
-                        .map(|(r, e)| r * e)
-                        .sum()
+                        .zip(e)
+                        .zip(&m[base..base + per_seg])
+                        .map(|((r, e), m)| r * e * m)
+                        .sum(),
                 };
             }
+        }
+        let adm = Setting::EmergencyAdmissions.index();
+        for g in 0..ns {
+            los_factor[g] = match effects {
+                None => 1.0,
+                Some((m, l)) => {
+                    let base = adm * cells + g * per_seg;
+                    let (mut with, mut without) = (0.0, 0.0);
+                    for c in 0..per_seg {
+                        let a = self.rate[base + c] * exposure[g * per_seg + c] * m[base + c];
+                        without += a;
+                        with += a * l[g * per_seg + c];
+                    }
+                    if without > 0.0 {
+                        with / without
+                    } else {
+                        1.0
+                    }
+                }
+            };
         }
         // Derived: bed days have mean admissions x length of stay.
         for s in Setting::ALL {
             if let Some(parent) = s.derived_from() {
                 for g in 0..ns {
-                    out[s.index() * ns + g] = out[parent.index() * ns + g] * self.los_mean;
+                    out[s.index() * ns + g] =
+                        out[parent.index() * ns + g] * self.los_mean * los_factor[g];
                 }
             }
         }
-        out
     }
 
-    /// Draws one year's counts and costs from an exposure table.
-    pub fn draw(&self, exposure: &[f64], year: u32, rng: &mut StreamRng) -> YearActivity {
-        let ns = self.n_segments;
+    /// Draws one year's counts and costs from an exposure table (no interventions).
+    pub fn draw(&self, exposure: &[f64], year: u32, key: &StreamKey) -> YearActivity {
         let mean = self.expected(exposure);
+        self.draw_from(&mean, &vec![1.0; self.n_segments], year, key)
+    }
+
+    /// Draws one year's counts and costs from expected counts `[setting][segment]`. Each
+    /// (setting, segment) total has its own stream (a lane of `key`), so scenarios whose
+    /// means differ still share their random numbers cell by cell.
+    pub fn draw_from(
+        &self,
+        mean: &[f64],
+        los_factor: &[f64],
+        year: u32,
+        key: &StreamKey,
+    ) -> YearActivity {
+        let ns = self.n_segments;
         let mut count = vec![0u64; N_SETTINGS * ns];
         for s in Setting::ALL {
             if s.derived_from().is_some() {
                 continue;
             }
             for g in 0..ns {
-                count[s.index() * ns + g] = poisson(mean[s.index() * ns + g], rng);
+                let i = s.index() * ns + g;
+                count[i] = poisson(mean[i], &mut key.lane(i as u64));
             }
         }
         for s in Setting::ALL {
             if let Some(parent) = s.derived_from() {
                 for g in 0..ns {
+                    let i = s.index() * ns + g;
                     let events = count[parent.index() * ns + g];
-                    count[s.index() * ns + g] = self.total_length_of_stay(events, rng);
+                    count[i] =
+                        self.total_length_of_stay(events, los_factor[g], &mut key.lane(i as u64));
                 }
             }
         }
@@ -276,12 +348,12 @@ impl ActivityModel {
     /// Total bed days of `admissions` stays, each negative binomial with mean `los_mean` and
     /// shape `los_shape`: the sum is negative binomial with shape `admissions x los_shape`,
     /// drawn as a gamma-Poisson mixture.
-    fn total_length_of_stay(&self, admissions: u64, rng: &mut StreamRng) -> u64 {
-        if admissions == 0 || self.los_mean <= 0.0 {
+    fn total_length_of_stay(&self, admissions: u64, factor: f64, rng: &mut StreamRng) -> u64 {
+        if admissions == 0 || self.los_mean <= 0.0 || factor <= 0.0 {
             return 0;
         }
         let shape = admissions as f64 * self.los_shape;
-        let lambda = Gamma::new(shape, self.los_mean / self.los_shape)
+        let lambda = Gamma::new(shape, self.los_mean * factor / self.los_shape)
             .expect("shape and scale validated positive")
             .sample(rng);
         poisson(lambda, rng)
@@ -307,7 +379,7 @@ impl ActivityModel {
             let n = poisson(self.rate(s, cell) * risk, rng);
             pence += n as i64 * self.unit_cost_pence(s, 1);
             if s == Setting::EmergencyAdmissions {
-                let days = self.total_length_of_stay(n, rng);
+                let days = self.total_length_of_stay(n, 1.0, rng);
                 pence += days as i64 * self.unit_cost_pence(Setting::EmergencyBedDays, 1);
             }
         }
@@ -329,8 +401,16 @@ pub fn poisson(mean: f64, rng: &mut StreamRng) -> u64 {
         .sample(rng) as u64
 }
 
-/// Adds each person's exposure (risk x weight) into `exposure`.
-pub fn add_exposure(people: &People, i: usize, weight: f64, exposure: &mut [f64]) {
+/// Adds a person's exposure (risk x weight) into `exposure` and their presence (weight)
+/// into `presence`.
+#[inline]
+pub fn add_exposure(
+    people: &People,
+    i: usize,
+    weight: f64,
+    exposure: &mut [f64],
+    presence: &mut [f64],
+) {
     let c = exposure_cell(
         people.segment[i] as usize,
         band_of(people.age[i]),
@@ -338,4 +418,5 @@ pub fn add_exposure(people: &People, i: usize, weight: f64, exposure: &mut [f64]
         people.imd[i] as usize,
     );
     exposure[c] += weight * people.risk[i] as f64;
+    presence[c] += weight;
 }

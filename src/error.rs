@@ -33,6 +33,14 @@ pub enum CapsimError {
     /// A dataset file could not be parsed as CSV at all.
     #[error("{file}: cannot read as CSV: {reason}")]
     Unreadable { file: String, reason: String },
+    /// A scenario or batch file is malformed or holds a value outside what is allowed.
+    #[error("{file}{}, field `{field}`: {problem}", line.map_or(String::new(), |l| format!(", line {l}")))]
+    Scenario {
+        file: String,
+        line: Option<usize>,
+        field: String,
+        problem: String,
+    },
     /// A command-line or configuration setting is out of range.
     #[error("{setting}: {problem}")]
     InvalidSetting { setting: String, problem: String },

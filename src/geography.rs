@@ -15,7 +15,9 @@ use crate::population::{N_BANDS, N_IMD, N_SEX};
 use crate::rng::{Purpose, StreamKey};
 
 /// A named population preset.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum, serde::Serialize)]
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, Hash, clap::ValueEnum, serde::Serialize, serde::Deserialize,
+)]
 #[serde(rename_all = "snake_case")]
 pub enum Preset {
     /// The bundled integrated care system (about 1.5 million people).
@@ -42,6 +44,9 @@ pub struct Place {
 /// A neighbourhood (primary care network) and what its people are drawn from.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Neighbourhood {
+    /// Position in the full preset: random streams are keyed by it, so a neighbourhood
+    /// draws the same numbers whether it is simulated alone or with all the others.
+    pub id: u64,
     pub name: String,
     pub place: usize,
     pub archetype: usize,
@@ -65,9 +70,29 @@ const ENGLAND_SEED: u64 = 20_231_231;
 
 impl Geography {
     pub fn preset(d: &Datasets, preset: Preset) -> Result<Self> {
-        match preset {
-            Preset::Default => Ok(Self::default_system(d)),
-            Preset::England => Self::england(d),
+        let mut g = match preset {
+            Preset::Default => Self::default_system(d),
+            Preset::England => Self::england(d)?,
+        };
+        for (i, nb) in g.neighbourhoods.iter_mut().enumerate() {
+            nb.id = i as u64;
+        }
+        Ok(g)
+    }
+
+    /// Only the neighbourhoods for which `keep(neighbourhood, place)` holds, with the
+    /// places and systems they belong to.
+    pub fn restricted(&self, keep: impl Fn(&str, &str) -> bool) -> Geography {
+        let neighbourhoods: Vec<Neighbourhood> = self
+            .neighbourhoods
+            .iter()
+            .filter(|nb| keep(&nb.name, &self.places[nb.place].name))
+            .cloned()
+            .collect();
+        Geography {
+            systems: self.systems.clone(),
+            places: self.places.clone(),
+            neighbourhoods,
         }
     }
 
@@ -228,6 +253,7 @@ fn neighbourhood(
     }
     age_sex.iter_mut().flatten().for_each(|x| *x /= total);
     Neighbourhood {
+        id: 0,
         name,
         place,
         archetype,

@@ -13,13 +13,16 @@ pub mod datasets;
 pub mod demography;
 pub mod error;
 pub mod geography;
+pub mod intervention;
 pub mod model;
 pub mod output;
 pub mod population;
 pub mod rng;
 pub mod run;
+pub mod scenario;
 pub mod segments;
 pub mod simulation;
 pub mod synthesis;
+pub mod uncertainty;
 
 pub use error::{CapsimError, Result};

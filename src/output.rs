@@ -327,3 +327,15 @@ pub fn write_json(staging: &mut Staging, name: &str, value: &impl serde::Seriali
         .and_then(|_| f.write_all(b"\n"))
         .map_err(|e| CapsimError::io(&path, e))
 }
+
+/// Writes `bytes` to `path` atomically: into a temporary file beside it, then renamed.
+pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<()> {
+    let dir = path.parent().unwrap_or_else(|| Path::new("."));
+    std::fs::create_dir_all(dir).map_err(|e| CapsimError::io(dir, e))?;
+    let name = path
+        .file_name()
+        .map_or("file".into(), |n| n.to_string_lossy());
+    let tmp = dir.join(format!(".{name}.tmp-{}", std::process::id()));
+    std::fs::write(&tmp, bytes).map_err(|e| CapsimError::io(&tmp, e))?;
+    std::fs::rename(&tmp, path).map_err(|e| CapsimError::io(path, e))
+}

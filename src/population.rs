@@ -1,7 +1,9 @@
 //! People, stored as struct-of-arrays in compact types, and the counts taken of them.
 //!
-//! A person is 8 bytes: age, sex, deprivation quintile and segment as `u8`, and a persistent
-//! individual risk multiplier as `f32`. The neighbourhood is implicit: each neighbourhood owns
+//! A person is 12 bytes: age, sex, deprivation quintile and segment as `u8`, a persistent
+//! individual risk multiplier as `f32`, and an id. The id keys the person's own random draws,
+//! so a person meets the same chance in every scenario even when scenarios change who else
+//! is alive (common random numbers). The neighbourhood is implicit: each neighbourhood owns
 //! its own `People`.
 
 /// Oldest single year of age; 100 stands for 100 and over.
@@ -50,10 +52,13 @@ pub struct People {
     pub imd: Vec<u8>,
     pub segment: Vec<u8>,
     pub risk: Vec<f32>,
+    /// Ids in order of arrival in this neighbourhood (synthesis first, then entrants).
+    pub id: Vec<u32>,
+    next_id: u32,
 }
 
 /// Bytes held per person (the sum of the attribute sizes).
-pub const BYTES_PER_PERSON: usize = 4 + std::mem::size_of::<f32>();
+pub const BYTES_PER_PERSON: usize = 4 + std::mem::size_of::<f32>() + std::mem::size_of::<u32>();
 
 impl People {
     pub fn with_capacity(n: usize) -> Self {
@@ -63,6 +68,8 @@ impl People {
             imd: Vec::with_capacity(n),
             segment: Vec::with_capacity(n),
             risk: Vec::with_capacity(n),
+            id: Vec::with_capacity(n),
+            next_id: 0,
         }
     }
 
@@ -80,9 +87,26 @@ impl People {
         self.imd.clear();
         self.segment.clear();
         self.risk.clear();
+        self.id.clear();
+        self.next_id = 0;
     }
 
+    /// Makes `self` a copy of `other` without allocating once capacity is there.
+    pub fn copy_from(&mut self, other: &People) {
+        self.clear();
+        self.age.extend_from_slice(&other.age);
+        self.sex.extend_from_slice(&other.sex);
+        self.imd.extend_from_slice(&other.imd);
+        self.segment.extend_from_slice(&other.segment);
+        self.risk.extend_from_slice(&other.risk);
+        self.id.extend_from_slice(&other.id);
+        self.next_id = other.next_id;
+    }
+
+    /// Adds a person with the next id.
     pub fn push(&mut self, age: u8, sex: u8, imd: u8, segment: u8, risk: f32) {
+        self.id.push(self.next_id);
+        self.next_id += 1;
         self.age.push(age);
         self.sex.push(sex);
         self.imd.push(imd);
@@ -100,6 +124,7 @@ impl People {
                 self.imd[w] = self.imd[r];
                 self.segment[w] = self.segment[r];
                 self.risk[w] = self.risk[r];
+                self.id[w] = self.id[r];
                 w += 1;
             }
         }
@@ -108,6 +133,7 @@ impl People {
         self.imd.truncate(w);
         self.segment.truncate(w);
         self.risk.truncate(w);
+        self.id.truncate(w);
     }
 }
 

@@ -31,6 +31,10 @@ pub enum Purpose {
     PersonActivity = 7,
     /// Generation of a population preset (geography), independent of the run seed.
     Geography = 8,
+    /// Uncertain scenario parameters, one stream per parameter name and run.
+    Parameter = 9,
+    /// Substituted activity added by interventions.
+    Substitution = 10,
 }
 
 /// The full key of a stream.
@@ -44,8 +48,8 @@ pub struct StreamKey {
 }
 
 impl StreamKey {
-    /// The generator for this key.
-    pub fn rng(&self) -> StreamRng {
+    /// A 64-bit hash of the whole key.
+    pub fn hash(&self) -> u64 {
         let mut state = 0x243F_6A88_85A3_08D3u64; // digits of pi: any fixed start will do
         for part in [
             self.seed,
@@ -56,6 +60,21 @@ impl StreamKey {
         ] {
             state = splitmix64(state ^ splitmix64(part));
         }
+        state
+    }
+
+    /// The generator for this key.
+    pub fn rng(&self) -> StreamRng {
+        Self::rng_from(self.hash())
+    }
+
+    /// The generator of lane `lane` of this key: one stream per (setting, segment) keeps a
+    /// scenario's draws aligned with its baseline's even where their means differ.
+    pub fn lane(&self, lane: u64) -> StreamRng {
+        Self::rng_from(splitmix64(self.hash() ^ splitmix64(lane)))
+    }
+
+    fn rng_from(mut state: u64) -> StreamRng {
         let mut seed = [0u8; 32];
         for chunk in seed.chunks_exact_mut(8) {
             state = splitmix64(state);
@@ -63,6 +82,14 @@ impl StreamKey {
         }
         StreamRng::from_seed(seed)
     }
+}
+
+/// The uniform in [0, 1) of person `id` in the stream `base` (a [`StreamKey::hash`]): a
+/// counter-based draw, so a person's chance does not depend on who else is present.
+#[inline]
+pub fn person_uniform(base: u64, id: u32) -> f64 {
+    let x = splitmix64(base.wrapping_add((id as u64).wrapping_mul(0xD1B5_4A32_D192_ED03)));
+    (x >> 11) as f64 * (1.0 / (1u64 << 53) as f64)
 }
 
 /// One round of SplitMix64 (Steele, Lea and Flood 2014): a bijective, well-mixing hash.

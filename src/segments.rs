@@ -16,6 +16,8 @@ pub struct SegmentModel {
     n: usize,
     ids: Vec<String>,
     newborn: u8,
+    /// Severity rank of each segment: a move to a higher rank is a deterioration.
+    severity: Vec<i64>,
     group_of_age: [u8; N_AGES],
     /// Probabilities, flat `[group][imd][from][to]`.
     p: Vec<f64>,
@@ -120,6 +122,7 @@ impl SegmentModel {
             n,
             ids,
             newborn,
+            severity: d.segments.iter().map(|s| s.severity).collect(),
             group_of_age,
             p,
             cum,
@@ -161,6 +164,41 @@ impl SegmentModel {
     pub fn next(&self, age: u8, imd: u8, from: u8, u: f64) -> u8 {
         let start = self.row(age, imd, from);
         pick(&self.cum[start..start + self.n], u)
+    }
+
+    /// Like [`SegmentModel::next`], with every deteriorating transition's probability
+    /// multiplied by `factor` and the difference taken up by staying put. A factor that
+    /// would push the stay probability below zero is capped so it stays at zero.
+    pub fn next_scaled(&self, age: u8, imd: u8, from: u8, u: f64, factor: f64) -> u8 {
+        if factor == 1.0 {
+            return self.next(age, imd, from, u);
+        }
+        let start = self.row(age, imd, from);
+        let row = &self.p[start..start + self.n];
+        let sev = &self.severity;
+        let worse: f64 = (0..self.n)
+            .filter(|t| sev[*t] > sev[from as usize])
+            .map(|t| row[t])
+            .sum();
+        let f = if worse > 0.0 {
+            factor.min((row[from as usize] + worse) / worse)
+        } else {
+            1.0
+        };
+        let mut acc = 0.0;
+        for t in 0..self.n {
+            acc += if sev[t] > sev[from as usize] {
+                row[t] * f
+            } else if t == from as usize {
+                row[t] + worse * (1.0 - f)
+            } else {
+                row[t]
+            };
+            if u < acc {
+                return t as u8;
+            }
+        }
+        (self.n - 1) as u8
     }
 
     /// Starting prevalence of a segment in an age band and quintile.

@@ -9,18 +9,27 @@
 //! transitions of the survivors; (3) births by mother's age band and in-migration by age band
 //! and sex; (4) ageing; (5) care used, drawn as exact Poisson totals from the year's exposure
 //! (survivors count a full year, leavers and joiners half a year, in the segment they were in).
+//!
+//! A work unit ([`Plan`]) is one Monte Carlo run of several scenarios. They share the
+//! synthesised population and every random stream (common random numbers). Scenarios whose
+//! interventions do not change mortality or deterioration share one population path, the
+//! counterfactual's, and differ only in the care drawn from it; the others get a path each.
+//! Per-person draws are keyed by the person's id, so paths that diverge for a few people stay
+//! aligned for everyone else.
 
-use rand::RngExt;
 use rayon::prelude::*;
 
-use crate::activity::{add_exposure, n_exposure_cells, poisson, YearActivity};
+use crate::activity::{add_exposure, n_exposure_cells, poisson, YearActivity, N_SETTINGS};
 use crate::error::{CapsimError, Result};
 use crate::geography::Geography;
+use crate::intervention::{
+    demographic_cell, scenario_means, DemographicLevers, EffectScratch, InterventionYear, Levers,
+};
 use crate::model::Model;
 use crate::population::{
     band_of, count_into, n_cells, People, FEMALE, MAX_AGE, N_BANDS, N_IMD, N_SEX,
 };
-use crate::rng::{Purpose, StreamKey, StreamRng};
+use crate::rng::{person_uniform, Purpose, StreamKey, StreamRng};
 use crate::synthesis::{synthesise, Newcomers};
 
 /// What to simulate.
@@ -44,12 +53,14 @@ pub struct Flows {
 }
 
 /// Everything one neighbourhood produced over the horizon.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct NeighbourhoodResult {
     /// People at the start of each year 1..=years+1, flat `[year][census cell]`.
     pub census: Vec<u32>,
     pub flows: Vec<Flows>,
     pub activity: Vec<YearActivity>,
+    /// What the scenario's interventions did, per year.
+    pub interventions: Vec<InterventionYear>,
 }
 
 impl NeighbourhoodResult {
@@ -59,14 +70,75 @@ impl NeighbourhoodResult {
     }
 }
 
+/// One scenario of a work unit: the population path it follows and its drawn levers.
+#[derive(Debug, Clone)]
+pub struct ScenarioPlan {
+    pub path: usize,
+    pub levers: Levers,
+}
+
+/// A work unit: one run of several scenarios over every neighbourhood.
+#[derive(Debug, Clone)]
+pub struct Plan {
+    pub config: SimConfig,
+    /// Demographic levers of each distinct population path; path 0 has none.
+    pub paths: Vec<DemographicLevers>,
+    pub scenarios: Vec<ScenarioPlan>,
+}
+
+impl Plan {
+    /// A plan of one scenario without interventions.
+    pub fn baseline(config: SimConfig) -> Self {
+        Plan::new(
+            config,
+            vec![Levers {
+                interventions: Vec::new(),
+                draws: Vec::new(),
+            }],
+        )
+    }
+
+    /// Groups scenarios by their demographic levers: equal levers, one path.
+    pub fn new(config: SimConfig, levers: Vec<Levers>) -> Self {
+        let mut paths = vec![DemographicLevers::default()];
+        let scenarios = levers
+            .into_iter()
+            .map(|levers| {
+                let demo = levers.demographic();
+                let path = match paths.iter().position(|p| *p == demo) {
+                    Some(p) => p,
+                    None => {
+                        paths.push(demo);
+                        paths.len() - 1
+                    }
+                };
+                ScenarioPlan { path, levers }
+            })
+            .collect();
+        Plan {
+            config,
+            paths,
+            scenarios,
+        }
+    }
+}
+
 /// Buffers a worker reuses from neighbourhood to neighbourhood, so the yearly loop does
 /// not allocate per person.
 #[derive(Debug, Default)]
 pub struct Scratch {
+    /// The synthesised population every path starts from.
+    start: People,
     pub people: People,
     entrants: People,
     keep: Vec<bool>,
     exposure: Vec<f64>,
+    presence: Vec<f64>,
+    mortality: Vec<f64>,
+    deterioration: Vec<f64>,
+    effects: EffectScratch,
+    means: Vec<f64>,
+    los: Vec<f64>,
 }
 
 /// Counts taken at the start of a year that the births and migration steps need.
@@ -95,28 +167,47 @@ impl StartCounts {
     }
 }
 
+/// Factors on death and deterioration probabilities, by [`demographic_cell`], when a
+/// path's interventions change them.
+#[derive(Debug, Clone, Copy)]
+pub struct Factors<'a> {
+    pub mortality: &'a [f64],
+    pub deterioration: &'a [f64],
+}
+
 /// Step 1: deaths and out-migration. Marks leavers in `keep` and adds every person's
 /// exposure (a full year for stayers, half for leavers). Returns (deaths, out-migrants).
+/// Each person's draw is keyed by their id within the stream `base`.
 pub fn exits(
     model: &Model,
     people: &People,
     keep: &mut Vec<bool>,
     exposure: &mut [f64],
-    rng: &mut StreamRng,
+    presence: &mut [f64],
+    base: u64,
+    factors: Option<Factors>,
 ) -> (u64, u64) {
     keep.clear();
     keep.resize(people.len(), true);
     let (mut deaths, mut out) = (0, 0);
     let d = &model.demography;
     for i in 0..people.len() {
-        let q = d.death(
+        let mut q = d.death(
             people.segment[i],
             people.imd[i],
             people.sex[i],
             people.age[i],
         );
+        if let Some(f) = factors {
+            let c = demographic_cell(
+                people.segment[i] as usize,
+                band_of(people.age[i]),
+                people.imd[i] as usize,
+            );
+            q = (q * f.mortality[c]).min(1.0);
+        }
         let o = d.out_migration(people.sex[i], people.age[i], q);
-        let u = rng.random::<f64>();
+        let u = person_uniform(base, people.id[i]);
         let weight = if u < q {
             deaths += 1;
             keep[i] = false;
@@ -128,18 +219,25 @@ pub fn exits(
         } else {
             1.0
         };
-        add_exposure(people, i, weight, exposure);
+        add_exposure(people, i, weight, exposure, presence);
     }
     (deaths, out)
 }
 
-/// Step 2: segment transitions of everyone in `people`.
-pub fn transitions(model: &Model, people: &mut People, rng: &mut StreamRng) {
+/// Step 2: segment transitions of everyone in `people`, each drawn by id within `base`.
+pub fn transitions(model: &Model, people: &mut People, base: u64, factors: Option<Factors>) {
     for i in 0..people.len() {
-        let u = rng.random::<f64>();
-        people.segment[i] = model
-            .segments
-            .next(people.age[i], people.imd[i], people.segment[i], u);
+        let u = person_uniform(base, people.id[i]);
+        let (age, imd, from) = (people.age[i], people.imd[i], people.segment[i]);
+        people.segment[i] = match factors {
+            Some(f) => {
+                let c = demographic_cell(from as usize, band_of(age), imd as usize);
+                model
+                    .segments
+                    .next_scaled(age, imd, from, u, f.deterioration[c])
+            }
+            None => model.segments.next(age, imd, from, u),
+        };
     }
 }
 
@@ -162,7 +260,7 @@ pub fn births(
         for q in 0..N_IMD {
             let n = poisson(start.women[b][q] as f64 * f, rng);
             for _ in 0..n {
-                let sex = (rng.random::<f64>() >= d.male_birth_share()) as u8;
+                let sex = (rand::RngExt::random::<f64>(rng) >= d.male_birth_share()) as u8;
                 let risk = newcomers.risk(rng);
                 entrants.push(0, sex, q as u8, model.segments.newborn(), risk);
             }
@@ -202,46 +300,60 @@ pub fn ageing(people: &mut People) {
     }
 }
 
-/// Runs one year for one neighbourhood, returning its flows and activity.
-pub fn step_year(
+/// Runs the population part of one year for one neighbourhood (steps 1-4), leaving the
+/// year's exposure and presence tables in `scratch`. Returns the flows.
+pub fn step_population(
     model: &Model,
     newcomers: &Newcomers,
-    key: impl Fn(Purpose) -> StreamRng,
-    year: u32,
+    key: &impl Fn(Purpose) -> StreamKey,
     scratch: &mut Scratch,
-) -> (Flows, YearActivity) {
+    factors: Option<Factors>,
+) -> Flows {
     let Scratch {
         people,
         entrants,
         keep,
         exposure,
+        presence,
+        ..
     } = scratch;
+    let cells = n_exposure_cells(model.segments.len());
     exposure.clear();
-    exposure.resize(n_exposure_cells(model.segments.len()), 0.0);
+    exposure.resize(cells, 0.0);
+    presence.clear();
+    presence.resize(cells, 0.0);
     let start = StartCounts::of(people);
     let n_start = people.len() as u64;
 
-    let (deaths, migration_out) = exits(model, people, keep, exposure, &mut key(Purpose::Exit));
+    let (deaths, migration_out) = exits(
+        model,
+        people,
+        keep,
+        exposure,
+        presence,
+        key(Purpose::Exit).hash(),
+        factors,
+    );
     people.retain(keep);
-    transitions(model, people, &mut key(Purpose::Transition));
+    transitions(model, people, key(Purpose::Transition).hash(), factors);
     entrants.clear();
     let born = births(
         model,
         newcomers,
         &start,
         entrants,
-        &mut key(Purpose::Births),
+        &mut key(Purpose::Births).rng(),
     );
     let migration_in = arrivals(
         model,
         newcomers,
         &start,
         entrants,
-        &mut key(Purpose::Migration),
+        &mut key(Purpose::Migration).rng(),
     );
     ageing(people);
     for i in 0..entrants.len() {
-        add_exposure(entrants, i, 0.5, exposure);
+        add_exposure(entrants, i, 0.5, exposure, presence);
         people.push(
             entrants.age[i],
             entrants.sex[i],
@@ -250,71 +362,177 @@ pub fn step_year(
             entrants.risk[i],
         );
     }
-    let activity = model
-        .activity
-        .draw(exposure, year, &mut key(Purpose::Activity));
-    let flows = Flows {
+    Flows {
         start: n_start,
         births: born,
         deaths,
         migration_in,
         migration_out,
         end: people.len() as u64,
-    };
+    }
+}
+
+/// Runs one year for one neighbourhood without interventions, returning its flows and
+/// activity.
+pub fn step_year(
+    model: &Model,
+    newcomers: &Newcomers,
+    key: impl Fn(Purpose) -> StreamKey,
+    year: u32,
+    scratch: &mut Scratch,
+) -> (Flows, YearActivity) {
+    let flows = step_population(model, newcomers, &key, scratch, None);
+    let activity = model
+        .activity
+        .draw(&scratch.exposure, year, &key(Purpose::Activity));
     (flows, activity)
 }
 
-/// Carries one neighbourhood through every year.
+/// The stream keys of one neighbourhood-year.
+fn keys(config: &SimConfig, neighbourhood: u64, year: u32) -> impl Fn(Purpose) -> StreamKey {
+    let (seed, run) = (config.seed, config.run);
+    move |purpose| StreamKey {
+        seed,
+        run,
+        neighbourhood,
+        year: year as u64,
+        purpose,
+    }
+}
+
+/// Carries one neighbourhood through every year under every scenario of `plan`, returning
+/// one result per scenario.
 pub fn simulate_neighbourhood(
     model: &Model,
     geography: &Geography,
     index: usize,
-    config: &SimConfig,
+    plan: &Plan,
     scratch: &mut Scratch,
-) -> NeighbourhoodResult {
+) -> Vec<NeighbourhoodResult> {
     let nb = &geography.neighbourhoods[index];
-    let key = |year: u32| {
-        move |purpose| {
-            StreamKey {
-                seed: config.seed,
-                run: config.run,
-                neighbourhood: index as u64,
-                year: year as u64,
-                purpose,
-            }
-            .rng()
-        }
-    };
+    let config = &plan.config;
     let newcomers = Newcomers::new(model, nb);
     synthesise(
         model,
         nb,
-        &mut scratch.people,
-        &mut key(0)(Purpose::Synthesis),
+        &mut scratch.start,
+        &mut keys(config, nb.id, 0)(Purpose::Synthesis).rng(),
     );
     let ns = model.segments.len();
     let cells = n_cells(ns);
     let years = config.years as usize;
-    let mut census = vec![0u32; (years + 1) * cells];
-    let mut flows = Vec::with_capacity(years);
-    let mut activity = Vec::with_capacity(years);
-    for year in 1..=config.years {
-        let y = year as usize - 1;
-        count_into(&scratch.people, ns, &mut census[y * cells..(y + 1) * cells]);
-        let (f, a) = step_year(model, &newcomers, key(year), year, scratch);
-        flows.push(f);
-        activity.push(a);
+    let mut results: Vec<Option<NeighbourhoodResult>> = vec![None; plan.scenarios.len()];
+    for (p, demo) in plan.paths.iter().enumerate() {
+        let on_path: Vec<usize> = (0..plan.scenarios.len())
+            .filter(|s| plan.scenarios[*s].path == p)
+            .collect();
+        if on_path.is_empty() {
+            continue;
+        }
+        let mut census = vec![0u32; (years + 1) * cells];
+        let mut flows = Vec::with_capacity(years);
+        let mut activity: Vec<Vec<YearActivity>> = vec![Vec::with_capacity(years); on_path.len()];
+        let mut effects: Vec<Vec<InterventionYear>> =
+            vec![Vec::with_capacity(years); on_path.len()];
+        scratch.people.copy_from(&scratch.start);
+        for year in 1..=config.years {
+            let y = year as usize - 1;
+            count_into(&scratch.people, ns, &mut census[y * cells..(y + 1) * cells]);
+            let key = keys(config, nb.id, year);
+            let mut mortality = std::mem::take(&mut scratch.mortality);
+            let mut deterioration = std::mem::take(&mut scratch.deterioration);
+            let factors = (!demo.is_empty()).then(|| {
+                demo.factors(index, year, ns, &mut mortality, &mut deterioration);
+                Factors {
+                    mortality: &mortality,
+                    deterioration: &deterioration,
+                }
+            });
+            flows.push(step_population(model, &newcomers, &key, scratch, factors));
+            scratch.mortality = mortality;
+            scratch.deterioration = deterioration;
+            scratch.means.resize(N_SETTINGS * ns, 0.0);
+            scratch.los.resize(ns, 1.0);
+            for (j, s) in on_path.iter().enumerate() {
+                let iy = scenario_means(
+                    &model.activity,
+                    &plan.scenarios[*s].levers,
+                    index,
+                    year,
+                    &scratch.exposure,
+                    &scratch.presence,
+                    &mut scratch.effects,
+                    &mut scratch.means,
+                    &mut scratch.los,
+                );
+                activity[j].push(model.activity.draw_from(
+                    &scratch.means,
+                    &scratch.los,
+                    year,
+                    &key(Purpose::Activity),
+                ));
+                effects[j].push(iy);
+            }
+        }
+        count_into(&scratch.people, ns, &mut census[years * cells..]);
+        for ((s, a), e) in on_path.iter().zip(activity).zip(effects) {
+            results[*s] = Some(NeighbourhoodResult {
+                census: census.clone(),
+                flows: flows.clone(),
+                activity: a,
+                interventions: e,
+            });
+        }
     }
-    count_into(&scratch.people, ns, &mut census[years * cells..]);
-    NeighbourhoodResult {
-        census,
-        flows,
-        activity,
-    }
+    results
+        .into_iter()
+        .map(|r| r.expect("every scenario is on a path"))
+        .collect()
 }
 
-/// Simulates every neighbourhood of `geography` on `threads` threads (0 = all cores),
-/// returning results in neighbourhood order. `progress` is called once per neighbourhood.
+fn pool(threads: usize) -> Result<rayon::ThreadPool> {
+    rayon::ThreadPoolBuilder::new()
+        .num_threads(threads)
+        .build()
+        .map_err(|e| CapsimError::InvalidSetting {
+            setting: "--threads".into(),
+            problem: e.to_string(),
+        })
+}
+
+/// Simulates every neighbourhood of `geography` under `plan` on `threads` threads
+/// (0 = all cores). Returns results `[scenario][neighbourhood]`, in neighbourhood order.
+/// `progress` is called once per neighbourhood.
+pub fn simulate_plan(
+    model: &Model,
+    geography: &Geography,
+    plan: &Plan,
+    threads: usize,
+    progress: &(dyn Fn() + Sync),
+) -> Result<Vec<Vec<NeighbourhoodResult>>> {
+    let by_neighbourhood: Vec<Vec<NeighbourhoodResult>> = pool(threads)?.install(|| {
+        (0..geography.neighbourhoods.len())
+            .into_par_iter()
+            .map_init(Scratch::default, |scratch, k| {
+                let r = simulate_neighbourhood(model, geography, k, plan, scratch);
+                progress();
+                r
+            })
+            .collect()
+    });
+    let mut out: Vec<Vec<NeighbourhoodResult>> = (0..plan.scenarios.len())
+        .map(|_| Vec::with_capacity(by_neighbourhood.len()))
+        .collect();
+    for per_scenario in by_neighbourhood {
+        for (s, r) in per_scenario.into_iter().enumerate() {
+            out[s].push(r);
+        }
+    }
+    Ok(out)
+}
+
+/// Simulates every neighbourhood without interventions: the baseline of run
+/// `config.run`.
 pub fn simulate(
     model: &Model,
     geography: &Geography,
@@ -322,21 +540,7 @@ pub fn simulate(
     threads: usize,
     progress: &(dyn Fn() + Sync),
 ) -> Result<Vec<NeighbourhoodResult>> {
-    let pool = rayon::ThreadPoolBuilder::new()
-        .num_threads(threads)
-        .build()
-        .map_err(|e| CapsimError::InvalidSetting {
-            setting: "--threads".into(),
-            problem: e.to_string(),
-        })?;
-    Ok(pool.install(|| {
-        (0..geography.neighbourhoods.len())
-            .into_par_iter()
-            .map_init(Scratch::default, |scratch, k| {
-                let r = simulate_neighbourhood(model, geography, k, config, scratch);
-                progress();
-                r
-            })
-            .collect()
-    }))
+    let plan = Plan::baseline(*config);
+    let mut r = simulate_plan(model, geography, &plan, threads, progress)?;
+    Ok(r.remove(0))
 }

@@ -51,22 +51,22 @@ fn another_seed_gives_other_results() {
         &model,
         &geography,
         0,
-        &capsim::simulation::SimConfig {
+        &capsim::simulation::Plan::baseline(capsim::simulation::SimConfig {
             seed: 1,
             run: 0,
             years: 1,
-        },
+        }),
         &mut Default::default(),
     );
     let b = capsim::simulation::simulate_neighbourhood(
         &model,
         &geography,
         0,
-        &capsim::simulation::SimConfig {
+        &capsim::simulation::Plan::baseline(capsim::simulation::SimConfig {
             seed: 2,
             run: 0,
             years: 1,
-        },
+        }),
         &mut Default::default(),
     );
     assert_ne!(a, b);

@@ -12,7 +12,7 @@ use crate::util::{assert_close, bundled, people_of};
 
 const Z: f64 = 5.0;
 
-fn rng(purpose: Purpose) -> StreamRng {
+fn key(purpose: Purpose) -> StreamKey {
     StreamKey {
         seed: 99,
         run: 0,
@@ -20,7 +20,10 @@ fn rng(purpose: Purpose) -> StreamRng {
         year: 1,
         purpose,
     }
-    .rng()
+}
+
+fn rng(purpose: Purpose) -> StreamRng {
+    key(purpose).rng()
 }
 
 /// About 400,000 people from ten neighbourhoods of the default system.
@@ -66,7 +69,16 @@ fn deaths_and_out_migration_match_their_probabilities() {
     }
     let mut keep = Vec::new();
     let mut exposure = vec![0.0; n_exposure_cells(ns)];
-    let (deaths, out) = exits(&m, &p, &mut keep, &mut exposure, &mut rng(Purpose::Exit));
+    let mut presence = exposure.clone();
+    let (deaths, out) = exits(
+        &m,
+        &p,
+        &mut keep,
+        &mut exposure,
+        &mut presence,
+        key(Purpose::Exit).hash(),
+        None,
+    );
     assert_close("deaths", deaths as f64, e_death, v_death, Z);
     assert_close("out-migration", out as f64, e_out, v_out, Z);
     assert_eq!(keep.iter().filter(|k| !**k).count() as u64, deaths + out);
@@ -105,7 +117,7 @@ fn segment_transitions_match_the_markov_matrix() {
     let by_hand = group.p[[ltc, frail]] * d.deprivation[4].morbidity_multiplier / morb_mean;
     assert!((m.segments.probability(85, 4, ltc as u8, frail as u8) - by_hand).abs() < 1e-12);
 
-    transitions(&m, &mut p, &mut rng(Purpose::Transition));
+    transitions(&m, &mut p, key(Purpose::Transition).hash(), None);
     let mut observed = vec![0u64; ns];
     for s in &p.segment {
         observed[*s as usize] += 1;
@@ -173,8 +185,9 @@ fn activity_counts_and_costs_match_rates_and_unit_costs() {
     let (d, m, p) = pool();
     let ns = d.segments.len();
     let mut exposure = vec![0.0; n_exposure_cells(ns)];
+    let mut presence = exposure.clone();
     for i in 0..p.len() {
-        add_exposure(&p, i, 1.0, &mut exposure);
+        add_exposure(&p, i, 1.0, &mut exposure, &mut presence);
     }
     // Expected counts straight from the dataset tables.
     let mut expected = [0.0; Setting::ALL.len()];
@@ -210,9 +223,7 @@ fn activity_counts_and_costs_match_rates_and_unit_costs() {
     expected[Setting::EmergencyBedDays.index()] = expected[adm] * los;
 
     let year = 3;
-    let drawn = m
-        .activity
-        .draw(&exposure, year, &mut rng(Purpose::Activity));
+    let drawn = m.activity.draw(&exposure, year, &key(Purpose::Activity));
     for s in Setting::ALL {
         let si = s.index();
         let count: u64 = drawn.count[si * ns..(si + 1) * ns].iter().sum();

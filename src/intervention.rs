@@ -1,0 +1,404 @@
+//! Interventions with their uncertain parameters drawn for one Monte Carlo run, and what
+//! they do to a neighbourhood-year: enrolment, effects on care used, substituted activity,
+//! costs and the funding moved between sectors.
+//!
+//! Enrolment is random within the target, so an enrolled share `c` with relative effect `e`
+//! changes the expected use of everyone in a targeted cell by the factor `1 + c e`; with
+//! several interventions on the same cell the factors multiply. Targets are unions of whole
+//! exposure cells (segment, five-year age band, sex, quintile), which is why target ages
+//! follow band edges: the effect on activity then needs no work per person. Effects on
+//! mortality and deterioration do act per person, through [`DemographicLevers`].
+
+use crate::activity::{
+    exposure_cell, n_exposure_cells, ActivityModel, Sector, Setting, N_SETTINGS,
+};
+use crate::datasets::Datasets;
+use crate::geography::Geography;
+use crate::population::{N_BANDS, N_IMD, N_SEX};
+use crate::scenario::{target_bands, target_quintiles, Intervention, Scenario};
+use crate::uncertainty::{draw, Dist};
+
+/// Who an intervention reaches, as masks over the model's dimensions.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Reach {
+    segments: Vec<bool>,
+    bands: (usize, usize),
+    quintiles: [bool; N_IMD],
+    /// By position in the simulated geography.
+    neighbourhoods: Vec<bool>,
+}
+
+impl Reach {
+    fn new(t: &crate::scenario::Target, d: &Datasets, g: &Geography) -> Self {
+        let segments = d
+            .segments
+            .iter()
+            .map(|s| t.segments.is_empty() || t.segments.contains(&s.id))
+            .collect();
+        let neighbourhoods = g
+            .neighbourhoods
+            .iter()
+            .map(|nb| {
+                (t.neighbourhoods.is_empty() || t.neighbourhoods.contains(&nb.name))
+                    && (t.places.is_empty() || t.places.contains(&g.places[nb.place].name))
+            })
+            .collect();
+        Reach {
+            segments,
+            bands: target_bands(t),
+            quintiles: target_quintiles(t),
+            neighbourhoods,
+        }
+    }
+
+    /// Calls `f(segment, cell)` for every exposure cell reached.
+    #[inline]
+    fn for_each_cell(&self, mut f: impl FnMut(usize, usize)) {
+        for (g, _) in self.segments.iter().enumerate().filter(|(_, on)| **on) {
+            for b in self.bands.0..=self.bands.1 {
+                for x in 0..N_SEX {
+                    for q in (0..N_IMD).filter(|q| self.quintiles[*q]) {
+                        f(g, exposure_cell(g, b, x, q));
+                    }
+                }
+            }
+        }
+    }
+
+    #[inline]
+    fn reaches(&self, segment: usize, band: usize, imd: usize) -> bool {
+        self.segments[segment]
+            && (self.bands.0..=self.bands.1).contains(&band)
+            && self.quintiles[imd]
+    }
+}
+
+/// An intervention with every parameter drawn for one run.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Drawn {
+    pub name: String,
+    pub reach: Reach,
+    /// Coverage by year, index 0 = year 1.
+    pub coverage: Vec<f64>,
+    /// Relative change by setting (emergency bed days: length of stay per admission).
+    pub activity: [f64; N_SETTINGS],
+    pub deterioration: f64,
+    pub mortality: f64,
+    pub cost_per_enrolled: f64,
+    pub setup_cost: f64,
+    /// (setting, per enrolled person-year, per avoided emergency admission).
+    pub substitution: Vec<(Setting, f64, f64)>,
+    pub funding_shift: Option<(Sector, Sector, f64)>,
+}
+
+/// A scenario's interventions drawn for one run, and the draws themselves (for the
+/// sensitivity analysis).
+#[derive(Debug, Clone, PartialEq)]
+pub struct Levers {
+    pub interventions: Vec<Drawn>,
+    /// (parameter name, drawn value) of every uncertain parameter, in file order.
+    pub draws: Vec<(String, f64)>,
+}
+
+impl Levers {
+    /// Draws every parameter of `scenario` for run `run`. Parameters are named
+    /// "INTERVENTION/field", and streams are keyed by that name.
+    pub fn draw(scenario: &Scenario, d: &Datasets, g: &Geography, run: u64) -> Self {
+        let mut draws = Vec::new();
+        let mut take = |name: String, dist: &Dist, lo: f64| -> f64 {
+            let v = draw(dist, &name, scenario.seed, run).max(lo);
+            if !dist.is_fixed() {
+                draws.push((name, v));
+            }
+            v
+        };
+        let interventions = scenario
+            .interventions
+            .iter()
+            .map(|i| Self::draw_one(i, scenario.years, d, g, &mut take))
+            .collect();
+        Levers {
+            interventions,
+            draws,
+        }
+    }
+
+    fn draw_one(
+        i: &Intervention,
+        years: u32,
+        d: &Datasets,
+        g: &Geography,
+        take: &mut impl FnMut(String, &Dist, f64) -> f64,
+    ) -> Drawn {
+        let n = |field: &str| format!("{}/{}", i.name, field);
+        let mut activity = [0.0; N_SETTINGS];
+        for (s, e) in i.effects.activity() {
+            if let Some(e) = e {
+                activity[s.index()] = take(n(&format!("effects.{}", s.id())), &e.0, -1.0);
+            }
+        }
+        let mut effect = |field: &str, e: &Option<crate::uncertainty::Effect>| {
+            e.as_ref()
+                .map_or(0.0, |e| take(n(&format!("effects.{field}")), &e.0, -1.0))
+        };
+        let deterioration = effect("deterioration", &i.effects.deterioration);
+        let mortality = effect("mortality", &i.effects.mortality);
+        let cost_per_enrolled = take(n("cost_per_enrolled"), &i.cost_per_enrolled.0, 0.0);
+        let setup_cost = take(n("setup_cost"), &i.setup_cost.0, 0.0);
+        let substitution = i
+            .substitution
+            .iter()
+            .map(|(s, sub)| {
+                (
+                    *s,
+                    take(
+                        n(&format!("substitution.{}.per_enrolled", s.id())),
+                        &sub.per_enrolled.0,
+                        0.0,
+                    ),
+                    take(
+                        n(&format!("substitution.{}.per_avoided_admission", s.id())),
+                        &sub.per_avoided_admission.0,
+                        0.0,
+                    ),
+                )
+            })
+            .collect();
+        Drawn {
+            name: i.name.clone(),
+            reach: Reach::new(&i.target, d, g),
+            coverage: (1..=years).map(|y| i.coverage.in_year(y)).collect(),
+            activity,
+            deterioration,
+            mortality,
+            cost_per_enrolled,
+            setup_cost,
+            substitution,
+            funding_shift: i
+                .funding_shift
+                .as_ref()
+                .map(|f| (f.from, f.to, f.share_of_savings.0)),
+        }
+    }
+
+    /// The part of the levers that changes the population: two scenarios with equal
+    /// demographic levers share one simulated population path.
+    pub fn demographic(&self) -> DemographicLevers {
+        DemographicLevers(
+            self.interventions
+                .iter()
+                .filter(|i| i.deterioration != 0.0 || i.mortality != 0.0)
+                .map(|i| {
+                    (
+                        i.reach.clone(),
+                        i.coverage.clone(),
+                        i.deterioration,
+                        i.mortality,
+                    )
+                })
+                .collect(),
+        )
+    }
+}
+
+/// Interventions that change mortality or deterioration: (reach, coverage by year,
+/// deterioration effect, mortality effect).
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct DemographicLevers(Vec<(Reach, Vec<f64>, f64, f64)>);
+
+impl DemographicLevers {
+    pub fn is_empty(&self) -> bool {
+        self.0.is_empty()
+    }
+
+    /// Factors on death and deterioration probabilities by (segment, band, quintile) for a
+    /// neighbourhood-year, into `mortality` and `deterioration` (each `ns * N_BANDS * N_IMD`).
+    pub fn factors(
+        &self,
+        neighbourhood: usize,
+        year: u32,
+        ns: usize,
+        mortality: &mut Vec<f64>,
+        deterioration: &mut Vec<f64>,
+    ) {
+        mortality.clear();
+        mortality.resize(ns * N_BANDS * N_IMD, 1.0);
+        deterioration.clear();
+        deterioration.resize(ns * N_BANDS * N_IMD, 1.0);
+        for (reach, coverage, det, mort) in &self.0 {
+            if !reach.neighbourhoods[neighbourhood] {
+                continue;
+            }
+            let c = coverage[year as usize - 1];
+            for g in 0..ns {
+                for b in 0..N_BANDS {
+                    for q in 0..N_IMD {
+                        if reach.reaches(g, b, q) {
+                            let i = demographic_cell(g, b, q);
+                            mortality[i] *= 1.0 + c * mort;
+                            deterioration[i] *= 1.0 + c * det;
+                        }
+                    }
+                }
+            }
+        }
+    }
+}
+
+/// Index into the demographic factor tables.
+#[inline]
+pub fn demographic_cell(segment: usize, band: usize, imd: usize) -> usize {
+    (segment * N_BANDS + band) * N_IMD + imd
+}
+
+/// What the interventions of a scenario did in one neighbourhood-year.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct InterventionYear {
+    /// Enrolled person-years, per intervention.
+    pub enrolled: Vec<f64>,
+    /// Person-years in the target, per intervention (apportions set-up costs).
+    pub target: Vec<f64>,
+    /// Running cost in pence, per intervention (set-up costs are added at system level).
+    pub cost_pence: Vec<i64>,
+    /// Funding moved in pence, per intervention.
+    pub shift_pence: Vec<i64>,
+}
+
+/// Buffers reused from year to year.
+#[derive(Debug, Default)]
+pub struct EffectScratch {
+    mult: Vec<f64>,
+    los_mult: Vec<f64>,
+}
+
+/// Expected counts `[setting][segment]` of a neighbourhood-year under a scenario's levers,
+/// from the exposure (risk-weighted person-years) and presence (person-years) tables; and
+/// the interventions' enrolment, costs and funding shifts.
+#[allow(clippy::too_many_arguments)]
+pub fn scenario_means(
+    model: &ActivityModel,
+    levers: &Levers,
+    neighbourhood: usize,
+    year: u32,
+    exposure: &[f64],
+    presence: &[f64],
+    scratch: &mut EffectScratch,
+    means: &mut [f64],
+    los_factor: &mut [f64],
+) -> InterventionYear {
+    let ns = model.n_segments();
+    let cells = n_exposure_cells(ns);
+    let active: Vec<&Drawn> = levers
+        .interventions
+        .iter()
+        .filter(|d| d.reach.neighbourhoods[neighbourhood] && d.coverage[year as usize - 1] > 0.0)
+        .collect();
+    let n = levers.interventions.len();
+    let mut out = InterventionYear {
+        enrolled: vec![0.0; n],
+        target: vec![0.0; n],
+        cost_pence: vec![0; n],
+        shift_pence: vec![0; n],
+    };
+    if active.is_empty() {
+        model.expected_into(exposure, None, means, los_factor);
+        for (k, d) in levers.interventions.iter().enumerate() {
+            if d.reach.neighbourhoods[neighbourhood] {
+                d.reach.for_each_cell(|_, c| out.target[k] += presence[c]);
+            }
+        }
+        return out;
+    }
+    let EffectScratch { mult, los_mult } = scratch;
+    mult.clear();
+    mult.resize(N_SETTINGS * cells, 1.0);
+    los_mult.clear();
+    los_mult.resize(cells, 1.0);
+    for d in &active {
+        let c = d.coverage[year as usize - 1];
+        d.reach.for_each_cell(|_, cell| {
+            for s in Setting::ALL {
+                let e = d.activity[s.index()];
+                if e != 0.0 {
+                    if s == Setting::EmergencyBedDays {
+                        los_mult[cell] *= 1.0 + c * e;
+                    } else {
+                        mult[s.index() * cells + cell] *= 1.0 + c * e;
+                    }
+                }
+            }
+        });
+    }
+    model.expected_into(exposure, Some((mult, los_mult)), means, los_factor);
+
+    let adm = Setting::EmergencyAdmissions;
+    let los = model.los_mean();
+    for (k, d) in levers.interventions.iter().enumerate() {
+        if !d.reach.neighbourhoods[neighbourhood] {
+            continue;
+        }
+        let c = d.coverage[year as usize - 1];
+        // Per segment: enrolled person-years and admissions this intervention avoids alone.
+        let mut enrolled = vec![0.0; ns];
+        let mut avoided_adm = vec![0.0; ns];
+        let mut avoided = [0.0; N_SETTINGS];
+        d.reach.for_each_cell(|g, cell| {
+            out.target[k] += presence[cell];
+            enrolled[g] += c * presence[cell];
+            for s in Setting::ALL {
+                let e = d.activity[s.index()];
+                if s.derived_from().is_none() && e != 0.0 {
+                    let a = -model.rate(s, cell) * exposure[cell] * c * e;
+                    avoided[s.index()] += a;
+                    if s == adm {
+                        avoided_adm[g] += a;
+                    }
+                }
+            }
+            let (ea, el) = (
+                d.activity[adm.index()],
+                d.activity[Setting::EmergencyBedDays.index()],
+            );
+            avoided[Setting::EmergencyBedDays.index()] += model.rate(adm, cell)
+                * exposure[cell]
+                * los
+                * (1.0 - (1.0 + c * ea) * (1.0 + c * el));
+        });
+        for &(s, per_enrolled, per_avoided) in &d.substitution {
+            for g in 0..ns {
+                means[s.index() * ns + g] +=
+                    per_enrolled * enrolled[g] + per_avoided * avoided_adm[g].max(0.0);
+            }
+        }
+        out.enrolled[k] = enrolled.iter().sum();
+        let inflation = model.cost_factor(year);
+        out.cost_pence[k] =
+            (out.enrolled[k] * d.cost_per_enrolled * 100.0 * inflation).round() as i64;
+        if let Some((from, _, share)) = d.funding_shift {
+            let saved: f64 = Setting::ALL
+                .iter()
+                .filter(|s| model.sector(**s) == from)
+                .map(|s| avoided[s.index()] * model.unit_cost_pence(*s, year) as f64)
+                .sum();
+            out.shift_pence[k] = (share * saved.max(0.0)).round() as i64;
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn coverage_ramps_linearly() {
+        let c = crate::scenario::Coverage {
+            start: crate::uncertainty::Share(0.1),
+            target: crate::uncertainty::Share(0.5),
+            ramp_years: 4,
+        };
+        let v: Vec<f64> = (1..=6).map(|y| c.in_year(y)).collect();
+        let want = [0.1, 0.2, 0.3, 0.4, 0.5, 0.5];
+        for (a, b) in v.iter().zip(want) {
+            assert!((a - b).abs() < 1e-12, "{v:?}");
+        }
+    }
+}
