@@ -9,11 +9,13 @@
 #![allow(clippy::needless_range_loop)]
 
 pub mod activity;
+pub mod batch;
 pub mod datasets;
 pub mod demography;
 pub mod error;
 pub mod geography;
 pub mod intervention;
+pub mod metrics;
 pub mod model;
 pub mod output;
 pub mod population;
@@ -22,6 +24,7 @@ pub mod run;
 pub mod scenario;
 pub mod segments;
 pub mod simulation;
+pub mod summary;
 pub mod synthesis;
 pub mod uncertainty;
 

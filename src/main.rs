@@ -6,9 +6,11 @@ use std::process::ExitCode;
 use clap::{Parser, Subcommand};
 use indicatif::{ProgressBar, ProgressStyle};
 
+use capsim::batch::{headlines, merge, run_batch, Batch, BatchOptions, BatchReport, Shard};
 use capsim::datasets::DatasetSource;
 use capsim::geography::Preset;
-use capsim::run::{run, RunOptions, RunSummary};
+use capsim::run::{run, RunOptions, RunOutcome, RunSummary};
+use capsim::scenario::Overrides;
 use capsim::CapsimError;
 
 #[derive(Parser)]
@@ -22,30 +24,88 @@ struct Cli {
     command: Command,
 }
 
+/// Settings that override every scenario, so that a batch can be tried small first.
+#[derive(clap::Args, Clone)]
+struct Common {
+    /// Years to simulate (overrides the scenario files).
+    #[arg(long)]
+    years: Option<u32>,
+    /// Monte Carlo runs (overrides the scenario files).
+    #[arg(long)]
+    runs: Option<u32>,
+    /// Population preset (overrides the scenario files).
+    #[arg(long, value_enum)]
+    population: Option<Preset>,
+    /// Seed of every random stream (overrides the scenario files).
+    #[arg(long)]
+    seed: Option<u64>,
+    /// Worker threads (0 = all cores). Results do not depend on it.
+    #[arg(long, default_value_t = 0)]
+    threads: usize,
+    /// Output folder.
+    #[arg(long, default_value = "out")]
+    out: PathBuf,
+    /// Folder of datasets to use instead of the bundled copy.
+    #[arg(long)]
+    datasets: Option<PathBuf>,
+}
+
+impl Common {
+    fn overrides(&self) -> Overrides {
+        Overrides {
+            years: self.years,
+            runs: self.runs,
+            population: self.population,
+            seed: self.seed,
+        }
+    }
+
+    fn datasets(&self) -> DatasetSource {
+        self.datasets
+            .clone()
+            .map_or(DatasetSource::Bundled, DatasetSource::Dir)
+    }
+}
+
 #[derive(Subcommand)]
 enum Command {
-    /// Synthesise a population and simulate it year by year; write population, flows and
-    /// activity tables (Parquet and CSV) and run.json.
+    /// Simulate one scenario (the bundled baseline by default). One run writes population,
+    /// flows, activity, metrics and summary tables (Parquet and CSV); more runs write the
+    /// batch layout.
     Run {
-        /// Years to simulate.
-        #[arg(long, default_value_t = 10)]
-        years: u32,
-        /// Seed of every random stream.
-        #[arg(long, default_value_t = 42)]
-        seed: u64,
-        /// Worker threads (0 = all cores). Results do not depend on it.
-        #[arg(long, default_value_t = 0)]
-        threads: usize,
-        /// Output folder.
-        #[arg(long, default_value = "out")]
+        /// Scenario file (TOML).
+        scenario: Option<PathBuf>,
+        #[command(flatten)]
+        common: Common,
+    },
+    /// Run a batch of scenarios with Monte Carlo runs; resumable and shardable.
+    Batch {
+        /// Batch file (TOML).
+        batch: PathBuf,
+        #[command(flatten)]
+        common: Common,
+        /// Run only the I-th of N slices of the work (0-based), e.g. 3/10.
+        #[arg(long)]
+        shard: Option<Shard>,
+    },
+    /// Combine the output folders of a sharded batch.
+    Merge {
+        /// Shard output folders.
+        #[arg(required = true)]
+        dirs: Vec<PathBuf>,
+        /// Folder to write the merged batch into.
+        #[arg(long)]
         out: PathBuf,
-        /// Population preset.
-        #[arg(long, value_enum, default_value_t = Preset::Default)]
-        population: Preset,
-        /// Folder of datasets to use instead of the bundled copy.
+    },
+    /// Check a scenario or batch file without running it.
+    Validate {
+        file: PathBuf,
+        /// Folder of datasets to check against instead of the bundled copy.
         #[arg(long)]
         datasets: Option<PathBuf>,
     },
+    /// Write commented example scenarios and a batch into a folder.
+    Init { dir: PathBuf },
 }
 
 /// Process exit codes, in one place.
@@ -59,24 +119,59 @@ enum Exit {
 fn main() -> ExitCode {
     let cli = Cli::parse();
     let result = match cli.command {
-        Command::Run {
-            years,
-            seed,
-            threads,
-            out,
-            population,
-            datasets,
-        } => {
+        Command::Run { scenario, common } => {
             let options = RunOptions {
-                seed,
-                years,
-                threads,
-                population,
-                datasets: datasets.map_or(DatasetSource::Bundled, DatasetSource::Dir),
-                out,
+                scenario,
+                overrides: common.overrides(),
+                threads: common.threads,
+                datasets: common.datasets(),
+                out: common.out.clone(),
             };
-            run_with_progress(&options).map(|s| print_summary(&s, &options))
+            with_progress("neighbourhoods", |p| run(&options, p)).and_then(|o| match o {
+                RunOutcome::Single(s) => {
+                    print_summary(&s, &options);
+                    Ok(())
+                }
+                RunOutcome::Batch(r) => print_batch(&r, &common.out),
+            })
         }
+        Command::Batch {
+            batch,
+            common,
+            shard,
+        } => Batch::load(&batch)
+            .and_then(|mut b| {
+                b.apply(&common.overrides())?;
+                let options = BatchOptions {
+                    out: common.out.clone(),
+                    threads: common.threads,
+                    shard,
+                    datasets: common.datasets(),
+                };
+                with_progress("work units", |p| run_batch(&b, &options, p))
+            })
+            .and_then(|r| print_batch(&r, &common.out)),
+        Command::Merge { dirs, out } => merge(&dirs, &out).and_then(|(n, summarised)| {
+            println!("merged {n} work units into {}", out.display());
+            if summarised {
+                print_headlines(&out)
+            } else {
+                println!(
+                    "some work units are still missing: the summary is written once all are merged"
+                );
+                Ok(())
+            }
+        }),
+        Command::Validate { file, datasets } => capsim::batch::validate(
+            &file,
+            &datasets.map_or(DatasetSource::Bundled, DatasetSource::Dir),
+        )
+        .map(|lines| lines.iter().for_each(|l| println!("{l}"))),
+        Command::Init { dir } => capsim::scenario::init(&dir).map(|files| {
+            for f in files {
+                println!("wrote {}", f.display());
+            }
+        }),
     };
     match result {
         Ok(()) => ExitCode::from(Exit::Ok as u8),
@@ -91,33 +186,61 @@ fn main() -> ExitCode {
     }
 }
 
-fn run_with_progress(options: &RunOptions) -> Result<RunSummary, CapsimError> {
-    // Hidden automatically when stderr is not a terminal.
+/// Runs `f` with a progress bar on stderr (hidden when stderr is not a terminal).
+fn with_progress<T>(
+    what: &str,
+    f: impl FnOnce(&(dyn Fn(usize, usize) + Sync)) -> Result<T, CapsimError>,
+) -> Result<T, CapsimError> {
     let bar = ProgressBar::new(0);
     bar.set_style(
-        ProgressStyle::with_template("{bar:40} {pos}/{len} neighbourhoods {elapsed}")
+        ProgressStyle::with_template(&format!("{{bar:40}} {{pos}}/{{len}} {what} {{elapsed}}"))
             .expect("valid template"),
     );
-    let result = run(options, &|n| {
-        if n > 0 {
-            bar.set_length(n as u64)
-        } else {
-            bar.inc(1)
-        }
+    let result = f(&|total, done| {
+        bar.set_length(total as u64);
+        bar.set_position(done as u64);
     });
     bar.finish_and_clear();
     result
 }
 
+fn print_batch(r: &BatchReport, out: &std::path::Path) -> Result<(), CapsimError> {
+    println!(
+        "{} of {} work units run, {} already complete; {:.0} million person-years in {:.1} s ({:.1} million person-years/s)",
+        r.units_run,
+        r.units_total,
+        r.units_skipped,
+        r.person_years as f64 / 1e6,
+        r.wall_seconds,
+        r.person_years as f64 / r.wall_seconds.max(1e-9) / 1e6
+    );
+    if r.summarised {
+        print_headlines(out)
+    } else {
+        println!("this shard is done; when every shard is, combine them with `capsim merge`");
+        Ok(())
+    }
+}
+
+fn print_headlines(out: &std::path::Path) -> Result<(), CapsimError> {
+    for line in headlines(out)? {
+        println!("{line}");
+    }
+    println!("results in {}", out.display());
+    Ok(())
+}
+
 fn print_summary(s: &RunSummary, options: &RunOptions) {
     let i = &s.info;
+    let sc = &i.scenario;
     println!(
-        "capsim {}: {} population, {} neighbourhoods, {} years, seed {}",
+        "capsim {}: scenario {}, {} population, {} neighbourhoods, {} years, seed {}",
         i.capsim_version,
-        i.population.id(),
+        sc.name,
+        sc.population.preset.id(),
         i.neighbourhoods,
-        i.years,
-        i.seed
+        sc.years,
+        sc.seed
     );
     println!(
         "people: {} at start, {} at end; births {}, deaths {} over the horizon",

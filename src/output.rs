@@ -47,16 +47,40 @@ impl Staging {
         })
     }
 
-    /// A path in the staging folder for a file that will be moved to `target/name`.
-    pub fn path(&mut self, name: &str) -> PathBuf {
+    /// A staging folder with a name of its own (several may be open in one process).
+    pub fn named(target: &Path, tag: &str) -> Result<Self> {
+        std::fs::create_dir_all(target).map_err(|e| CapsimError::io(target, e))?;
+        let dir = target.join(format!(".capsim-staging-{}-{tag}", std::process::id()));
+        if dir.exists() {
+            std::fs::remove_dir_all(&dir).map_err(|e| CapsimError::io(&dir, e))?;
+        }
+        std::fs::create_dir(&dir).map_err(|e| CapsimError::io(&dir, e))?;
+        Ok(Staging {
+            dir,
+            target: target.to_path_buf(),
+            files: Vec::new(),
+            committed: false,
+        })
+    }
+
+    /// A path in the staging folder for a file that will be moved to `target/name`;
+    /// `name` may contain folders.
+    pub fn path(&mut self, name: &str) -> Result<PathBuf> {
         self.files.push(name.to_string());
-        self.dir.join(name)
+        let p = self.dir.join(name);
+        if let Some(parent) = p.parent() {
+            std::fs::create_dir_all(parent).map_err(|e| CapsimError::io(parent, e))?;
+        }
+        Ok(p)
     }
 
     /// Moves every staged file into the target folder (each rename is atomic).
     pub fn commit(mut self) -> Result<()> {
         for name in &self.files {
             let to = self.target.join(name);
+            if let Some(parent) = to.parent() {
+                std::fs::create_dir_all(parent).map_err(|e| CapsimError::io(parent, e))?;
+            }
             std::fs::rename(self.dir.join(name), &to).map_err(|e| CapsimError::io(&to, e))?;
         }
         self.committed = true;
@@ -72,11 +96,32 @@ impl Drop for Staging {
     }
 }
 
-/// Writes one table as Parquet and CSV, batch by batch.
+/// Writes one table as Parquet (and CSV when asked), batch by batch.
 struct TableWriter {
     parquet: polars::io::parquet::write::BatchedWriter<BufWriter<File>>,
-    csv: polars::io::csv::write::BatchedWriter<BufWriter<File>>,
+    csv: Option<polars::io::csv::write::BatchedWriter<BufWriter<File>>>,
     path: PathBuf,
+}
+
+/// Where a run's tables go: flat (`NAME.parquet` and `NAME.csv`) or one Hive partition of
+/// a batch (`NAME/scenario=S/run=K/part-0.parquet`, Parquet only).
+#[derive(Debug, Clone)]
+pub enum Layout {
+    Flat,
+    Partition { scenario: String, run: u64 },
+}
+
+impl Layout {
+    /// (Parquet file name, CSV file name if any) of table `name`.
+    pub fn files(&self, name: &str) -> (String, Option<String>) {
+        match self {
+            Layout::Flat => (format!("{name}.parquet"), Some(format!("{name}.csv"))),
+            Layout::Partition { scenario, run } => (
+                format!("{name}/scenario={scenario}/run={run}/part-0.parquet"),
+                None,
+            ),
+        }
+    }
 }
 
 fn write_err(path: &Path, e: PolarsError) -> CapsimError {
@@ -87,22 +132,31 @@ fn write_err(path: &Path, e: PolarsError) -> CapsimError {
 }
 
 impl TableWriter {
-    fn new(staging: &mut Staging, name: &str, schema: &Schema) -> Result<Self> {
-        let pq = staging.path(&format!("{name}.parquet"));
-        let csv = staging.path(&format!("{name}.csv"));
+    fn new(staging: &mut Staging, layout: &Layout, name: &str, schema: &Schema) -> Result<Self> {
+        let (pq_name, csv_name) = layout.files(name);
+        let pq = staging.path(&pq_name)?;
         let open = |p: &Path| {
             File::create(p)
                 .map(BufWriter::new)
                 .map_err(|e| CapsimError::io(p, e))
         };
+        let csv = match csv_name {
+            Some(n) => {
+                let p = staging.path(&n)?;
+                Some(
+                    CsvWriter::new(open(&p)?)
+                        .include_header(true)
+                        .batched(schema)
+                        .map_err(|e| write_err(&p, e))?,
+                )
+            }
+            None => None,
+        };
         Ok(TableWriter {
             parquet: ParquetWriter::new(open(&pq)?)
                 .batched(schema)
                 .map_err(|e| write_err(&pq, e))?,
-            csv: CsvWriter::new(open(&csv)?)
-                .include_header(true)
-                .batched(schema)
-                .map_err(|e| write_err(&csv, e))?,
+            csv,
             path: pq,
         })
     }
@@ -111,17 +165,33 @@ impl TableWriter {
         self.parquet
             .write_batch(df)
             .map_err(|e| write_err(&self.path, e))?;
-        self.csv
-            .write_batch(df)
-            .map_err(|e| write_err(&self.path, e))
+        if let Some(csv) = &mut self.csv {
+            csv.write_batch(df).map_err(|e| write_err(&self.path, e))?;
+        }
+        Ok(())
     }
 
     fn finish(mut self) -> Result<()> {
         self.parquet
             .finish()
             .map_err(|e| write_err(&self.path, e))?;
-        self.csv.finish().map_err(|e| write_err(&self.path, e))
+        if let Some(csv) = &mut self.csv {
+            csv.finish().map_err(|e| write_err(&self.path, e))?;
+        }
+        Ok(())
     }
+}
+
+/// Writes one whole frame as a table in `layout`.
+pub fn write_frame(
+    staging: &mut Staging,
+    layout: &Layout,
+    name: &str,
+    df: &DataFrame,
+) -> Result<()> {
+    let mut w = TableWriter::new(staging, layout, name, df.schema())?;
+    w.write(df)?;
+    w.finish()
 }
 
 /// Geography columns repeated on every row: which neighbourhood a row belongs to.
@@ -287,6 +357,7 @@ fn activity_frame(
 /// Writes the population, flows and activity tables into `staging`.
 pub fn write_tables(
     staging: &mut Staging,
+    layout: &Layout,
     g: &Geography,
     segments: &[String],
     results: &[NeighbourhoodResult],
@@ -306,7 +377,7 @@ pub fn write_tables(
     let n = results.len();
     for (name, build) in builders {
         let first = build(0..BATCH.min(n))?;
-        let mut writer = TableWriter::new(staging, name, first.schema())?;
+        let mut writer = TableWriter::new(staging, layout, name, first.schema())?;
         writer.write(&first)?;
         let mut start = BATCH;
         while start < n {
@@ -320,7 +391,7 @@ pub fn write_tables(
 
 /// Writes `value` as pretty JSON into `staging`.
 pub fn write_json(staging: &mut Staging, name: &str, value: &impl serde::Serialize) -> Result<()> {
-    let path = staging.path(name);
+    let path = staging.path(name)?;
     let mut f = File::create(&path).map_err(|e| CapsimError::io(&path, e))?;
     let text = serde_json::to_string_pretty(value).expect("serialisable");
     f.write_all(text.as_bytes())
@@ -338,4 +409,38 @@ pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<()> {
     let tmp = dir.join(format!(".{name}.tmp-{}", std::process::id()));
     std::fs::write(&tmp, bytes).map_err(|e| CapsimError::io(&tmp, e))?;
     std::fs::rename(&tmp, path).map_err(|e| CapsimError::io(path, e))
+}
+
+/// The metrics of one scenario-run as a frame.
+pub fn metrics_frame(m: &crate::metrics::Metrics) -> Result<DataFrame> {
+    DataFrame::new_infer_height(vec![
+        Column::new("year".into(), &m.year),
+        Column::new("level".into(), &m.level),
+        Column::new("area".into(), &m.area),
+        Column::new("metric".into(), &m.metric),
+        Column::new("value".into(), &m.value),
+    ])
+    .map_err(|e| write_err(Path::new("(metrics)"), e))
+}
+
+/// Drawn uncertain parameters of one scenario-run as a frame.
+pub fn parameters_frame(draws: &[(String, f64)]) -> Result<DataFrame> {
+    let names: Vec<&str> = draws.iter().map(|(n, _)| n.as_str()).collect();
+    let values: Vec<f64> = draws.iter().map(|(_, v)| *v).collect();
+    DataFrame::new_infer_height(vec![
+        Column::new("parameter".into(), names),
+        Column::new("value".into(), values),
+    ])
+    .map_err(|e| write_err(Path::new("(parameters)"), e))
+}
+
+/// Reads a Parquet file whole.
+pub fn read_parquet(path: &Path) -> Result<DataFrame> {
+    let f = File::open(path).map_err(|e| CapsimError::io(path, e))?;
+    ParquetReader::new(f)
+        .finish()
+        .map_err(|e| CapsimError::Write {
+            path: path.to_path_buf(),
+            reason: format!("cannot read: {e}"),
+        })
 }

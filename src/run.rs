@@ -1,4 +1,6 @@
-//! `capsim run`: load, synthesise, simulate, write. The CLI is a thin layer over this.
+//! `capsim run`: one scenario (the bundled baseline by default). With one Monte Carlo run
+//! it writes flat tables (Parquet and CSV) and a summary; with more it is a batch of one
+//! scenario and writes the batch layout. The CLI is a thin layer over this.
 
 use std::path::PathBuf;
 use std::time::Instant;
@@ -6,33 +8,64 @@ use std::time::Instant;
 use serde::Serialize;
 
 use crate::activity::Setting;
+use crate::batch::{run_batch, Batch, BatchOptions, BatchReport};
 use crate::datasets::{DatasetSource, Datasets};
-use crate::error::{CapsimError, Result};
-use crate::geography::{Geography, Preset};
+use crate::error::Result;
+use crate::geography::Preset;
+use crate::intervention::Levers;
+use crate::metrics::compute;
 use crate::model::Model;
-use crate::output::{write_json, write_tables, Staging};
-use crate::simulation::{simulate, NeighbourhoodResult, SimConfig};
+use crate::output::{metrics_frame, write_frame, write_json, write_tables, Layout, Staging};
+use crate::scenario::{Overrides, Scenario};
+use crate::simulation::{simulate_plan, NeighbourhoodResult, Plan, SimConfig};
+use crate::summary::Collected;
 
-/// Settings of one run.
+/// Settings of one `capsim run`.
 #[derive(Debug, Clone)]
 pub struct RunOptions {
-    pub seed: u64,
-    pub years: u32,
+    /// Scenario file; `None` runs the bundled baseline.
+    pub scenario: Option<PathBuf>,
+    pub overrides: Overrides,
     /// Worker threads; 0 means all cores.
     pub threads: usize,
-    pub population: Preset,
     pub datasets: DatasetSource,
     pub out: PathBuf,
+}
+
+impl RunOptions {
+    /// Options for the bundled baseline with one run: the simplest call, for tests.
+    pub fn baseline(seed: u64, years: u32, threads: usize, out: PathBuf) -> Self {
+        RunOptions {
+            scenario: None,
+            overrides: Overrides {
+                years: Some(years),
+                runs: Some(1),
+                population: Some(Preset::Default),
+                seed: Some(seed),
+            },
+            threads,
+            datasets: DatasetSource::Bundled,
+            out,
+        }
+    }
+
+    /// The scenario to run, with overrides applied.
+    pub fn scenario(&self) -> Result<Scenario> {
+        let mut s = match &self.scenario {
+            Some(f) => Scenario::load(f)?,
+            None => Scenario::bundled_baseline()?,
+        };
+        s.apply(&self.overrides)?;
+        Ok(s)
+    }
 }
 
 /// What `run.json` records.
 #[derive(Debug, Clone, Serialize)]
 pub struct RunInfo {
     pub capsim_version: String,
-    pub seed: u64,
+    pub scenario: Scenario,
     pub threads: usize,
-    pub years: u32,
-    pub population: Preset,
     pub datasets: String,
     pub datasets_checksum: String,
     pub neighbourhoods: usize,
@@ -42,7 +75,7 @@ pub struct RunInfo {
     pub person_years_per_second: f64,
 }
 
-/// The headline numbers printed after a run.
+/// The headline numbers printed after a single run.
 #[derive(Debug, Clone)]
 pub struct RunSummary {
     pub info: RunInfo,
@@ -53,49 +86,109 @@ pub struct RunSummary {
     pub year_one: Vec<(Setting, u64, f64)>,
 }
 
-impl RunOptions {
-    pub fn validate(&self) -> Result<()> {
-        if self.years == 0 || self.years > 100 {
-            return Err(CapsimError::InvalidSetting {
-                setting: "--years".into(),
-                problem: format!("{} is not allowed; use 1 to 100", self.years),
-            });
-        }
-        Ok(())
+/// What a run produced.
+#[derive(Debug, Clone)]
+pub enum RunOutcome {
+    Single(Box<RunSummary>),
+    Batch(BatchReport),
+}
+
+fn threads_of(n: usize) -> usize {
+    if n == 0 {
+        std::thread::available_parallelism().map_or(1, |n| n.get())
+    } else {
+        n
     }
 }
 
-/// Runs the simulation and writes its tables into `options.out`, atomically.
-pub fn run(options: &RunOptions, progress: &(dyn Fn(usize) + Sync)) -> Result<RunSummary> {
-    options.validate()?;
+/// Runs the scenario and writes its tables into `options.out`, atomically.
+/// `progress(total, done)` reports neighbourhoods (single run) or work units (batch).
+pub fn run(options: &RunOptions, progress: &(dyn Fn(usize, usize) + Sync)) -> Result<RunOutcome> {
+    let scenario = options.scenario()?;
+    if scenario.runs > 1 {
+        let batch = Batch::single(scenario);
+        let report = run_batch(
+            &batch,
+            &BatchOptions {
+                out: options.out.clone(),
+                threads: options.threads,
+                shard: None,
+                datasets: options.datasets.clone(),
+            },
+            progress,
+        )?;
+        return Ok(RunOutcome::Batch(report));
+    }
+    run_single(options, scenario, progress).map(|s| RunOutcome::Single(Box::new(s)))
+}
+
+fn run_single(
+    options: &RunOptions,
+    scenario: Scenario,
+    progress: &(dyn Fn(usize, usize) + Sync),
+) -> Result<RunSummary> {
     let started = Instant::now();
     let datasets = Datasets::load(&options.datasets)?;
     let model = Model::new(&datasets)?;
-    let geography = Geography::preset(&datasets, options.population)?;
-    let config = SimConfig {
-        seed: options.seed,
-        run: 0,
-        years: options.years,
-    };
-    let threads = if options.threads == 0 {
-        std::thread::available_parallelism().map_or(1, |n| n.get())
-    } else {
-        options.threads
-    };
+    let geography = scenario.geography(&datasets)?;
+    let threads = threads_of(options.threads);
     let n = geography.neighbourhoods.len();
-    progress(n);
-    let results = simulate(&model, &geography, &config, threads, &|| progress(0))?;
+    progress(n, 0);
+    let done = std::sync::atomic::AtomicUsize::new(0);
+    let levers = Levers::draw(&scenario, &datasets, &geography, 0);
+    let plan = Plan::new(
+        SimConfig {
+            seed: scenario.seed,
+            run: 0,
+            years: scenario.years,
+        },
+        vec![
+            Levers {
+                interventions: Vec::new(),
+                draws: Vec::new(),
+            },
+            levers,
+        ],
+    );
+    let results = simulate_plan(&model, &geography, &plan, threads, &|| {
+        progress(
+            n,
+            done.fetch_add(1, std::sync::atomic::Ordering::Relaxed) + 1,
+        )
+    })?;
+    let (counterfactual, own) = (&results[0], &results[1]);
 
     let mut staging = Staging::new(&options.out)?;
-    write_tables(&mut staging, &geography, model.segments.ids(), &results)?;
-    let person_years: u64 = results.iter().map(NeighbourhoodResult::person_years).sum();
+    write_tables(
+        &mut staging,
+        &Layout::Flat,
+        &geography,
+        model.segments.ids(),
+        own,
+    )?;
+    let metrics = compute(
+        &model,
+        &geography,
+        &scenario,
+        &plan.scenarios[1].levers,
+        own,
+        counterfactual,
+    );
+    write_frame(
+        &mut staging,
+        &Layout::Flat,
+        "metrics",
+        &metrics_frame(&metrics)?,
+    )?;
+    let mut c = Collected::new(vec![(scenario.name.clone(), scenario.years)]);
+    c.add(0, &metrics, &plan.scenarios[1].levers.draws);
+    write_frame(&mut staging, &Layout::Flat, "summary", &c.summary()?)?;
+    let person_years: u64 = own.iter().map(NeighbourhoodResult::person_years).sum();
     let wall = started.elapsed().as_secs_f64();
     let info = RunInfo {
         capsim_version: env!("CARGO_PKG_VERSION").into(),
-        seed: options.seed,
+        scenario,
         threads,
-        years: options.years,
-        population: options.population,
         datasets: match &options.datasets {
             DatasetSource::Bundled => "bundled".into(),
             DatasetSource::Dir(d) => d.display().to_string(),
@@ -109,7 +202,7 @@ pub fn run(options: &RunOptions, progress: &(dyn Fn(usize) + Sync)) -> Result<Ru
     };
     write_json(&mut staging, "run.json", &info)?;
     staging.commit()?;
-    Ok(summarise(info, &results, model.segments.len()))
+    Ok(summarise(info, own, model.segments.len()))
 }
 
 fn summarise(info: RunInfo, results: &[NeighbourhoodResult], ns: usize) -> RunSummary {

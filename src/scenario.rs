@@ -338,8 +338,22 @@ fn read(file: &Path) -> Result<String> {
 impl Scenario {
     /// Reads a scenario file and the files it extends.
     pub fn load(file: &Path) -> Result<Self> {
+        Self::load_from(file, None)
+    }
+
+    /// The bundled baseline scenario (`scenarios/baseline.toml`), what `capsim run` runs
+    /// when given no file.
+    pub fn bundled_baseline() -> Result<Self> {
+        Self::load_from(
+            Path::new("scenarios/baseline.toml (bundled)"),
+            Some(EXAMPLES[0].1),
+        )
+    }
+
+    fn load_from(file: &Path, text: Option<&str>) -> Result<Self> {
         let mut chain = Vec::new();
         let mut next = Some(file.to_path_buf());
+        let mut given = text;
         while let Some(path) = next {
             if chain
                 .iter()
@@ -360,7 +374,10 @@ impl Scenario {
                     format!("more than {MAX_EXTENDS} files deep"),
                 ));
             }
-            let text = read(&path)?;
+            let text = match given.take() {
+                Some(t) => t.to_string(),
+                None => read(&path)?,
+            };
             let mut parsed: ScenarioFile = parse_toml(&path, &text)?;
             for i in &mut parsed.intervention {
                 i.file = path.clone();

@@ -510,16 +510,24 @@ pub fn simulate_plan(
     threads: usize,
     progress: &(dyn Fn() + Sync),
 ) -> Result<Vec<Vec<NeighbourhoodResult>>> {
-    let by_neighbourhood: Vec<Vec<NeighbourhoodResult>> = pool(threads)?.install(|| {
-        (0..geography.neighbourhoods.len())
-            .into_par_iter()
-            .map_init(Scratch::default, |scratch, k| {
-                let r = simulate_neighbourhood(model, geography, k, plan, scratch);
-                progress();
-                r
-            })
-            .collect()
-    });
+    Ok(pool(threads)?.install(|| simulate_plan_here(model, geography, plan, progress)))
+}
+
+/// Like [`simulate_plan`], on the current rayon pool (for callers already inside one).
+pub fn simulate_plan_here(
+    model: &Model,
+    geography: &Geography,
+    plan: &Plan,
+    progress: &(dyn Fn() + Sync),
+) -> Vec<Vec<NeighbourhoodResult>> {
+    let by_neighbourhood: Vec<Vec<NeighbourhoodResult>> = (0..geography.neighbourhoods.len())
+        .into_par_iter()
+        .map_init(Scratch::default, |scratch, k| {
+            let r = simulate_neighbourhood(model, geography, k, plan, scratch);
+            progress();
+            r
+        })
+        .collect();
     let mut out: Vec<Vec<NeighbourhoodResult>> = (0..plan.scenarios.len())
         .map(|_| Vec::with_capacity(by_neighbourhood.len()))
         .collect();
@@ -528,7 +536,7 @@ pub fn simulate_plan(
             out[s].push(r);
         }
     }
-    Ok(out)
+    out
 }
 
 /// Simulates every neighbourhood without interventions: the baseline of run

@@ -1,0 +1,863 @@
+//! Batches of scenarios with Monte Carlo runs: resumable, shardable, mergeable.
+//!
+//! Scenarios that share a population, horizon and seed form a group, and each run of a
+//! group is one work unit: the counterfactual (no interventions) and every scenario of the
+//! group simulated together from common random numbers. A unit writes its Hive partitions
+//! (`TABLE/scenario=S/run=K/part-0.parquet`) through a staging folder, then a marker in
+//! `.units/`; a unit with a marker is complete and is skipped on a re-run, so a batch
+//! killed midway loses only the units in flight. `--shard I/N` takes every N-th unit from
+//! the I-th, so an array job of N tasks covers the batch; `merge` gathers shard folders.
+//! The summary is computed from the partitions once every unit is present, so it does not
+//! depend on how the work was split or interrupted.
+
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::time::Instant;
+
+use rayon::prelude::*;
+use serde::{Deserialize, Serialize};
+
+use crate::datasets::{DatasetSource, Datasets};
+use crate::error::{CapsimError, Result};
+use crate::geography::Geography;
+use crate::intervention::Levers;
+use crate::metrics::{compute, Metrics};
+use crate::model::Model;
+use crate::output::{
+    metrics_frame, parameters_frame, read_parquet, write_atomic, write_frame, write_tables, Layout,
+    Staging,
+};
+use crate::scenario::{parse_toml, scenario_error, Overrides, Scenario};
+use crate::simulation::{simulate_plan_here, Plan, SimConfig};
+use crate::summary::Collected;
+use crate::uncertainty::Share;
+
+/// Tables every scenario-run writes.
+pub const PARTITIONED: [&str; 5] = ["population", "flows", "activity", "metrics", "parameters"];
+
+/// A grid sweep: every combination of the listed values becomes a scenario.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct Sweep {
+    base: String,
+    intervention: String,
+    #[serde(default)]
+    coverage_target: Vec<Share>,
+    #[serde(default)]
+    effect_scale: Vec<f64>,
+    #[serde(default)]
+    cost_scale: Vec<f64>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct BatchFile {
+    name: Option<String>,
+    #[serde(default)]
+    scenarios: Vec<String>,
+    #[serde(default)]
+    sweep: Vec<Sweep>,
+}
+
+/// A batch: scenarios to run, each with its own Monte Carlo runs.
+#[derive(Debug, Clone, Serialize)]
+pub struct Batch {
+    pub name: String,
+    pub scenarios: Vec<Scenario>,
+}
+
+/// Which slice of the units this process runs: the `index`-th of `count` (0-based).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Shard {
+    pub index: usize,
+    pub count: usize,
+}
+
+impl std::str::FromStr for Shard {
+    type Err = String;
+    fn from_str(s: &str) -> std::result::Result<Self, String> {
+        let bad = || format!("`{s}` is not a shard; write I/N with 0 <= I < N, e.g. 0/10");
+        let (i, n) = s.split_once('/').ok_or_else(bad)?;
+        let (index, count) = (
+            i.trim().parse().map_err(|_| bad())?,
+            n.trim().parse().map_err(|_| bad())?,
+        );
+        if count == 0 || index >= count {
+            return Err(bad());
+        }
+        Ok(Shard { index, count })
+    }
+}
+
+impl Batch {
+    /// Reads a batch file, its scenarios and its sweeps.
+    pub fn load(file: &Path) -> Result<Self> {
+        let text = std::fs::read_to_string(file)
+            .map_err(|e| scenario_error(file, None, "(file)", format!("cannot read: {e}")))?;
+        let b: BatchFile = parse_toml(file, &text)?;
+        let dir = file.parent().unwrap_or_else(|| Path::new("."));
+        let mut scenarios = Vec::new();
+        for s in &b.scenarios {
+            scenarios.push(Scenario::load(&dir.join(s))?);
+        }
+        for (i, sw) in b.sweep.iter().enumerate() {
+            scenarios.extend(expand(file, i, sw, &Scenario::load(&dir.join(&sw.base))?)?);
+        }
+        if scenarios.is_empty() {
+            return Err(scenario_error(
+                file,
+                None,
+                "scenarios",
+                "the batch lists no scenarios and no sweeps",
+            ));
+        }
+        let batch = Batch {
+            name: b.name.unwrap_or_else(|| {
+                file.file_stem()
+                    .map_or("batch".into(), |n| n.to_string_lossy().into_owned())
+            }),
+            scenarios,
+        };
+        batch.check_names(file)?;
+        Ok(batch)
+    }
+
+    /// A batch of one scenario (what `capsim run` runs).
+    pub fn single(scenario: Scenario) -> Self {
+        Batch {
+            name: scenario.name.clone(),
+            scenarios: vec![scenario],
+        }
+    }
+
+    fn check_names(&self, file: &Path) -> Result<()> {
+        for (i, s) in self.scenarios.iter().enumerate() {
+            if self.scenarios[..i].iter().any(|x| x.name == s.name) {
+                return Err(scenario_error(
+                    file,
+                    None,
+                    "scenarios",
+                    format!("two scenarios are named `{}`; names must be unique", s.name),
+                ));
+            }
+        }
+        Ok(())
+    }
+
+    pub fn apply(&mut self, o: &Overrides) -> Result<()> {
+        for s in &mut self.scenarios {
+            s.apply(o)?;
+        }
+        Ok(())
+    }
+
+    /// Groups of scenarios that can share a work unit: same population, horizon and seed.
+    fn groups(&self) -> Vec<Vec<usize>> {
+        let mut groups: Vec<Vec<usize>> = Vec::new();
+        for (i, s) in self.scenarios.iter().enumerate() {
+            let same = |j: &usize| {
+                let t = &self.scenarios[*j];
+                t.population == s.population && t.years == s.years && t.seed == s.seed
+            };
+            match groups.iter_mut().find(|g| same(&g[0])) {
+                Some(g) => g.push(i),
+                None => groups.push(vec![i]),
+            }
+        }
+        groups
+    }
+
+    /// Every work unit (group, run), in a fixed order.
+    pub fn units(&self) -> Vec<(usize, u64)> {
+        let mut units = Vec::new();
+        for (g, members) in self.groups().iter().enumerate() {
+            let runs = members
+                .iter()
+                .map(|s| self.scenarios[*s].runs)
+                .max()
+                .unwrap_or(0);
+            units.extend((0..runs as u64).map(|k| (g, k)));
+        }
+        units
+    }
+}
+
+fn expand(file: &Path, i: usize, sw: &Sweep, base: &Scenario) -> Result<Vec<Scenario>> {
+    let field = |f: &str| format!("sweep[{i}].{f}");
+    let Some(k) = base
+        .interventions
+        .iter()
+        .position(|x| x.name == sw.intervention)
+    else {
+        let names: Vec<&str> = base.interventions.iter().map(|x| x.name.as_str()).collect();
+        return Err(scenario_error(
+            file,
+            None,
+            &field("intervention"),
+            format!(
+                "`{}` is not an intervention of {}; allowed: {}",
+                sw.intervention,
+                sw.base,
+                names.join(", ")
+            ),
+        ));
+    };
+    let opt = |v: &[f64]| -> Vec<Option<f64>> {
+        if v.is_empty() {
+            vec![None]
+        } else {
+            v.iter().copied().map(Some).collect()
+        }
+    };
+    for (name, v) in [
+        ("effect_scale", &sw.effect_scale),
+        ("cost_scale", &sw.cost_scale),
+    ] {
+        if let Some(x) = v.iter().find(|x| !x.is_finite() || **x < 0.0) {
+            return Err(scenario_error(
+                file,
+                None,
+                &field(name),
+                format!("{x} is not allowed; use a number >= 0"),
+            ));
+        }
+    }
+    let covs: Vec<Option<f64>> = opt(&sw.coverage_target.iter().map(|s| s.0).collect::<Vec<_>>());
+    let mut out = Vec::new();
+    for c in &covs {
+        for e in opt(&sw.effect_scale) {
+            for m in opt(&sw.cost_scale) {
+                let mut s = base.clone();
+                let mut name = s.name.clone();
+                let iv = &mut s.interventions[k];
+                if let Some(c) = c {
+                    iv.coverage.target = Share(*c);
+                    name.push_str(&format!("--cov{c}"));
+                }
+                if let Some(e) = e {
+                    let fx = &mut iv.effects;
+                    for slot in [
+                        &mut fx.emergency_admissions,
+                        &mut fx.emergency_bed_days,
+                        &mut fx.ae_attendances,
+                        &mut fx.elective_admissions,
+                        &mut fx.outpatient_attendances,
+                        &mut fx.deterioration,
+                        &mut fx.mortality,
+                    ] {
+                        if let Some(x) = slot {
+                            x.0 = x.0.scaled(e);
+                        }
+                    }
+                    name.push_str(&format!("--eff{e}"));
+                }
+                if let Some(m) = m {
+                    iv.cost_per_enrolled.0 = iv.cost_per_enrolled.0.scaled(m);
+                    iv.setup_cost.0 = iv.setup_cost.0.scaled(m);
+                    name.push_str(&format!("--cost{m}"));
+                }
+                s.name = name;
+                out.push(s);
+            }
+        }
+    }
+    Ok(out)
+}
+
+/// How to run a batch.
+#[derive(Debug, Clone)]
+pub struct BatchOptions {
+    pub out: PathBuf,
+    /// Worker threads; 0 means all cores.
+    pub threads: usize,
+    pub shard: Option<Shard>,
+    pub datasets: DatasetSource,
+}
+
+/// What `batch.json` records: everything that determines the results. A folder holding
+/// another batch's results is refused, so resumed and merged work always matches.
+#[derive(Debug, Clone, Serialize)]
+struct Manifest<'a> {
+    capsim_version: &'a str,
+    datasets_checksum: &'a str,
+    batch: &'a Batch,
+    units: usize,
+}
+
+/// The outcome of a batch call.
+#[derive(Debug, Clone)]
+pub struct BatchReport {
+    pub units_total: usize,
+    pub units_run: usize,
+    pub units_skipped: usize,
+    pub person_years: u64,
+    pub wall_seconds: f64,
+    /// True when every unit is present and the summary was written.
+    pub summarised: bool,
+}
+
+struct Prepared {
+    datasets: Datasets,
+    model: Model,
+    /// Geography of each group.
+    geographies: Vec<Geography>,
+    groups: Vec<Vec<usize>>,
+    units: Vec<(usize, u64)>,
+    manifest: String,
+}
+
+fn prepare(batch: &Batch, source: &DatasetSource) -> Result<Prepared> {
+    let datasets = Datasets::load(source)?;
+    let model = Model::new(&datasets)?;
+    let groups = batch.groups();
+    let mut geographies = Vec::new();
+    for g in &groups {
+        let geo = batch.scenarios[g[0]].geography(&datasets)?;
+        for s in g {
+            batch.scenarios[*s].check(&datasets, &geo)?;
+        }
+        if geo.neighbourhoods.is_empty() {
+            return Err(scenario_error(
+                &batch.scenarios[g[0]].file,
+                None,
+                "population",
+                "no neighbourhood matches the listed places and neighbourhoods",
+            ));
+        }
+        geographies.push(geo);
+    }
+    let units = batch.units();
+    let manifest = serde_json::to_string_pretty(&Manifest {
+        capsim_version: env!("CARGO_PKG_VERSION"),
+        datasets_checksum: &datasets.checksum,
+        batch,
+        units: units.len(),
+    })
+    .expect("serialisable")
+        + "\n";
+    Ok(Prepared {
+        datasets,
+        model,
+        geographies,
+        groups,
+        units,
+        manifest,
+    })
+}
+
+fn marker(out: &Path, unit: (usize, u64)) -> PathBuf {
+    out.join(".units")
+        .join(format!("group{}-run{}.done", unit.0, unit.1))
+}
+
+/// Refuses a folder that holds another batch; records this one.
+fn claim(out: &Path, manifest: &str) -> Result<()> {
+    let path = out.join("batch.json");
+    match std::fs::read_to_string(&path) {
+        Ok(existing) if existing == manifest => Ok(()),
+        Ok(_) => Err(CapsimError::InvalidSetting {
+            setting: "--out".into(),
+            problem: format!(
+                "{} holds the results of a different batch (or capsim version, or datasets); use another folder",
+                out.display()
+            ),
+        }),
+        Err(_) => write_atomic(&path, manifest.as_bytes()),
+    }
+}
+
+/// Removes staging folders left by killed runs.
+fn clean_stale(out: &Path) {
+    if let Ok(entries) = std::fs::read_dir(out) {
+        for e in entries.flatten() {
+            if e.file_name()
+                .to_string_lossy()
+                .starts_with(".capsim-staging-")
+            {
+                let _ = std::fs::remove_dir_all(e.path());
+            }
+        }
+    }
+}
+
+/// Runs one work unit and writes its partitions; returns person-years simulated.
+fn run_unit(p: &Prepared, batch: &Batch, out: &Path, unit: (usize, u64)) -> Result<u64> {
+    let (g, run) = unit;
+    let geo = &p.geographies[g];
+    let members: Vec<usize> = p.groups[g]
+        .iter()
+        .copied()
+        .filter(|s| run < batch.scenarios[*s].runs as u64)
+        .collect();
+    let first = &batch.scenarios[p.groups[g][0]];
+    let mut levers = vec![Levers {
+        interventions: Vec::new(),
+        draws: Vec::new(),
+    }];
+    for s in &members {
+        levers.push(Levers::draw(&batch.scenarios[*s], &p.datasets, geo, run));
+    }
+    let plan = Plan::new(
+        SimConfig {
+            seed: first.seed,
+            run,
+            years: first.years,
+        },
+        levers,
+    );
+    let results = simulate_plan_here(&p.model, geo, &plan, &|| {});
+    // Person-years simulated: each population path's, once.
+    let person_years: u64 = (0..plan.paths.len())
+        .filter_map(|path| plan.scenarios.iter().position(|s| s.path == path))
+        .map(|s| results[s].iter().map(|r| r.person_years()).sum::<u64>())
+        .sum();
+    let mut staging = Staging::named(out, &format!("g{g}-r{run}"))?;
+    for (j, s) in members.iter().enumerate() {
+        let scenario = &batch.scenarios[*s];
+        let layout = Layout::Partition {
+            scenario: scenario.name.clone(),
+            run,
+        };
+        let r = &results[j + 1];
+        write_tables(&mut staging, &layout, geo, p.model.segments.ids(), r)?;
+        let m = compute(
+            &p.model,
+            geo,
+            scenario,
+            &plan.scenarios[j + 1].levers,
+            r,
+            &results[0],
+        );
+        write_frame(&mut staging, &layout, "metrics", &metrics_frame(&m)?)?;
+        write_frame(
+            &mut staging,
+            &layout,
+            "parameters",
+            &parameters_frame(&plan.scenarios[j + 1].levers.draws)?,
+        )?;
+    }
+    staging.commit()?;
+    write_atomic(&marker(out, unit), b"done\n")?;
+    Ok(person_years)
+}
+
+fn thread_pool(threads: usize) -> Result<rayon::ThreadPool> {
+    rayon::ThreadPoolBuilder::new()
+        .num_threads(threads)
+        .build()
+        .map_err(|e| CapsimError::InvalidSetting {
+            setting: "--threads".into(),
+            problem: e.to_string(),
+        })
+}
+
+/// Runs the units of `batch` not yet complete in `options.out` (only this shard's, if
+/// sharded), then writes the summary if every unit is present. `progress(total, done)` is
+/// called as units finish.
+pub fn run_batch(
+    batch: &Batch,
+    options: &BatchOptions,
+    progress: &(dyn Fn(usize, usize) + Sync),
+) -> Result<BatchReport> {
+    let started = Instant::now();
+    let p = prepare(batch, &options.datasets)?;
+    std::fs::create_dir_all(&options.out).map_err(|e| CapsimError::io(&options.out, e))?;
+    claim(&options.out, &p.manifest)?;
+    clean_stale(&options.out);
+    let mine: Vec<(usize, u64)> = p
+        .units
+        .iter()
+        .enumerate()
+        .filter(|(i, _)| options.shard.is_none_or(|s| i % s.count == s.index))
+        .map(|(_, u)| *u)
+        .collect();
+    let todo: Vec<(usize, u64)> = mine
+        .iter()
+        .copied()
+        .filter(|u| !marker(&options.out, *u).exists())
+        .collect();
+    let done = AtomicUsize::new(0);
+    progress(todo.len(), 0);
+    let pool = thread_pool(options.threads)?;
+    let person_years: u64 = pool.install(|| {
+        todo.par_iter()
+            .map(|u| {
+                let py = run_unit(&p, batch, &options.out, *u)?;
+                progress(todo.len(), done.fetch_add(1, Ordering::Relaxed) + 1);
+                Ok(py)
+            })
+            .collect::<Result<Vec<u64>>>()
+            .map(|v| v.iter().sum())
+    })?;
+    let summarised = finish(batch, &p.units, &options.out)?;
+    Ok(BatchReport {
+        units_total: p.units.len(),
+        units_run: todo.len(),
+        units_skipped: mine.len() - todo.len(),
+        person_years,
+        wall_seconds: started.elapsed().as_secs_f64(),
+        summarised,
+    })
+}
+
+/// Writes `summary` and `sensitivity` when every unit of the batch is in `out`.
+fn finish(batch: &Batch, units: &[(usize, u64)], out: &Path) -> Result<bool> {
+    if units.iter().any(|u| !marker(out, *u).exists()) {
+        return Ok(false);
+    }
+    let mut c = Collected::new(
+        batch
+            .scenarios
+            .iter()
+            .map(|s| (s.name.clone(), s.years))
+            .collect(),
+    );
+    for (i, s) in batch.scenarios.iter().enumerate() {
+        for run in 0..s.runs as u64 {
+            let layout = Layout::Partition {
+                scenario: s.name.clone(),
+                run,
+            };
+            let m = read_metrics(&out.join(layout.files("metrics").0))?;
+            let draws = read_draws(&out.join(layout.files("parameters").0))?;
+            c.add(i, &m, &draws);
+        }
+    }
+    let mut staging = Staging::named(out, "summary")?;
+    write_frame(&mut staging, &Layout::Flat, "summary", &c.summary()?)?;
+    write_frame(
+        &mut staging,
+        &Layout::Flat,
+        "sensitivity",
+        &c.sensitivity()?,
+    )?;
+    staging.commit()?;
+    Ok(true)
+}
+
+fn column_err(path: &Path, e: impl std::fmt::Display) -> CapsimError {
+    CapsimError::Write {
+        path: path.to_path_buf(),
+        reason: format!("unexpected contents: {e}"),
+    }
+}
+
+fn read_metrics(path: &Path) -> Result<Metrics> {
+    let df = read_parquet(path)?;
+    let err = |e| column_err(path, e);
+    let col = |n: &str| df.column(n).map_err(err);
+    let year: Vec<i32> = col("year")?
+        .i32()
+        .map_err(err)?
+        .into_no_null_iter()
+        .collect();
+    let level: Vec<&'static str> = col("level")?
+        .str()
+        .map_err(err)?
+        .iter()
+        .map(Option::unwrap_or_default)
+        .map(|l| {
+            crate::metrics::Level::ALL
+                .iter()
+                .find(|x| x.id() == l)
+                .map_or("unknown", |x| x.id())
+        })
+        .collect();
+    let area: Vec<String> = col("area")?
+        .str()
+        .map_err(err)?
+        .iter()
+        .map(Option::unwrap_or_default)
+        .map(String::from)
+        .collect();
+    let metric: Vec<String> = col("metric")?
+        .str()
+        .map_err(err)?
+        .iter()
+        .map(Option::unwrap_or_default)
+        .map(String::from)
+        .collect();
+    let value: Vec<f64> = col("value")?
+        .f64()
+        .map_err(err)?
+        .into_no_null_iter()
+        .collect();
+    Ok(Metrics {
+        year,
+        level,
+        area,
+        metric,
+        value,
+    })
+}
+
+fn read_draws(path: &Path) -> Result<Vec<(String, f64)>> {
+    let df = read_parquet(path)?;
+    let err = |e| column_err(path, e);
+    let names = df.column("parameter").map_err(err)?.str().map_err(err)?;
+    let values = df.column("value").map_err(err)?.f64().map_err(err)?;
+    Ok(names
+        .iter()
+        .map(Option::unwrap_or_default)
+        .zip(values.into_no_null_iter())
+        .map(|(n, v)| (n.to_string(), v))
+        .collect())
+}
+
+/// Combines shard folders of one batch into `out`, then writes the summary if every unit
+/// is present. Returns the number of units gathered.
+pub fn merge(inputs: &[PathBuf], out: &Path) -> Result<(usize, bool)> {
+    let mut manifest: Option<String> = None;
+    for dir in inputs {
+        let path = dir.join("batch.json");
+        let m = std::fs::read_to_string(&path).map_err(|_| CapsimError::InvalidSetting {
+            setting: "merge".into(),
+            problem: format!(
+                "{} has no batch.json: not a capsim batch folder",
+                dir.display()
+            ),
+        })?;
+        match &manifest {
+            Some(x) if *x != m => {
+                return Err(CapsimError::InvalidSetting {
+                    setting: "merge".into(),
+                    problem: format!(
+                        "{} holds a different batch from {}",
+                        dir.display(),
+                        inputs[0].display()
+                    ),
+                })
+            }
+            _ => manifest = Some(m),
+        }
+    }
+    let Some(manifest) = manifest else {
+        return Err(CapsimError::InvalidSetting {
+            setting: "merge".into(),
+            problem: "give at least one folder to merge".into(),
+        });
+    };
+    std::fs::create_dir_all(out).map_err(|e| CapsimError::io(out, e))?;
+    claim(out, &manifest)?;
+    clean_stale(out);
+    let value: serde_json::Value =
+        serde_json::from_str(&manifest).map_err(|e| CapsimError::InvalidSetting {
+            setting: "merge".into(),
+            problem: format!("batch.json is unreadable: {e}"),
+        })?;
+    let batch = batch_from_manifest(&value)?;
+    let mut gathered = 0;
+    for (g, run) in batch.units() {
+        let unit = (g, run);
+        if marker(out, unit).exists() {
+            gathered += 1;
+            continue;
+        }
+        let Some(src) = inputs.iter().find(|d| marker(d, unit).exists()) else {
+            continue;
+        };
+        let mut staging = Staging::named(out, &format!("merge-g{g}-r{run}"))?;
+        for s in batch.scenarios.iter().filter(|s| run < s.runs as u64) {
+            if batch.groups()[g]
+                .iter()
+                .all(|i| batch.scenarios[*i].name != s.name)
+            {
+                continue;
+            }
+            let layout = Layout::Partition {
+                scenario: s.name.clone(),
+                run,
+            };
+            for t in PARTITIONED {
+                let name = layout.files(t).0;
+                let to = staging.path(&name)?;
+                let from = src.join(&name);
+                std::fs::copy(&from, &to).map_err(|e| CapsimError::io(&from, e))?;
+            }
+        }
+        staging.commit()?;
+        write_atomic(&marker(out, unit), b"done\n")?;
+        gathered += 1;
+    }
+    let summarised = finish(&batch, &batch.units(), out)?;
+    Ok((gathered, summarised))
+}
+
+/// The parts of a batch that merging needs (names, groups, runs, years), read back from
+/// its manifest.
+fn batch_from_manifest(v: &serde_json::Value) -> Result<Batch> {
+    let bad = |what: &str| CapsimError::InvalidSetting {
+        setting: "merge".into(),
+        problem: format!("batch.json lacks {what}"),
+    };
+    let scenarios = v["batch"]["scenarios"]
+        .as_array()
+        .ok_or_else(|| bad("scenarios"))?;
+    let mut out = Vec::new();
+    for s in scenarios {
+        let get = |k: &str| s[k].clone();
+        out.push(Scenario {
+            name: get("name")
+                .as_str()
+                .ok_or_else(|| bad("a name"))?
+                .to_string(),
+            description: String::new(),
+            file: PathBuf::new(),
+            population: serde_json::from_value(get("population"))
+                .map_err(|_| bad("a population"))?,
+            years: get("years").as_u64().ok_or_else(|| bad("years"))? as u32,
+            seed: get("seed").as_u64().ok_or_else(|| bad("a seed"))?,
+            runs: get("runs").as_u64().ok_or_else(|| bad("runs"))? as u32,
+            envelope: Default::default(),
+            capitation: Default::default(),
+            interventions: Vec::new(),
+        });
+    }
+    Ok(Batch {
+        name: v["batch"]["name"].as_str().unwrap_or("batch").to_string(),
+        scenarios: out,
+    })
+}
+
+/// Checks a scenario or batch file against the datasets without running it; returns one
+/// line per scenario.
+pub fn validate(file: &Path, source: &DatasetSource) -> Result<Vec<String>> {
+    let text = std::fs::read_to_string(file)
+        .map_err(|e| scenario_error(file, None, "(file)", format!("cannot read: {e}")))?;
+    let table: toml::Table = parse_toml(file, &text)?;
+    let is_batch = table.contains_key("scenarios") || table.contains_key("sweep");
+    let batch = if is_batch {
+        Batch::load(file)?
+    } else {
+        Batch::single(Scenario::load(file)?)
+    };
+    let p = prepare(&batch, source)?;
+    let mut lines = Vec::new();
+    for (g, members) in p.groups.iter().enumerate() {
+        for s in members {
+            let s = &batch.scenarios[*s];
+            lines.push(format!(
+                "ok: {}: {} interventions, {} runs x {} years, {} population ({} neighbourhoods)",
+                s.name,
+                s.interventions.len(),
+                s.runs,
+                s.years,
+                s.population.preset.id(),
+                p.geographies[g].neighbourhoods.len()
+            ));
+        }
+    }
+    if is_batch {
+        lines.push(format!(
+            "ok: batch {}: {} scenarios, {} work units",
+            batch.name,
+            batch.scenarios.len(),
+            p.units.len()
+        ));
+    }
+    Ok(lines)
+}
+
+/// A few lines per scenario from a batch's summary, for the terminal: system spend in the
+/// last year, cumulative net cost and admissions avoided, with 90% intervals.
+pub fn headlines(out: &Path) -> Result<Vec<String>> {
+    let path = out.join("summary.parquet");
+    let df = read_parquet(&path)?;
+    let err = |e| column_err(&path, e);
+    let strs = |n: &str| -> Result<Vec<String>> {
+        Ok(df
+            .column(n)
+            .map_err(err)?
+            .str()
+            .map_err(err)?
+            .iter()
+            .map(|x| x.unwrap_or_default().to_string())
+            .collect())
+    };
+    let nums = |n: &str| -> Result<Vec<f64>> {
+        Ok(df
+            .column(n)
+            .map_err(err)?
+            .f64()
+            .map_err(err)?
+            .iter()
+            .map(|x| x.unwrap_or(f64::NAN))
+            .collect())
+    };
+    let (scenario, level, area, metric) = (
+        strs("scenario")?,
+        strs("level")?,
+        strs("area")?,
+        strs("metric")?,
+    );
+    let year: Vec<i32> = df
+        .column("year")
+        .map_err(err)?
+        .i32()
+        .map_err(err)?
+        .iter()
+        .map(|x| x.unwrap_or(0))
+        .collect();
+    let (mean, p5, p95) = (nums("mean")?, nums("p5")?, nums("p95")?);
+    let mut order: Vec<String> = Vec::new();
+    for s in &scenario {
+        if !order.contains(s) {
+            order.push(s.clone());
+        }
+    }
+    let mut lines = Vec::new();
+    for s in &order {
+        let last = (0..scenario.len())
+            .filter(|i| scenario[*i] == *s)
+            .map(|i| year[i])
+            .max()
+            .unwrap_or(0);
+        let pick = |m: &str| -> Vec<usize> {
+            (0..scenario.len())
+                .filter(|i| {
+                    scenario[*i] == *s
+                        && level[*i] == "system"
+                        && metric[*i] == m
+                        && year[*i] == last
+                })
+                .collect()
+        };
+        let fmt = |rows: Vec<usize>, money: bool| -> Option<String> {
+            let m: f64 = rows.iter().map(|i| mean[*i]).sum();
+            if rows.is_empty() {
+                return None;
+            }
+            let f = |x: f64| {
+                if money {
+                    format!("£{:.1}m", x / 1e6)
+                } else {
+                    format!("{x:.0}")
+                }
+            };
+            Some(if rows.len() == 1 {
+                let i = rows[0];
+                format!("{} (90%: {} to {})", f(m), f(p5[i]), f(p95[i]))
+            } else {
+                format!("{} across {} systems", f(m), rows.len())
+            })
+        };
+        let areas: Vec<&String> = pick("spend").iter().map(|i| &area[*i]).collect();
+        let mut line = format!(
+            "{s}: year {last} spend {}",
+            fmt(pick("spend"), true).unwrap_or_default()
+        );
+        if let Some(x) = fmt(pick("cumulative_net_cost"), true) {
+            line.push_str(&format!("; cumulative net cost {x}"));
+        }
+        if let Some(x) = fmt(pick("avoided_admissions"), false) {
+            line.push_str(&format!(
+                "; emergency admissions avoided in year {last} {x}"
+            ));
+        }
+        if areas.len() == 1 {
+            line.push_str(&format!(" [{}]", areas[0]));
+        }
+        lines.push(line);
+    }
+    Ok(lines)
+}

@@ -1,0 +1,296 @@
+//! One run's results as tidy metrics, per year and level (system, place, neighbourhood):
+//! activity, spend, intervention costs, and the comparison with the counterfactual (the same
+//! run without interventions, drawn from the same random numbers).
+//!
+//! Quantities that add up (people, counts, pence) are summed from neighbourhoods to places
+//! and systems; ratios (return on investment, break-even) are formed after summing. Money
+//! is summed in integer pence and written in pounds.
+
+use crate::activity::{Sector, Setting, N_SETTINGS};
+use crate::geography::{largest_remainder, Geography};
+use crate::intervention::Levers;
+use crate::model::Model;
+use crate::scenario::Scenario;
+use crate::simulation::NeighbourhoodResult;
+
+/// The levels results are reported at.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub enum Level {
+    System,
+    Place,
+    Neighbourhood,
+}
+
+impl Level {
+    pub const ALL: [Level; 3] = [Level::System, Level::Place, Level::Neighbourhood];
+
+    pub fn id(self) -> &'static str {
+        match self {
+            Level::System => "system",
+            Level::Place => "place",
+            Level::Neighbourhood => "neighbourhood",
+        }
+    }
+}
+
+/// Long-format metrics of one scenario-run.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Metrics {
+    pub year: Vec<i32>,
+    pub level: Vec<&'static str>,
+    pub area: Vec<String>,
+    pub metric: Vec<String>,
+    pub value: Vec<f64>,
+}
+
+impl Metrics {
+    fn push(&mut self, year: u32, level: Level, area: &str, metric: &str, value: f64) {
+        self.year.push(year as i32);
+        self.level.push(level.id());
+        self.area.push(area.to_string());
+        self.metric.push(metric.to_string());
+        self.value.push(value);
+    }
+
+    pub fn len(&self) -> usize {
+        self.value.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.value.is_empty()
+    }
+}
+
+/// Additive quantities of one area-year.
+#[derive(Debug, Clone, Default)]
+struct Sums {
+    population: u64,
+    births: u64,
+    deaths: u64,
+    count: [u64; N_SETTINGS],
+    spend: i64,
+    sector_spend: [i64; 5],
+    enrolled: f64,
+    intervention_cost: i64,
+    funding_shift: i64,
+    cf_spend: i64,
+    cf_admissions: u64,
+    cf_bed_days: u64,
+    budget: i64,
+}
+
+impl Sums {
+    fn add(&mut self, o: &Sums) {
+        self.population += o.population;
+        self.births += o.births;
+        self.deaths += o.deaths;
+        for i in 0..N_SETTINGS {
+            self.count[i] += o.count[i];
+        }
+        self.spend += o.spend;
+        for i in 0..5 {
+            self.sector_spend[i] += o.sector_spend[i];
+        }
+        self.enrolled += o.enrolled;
+        self.intervention_cost += o.intervention_cost;
+        self.funding_shift += o.funding_shift;
+        self.cf_spend += o.cf_spend;
+        self.cf_admissions += o.cf_admissions;
+        self.cf_bed_days += o.cf_bed_days;
+        self.budget += o.budget;
+    }
+}
+
+fn pounds(pence: i64) -> f64 {
+    pence as f64 / 100.0
+}
+
+/// Computes the metrics of one scenario in one run.
+pub fn compute(
+    model: &Model,
+    geography: &Geography,
+    scenario: &Scenario,
+    levers: &Levers,
+    results: &[NeighbourhoodResult],
+    counterfactual: &[NeighbourhoodResult],
+) -> Metrics {
+    let years = scenario.years as usize;
+    let ns = model.segments.len();
+    let nn = geography.neighbourhoods.len();
+    let has_interventions = !levers.interventions.is_empty();
+    // Per neighbourhood-year sums.
+    let mut nb: Vec<Vec<Sums>> = vec![vec![Sums::default(); years]; nn];
+    for (k, r) in results.iter().enumerate() {
+        let cf = &counterfactual[k];
+        for y in 0..years {
+            let s = &mut nb[k][y];
+            let f = &r.flows[y];
+            s.population = f.start;
+            s.births = f.births;
+            s.deaths = f.deaths;
+            let a = &r.activity[y];
+            for setting in Setting::ALL {
+                let i = setting.index();
+                s.count[i] = a.count[i * ns..(i + 1) * ns].iter().sum();
+                let pence: i64 = a.cost_pence[i * ns..(i + 1) * ns].iter().sum();
+                s.spend += pence;
+                s.sector_spend[model.activity.sector(setting) as usize] += pence;
+            }
+            let iy = &r.interventions[y];
+            s.enrolled = iy.enrolled.iter().sum();
+            s.intervention_cost = iy.cost_pence.iter().sum();
+            s.funding_shift = iy.shift_pence.iter().sum();
+            s.cf_spend = cf.activity[y].cost_pence.iter().sum();
+            let adm = Setting::EmergencyAdmissions.index();
+            let bd = Setting::EmergencyBedDays.index();
+            s.cf_admissions = cf.activity[y].count[adm * ns..(adm + 1) * ns].iter().sum();
+            s.cf_bed_days = cf.activity[y].count[bd * ns..(bd + 1) * ns].iter().sum();
+        }
+    }
+    // Set-up costs, once in year 1, shared by the neighbourhoods the intervention reaches in
+    // proportion to their people in its target.
+    for (i, d) in levers.interventions.iter().enumerate() {
+        let pence = (d.setup_cost * 100.0 * model.activity.cost_factor(1)).round();
+        if pence <= 0.0 {
+            continue;
+        }
+        let weights: Vec<f64> = results
+            .iter()
+            .map(|r| r.interventions[0].target[i])
+            .collect();
+        if weights.iter().sum::<f64>() <= 0.0 {
+            continue;
+        }
+        for (k, part) in largest_remainder(&weights, pence as u64)
+            .into_iter()
+            .enumerate()
+        {
+            nb[k][0].intervention_cost += part as i64;
+        }
+    }
+    // Budgets: each system's envelope, shared among its neighbourhoods by headcount.
+    let n_systems = geography.systems.len();
+    for sys in 0..n_systems {
+        let members: Vec<usize> = (0..nn).filter(|k| geography.system_of(*k) == sys).collect();
+        if members.is_empty() {
+            continue;
+        }
+        let start: f64 = match scenario.envelope.per_head {
+            Some(p) => {
+                members
+                    .iter()
+                    .map(|k| nb[*k][0].population as f64)
+                    .sum::<f64>()
+                    * p
+                    * 100.0
+            }
+            None => members.iter().map(|k| nb[*k][0].cf_spend as f64).sum(),
+        };
+        for y in 0..years {
+            let envelope = (start * (1.0 + scenario.envelope.growth).powi(y as i32)).round();
+            let weights: Vec<f64> = members
+                .iter()
+                .map(|k| nb[*k][y].population as f64)
+                .collect();
+            for (k, part) in members
+                .iter()
+                .zip(largest_remainder(&weights, envelope.max(0.0) as u64))
+            {
+                nb[*k][y].budget = part as i64;
+            }
+        }
+    }
+
+    // Areas of each level, with the neighbourhoods they sum.
+    let mut areas: Vec<(Level, String, Vec<usize>)> = Vec::new();
+    for (i, name) in geography.systems.iter().enumerate() {
+        let m: Vec<usize> = (0..nn).filter(|k| geography.system_of(*k) == i).collect();
+        if !m.is_empty() {
+            areas.push((Level::System, name.clone(), m));
+        }
+    }
+    for (i, place) in geography.places.iter().enumerate() {
+        let m: Vec<usize> = (0..nn)
+            .filter(|k| geography.neighbourhoods[*k].place == i)
+            .collect();
+        if !m.is_empty() {
+            areas.push((Level::Place, place.name.clone(), m));
+        }
+    }
+    for (k, n) in geography.neighbourhoods.iter().enumerate() {
+        areas.push((Level::Neighbourhood, n.name.clone(), vec![k]));
+    }
+
+    let mut out = Metrics::default();
+    for (level, name, members) in &areas {
+        let (mut cum_net, mut cum_savings, mut cum_cost) = (0i64, 0i64, 0i64);
+        let mut break_even: Option<u32> = None;
+        for y in 0..years {
+            let mut s = Sums::default();
+            for k in members {
+                s.add(&nb[*k][y]);
+            }
+            let year = y as u32 + 1;
+            let mut put = |metric: &str, v: f64| out.push(year, *level, name, metric, v);
+            put("population", s.population as f64);
+            put("births", s.births as f64);
+            put("deaths", s.deaths as f64);
+            for setting in Setting::ALL {
+                put(
+                    &format!("count.{}", setting.id()),
+                    s.count[setting.index()] as f64,
+                );
+            }
+            put("spend", pounds(s.spend));
+            for sector in Sector::ALL {
+                put(
+                    &format!("spend.{}", sector.id()),
+                    pounds(s.sector_spend[sector as usize]),
+                );
+            }
+            put(
+                "spend_per_head",
+                pounds(s.spend) / s.population.max(1) as f64,
+            );
+            put("budget", pounds(s.budget));
+            put("position", pounds(s.budget - s.spend - s.intervention_cost));
+            if !has_interventions {
+                continue;
+            }
+            let savings = s.cf_spend - s.spend;
+            let net = s.spend + s.intervention_cost - s.cf_spend;
+            cum_net += net;
+            cum_savings += savings;
+            cum_cost += s.intervention_cost;
+            if break_even.is_none() && cum_net <= 0 {
+                break_even = Some(year);
+            }
+            put("enrolled", s.enrolled);
+            put("intervention_cost", pounds(s.intervention_cost));
+            put("funding_shift", pounds(s.funding_shift));
+            put("gross_savings", pounds(savings));
+            put("net_cost", pounds(net));
+            put("cumulative_net_cost", pounds(cum_net));
+            let adm = Setting::EmergencyAdmissions.index();
+            let bd = Setting::EmergencyBedDays.index();
+            put(
+                "avoided_admissions",
+                s.cf_admissions as f64 - s.count[adm] as f64,
+            );
+            put(
+                "avoided_bed_days",
+                s.cf_bed_days as f64 - s.count[bd] as f64,
+            );
+            if cum_cost > 0 {
+                put("roi", cum_savings as f64 / cum_cost as f64);
+            }
+            put("broken_even", (cum_net <= 0) as u8 as f64);
+        }
+        if has_interventions && *level == Level::System {
+            // A value above the horizon means "not within the horizon".
+            let v = break_even.unwrap_or(scenario.years + 1);
+            out.push(scenario.years, *level, name, "break_even_year", v as f64);
+        }
+    }
+    out
+}
