@@ -288,6 +288,21 @@ pub struct Overrides {
     pub seed: Option<u64>,
 }
 
+impl Overrides {
+    /// Range checks, reported against the command-line flag.
+    pub fn check(&self) -> Result<()> {
+        let bad = |flag: &str, v: u32, allowed: &str| CapsimError::InvalidSetting {
+            setting: flag.into(),
+            problem: format!("{v} is not allowed; use {allowed}"),
+        };
+        match (self.years, self.runs) {
+            (Some(y), _) if !(1..=100).contains(&y) => Err(bad("--years", y, "1 to 100")),
+            (_, Some(r)) if !(1..=100_000).contains(&r) => Err(bad("--runs", r, "1 to 100000")),
+            _ => Ok(()),
+        }
+    }
+}
+
 /// Deepest chain of `extends` followed before assuming a mistake.
 const MAX_EXTENDS: usize = 16;
 
@@ -444,6 +459,7 @@ impl Scenario {
 
     /// Applies command-line overrides, then re-checks.
     pub fn apply(&mut self, o: &Overrides) -> Result<()> {
+        o.check()?;
         if let Some(v) = o.years {
             self.years = v;
         }

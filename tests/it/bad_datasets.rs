@@ -27,6 +27,8 @@ fn expect_rejected(change: impl FnOnce(&Path), must_mention: &[&str]) {
             "run",
             "--years",
             "1",
+            "--runs",
+            "1",
             "--datasets",
             datasets.to_str().unwrap(),
             "--out",
@@ -115,7 +117,7 @@ fn non_numeric_cell() {
 #[test]
 fn bad_setting_is_rejected_before_work() {
     let tmp = tempfile::tempdir().unwrap();
-    let out = capsim(tmp.path(), &["run", "--years", "0", "--out", "results"]);
+    let out = capsim(tmp.path(), &["run", "--years", "0", "--runs", "1", "--out", "results"]);
     assert_eq!(out.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&out.stderr).contains("--years"));
     assert!(!tmp.path().join("results").exists());
@@ -124,7 +126,7 @@ fn bad_setting_is_rejected_before_work() {
 #[test]
 fn a_good_run_writes_every_table_and_run_json() {
     let tmp = tempfile::tempdir().unwrap();
-    let out = capsim(tmp.path(), &["run", "--years", "2", "--out", "results"]);
+    let out = capsim(tmp.path(), &["run", "--years", "2", "--runs", "1", "--out", "results"]);
     assert!(
         out.status.success(),
         "{}",
@@ -140,7 +142,7 @@ fn a_good_run_writes_every_table_and_run_json() {
     }
     let info: serde_json::Value =
         serde_json::from_str(&std::fs::read_to_string(dir.join("run.json")).unwrap()).unwrap();
-    assert_eq!(info["years"], 2);
+    assert_eq!(info["scenario"]["years"], 2);
     assert_eq!(info["datasets_checksum"].as_str().unwrap().len(), 64);
     let flows = std::fs::read_to_string(dir.join("flows.csv")).unwrap();
     assert!(flows.starts_with(

@@ -3,8 +3,6 @@
 use std::collections::BTreeMap;
 use std::path::Path;
 
-use capsim::datasets::DatasetSource;
-use capsim::geography::Preset;
 use capsim::run::{run, RunOptions};
 
 fn files(dir: &Path) -> BTreeMap<String, Vec<u8>> {
@@ -27,17 +25,15 @@ fn output_bytes_do_not_depend_on_threads() {
     let mut outputs = Vec::new();
     for threads in [1, 2, 7] {
         let out = tmp.path().join(format!("t{threads}"));
-        let options = RunOptions {
-            seed: 11,
-            years: 2,
-            threads,
-            population: Preset::Default,
-            datasets: DatasetSource::Bundled,
-            out: out.clone(),
-        };
-        run(&options, &|_| {}).unwrap();
+        let options = RunOptions::baseline(11, 2, threads, out.clone());
+        run(&options, &|_, _| {}).unwrap();
         let f = files(&out);
-        assert_eq!(f.len(), 6, "three tables, Parquet and CSV: {:?}", f.keys());
+        assert_eq!(
+            f.len(),
+            10,
+            "population, flows, activity, metrics and summary, Parquet and CSV: {:?}",
+            f.keys()
+        );
         outputs.push(f);
     }
     assert_eq!(outputs[0], outputs[1], "1 vs 2 threads");
