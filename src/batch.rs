@@ -228,11 +228,11 @@ fn expand(file: &Path, i: usize, sw: &Sweep, base: &Scenario) -> Result<Vec<Scen
         for e in opt(&sw.effect_scale) {
             for m in opt(&sw.cost_scale) {
                 let mut s = base.clone();
-                let mut name = s.name.clone();
+                let mut parts: Vec<String> = Vec::new();
                 let iv = &mut s.interventions[k];
                 if let Some(c) = c {
                     iv.coverage.target = Share(*c);
-                    name.push_str(&format!("--cov{c}"));
+                    parts.push(format!("cov{c}"));
                 }
                 if let Some(e) = e {
                     let fx = &mut iv.effects;
@@ -244,19 +244,20 @@ fn expand(file: &Path, i: usize, sw: &Sweep, base: &Scenario) -> Result<Vec<Scen
                         &mut fx.outpatient_attendances,
                         &mut fx.deterioration,
                         &mut fx.mortality,
-                    ] {
-                        if let Some(x) = slot {
-                            x.0 = x.0.scaled(e);
-                        }
+                    ]
+                    .into_iter()
+                    .flatten()
+                    {
+                        slot.0 = slot.0.scaled(e);
                     }
-                    name.push_str(&format!("--eff{e}"));
+                    parts.push(format!("eff{e}"));
                 }
                 if let Some(m) = m {
                     iv.cost_per_enrolled.0 = iv.cost_per_enrolled.0.scaled(m);
                     iv.setup_cost.0 = iv.setup_cost.0.scaled(m);
-                    name.push_str(&format!("--cost{m}"));
+                    parts.push(format!("cost{m}"));
                 }
-                s.name = name;
+                s.name = format!("{}--{}", s.name, parts.join("-"));
                 out.push(s);
             }
         }

@@ -75,7 +75,7 @@ impl Dist {
                 Some("uniform needs finite min <= max")
             }
             Dist::Triangular { min, mode, max }
-                if !finite(&[min, mode, max]) || !(min <= mode && mode <= max) || min == max =>
+                if !(finite(&[min, mode, max]) && min <= mode && mode <= max) || min == max =>
             {
                 Some("triangular needs min <= mode <= max with min < max")
             }
@@ -109,7 +109,7 @@ impl Dist {
             Dist::Fixed { value } => (value, value),
             Dist::Uniform { min, max } | Dist::Triangular { min, max, .. } => (min, max),
             Dist::Beta { min, max, .. } => (min, max),
-            Dist::Normal { sd, mean } if sd == 0.0 => (mean, mean),
+            Dist::Normal { sd: 0.0, mean } => (mean, mean),
             Dist::Interval80 { p10, p90 } if p10 == p90 => (p10, p10),
             Dist::Normal { .. } | Dist::Interval80 { .. } => (f64::NEG_INFINITY, f64::INFINITY),
             Dist::Lognormal { .. } => (0.0, f64::INFINITY),

@@ -117,7 +117,10 @@ fn non_numeric_cell() {
 #[test]
 fn bad_setting_is_rejected_before_work() {
     let tmp = tempfile::tempdir().unwrap();
-    let out = capsim(tmp.path(), &["run", "--years", "0", "--runs", "1", "--out", "results"]);
+    let out = capsim(
+        tmp.path(),
+        &["run", "--years", "0", "--runs", "1", "--out", "results"],
+    );
     assert_eq!(out.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&out.stderr).contains("--years"));
     assert!(!tmp.path().join("results").exists());
@@ -126,7 +129,10 @@ fn bad_setting_is_rejected_before_work() {
 #[test]
 fn a_good_run_writes_every_table_and_run_json() {
     let tmp = tempfile::tempdir().unwrap();
-    let out = capsim(tmp.path(), &["run", "--years", "2", "--runs", "1", "--out", "results"]);
+    let out = capsim(
+        tmp.path(),
+        &["run", "--years", "2", "--runs", "1", "--out", "results"],
+    );
     assert!(
         out.status.success(),
         "{}",

@@ -6,7 +6,9 @@
 
 mod accounting;
 mod bad_datasets;
+mod batches;
 mod determinism;
 mod england;
+mod scenarios;
 mod statistics;
 mod util;
