@@ -1,0 +1,122 @@
+//! The batch benchmark of issue 4: the shipped comparison (`scenarios/batch.toml`: five
+//! scenarios) on the bundled 1.5-million-person system, 10 years, 100 Monte Carlo runs:
+//! 7.5 billion scenario person-years. It runs once (a criterion loop of a several-minute
+//! job would take an hour on two cores) and prints wall time, scenario person-years per
+//! second (what the batch delivers) and simulated person-years per second (population paths
+//! actually stepped: scenarios that change nobody's health share the baseline's).
+//!
+//! `cargo bench --bench batch` for the full size; `CAPSIM_BENCH_RUNS=10` for a quick look.
+//! Before timing, a criterion group measures what one extra scenario costs in a work unit.
+
+use std::path::Path;
+use std::time::Instant;
+
+use criterion::{BenchmarkId, Criterion, Throughput};
+
+use capsim::batch::{run_batch, Batch, BatchOptions};
+use capsim::datasets::{DatasetSource, Datasets};
+use capsim::geography::Geography;
+use capsim::intervention::Levers;
+use capsim::model::Model;
+use capsim::scenario::Overrides;
+use capsim::simulation::{simulate_neighbourhood, Plan, Scratch, SimConfig};
+
+fn batch_file() -> std::path::PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("scenarios/batch.toml")
+}
+
+/// One 40k neighbourhood, 10 years: a work unit with the counterfactual only, and with the
+/// five shipped scenarios as well.
+fn scenario_overhead(c: &mut Criterion) {
+    let d = Datasets::bundled().unwrap();
+    let m = Model::new(&d).unwrap();
+    let mut g = Geography::default_system(&d);
+    g.neighbourhoods.truncate(1);
+    g.neighbourhoods[0].population = 40_000;
+    let batch = Batch::load(&batch_file()).unwrap();
+    let none = || Levers {
+        interventions: Vec::new(),
+        draws: Vec::new(),
+    };
+    let config = SimConfig {
+        seed: 1,
+        run: 0,
+        years: 10,
+    };
+    let plans = [
+        ("counterfactual_only", Plan::new(config, vec![none()])),
+        (
+            "counterfactual_and_5_scenarios",
+            Plan::new(
+                config,
+                std::iter::once(none())
+                    .chain(
+                        batch
+                            .scenarios
+                            .iter()
+                            .map(|s| Levers::draw(s, &d, &g, 0)),
+                    )
+                    .collect(),
+            ),
+        ),
+    ];
+    let mut group = c.benchmark_group("work_unit_40k_10y");
+    group.sample_size(10);
+    group.throughput(Throughput::Elements(400_000));
+    for (name, plan) in &plans {
+        group.bench_with_input(BenchmarkId::from_parameter(name), plan, |b, plan| {
+            let mut scratch = Scratch::default();
+            b.iter(|| simulate_neighbourhood(&m, &g, 0, plan, &mut scratch))
+        });
+    }
+    group.finish();
+}
+
+fn full_batch() {
+    let runs: u32 = std::env::var("CAPSIM_BENCH_RUNS")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(100);
+    let mut batch = Batch::load(&batch_file()).unwrap();
+    batch
+        .apply(&Overrides {
+            runs: Some(runs),
+            years: Some(10),
+            ..Default::default()
+        })
+        .unwrap();
+    let tmp = tempfile::tempdir().unwrap();
+    let started = Instant::now();
+    let report = run_batch(
+        &batch,
+        &BatchOptions {
+            out: tmp.path().to_path_buf(),
+            threads: 0,
+            shard: None,
+            datasets: DatasetSource::Bundled,
+        },
+        &|_, _| {},
+    )
+    .unwrap();
+    let wall = started.elapsed().as_secs_f64();
+    let people = 1_527_280u64;
+    let scenario_py = people as f64 * 10.0 * runs as f64 * batch.scenarios.len() as f64;
+    println!(
+        "batch: {} scenarios x {runs} runs x 10 years on {people} people: {wall:.1} s wall",
+        batch.scenarios.len()
+    );
+    println!(
+        "batch: {:.2} billion scenario person-years, {:.1} million/s; {:.2} billion person-years simulated, {:.1} million/s",
+        scenario_py / 1e9,
+        scenario_py / wall / 1e6,
+        report.person_years as f64 / 1e9,
+        report.person_years as f64 / wall / 1e6
+    );
+}
+
+fn main() {
+    let mut c = Criterion::default().configure_from_args();
+    scenario_overhead(&mut c);
+    c.final_summary();
+    full_batch();
+}
