@@ -14,7 +14,6 @@ use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Instant;
 
-use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
 
 use crate::datasets::{DatasetSource, Datasets};
@@ -381,8 +380,17 @@ fn clean_stale(out: &Path) {
     }
 }
 
-/// Runs one work unit and writes its partitions; returns person-years simulated.
-fn run_unit(p: &Prepared, batch: &Batch, out: &Path, unit: (usize, u64)) -> Result<u64> {
+/// Runs one work unit and writes its partitions; returns person-years simulated. With a
+/// pool, neighbourhoods are simulated in parallel on it; without, one after another on
+/// this thread. Writing happens outside any pool of ours: polars runs its own, and a
+/// worker of ours waiting on it would steal further units and hold them all in memory.
+fn run_unit(
+    p: &Prepared,
+    batch: &Batch,
+    out: &Path,
+    unit: (usize, u64),
+    pool: Option<&rayon::ThreadPool>,
+) -> Result<u64> {
     let (g, run) = unit;
     let geo = &p.geographies[g];
     let members: Vec<usize> = p.groups[g]
@@ -406,7 +414,10 @@ fn run_unit(p: &Prepared, batch: &Batch, out: &Path, unit: (usize, u64)) -> Resu
         },
         levers,
     );
-    let results = simulate_plan_here(&p.model, geo, &plan, &|| {});
+    let results = match pool {
+        Some(pool) => pool.install(|| simulate_plan_here(&p.model, geo, &plan, true, &|| {})),
+        None => simulate_plan_here(&p.model, geo, &plan, false, &|| {}),
+    };
     // Person-years simulated: each population path's, once.
     let person_years: u64 = (0..plan.paths.len())
         .filter_map(|path| plan.scenarios.iter().position(|s| s.path == path))
@@ -479,17 +490,52 @@ pub fn run_batch(
         .collect();
     let done = AtomicUsize::new(0);
     progress(todo.len(), 0);
-    let pool = thread_pool(options.threads)?;
-    let person_years: u64 = pool.install(|| {
-        todo.par_iter()
-            .map(|u| {
-                let py = run_unit(&p, batch, &options.out, *u)?;
-                progress(todo.len(), done.fetch_add(1, Ordering::Relaxed) + 1);
-                Ok(py)
-            })
-            .collect::<Result<Vec<u64>>>()
-            .map(|v| v.iter().sum())
-    })?;
+    let threads = if options.threads == 0 {
+        std::thread::available_parallelism().map_or(1, |n| n.get())
+    } else {
+        options.threads
+    };
+    let finished = |py: u64| {
+        progress(todo.len(), done.fetch_add(1, Ordering::Relaxed) + 1);
+        py
+    };
+    let person_years: u64 = if todo.len() >= 2 * threads {
+        // Many units: each of `threads` plain threads takes the next unit and simulates
+        // it alone, so memory holds one unit per thread.
+        let next = AtomicUsize::new(0);
+        let failed = std::sync::atomic::AtomicBool::new(false);
+        let worker = || -> Result<u64> {
+            let mut py = 0;
+            while !failed.load(Ordering::Relaxed) {
+                let Some(u) = todo.get(next.fetch_add(1, Ordering::Relaxed)) else {
+                    break;
+                };
+                match run_unit(&p, batch, &options.out, *u, None) {
+                    Ok(n) => py += finished(n),
+                    Err(e) => {
+                        failed.store(true, Ordering::Relaxed);
+                        return Err(e);
+                    }
+                }
+            }
+            Ok(py)
+        };
+        std::thread::scope(|scope| {
+            let handles: Vec<_> = (0..threads).map(|_| scope.spawn(worker)).collect();
+            handles
+                .into_iter()
+                .map(|h| h.join().expect("worker threads do not panic"))
+                .sum::<Result<u64>>()
+        })?
+    } else {
+        // Few units (a large population): one at a time, neighbourhoods in parallel.
+        let pool = thread_pool(threads)?;
+        let mut py = 0;
+        for u in &todo {
+            py += finished(run_unit(&p, batch, &options.out, *u, Some(&pool))?);
+        }
+        py
+    };
     let summarised = finish(batch, &p.units, &options.out)?;
     Ok(BatchReport {
         units_total: p.units.len(),

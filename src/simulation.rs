@@ -510,24 +510,35 @@ pub fn simulate_plan(
     threads: usize,
     progress: &(dyn Fn() + Sync),
 ) -> Result<Vec<Vec<NeighbourhoodResult>>> {
-    Ok(pool(threads)?.install(|| simulate_plan_here(model, geography, plan, progress)))
+    Ok(pool(threads)?.install(|| simulate_plan_here(model, geography, plan, true, progress)))
 }
 
-/// Like [`simulate_plan`], on the current rayon pool (for callers already inside one).
+/// Like [`simulate_plan`], on the current rayon pool (for callers already inside one),
+/// with neighbourhoods in parallel or, when the caller parallelises over work units
+/// instead, one after another. Nesting both would let a waiting thread steal further
+/// units and hold them all in memory at once.
 pub fn simulate_plan_here(
     model: &Model,
     geography: &Geography,
     plan: &Plan,
+    parallel: bool,
     progress: &(dyn Fn() + Sync),
 ) -> Vec<Vec<NeighbourhoodResult>> {
-    let by_neighbourhood: Vec<Vec<NeighbourhoodResult>> = (0..geography.neighbourhoods.len())
-        .into_par_iter()
-        .map_init(Scratch::default, |scratch, k| {
-            let r = simulate_neighbourhood(model, geography, k, plan, scratch);
-            progress();
-            r
-        })
-        .collect();
+    let one = |scratch: &mut Scratch, k: usize| {
+        let r = simulate_neighbourhood(model, geography, k, plan, scratch);
+        progress();
+        r
+    };
+    let n = geography.neighbourhoods.len();
+    let by_neighbourhood: Vec<Vec<NeighbourhoodResult>> = if parallel {
+        (0..n)
+            .into_par_iter()
+            .map_init(Scratch::default, one)
+            .collect()
+    } else {
+        let mut scratch = Scratch::default();
+        (0..n).map(|k| one(&mut scratch, k)).collect()
+    };
     let mut out: Vec<Vec<NeighbourhoodResult>> = (0..plan.scenarios.len())
         .map(|_| Vec::with_capacity(by_neighbourhood.len()))
         .collect();
