@@ -805,8 +805,9 @@ pub fn validate(file: &Path, source: &DatasetSource) -> Result<Vec<String>> {
     Ok(lines)
 }
 
-/// A few lines per scenario from a batch's summary, for the terminal: system spend in the
-/// last year, cumulative net cost and admissions avoided, with 90% intervals.
+/// A table of one line per scenario from a batch's summary, for the terminal: the system's
+/// spend, emergency admissions, cumulative net cost and admissions avoided in the last
+/// year, with 90% intervals, and the share of runs that broke even.
 pub fn headlines(out: &Path) -> Result<Vec<String>> {
     let path = out.join("summary.parquet");
     let df = read_parquet(&path)?;
@@ -831,12 +832,7 @@ pub fn headlines(out: &Path) -> Result<Vec<String>> {
             .map(|x| x.unwrap_or(f64::NAN))
             .collect())
     };
-    let (scenario, level, area, metric) = (
-        strs("scenario")?,
-        strs("level")?,
-        strs("area")?,
-        strs("metric")?,
-    );
+    let (scenario, level, metric) = (strs("scenario")?, strs("level")?, strs("metric")?);
     let year: Vec<i32> = df
         .column("year")
         .map_err(err)?
@@ -852,7 +848,15 @@ pub fn headlines(out: &Path) -> Result<Vec<String>> {
             order.push(s.clone());
         }
     }
-    let mut lines = Vec::new();
+    let mut lines = vec![format!(
+        "{:<28} {:>30} {:>24} {:>30} {:>20} {:>12}",
+        "scenario (system, last year)",
+        "spend",
+        "emergency admissions",
+        "cumulative net cost",
+        "admissions avoided",
+        "broken even"
+    )];
     for s in &order {
         let last = (0..scenario.len())
             .filter(|i| scenario[*i] == *s)
@@ -869,10 +873,10 @@ pub fn headlines(out: &Path) -> Result<Vec<String>> {
                 })
                 .collect()
         };
-        let fmt = |rows: Vec<usize>, money: bool| -> Option<String> {
-            let m: f64 = rows.iter().map(|i| mean[*i]).sum();
+        let fmt = |m: &str, money: bool| -> String {
+            let rows = pick(m);
             if rows.is_empty() {
-                return None;
+                return "-".into();
             }
             let f = |x: f64| {
                 if money {
@@ -881,30 +885,33 @@ pub fn headlines(out: &Path) -> Result<Vec<String>> {
                     format!("{x:.0}")
                 }
             };
-            Some(if rows.len() == 1 {
+            let total: f64 = rows.iter().map(|i| mean[*i]).sum();
+            if rows.len() == 1 {
                 let i = rows[0];
-                format!("{} (90%: {} to {})", f(m), f(p5[i]), f(p95[i]))
+                format!("{} ({} to {})", f(total), f(p5[i]), f(p95[i]))
             } else {
-                format!("{} across {} systems", f(m), rows.len())
-            })
+                format!("{} ({} systems)", f(total), rows.len())
+            }
         };
-        let areas: Vec<&String> = pick("spend").iter().map(|i| &area[*i]).collect();
-        let mut line = format!(
-            "{s}: year {last} spend {}",
-            fmt(pick("spend"), true).unwrap_or_default()
-        );
-        if let Some(x) = fmt(pick("cumulative_net_cost"), true) {
-            line.push_str(&format!("; cumulative net cost {x}"));
-        }
-        if let Some(x) = fmt(pick("avoided_admissions"), false) {
-            line.push_str(&format!(
-                "; emergency admissions avoided in year {last} {x}"
-            ));
-        }
-        if areas.len() == 1 {
-            line.push_str(&format!(" [{}]", areas[0]));
-        }
-        lines.push(line);
+        let broken = pick("broken_even");
+        let share = if broken.is_empty() {
+            "-".to_string()
+        } else {
+            format!(
+                "{:.0}% of runs",
+                100.0 * broken.iter().map(|i| mean[*i]).sum::<f64>() / broken.len() as f64
+            )
+        };
+        lines.push(format!(
+            "{:<28} {:>30} {:>24} {:>30} {:>20} {:>12}",
+            format!("{s} (y{last})"),
+            fmt("spend", true),
+            fmt("count.emergency_admissions", false),
+            fmt("cumulative_net_cost", true),
+            fmt("avoided_admissions", false),
+            share
+        ));
     }
+    lines.push("(mean, with 5th to 95th centile over Monte Carlo runs)".into());
     Ok(lines)
 }

@@ -106,6 +106,22 @@ fn batch_writes_hive_partitions_and_a_summary() {
             }
         }
     }
+    // One schema per table across partitions, and no partition column inside the files,
+    // so DuckDB, pyarrow and R arrow read each table as one Hive-partitioned dataset.
+    for t in capsim::batch::PARTITIONED {
+        let first = capsim::output::read_parquet(
+            &out.join(format!("{t}/scenario=small/run=0/part-0.parquet")),
+        )
+        .unwrap();
+        assert!(first.column("scenario").is_err() && first.column("run").is_err());
+        for s in ["wards", "prevention"] {
+            let other = capsim::output::read_parquet(
+                &out.join(format!("{t}/scenario={s}/run=5/part-0.parquet")),
+            )
+            .unwrap();
+            assert_eq!(first.schema(), other.schema(), "{t}");
+        }
+    }
     let summary = std::fs::read_to_string(out.join("summary.csv")).unwrap();
     assert!(summary.starts_with("scenario,year,level,area,metric,mean,p5,p10,p50,p90,p95,runs"));
     for needle in [
