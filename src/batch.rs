@@ -16,6 +16,7 @@ use std::time::Instant;
 
 use serde::{Deserialize, Serialize};
 
+use crate::capitation::Weights;
 use crate::datasets::{DatasetSource, Datasets};
 use crate::error::{CapsimError, Result};
 use crate::geography::Geography;
@@ -23,8 +24,8 @@ use crate::intervention::Levers;
 use crate::metrics::{compute, Metrics};
 use crate::model::Model;
 use crate::output::{
-    metrics_frame, parameters_frame, read_parquet, write_atomic, write_frame, write_tables, Layout,
-    Staging,
+    budgets_frame, metrics_frame, parameters_frame, read_parquet, write_atomic, write_frame,
+    write_tables, Layout, Staging,
 };
 use crate::scenario::{parse_toml, scenario_error, Overrides, Scenario};
 use crate::simulation::{simulate_plan_here, Plan, SimConfig};
@@ -32,7 +33,14 @@ use crate::summary::Collected;
 use crate::uncertainty::Share;
 
 /// Tables every scenario-run writes.
-pub const PARTITIONED: [&str; 5] = ["population", "flows", "activity", "metrics", "parameters"];
+pub const PARTITIONED: [&str; 6] = [
+    "population",
+    "flows",
+    "activity",
+    "metrics",
+    "budgets",
+    "parameters",
+];
 
 /// A grid sweep: every combination of the listed values becomes a scenario.
 #[derive(Debug, Clone, Deserialize)]
@@ -299,6 +307,7 @@ pub struct BatchReport {
 struct Prepared {
     datasets: Datasets,
     model: Model,
+    weights: Weights,
     /// Geography of each group.
     geographies: Vec<Geography>,
     groups: Vec<Vec<usize>>,
@@ -336,6 +345,7 @@ fn prepare(batch: &Batch, source: &DatasetSource) -> Result<Prepared> {
     .expect("serialisable")
         + "\n";
     Ok(Prepared {
+        weights: Weights::new(&model, &datasets),
         datasets,
         model,
         geographies,
@@ -432,8 +442,10 @@ fn run_unit(
         };
         let r = &results[j + 1];
         write_tables(&mut staging, &layout, geo, p.model.segments.ids(), r)?;
-        let m = compute(
+        let (m, budgets) = compute(
             &p.model,
+            &p.datasets,
+            &p.weights,
             geo,
             scenario,
             &plan.scenarios[j + 1].levers,
@@ -441,6 +453,12 @@ fn run_unit(
             &results[0],
         );
         write_frame(&mut staging, &layout, "metrics", &metrics_frame(&m)?)?;
+        write_frame(
+            &mut staging,
+            &layout,
+            "budgets",
+            &budgets_frame(geo, &budgets)?,
+        )?;
         write_frame(
             &mut staging,
             &layout,
@@ -578,6 +596,7 @@ fn finish(batch: &Batch, units: &[(usize, u64)], out: &Path) -> Result<bool> {
         "sensitivity",
         &c.sensitivity()?,
     )?;
+    write_frame(&mut staging, &Layout::Flat, "risk", &c.risk()?)?;
     staging.commit()?;
     Ok(true)
 }
@@ -913,5 +932,110 @@ pub fn headlines(out: &Path) -> Result<Vec<String>> {
         ));
     }
     lines.push("(mean, with 5th to 95th centile over Monte Carlo runs)".into());
+    Ok(lines)
+}
+
+/// The budget table `capsim budget` prints and writes (`budget_table.{parquet,csv}`): for
+/// each place and neighbourhood in the last year, under the first formula, the mean over
+/// runs of population, weighted population, budget and spend per head, and position
+/// before and after risk sharing.
+pub fn budget_table(out: &Path, formula: &str) -> Result<Vec<String>> {
+    let path = out.join("summary.parquet");
+    let df = read_parquet(&path)?;
+    let err = |e| column_err(&path, e);
+    let strs = |n: &str| -> Result<Vec<String>> {
+        Ok(df
+            .column(n)
+            .map_err(err)?
+            .str()
+            .map_err(err)?
+            .iter()
+            .map(|x| x.unwrap_or_default().to_string())
+            .collect())
+    };
+    let (level, area, metric) = (strs("level")?, strs("area")?, strs("metric")?);
+    let year: Vec<i32> = df
+        .column("year")
+        .map_err(err)?
+        .i32()
+        .map_err(err)?
+        .iter()
+        .map(|x| x.unwrap_or(0))
+        .collect();
+    let mean: Vec<f64> = df
+        .column("mean")
+        .map_err(err)?
+        .f64()
+        .map_err(err)?
+        .iter()
+        .map(|x| x.unwrap_or(f64::NAN))
+        .collect();
+    let last = year.iter().copied().max().unwrap_or(0);
+    let wanted = [
+        "population".to_string(),
+        format!("weighted_population:{formula}"),
+        format!("budget_per_head:{formula}"),
+        "spend_per_head".to_string(),
+        format!("position:{formula}"),
+        format!("position_after_risk_share:{formula}"),
+    ];
+    let mut rows: Vec<(String, String, [f64; 6])> = Vec::new();
+    for i in 0..metric.len() {
+        if year[i] != last || level[i] == "system" {
+            continue;
+        }
+        let Some(j) = wanted.iter().position(|w| *w == metric[i]) else {
+            continue;
+        };
+        let r = match rows.iter().position(|r| r.0 == level[i] && r.1 == area[i]) {
+            Some(r) => r,
+            None => {
+                rows.push((level[i].clone(), area[i].clone(), [f64::NAN; 6]));
+                rows.len() - 1
+            }
+        };
+        rows[r].2[j] = mean[i];
+    }
+    rows.sort_by(|a, b| b.0.cmp(&a.0).then(a.1.cmp(&b.1)));
+    let mut lines = vec![format!(
+        "year {last}, formula {formula} (means over runs)\n{:<14} {:<26} {:>10} {:>10} {:>10} {:>10} {:>12} {:>12}",
+        "level", "area", "people", "weighted", "budget/hd", "spend/hd", "position", "after share"
+    )];
+    for (l, a, v) in &rows {
+        lines.push(format!(
+            "{:<14} {:<26} {:>10.0} {:>10.0} {:>10.0} {:>10.0} {:>11.1}m {:>11.1}m",
+            l,
+            a,
+            v[0],
+            v[1],
+            v[2],
+            v[3],
+            v[4] / 1e6,
+            v[5] / 1e6
+        ));
+    }
+    let col = |j: usize| -> Vec<f64> { rows.iter().map(|r| r.2[j]).collect() };
+    let frame = polars::prelude::DataFrame::new_infer_height(vec![
+        polars::prelude::Column::new("year".into(), vec![last; rows.len()]),
+        polars::prelude::Column::new(
+            "level".into(),
+            rows.iter().map(|r| r.0.as_str()).collect::<Vec<_>>(),
+        ),
+        polars::prelude::Column::new(
+            "area".into(),
+            rows.iter().map(|r| r.1.as_str()).collect::<Vec<_>>(),
+        ),
+        polars::prelude::Column::new("formula".into(), vec![formula; rows.len()]),
+        polars::prelude::Column::new("population".into(), col(0)),
+        polars::prelude::Column::new("weighted_population".into(), col(1)),
+        polars::prelude::Column::new("budget_per_head".into(), col(2)),
+        polars::prelude::Column::new("spend_per_head".into(), col(3)),
+        polars::prelude::Column::new("position".into(), col(4)),
+        polars::prelude::Column::new("position_after_risk_share".into(), col(5)),
+    ])
+    .map_err(|e| column_err(&path, e))?;
+    let mut staging = Staging::named(out, "budget")?;
+    write_frame(&mut staging, &Layout::Flat, "budget_table", &frame)?;
+    staging.commit()?;
     Ok(lines)
 }

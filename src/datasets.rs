@@ -41,6 +41,14 @@ pub const BUNDLED: &[(&str, &str)] = &[
     ("settings.csv", include_str!("../datasets/settings.csv")),
     ("parameters.csv", include_str!("../datasets/parameters.csv")),
     (
+        "capitation_deprivation.csv",
+        include_str!("../datasets/capitation_deprivation.csv"),
+    ),
+    (
+        "capitation_places.csv",
+        include_str!("../datasets/capitation_places.csv"),
+    ),
+    (
         "activity_rates.csv",
         include_str!("../datasets/activity_rates.csv"),
     ),
@@ -188,6 +196,10 @@ pub struct Datasets {
     pub activity_deprivation: Array2<f64>,
     pub archetypes: Vec<Archetype>,
     pub default_system: Vec<NeighbourhoodRow>,
+    /// Health-inequalities (unmet need) uplift of capitation weights by quintile.
+    pub inequalities_uplift: [f64; N_IMD],
+    /// Market forces factor and rurality index by place (places not listed: 1).
+    pub place_factors: Vec<PlaceFactors>,
     pub benchmarks: Vec<Benchmark>,
 }
 
@@ -266,6 +278,8 @@ impl Datasets {
         )?;
         let default_system = load_default_system(&table("default_system.csv")?, &archetypes)?;
         let benchmarks = load_benchmarks(&table("england_benchmarks.csv")?)?;
+        let inequalities_uplift = load_inequalities_uplift(&table("capitation_deprivation.csv")?)?;
+        let place_factors = load_place_factors(&table("capitation_places.csv")?, &default_system)?;
 
         Ok(Datasets {
             source,
@@ -285,6 +299,8 @@ impl Datasets {
             activity_deprivation,
             archetypes,
             default_system,
+            inequalities_uplift,
+            place_factors,
             benchmarks,
         })
     }
@@ -1023,6 +1039,54 @@ fn load_default_system(t: &Table, archetypes: &[Archetype]) -> Result<Vec<Neighb
     }
     if out.is_empty() {
         return Err(t.whole("neighbourhood", "at least one neighbourhood is needed"));
+    }
+    Ok(out)
+}
+
+/// Capitation adjustments of one place.
+#[derive(Debug, Clone, PartialEq)]
+pub struct PlaceFactors {
+    pub place: String,
+    pub market_forces_factor: f64,
+    pub rurality_index: f64,
+}
+
+fn load_inequalities_uplift(t: &Table) -> Result<[f64; N_IMD]> {
+    let cols = ["imd_quintile", "inequalities_uplift"];
+    let q = t.number("imd_quintile", &cols, 1.0, N_IMD as f64)?;
+    let q = imd_key(t, &q)?;
+    let u = t.number("inequalities_uplift", &cols, 0.0, 1.0)?;
+    let keys: Vec<Vec<usize>> = q.iter().map(|x| vec![*x]).collect();
+    t.require_grid("imd_quintile", &keys, &[N_IMD])?;
+    let mut out = [0.0; N_IMD];
+    for r in 0..t.height() {
+        out[q[r]] = u.values[r];
+    }
+    Ok(out)
+}
+
+fn load_place_factors(t: &Table, system: &[NeighbourhoodRow]) -> Result<Vec<PlaceFactors>> {
+    let cols = ["place", "market_forces_factor", "rurality_index"];
+    let mut places: Vec<&str> = Vec::new();
+    for n in system {
+        if !places.contains(&n.place.as_str()) {
+            places.push(&n.place);
+        }
+    }
+    let place = t.choice("place", &cols, &places)?;
+    let mff = t.number("market_forces_factor", &cols, 0.5, 2.0)?;
+    let rur = t.number("rurality_index", &cols, 0.5, 2.0)?;
+    let mut out: Vec<PlaceFactors> = Vec::new();
+    for r in 0..t.height() {
+        let name = places[place.values[r]];
+        if out.iter().any(|p| p.place == name) {
+            return Err(t.invalid("place", r, name, "each place once"));
+        }
+        out.push(PlaceFactors {
+            place: name.to_string(),
+            market_forces_factor: mff.values[r],
+            rurality_index: rur.values[r],
+        });
     }
     Ok(out)
 }

@@ -10,6 +10,7 @@
 
 pub mod activity;
 pub mod batch;
+pub mod capitation;
 pub mod datasets;
 pub mod demography;
 pub mod error;

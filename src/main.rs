@@ -88,6 +88,14 @@ enum Command {
         #[arg(long)]
         shard: Option<Shard>,
     },
+    /// Simulate a scenario and print each place's and neighbourhood's capitated budget
+    /// against its spend (last year, first formula); writes budget_table.{parquet,csv}.
+    Budget {
+        /// Scenario file (TOML); the bundled baseline by default.
+        scenario: Option<PathBuf>,
+        #[command(flatten)]
+        common: Common,
+    },
     /// Combine the output folders of a sharded batch.
     Merge {
         /// Shard output folders.
@@ -151,6 +159,23 @@ fn main() -> ExitCode {
                 with_progress("work units", |p| run_batch(&b, &options, p))
             })
             .and_then(|r| print_batch(&r, &common.out)),
+        Command::Budget { scenario, common } => {
+            let options = RunOptions {
+                scenario,
+                overrides: common.overrides(),
+                threads: common.threads,
+                datasets: common.datasets(),
+                out: common.out.clone(),
+            };
+            options.scenario().and_then(|s| {
+                let formula = s.capitation.formula[0].name();
+                with_progress("neighbourhoods", |p| run(&options, p))?;
+                for line in capsim::batch::budget_table(&common.out, &formula)? {
+                    println!("{line}");
+                }
+                Ok(())
+            })
+        }
         Command::Merge { dirs, out } => merge(&dirs, &out).and_then(|(n, summarised)| {
             println!("merged {n} work units into {}", out.display());
             if summarised {

@@ -7,10 +7,12 @@
 //! is summed in integer pence and written in pounds.
 
 use crate::activity::{Sector, Setting, N_SETTINGS};
+use crate::capitation::{budgets, Budgets, Weights};
+use crate::datasets::Datasets;
 use crate::geography::{largest_remainder, Geography};
 use crate::intervention::Levers;
 use crate::model::Model;
-use crate::scenario::Scenario;
+use crate::scenario::{PoolLevel, Scenario};
 use crate::simulation::NeighbourhoodResult;
 
 /// The levels results are reported at.
@@ -76,7 +78,6 @@ struct Sums {
     cf_spend: i64,
     cf_admissions: u64,
     cf_bed_days: u64,
-    budget: i64,
 }
 
 impl Sums {
@@ -97,7 +98,6 @@ impl Sums {
         self.cf_spend += o.cf_spend;
         self.cf_admissions += o.cf_admissions;
         self.cf_bed_days += o.cf_bed_days;
-        self.budget += o.budget;
     }
 }
 
@@ -105,15 +105,28 @@ fn pounds(pence: i64) -> f64 {
     pence as f64 / 100.0
 }
 
-/// Computes the metrics of one scenario in one run.
+/// Computes the metrics and budgets of one scenario in one run.
+#[allow(clippy::too_many_arguments)]
 pub fn compute(
     model: &Model,
+    datasets: &Datasets,
+    weights: &Weights,
     geography: &Geography,
     scenario: &Scenario,
     levers: &Levers,
     results: &[NeighbourhoodResult],
     counterfactual: &[NeighbourhoodResult],
-) -> Metrics {
+) -> (Metrics, Budgets) {
+    let budgets = budgets(
+        model,
+        datasets,
+        weights,
+        geography,
+        scenario,
+        levers,
+        results,
+        counterfactual,
+    );
     let years = scenario.years as usize;
     let ns = model.segments.len();
     let nn = geography.neighbourhoods.len();
@@ -168,37 +181,30 @@ pub fn compute(
             nb[k][0].intervention_cost += part as i64;
         }
     }
-    // Budgets: each system's envelope, shared among its neighbourhoods by headcount.
-    let n_systems = geography.systems.len();
-    for sys in 0..n_systems {
-        let members: Vec<usize> = (0..nn).filter(|k| geography.system_of(*k) == sys).collect();
-        if members.is_empty() {
+    // Capitation totals by formula, `[formula][neighbourhood][year]`: weighted population,
+    // budget, position, position after risk sharing, pooled deficit.
+    let formulas: Vec<String> = scenario
+        .capitation
+        .formula
+        .iter()
+        .map(|f| f.name())
+        .collect();
+    let mut cap = vec![vec![vec![(0.0f64, 0i64, 0i64, 0i64, 0i64); years]; nn]; formulas.len()];
+    for i in 0..budgets.year.len() {
+        if budgets.sector[i] != "total" {
             continue;
         }
-        let start: f64 = match scenario.envelope.per_head {
-            Some(p) => {
-                members
-                    .iter()
-                    .map(|k| nb[*k][0].population as f64)
-                    .sum::<f64>()
-                    * p
-                    * 100.0
-            }
-            None => members.iter().map(|k| nb[*k][0].cf_spend as f64).sum(),
-        };
-        for y in 0..years {
-            let envelope = (start * (1.0 + scenario.envelope.growth).powi(y as i32)).round();
-            let weights: Vec<f64> = members
-                .iter()
-                .map(|k| nb[*k][y].population as f64)
-                .collect();
-            for (k, part) in members
-                .iter()
-                .zip(largest_remainder(&weights, envelope.max(0.0) as u64))
-            {
-                nb[*k][y].budget = part as i64;
-            }
-        }
+        let f = formulas
+            .iter()
+            .position(|n| *n == budgets.formula[i])
+            .expect("known formula");
+        cap[f][budgets.neighbourhood[i]][budgets.year[i] as usize - 1] = (
+            budgets.weighted_population[i],
+            budgets.budget[i],
+            budgets.position[i],
+            budgets.position_after_risk_share[i],
+            budgets.pooled_deficit[i],
+        );
     }
 
     // Areas of each level, with the neighbourhoods they sum.
@@ -221,6 +227,10 @@ pub fn compute(
         areas.push((Level::Neighbourhood, n.name.clone(), vec![k]));
     }
 
+    let pooled_at = scenario.capitation.risk_sharing.pool.map(|l| match l {
+        PoolLevel::Place => Level::Place,
+        PoolLevel::System => Level::System,
+    });
     let mut out = Metrics::default();
     for (level, name, members) in &areas {
         let (mut cum_net, mut cum_savings, mut cum_cost) = (0i64, 0i64, 0i64);
@@ -252,8 +262,28 @@ pub fn compute(
                 "spend_per_head",
                 pounds(s.spend) / s.population.max(1) as f64,
             );
-            put("budget", pounds(s.budget));
-            put("position", pounds(s.budget - s.spend - s.intervention_cost));
+            for (f, name) in formulas.iter().enumerate() {
+                let (mut w, mut b, mut p, mut after, mut pooled) = (0.0, 0, 0, 0, 0);
+                for k in members {
+                    let c = cap[f][*k][y];
+                    w += c.0;
+                    b += c.1;
+                    p += c.2;
+                    after += c.3;
+                    pooled += c.4;
+                }
+                put(&format!("weighted_population:{name}"), w);
+                put(&format!("budget:{name}"), pounds(b));
+                put(
+                    &format!("budget_per_head:{name}"),
+                    pounds(b) / s.population.max(1) as f64,
+                );
+                put(&format!("position:{name}"), pounds(p));
+                put(&format!("position_after_risk_share:{name}"), pounds(after));
+                if pooled_at == Some(*level) {
+                    put(&format!("pooled_deficit:{name}"), pounds(pooled));
+                }
+            }
             if !has_interventions {
                 continue;
             }
@@ -292,5 +322,5 @@ pub fn compute(
             out.push(scenario.years, *level, name, "break_even_year", v as f64);
         }
     }
-    out
+    (out, budgets)
 }

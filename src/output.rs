@@ -444,3 +444,28 @@ pub fn read_parquet(path: &Path) -> Result<DataFrame> {
             reason: format!("cannot read: {e}"),
         })
 }
+
+/// The budgets of one scenario-run as a frame (money in pounds, from exact pence).
+pub fn budgets_frame(g: &Geography, b: &crate::capitation::Budgets) -> Result<DataFrame> {
+    let mut area = Area::default();
+    for k in &b.neighbourhood {
+        area.push(g, *k);
+    }
+    let pounds = |v: &[i64]| -> Vec<f64> { v.iter().map(|p| *p as f64 / 100.0).collect() };
+    frame(
+        b.year.clone(),
+        area,
+        vec![
+            Column::new("sector".into(), &b.sector),
+            Column::new("formula".into(), &b.formula),
+            Column::new("weighted_population".into(), &b.weighted_population),
+            Column::new("budget".into(), pounds(&b.budget)),
+            Column::new("spend".into(), pounds(&b.spend)),
+            Column::new("position".into(), pounds(&b.position)),
+            Column::new(
+                "position_after_risk_share".into(),
+                pounds(&b.position_after_risk_share),
+            ),
+        ],
+    )
+}

@@ -166,8 +166,11 @@ fn run_single(
         model.segments.ids(),
         own,
     )?;
-    let metrics = compute(
+    let weights = crate::capitation::Weights::new(&model, &datasets);
+    let (metrics, budgets) = compute(
         &model,
+        &datasets,
+        &weights,
         &geography,
         &scenario,
         &plan.scenarios[1].levers,
@@ -179,6 +182,12 @@ fn run_single(
         &Layout::Flat,
         "metrics",
         &metrics_frame(&metrics)?,
+    )?;
+    write_frame(
+        &mut staging,
+        &Layout::Flat,
+        "budgets",
+        &crate::output::budgets_frame(&geography, &budgets)?,
     )?;
     let mut c = Collected::new(vec![(scenario.name.clone(), scenario.years)]);
     c.add(0, &metrics, &plan.scenarios[1].levers.draws);

@@ -81,6 +81,14 @@ pub struct Envelope {
     /// Growth of the envelope per year (0.03 = 3%).
     #[serde(default)]
     pub growth: f64,
+    /// Split of the envelope between sectors, summing to 1. When absent, the system's
+    /// year-one spend by sector without interventions.
+    #[serde(default)]
+    pub sector_shares: Option<BTreeMap<Sector, f64>>,
+    /// Share of the social care envelope pooled with health (as in the Better Care Fund):
+    /// reported as the `pooled` fund, health sectors plus this share of social care.
+    #[serde(default)]
+    pub pooled_social_care: Option<Share>,
 }
 
 impl Default for Envelope {
@@ -88,33 +96,183 @@ impl Default for Envelope {
         Envelope {
             per_head: None,
             growth: 0.0,
+            sector_shares: None,
+            pooled_social_care: None,
+        }
+    }
+}
+
+/// What a capitation formula weights people by.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Basis {
+    /// Residents at the start of the year.
+    Headcount,
+    /// An age-sex cost curve: expected cost per head by age band and sex, per sector,
+    /// from the datasets' activity rates and unit costs.
+    AgeSex,
+    /// Person-based need: expected cost per head by age band, sex, deprivation quintile and
+    /// segment, per sector, from the same tables.
+    Need,
+    /// Each neighbourhood's simulated spend in the previous year (year 1: its spend without
+    /// interventions).
+    Historic,
+}
+
+impl Basis {
+    pub fn id(self) -> &'static str {
+        match self {
+            Basis::Headcount => "headcount",
+            Basis::AgeSex => "age_sex",
+            Basis::Need => "need",
+            Basis::Historic => "historic",
+        }
+    }
+}
+
+/// A capitation formula: a basis and the adjustments applied to it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Formula {
+    /// Name in outputs; defaults to the basis.
+    #[serde(default)]
+    pub name: Option<String>,
+    pub basis: Basis,
+    /// Multiply by the place's market forces factor (`datasets/capitation_places.csv`).
+    #[serde(default)]
+    pub market_forces: bool,
+    /// Multiply by 1 + the quintile's unmet-need uplift (`capitation_deprivation.csv`).
+    #[serde(default)]
+    pub inequalities: bool,
+    /// Multiply by the place's rurality index.
+    #[serde(default)]
+    pub rurality: bool,
+}
+
+impl Formula {
+    pub fn name(&self) -> String {
+        self.name.clone().unwrap_or_else(|| self.basis.id().into())
+    }
+}
+
+/// A formula written as a bare basis name (`"need"`) or as a table.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(untagged)]
+enum FormulaEntry {
+    Basis(Basis),
+    Table(Formula),
+}
+
+/// One formula or a list of them.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(untagged)]
+enum Formulas {
+    // Many first: a table can also be read from a sequence, which would swallow a list.
+    Many(Vec<FormulaEntry>),
+    One(FormulaEntry),
+}
+
+fn formulas<'de, D: serde::Deserializer<'de>>(d: D) -> std::result::Result<Vec<Formula>, D::Error> {
+    let to = |e: FormulaEntry| match e {
+        FormulaEntry::Basis(basis) => Formula {
+            name: None,
+            basis,
+            market_forces: false,
+            inequalities: false,
+            rurality: false,
+        },
+        FormulaEntry::Table(f) => f,
+    };
+    Ok(match Formulas::deserialize(d)? {
+        Formulas::One(e) => vec![to(e)],
+        Formulas::Many(v) => v.into_iter().map(to).collect(),
+    })
+}
+
+/// Moving each neighbourhood from its current share (its spend share before any change)
+/// toward the formula's target, by at most `max_step` of the envelope a year, and never
+/// letting a neighbourhood's cash grow by less than `cash_floor` where the envelope allows.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PaceOfChange {
+    pub max_step: Share,
+    #[serde(default)]
+    pub cash_floor: f64,
+}
+
+/// Where a risk pool sits.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum PoolLevel {
+    Place,
+    System,
+}
+
+/// How a neighbourhood's surplus or deficit is shared. Applied in order: the pool absorbs
+/// any deficit beyond `pool_threshold` of the budget; providers keep `provider_share` of
+/// what is left (the commissioner the rest); their gain is capped at `cap` and their loss
+/// at `collar`, each a share of the budget.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RiskSharing {
+    #[serde(default)]
+    pub pool: Option<PoolLevel>,
+    #[serde(default)]
+    pub pool_threshold: Option<Share>,
+    #[serde(default = "full_share")]
+    pub provider_share: Share,
+    #[serde(default)]
+    pub cap: Option<Share>,
+    #[serde(default)]
+    pub collar: Option<Share>,
+}
+
+fn full_share() -> Share {
+    Share(1.0)
+}
+
+impl Default for RiskSharing {
+    fn default() -> Self {
+        RiskSharing {
+            pool: None,
+            pool_threshold: None,
+            provider_share: Share(1.0),
+            cap: None,
+            collar: None,
         }
     }
 }
 
 /// How the envelope is shared out between places and neighbourhoods.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum Formula {
-    /// In proportion to residents at the start of each year.
-    Headcount,
-}
-
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Capitation {
-    #[serde(default = "default_formula")]
-    pub formula: Formula,
+    /// One formula, or several compared side by side; the first is the one headline
+    /// positions use.
+    #[serde(default = "default_formulas", deserialize_with = "formulas")]
+    pub formula: Vec<Formula>,
+    #[serde(default)]
+    pub pace_of_change: Option<PaceOfChange>,
+    #[serde(default)]
+    pub risk_sharing: RiskSharing,
 }
 
-fn default_formula() -> Formula {
-    Formula::Headcount
+fn default_formulas() -> Vec<Formula> {
+    vec![Formula {
+        name: None,
+        basis: Basis::Headcount,
+        market_forces: false,
+        inequalities: false,
+        rurality: false,
+    }]
 }
 
 impl Default for Capitation {
     fn default() -> Self {
         Capitation {
-            formula: Formula::Headcount,
+            formula: default_formulas(),
+            pace_of_change: None,
+            risk_sharing: RiskSharing::default(),
         }
     }
 }
@@ -528,6 +686,50 @@ impl Scenario {
                     format!("{p} is not allowed; use a positive amount in pounds"),
                 ));
             }
+        }
+        if let Some(shares) = &self.envelope.sector_shares {
+            if let Some((s, v)) = shares.iter().find(|(_, v)| !v.is_finite() || **v < 0.0) {
+                return Err(self.field_error(
+                    "envelope.sector_shares",
+                    format!("{} = {v} is not allowed; use a share from 0 to 1", s.id()),
+                ));
+            }
+            let total: f64 = shares.values().sum();
+            if (total - 1.0).abs() > 1e-9 {
+                return Err(self.field_error(
+                    "envelope.sector_shares",
+                    format!(
+                        "the shares sum to {total}; they must sum to 1 (sectors not listed get 0)"
+                    ),
+                ));
+            }
+        }
+        let cap = &self.capitation;
+        if cap.formula.is_empty() {
+            return Err(self.field_error("capitation.formula", "give at least one formula"));
+        }
+        for (i, f) in cap.formula.iter().enumerate() {
+            if cap.formula[..i].iter().any(|g| g.name() == f.name()) {
+                return Err(self.field_error(
+                    "capitation.formula",
+                    format!("two formulas are named `{}`; give one a `name`", f.name()),
+                ));
+            }
+        }
+        if let Some(p) = &cap.pace_of_change {
+            if !p.cash_floor.is_finite() || !(-0.5..=0.5).contains(&p.cash_floor) {
+                return Err(self.field_error(
+                    "capitation.pace_of_change.cash_floor",
+                    format!("{} is not allowed; use -0.5 to 0.5", p.cash_floor),
+                ));
+            }
+        }
+        let rs = &cap.risk_sharing;
+        if rs.pool.is_some() != rs.pool_threshold.is_some() {
+            return Err(self.field_error(
+                "capitation.risk_sharing.pool",
+                "a risk pool needs both `pool` (place or system) and `pool_threshold`",
+            ));
         }
         for (k, i) in self.interventions.iter().enumerate() {
             let at = |field: &str| format!("intervention[{k}].{field}");

@@ -137,6 +137,93 @@ impl Collected {
         DataFrame::new_infer_height(cols).map_err(table_err)
     }
 
+    /// How much of each area's budget position is systematic and how much is chance, per
+    /// formula: over Monte Carlo runs, the mean position is what the formula gets wrong
+    /// about the area's need (it recurs every run), and the spread around it is the luck of
+    /// a small population. `systematic_share` = mean^2 / (mean^2 + variance), the part of
+    /// the mean squared position that the mean explains.
+    pub fn risk(&self) -> Result<DataFrame> {
+        let (mut scenario, mut year, mut level, mut area, mut formulas) =
+            (Vec::new(), Vec::new(), Vec::new(), Vec::new(), Vec::new());
+        let mut num: [Vec<f64>; 7] = Default::default();
+        let mut runs = Vec::new();
+        for ((s, y, l, a, m), pos) in &self.values {
+            let Some(formula) = m.strip_prefix("position:") else {
+                continue;
+            };
+            if Level::ALL[*l as usize] == Level::System {
+                continue;
+            }
+            let get = |metric: String| self.values.get(&(*s, *y, *l, a.clone(), metric));
+            let (Some(budget), Some(people)) =
+                (get(format!("budget:{formula}")), get("population".into()))
+            else {
+                continue;
+            };
+            let n = pos.len() as f64;
+            let mean = pos.iter().sum::<f64>() / n;
+            let var = if pos.len() > 1 {
+                pos.iter().map(|p| (p - mean) * (p - mean)).sum::<f64>() / (n - 1.0)
+            } else {
+                0.0
+            };
+            let mean_budget = budget.iter().sum::<f64>() / n;
+            let over = pos
+                .iter()
+                .zip(budget)
+                .filter(|(p, b)| **p < -0.05 * **b)
+                .count() as f64
+                / n;
+            scenario.push(self.scenarios[*s].as_str());
+            year.push(*y);
+            level.push(Level::ALL[*l as usize].id());
+            area.push(a.as_str());
+            formulas.push(formula);
+            let values = [
+                people.iter().sum::<f64>() / n,
+                mean_budget,
+                mean,
+                var.sqrt(),
+                if mean * mean + var > 0.0 {
+                    mean * mean / (mean * mean + var)
+                } else {
+                    0.0
+                },
+                if mean_budget != 0.0 {
+                    var.sqrt() / mean_budget
+                } else {
+                    0.0
+                },
+                over,
+            ];
+            for (c, v) in num.iter_mut().zip(values) {
+                c.push(v);
+            }
+            runs.push(pos.len() as u32);
+        }
+        let names = [
+            "population",
+            "budget",
+            "mean_position",
+            "chance_sd",
+            "systematic_share",
+            "chance_sd_share_of_budget",
+            "p_deficit_over_5pct",
+        ];
+        let mut out = vec![
+            Column::new("scenario".into(), scenario),
+            Column::new("year".into(), year),
+            Column::new("level".into(), level),
+            Column::new("area".into(), area),
+            Column::new("formula".into(), formulas),
+        ];
+        for (n, v) in names.iter().zip(num) {
+            out.push(Column::new((*n).into(), v));
+        }
+        out.push(Column::new("runs".into(), runs));
+        DataFrame::new_infer_height(out).map_err(table_err)
+    }
+
     /// Sensitivity of each scenario's cumulative net cost to each uncertain parameter:
     /// Spearman's rank correlation over runs, and the mean net cost of the runs in the
     /// parameter's lowest and highest tenth (the two ends of a tornado bar).

@@ -115,6 +115,40 @@ fn non_numeric_cell() {
 }
 
 #[test]
+fn unknown_place_in_capitation_factors() {
+    expect_rejected(
+        |d| set_cell(&d.join("capitation_places.csv"), 3, "place", "Atlantis"),
+        &[
+            "capitation_places.csv",
+            "line 3",
+            "place",
+            "Atlantis",
+            "Kelbridge",
+        ],
+    );
+}
+
+#[test]
+fn negative_capitation_weight() {
+    expect_rejected(
+        |d| {
+            set_cell(
+                &d.join("capitation_deprivation.csv"),
+                2,
+                "inequalities_uplift",
+                "-0.1",
+            )
+        },
+        &[
+            "capitation_deprivation.csv",
+            "line 2",
+            "inequalities_uplift",
+            "-0.1",
+        ],
+    );
+}
+
+#[test]
 fn bad_setting_is_rejected_before_work() {
     let tmp = tempfile::tempdir().unwrap();
     let out = capsim(

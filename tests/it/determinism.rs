@@ -30,8 +30,8 @@ fn output_bytes_do_not_depend_on_threads() {
         let f = files(&out);
         assert_eq!(
             f.len(),
-            10,
-            "population, flows, activity, metrics and summary, Parquet and CSV: {:?}",
+            12,
+            "population, flows, activity, metrics, budgets and summary, Parquet and CSV: {:?}",
             f.keys()
         );
         outputs.push(f);

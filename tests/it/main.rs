@@ -7,6 +7,7 @@
 mod accounting;
 mod bad_datasets;
 mod batches;
+mod budgets;
 mod determinism;
 mod england;
 mod scenarios;
