@@ -11,7 +11,10 @@
 use crate::activity::{exposure_cell, Sector, Setting};
 use crate::datasets::Datasets;
 use crate::geography::{largest_remainder, Geography};
+use std::collections::BTreeMap;
+
 use crate::intervention::Levers;
+use crate::metrics::Level;
 use crate::model::Model;
 use crate::population::{cell, n_cells, N_BANDS, N_IMD, N_SEX};
 use crate::scenario::{Basis, Formula, PoolLevel, RiskSharing, Scenario};
@@ -140,13 +143,18 @@ impl Weights {
     }
 }
 
-/// The budgets of one scenario-run, one row per (formula, year, neighbourhood, sector row).
+/// The budgets of one scenario-run, one row per (formula, year, area, sector row), where
+/// an area is a neighbourhood, a place or a system (sums of their neighbourhoods).
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct Budgets {
     pub formula: Vec<String>,
     pub year: Vec<i32>,
-    pub neighbourhood: Vec<usize>,
+    pub level: Vec<Level>,
+    /// Index of the neighbourhood, place or system in the geography.
+    pub area: Vec<usize>,
     pub sector: Vec<&'static str>,
+    /// Residents at the start of the year.
+    pub people: Vec<u64>,
     pub weighted_population: Vec<f64>,
     pub budget: Vec<i64>,
     pub spend: Vec<i64>,
@@ -441,7 +449,8 @@ pub fn budgets(
                 }
             }
         }
-        // Rows.
+        // Rows: neighbourhoods, then places and systems as their sums.
+        let first = out.year.len();
         for k in 0..nn {
             for y in 0..years {
                 let b = budget[k][y];
@@ -465,21 +474,102 @@ pub fn budgets(
                 for (j, bj, sj, w) in rows {
                     let position = bj - sj;
                     let (after, pooled) = share_risk(&cap.risk_sharing, bj, position);
-                    out.formula.push(fname.clone());
-                    out.year.push(y as i32 + 1);
-                    out.neighbourhood.push(k);
-                    out.sector.push(sector_label(j));
-                    out.weighted_population.push(w);
-                    out.budget.push(bj);
-                    out.spend.push(sj);
-                    out.position.push(position);
-                    out.position_after_risk_share.push(after);
-                    out.pooled_deficit.push(pooled);
+                    out.push(
+                        &fname,
+                        y,
+                        (Level::Neighbourhood, k),
+                        sector_label(j),
+                        results[k].flows[y].start,
+                        w,
+                        [bj, sj, position, after, pooled],
+                    );
                 }
+            }
+        }
+        let n_rows = out.year.len();
+        for (level, of) in [
+            (Level::Place, &|k: usize| geography.neighbourhoods[k].place),
+            (Level::System, &|k: usize| geography.system_of(k)),
+        ] as [(Level, &dyn Fn(usize) -> usize); 2]
+        {
+            let mut sums: BTreeMap<AreaRow, RowSums> = BTreeMap::new();
+            for i in first..n_rows {
+                let e = sums
+                    .entry((of(out.area[i]), out.year[i], out.sector[i]))
+                    .or_insert((0, 0.0, [0; 5]));
+                e.0 += out.people[i];
+                e.1 += out.weighted_population[i];
+                let money = [
+                    out.budget[i],
+                    out.spend[i],
+                    out.position[i],
+                    out.position_after_risk_share[i],
+                    out.pooled_deficit[i],
+                ];
+                for (a, m) in e.2.iter_mut().zip(money) {
+                    *a += m;
+                }
+            }
+            let mut keys: Vec<_> = sums.keys().copied().collect();
+            keys.sort_by_key(|(a, y, s)| (*y, *a, SECTOR_ORDER.iter().position(|x| x == s)));
+            for key in keys {
+                let (people, w, money) = sums[&key];
+                out.push(
+                    &fname,
+                    key.1 as usize - 1,
+                    (level, key.0),
+                    key.2,
+                    people,
+                    w,
+                    money,
+                );
             }
         }
     }
     out
+}
+
+/// (area index, year, sector label) of an aggregated row.
+type AreaRow = (usize, i32, &'static str);
+/// People, weighted population, and budget, spend, position, after sharing, pooled.
+type RowSums = (u64, f64, [i64; 5]);
+
+/// Row labels in output order.
+const SECTOR_ORDER: [&str; N_SECTORS + 2] = [
+    "acute",
+    "community",
+    "primary_care",
+    "mental_health",
+    "social_care",
+    "total",
+    "pooled",
+];
+
+impl Budgets {
+    #[allow(clippy::too_many_arguments)]
+    fn push(
+        &mut self,
+        formula: &str,
+        y: usize,
+        (level, area): (Level, usize),
+        sector: &'static str,
+        people: u64,
+        weighted: f64,
+        [budget, spend, position, after, pooled]: [i64; 5],
+    ) {
+        self.formula.push(formula.to_string());
+        self.year.push(y as i32 + 1);
+        self.level.push(level);
+        self.area.push(area);
+        self.sector.push(sector);
+        self.people.push(people);
+        self.weighted_population.push(weighted);
+        self.budget.push(budget);
+        self.spend.push(spend);
+        self.position.push(position);
+        self.position_after_risk_share.push(after);
+        self.pooled_deficit.push(pooled);
+    }
 }
 
 /// Whether the pool sits at places or at the system (for reporting its cost).

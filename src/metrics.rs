@@ -191,14 +191,14 @@ pub fn compute(
         .collect();
     let mut cap = vec![vec![vec![(0.0f64, 0i64, 0i64, 0i64, 0i64); years]; nn]; formulas.len()];
     for i in 0..budgets.year.len() {
-        if budgets.sector[i] != "total" {
+        if budgets.sector[i] != "total" || budgets.level[i] != Level::Neighbourhood {
             continue;
         }
         let f = formulas
             .iter()
             .position(|n| *n == budgets.formula[i])
             .expect("known formula");
-        cap[f][budgets.neighbourhood[i]][budgets.year[i] as usize - 1] = (
+        cap[f][budgets.area[i]][budgets.year[i] as usize - 1] = (
             budgets.weighted_population[i],
             budgets.budget[i],
             budgets.position[i],

@@ -447,11 +447,31 @@ pub fn read_parquet(path: &Path) -> Result<DataFrame> {
 
 /// The budgets of one scenario-run as a frame (money in pounds, from exact pence).
 pub fn budgets_frame(g: &Geography, b: &crate::capitation::Budgets) -> Result<DataFrame> {
+    use crate::metrics::Level;
     let mut area = Area::default();
-    for k in &b.neighbourhood {
-        area.push(g, *k);
+    for (level, k) in b.level.iter().zip(&b.area) {
+        match level {
+            Level::Neighbourhood => area.push(g, *k),
+            Level::Place => {
+                area.system.push(&g.systems[g.places[*k].system]);
+                area.place.push(&g.places[*k].name);
+                area.neighbourhood.push("");
+            }
+            Level::System => {
+                area.system.push(&g.systems[*k]);
+                area.place.push("");
+                area.neighbourhood.push("");
+            }
+        }
     }
     let pounds = |v: &[i64]| -> Vec<f64> { v.iter().map(|p| *p as f64 / 100.0).collect() };
+    let per_head = |v: &[i64]| -> Vec<f64> {
+        v.iter()
+            .zip(&b.people)
+            .map(|(p, n)| *p as f64 / 100.0 / (*n).max(1) as f64)
+            .collect()
+    };
+    let level: Vec<&str> = b.level.iter().map(|l| l.id()).collect();
     frame(
         b.year.clone(),
         area,
@@ -466,6 +486,11 @@ pub fn budgets_frame(g: &Geography, b: &crate::capitation::Budgets) -> Result<Da
                 "position_after_risk_share".into(),
                 pounds(&b.position_after_risk_share),
             ),
+            Column::new("level".into(), level),
+            Column::new("people".into(), &b.people),
+            Column::new("budget_per_head".into(), per_head(&b.budget)),
+            Column::new("spend_per_head".into(), per_head(&b.spend)),
+            Column::new("position_per_head".into(), per_head(&b.position)),
         ],
     )
 }

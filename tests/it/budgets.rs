@@ -37,6 +37,9 @@ fn rows(csv: &str) -> Rows {
     let mut out = BTreeMap::new();
     for line in csv.lines().skip(1) {
         let c: Vec<&str> = line.split(',').collect();
+        if c[11] != "neighbourhood" {
+            continue;
+        }
         let pence = |i: usize| (c[i].parse::<f64>().unwrap() * 100.0).round() as i64;
         out.insert(
             (
@@ -67,6 +70,20 @@ fn budgets_add_up_to_the_envelope_and_pace_stays_within_its_step() {
     let csv = std::fs::read_to_string(out.join("budgets.csv")).unwrap();
     assert!(csv.starts_with("year,system,place,neighbourhood,sector,formula,weighted_population,budget,spend,position,position_after_risk_share"));
     let r = rows(&csv);
+    // Places and systems are the sums of their neighbourhoods, to the penny.
+    let level_total = |level: &str, year: &str| -> i64 {
+        csv.lines()
+            .skip(1)
+            .map(|l| l.split(',').collect::<Vec<_>>())
+            .filter(|c| c[11] == level && c[0] == year && c[4] == "total" && c[5] == "need")
+            .map(|c| (c[7].parse::<f64>().unwrap() * 100.0).round() as i64)
+            .sum()
+    };
+    for y in ["1", "4"] {
+        let n = level_total("neighbourhood", y);
+        assert_eq!(level_total("place", y), n);
+        assert_eq!(level_total("system", y), n);
+    }
     let sectors = [
         "acute",
         "community",
