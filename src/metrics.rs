@@ -227,6 +227,23 @@ pub fn compute(
         areas.push((Level::Neighbourhood, n.name.clone(), vec![k]));
     }
 
+    // Each system's overall position as a share of its budget, per formula and year: a
+    // neighbourhood's position relative to that separates what the formula gets wrong
+    // about it from an overspend the whole system shares.
+    let n_sys = geography.systems.len();
+    let mut ratio = vec![vec![vec![0.0f64; years]; n_sys]; formulas.len()];
+    for (f, per_f) in ratio.iter_mut().enumerate() {
+        for (sys, per_sys) in per_f.iter_mut().enumerate() {
+            for (y, r) in per_sys.iter_mut().enumerate() {
+                let (mut b, mut p) = (0i64, 0i64);
+                for k in (0..nn).filter(|k| geography.system_of(*k) == sys) {
+                    b += cap[f][k][y].1;
+                    p += cap[f][k][y].2;
+                }
+                *r = if b != 0 { p as f64 / b as f64 } else { 0.0 };
+            }
+        }
+    }
     let pooled_at = scenario.capitation.risk_sharing.pool.map(|l| match l {
         PoolLevel::Place => Level::Place,
         PoolLevel::System => Level::System,
@@ -279,6 +296,14 @@ pub fn compute(
                     pounds(b) / s.population.max(1) as f64,
                 );
                 put(&format!("position:{name}"), pounds(p));
+                let relative: f64 = members
+                    .iter()
+                    .map(|k| {
+                        let c = cap[f][*k][y];
+                        (c.2 as f64 - c.1 as f64 * ratio[f][geography.system_of(*k)][y]) / 100.0
+                    })
+                    .sum();
+                put(&format!("relative_position:{name}"), relative);
                 put(&format!("position_after_risk_share:{name}"), pounds(after));
                 if pooled_at == Some(*level) {
                     put(&format!("pooled_deficit:{name}"), pounds(pooled));

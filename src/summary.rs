@@ -138,32 +138,37 @@ impl Collected {
     }
 
     /// How much of each area's budget position is systematic and how much is chance, per
-    /// formula: over Monte Carlo runs, the mean position is what the formula gets wrong
-    /// about the area's need (it recurs every run), and the spread around it is the luck of
-    /// a small population. `systematic_share` = mean^2 / (mean^2 + variance), the part of
-    /// the mean squared position that the mean explains.
+    /// formula. The position is taken relative to its system's (position minus budget x
+    /// the system's position / budget), so that an overspend the whole system shares is
+    /// not blamed on the formula. Over Monte Carlo runs, the mean relative position is what
+    /// the formula gets wrong about the area's need (it recurs every run), and the spread
+    /// around it is the luck of a small population. `systematic_share` = mean^2 /
+    /// (mean^2 + variance), the part of the mean squared relative position that the mean
+    /// explains. `mean_position` is the plain position's mean, for reference.
     pub fn risk(&self) -> Result<DataFrame> {
         let (mut scenario, mut year, mut level, mut area, mut formulas) =
             (Vec::new(), Vec::new(), Vec::new(), Vec::new(), Vec::new());
-        let mut num: [Vec<f64>; 7] = Default::default();
+        let mut num: [Vec<f64>; 8] = Default::default();
         let mut runs = Vec::new();
-        for ((s, y, l, a, m), pos) in &self.values {
-            let Some(formula) = m.strip_prefix("position:") else {
+        for ((s, y, l, a, m), rel) in &self.values {
+            let Some(formula) = m.strip_prefix("relative_position:") else {
                 continue;
             };
             if Level::ALL[*l as usize] == Level::System {
                 continue;
             }
             let get = |metric: String| self.values.get(&(*s, *y, *l, a.clone(), metric));
-            let (Some(budget), Some(people)) =
-                (get(format!("budget:{formula}")), get("population".into()))
-            else {
+            let (Some(budget), Some(people), Some(pos)) = (
+                get(format!("budget:{formula}")),
+                get("population".into()),
+                get(format!("position:{formula}")),
+            ) else {
                 continue;
             };
-            let n = pos.len() as f64;
-            let mean = pos.iter().sum::<f64>() / n;
-            let var = if pos.len() > 1 {
-                pos.iter().map(|p| (p - mean) * (p - mean)).sum::<f64>() / (n - 1.0)
+            let n = rel.len() as f64;
+            let mean = rel.iter().sum::<f64>() / n;
+            let var = if rel.len() > 1 {
+                rel.iter().map(|p| (p - mean) * (p - mean)).sum::<f64>() / (n - 1.0)
             } else {
                 0.0
             };
@@ -182,6 +187,7 @@ impl Collected {
             let values = [
                 people.iter().sum::<f64>() / n,
                 mean_budget,
+                pos.iter().sum::<f64>() / n,
                 mean,
                 var.sqrt(),
                 if mean * mean + var > 0.0 {
@@ -199,12 +205,13 @@ impl Collected {
             for (c, v) in num.iter_mut().zip(values) {
                 c.push(v);
             }
-            runs.push(pos.len() as u32);
+            runs.push(rel.len() as u32);
         }
         let names = [
             "population",
             "budget",
             "mean_position",
+            "systematic",
             "chance_sd",
             "systematic_share",
             "chance_sd_share_of_budget",

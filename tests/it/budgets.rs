@@ -221,13 +221,13 @@ fn batch_writes_budgets_and_the_risk_decomposition() {
     assert!(b.join("budget_table.csv").is_file());
     let risk = std::fs::read_to_string(b.join("risk.csv")).unwrap();
     let header = risk.lines().next().unwrap();
-    assert_eq!(header, "scenario,year,level,area,formula,population,budget,mean_position,chance_sd,systematic_share,chance_sd_share_of_budget,p_deficit_over_5pct,runs");
+    assert_eq!(header, "scenario,year,level,area,formula,population,budget,mean_position,systematic,chance_sd,systematic_share,chance_sd_share_of_budget,p_deficit_over_5pct,runs");
     let mut n = 0;
     for line in risk.lines().skip(1) {
         let c: Vec<&str> = line.split(',').collect();
-        let share: f64 = c[9].parse().unwrap();
+        let share: f64 = c[10].parse().unwrap();
         assert!((0.0..=1.0).contains(&share), "{line}");
-        assert_eq!(c[12], "5");
+        assert_eq!(c[13], "5");
         n += 1;
     }
     // 2 years x (2 places + their neighbourhoods) x 3 formulas.
@@ -278,4 +278,47 @@ fn bad_capitation_settings_are_rejected() {
         );
         assert!(!tmp.path().join("results").exists());
     }
+}
+
+#[test]
+fn smaller_neighbourhoods_carry_more_chance_and_need_weighting_less_bias() {
+    let tmp = tempfile::tempdir().unwrap();
+    let out = capsim(
+        tmp.path(),
+        &["budget", "--runs", "16", "--years", "2", "--out", "b"],
+    );
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let risk = std::fs::read_to_string(tmp.path().join("b/risk.csv")).unwrap();
+    let rows: Vec<Vec<String>> = risk
+        .lines()
+        .skip(1)
+        .map(|l| l.split(',').map(String::from).collect())
+        .filter(|c: &Vec<String>| c[1] == "2" && c[2] == "neighbourhood")
+        .collect();
+    let col = |formula: &str, i: usize| -> Vec<f64> {
+        rows.iter()
+            .filter(|c| c[4] == formula)
+            .map(|c| c[i].parse().unwrap())
+            .collect()
+    };
+    // Chance (sd over runs as a share of budget) falls with population size.
+    let rho = capsim::summary::spearman(&col("need", 5), &col("need", 11));
+    assert!(rho < -0.3, "spearman(population, chance) = {rho}");
+    // The need formula misjudges neighbourhoods less than headcount does.
+    let bias = |f: &str| -> f64 {
+        let (s, b) = (col(f, 8), col(f, 6));
+        let mut v: Vec<f64> = s.iter().zip(&b).map(|(s, b)| (s / b).abs()).collect();
+        v.sort_by(f64::total_cmp);
+        v[v.len() / 2]
+    };
+    assert!(
+        bias("need") < bias("headcount"),
+        "{} vs {}",
+        bias("need"),
+        bias("headcount")
+    );
 }
