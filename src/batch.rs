@@ -24,8 +24,8 @@ use crate::intervention::Levers;
 use crate::metrics::{compute, Metrics};
 use crate::model::Model;
 use crate::output::{
-    budgets_frame, metrics_frame, parameters_frame, read_parquet, write_atomic, write_frame,
-    write_tables, Layout, Staging,
+    budgets_frame, floats, ints, metrics_frame, parameters_frame, read_parquet, strings,
+    write_atomic, write_frame, write_tables, Layout, Staging,
 };
 use crate::scenario::{parse_toml, scenario_error, Overrides, Scenario};
 use crate::simulation::{simulate_plan_here, Plan, SimConfig};
@@ -471,16 +471,6 @@ fn run_unit(
     Ok(person_years)
 }
 
-fn thread_pool(threads: usize) -> Result<rayon::ThreadPool> {
-    rayon::ThreadPoolBuilder::new()
-        .num_threads(threads)
-        .build()
-        .map_err(|e| CapsimError::InvalidSetting {
-            setting: "--threads".into(),
-            problem: e.to_string(),
-        })
-}
-
 /// Runs the units of `batch` not yet complete in `options.out` (only this shard's, if
 /// sharded), then writes the summary if every unit is present. `progress(total, done)` is
 /// called as units finish.
@@ -547,7 +537,7 @@ pub fn run_batch(
         })?
     } else {
         // Few units (a large population): one at a time, neighbourhoods in parallel.
-        let pool = thread_pool(threads)?;
+        let pool = crate::simulation::pool(threads)?;
         let mut py = 0;
         for u in &todo {
             py += finished(run_unit(&p, batch, &options.out, *u, Some(&pool))?);
@@ -601,27 +591,10 @@ fn finish(batch: &Batch, units: &[(usize, u64)], out: &Path) -> Result<bool> {
     Ok(true)
 }
 
-fn column_err(path: &Path, e: impl std::fmt::Display) -> CapsimError {
-    CapsimError::Write {
-        path: path.to_path_buf(),
-        reason: format!("unexpected contents: {e}"),
-    }
-}
-
 fn read_metrics(path: &Path) -> Result<Metrics> {
     let df = read_parquet(path)?;
-    let err = |e| column_err(path, e);
-    let col = |n: &str| df.column(n).map_err(err);
-    let year: Vec<i32> = col("year")?
-        .i32()
-        .map_err(err)?
-        .into_no_null_iter()
-        .collect();
-    let level: Vec<&'static str> = col("level")?
-        .str()
-        .map_err(err)?
+    let level = strings(&df, path, "level")?
         .iter()
-        .map(Option::unwrap_or_default)
         .map(|l| {
             crate::metrics::Level::ALL
                 .iter()
@@ -629,44 +602,20 @@ fn read_metrics(path: &Path) -> Result<Metrics> {
                 .map_or("unknown", |x| x.id())
         })
         .collect();
-    let area: Vec<String> = col("area")?
-        .str()
-        .map_err(err)?
-        .iter()
-        .map(Option::unwrap_or_default)
-        .map(String::from)
-        .collect();
-    let metric: Vec<String> = col("metric")?
-        .str()
-        .map_err(err)?
-        .iter()
-        .map(Option::unwrap_or_default)
-        .map(String::from)
-        .collect();
-    let value: Vec<f64> = col("value")?
-        .f64()
-        .map_err(err)?
-        .into_no_null_iter()
-        .collect();
     Ok(Metrics {
-        year,
+        year: ints(&df, path, "year")?,
         level,
-        area,
-        metric,
-        value,
+        area: strings(&df, path, "area")?,
+        metric: strings(&df, path, "metric")?,
+        value: floats(&df, path, "value")?,
     })
 }
 
 fn read_draws(path: &Path) -> Result<Vec<(String, f64)>> {
     let df = read_parquet(path)?;
-    let err = |e| column_err(path, e);
-    let names = df.column("parameter").map_err(err)?.str().map_err(err)?;
-    let values = df.column("value").map_err(err)?.f64().map_err(err)?;
-    Ok(names
-        .iter()
-        .map(Option::unwrap_or_default)
-        .zip(values.into_no_null_iter())
-        .map(|(n, v)| (n.to_string(), v))
+    Ok(strings(&df, path, "parameter")?
+        .into_iter()
+        .zip(floats(&df, path, "value")?)
         .collect())
 }
 
@@ -830,37 +779,17 @@ pub fn validate(file: &Path, source: &DatasetSource) -> Result<Vec<String>> {
 pub fn headlines(out: &Path) -> Result<Vec<String>> {
     let path = out.join("summary.parquet");
     let df = read_parquet(&path)?;
-    let err = |e| column_err(&path, e);
-    let strs = |n: &str| -> Result<Vec<String>> {
-        Ok(df
-            .column(n)
-            .map_err(err)?
-            .str()
-            .map_err(err)?
-            .iter()
-            .map(|x| x.unwrap_or_default().to_string())
-            .collect())
-    };
-    let nums = |n: &str| -> Result<Vec<f64>> {
-        Ok(df
-            .column(n)
-            .map_err(err)?
-            .f64()
-            .map_err(err)?
-            .iter()
-            .map(|x| x.unwrap_or(f64::NAN))
-            .collect())
-    };
-    let (scenario, level, metric) = (strs("scenario")?, strs("level")?, strs("metric")?);
-    let year: Vec<i32> = df
-        .column("year")
-        .map_err(err)?
-        .i32()
-        .map_err(err)?
-        .iter()
-        .map(|x| x.unwrap_or(0))
-        .collect();
-    let (mean, p5, p95) = (nums("mean")?, nums("p5")?, nums("p95")?);
+    let (scenario, level, metric) = (
+        strings(&df, &path, "scenario")?,
+        strings(&df, &path, "level")?,
+        strings(&df, &path, "metric")?,
+    );
+    let year = ints(&df, &path, "year")?;
+    let (mean, p5, p95) = (
+        floats(&df, &path, "mean")?,
+        floats(&df, &path, "p5")?,
+        floats(&df, &path, "p95")?,
+    );
     let mut order: Vec<String> = Vec::new();
     for s in &scenario {
         if !order.contains(s) {
@@ -942,34 +871,13 @@ pub fn headlines(out: &Path) -> Result<Vec<String>> {
 pub fn budget_table(out: &Path, formula: &str) -> Result<Vec<String>> {
     let path = out.join("summary.parquet");
     let df = read_parquet(&path)?;
-    let err = |e| column_err(&path, e);
-    let strs = |n: &str| -> Result<Vec<String>> {
-        Ok(df
-            .column(n)
-            .map_err(err)?
-            .str()
-            .map_err(err)?
-            .iter()
-            .map(|x| x.unwrap_or_default().to_string())
-            .collect())
-    };
-    let (level, area, metric) = (strs("level")?, strs("area")?, strs("metric")?);
-    let year: Vec<i32> = df
-        .column("year")
-        .map_err(err)?
-        .i32()
-        .map_err(err)?
-        .iter()
-        .map(|x| x.unwrap_or(0))
-        .collect();
-    let mean: Vec<f64> = df
-        .column("mean")
-        .map_err(err)?
-        .f64()
-        .map_err(err)?
-        .iter()
-        .map(|x| x.unwrap_or(f64::NAN))
-        .collect();
+    let (level, area, metric) = (
+        strings(&df, &path, "level")?,
+        strings(&df, &path, "area")?,
+        strings(&df, &path, "metric")?,
+    );
+    let year = ints(&df, &path, "year")?;
+    let mean = floats(&df, &path, "mean")?;
     let last = year.iter().copied().max().unwrap_or(0);
     let wanted = [
         "population".to_string(),
@@ -1033,7 +941,10 @@ pub fn budget_table(out: &Path, formula: &str) -> Result<Vec<String>> {
         polars::prelude::Column::new("position".into(), col(4)),
         polars::prelude::Column::new("position_after_risk_share".into(), col(5)),
     ])
-    .map_err(|e| column_err(&path, e))?;
+    .map_err(|e| CapsimError::Write {
+        path: path.clone(),
+        reason: e.to_string(),
+    })?;
     let mut staging = Staging::named(out, "budget")?;
     write_frame(&mut staging, &Layout::Flat, "budget_table", &frame)?;
     staging.commit()?;

@@ -33,24 +33,20 @@ pub struct Staging {
 
 impl Staging {
     pub fn new(target: &Path) -> Result<Self> {
-        std::fs::create_dir_all(target).map_err(|e| CapsimError::io(target, e))?;
-        let dir = target.join(format!(".capsim-staging-{}", std::process::id()));
-        if dir.exists() {
-            std::fs::remove_dir_all(&dir).map_err(|e| CapsimError::io(&dir, e))?;
-        }
-        std::fs::create_dir(&dir).map_err(|e| CapsimError::io(&dir, e))?;
-        Ok(Staging {
-            dir,
-            target: target.to_path_buf(),
-            files: Vec::new(),
-            committed: false,
-        })
+        Self::at(target, format!(".capsim-staging-{}", std::process::id()))
     }
 
     /// A staging folder with a name of its own (several may be open in one process).
     pub fn named(target: &Path, tag: &str) -> Result<Self> {
+        Self::at(
+            target,
+            format!(".capsim-staging-{}-{tag}", std::process::id()),
+        )
+    }
+
+    fn at(target: &Path, name: String) -> Result<Self> {
         std::fs::create_dir_all(target).map_err(|e| CapsimError::io(target, e))?;
-        let dir = target.join(format!(".capsim-staging-{}-{tag}", std::process::id()));
+        let dir = target.join(name);
         if dir.exists() {
             std::fs::remove_dir_all(&dir).map_err(|e| CapsimError::io(&dir, e))?;
         }
@@ -493,4 +489,45 @@ pub fn budgets_frame(g: &Geography, b: &crate::capitation::Budgets) -> Result<Da
             Column::new("position_per_head".into(), per_head(&b.position)),
         ],
     )
+}
+
+/// A column of a frame read from `path`, as owned values; nulls become defaults.
+pub fn strings(df: &DataFrame, path: &Path, name: &str) -> Result<Vec<String>> {
+    Ok(column(df, path, name)?
+        .str()
+        .map_err(|e| unexpected(path, e))?
+        .iter()
+        .map(|x| x.unwrap_or_default().to_string())
+        .collect())
+}
+
+/// A float column of a frame read from `path`; nulls become NaN.
+pub fn floats(df: &DataFrame, path: &Path, name: &str) -> Result<Vec<f64>> {
+    Ok(column(df, path, name)?
+        .f64()
+        .map_err(|e| unexpected(path, e))?
+        .iter()
+        .map(|x| x.unwrap_or(f64::NAN))
+        .collect())
+}
+
+/// An `i32` column of a frame read from `path`; nulls become 0.
+pub fn ints(df: &DataFrame, path: &Path, name: &str) -> Result<Vec<i32>> {
+    Ok(column(df, path, name)?
+        .i32()
+        .map_err(|e| unexpected(path, e))?
+        .iter()
+        .map(|x| x.unwrap_or(0))
+        .collect())
+}
+
+fn column<'a>(df: &'a DataFrame, path: &Path, name: &str) -> Result<&'a Column> {
+    df.column(name).map_err(|e| unexpected(path, e))
+}
+
+fn unexpected(path: &Path, e: impl std::fmt::Display) -> CapsimError {
+    CapsimError::Write {
+        path: path.to_path_buf(),
+        reason: format!("unexpected contents: {e}"),
+    }
 }

@@ -490,7 +490,8 @@ pub fn simulate_neighbourhood(
         .collect()
 }
 
-fn pool(threads: usize) -> Result<rayon::ThreadPool> {
+/// A rayon pool of `threads` workers (0 = all cores).
+pub fn pool(threads: usize) -> Result<rayon::ThreadPool> {
     rayon::ThreadPoolBuilder::new()
         .num_threads(threads)
         .build()
