@@ -60,6 +60,16 @@ impl Common {
         }
     }
 
+    fn run_options(&self, scenario: Option<PathBuf>) -> RunOptions {
+        RunOptions {
+            scenario,
+            overrides: self.overrides(),
+            threads: self.threads,
+            datasets: self.datasets(),
+            out: self.out.clone(),
+        }
+    }
+
     fn datasets(&self) -> DatasetSource {
         self.datasets
             .clone()
@@ -128,13 +138,7 @@ fn main() -> ExitCode {
     let cli = Cli::parse();
     let result = match cli.command {
         Command::Run { scenario, common } => {
-            let options = RunOptions {
-                scenario,
-                overrides: common.overrides(),
-                threads: common.threads,
-                datasets: common.datasets(),
-                out: common.out.clone(),
-            };
+            let options = common.run_options(scenario);
             with_progress("neighbourhoods", |p| run(&options, p)).and_then(|o| match o {
                 RunOutcome::Single(s) => {
                     print_summary(&s, &options);
@@ -160,13 +164,7 @@ fn main() -> ExitCode {
             })
             .and_then(|r| print_batch(&r, &common.out)),
         Command::Budget { scenario, common } => {
-            let options = RunOptions {
-                scenario,
-                overrides: common.overrides(),
-                threads: common.threads,
-                datasets: common.datasets(),
-                out: common.out.clone(),
-            };
+            let options = common.run_options(scenario);
             options.scenario().and_then(|s| {
                 let formula = s.capitation.formula[0].name();
                 with_progress("neighbourhoods", |p| run(&options, p))?;
