@@ -11,6 +11,7 @@
 pub mod activity;
 pub mod batch;
 pub mod capitation;
+pub mod charts;
 pub mod datasets;
 pub mod demography;
 pub mod error;
@@ -20,6 +21,7 @@ pub mod metrics;
 pub mod model;
 pub mod output;
 pub mod population;
+pub mod report;
 pub mod rng;
 pub mod run;
 pub mod scenario;

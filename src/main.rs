@@ -48,9 +48,26 @@ struct Common {
     /// Folder of datasets to use instead of the bundled copy.
     #[arg(long)]
     datasets: Option<PathBuf>,
+    /// Do not draw charts and the HTML report.
+    #[arg(long)]
+    no_report: bool,
 }
 
 impl Common {
+    /// Draws the charts and report when the output has a summary, unless turned off.
+    fn report(&self) -> Result<(), CapsimError> {
+        if self.no_report || !self.out.join("summary.parquet").exists() {
+            return Ok(());
+        }
+        let r = capsim::report::report(&self.out)?;
+        println!(
+            "report: {} ({} charts)",
+            self.out.join(capsim::report::REPORT).display(),
+            r.charts.len()
+        );
+        Ok(())
+    }
+
     fn overrides(&self) -> Overrides {
         Overrides {
             years: self.years,
@@ -115,6 +132,8 @@ enum Command {
         #[arg(long)]
         out: PathBuf,
     },
+    /// Draw the charts (PNG and SVG) and the HTML report of a run or batch output folder.
+    Report { dir: PathBuf },
     /// Check a scenario or batch file without running it.
     Validate {
         file: PathBuf,
@@ -139,13 +158,15 @@ fn main() -> ExitCode {
     let result = match cli.command {
         Command::Run { scenario, common } => {
             let options = common.run_options(scenario);
-            with_progress("neighbourhoods", |p| run(&options, p)).and_then(|o| match o {
-                RunOutcome::Single(s) => {
-                    print_summary(&s, &options);
-                    Ok(())
-                }
-                RunOutcome::Batch(r) => print_batch(&r, &common.out),
-            })
+            with_progress("neighbourhoods", |p| run(&options, p))
+                .and_then(|o| match o {
+                    RunOutcome::Single(s) => {
+                        print_summary(&s, &options);
+                        Ok(())
+                    }
+                    RunOutcome::Batch(r) => print_batch(&r, &common.out),
+                })
+                .and_then(|_| common.report())
         }
         Command::Batch {
             batch,
@@ -162,7 +183,8 @@ fn main() -> ExitCode {
                 };
                 with_progress("work units", |p| run_batch(&b, &options, p))
             })
-            .and_then(|r| print_batch(&r, &common.out)),
+            .and_then(|r| print_batch(&r, &common.out))
+            .and_then(|_| common.report()),
         Command::Budget { scenario, common } => {
             let options = common.run_options(scenario);
             options.scenario().and_then(|s| {
@@ -171,7 +193,7 @@ fn main() -> ExitCode {
                 for line in capsim::batch::budget_table(&common.out, &formula)? {
                     println!("{line}");
                 }
-                Ok(())
+                common.report()
             })
         }
         Command::Merge { dirs, out } => merge(&dirs, &out).and_then(|(n, summarised)| {
@@ -184,6 +206,14 @@ fn main() -> ExitCode {
                 );
                 Ok(())
             }
+        }),
+        Command::Report { dir } => capsim::report::report(&dir).map(|r| {
+            println!(
+                "wrote {} and {} charts in {}",
+                dir.join(capsim::report::REPORT).display(),
+                r.charts.len(),
+                dir.join(capsim::report::CHARTS).display()
+            )
         }),
         Command::Validate { file, datasets } => capsim::batch::validate(
             &file,

@@ -10,6 +10,7 @@ mod batches;
 mod budgets;
 mod determinism;
 mod england;
+mod report;
 mod scenarios;
 mod statistics;
 mod util;

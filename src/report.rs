@@ -1,0 +1,173 @@
+//! `capsim report`: charts and one self-contained HTML page from an output folder.
+//!
+//! The page inlines every chart as SVG, with the embedded font defined by `@font-face`, so
+//! it opens offline and looks the same everywhere; it links each chart's PNG and SVG file
+//! by relative path, and holds the headline table, the scenarios' settings and seeds, and
+//! the capsim version. A small script marks on `<body>` how many charts rendered, which
+//! the browser check in `.ci/run` reads.
+
+use std::fmt::Write as _;
+use std::path::Path;
+
+use base64::Engine;
+
+use crate::batch::headlines;
+use crate::charts::{write_charts, ReportData, FONT, FONT_BYTES};
+use crate::error::{CapsimError, Result};
+use crate::output::Staging;
+
+/// Folder of the charts inside an output folder.
+pub const CHARTS: &str = "charts";
+/// The report's file name.
+pub const REPORT: &str = "report.html";
+
+/// What a report call wrote.
+#[derive(Debug, Clone)]
+pub struct Report {
+    /// (file stem, title) of each chart.
+    pub charts: Vec<(String, String)>,
+}
+
+/// Writes `charts/*.{png,svg}` and `report.html` into `dir`, atomically.
+pub fn report(dir: &Path) -> Result<Report> {
+    let data = ReportData::load(dir)?;
+    let mut staging = Staging::named(dir, "report")?;
+    let mut svgs = Vec::new();
+    let charts = write_charts(&data, |file| {
+        let p = staging.path(&format!("{CHARTS}/{file}"))?;
+        if file.ends_with(".svg") {
+            svgs.push(p.clone());
+        }
+        Ok(p)
+    })?;
+    let mut inline = Vec::new();
+    for p in &svgs {
+        let text = std::fs::read_to_string(p).map_err(|e| CapsimError::io(p, e))?;
+        // Drop the XML declaration: the SVG goes inside HTML.
+        let body = match text.find("<svg") {
+            Some(i) => text[i..].to_string(),
+            None => text,
+        };
+        inline.push(body);
+    }
+    let html = page(dir, &data, &charts, &inline)?;
+    let path = staging.path(REPORT)?;
+    std::fs::write(&path, html).map_err(|e| CapsimError::io(&path, e))?;
+    staging.commit()?;
+    Ok(Report { charts })
+}
+
+fn escape(s: &str) -> String {
+    s.replace('&', "&amp;")
+        .replace('<', "&lt;")
+        .replace('>', "&gt;")
+        .replace('"', "&quot;")
+}
+
+/// The scenarios' settings, from `batch.json` or `run.json`, without file paths.
+fn settings(dir: &Path) -> Vec<[String; 7]> {
+    let read = |name: &str| -> Option<serde_json::Value> {
+        serde_json::from_str(&std::fs::read_to_string(dir.join(name)).ok()?).ok()
+    };
+    let scenarios: Vec<serde_json::Value> = if let Some(v) = read("batch.json") {
+        v["batch"]["scenarios"]
+            .as_array()
+            .cloned()
+            .unwrap_or_default()
+    } else if let Some(v) = read("run.json") {
+        vec![v["scenario"].clone()]
+    } else {
+        Vec::new()
+    };
+    scenarios
+        .iter()
+        .map(|s| {
+            let list = |v: &serde_json::Value, key: &str| -> String {
+                v.as_array()
+                    .map(|a| {
+                        a.iter()
+                            .map(|x| {
+                                x[key]
+                                    .as_str()
+                                    .or_else(|| x["basis"].as_str())
+                                    .unwrap_or("")
+                                    .to_string()
+                            })
+                            .collect::<Vec<_>>()
+                            .join(", ")
+                    })
+                    .unwrap_or_default()
+            };
+            [
+                s["name"].as_str().unwrap_or("").to_string(),
+                s["population"]["preset"].as_str().unwrap_or("").to_string(),
+                s["years"].to_string(),
+                s["runs"].to_string(),
+                s["seed"].to_string(),
+                list(&s["interventions"], "name"),
+                list(&s["capitation"]["formula"], "name"),
+            ]
+        })
+        .collect()
+}
+
+fn page(
+    dir: &Path,
+    data: &ReportData,
+    charts: &[(String, String)],
+    inline: &[String],
+) -> Result<String> {
+    let font = base64::engine::general_purpose::STANDARD.encode(FONT_BYTES);
+    let mut h = String::new();
+    let w = |h: &mut String, s: &str| h.push_str(s);
+    w(
+        &mut h,
+        "<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n",
+    );
+    let _ = writeln!(
+        h,
+        "<title>capsim report: {}</title>",
+        escape(&data.scenarios.join(", "))
+    );
+    let _ = writeln!(
+        h,
+        "<style>@font-face {{ font-family: \"{FONT}\"; src: url(data:font/ttf;base64,{font}) format(\"truetype\"); }}\n\
+body {{ font-family: \"{FONT}\", sans-serif; margin: 2em auto; max-width: 1000px; color: #222; }}\n\
+figure {{ margin: 2em 0; }} figure svg {{ width: 100%; height: auto; }}\n\
+table {{ border-collapse: collapse; font-size: 0.85em; }} td, th {{ border: 1px solid #ccc; padding: 0.2em 0.5em; text-align: left; }}\n\
+pre {{ font-size: 0.8em; overflow-x: auto; }}</style>"
+    );
+    w(&mut h, "</head>\n<body data-charts=\"pending\">\n");
+    let _ = writeln!(
+        h,
+        "<h1>capsim results</h1>\n<p>capsim {}. Scenarios: {}. Money in pounds at simulated prices; intervals are centiles over Monte Carlo runs.</p>",
+        env!("CARGO_PKG_VERSION"),
+        escape(&data.scenarios.join(", "))
+    );
+    w(&mut h, "<h2>Headlines</h2>\n<pre>");
+    for line in headlines(dir)? {
+        w(&mut h, &escape(&line));
+        w(&mut h, "\n");
+    }
+    w(&mut h, "</pre>\n<h2>Scenarios</h2>\n<table>\n<tr><th>scenario</th><th>population</th><th>years</th><th>runs</th><th>seed</th><th>interventions</th><th>capitation formulas</th></tr>\n");
+    for row in settings(dir) {
+        w(&mut h, "<tr>");
+        for cell in row {
+            let _ = write!(h, "<td>{}</td>", escape(&cell));
+        }
+        w(&mut h, "</tr>\n");
+    }
+    w(&mut h, "</table>\n<h2>Charts</h2>\n");
+    for ((name, title), svg) in charts.iter().zip(inline) {
+        let _ = writeln!(
+            h,
+            "<figure id=\"{name}\" class=\"chart\">\n{svg}\n<figcaption>{} (<a href=\"{CHARTS}/{name}.png\">PNG</a>, <a href=\"{CHARTS}/{name}.svg\">SVG</a>)</figcaption>\n</figure>",
+            escape(title)
+        );
+    }
+    w(
+        &mut h,
+        "<script>\nwindow.addEventListener('load', function () {\n  var figs = document.querySelectorAll('figure.chart svg');\n  var ok = 0;\n  figs.forEach(function (s) { var b = s.getBoundingClientRect(); if (b.width > 0 && b.height > 0 && s.querySelector('text')) { ok++; } });\n  document.body.setAttribute('data-charts', ok + '/' + figs.length);\n});\n</script>\n</body>\n</html>\n",
+    );
+    Ok(h)
+}

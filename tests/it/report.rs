@@ -1,0 +1,171 @@
+//! Charts and the HTML report render from a small batch, carry their titles and axis
+//! labels, and the report is self-contained: it names every chart file it links, and holds
+//! no absolute paths.
+
+use crate::scenarios::write;
+use crate::util::capsim;
+
+const BASE: &str = r#"
+name = "base"
+years = 3
+seed = 3
+runs = 4
+[population]
+places = ["Saltmouth"]
+[capitation]
+formula = ["need", "headcount"]
+"#;
+
+const WARDS: &str = r#"
+name = "wards"
+extends = "base.toml"
+[[intervention]]
+name = "Wards"
+target = { segments = ["frailty"], age_min = 65 }
+coverage = { start = 0.2, target = 0.5, ramp_years = 1 }
+cost_per_enrolled = { dist = "uniform", min = 200, max = 400 }
+effects.emergency_admissions = { dist = "interval80", p10 = -0.3, p90 = 0.0 }
+funding_shift = { from = "acute", to = "community", share_of_savings = 0.5 }
+"#;
+
+const CHARTS: [&str; 8] = [
+    "budget_vs_spend",
+    "hospital_vs_community",
+    "net_position_fan",
+    "waterfall",
+    "tornado",
+    "population_pyramid",
+    "scenario_comparison",
+    "position_risk",
+];
+
+#[test]
+fn a_batch_draws_every_chart_and_a_self_contained_report() {
+    let tmp = tempfile::tempdir().unwrap();
+    write(tmp.path(), "base.toml", BASE);
+    write(tmp.path(), "wards.toml", WARDS);
+    write(
+        tmp.path(),
+        "batch.toml",
+        "scenarios = [\"base.toml\", \"wards.toml\"]\n",
+    );
+    let out = capsim(tmp.path(), &["batch", "batch.toml", "--out", "results"]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let dir = tmp.path().join("results");
+    let html = std::fs::read_to_string(dir.join("report.html")).unwrap();
+    for name in CHARTS {
+        let png = std::fs::read(dir.join(format!("charts/{name}.png"))).unwrap();
+        assert_eq!(&png[..8], b"\x89PNG\r\n\x1a\n", "{name}.png is a PNG");
+        assert!(png.len() > 20_000, "{name}.png has content");
+        let svg = std::fs::read_to_string(dir.join(format!("charts/{name}.svg"))).unwrap();
+        assert!(svg.contains("<svg"), "{name}.svg");
+        // The report links both files, by relative path, and inlines the chart.
+        assert!(
+            html.contains(&format!("href=\"charts/{name}.png\"")),
+            "{name}"
+        );
+        assert!(
+            html.contains(&format!("href=\"charts/{name}.svg\"")),
+            "{name}"
+        );
+        assert!(html.contains(&format!("id=\"{name}\"")), "{name}");
+    }
+    // Titles and axis labels are text in the SVGs (so they read and scale).
+    let svg = |n: &str| std::fs::read_to_string(dir.join(format!("charts/{n}.svg"))).unwrap();
+    for (name, texts) in [
+        (
+            "budget_vs_spend",
+            vec![
+                "Budget and spend per head",
+                "£ per resident",
+                "need formula",
+            ],
+        ),
+        (
+            "net_position_fan",
+            vec!["System budget position", "year", "10th to 90th centile"],
+        ),
+        (
+            "tornado",
+            vec!["What drives net cost", "cumulative net cost"],
+        ),
+        (
+            "population_pyramid",
+            vec!["Population by age, sex and segment", "people", "frailty"],
+        ),
+        (
+            "scenario_comparison",
+            vec![
+                "Net cost against admissions avoided",
+                "emergency admissions avoided",
+            ],
+        ),
+        (
+            "position_risk",
+            vec!["systematic", "chance", "neighbourhood population"],
+        ),
+        ("waterfall", vec!["demography", "intervention cost"]),
+        (
+            "hospital_vs_community",
+            vec!["community services spend", "year"],
+        ),
+    ] {
+        let s = svg(name);
+        for t in texts {
+            assert!(s.contains(t), "{name}.svg lacks `{t}`");
+        }
+        // Axis numbers are formatted for a board paper.
+        assert!(
+            !s.contains("e+") && !s.contains("0000000"),
+            "{name}: raw numbers"
+        );
+    }
+    let bvs = svg("budget_vs_spend");
+    let thousands = bvs.split('£').skip(1).any(|t| {
+        let b = t.as_bytes();
+        b.len() > 4
+            && b[0].is_ascii_digit()
+            && b[1] == b','
+            && b[2..5].iter().all(u8::is_ascii_digit)
+    });
+    assert!(thousands, "money per head as £1,234");
+    // Self-contained and relocatable: the font is embedded, no absolute path appears.
+    assert!(html.contains("@font-face") && html.contains("base64,"));
+    let root = tmp.path().to_string_lossy().to_string();
+    assert!(!html.contains(&root), "absolute path in report");
+    assert!(!html.contains("file://") && !html.contains("src=\"/"));
+    assert!(html.contains(env!("CARGO_PKG_VERSION")));
+    assert!(
+        html.contains("<td>wards</td>") && html.contains("<td>3</td>"),
+        "settings table"
+    );
+    // `--no-report` leaves them out; `capsim report` draws them again, identically.
+    let again = capsim(tmp.path(), &["report", "results"]);
+    assert!(
+        again.status.success(),
+        "{}",
+        String::from_utf8_lossy(&again.stderr)
+    );
+    assert_eq!(
+        std::fs::read_to_string(dir.join("report.html")).unwrap(),
+        html
+    );
+    let plain = capsim(
+        tmp.path(),
+        &[
+            "run",
+            "base.toml",
+            "--runs",
+            "1",
+            "--out",
+            "plain",
+            "--no-report",
+        ],
+    );
+    assert!(plain.status.success());
+    assert!(!tmp.path().join("plain/report.html").exists());
+}
