@@ -621,8 +621,8 @@ fn budget_vs_spend<DB: DrawingBackend>(
         .legend(|(x, y)| Rectangle::new([(x, y - 5), (x + 14, y + 5)], PALETTE[4].filled()));
     chart
         .draw_series(rows.iter().enumerate().map(|(i, r)| {
-            Rectangle::new(
-                [(r.1, i as f64 - 0.45), (r.1, i as f64 + 0.45)],
+            PathElement::new(
+                vec![(r.1, i as f64 - 0.45), (r.1, i as f64 + 0.45)],
                 ShapeStyle::from(PALETTE[5]).stroke_width(sz(4.0, k)),
             )
         }))
