@@ -915,7 +915,7 @@ fn tornado<DB: DrawingBackend>(
         .y_labels(rows.len())
         .y_label_formatter(&|y| names.get(y.round() as usize).cloned().unwrap_or_default())
         .x_label_formatter(&|x| money(*x))
-        .x_desc("cumulative net cost: mean of runs with the parameter in its lowest tenth (blue) and highest tenth (orange)")
+        .x_desc("cumulative net cost when the parameter is in its lowest tenth (blue) or highest tenth (orange)")
         .label_style(axis_font(k))
         .axis_desc_style(label_font(k))
         .draw()
@@ -968,7 +968,28 @@ fn pyramid<DB: DrawingBackend>(
             segments.push(p.3.clone());
         }
     }
-    let panels = root.split_evenly((1, 2));
+    // A key along the bottom, outside the plots, so it never hides a bar.
+    let (top, key) = root.split_vertically(root.dim_in_pixel().1 as i32 - sz(40.0, k) as i32);
+    // Entries laid out by the width of their text (about 0.6 em a character).
+    let mut x = sz(20.0, k) as i32;
+    for (si, seg) in segments.iter().enumerate() {
+        let label = seg.replace('_', " ");
+        let y = sz(12.0, k) as i32;
+        let box_size = sz(14.0, k) as i32;
+        key.draw(&Rectangle::new(
+            [(x, y), (x + box_size, y + box_size)],
+            PALETTE[si % PALETTE.len()].filled(),
+        ))
+        .map_err(err)?;
+        key.draw(&Text::new(
+            label.clone(),
+            (x + box_size + sz(6.0, k) as i32, y),
+            axis_font(k),
+        ))
+        .map_err(err)?;
+        x += box_size + sz(6.0 + 12.0 * 0.62 * label.chars().count() as f64 + 24.0, k) as i32;
+    }
+    let panels = top.split_evenly((1, 2));
     let max = d
         .population
         .iter()
@@ -979,7 +1000,7 @@ fn pyramid<DB: DrawingBackend>(
         })
         .values()
         .fold(0.0f64, |a, b| a.max(*b))
-        * 1.6; // room for the legend in the upper corner
+        * 1.05;
     for (panel, year) in panels.iter().zip(&years) {
         let mut chart = ChartBuilder::on(panel)
             .caption(
@@ -1033,15 +1054,7 @@ fn pyramid<DB: DrawingBackend>(
                     ));
                 }
             }
-            let series = chart.draw_series(rects).map_err(err)?;
-            if *year == years[0] {
-                series.label(seg.replace('_', " ")).legend(move |(x, y)| {
-                    Rectangle::new([(x, y - 5), (x + 14, y + 5)], colour.filled())
-                });
-            }
-        }
-        if *year == years[0] {
-            legend(&mut chart, k, SeriesLabelPosition::UpperLeft)?;
+            chart.draw_series(rects).map_err(err)?;
         }
     }
     Ok(())
@@ -1065,6 +1078,7 @@ fn comparison<DB: DrawingBackend>(
         .collect();
     let (xlo, xhi) = range(pts.iter().flat_map(|p| [p.1.p10, p.1.p90]), true);
     let (ylo, yhi) = range(pts.iter().flat_map(|p| [p.2.p10, p.2.p90]), true);
+    let yhi = yhi + (yhi - ylo) * 0.3; // room for the legend above the data
     let mut chart = ChartBuilder::on(root)
         .margin(sz(12.0, k))
         .x_label_area_size(sz(50.0, k))
@@ -1137,6 +1151,7 @@ fn position_risk<DB: DrawingBackend>(
             .flat_map(|r| [pct(r.systematic, r.budget), pct(r.chance_sd, r.budget)]),
         true,
     );
+    let yhi = yhi + (yhi - ylo) * 0.25; // room for the legend above the data
     let mut chart = ChartBuilder::on(root)
         .margin(sz(12.0, k))
         .x_label_area_size(sz(50.0, k))

@@ -18,6 +18,8 @@ use crate::output::Staging;
 
 /// Folder of the charts inside an output folder.
 pub const CHARTS: &str = "charts";
+/// The font file written beside the charts, which standalone SVGs load.
+pub const FONT_FILE: &str = "DejaVuSans.ttf";
 /// The report's file name.
 pub const REPORT: &str = "report.html";
 
@@ -40,14 +42,26 @@ pub fn report(dir: &Path) -> Result<Report> {
         }
         Ok(p)
     })?;
+    // The font once beside the charts, for the standalone SVG files.
+    let font = staging.path(&format!("{CHARTS}/{FONT_FILE}"))?;
+    std::fs::write(&font, FONT_BYTES).map_err(|e| CapsimError::io(&font, e))?;
     let mut inline = Vec::new();
     for p in &svgs {
         let text = std::fs::read_to_string(p).map_err(|e| CapsimError::io(p, e))?;
-        // Drop the XML declaration: the SVG goes inside HTML.
+        // Inline copies use the page's @font-face; the XML declaration is dropped.
         let body = match text.find("<svg") {
             Some(i) => text[i..].to_string(),
-            None => text,
+            None => text.clone(),
         };
+        // Standalone files load the font file beside them.
+        if let Some(end) = body.find('>') {
+            let standalone = format!(
+                "{}<style>@font-face {{ font-family: \"{FONT}\"; src: url({FONT_FILE}); }}</style>{}",
+                &body[..=end],
+                &body[end + 1..]
+            );
+            std::fs::write(p, standalone).map_err(|e| CapsimError::io(p, e))?;
+        }
         inline.push(body);
     }
     let html = page(dir, &data, &charts, &inline)?;

@@ -135,6 +135,9 @@ fn a_batch_draws_every_chart_and_a_self_contained_report() {
     assert!(thousands, "money per head as £1,234");
     // Self-contained and relocatable: the font is embedded, no absolute path appears.
     assert!(html.contains("@font-face") && html.contains("base64,"));
+    // Standalone SVGs load the font file shipped beside them.
+    assert!(dir.join("charts/DejaVuSans.ttf").is_file());
+    assert!(svg("tornado").contains("url(DejaVuSans.ttf)"));
     let root = tmp.path().to_string_lossy().to_string();
     assert!(!html.contains(&root), "absolute path in report");
     assert!(!html.contains("file://") && !html.contains("src=\"/"));
