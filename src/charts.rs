@@ -655,7 +655,6 @@ fn hospital_vs_community<DB: DrawingBackend>(
     let with = d.with_interventions();
     let base = d.baseline().unwrap_or_else(|| d.scenarios[0].clone());
     let scen = with[0].clone();
-    let last = d.last_year() as f64;
     let panels = root.split_evenly((1, 2));
     for (panel, (sector, title)) in panels.iter().zip([
         ("acute", "hospital (acute) spend"),
@@ -679,24 +678,14 @@ fn hospital_vs_community<DB: DrawingBackend>(
                 .flat_map(|l| l.1.iter().flat_map(|p| [p.1.p10, p.1.p90])),
             false,
         );
-        let mut chart = ChartBuilder::on(panel)
-            .caption(title, label_font(k))
-            .margin(sz(12.0, k))
-            .x_label_area_size(sz(45.0, k))
-            .y_label_area_size(sz(75.0, k))
-            .build_cartesian_2d(0.5..last + 0.5, lo..hi)
-            .map_err(err)?;
-        chart
-            .configure_mesh()
-            .x_labels(d.last_year() as usize)
-            .x_label_formatter(&|x| format!("{:.0}", x))
-            .y_label_formatter(&|y| money(*y))
-            .x_desc("year")
-            .y_desc("£ a year: mean, 10th-90th centile band")
-            .label_style(axis_font(k))
-            .axis_desc_style(label_font(k))
-            .draw()
-            .map_err(err)?;
+        let mut chart = year_chart(
+            panel,
+            Some(title),
+            d.last_year(),
+            (lo, hi),
+            "£ a year: mean, 10th-90th centile band",
+            k,
+        )?;
         for (name, pts, colour) in lines {
             let mut band: Vec<(f64, f64)> = pts.iter().map(|(y, s)| (*y as f64, s.p90)).collect();
             band.extend(pts.iter().rev().map(|(y, s)| (*y as f64, s.p10)));
@@ -719,6 +708,39 @@ fn hospital_vs_community<DB: DrawingBackend>(
     Ok(())
 }
 
+/// A chart of money by simulation year, with its axes drawn.
+fn year_chart<'a, DB: DrawingBackend + 'a>(
+    area: &'a DrawingArea<DB, Shift>,
+    caption: Option<&str>,
+    years: i32,
+    (lo, hi): (f64, f64),
+    y_desc: &str,
+    k: f64,
+) -> std::result::Result<ChartContext<'a, DB, Plane>, String> {
+    let mut builder = ChartBuilder::on(area);
+    if let Some(c) = caption {
+        builder.caption(c, label_font(k));
+    }
+    let mut chart = builder
+        .margin(sz(12.0, k))
+        .x_label_area_size(sz(50.0, k))
+        .y_label_area_size(sz(80.0, k))
+        .build_cartesian_2d(0.5..years as f64 + 0.5, lo..hi)
+        .map_err(err)?;
+    chart
+        .configure_mesh()
+        .x_labels(years as usize)
+        .x_label_formatter(&|x| format!("{:.0}", x))
+        .y_label_formatter(&|y| money(*y))
+        .x_desc("year")
+        .y_desc(y_desc)
+        .label_style(axis_font(k))
+        .axis_desc_style(label_font(k))
+        .draw()
+        .map_err(err)?;
+    Ok(chart)
+}
+
 fn fan<DB: DrawingBackend>(
     d: &ReportData,
     root: &DrawingArea<DB, Shift>,
@@ -729,23 +751,14 @@ fn fan<DB: DrawingBackend>(
     let pts = d.system_series(&s, &format!("position:{f}"));
     let last = d.last_year() as f64;
     let (lo, hi) = range(pts.iter().flat_map(|p| [p.1.p5, p.1.p95]), true);
-    let mut chart = ChartBuilder::on(root)
-        .margin(sz(12.0, k))
-        .x_label_area_size(sz(50.0, k))
-        .y_label_area_size(sz(80.0, k))
-        .build_cartesian_2d(0.5..last + 0.5, lo..hi)
-        .map_err(err)?;
-    chart
-        .configure_mesh()
-        .x_labels(d.last_year() as usize)
-        .x_label_formatter(&|x| format!("{:.0}", x))
-        .y_label_formatter(&|y| money(*y))
-        .x_desc("year")
-        .y_desc("budget minus spend (surplus above zero)")
-        .label_style(axis_font(k))
-        .axis_desc_style(label_font(k))
-        .draw()
-        .map_err(err)?;
+    let mut chart = year_chart(
+        root,
+        None,
+        d.last_year(),
+        (lo, hi),
+        "budget minus spend (surplus above zero)",
+        k,
+    )?;
     let band = |lo: fn(&Stat) -> f64, hi: fn(&Stat) -> f64| -> Vec<(f64, f64)> {
         let mut v: Vec<(f64, f64)> = pts.iter().map(|(y, s)| (*y as f64, hi(s))).collect();
         v.extend(pts.iter().rev().map(|(y, s)| (*y as f64, lo(s))));
