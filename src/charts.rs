@@ -764,26 +764,28 @@ fn fan<DB: DrawingBackend>(
         v.extend(pts.iter().rev().map(|(y, s)| (*y as f64, lo(s))));
         v
     };
-    chart
-        .draw_series([Polygon::new(
-            band(|s| s.p5, |s| s.p95),
-            PALETTE[4].mix(0.35).filled(),
-        )])
-        .map_err(err)?
-        .label("5th to 95th centile")
-        .legend(|(x, y)| {
-            Rectangle::new([(x, y - 5), (x + 14, y + 5)], PALETTE[4].mix(0.35).filled())
-        });
-    chart
-        .draw_series([Polygon::new(
-            band(|s| s.p10, |s| s.p90),
-            PALETTE[0].mix(0.45).filled(),
-        )])
-        .map_err(err)?
-        .label("10th to 90th centile")
-        .legend(|(x, y)| {
-            Rectangle::new([(x, y - 5), (x + 14, y + 5)], PALETTE[0].mix(0.45).filled())
-        });
+    type Edge = fn(&Stat) -> f64;
+    let bands: [(Edge, Edge, RGBAColor, &str); 2] = [
+        (
+            |s| s.p5,
+            |s| s.p95,
+            PALETTE[4].mix(0.35),
+            "5th to 95th centile",
+        ),
+        (
+            |s| s.p10,
+            |s| s.p90,
+            PALETTE[0].mix(0.45),
+            "10th to 90th centile",
+        ),
+    ];
+    for (lo, hi, colour, label) in bands {
+        chart
+            .draw_series([Polygon::new(band(lo, hi), colour.filled())])
+            .map_err(err)?
+            .label(label)
+            .legend(move |(x, y)| Rectangle::new([(x, y - 5), (x + 14, y + 5)], colour.filled()));
+    }
     chart
         .draw_series(LineSeries::new(
             pts.iter().map(|(y, s)| (*y as f64, s.p50)),
