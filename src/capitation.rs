@@ -17,7 +17,7 @@ use crate::intervention::Levers;
 use crate::metrics::Level;
 use crate::model::Model;
 use crate::population::{cell, n_cells, N_BANDS, N_IMD, N_SEX};
-use crate::scenario::{Basis, Formula, PoolLevel, RiskSharing, Scenario};
+use crate::scenario::{Basis, Formula, RiskSharing, Scenario};
 use crate::simulation::NeighbourhoodResult;
 
 /// Sectors, then `total`, then (when configured) the `pooled` fund.
@@ -572,14 +572,10 @@ impl Budgets {
     }
 }
 
-/// Whether the pool sits at places or at the system (for reporting its cost).
-pub fn pool_level(rs: &RiskSharing) -> Option<PoolLevel> {
-    rs.pool
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::scenario::PoolLevel;
     use crate::uncertainty::Share;
     use proptest::prelude::*;
 

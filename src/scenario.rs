@@ -893,14 +893,6 @@ impl Scenario {
                 && (p.neighbourhoods.is_empty() || p.neighbourhoods.iter().any(|x| *x == nb))
         }))
     }
-
-    /// True when any intervention changes who lives or dies or how health changes, so the
-    /// population itself differs from the counterfactual.
-    pub fn changes_population(&self) -> bool {
-        self.interventions
-            .iter()
-            .any(|i| i.effects.deterioration.is_some() || i.effects.mortality.is_some())
-    }
 }
 
 /// Writes the example scenarios into `dir`, refusing to overwrite anything.
