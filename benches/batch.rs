@@ -13,13 +13,14 @@ use std::time::Instant;
 
 use criterion::{BenchmarkId, Criterion, Throughput};
 
-use capsim::batch::{run_batch, Batch, BatchOptions};
-use capsim::datasets::{DatasetSource, Datasets};
-use capsim::geography::Geography;
-use capsim::intervention::Levers;
+use capsim::app::batch::{run_batch, BatchOptions};
+use capsim::config::batch::Batch;
+use capsim::config::scenario::Overrides;
+use capsim::data::datasets::{DatasetSource, Datasets};
+use capsim::data::geography::Geography;
+use capsim::engine::levers::Levers;
+use capsim::engine::simulation::{simulate_neighbourhood, Plan, Scratch, SimConfig};
 use capsim::model::Model;
-use capsim::scenario::Overrides;
-use capsim::simulation::{simulate_neighbourhood, Plan, Scratch, SimConfig};
 
 fn batch_file() -> std::path::PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("scenarios/batch.toml")

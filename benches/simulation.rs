@@ -13,14 +13,17 @@
 
 use criterion::{criterion_group, criterion_main, BenchmarkId, Criterion, Throughput};
 
-use capsim::activity::{poisson, Setting};
-use capsim::datasets::Datasets;
-use capsim::geography::Geography;
+use capsim::core::care::Setting;
+use capsim::core::rng::{Purpose, StreamKey};
+use capsim::data::datasets::Datasets;
+use capsim::data::geography::Geography;
+use capsim::engine::population::BYTES_PER_PERSON;
+use capsim::engine::simulation::{
+    simulate, simulate_neighbourhood, step_year, Plan, Scratch, SimConfig,
+};
+use capsim::engine::synthesis::{synthesise, Newcomers};
+use capsim::model::activity::poisson;
 use capsim::model::Model;
-use capsim::population::BYTES_PER_PERSON;
-use capsim::rng::{Purpose, StreamKey};
-use capsim::simulation::{simulate, simulate_neighbourhood, step_year, Plan, Scratch, SimConfig};
-use capsim::synthesis::{synthesise, Newcomers};
 
 fn setup() -> (Model, Geography) {
     let d = Datasets::bundled().unwrap();
@@ -77,9 +80,9 @@ fn benches(c: &mut Criterion) {
             let mut rng = key(Purpose::Activity).rng();
             let mut total = 0u64;
             for i in 0..people.len() {
-                let cell = capsim::activity::exposure_cell(
+                let cell = capsim::model::activity::exposure_cell(
                     people.segment[i] as usize,
-                    capsim::population::band_of(people.age[i]),
+                    capsim::core::dims::band_of(people.age[i]),
                     people.sex[i] as usize,
                     people.imd[i] as usize,
                 );

@@ -6,11 +6,12 @@ use std::process::ExitCode;
 use clap::{Parser, Subcommand};
 use indicatif::{ProgressBar, ProgressStyle};
 
-use capsim::batch::{headlines, merge, run_batch, Batch, BatchOptions, BatchReport, Shard};
-use capsim::datasets::DatasetSource;
-use capsim::geography::Preset;
-use capsim::run::{run, RunOptions, RunOutcome, RunSummary};
-use capsim::scenario::Overrides;
+use capsim::app::batch::{headlines, merge, run_batch, BatchOptions, BatchReport};
+use capsim::app::run::{run, RunOptions, RunOutcome, RunSummary};
+use capsim::config::batch::{Batch, Shard};
+use capsim::config::scenario::Overrides;
+use capsim::data::datasets::DatasetSource;
+use capsim::data::geography::Preset;
 use capsim::CapsimError;
 
 #[derive(Parser)]
@@ -59,10 +60,10 @@ impl Common {
         if self.no_report || !self.out.join("summary.parquet").exists() {
             return Ok(());
         }
-        let r = capsim::report::report(&self.out)?;
+        let r = capsim::report::html::report(&self.out)?;
         println!(
             "report: {} ({} charts)",
-            self.out.join(capsim::report::REPORT).display(),
+            self.out.join(capsim::report::html::REPORT).display(),
             r.charts.len()
         );
         Ok(())
@@ -190,7 +191,7 @@ fn main() -> ExitCode {
             options.scenario().and_then(|s| {
                 let formula = s.capitation.formula[0].name();
                 with_progress("neighbourhoods", |p| run(&options, p))?;
-                for line in capsim::batch::budget_table(&common.out, &formula)? {
+                for line in capsim::app::batch::budget_table(&common.out, &formula)? {
                     println!("{line}");
                 }
                 common.report()
@@ -207,20 +208,20 @@ fn main() -> ExitCode {
                 Ok(())
             }
         }),
-        Command::Report { dir } => capsim::report::report(&dir).map(|r| {
+        Command::Report { dir } => capsim::report::html::report(&dir).map(|r| {
             println!(
                 "wrote {} and {} charts in {}",
-                dir.join(capsim::report::REPORT).display(),
+                dir.join(capsim::report::html::REPORT).display(),
                 r.charts.len(),
-                dir.join(capsim::report::CHARTS).display()
+                dir.join(capsim::report::html::CHARTS).display()
             )
         }),
-        Command::Validate { file, datasets } => capsim::batch::validate(
+        Command::Validate { file, datasets } => capsim::app::batch::validate(
             &file,
             &datasets.map_or(DatasetSource::Bundled, DatasetSource::Dir),
         )
         .map(|lines| lines.iter().for_each(|l| println!("{l}"))),
-        Command::Init { dir } => capsim::scenario::init(&dir).map(|files| {
+        Command::Init { dir } => capsim::app::init::init(&dir).map(|files| {
             for f in files {
                 println!("wrote {}", f.display());
             }

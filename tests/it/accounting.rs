@@ -1,6 +1,6 @@
 //! People are accounted for exactly, year to year.
 
-use capsim::simulation::{simulate, SimConfig};
+use capsim::engine::simulation::{simulate, SimConfig};
 
 use crate::util::bundled;
 
@@ -13,7 +13,7 @@ fn flows_balance_and_chain_exactly() {
         years: 5,
     };
     let results = simulate(&model, &geography, &config, 2, &|| {}).unwrap();
-    let cells = capsim::population::n_cells(model.segments.len());
+    let cells = capsim::core::dims::n_cells(model.segments.len());
     for (k, r) in results.iter().enumerate() {
         assert_eq!(r.flows[0].start, geography.neighbourhoods[k].population);
         for (y, f) in r.flows.iter().enumerate() {

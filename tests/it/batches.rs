@@ -4,12 +4,13 @@
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
-use capsim::batch::{merge, run_batch, Batch, BatchOptions, Shard};
-use capsim::datasets::{DatasetSource, Datasets};
-use capsim::intervention::Levers;
+use capsim::app::batch::{merge, run_batch, BatchOptions};
+use capsim::config::batch::{Batch, Shard};
+use capsim::config::scenario::Scenario;
+use capsim::data::datasets::{DatasetSource, Datasets};
+use capsim::engine::levers::Levers;
+use capsim::engine::simulation::{simulate_plan, Plan, SimConfig};
 use capsim::model::Model;
-use capsim::scenario::Scenario;
-use capsim::simulation::{simulate_plan, Plan, SimConfig};
 
 use crate::scenarios::{write, SMALL};
 use crate::util::capsim;
@@ -98,7 +99,7 @@ fn batch_writes_hive_partitions_and_a_summary() {
     let r = run_batch(&b, &options(&out, 2, None), &|_, _| {}).unwrap();
     assert_eq!((r.units_total, r.units_run), (6, 6));
     assert!(r.summarised);
-    for t in capsim::batch::PARTITIONED {
+    for t in capsim::app::batch::PARTITIONED {
         for s in ["small", "wards", "prevention"] {
             for k in 0..6 {
                 let p = out.join(format!("{t}/scenario={s}/run={k}/part-0.parquet"));
@@ -108,14 +109,14 @@ fn batch_writes_hive_partitions_and_a_summary() {
     }
     // One schema per table across partitions, and no partition column inside the files,
     // so DuckDB, pyarrow and R arrow read each table as one Hive-partitioned dataset.
-    for t in capsim::batch::PARTITIONED {
-        let first = capsim::output::read_parquet(
+    for t in capsim::app::batch::PARTITIONED {
+        let first = capsim::io::tables::read_parquet(
             &out.join(format!("{t}/scenario=small/run=0/part-0.parquet")),
         )
         .unwrap();
         assert!(first.column("scenario").is_err() && first.column("run").is_err());
         for s in ["wards", "prevention"] {
-            let other = capsim::output::read_parquet(
+            let other = capsim::io::tables::read_parquet(
                 &out.join(format!("{t}/scenario={s}/run=5/part-0.parquet")),
             )
             .unwrap();
@@ -355,7 +356,7 @@ fn variance(x: &[f64]) -> f64 {
 fn common_random_numbers_make_differences_precise() {
     let tmp = tempfile::tempdir().unwrap();
     write(tmp.path(), "base.toml", SMALL);
-    let adm = capsim::activity::Setting::EmergencyAdmissions.index();
+    let adm = capsim::core::care::Setting::EmergencyAdmissions.index();
     for (text, fixed) in [
         (
             WARDS.replace("{ dist = \"interval80\", p10 = -0.3, p90 = 0.0 }", "-0.15"),
@@ -407,8 +408,8 @@ substitution.community_nursing = { per_enrolled = 3 }
 "#,
     ))
     .unwrap();
-    let adm = capsim::activity::Setting::EmergencyAdmissions.index();
-    let nursing = capsim::activity::Setting::CommunityNursing.index();
+    let adm = capsim::core::care::Setting::EmergencyAdmissions.index();
+    let nursing = capsim::core::care::Setting::CommunityNursing.index();
     for (cf, sc) in paired(&s, 3, 3, adm) {
         crate::util::assert_close("halved admissions", sc, 0.5 * cf, 0.5 * cf, 5.0);
     }

@@ -3,12 +3,12 @@
 
 use std::collections::BTreeMap;
 
-use capsim::capitation::Weights;
-use capsim::datasets::Datasets;
+use capsim::accounts::capitation::Weights;
+use capsim::app::run::{run, RunOptions};
+use capsim::config::scenario::Overrides;
+use capsim::core::dims::{band_of, cell, n_cells};
+use capsim::data::datasets::Datasets;
 use capsim::model::Model;
-use capsim::population::{band_of, cell, n_cells};
-use capsim::run::{run, RunOptions};
-use capsim::scenario::Overrides;
 
 use crate::scenarios::write;
 use crate::util::capsim;
@@ -63,7 +63,7 @@ fn budgets_add_up_to_the_envelope_and_pace_stays_within_its_step() {
         scenario: Some(file),
         overrides: Overrides::default(),
         threads: 2,
-        datasets: capsim::datasets::DatasetSource::Bundled,
+        datasets: capsim::data::datasets::DatasetSource::Bundled,
         out: out.clone(),
     };
     run(&options, &|_, _| {}).unwrap();
@@ -306,7 +306,7 @@ fn smaller_neighbourhoods_carry_more_chance_and_need_weighting_less_bias() {
             .collect()
     };
     // Chance (sd over runs as a share of budget) falls with population size.
-    let rho = capsim::summary::spearman(&col("need", 5), &col("need", 11));
+    let rho = capsim::accounts::summary::spearman(&col("need", 5), &col("need", 11));
     assert!(rho < -0.3, "spearman(population, chance) = {rho}");
     // The need formula misjudges neighbourhoods less than headcount does.
     let bias = |f: &str| -> f64 {

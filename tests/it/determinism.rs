@@ -3,7 +3,7 @@
 use std::collections::BTreeMap;
 use std::path::Path;
 
-use capsim::run::{run, RunOptions};
+use capsim::app::run::{run, RunOptions};
 
 fn files(dir: &Path) -> BTreeMap<String, Vec<u8>> {
     std::fs::read_dir(dir)
@@ -43,22 +43,22 @@ fn output_bytes_do_not_depend_on_threads() {
 #[test]
 fn another_seed_gives_other_results() {
     let (_, model, geography) = crate::util::bundled();
-    let a = capsim::simulation::simulate_neighbourhood(
+    let a = capsim::engine::simulation::simulate_neighbourhood(
         &model,
         &geography,
         0,
-        &capsim::simulation::Plan::baseline(capsim::simulation::SimConfig {
+        &capsim::engine::simulation::Plan::baseline(capsim::engine::simulation::SimConfig {
             seed: 1,
             run: 0,
             years: 1,
         }),
         &mut Default::default(),
     );
-    let b = capsim::simulation::simulate_neighbourhood(
+    let b = capsim::engine::simulation::simulate_neighbourhood(
         &model,
         &geography,
         0,
-        &capsim::simulation::Plan::baseline(capsim::simulation::SimConfig {
+        &capsim::engine::simulation::Plan::baseline(capsim::engine::simulation::SimConfig {
             seed: 2,
             run: 0,
             years: 1,

@@ -1,10 +1,10 @@
 //! The England preset's first year lands within 15% of published national totals.
 
-use capsim::activity::Setting;
-use capsim::datasets::Datasets;
-use capsim::geography::Geography;
+use capsim::core::care::Setting;
+use capsim::data::datasets::Datasets;
+use capsim::data::geography::Geography;
+use capsim::engine::simulation::{simulate, SimConfig};
 use capsim::model::Model;
-use capsim::simulation::{simulate, SimConfig};
 
 #[test]
 fn england_year_one_matches_published_totals() {

@@ -3,9 +3,9 @@
 
 use std::path::Path;
 
-use capsim::batch::Batch;
-use capsim::datasets::Datasets;
-use capsim::scenario::Scenario;
+use capsim::config::batch::Batch;
+use capsim::config::scenario::Scenario;
+use capsim::data::datasets::Datasets;
 use proptest::prelude::*;
 
 use crate::util::capsim;
@@ -29,12 +29,13 @@ pub fn write(dir: &Path, name: &str, text: &str) -> std::path::PathBuf {
 #[test]
 fn shipped_examples_load_and_check() {
     let d = Datasets::bundled().unwrap();
-    for (name, _) in capsim::scenario::EXAMPLES {
+    for (name, _) in capsim::config::scenario::EXAMPLES {
         let path = Path::new(env!("CARGO_MANIFEST_DIR"))
             .join("scenarios")
             .join(name);
-        let lines = capsim::batch::validate(&path, &capsim::datasets::DatasetSource::Bundled)
-            .unwrap_or_else(|e| panic!("{name}: {e}"));
+        let lines =
+            capsim::app::batch::validate(&path, &capsim::data::datasets::DatasetSource::Bundled)
+                .unwrap_or_else(|e| panic!("{name}: {e}"));
         assert!(lines.iter().all(|l| l.starts_with("ok: ")), "{lines:?}");
     }
     let b =
@@ -240,7 +241,7 @@ fn init_writes_examples_that_validate() {
 }
 
 fn mutated() -> impl Strategy<Value = String> {
-    let base = capsim::scenario::EXAMPLES[1].1.to_string();
+    let base = capsim::config::scenario::EXAMPLES[1].1.to_string();
     let len = base.len();
     (
         0..len,
@@ -280,7 +281,7 @@ proptest! {
     #[test]
     fn loader_never_panics(text in prop_oneof![mutated(), ".{0,300}"]) {
         let tmp = tempfile::tempdir().unwrap();
-        write(tmp.path(), "baseline.toml", capsim::scenario::EXAMPLES[0].1);
+        write(tmp.path(), "baseline.toml", capsim::config::scenario::EXAMPLES[0].1);
         let p = write(tmp.path(), "s.toml", &text);
         let r = std::panic::catch_unwind(|| {
             if let Ok(s) = Scenario::load(&p) {

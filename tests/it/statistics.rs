@@ -2,11 +2,14 @@
 //! tolerances derived from the variance (5 standard deviations), so that a wrong rate, a
 //! lost normalisation or a biased draw fails.
 
-use capsim::activity::{add_exposure, n_exposure_cells, Setting};
-use capsim::population::{band_of, People, N_IMD};
-use capsim::rng::{Purpose, StreamKey, StreamRng};
-use capsim::simulation::{arrivals, births, exits, transitions, StartCounts};
-use capsim::synthesis::Newcomers;
+use capsim::core::care::Setting;
+use capsim::core::dims::{band_of, N_IMD};
+use capsim::core::rng::{Purpose, StreamKey, StreamRng};
+use capsim::engine::exposure::add_exposure;
+use capsim::engine::population::People;
+use capsim::engine::simulation::{arrivals, births, exits, transitions, StartCounts};
+use capsim::engine::synthesis::Newcomers;
+use capsim::model::activity::n_exposure_cells;
 
 use crate::util::{assert_close, bundled, people_of};
 
@@ -27,7 +30,11 @@ fn rng(purpose: Purpose) -> StreamRng {
 }
 
 /// About 400,000 people from ten neighbourhoods of the default system.
-fn pool() -> (capsim::datasets::Datasets, capsim::model::Model, People) {
+fn pool() -> (
+    capsim::data::datasets::Datasets,
+    capsim::model::Model,
+    People,
+) {
     let (d, m, g) = bundled();
     let p = people_of(&m, &g, 10, 5);
     assert!(p.len() > 300_000);
@@ -143,7 +150,7 @@ fn births_and_arrivals_match_fertility_and_migration_rates() {
     let mut e_in = 0.0;
     for i in 0..p.len() {
         let b = band_of(p.age[i]);
-        if p.sex[i] == capsim::population::FEMALE {
+        if p.sex[i] == capsim::core::dims::FEMALE {
             e_births += d.fertility[b];
         }
         e_in += d.migration[[b, p.sex[i] as usize, 0]];
@@ -251,7 +258,7 @@ fn hospital_spend_concentrates_as_published() {
     let (_, m, p) = pool();
     let mut r = rng(Purpose::PersonActivity);
     let mut spend: Vec<i64> = (0..p.len())
-        .map(|i| m.activity.person_hospital_spend(&p, i, &mut r))
+        .map(|i| capsim::engine::exposure::person_hospital_spend(&m.activity, &p, i, &mut r))
         .collect();
     spend.sort_unstable_by(|a, b| b.cmp(a));
     let total: i64 = spend.iter().sum();

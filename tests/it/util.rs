@@ -3,12 +3,12 @@
 use std::path::{Path, PathBuf};
 use std::process::Output;
 
-use capsim::datasets::{Datasets, BUNDLED};
-use capsim::geography::Geography;
+use capsim::core::rng::{Purpose, StreamKey};
+use capsim::data::datasets::{Datasets, BUNDLED};
+use capsim::data::geography::Geography;
+use capsim::engine::population::People;
+use capsim::engine::synthesis::synthesise;
 use capsim::model::Model;
-use capsim::population::People;
-use capsim::rng::{Purpose, StreamKey};
-use capsim::synthesis::synthesise;
 
 /// Runs the capsim binary with `args` in `dir`.
 pub fn capsim(dir: &Path, args: &[&str]) -> Output {

@@ -7,18 +7,19 @@ use std::time::Instant;
 
 use serde::Serialize;
 
-use crate::activity::Setting;
-use crate::batch::{run_batch, Batch, BatchOptions, BatchReport};
-use crate::datasets::{DatasetSource, Datasets};
-use crate::error::Result;
-use crate::geography::Preset;
-use crate::intervention::Levers;
-use crate::metrics::compute;
+use crate::accounts::metrics::compute;
+use crate::accounts::summary::Collected;
+use crate::app::batch::{run_batch, BatchOptions, BatchReport};
+use crate::config::batch::Batch;
+use crate::config::scenario::{Overrides, Scenario};
+use crate::core::care::Setting;
+use crate::core::error::Result;
+use crate::data::datasets::{DatasetSource, Datasets};
+use crate::data::geography::Preset;
+use crate::engine::levers::Levers;
+use crate::engine::simulation::{simulate_plan, NeighbourhoodResult, Plan, SimConfig};
+use crate::io::tables::{metrics_frame, write_frame, write_json, write_tables, Layout, Staging};
 use crate::model::Model;
-use crate::output::{metrics_frame, write_frame, write_json, write_tables, Layout, Staging};
-use crate::scenario::{Overrides, Scenario};
-use crate::simulation::{simulate_plan, NeighbourhoodResult, Plan, SimConfig};
-use crate::summary::Collected;
 
 /// Settings of one `capsim run`.
 #[derive(Debug, Clone)]
@@ -166,7 +167,7 @@ fn run_single(
         model.segments.ids(),
         own,
     )?;
-    let weights = crate::capitation::Weights::new(&model, &datasets);
+    let weights = crate::accounts::capitation::Weights::new(&model, &datasets);
     let (metrics, budgets) = compute(
         &model,
         &datasets,
@@ -187,7 +188,7 @@ fn run_single(
         &mut staging,
         &Layout::Flat,
         "budgets",
-        &crate::output::budgets_frame(&geography, &budgets)?,
+        &crate::io::tables::budgets_frame(&geography, &budgets)?,
     )?;
     let mut c = Collected::new(vec![(scenario.name.clone(), scenario.years)]);
     c.add(0, &metrics, &plan.scenarios[1].levers.draws);

@@ -11,109 +11,10 @@
 use rand::RngExt;
 use rand_distr::{Distribution, Gamma, Poisson};
 
-use crate::datasets::Datasets;
-use crate::population::{band_of, People, N_BANDS, N_IMD, N_SEX};
-use crate::rng::{StreamKey, StreamRng};
-
-/// A setting of care. The set is fixed in code because interventions and budgets refer to
-/// settings by type; their rates and costs are data.
-#[derive(
-    Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, serde::Serialize, serde::Deserialize,
-)]
-#[serde(rename_all = "snake_case")]
-pub enum Setting {
-    GpAppointments,
-    OtherPrimaryCare,
-    CommunityNursing,
-    CommunityMentalHealth,
-    AeAttendances,
-    EmergencyAdmissions,
-    EmergencyBedDays,
-    ElectiveAdmissions,
-    OutpatientAttendances,
-    HomeCareHours,
-    CareHomeWeeks,
-}
-
-impl Setting {
-    pub const ALL: [Setting; 11] = [
-        Setting::GpAppointments,
-        Setting::OtherPrimaryCare,
-        Setting::CommunityNursing,
-        Setting::CommunityMentalHealth,
-        Setting::AeAttendances,
-        Setting::EmergencyAdmissions,
-        Setting::EmergencyBedDays,
-        Setting::ElectiveAdmissions,
-        Setting::OutpatientAttendances,
-        Setting::HomeCareHours,
-        Setting::CareHomeWeeks,
-    ];
-
-    /// The id used in datasets and outputs.
-    pub fn id(self) -> &'static str {
-        match self {
-            Setting::GpAppointments => "gp_appointments",
-            Setting::OtherPrimaryCare => "other_primary_care",
-            Setting::CommunityNursing => "community_nursing",
-            Setting::CommunityMentalHealth => "community_mental_health",
-            Setting::AeAttendances => "ae_attendances",
-            Setting::EmergencyAdmissions => "emergency_admissions",
-            Setting::EmergencyBedDays => "emergency_bed_days",
-            Setting::ElectiveAdmissions => "elective_admissions",
-            Setting::OutpatientAttendances => "outpatient_attendances",
-            Setting::HomeCareHours => "home_care_hours",
-            Setting::CareHomeWeeks => "care_home_weeks",
-        }
-    }
-
-    /// The setting whose count this one is derived from, if any (bed days per admission).
-    pub fn derived_from(self) -> Option<Setting> {
-        match self {
-            Setting::EmergencyBedDays => Some(Setting::EmergencyAdmissions),
-            _ => None,
-        }
-    }
-
-    pub fn index(self) -> usize {
-        self as usize
-    }
-}
-
-/// The budget sector a setting's spend falls in.
-#[derive(
-    Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, serde::Serialize, serde::Deserialize,
-)]
-#[serde(rename_all = "snake_case")]
-pub enum Sector {
-    Acute,
-    Community,
-    PrimaryCare,
-    MentalHealth,
-    SocialCare,
-}
-
-impl Sector {
-    pub const ALL: [Sector; 5] = [
-        Sector::Acute,
-        Sector::Community,
-        Sector::PrimaryCare,
-        Sector::MentalHealth,
-        Sector::SocialCare,
-    ];
-
-    pub fn id(self) -> &'static str {
-        match self {
-            Sector::Acute => "acute",
-            Sector::Community => "community",
-            Sector::PrimaryCare => "primary_care",
-            Sector::MentalHealth => "mental_health",
-            Sector::SocialCare => "social_care",
-        }
-    }
-}
-
-pub const N_SETTINGS: usize = Setting::ALL.len();
+use crate::core::care::{Sector, Setting, N_SETTINGS};
+use crate::core::dims::{N_BANDS, N_IMD, N_SEX};
+use crate::core::rng::{StreamKey, StreamRng};
+use crate::data::datasets::Datasets;
 
 /// Expected use per unit of exposure, and unit costs, ready for the yearly loop.
 #[derive(Debug, Clone)]
@@ -348,7 +249,7 @@ impl ActivityModel {
     /// Total bed days of `admissions` stays, each negative binomial with mean `los_mean` and
     /// shape `los_shape`: the sum is negative binomial with shape `admissions x los_shape`,
     /// drawn as a gamma-Poisson mixture.
-    fn total_length_of_stay(&self, admissions: u64, factor: f64, rng: &mut StreamRng) -> u64 {
+    pub fn total_length_of_stay(&self, admissions: u64, factor: f64, rng: &mut StreamRng) -> u64 {
         if admissions == 0 || self.los_mean <= 0.0 || factor <= 0.0 {
             return 0;
         }
@@ -357,33 +258,6 @@ impl ActivityModel {
             .expect("shape and scale validated positive")
             .sample(rng);
         poisson(lambda, rng)
-    }
-
-    /// Per-person draw of one year's hospital spend in pence (emergency, bed days, elective,
-    /// outpatient, A&E), for checks on how spend concentrates.
-    pub fn person_hospital_spend(&self, people: &People, i: usize, rng: &mut StreamRng) -> i64 {
-        let cell = exposure_cell(
-            people.segment[i] as usize,
-            band_of(people.age[i]),
-            people.sex[i] as usize,
-            people.imd[i] as usize,
-        );
-        let risk = people.risk[i] as f64;
-        let mut pence = 0i64;
-        for s in [
-            Setting::AeAttendances,
-            Setting::EmergencyAdmissions,
-            Setting::ElectiveAdmissions,
-            Setting::OutpatientAttendances,
-        ] {
-            let n = poisson(self.rate(s, cell) * risk, rng);
-            pence += n as i64 * self.unit_cost_pence(s, 1);
-            if s == Setting::EmergencyAdmissions {
-                let days = self.total_length_of_stay(n, 1.0, rng);
-                pence += days as i64 * self.unit_cost_pence(Setting::EmergencyBedDays, 1);
-            }
-        }
-        pence
     }
 }
 
@@ -399,24 +273,4 @@ pub fn poisson(mean: f64, rng: &mut StreamRng) -> u64 {
     Poisson::new(mean)
         .expect("finite positive mean")
         .sample(rng) as u64
-}
-
-/// Adds a person's exposure (risk x weight) into `exposure` and their presence (weight)
-/// into `presence`.
-#[inline]
-pub fn add_exposure(
-    people: &People,
-    i: usize,
-    weight: f64,
-    exposure: &mut [f64],
-    presence: &mut [f64],
-) {
-    let c = exposure_cell(
-        people.segment[i] as usize,
-        band_of(people.age[i]),
-        people.sex[i] as usize,
-        people.imd[i] as usize,
-    );
-    exposure[c] += weight * people.risk[i] as f64;
-    presence[c] += weight;
 }

@@ -19,18 +19,19 @@
 
 use rayon::prelude::*;
 
-use crate::activity::{add_exposure, n_exposure_cells, poisson, YearActivity, N_SETTINGS};
-use crate::error::{CapsimError, Result};
-use crate::geography::Geography;
-use crate::intervention::{
+use crate::core::care::N_SETTINGS;
+use crate::core::dims::{band_of, n_cells, FEMALE, MAX_AGE, N_BANDS, N_IMD, N_SEX};
+use crate::core::error::{CapsimError, Result};
+use crate::core::rng::{person_uniform, Purpose, StreamKey, StreamRng};
+use crate::data::geography::Geography;
+use crate::engine::exposure::add_exposure;
+use crate::engine::levers::{
     demographic_cell, scenario_means, DemographicLevers, EffectScratch, InterventionYear, Levers,
 };
+use crate::engine::population::{count_into, People};
+use crate::engine::synthesis::{synthesise, Newcomers};
+use crate::model::activity::{n_exposure_cells, poisson, YearActivity};
 use crate::model::Model;
-use crate::population::{
-    band_of, count_into, n_cells, People, FEMALE, MAX_AGE, N_BANDS, N_IMD, N_SEX,
-};
-use crate::rng::{person_uniform, Purpose, StreamKey, StreamRng};
-use crate::synthesis::{synthesise, Newcomers};
 
 /// What to simulate.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -9,8 +9,9 @@ use std::collections::BTreeMap;
 
 use polars::prelude::*;
 
-use crate::error::{CapsimError, Result};
-use crate::metrics::{Level, Metrics};
+use crate::accounts::metrics::Metrics;
+use crate::core::error::{CapsimError, Result};
+use crate::core::level::Level;
 
 /// Centiles reported, with their column names.
 pub const CENTILES: [(&str, f64); 5] = [

@@ -11,11 +11,11 @@ use std::path::{Path, PathBuf};
 
 use polars::prelude::*;
 
-use crate::activity::Setting;
-use crate::error::{CapsimError, Result};
-use crate::geography::Geography;
-use crate::population::{cell, n_cells, BAND_LABELS, N_BANDS, N_IMD, N_SEX, SEX_LABELS};
-use crate::simulation::NeighbourhoodResult;
+use crate::core::care::Setting;
+use crate::core::dims::{cell, n_cells, BAND_LABELS, N_BANDS, N_IMD, N_SEX, SEX_LABELS};
+use crate::core::error::{CapsimError, Result};
+use crate::data::geography::Geography;
+use crate::engine::simulation::NeighbourhoodResult;
 
 /// The tables every run writes, each as `NAME.parquet` and `NAME.csv`.
 pub const TABLES: [&str; 3] = ["population", "flows", "activity"];
@@ -408,7 +408,7 @@ pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<()> {
 }
 
 /// The metrics of one scenario-run as a frame.
-pub fn metrics_frame(m: &crate::metrics::Metrics) -> Result<DataFrame> {
+pub fn metrics_frame(m: &crate::accounts::metrics::Metrics) -> Result<DataFrame> {
     DataFrame::new_infer_height(vec![
         Column::new("year".into(), &m.year),
         Column::new("level".into(), &m.level),
@@ -442,8 +442,8 @@ pub fn read_parquet(path: &Path) -> Result<DataFrame> {
 }
 
 /// The budgets of one scenario-run as a frame (money in pounds, from exact pence).
-pub fn budgets_frame(g: &Geography, b: &crate::capitation::Budgets) -> Result<DataFrame> {
-    use crate::metrics::Level;
+pub fn budgets_frame(g: &Geography, b: &crate::accounts::capitation::Budgets) -> Result<DataFrame> {
+    use crate::core::level::Level;
     let mut area = Area::default();
     for (level, k) in b.level.iter().zip(&b.area) {
         match level {

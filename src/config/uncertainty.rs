@@ -13,7 +13,7 @@ use rand_distr::{Beta, Distribution, LogNormal, Normal, Triangular};
 use serde::de::{self, Deserializer, MapAccess, Visitor};
 use serde::{Deserialize, Serialize};
 
-use crate::rng::{Purpose, StreamKey};
+use crate::core::rng::{Purpose, StreamKey};
 
 /// z for the 90th centile of a standard normal: an 80% interval spans 2 x 1.2816 sd.
 const Z90: f64 = 1.281_551_565_544_600_5;
@@ -186,7 +186,7 @@ impl Dist {
     }
 
     /// One draw. Distributions checked by [`Dist::check`] never fail to build.
-    pub fn sample(&self, rng: &mut crate::rng::StreamRng) -> f64 {
+    pub fn sample(&self, rng: &mut crate::core::rng::StreamRng) -> f64 {
         match *self {
             Dist::Fixed { value } => value,
             Dist::Uniform { min, max } => min + (max - min) * rand::RngExt::random::<f64>(rng),

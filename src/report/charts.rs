@@ -16,8 +16,8 @@ use plotters::prelude::*;
 use plotters::style::text_anchor::{HPos, Pos, VPos};
 use plotters::style::FontStyle;
 
-use crate::error::{CapsimError, Result};
-use crate::output::{floats, ints, read_parquet, strings};
+use crate::core::error::{CapsimError, Result};
+use crate::io::tables::{floats, ints, read_parquet, strings};
 
 /// Okabe-Ito colours (Okabe and Ito 2008), black last.
 pub const PALETTE: [RGBColor; 8] = [
@@ -44,7 +44,7 @@ static FONTS: Once = Once::new();
 fn register_fonts() {
     FONTS.call_once(|| {
         let regular: &'static [u8] = FONT_BYTES;
-        let bold: &'static [u8] = include_bytes!("../assets/fonts/DejaVuSans-Bold.ttf");
+        let bold: &'static [u8] = include_bytes!("../../assets/fonts/DejaVuSans-Bold.ttf");
         plotters::style::register_font(FONT, FontStyle::Normal, regular)
             .unwrap_or_else(|_| panic!("embedded font is valid"));
         plotters::style::register_font(FONT, FontStyle::Bold, bold)
@@ -362,7 +362,7 @@ fn err<E: std::fmt::Debug>(e: E) -> String {
 }
 
 /// The embedded regular font, for the report's `@font-face`.
-pub const FONT_BYTES: &[u8] = include_bytes!("../assets/fonts/DejaVuSans.ttf");
+pub const FONT_BYTES: &[u8] = include_bytes!("../../assets/fonts/DejaVuSans.ttf");
 
 /// Writes every chart of `data` as `NAME.png` and `NAME.svg` at the paths `path(file)`
 /// gives; returns the charts drawn, in order, with their titles.

@@ -6,34 +6,16 @@
 //! and systems; ratios (return on investment, break-even) are formed after summing. Money
 //! is summed in integer pence and written in pounds.
 
-use crate::activity::{Sector, Setting, N_SETTINGS};
-use crate::capitation::{budgets, Budgets, Weights};
-use crate::datasets::Datasets;
-use crate::geography::{largest_remainder, Geography};
-use crate::intervention::Levers;
+use crate::accounts::capitation::{budgets, Budgets, Weights};
+use crate::config::scenario::{PoolLevel, Scenario};
+use crate::core::care::{Sector, Setting, N_SETTINGS};
+use crate::core::level::Level;
+use crate::core::money::largest_remainder;
+use crate::data::datasets::Datasets;
+use crate::data::geography::Geography;
+use crate::engine::levers::Levers;
+use crate::engine::simulation::NeighbourhoodResult;
 use crate::model::Model;
-use crate::scenario::{PoolLevel, Scenario};
-use crate::simulation::NeighbourhoodResult;
-
-/// The levels results are reported at.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
-pub enum Level {
-    System,
-    Place,
-    Neighbourhood,
-}
-
-impl Level {
-    pub const ALL: [Level; 3] = [Level::System, Level::Place, Level::Neighbourhood];
-
-    pub fn id(self) -> &'static str {
-        match self {
-            Level::System => "system",
-            Level::Place => "place",
-            Level::Neighbourhood => "neighbourhood",
-        }
-    }
-}
 
 /// Long-format metrics of one scenario-run.
 #[derive(Debug, Clone, Default, PartialEq)]

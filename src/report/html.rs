@@ -11,10 +11,10 @@ use std::path::Path;
 
 use base64::Engine;
 
-use crate::batch::headlines;
-use crate::charts::{write_charts, ReportData, FONT, FONT_BYTES};
-use crate::error::{CapsimError, Result};
-use crate::output::Staging;
+use crate::app::batch::headlines;
+use crate::core::error::{CapsimError, Result};
+use crate::io::tables::Staging;
+use crate::report::charts::{write_charts, ReportData, FONT, FONT_BYTES};
 
 /// Folder of the charts inside an output folder.
 pub const CHARTS: &str = "charts";

@@ -1,10 +1,15 @@
-//! The model: every parameter table the yearly loop needs, built once from the datasets.
+//! Layer 4, `model`: every parameter table the yearly loop needs, built once from the
+//! datasets: demography, segment transitions and activity rates with unit costs.
 
-use crate::activity::ActivityModel;
-use crate::datasets::Datasets;
-use crate::demography::Demography;
-use crate::error::Result;
-use crate::segments::SegmentModel;
+pub mod activity;
+pub mod demography;
+pub mod segments;
+
+use crate::core::error::Result;
+use crate::data::datasets::Datasets;
+use crate::model::activity::ActivityModel;
+use crate::model::demography::Demography;
+use crate::model::segments::SegmentModel;
 
 #[derive(Debug, Clone)]
 pub struct Model {

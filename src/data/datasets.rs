@@ -12,66 +12,81 @@ use ndarray::{Array2, Array3};
 use polars::prelude::*;
 use sha2::{Digest, Sha256};
 
-use crate::activity::{Sector, Setting};
-use crate::error::{CapsimError, Result};
-use crate::population::{BAND_LABELS, N_AGES, N_BANDS, N_IMD, N_SEX, SEX_LABELS};
+use crate::core::care::{Sector, Setting};
+use crate::core::dims::{BAND_LABELS, N_AGES, N_BANDS, N_IMD, N_SEX, SEX_LABELS};
+use crate::core::error::{CapsimError, Result};
 
 /// The bundled default datasets, compiled into the binary so `capsim run` works anywhere.
 pub const BUNDLED: &[(&str, &str)] = &[
-    ("life_table.csv", include_str!("../datasets/life_table.csv")),
+    (
+        "life_table.csv",
+        include_str!("../../datasets/life_table.csv"),
+    ),
     (
         "population_age_sex.csv",
-        include_str!("../datasets/population_age_sex.csv"),
+        include_str!("../../datasets/population_age_sex.csv"),
     ),
-    ("segments.csv", include_str!("../datasets/segments.csv")),
+    ("segments.csv", include_str!("../../datasets/segments.csv")),
     (
         "segment_prevalence.csv",
-        include_str!("../datasets/segment_prevalence.csv"),
+        include_str!("../../datasets/segment_prevalence.csv"),
     ),
     (
         "segment_transitions.csv",
-        include_str!("../datasets/segment_transitions.csv"),
+        include_str!("../../datasets/segment_transitions.csv"),
     ),
     (
         "deprivation.csv",
-        include_str!("../datasets/deprivation.csv"),
+        include_str!("../../datasets/deprivation.csv"),
     ),
-    ("fertility.csv", include_str!("../datasets/fertility.csv")),
-    ("migration.csv", include_str!("../datasets/migration.csv")),
-    ("settings.csv", include_str!("../datasets/settings.csv")),
-    ("parameters.csv", include_str!("../datasets/parameters.csv")),
+    (
+        "fertility.csv",
+        include_str!("../../datasets/fertility.csv"),
+    ),
+    (
+        "migration.csv",
+        include_str!("../../datasets/migration.csv"),
+    ),
+    ("settings.csv", include_str!("../../datasets/settings.csv")),
+    (
+        "parameters.csv",
+        include_str!("../../datasets/parameters.csv"),
+    ),
     (
         "capitation_deprivation.csv",
-        include_str!("../datasets/capitation_deprivation.csv"),
+        include_str!("../../datasets/capitation_deprivation.csv"),
     ),
     (
         "capitation_places.csv",
-        include_str!("../datasets/capitation_places.csv"),
+        include_str!("../../datasets/capitation_places.csv"),
     ),
     (
         "activity_rates.csv",
-        include_str!("../datasets/activity_rates.csv"),
+        include_str!("../../datasets/activity_rates.csv"),
     ),
     (
         "activity_segment_multipliers.csv",
-        include_str!("../datasets/activity_segment_multipliers.csv"),
+        include_str!("../../datasets/activity_segment_multipliers.csv"),
     ),
     (
         "activity_deprivation_multipliers.csv",
-        include_str!("../datasets/activity_deprivation_multipliers.csv"),
+        include_str!("../../datasets/activity_deprivation_multipliers.csv"),
     ),
-    ("archetypes.csv", include_str!("../datasets/archetypes.csv")),
+    (
+        "archetypes.csv",
+        include_str!("../../datasets/archetypes.csv"),
+    ),
     (
         "archetype_age_profile.csv",
-        include_str!("../datasets/archetype_age_profile.csv"),
+        include_str!("../../datasets/archetype_age_profile.csv"),
     ),
     (
         "default_system.csv",
-        include_str!("../datasets/default_system.csv"),
+        include_str!("../../datasets/default_system.csv"),
     ),
     (
         "england_benchmarks.csv",
-        include_str!("../datasets/england_benchmarks.csv"),
+        include_str!("../../datasets/england_benchmarks.csv"),
     ),
 ];
 

@@ -8,17 +8,19 @@
 //! come from what it leaves out: individual risk, and chance); adjustments come from
 //! `datasets/capitation_*.csv`.
 
-use crate::activity::{exposure_cell, Sector, Setting};
-use crate::datasets::Datasets;
-use crate::geography::{largest_remainder, Geography};
+use crate::core::care::{Sector, Setting};
+use crate::core::money::largest_remainder;
+use crate::data::datasets::Datasets;
+use crate::data::geography::Geography;
+use crate::model::activity::exposure_cell;
 use std::collections::BTreeMap;
 
-use crate::intervention::Levers;
-use crate::metrics::Level;
+use crate::config::scenario::{Basis, Formula, RiskSharing, Scenario};
+use crate::core::dims::{cell, n_cells, N_BANDS, N_IMD, N_SEX};
+use crate::core::level::Level;
+use crate::engine::levers::Levers;
+use crate::engine::simulation::NeighbourhoodResult;
 use crate::model::Model;
-use crate::population::{cell, n_cells, N_BANDS, N_IMD, N_SEX};
-use crate::scenario::{Basis, Formula, RiskSharing, Scenario};
-use crate::simulation::NeighbourhoodResult;
 
 /// Sectors, then `total`, then (when configured) the `pooled` fund.
 pub const N_SECTORS: usize = 5;
@@ -575,8 +577,8 @@ impl Budgets {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::scenario::PoolLevel;
-    use crate::uncertainty::Share;
+    use crate::config::scenario::PoolLevel;
+    use crate::config::uncertainty::Share;
     use proptest::prelude::*;
 
     #[test]

@@ -6,9 +6,9 @@
 //! on the diagonal; and by scaling the starting prevalence of every segment other than
 //! `healthy` and the newborn segment.
 
-use crate::datasets::Datasets;
-use crate::error::{CapsimError, Result};
-use crate::population::{N_AGES, N_BANDS, N_IMD};
+use crate::core::dims::{N_AGES, N_BANDS, N_IMD};
+use crate::core::error::{CapsimError, Result};
+use crate::data::datasets::Datasets;
 
 /// Transition and starting-prevalence tables, ready for the yearly loop.
 #[derive(Debug, Clone)]

@@ -12,33 +12,36 @@ use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
 
-use crate::activity::{Sector, Setting};
-use crate::datasets::Datasets;
-use crate::error::{CapsimError, Result};
-use crate::geography::{Geography, Preset};
-use crate::population::{N_BANDS, N_IMD};
-use crate::uncertainty::{Amount, Effect, Share};
+use crate::config::uncertainty::{Amount, Effect, Share};
+use crate::core::care::{Sector, Setting};
+use crate::core::dims::{N_BANDS, N_IMD};
+use crate::core::error::{CapsimError, Result};
+use crate::data::datasets::Datasets;
+use crate::data::geography::{Geography, Preset};
 
 /// The example scenarios shipped in `scenarios/`, written by `capsim init`.
 pub const EXAMPLES: [(&str, &str); 6] = [
-    ("baseline.toml", include_str!("../scenarios/baseline.toml")),
+    (
+        "baseline.toml",
+        include_str!("../../scenarios/baseline.toml"),
+    ),
     (
         "frailty-virtual-wards.toml",
-        include_str!("../scenarios/frailty-virtual-wards.toml"),
+        include_str!("../../scenarios/frailty-virtual-wards.toml"),
     ),
     (
         "proactive-complex-care.toml",
-        include_str!("../scenarios/proactive-complex-care.toml"),
+        include_str!("../../scenarios/proactive-complex-care.toml"),
     ),
     (
         "prevention-stable-ltc.toml",
-        include_str!("../scenarios/prevention-stable-ltc.toml"),
+        include_str!("../../scenarios/prevention-stable-ltc.toml"),
     ),
     (
         "all-of-the-above.toml",
-        include_str!("../scenarios/all-of-the-above.toml"),
+        include_str!("../../scenarios/all-of-the-above.toml"),
     ),
-    ("batch.toml", include_str!("../scenarios/batch.toml")),
+    ("batch.toml", include_str!("../../scenarios/batch.toml")),
 ];
 
 /// Which people a run simulates.
@@ -893,27 +896,6 @@ impl Scenario {
                 && (p.neighbourhoods.is_empty() || p.neighbourhoods.iter().any(|x| *x == nb))
         }))
     }
-}
-
-/// Writes the example scenarios into `dir`, refusing to overwrite anything.
-pub fn init(dir: &Path) -> Result<Vec<PathBuf>> {
-    std::fs::create_dir_all(dir).map_err(|e| CapsimError::io(dir, e))?;
-    for (name, _) in EXAMPLES {
-        let p = dir.join(name);
-        if p.exists() {
-            return Err(CapsimError::InvalidSetting {
-                setting: "init".into(),
-                problem: format!("{} exists already; choose an empty folder", p.display()),
-            });
-        }
-    }
-    let mut written = Vec::new();
-    for (name, text) in EXAMPLES {
-        let p = dir.join(name);
-        crate::output::write_atomic(&p, text.as_bytes())?;
-        written.push(p);
-    }
-    Ok(written)
 }
 
 /// Bands covered by a target's age limits, as an inclusive range.

@@ -6,8 +6,8 @@
 //! population as a whole dies at the life-table rate while the sick and the deprived die
 //! sooner. Out-migration competes with death in the same draw (one uniform per person).
 
-use crate::datasets::Datasets;
-use crate::population::{band_of, N_AGES, N_BANDS, N_IMD, N_SEX};
+use crate::core::dims::{band_of, N_AGES, N_BANDS, N_IMD, N_SEX};
+use crate::data::datasets::Datasets;
 
 #[derive(Debug, Clone)]
 pub struct Demography {

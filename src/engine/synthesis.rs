@@ -5,11 +5,12 @@
 use rand::RngExt;
 use rand_distr::{Distribution, Gamma};
 
-use crate::geography::Neighbourhood;
+use crate::core::dims::{band_ages, N_BANDS, N_IMD, N_SEX};
+use crate::core::rng::StreamRng;
+use crate::data::geography::Neighbourhood;
+use crate::engine::population::People;
+use crate::model::segments::pick;
 use crate::model::Model;
-use crate::population::{band_ages, People, N_BANDS, N_IMD, N_SEX};
-use crate::rng::StreamRng;
-use crate::segments::pick;
 
 /// Draws of the attributes of a new person, shared by synthesis and migration.
 pub struct Newcomers {

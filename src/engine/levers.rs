@@ -9,14 +9,13 @@
 //! follow band edges: the effect on activity then needs no work per person. Effects on
 //! mortality and deterioration do act per person, through [`DemographicLevers`].
 
-use crate::activity::{
-    exposure_cell, n_exposure_cells, ActivityModel, Sector, Setting, N_SETTINGS,
-};
-use crate::datasets::Datasets;
-use crate::geography::Geography;
-use crate::population::{N_BANDS, N_IMD, N_SEX};
-use crate::scenario::{target_bands, target_quintiles, Intervention, Scenario};
-use crate::uncertainty::{draw, Dist};
+use crate::config::scenario::{target_bands, target_quintiles, Intervention, Scenario};
+use crate::config::uncertainty::{draw, Dist};
+use crate::core::care::{Sector, Setting, N_SETTINGS};
+use crate::core::dims::{N_BANDS, N_IMD, N_SEX};
+use crate::data::datasets::Datasets;
+use crate::data::geography::Geography;
+use crate::model::activity::{exposure_cell, n_exposure_cells, ActivityModel};
 
 /// Who an intervention reaches, as masks over the model's dimensions.
 #[derive(Debug, Clone, PartialEq)]
@@ -29,7 +28,7 @@ pub struct Reach {
 }
 
 impl Reach {
-    fn new(t: &crate::scenario::Target, d: &Datasets, g: &Geography) -> Self {
+    fn new(t: &crate::config::scenario::Target, d: &Datasets, g: &Geography) -> Self {
         let segments = d
             .segments
             .iter()
@@ -137,7 +136,7 @@ impl Levers {
                 activity[s.index()] = take(n(&format!("effects.{}", s.id())), &e.0, -1.0);
             }
         }
-        let mut effect = |field: &str, e: &Option<crate::uncertainty::Effect>| {
+        let mut effect = |field: &str, e: &Option<crate::config::uncertainty::Effect>| {
             e.as_ref()
                 .map_or(0.0, |e| take(n(&format!("effects.{field}")), &e.0, -1.0))
         };
@@ -390,9 +389,9 @@ pub fn scenario_means(
 mod tests {
     #[test]
     fn coverage_ramps_linearly() {
-        let c = crate::scenario::Coverage {
-            start: crate::uncertainty::Share(0.1),
-            target: crate::uncertainty::Share(0.5),
+        let c = crate::config::scenario::Coverage {
+            start: crate::config::uncertainty::Share(0.1),
+            target: crate::config::uncertainty::Share(0.5),
             ramp_years: 4,
         };
         let v: Vec<f64> = (1..=6).map(|y| c.in_year(y)).collect();

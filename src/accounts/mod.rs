@@ -1,0 +1,6 @@
+//! Layer 6, `accounts`: money and results. Capitated budgets, per-run metrics and their
+//! Monte Carlo summaries, all as typed values (no polars here).
+
+pub mod capitation;
+pub mod metrics;
+pub mod summary;

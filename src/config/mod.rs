@@ -1,0 +1,6 @@
+//! Layer 3, `config`: scenario and batch files, parsed and checked into typed values, and
+//! the uncertain numbers they may hold.
+
+pub mod batch;
+pub mod scenario;
+pub mod uncertainty;

@@ -1,0 +1,60 @@
+//! What people contribute to a year's care: their exposure (risk-weighted presence) in the
+//! model's cells, and, for checks of how spend concentrates, per-person draws.
+
+use crate::core::care::Setting;
+use crate::core::dims::band_of;
+use crate::core::rng::StreamRng;
+use crate::engine::population::People;
+use crate::model::activity::{exposure_cell, poisson, ActivityModel};
+
+/// Adds a person's exposure (risk x weight) into `exposure` and their presence (weight)
+/// into `presence`.
+#[inline]
+pub fn add_exposure(
+    people: &People,
+    i: usize,
+    weight: f64,
+    exposure: &mut [f64],
+    presence: &mut [f64],
+) {
+    let c = exposure_cell(
+        people.segment[i] as usize,
+        band_of(people.age[i]),
+        people.sex[i] as usize,
+        people.imd[i] as usize,
+    );
+    exposure[c] += weight * people.risk[i] as f64;
+    presence[c] += weight;
+}
+
+/// Per-person draw of one year's hospital spend in pence (emergency, bed days, elective,
+/// outpatient, A&E), for checks on how spend concentrates.
+pub fn person_hospital_spend(
+    model: &ActivityModel,
+    people: &People,
+    i: usize,
+    rng: &mut StreamRng,
+) -> i64 {
+    let cell = exposure_cell(
+        people.segment[i] as usize,
+        band_of(people.age[i]),
+        people.sex[i] as usize,
+        people.imd[i] as usize,
+    );
+    let risk = people.risk[i] as f64;
+    let mut pence = 0i64;
+    for s in [
+        Setting::AeAttendances,
+        Setting::EmergencyAdmissions,
+        Setting::ElectiveAdmissions,
+        Setting::OutpatientAttendances,
+    ] {
+        let n = poisson(model.rate(s, cell) * risk, rng);
+        pence += n as i64 * model.unit_cost_pence(s, 1);
+        if s == Setting::EmergencyAdmissions {
+            let days = model.total_length_of_stay(n, 1.0, rng);
+            pence += days as i64 * model.unit_cost_pence(Setting::EmergencyBedDays, 1);
+        }
+    }
+    pence
+}

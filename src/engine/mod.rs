@@ -1,0 +1,8 @@
+//! Layer 5, `engine`: people and the yearly cycle. Synthesis, the levers a scenario's
+//! interventions pull, and the simulation of every neighbourhood in parallel.
+
+pub mod exposure;
+pub mod levers;
+pub mod population;
+pub mod simulation;
+pub mod synthesis;

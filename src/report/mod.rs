@@ -1,0 +1,4 @@
+//! Layer 8, `report`: the charts (the only user of plotters) and the HTML report.
+
+pub mod charts;
+pub mod html;
