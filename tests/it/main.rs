@@ -5,6 +5,7 @@
 #![allow(clippy::needless_range_loop)]
 
 mod accounting;
+mod architecture;
 mod bad_datasets;
 mod batches;
 mod budgets;
