@@ -8,10 +8,7 @@ use indicatif::{ProgressBar, ProgressStyle};
 
 use capsim::app::batch::{headlines, merge, run_batch, BatchOptions, BatchReport};
 use capsim::app::run::{run, RunOptions, RunOutcome, RunSummary};
-use capsim::config::batch::{Batch, Shard};
-use capsim::config::scenario::Overrides;
-use capsim::data::datasets::DatasetSource;
-use capsim::data::geography::Preset;
+use capsim::app::{Batch, DatasetSource, Overrides, Preset, Shard};
 use capsim::CapsimError;
 
 #[derive(Parser)]
@@ -34,8 +31,8 @@ struct Common {
     /// Monte Carlo runs (overrides the scenario files).
     #[arg(long)]
     runs: Option<u32>,
-    /// Population preset (overrides the scenario files).
-    #[arg(long, value_enum)]
+    /// Population preset, default or england (overrides the scenario files).
+    #[arg(long)]
     population: Option<Preset>,
     /// Seed of every random stream (overrides the scenario files).
     #[arg(long)]
@@ -60,11 +57,11 @@ impl Common {
         if self.no_report || !self.out.join("summary.parquet").exists() {
             return Ok(());
         }
-        let r = capsim::report::html::report(&self.out)?;
+        let r = capsim::app::report(&self.out)?;
         println!(
             "report: {} ({} charts)",
-            self.out.join(capsim::report::html::REPORT).display(),
-            r.charts.len()
+            self.out.join(capsim::app::REPORT).display(),
+            r.drawn()
         );
         Ok(())
     }
@@ -208,12 +205,12 @@ fn main() -> ExitCode {
                 Ok(())
             }
         }),
-        Command::Report { dir } => capsim::report::html::report(&dir).map(|r| {
+        Command::Report { dir } => capsim::app::report(&dir).map(|r| {
             println!(
                 "wrote {} and {} charts in {}",
-                dir.join(capsim::report::html::REPORT).display(),
-                r.charts.len(),
-                dir.join(capsim::report::html::CHARTS).display()
+                dir.join(capsim::app::REPORT).display(),
+                r.drawn(),
+                dir.join(capsim::app::CHARTS).display()
             )
         }),
         Command::Validate { file, datasets } => capsim::app::batch::validate(

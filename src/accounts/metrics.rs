@@ -7,10 +7,11 @@
 //! is summed in integer pence and written in pounds.
 
 use crate::accounts::capitation::{budgets, Budgets, Weights};
+use crate::accounts::metric::{FormulaMetric::*, Metric};
 use crate::config::scenario::{PoolLevel, Scenario};
 use crate::core::care::{Sector, Setting, N_SETTINGS};
 use crate::core::level::Level;
-use crate::core::money::largest_remainder;
+use crate::core::money::{largest_remainder, pounds};
 use crate::data::datasets::Datasets;
 use crate::data::geography::Geography;
 use crate::engine::levers::Levers;
@@ -21,18 +22,18 @@ use crate::model::Model;
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct Metrics {
     pub year: Vec<i32>,
-    pub level: Vec<&'static str>,
+    pub level: Vec<Level>,
     pub area: Vec<String>,
-    pub metric: Vec<String>,
+    pub metric: Vec<Metric>,
     pub value: Vec<f64>,
 }
 
 impl Metrics {
-    fn push(&mut self, year: u32, level: Level, area: &str, metric: &str, value: f64) {
+    pub fn push(&mut self, year: u32, level: Level, area: &str, metric: Metric, value: f64) {
         self.year.push(year as i32);
-        self.level.push(level.id());
+        self.level.push(level);
         self.area.push(area.to_string());
-        self.metric.push(metric.to_string());
+        self.metric.push(metric);
         self.value.push(value);
     }
 
@@ -81,10 +82,6 @@ impl Sums {
         self.cf_admissions += o.cf_admissions;
         self.cf_bed_days += o.cf_bed_days;
     }
-}
-
-fn pounds(pence: i64) -> f64 {
-    pence as f64 / 100.0
 }
 
 /// Computes the metrics and budgets of one scenario in one run.
@@ -240,25 +237,22 @@ pub fn compute(
                 s.add(&nb[*k][y]);
             }
             let year = y as u32 + 1;
-            let mut put = |metric: &str, v: f64| out.push(year, *level, name, metric, v);
-            put("population", s.population as f64);
-            put("births", s.births as f64);
-            put("deaths", s.deaths as f64);
+            let mut put = |metric: Metric, v: f64| out.push(year, *level, name, metric, v);
+            put(Metric::Population, s.population as f64);
+            put(Metric::Births, s.births as f64);
+            put(Metric::Deaths, s.deaths as f64);
             for setting in Setting::ALL {
-                put(
-                    &format!("count.{}", setting.id()),
-                    s.count[setting.index()] as f64,
-                );
+                put(Metric::Count(setting), s.count[setting.index()] as f64);
             }
-            put("spend", pounds(s.spend));
+            put(Metric::Spend, pounds(s.spend));
             for sector in Sector::ALL {
                 put(
-                    &format!("spend.{}", sector.id()),
+                    Metric::SectorSpend(sector),
                     pounds(s.sector_spend[sector as usize]),
                 );
             }
             put(
-                "spend_per_head",
+                Metric::SpendPerHead,
                 pounds(s.spend) / s.population.max(1) as f64,
             );
             for (f, name) in formulas.iter().enumerate() {
@@ -271,13 +265,13 @@ pub fn compute(
                     after += c.3;
                     pooled += c.4;
                 }
-                put(&format!("weighted_population:{name}"), w);
-                put(&format!("budget:{name}"), pounds(b));
+                put(Metric::formula(WeightedPopulation, name), w);
+                put(Metric::formula(Budget, name), pounds(b));
                 put(
-                    &format!("budget_per_head:{name}"),
+                    Metric::formula(BudgetPerHead, name),
                     pounds(b) / s.population.max(1) as f64,
                 );
-                put(&format!("position:{name}"), pounds(p));
+                put(Metric::formula(Position, name), pounds(p));
                 let relative: f64 = members
                     .iter()
                     .map(|k| {
@@ -285,10 +279,10 @@ pub fn compute(
                         (c.2 as f64 - c.1 as f64 * ratio[f][geography.system_of(*k)][y]) / 100.0
                     })
                     .sum();
-                put(&format!("relative_position:{name}"), relative);
-                put(&format!("position_after_risk_share:{name}"), pounds(after));
+                put(Metric::formula(RelativePosition, name), relative);
+                put(Metric::formula(PositionAfterRiskShare, name), pounds(after));
                 if pooled_at == Some(*level) {
-                    put(&format!("pooled_deficit:{name}"), pounds(pooled));
+                    put(Metric::formula(PooledDeficit, name), pounds(pooled));
                 }
             }
             if !has_interventions {
@@ -302,31 +296,37 @@ pub fn compute(
             if break_even.is_none() && cum_net <= 0 {
                 break_even = Some(year);
             }
-            put("enrolled", s.enrolled);
-            put("intervention_cost", pounds(s.intervention_cost));
-            put("funding_shift", pounds(s.funding_shift));
-            put("gross_savings", pounds(savings));
-            put("net_cost", pounds(net));
-            put("cumulative_net_cost", pounds(cum_net));
+            put(Metric::Enrolled, s.enrolled);
+            put(Metric::InterventionCost, pounds(s.intervention_cost));
+            put(Metric::FundingShift, pounds(s.funding_shift));
+            put(Metric::GrossSavings, pounds(savings));
+            put(Metric::NetCost, pounds(net));
+            put(Metric::CumulativeNetCost, pounds(cum_net));
             let adm = Setting::EmergencyAdmissions.index();
             let bd = Setting::EmergencyBedDays.index();
             put(
-                "avoided_admissions",
+                Metric::AvoidedAdmissions,
                 s.cf_admissions as f64 - s.count[adm] as f64,
             );
             put(
-                "avoided_bed_days",
+                Metric::AvoidedBedDays,
                 s.cf_bed_days as f64 - s.count[bd] as f64,
             );
             if cum_cost > 0 {
-                put("roi", cum_savings as f64 / cum_cost as f64);
+                put(Metric::Roi, cum_savings as f64 / cum_cost as f64);
             }
-            put("broken_even", (cum_net <= 0) as u8 as f64);
+            put(Metric::BrokenEven, (cum_net <= 0) as u8 as f64);
         }
         if has_interventions && *level == Level::System {
             // A value above the horizon means "not within the horizon".
             let v = break_even.unwrap_or(scenario.years + 1);
-            out.push(scenario.years, *level, name, "break_even_year", v as f64);
+            out.push(
+                scenario.years,
+                *level,
+                name,
+                Metric::BreakEvenYear,
+                v as f64,
+            );
         }
     }
     (out, budgets)

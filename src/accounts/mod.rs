@@ -2,5 +2,6 @@
 //! Monte Carlo summaries, all as typed values (no polars here).
 
 pub mod capitation;
+pub mod metric;
 pub mod metrics;
 pub mod summary;

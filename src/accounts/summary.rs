@@ -7,10 +7,8 @@
 
 use std::collections::BTreeMap;
 
-use polars::prelude::*;
-
+use crate::accounts::metric::{FormulaMetric, Metric};
 use crate::accounts::metrics::Metrics;
-use crate::core::error::{CapsimError, Result};
 use crate::core::level::Level;
 
 /// Centiles reported, with their column names.
@@ -33,20 +31,95 @@ pub fn quantile(sorted: &[f64], p: f64) -> f64 {
     sorted[lo] + (h - lo as f64) * (sorted[hi] - sorted[lo])
 }
 
-fn level_rank(level: &str) -> u8 {
-    Level::ALL
-        .iter()
-        .position(|l| l.id() == level)
-        .unwrap_or(Level::ALL.len()) as u8
+/// Mean and centiles of a metric over runs.
+#[derive(Debug, Clone, Copy, Default, PartialEq)]
+pub struct Stat {
+    pub mean: f64,
+    pub p5: f64,
+    pub p10: f64,
+    pub p50: f64,
+    pub p90: f64,
+    pub p95: f64,
 }
 
-type Key = (usize, i32, u8, String, String);
+impl Stat {
+    /// The centiles in [`CENTILES`] order.
+    pub fn centiles(&self) -> [f64; 5] {
+        [self.p5, self.p10, self.p50, self.p90, self.p95]
+    }
+
+    pub fn from_centiles(mean: f64, c: [f64; 5]) -> Self {
+        Stat {
+            mean,
+            p5: c[0],
+            p10: c[1],
+            p50: c[2],
+            p90: c[3],
+            p95: c[4],
+        }
+    }
+}
+
+/// One row of the summary table.
+#[derive(Debug, Clone, PartialEq)]
+pub struct SummaryRow {
+    pub scenario: String,
+    pub year: i32,
+    pub level: Level,
+    pub area: String,
+    pub metric: Metric,
+    pub stat: Stat,
+    pub runs: u32,
+}
+
+/// One row of the risk table: an area's budget position over runs, split into what recurs
+/// (systematic) and what is chance.
+#[derive(Debug, Clone, PartialEq)]
+pub struct RiskRow {
+    pub scenario: String,
+    pub year: i32,
+    pub level: Level,
+    pub area: String,
+    pub formula: String,
+    pub population: f64,
+    pub budget: f64,
+    pub mean_position: f64,
+    pub systematic: f64,
+    pub chance_sd: f64,
+    pub systematic_share: f64,
+    pub chance_sd_share_of_budget: f64,
+    pub p_deficit_over_5pct: f64,
+    pub runs: u32,
+}
+
+/// One row of the sensitivity table (a tornado bar).
+#[derive(Debug, Clone, PartialEq)]
+pub struct SensitivityRow {
+    pub scenario: String,
+    pub parameter: String,
+    pub spearman: f64,
+    pub net_cost_low: f64,
+    pub net_cost_high: f64,
+    pub runs: u32,
+}
+
+/// One area of `capsim budget`'s table: population, weighted population, budget and
+/// spend per head, position and position after risk sharing (means over runs).
+#[derive(Debug, Clone, PartialEq)]
+pub struct BudgetTableRow {
+    pub level: Level,
+    pub area: String,
+    pub values: [f64; 6],
+}
+
+/// (scenario, year, level, area, metric name): rows sort by the name as written.
+type Key = (usize, i32, Level, String, String);
 
 /// Per-run values of every metric, gathered scenario by scenario, run by run.
 #[derive(Debug, Default)]
 pub struct Collected {
     scenarios: Vec<String>,
-    values: BTreeMap<Key, Vec<f64>>,
+    values: BTreeMap<Key, (Metric, Vec<f64>)>,
     /// Per scenario: parameter name -> values by run.
     parameters: Vec<BTreeMap<String, Vec<f64>>>,
     /// Per scenario: the runs' cumulative net cost over the horizon, summed over systems.
@@ -72,21 +145,26 @@ impl Collected {
         let mut net = 0.0;
         let mut has_net = false;
         for i in 0..metrics.len() {
+            let metric = &metrics.metric[i];
             let key = (
                 s,
                 metrics.year[i],
-                level_rank(metrics.level[i]),
+                metrics.level[i],
                 metrics.area[i].clone(),
-                metrics.metric[i].clone(),
+                metric.name(),
             );
-            if metrics.level[i] == "system"
+            if metrics.level[i] == Level::System
                 && metrics.year[i] == self.years[s]
-                && metrics.metric[i] == "cumulative_net_cost"
+                && *metric == Metric::CumulativeNetCost
             {
                 net += metrics.value[i];
                 has_net = true;
             }
-            self.values.entry(key).or_default().push(metrics.value[i]);
+            self.values
+                .entry(key)
+                .or_insert_with(|| (metric.clone(), Vec::new()))
+                .1
+                .push(metrics.value[i]);
         }
         if has_net {
             self.net_cost[s].push(net);
@@ -96,46 +174,29 @@ impl Collected {
         }
     }
 
-    /// The summary table: scenario, year, level, area, metric, mean and centiles.
-    pub fn summary(&self) -> Result<DataFrame> {
-        let n = self.values.len();
-        let mut scenario = Vec::with_capacity(n);
-        let mut year = Vec::with_capacity(n);
-        let mut level = Vec::with_capacity(n);
-        let mut area = Vec::with_capacity(n);
-        let mut metric = Vec::with_capacity(n);
-        let mut runs = Vec::with_capacity(n);
-        let mut mean = Vec::with_capacity(n);
-        let mut cents: Vec<Vec<f64>> = vec![Vec::with_capacity(n); CENTILES.len()];
+    /// The summary: per scenario, year, level, area and metric, the mean and centiles.
+    pub fn summary(&self) -> Vec<SummaryRow> {
         let mut sorted = Vec::new();
-        for ((s, y, l, a, m), v) in &self.values {
-            scenario.push(self.scenarios[*s].as_str());
-            year.push(*y);
-            level.push(Level::ALL[*l as usize].id());
-            area.push(a.as_str());
-            metric.push(m.as_str());
-            runs.push(v.len() as u32);
-            mean.push(v.iter().sum::<f64>() / v.len() as f64);
-            sorted.clear();
-            sorted.extend_from_slice(v);
-            sorted.sort_by(f64::total_cmp);
-            for (c, (_, p)) in cents.iter_mut().zip(CENTILES) {
-                c.push(quantile(&sorted, p));
-            }
-        }
-        let mut cols = vec![
-            Column::new("scenario".into(), scenario),
-            Column::new("year".into(), year),
-            Column::new("level".into(), level),
-            Column::new("area".into(), area),
-            Column::new("metric".into(), metric),
-            Column::new("mean".into(), mean),
-        ];
-        for (c, (name, _)) in cents.into_iter().zip(CENTILES) {
-            cols.push(Column::new(name.into(), c));
-        }
-        cols.push(Column::new("runs".into(), runs));
-        DataFrame::new_infer_height(cols).map_err(table_err)
+        self.values
+            .iter()
+            .map(|((s, y, l, a, _), (m, v))| {
+                sorted.clear();
+                sorted.extend_from_slice(v);
+                sorted.sort_by(f64::total_cmp);
+                SummaryRow {
+                    scenario: self.scenarios[*s].clone(),
+                    year: *y,
+                    level: *l,
+                    area: a.clone(),
+                    metric: m.clone(),
+                    stat: Stat::from_centiles(
+                        v.iter().sum::<f64>() / v.len() as f64,
+                        CENTILES.map(|(_, p)| quantile(&sorted, p)),
+                    ),
+                    runs: v.len() as u32,
+                }
+            })
+            .collect()
     }
 
     /// How much of each area's budget position is systematic and how much is chance, per
@@ -146,23 +207,24 @@ impl Collected {
     /// around it is the luck of a small population. `systematic_share` = mean^2 /
     /// (mean^2 + variance), the part of the mean squared relative position that the mean
     /// explains. `mean_position` is the plain position's mean, for reference.
-    pub fn risk(&self) -> Result<DataFrame> {
-        let (mut scenario, mut year, mut level, mut area, mut formulas) =
-            (Vec::new(), Vec::new(), Vec::new(), Vec::new(), Vec::new());
-        let mut num: [Vec<f64>; 8] = Default::default();
-        let mut runs = Vec::new();
-        for ((s, y, l, a, m), rel) in &self.values {
-            let Some(formula) = m.strip_prefix("relative_position:") else {
+    pub fn risk(&self) -> Vec<RiskRow> {
+        let mut out = Vec::new();
+        for ((s, y, l, a, _), (m, rel)) in &self.values {
+            let Metric::Formula(FormulaMetric::RelativePosition, formula) = m else {
                 continue;
             };
-            if Level::ALL[*l as usize] == Level::System {
+            if *l == Level::System {
                 continue;
             }
-            let get = |metric: String| self.values.get(&(*s, *y, *l, a.clone(), metric));
+            let get = |metric: Metric| {
+                self.values
+                    .get(&(*s, *y, *l, a.clone(), metric.name()))
+                    .map(|v| &v.1)
+            };
             let (Some(budget), Some(people), Some(pos)) = (
-                get(format!("budget:{formula}")),
-                get("population".into()),
-                get(format!("position:{formula}")),
+                get(Metric::formula(FormulaMetric::Budget, formula)),
+                get(Metric::Population),
+                get(Metric::formula(FormulaMetric::Position, formula)),
             ) else {
                 continue;
             };
@@ -180,101 +242,57 @@ impl Collected {
                 .filter(|(p, b)| **p < -0.05 * **b)
                 .count() as f64
                 / n;
-            scenario.push(self.scenarios[*s].as_str());
-            year.push(*y);
-            level.push(Level::ALL[*l as usize].id());
-            area.push(a.as_str());
-            formulas.push(formula);
-            let values = [
-                people.iter().sum::<f64>() / n,
-                mean_budget,
-                pos.iter().sum::<f64>() / n,
-                mean,
-                var.sqrt(),
-                if mean * mean + var > 0.0 {
+            out.push(RiskRow {
+                scenario: self.scenarios[*s].clone(),
+                year: *y,
+                level: *l,
+                area: a.clone(),
+                formula: formula.clone(),
+                population: people.iter().sum::<f64>() / n,
+                budget: mean_budget,
+                mean_position: pos.iter().sum::<f64>() / n,
+                systematic: mean,
+                chance_sd: var.sqrt(),
+                systematic_share: if mean * mean + var > 0.0 {
                     mean * mean / (mean * mean + var)
                 } else {
                     0.0
                 },
-                if mean_budget != 0.0 {
+                chance_sd_share_of_budget: if mean_budget != 0.0 {
                     var.sqrt() / mean_budget
                 } else {
                     0.0
                 },
-                over,
-            ];
-            for (c, v) in num.iter_mut().zip(values) {
-                c.push(v);
-            }
-            runs.push(rel.len() as u32);
+                p_deficit_over_5pct: over,
+                runs: rel.len() as u32,
+            });
         }
-        let names = [
-            "population",
-            "budget",
-            "mean_position",
-            "systematic",
-            "chance_sd",
-            "systematic_share",
-            "chance_sd_share_of_budget",
-            "p_deficit_over_5pct",
-        ];
-        let mut out = vec![
-            Column::new("scenario".into(), scenario),
-            Column::new("year".into(), year),
-            Column::new("level".into(), level),
-            Column::new("area".into(), area),
-            Column::new("formula".into(), formulas),
-        ];
-        for (n, v) in names.iter().zip(num) {
-            out.push(Column::new((*n).into(), v));
-        }
-        out.push(Column::new("runs".into(), runs));
-        DataFrame::new_infer_height(out).map_err(table_err)
+        out
     }
 
     /// Sensitivity of each scenario's cumulative net cost to each uncertain parameter:
     /// Spearman's rank correlation over runs, and the mean net cost of the runs in the
     /// parameter's lowest and highest tenth (the two ends of a tornado bar).
-    pub fn sensitivity(&self) -> Result<DataFrame> {
-        let (mut scenario, mut parameter, mut rho, mut low, mut high, mut runs) = (
-            Vec::new(),
-            Vec::new(),
-            Vec::new(),
-            Vec::new(),
-            Vec::new(),
-            Vec::new(),
-        );
+    pub fn sensitivity(&self) -> Vec<SensitivityRow> {
+        let mut out = Vec::new();
         for (s, params) in self.parameters.iter().enumerate() {
             let y = &self.net_cost[s];
             for (name, x) in params {
                 if x.len() != y.len() || x.len() < 3 {
                     continue;
                 }
-                scenario.push(self.scenarios[s].as_str());
-                parameter.push(name.as_str());
-                rho.push(spearman(x, y));
-                let (l, h) = tails(x, y);
-                low.push(l);
-                high.push(h);
-                runs.push(x.len() as u32);
+                let (low, high) = tails(x, y);
+                out.push(SensitivityRow {
+                    scenario: self.scenarios[s].clone(),
+                    parameter: name.clone(),
+                    spearman: spearman(x, y),
+                    net_cost_low: low,
+                    net_cost_high: high,
+                    runs: x.len() as u32,
+                });
             }
         }
-        DataFrame::new_infer_height(vec![
-            Column::new("scenario".into(), scenario),
-            Column::new("parameter".into(), parameter),
-            Column::new("spearman".into(), rho),
-            Column::new("net_cost_low".into(), low),
-            Column::new("net_cost_high".into(), high),
-            Column::new("runs".into(), runs),
-        ])
-        .map_err(table_err)
-    }
-}
-
-fn table_err(e: PolarsError) -> CapsimError {
-    CapsimError::Write {
-        path: "(summary)".into(),
-        reason: e.to_string(),
+        out
     }
 }
 

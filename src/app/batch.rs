@@ -17,20 +17,24 @@ use std::time::Instant;
 use serde::Serialize;
 
 use crate::accounts::capitation::Weights;
-use crate::accounts::metrics::{compute, Metrics};
-use crate::accounts::summary::Collected;
+use crate::accounts::metric::{FormulaMetric, Metric};
+use crate::accounts::metrics::compute;
+use crate::accounts::summary::{BudgetTableRow, Collected};
 use crate::config::batch::{Batch, Shard};
 use crate::config::scenario::{parse_toml, scenario_error, Scenario};
 use crate::core::error::{CapsimError, Result};
+use crate::core::level::Level;
 use crate::data::datasets::{DatasetSource, Datasets};
 use crate::data::geography::Geography;
 use crate::engine::levers::Levers;
 use crate::engine::simulation::{simulate_plan_here, Plan, SimConfig};
-use crate::io::tables::{
-    budgets_frame, floats, ints, metrics_frame, parameters_frame, read_parquet, strings,
-    write_atomic, write_frame, write_tables, Layout, Staging,
+use crate::io::summary::{
+    budget_table_frame, metrics_frame, parameters_frame, read_draws, read_metrics, read_summary,
+    risk_frame, sensitivity_frame, summary_frame,
 };
+use crate::io::tables::{budgets_frame, write_atomic, write_frame, write_tables, Layout, Staging};
 use crate::model::Model;
+use crate::report::headline::headline_lines;
 
 /// Tables every scenario-run writes.
 pub const PARTITIONED: [&str; 6] = [
@@ -349,44 +353,21 @@ fn finish(batch: &Batch, units: &[(usize, u64)], out: &Path) -> Result<bool> {
         }
     }
     let mut staging = Staging::named(out, "summary")?;
-    write_frame(&mut staging, &Layout::Flat, "summary", &c.summary()?)?;
+    write_frame(
+        &mut staging,
+        &Layout::Flat,
+        "summary",
+        &summary_frame(&c.summary())?,
+    )?;
     write_frame(
         &mut staging,
         &Layout::Flat,
         "sensitivity",
-        &c.sensitivity()?,
+        &sensitivity_frame(&c.sensitivity())?,
     )?;
-    write_frame(&mut staging, &Layout::Flat, "risk", &c.risk()?)?;
+    write_frame(&mut staging, &Layout::Flat, "risk", &risk_frame(&c.risk())?)?;
     staging.commit()?;
     Ok(true)
-}
-
-fn read_metrics(path: &Path) -> Result<Metrics> {
-    let df = read_parquet(path)?;
-    let level = strings(&df, path, "level")?
-        .iter()
-        .map(|l| {
-            crate::core::level::Level::ALL
-                .iter()
-                .find(|x| x.id() == l)
-                .map_or("unknown", |x| x.id())
-        })
-        .collect();
-    Ok(Metrics {
-        year: ints(&df, path, "year")?,
-        level,
-        area: strings(&df, path, "area")?,
-        metric: strings(&df, path, "metric")?,
-        value: floats(&df, path, "value")?,
-    })
-}
-
-fn read_draws(path: &Path) -> Result<Vec<(String, f64)>> {
-    let df = read_parquet(path)?;
-    Ok(strings(&df, path, "parameter")?
-        .into_iter()
-        .zip(floats(&df, path, "value")?)
-        .collect())
 }
 
 /// Combines shard folders of one batch into `out`, then writes the summary if every unit
@@ -543,95 +524,9 @@ pub fn validate(file: &Path, source: &DatasetSource) -> Result<Vec<String>> {
     Ok(lines)
 }
 
-/// A table of one line per scenario from a batch's summary, for the terminal: the system's
-/// spend, emergency admissions, cumulative net cost and admissions avoided in the last
-/// year, with 90% intervals, and the share of runs that broke even.
+/// The headline table of an output folder's summary, as lines for the terminal.
 pub fn headlines(out: &Path) -> Result<Vec<String>> {
-    let path = out.join("summary.parquet");
-    let df = read_parquet(&path)?;
-    let (scenario, level, metric) = (
-        strings(&df, &path, "scenario")?,
-        strings(&df, &path, "level")?,
-        strings(&df, &path, "metric")?,
-    );
-    let year = ints(&df, &path, "year")?;
-    let (mean, p5, p95) = (
-        floats(&df, &path, "mean")?,
-        floats(&df, &path, "p5")?,
-        floats(&df, &path, "p95")?,
-    );
-    let mut order: Vec<String> = Vec::new();
-    for s in &scenario {
-        if !order.contains(s) {
-            order.push(s.clone());
-        }
-    }
-    let mut lines = vec![format!(
-        "{:<28} {:>30} {:>24} {:>30} {:>20} {:>12}",
-        "scenario (system, last year)",
-        "spend",
-        "emergency admissions",
-        "cumulative net cost",
-        "admissions avoided",
-        "broken even"
-    )];
-    for s in &order {
-        let last = (0..scenario.len())
-            .filter(|i| scenario[*i] == *s)
-            .map(|i| year[i])
-            .max()
-            .unwrap_or(0);
-        let pick = |m: &str| -> Vec<usize> {
-            (0..scenario.len())
-                .filter(|i| {
-                    scenario[*i] == *s
-                        && level[*i] == "system"
-                        && metric[*i] == m
-                        && year[*i] == last
-                })
-                .collect()
-        };
-        let fmt = |m: &str, money: bool| -> String {
-            let rows = pick(m);
-            if rows.is_empty() {
-                return "-".into();
-            }
-            let f = |x: f64| {
-                if money {
-                    format!("£{:.1}m", x / 1e6)
-                } else {
-                    format!("{x:.0}")
-                }
-            };
-            let total: f64 = rows.iter().map(|i| mean[*i]).sum();
-            if rows.len() == 1 {
-                let i = rows[0];
-                format!("{} ({} to {})", f(total), f(p5[i]), f(p95[i]))
-            } else {
-                format!("{} ({} systems)", f(total), rows.len())
-            }
-        };
-        let broken = pick("broken_even");
-        let share = if broken.is_empty() {
-            "-".to_string()
-        } else {
-            format!(
-                "{:.0}% of runs",
-                100.0 * broken.iter().map(|i| mean[*i]).sum::<f64>() / broken.len() as f64
-            )
-        };
-        lines.push(format!(
-            "{:<28} {:>30} {:>24} {:>30} {:>20} {:>12}",
-            format!("{s} (y{last})"),
-            fmt("spend", true),
-            fmt("count.emergency_admissions", false),
-            fmt("cumulative_net_cost", true),
-            fmt("avoided_admissions", false),
-            share
-        ));
-    }
-    lines.push("(mean, with 5th to 95th centile over Monte Carlo runs)".into());
-    Ok(lines)
+    Ok(headline_lines(&read_summary(&out.join("summary.parquet"))?))
 }
 
 /// The budget table `capsim budget` prints and writes (`budget_table.{parquet,csv}`): for
@@ -639,51 +534,53 @@ pub fn headlines(out: &Path) -> Result<Vec<String>> {
 /// runs of population, weighted population, budget and spend per head, and position
 /// before and after risk sharing.
 pub fn budget_table(out: &Path, formula: &str) -> Result<Vec<String>> {
-    let path = out.join("summary.parquet");
-    let df = read_parquet(&path)?;
-    let (level, area, metric) = (
-        strings(&df, &path, "level")?,
-        strings(&df, &path, "area")?,
-        strings(&df, &path, "metric")?,
-    );
-    let year = ints(&df, &path, "year")?;
-    let mean = floats(&df, &path, "mean")?;
-    let last = year.iter().copied().max().unwrap_or(0);
+    let summary = read_summary(&out.join("summary.parquet"))?;
+    let last = summary.iter().map(|r| r.year).max().unwrap_or(0);
+    let f = |m: FormulaMetric| Metric::formula(m, formula);
     let wanted = [
-        "population".to_string(),
-        format!("weighted_population:{formula}"),
-        format!("budget_per_head:{formula}"),
-        "spend_per_head".to_string(),
-        format!("position:{formula}"),
-        format!("position_after_risk_share:{formula}"),
+        Metric::Population,
+        f(FormulaMetric::WeightedPopulation),
+        f(FormulaMetric::BudgetPerHead),
+        Metric::SpendPerHead,
+        f(FormulaMetric::Position),
+        f(FormulaMetric::PositionAfterRiskShare),
     ];
-    let mut rows: Vec<(String, String, [f64; 6])> = Vec::new();
-    for i in 0..metric.len() {
-        if year[i] != last || level[i] == "system" {
+    let mut rows: Vec<BudgetTableRow> = Vec::new();
+    for r in &summary {
+        if r.year != last || r.level == Level::System {
             continue;
         }
-        let Some(j) = wanted.iter().position(|w| *w == metric[i]) else {
+        let Some(j) = wanted.iter().position(|w| *w == r.metric) else {
             continue;
         };
-        let r = match rows.iter().position(|r| r.0 == level[i] && r.1 == area[i]) {
-            Some(r) => r,
+        let i = match rows
+            .iter()
+            .position(|x| x.level == r.level && x.area == r.area)
+        {
+            Some(i) => i,
             None => {
-                rows.push((level[i].clone(), area[i].clone(), [f64::NAN; 6]));
+                rows.push(BudgetTableRow {
+                    level: r.level,
+                    area: r.area.clone(),
+                    values: [f64::NAN; 6],
+                });
                 rows.len() - 1
             }
         };
-        rows[r].2[j] = mean[i];
+        rows[i].values[j] = r.stat.mean;
     }
-    rows.sort_by(|a, b| b.0.cmp(&a.0).then(a.1.cmp(&b.1)));
+    // Neighbourhoods first, then places, each by name.
+    rows.sort_by(|a, b| b.level.id().cmp(a.level.id()).then(a.area.cmp(&b.area)));
     let mut lines = vec![format!(
         "year {last}, formula {formula} (means over runs)\n{:<14} {:<26} {:>10} {:>10} {:>10} {:>10} {:>12} {:>12}",
         "level", "area", "people", "weighted", "budget/hd", "spend/hd", "position", "after share"
     )];
-    for (l, a, v) in &rows {
+    for r in &rows {
+        let v = r.values;
         lines.push(format!(
             "{:<14} {:<26} {:>10.0} {:>10.0} {:>10.0} {:>10.0} {:>11.1}m {:>11.1}m",
-            l,
-            a,
+            r.level.id(),
+            r.area,
             v[0],
             v[1],
             v[2],
@@ -692,31 +589,13 @@ pub fn budget_table(out: &Path, formula: &str) -> Result<Vec<String>> {
             v[5] / 1e6
         ));
     }
-    let col = |j: usize| -> Vec<f64> { rows.iter().map(|r| r.2[j]).collect() };
-    let frame = polars::prelude::DataFrame::new_infer_height(vec![
-        polars::prelude::Column::new("year".into(), vec![last; rows.len()]),
-        polars::prelude::Column::new(
-            "level".into(),
-            rows.iter().map(|r| r.0.as_str()).collect::<Vec<_>>(),
-        ),
-        polars::prelude::Column::new(
-            "area".into(),
-            rows.iter().map(|r| r.1.as_str()).collect::<Vec<_>>(),
-        ),
-        polars::prelude::Column::new("formula".into(), vec![formula; rows.len()]),
-        polars::prelude::Column::new("population".into(), col(0)),
-        polars::prelude::Column::new("weighted_population".into(), col(1)),
-        polars::prelude::Column::new("budget_per_head".into(), col(2)),
-        polars::prelude::Column::new("spend_per_head".into(), col(3)),
-        polars::prelude::Column::new("position".into(), col(4)),
-        polars::prelude::Column::new("position_after_risk_share".into(), col(5)),
-    ])
-    .map_err(|e| CapsimError::Write {
-        path: path.clone(),
-        reason: e.to_string(),
-    })?;
     let mut staging = Staging::named(out, "budget")?;
-    write_frame(&mut staging, &Layout::Flat, "budget_table", &frame)?;
+    write_frame(
+        &mut staging,
+        &Layout::Flat,
+        "budget_table",
+        &budget_table_frame(last, formula, &rows)?,
+    )?;
     staging.commit()?;
     Ok(lines)
 }

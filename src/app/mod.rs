@@ -4,3 +4,10 @@
 pub mod batch;
 pub mod init;
 pub mod run;
+
+// The command line's vocabulary, so that `main.rs` needs nothing but `app`.
+pub use crate::config::batch::{Batch, Shard};
+pub use crate::config::scenario::Overrides;
+pub use crate::data::datasets::DatasetSource;
+pub use crate::data::geography::Preset;
+pub use crate::report::html::{report, CHARTS, REPORT};

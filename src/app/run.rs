@@ -18,7 +18,8 @@ use crate::data::datasets::{DatasetSource, Datasets};
 use crate::data::geography::Preset;
 use crate::engine::levers::Levers;
 use crate::engine::simulation::{simulate_plan, NeighbourhoodResult, Plan, SimConfig};
-use crate::io::tables::{metrics_frame, write_frame, write_json, write_tables, Layout, Staging};
+use crate::io::summary::{metrics_frame, summary_frame};
+use crate::io::tables::{write_frame, write_json, write_tables, Layout, Staging};
 use crate::model::Model;
 
 /// Settings of one `capsim run`.
@@ -192,7 +193,12 @@ fn run_single(
     )?;
     let mut c = Collected::new(vec![(scenario.name.clone(), scenario.years)]);
     c.add(0, &metrics, &plan.scenarios[1].levers.draws);
-    write_frame(&mut staging, &Layout::Flat, "summary", &c.summary()?)?;
+    write_frame(
+        &mut staging,
+        &Layout::Flat,
+        "summary",
+        &summary_frame(&c.summary())?,
+    )?;
     let person_years: u64 = own.iter().map(NeighbourhoodResult::person_years).sum();
     let wall = started.elapsed().as_secs_f64();
     let info = RunInfo {

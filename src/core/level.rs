@@ -1,7 +1,7 @@
 //! The levels of geography that results are reported at.
 
 /// The levels results are reported at.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub enum Level {
     System,
     Place,
@@ -17,5 +17,10 @@ impl Level {
             Level::Place => "place",
             Level::Neighbourhood => "neighbourhood",
         }
+    }
+
+    /// The level named `id`, as written in tables.
+    pub fn parse(id: &str) -> Option<Level> {
+        Level::ALL.into_iter().find(|l| l.id() == id)
     }
 }

@@ -16,9 +16,7 @@ use crate::core::rng::{Purpose, StreamKey};
 use crate::data::datasets::Datasets;
 
 /// A named population preset.
-#[derive(
-    Debug, Clone, Copy, PartialEq, Eq, Hash, clap::ValueEnum, serde::Serialize, serde::Deserialize,
-)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Preset {
     /// The bundled integrated care system (about 1.5 million people).
@@ -28,11 +26,27 @@ pub enum Preset {
 }
 
 impl Preset {
+    pub const ALL: [Preset; 2] = [Preset::Default, Preset::England];
+
     pub fn id(self) -> &'static str {
         match self {
             Preset::Default => "default",
             Preset::England => "england",
         }
+    }
+}
+
+impl std::str::FromStr for Preset {
+    type Err = String;
+
+    fn from_str(s: &str) -> std::result::Result<Self, String> {
+        Preset::ALL
+            .into_iter()
+            .find(|p| p.id() == s)
+            .ok_or_else(|| {
+                let ids: Vec<&str> = Preset::ALL.iter().map(|p| p.id()).collect();
+                format!("`{s}` is not a population preset; use {}", ids.join(" or "))
+            })
     }
 }
 

@@ -407,29 +407,6 @@ pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<()> {
     std::fs::rename(&tmp, path).map_err(|e| CapsimError::io(path, e))
 }
 
-/// The metrics of one scenario-run as a frame.
-pub fn metrics_frame(m: &crate::accounts::metrics::Metrics) -> Result<DataFrame> {
-    DataFrame::new_infer_height(vec![
-        Column::new("year".into(), &m.year),
-        Column::new("level".into(), &m.level),
-        Column::new("area".into(), &m.area),
-        Column::new("metric".into(), &m.metric),
-        Column::new("value".into(), &m.value),
-    ])
-    .map_err(|e| write_err(Path::new("(metrics)"), e))
-}
-
-/// Drawn uncertain parameters of one scenario-run as a frame.
-pub fn parameters_frame(draws: &[(String, f64)]) -> Result<DataFrame> {
-    let names: Vec<&str> = draws.iter().map(|(n, _)| n.as_str()).collect();
-    let values: Vec<f64> = draws.iter().map(|(_, v)| *v).collect();
-    DataFrame::new_infer_height(vec![
-        Column::new("parameter".into(), names),
-        Column::new("value".into(), values),
-    ])
-    .map_err(|e| write_err(Path::new("(parameters)"), e))
-}
-
 /// Reads a Parquet file whole.
 pub fn read_parquet(path: &Path) -> Result<DataFrame> {
     let f = File::open(path).map_err(|e| CapsimError::io(path, e))?;

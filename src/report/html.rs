@@ -11,10 +11,12 @@ use std::path::Path;
 
 use base64::Engine;
 
-use crate::app::batch::headlines;
 use crate::core::error::{CapsimError, Result};
 use crate::io::tables::Staging;
-use crate::report::charts::{write_charts, ReportData, FONT, FONT_BYTES};
+use crate::report::charts::{
+    write_charts, Outcome, ReportData, CHARTS as REGISTRY, FONT, FONT_BYTES,
+};
+use crate::report::headline::headline_lines;
 
 /// Folder of the charts inside an output folder.
 pub const CHARTS: &str = "charts";
@@ -26,8 +28,18 @@ pub const REPORT: &str = "report.html";
 /// What a report call wrote.
 #[derive(Debug, Clone)]
 pub struct Report {
-    /// (file stem, title) of each chart.
-    pub charts: Vec<(String, String)>,
+    /// Every chart of the registry, with its title or why it was not drawn.
+    pub charts: Vec<(&'static str, Outcome)>,
+}
+
+impl Report {
+    /// The charts drawn.
+    pub fn drawn(&self) -> usize {
+        self.charts
+            .iter()
+            .filter(|(_, o)| matches!(o, Outcome::Drawn(_)))
+            .count()
+    }
 }
 
 /// Writes `charts/*.{png,svg}` and `report.html` into `dir`, atomically.
@@ -128,7 +140,7 @@ fn settings(dir: &Path) -> Vec<[String; 7]> {
 fn page(
     dir: &Path,
     data: &ReportData,
-    charts: &[(String, String)],
+    charts: &[(&'static str, Outcome)],
     inline: &[String],
 ) -> Result<String> {
     let font = base64::engine::general_purpose::STANDARD.encode(FONT_BYTES);
@@ -151,7 +163,11 @@ figure {{ margin: 2em 0; }} figure svg {{ width: 100%; height: auto; }}\n\
 table {{ border-collapse: collapse; font-size: 0.85em; }} td, th {{ border: 1px solid #ccc; padding: 0.2em 0.5em; text-align: left; }}\n\
 pre {{ font-size: 0.8em; overflow-x: auto; }}</style>"
     );
-    w(&mut h, "</head>\n<body data-charts=\"pending\">\n");
+    let _ = writeln!(
+        h,
+        "</head>\n<body data-charts=\"pending\" data-registry=\"{}\">",
+        REGISTRY.len()
+    );
     let _ = writeln!(
         h,
         "<h1>capsim results</h1>\n<p>capsim {}. Scenarios: {}. Money in pounds at simulated prices; intervals are centiles over Monte Carlo runs.</p>",
@@ -159,7 +175,7 @@ pre {{ font-size: 0.8em; overflow-x: auto; }}</style>"
         escape(&data.scenarios.join(", "))
     );
     w(&mut h, "<h2>Headlines</h2>\n<pre>");
-    for line in headlines(dir)? {
+    for line in headline_lines(&data.rows) {
         w(&mut h, &escape(&line));
         w(&mut h, "\n");
     }
@@ -172,12 +188,25 @@ pre {{ font-size: 0.8em; overflow-x: auto; }}</style>"
         w(&mut h, "</tr>\n");
     }
     w(&mut h, "</table>\n<h2>Charts</h2>\n");
-    for ((name, title), svg) in charts.iter().zip(inline) {
-        let _ = writeln!(
-            h,
-            "<figure id=\"{name}\" class=\"chart\">\n{svg}\n<figcaption>{} (<a href=\"{CHARTS}/{name}.png\">PNG</a>, <a href=\"{CHARTS}/{name}.svg\">SVG</a>)</figcaption>\n</figure>",
-            escape(title)
-        );
+    let mut svgs = inline.iter();
+    for (name, outcome) in charts {
+        match outcome {
+            Outcome::Drawn(title) => {
+                let svg = svgs.next().map_or("", String::as_str);
+                let _ = writeln!(
+                    h,
+                    "<figure id=\"{name}\" class=\"chart\">\n{svg}\n<figcaption>{} (<a href=\"{CHARTS}/{name}.png\">PNG</a>, <a href=\"{CHARTS}/{name}.svg\">SVG</a>)</figcaption>\n</figure>",
+                    escape(title)
+                );
+            }
+            Outcome::NotDrawn(why) => {
+                let _ = writeln!(
+                    h,
+                    "<p class=\"not-drawn\" id=\"{name}\">Chart <code>{name}</code> not drawn: {}.</p>",
+                    escape(why)
+                );
+            }
+        }
     }
     w(
         &mut h,

@@ -1,4 +1,5 @@
 //! Layer 8, `report`: the charts (the only user of plotters) and the HTML report.
 
 pub mod charts;
+pub mod headline;
 pub mod html;

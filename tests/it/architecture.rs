@@ -135,7 +135,8 @@ fn layers_import_one_way_without_cycles() {
             edges.entry(m.clone()).or_default().insert(r);
         }
         for (krate, allowed) in CONFINED {
-            let uses = text.contains(&format!("{krate}::")) || text.contains(&format!("use {krate}"));
+            let uses =
+                text.contains(&format!("{krate}::")) || text.contains(&format!("use {krate}"));
             if uses && !allowed.contains(&LAYERS[own]) {
                 problems.push(format!(
                     "{m} uses {krate}, which belongs only in {allowed:?} (clap: main.rs)"
@@ -153,7 +154,9 @@ fn layers_import_one_way_without_cycles() {
             .take_while(|c| c.is_alphanumeric() || *c == '_')
             .collect();
         if !["app", "CapsimError", "Result"].contains(&next.as_str()) {
-            problems.push(format!("main.rs reaches into capsim::{next}; go through app"));
+            problems.push(format!(
+                "main.rs reaches into capsim::{next}; go through app"
+            ));
         }
     }
     // Cycles, by depth-first search.
@@ -207,7 +210,10 @@ fn the_checker_sees_violations() {
         "use crate::io::tables::write;\nuse crate::core::{dims::N, error::E};",
         &names,
     );
-    assert!(r.contains("io::tables") && r.contains("core::dims"), "{r:?}");
+    assert!(
+        r.contains("io::tables") && r.contains("core::dims"),
+        "{r:?}"
+    );
     assert_eq!(layer_of("io::tables"), Some(6));
     assert!(layer_of("io::tables") > layer_of("engine::people"));
     assert_eq!(code("let x = 1; // crate::io::tables"), "let x = 1; ");

@@ -28,16 +28,8 @@ effects.emergency_admissions = { dist = "interval80", p10 = -0.3, p90 = 0.0 }
 funding_shift = { from = "acute", to = "community", share_of_savings = 0.5 }
 "#;
 
-const CHARTS: [&str; 8] = [
-    "budget_vs_spend",
-    "hospital_vs_community",
-    "net_position_fan",
-    "waterfall",
-    "tornado",
-    "population_pyramid",
-    "scenario_comparison",
-    "position_risk",
-];
+/// The registry: tests read the charts from it rather than a copy of its list.
+use capsim::report::charts::CHARTS;
 
 #[test]
 fn a_batch_draws_every_chart_and_a_self_contained_report() {
@@ -57,6 +49,8 @@ fn a_batch_draws_every_chart_and_a_self_contained_report() {
     );
     let dir = tmp.path().join("results");
     let html = std::fs::read_to_string(dir.join("report.html")).unwrap();
+    assert!(html.contains(&format!("data-registry=\"{}\"", CHARTS.len())));
+    assert!(!html.contains("not drawn"), "a full batch draws every chart");
     for name in CHARTS {
         let png = std::fs::read(dir.join(format!("charts/{name}.png"))).unwrap();
         assert_eq!(&png[..8], b"\x89PNG\r\n\x1a\n", "{name}.png is a PNG");
@@ -171,4 +165,34 @@ fn a_batch_draws_every_chart_and_a_self_contained_report() {
     );
     assert!(plain.status.success());
     assert!(!tmp.path().join("plain/report.html").exists());
+}
+
+/// A chart the data cannot support is named in the report with the reason, not dropped.
+#[test]
+fn charts_a_run_cannot_support_are_named_with_the_reason() {
+    let tmp = tempfile::tempdir().unwrap();
+    write(tmp.path(), "base.toml", BASE);
+    let out = capsim(tmp.path(), &["run", "base.toml", "--runs", "2", "--out", "r"]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let html = std::fs::read_to_string(tmp.path().join("r/report.html")).unwrap();
+    for name in ["hospital_vs_community", "waterfall", "scenario_comparison"] {
+        assert!(
+            html.contains(&format!(
+                "Chart <code>{name}</code> not drawn: needs an intervention scenario."
+            )),
+            "{name}"
+        );
+        assert!(!tmp.path().join(format!("r/charts/{name}.svg")).exists());
+    }
+    for name in ["budget_vs_spend", "net_position_fan", "population_pyramid"] {
+        assert!(html.contains(&format!("<figure id=\"{name}\"")), "{name}");
+    }
+    // Every chart of the registry is accounted for: drawn or named.
+    for name in CHARTS {
+        assert!(html.contains(&format!("id=\"{name}\"")), "{name}");
+    }
 }

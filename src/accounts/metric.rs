@@ -1,0 +1,242 @@
+//! The metrics capsim reports, defined once. Each is a typed key with its unit; its name in
+//! tables (`count.emergency_admissions`, `budget:need`) is derived here and parsed back
+//! here, so summaries, charts and the report select series by type, and a renamed metric
+//! cannot silently drop out of a chart.
+
+use std::fmt;
+
+use crate::core::care::{Sector, Setting};
+
+/// What a metric's value measures.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Unit {
+    People,
+    /// Events or units of care (admissions, bed days, hours...).
+    Count,
+    Pounds,
+    PoundsPerHead,
+    /// Person-years enrolled, or people weighted by a formula.
+    PersonYears,
+    /// A ratio (return on investment).
+    Ratio,
+    /// 0 or 1 in a run, so its mean over runs is a probability.
+    Indicator,
+    Year,
+}
+
+/// Capitation quantities, reported once per formula.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum FormulaMetric {
+    WeightedPopulation,
+    Budget,
+    BudgetPerHead,
+    Position,
+    /// Position minus budget x the system's position / budget: what the formula gets
+    /// wrong about the area rather than an overspend the whole system shares.
+    RelativePosition,
+    PositionAfterRiskShare,
+    PooledDeficit,
+}
+
+impl FormulaMetric {
+    pub const ALL: [FormulaMetric; 7] = [
+        FormulaMetric::WeightedPopulation,
+        FormulaMetric::Budget,
+        FormulaMetric::BudgetPerHead,
+        FormulaMetric::Position,
+        FormulaMetric::RelativePosition,
+        FormulaMetric::PositionAfterRiskShare,
+        FormulaMetric::PooledDeficit,
+    ];
+
+    pub fn id(self) -> &'static str {
+        match self {
+            FormulaMetric::WeightedPopulation => "weighted_population",
+            FormulaMetric::Budget => "budget",
+            FormulaMetric::BudgetPerHead => "budget_per_head",
+            FormulaMetric::Position => "position",
+            FormulaMetric::RelativePosition => "relative_position",
+            FormulaMetric::PositionAfterRiskShare => "position_after_risk_share",
+            FormulaMetric::PooledDeficit => "pooled_deficit",
+        }
+    }
+}
+
+/// One reported metric.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum Metric {
+    /// Residents at the start of the year.
+    Population,
+    Births,
+    Deaths,
+    /// Care used in a setting.
+    Count(Setting),
+    /// Spend on care in total (pounds).
+    Spend,
+    SectorSpend(Sector),
+    SpendPerHead,
+    /// A capitation quantity under the named formula.
+    Formula(FormulaMetric, String),
+    /// Enrolled person-years.
+    Enrolled,
+    InterventionCost,
+    FundingShift,
+    /// Counterfactual spend minus spend.
+    GrossSavings,
+    /// Spend plus intervention cost minus counterfactual spend.
+    NetCost,
+    CumulativeNetCost,
+    AvoidedAdmissions,
+    AvoidedBedDays,
+    /// Cumulative gross savings over cumulative intervention cost.
+    Roi,
+    /// 1 when cumulative net cost is at or below zero.
+    BrokenEven,
+    /// First year the cumulative net cost reaches zero; horizon + 1 when not reached.
+    BreakEvenYear,
+}
+
+/// Metrics without a parameter, with their names, for parsing (the names themselves are
+/// written by `Display`; a test checks the two agree).
+const PLAIN: [(Metric, &str); 16] = [
+    (Metric::Population, "population"),
+    (Metric::Births, "births"),
+    (Metric::Deaths, "deaths"),
+    (Metric::Spend, "spend"),
+    (Metric::SpendPerHead, "spend_per_head"),
+    (Metric::Enrolled, "enrolled"),
+    (Metric::InterventionCost, "intervention_cost"),
+    (Metric::FundingShift, "funding_shift"),
+    (Metric::GrossSavings, "gross_savings"),
+    (Metric::NetCost, "net_cost"),
+    (Metric::CumulativeNetCost, "cumulative_net_cost"),
+    (Metric::AvoidedAdmissions, "avoided_admissions"),
+    (Metric::AvoidedBedDays, "avoided_bed_days"),
+    (Metric::Roi, "roi"),
+    (Metric::BrokenEven, "broken_even"),
+    (Metric::BreakEvenYear, "break_even_year"),
+];
+
+impl Metric {
+    /// A capitation metric of formula `name`.
+    pub fn formula(m: FormulaMetric, name: &str) -> Metric {
+        Metric::Formula(m, name.to_string())
+    }
+
+    /// The name in output tables.
+    pub fn name(&self) -> String {
+        self.to_string()
+    }
+
+    /// Reads a name written by [`Metric::name`]; `None` for anything else.
+    pub fn parse(s: &str) -> Option<Metric> {
+        if let Some((m, _)) = PLAIN.iter().find(|(_, n)| *n == s) {
+            return Some(m.clone());
+        }
+        if let Some(id) = s.strip_prefix("count.") {
+            return Setting::ALL
+                .into_iter()
+                .find(|x| x.id() == id)
+                .map(Metric::Count);
+        }
+        if let Some(id) = s.strip_prefix("spend.") {
+            return Sector::ALL
+                .into_iter()
+                .find(|x| x.id() == id)
+                .map(Metric::SectorSpend);
+        }
+        let (kind, formula) = s.split_once(':')?;
+        let m = FormulaMetric::ALL.into_iter().find(|m| m.id() == kind)?;
+        (!formula.is_empty()).then(|| Metric::formula(m, formula))
+    }
+
+    pub fn unit(&self) -> Unit {
+        match self {
+            Metric::Population => Unit::People,
+            Metric::Births | Metric::Deaths | Metric::Count(_) => Unit::Count,
+            Metric::Spend
+            | Metric::SectorSpend(_)
+            | Metric::InterventionCost
+            | Metric::FundingShift
+            | Metric::GrossSavings
+            | Metric::NetCost
+            | Metric::CumulativeNetCost => Unit::Pounds,
+            Metric::SpendPerHead => Unit::PoundsPerHead,
+            Metric::Formula(m, _) => match m {
+                FormulaMetric::WeightedPopulation => Unit::PersonYears,
+                FormulaMetric::BudgetPerHead => Unit::PoundsPerHead,
+                _ => Unit::Pounds,
+            },
+            Metric::Enrolled => Unit::PersonYears,
+            Metric::AvoidedAdmissions | Metric::AvoidedBedDays => Unit::Count,
+            Metric::Roi => Unit::Ratio,
+            Metric::BrokenEven => Unit::Indicator,
+            Metric::BreakEvenYear => Unit::Year,
+        }
+    }
+
+    /// The formula a capitation metric belongs to.
+    pub fn formula_name(&self) -> Option<&str> {
+        match self {
+            Metric::Formula(_, f) => Some(f),
+            _ => None,
+        }
+    }
+}
+
+impl fmt::Display for Metric {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let plain = match self {
+            Metric::Count(s) => return write!(f, "count.{}", s.id()),
+            Metric::SectorSpend(s) => return write!(f, "spend.{}", s.id()),
+            Metric::Formula(m, name) => return write!(f, "{}:{name}", m.id()),
+            Metric::Population => "population",
+            Metric::Births => "births",
+            Metric::Deaths => "deaths",
+            Metric::Spend => "spend",
+            Metric::SpendPerHead => "spend_per_head",
+            Metric::Enrolled => "enrolled",
+            Metric::InterventionCost => "intervention_cost",
+            Metric::FundingShift => "funding_shift",
+            Metric::GrossSavings => "gross_savings",
+            Metric::NetCost => "net_cost",
+            Metric::CumulativeNetCost => "cumulative_net_cost",
+            Metric::AvoidedAdmissions => "avoided_admissions",
+            Metric::AvoidedBedDays => "avoided_bed_days",
+            Metric::Roi => "roi",
+            Metric::BrokenEven => "broken_even",
+            Metric::BreakEvenYear => "break_even_year",
+        };
+        f.write_str(plain)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Every metric's name parses back to it, so tables round-trip.
+    #[test]
+    fn names_round_trip() {
+        let mut all: Vec<Metric> = PLAIN.iter().map(|(m, _)| m.clone()).collect();
+        all.extend(Setting::ALL.map(Metric::Count));
+        all.extend(Sector::ALL.map(Metric::SectorSpend));
+        all.extend(FormulaMetric::ALL.map(|m| Metric::formula(m, "need_adjusted")));
+        for m in &all {
+            assert_eq!(Metric::parse(&m.name()).as_ref(), Some(m), "{m}");
+        }
+        assert_eq!(Metric::parse("count.nothing"), None);
+        assert_eq!(Metric::parse("budget:"), None);
+        assert_eq!(Metric::parse("spend_per_person"), None);
+    }
+
+    /// The PLAIN table covers each parameterless variant once: a new variant missing
+    /// from it fails here rather than at run time.
+    #[test]
+    fn plain_names_are_unique() {
+        for (i, (m, n)) in PLAIN.iter().enumerate() {
+            assert!(PLAIN[..i].iter().all(|(x, y)| x != m && y != n), "{n}");
+            assert_eq!(m.to_string(), *n);
+        }
+    }
+}

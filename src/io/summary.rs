@@ -1,0 +1,372 @@
+//! The Monte Carlo tables (per-run metrics and drawn parameters; summary, risk and
+//! sensitivity) as frames, and read back into typed rows. A name that does not parse back
+//! (an unknown metric or level) is an error naming the file, never a silently dropped row.
+
+use std::collections::BTreeMap;
+use std::path::Path;
+
+use polars::prelude::*;
+
+use crate::accounts::metric::Metric;
+use crate::accounts::metrics::Metrics;
+use crate::accounts::summary::BudgetTableRow;
+use crate::accounts::summary::{RiskRow, SensitivityRow, Stat, SummaryRow, CENTILES};
+use crate::core::error::{CapsimError, Result};
+use crate::core::level::Level;
+use crate::io::tables::{floats, ints, read_parquet, strings};
+
+fn table_err(what: &str, e: PolarsError) -> CapsimError {
+    CapsimError::Write {
+        path: what.into(),
+        reason: e.to_string(),
+    }
+}
+
+fn bad(path: &Path, column: &str, value: &str) -> CapsimError {
+    CapsimError::Write {
+        path: path.to_path_buf(),
+        reason: format!(
+            "unexpected contents: `{value}` in column `{column}` is not known to this capsim"
+        ),
+    }
+}
+
+fn levels(path: &Path, names: Vec<String>) -> Result<Vec<Level>> {
+    names
+        .iter()
+        .map(|l| Level::parse(l).ok_or_else(|| bad(path, "level", l)))
+        .collect()
+}
+
+fn metrics_of(path: &Path, names: Vec<String>) -> Result<Vec<Metric>> {
+    names
+        .iter()
+        .map(|m| Metric::parse(m).ok_or_else(|| bad(path, "metric", m)))
+        .collect()
+}
+
+/// The metrics of one scenario-run as a frame.
+pub fn metrics_frame(m: &Metrics) -> Result<DataFrame> {
+    let level: Vec<&str> = m.level.iter().map(|l| l.id()).collect();
+    let metric: Vec<String> = m.metric.iter().map(Metric::name).collect();
+    DataFrame::new_infer_height(vec![
+        Column::new("year".into(), &m.year),
+        Column::new("level".into(), level),
+        Column::new("area".into(), &m.area),
+        Column::new("metric".into(), metric),
+        Column::new("value".into(), &m.value),
+    ])
+    .map_err(|e| table_err("(metrics)", e))
+}
+
+/// Reads a run's metrics back.
+pub fn read_metrics(path: &Path) -> Result<Metrics> {
+    let df = read_parquet(path)?;
+    Ok(Metrics {
+        year: ints(&df, path, "year")?,
+        level: levels(path, strings(&df, path, "level")?)?,
+        area: strings(&df, path, "area")?,
+        metric: metrics_of(path, strings(&df, path, "metric")?)?,
+        value: floats(&df, path, "value")?,
+    })
+}
+
+/// Drawn uncertain parameters of one scenario-run as a frame.
+pub fn parameters_frame(draws: &[(String, f64)]) -> Result<DataFrame> {
+    let names: Vec<&str> = draws.iter().map(|(n, _)| n.as_str()).collect();
+    let values: Vec<f64> = draws.iter().map(|(_, v)| *v).collect();
+    DataFrame::new_infer_height(vec![
+        Column::new("parameter".into(), names),
+        Column::new("value".into(), values),
+    ])
+    .map_err(|e| table_err("(parameters)", e))
+}
+
+/// Reads a run's drawn parameters back.
+pub fn read_draws(path: &Path) -> Result<Vec<(String, f64)>> {
+    let df = read_parquet(path)?;
+    Ok(strings(&df, path, "parameter")?
+        .into_iter()
+        .zip(floats(&df, path, "value")?)
+        .collect())
+}
+
+/// The summary table: scenario, year, level, area, metric, mean, centiles, runs.
+pub fn summary_frame(rows: &[SummaryRow]) -> Result<DataFrame> {
+    let mut cols = vec![
+        Column::new(
+            "scenario".into(),
+            rows.iter().map(|r| r.scenario.as_str()).collect::<Vec<_>>(),
+        ),
+        Column::new(
+            "year".into(),
+            rows.iter().map(|r| r.year).collect::<Vec<_>>(),
+        ),
+        Column::new(
+            "level".into(),
+            rows.iter().map(|r| r.level.id()).collect::<Vec<_>>(),
+        ),
+        Column::new(
+            "area".into(),
+            rows.iter().map(|r| r.area.as_str()).collect::<Vec<_>>(),
+        ),
+        Column::new(
+            "metric".into(),
+            rows.iter().map(|r| r.metric.name()).collect::<Vec<_>>(),
+        ),
+        Column::new(
+            "mean".into(),
+            rows.iter().map(|r| r.stat.mean).collect::<Vec<_>>(),
+        ),
+    ];
+    for (i, (name, _)) in CENTILES.iter().enumerate() {
+        cols.push(Column::new(
+            (*name).into(),
+            rows.iter()
+                .map(|r| r.stat.centiles()[i])
+                .collect::<Vec<_>>(),
+        ));
+    }
+    cols.push(Column::new(
+        "runs".into(),
+        rows.iter().map(|r| r.runs).collect::<Vec<_>>(),
+    ));
+    DataFrame::new_infer_height(cols).map_err(|e| table_err("(summary)", e))
+}
+
+/// Reads `summary.parquet` back into typed rows.
+pub fn read_summary(path: &Path) -> Result<Vec<SummaryRow>> {
+    let df = read_parquet(path)?;
+    let scenario = strings(&df, path, "scenario")?;
+    let year = ints(&df, path, "year")?;
+    let level = levels(path, strings(&df, path, "level")?)?;
+    let area = strings(&df, path, "area")?;
+    let metric = metrics_of(path, strings(&df, path, "metric")?)?;
+    let mean = floats(&df, path, "mean")?;
+    let cents: Vec<Vec<f64>> = CENTILES
+        .iter()
+        .map(|(c, _)| floats(&df, path, c))
+        .collect::<Result<_>>()?;
+    let runs = df
+        .column("runs")
+        .and_then(|c| c.u32().map(|c| c.iter().map(|x| x.unwrap_or(0)).collect()))
+        .map_err(|e| bad(path, "runs", &e.to_string()))?;
+    let runs: Vec<u32> = runs;
+    Ok(scenario
+        .into_iter()
+        .zip(year)
+        .zip(level)
+        .zip(area)
+        .zip(metric)
+        .enumerate()
+        .map(
+            |(i, ((((scenario, year), level), area), metric))| SummaryRow {
+                scenario,
+                year,
+                level,
+                area,
+                metric,
+                stat: Stat::from_centiles(mean[i], std::array::from_fn(|c| cents[c][i])),
+                runs: runs[i],
+            },
+        )
+        .collect())
+}
+
+/// Column names of the risk table's numbers, in order.
+const RISK_NUMBERS: [&str; 8] = [
+    "population",
+    "budget",
+    "mean_position",
+    "systematic",
+    "chance_sd",
+    "systematic_share",
+    "chance_sd_share_of_budget",
+    "p_deficit_over_5pct",
+];
+
+fn risk_numbers(r: &RiskRow) -> [f64; 8] {
+    [
+        r.population,
+        r.budget,
+        r.mean_position,
+        r.systematic,
+        r.chance_sd,
+        r.systematic_share,
+        r.chance_sd_share_of_budget,
+        r.p_deficit_over_5pct,
+    ]
+}
+
+/// The risk table.
+pub fn risk_frame(rows: &[RiskRow]) -> Result<DataFrame> {
+    let mut cols = vec![
+        Column::new(
+            "scenario".into(),
+            rows.iter().map(|r| r.scenario.as_str()).collect::<Vec<_>>(),
+        ),
+        Column::new(
+            "year".into(),
+            rows.iter().map(|r| r.year).collect::<Vec<_>>(),
+        ),
+        Column::new(
+            "level".into(),
+            rows.iter().map(|r| r.level.id()).collect::<Vec<_>>(),
+        ),
+        Column::new(
+            "area".into(),
+            rows.iter().map(|r| r.area.as_str()).collect::<Vec<_>>(),
+        ),
+        Column::new(
+            "formula".into(),
+            rows.iter().map(|r| r.formula.as_str()).collect::<Vec<_>>(),
+        ),
+    ];
+    for (i, name) in RISK_NUMBERS.iter().enumerate() {
+        cols.push(Column::new(
+            (*name).into(),
+            rows.iter().map(|r| risk_numbers(r)[i]).collect::<Vec<_>>(),
+        ));
+    }
+    cols.push(Column::new(
+        "runs".into(),
+        rows.iter().map(|r| r.runs).collect::<Vec<_>>(),
+    ));
+    DataFrame::new_infer_height(cols).map_err(|e| table_err("(risk)", e))
+}
+
+/// Reads `risk.parquet` back.
+pub fn read_risk(path: &Path) -> Result<Vec<RiskRow>> {
+    let df = read_parquet(path)?;
+    let scenario = strings(&df, path, "scenario")?;
+    let year = ints(&df, path, "year")?;
+    let level = levels(path, strings(&df, path, "level")?)?;
+    let area = strings(&df, path, "area")?;
+    let formula = strings(&df, path, "formula")?;
+    let n: Vec<Vec<f64>> = RISK_NUMBERS
+        .iter()
+        .map(|c| floats(&df, path, c))
+        .collect::<Result<_>>()?;
+    Ok((0..scenario.len())
+        .map(|i| RiskRow {
+            scenario: scenario[i].clone(),
+            year: year[i],
+            level: level[i],
+            area: area[i].clone(),
+            formula: formula[i].clone(),
+            population: n[0][i],
+            budget: n[1][i],
+            mean_position: n[2][i],
+            systematic: n[3][i],
+            chance_sd: n[4][i],
+            systematic_share: n[5][i],
+            chance_sd_share_of_budget: n[6][i],
+            p_deficit_over_5pct: n[7][i],
+            runs: 0,
+        })
+        .collect())
+}
+
+/// The sensitivity table.
+pub fn sensitivity_frame(rows: &[SensitivityRow]) -> Result<DataFrame> {
+    DataFrame::new_infer_height(vec![
+        Column::new(
+            "scenario".into(),
+            rows.iter().map(|r| r.scenario.as_str()).collect::<Vec<_>>(),
+        ),
+        Column::new(
+            "parameter".into(),
+            rows.iter()
+                .map(|r| r.parameter.as_str())
+                .collect::<Vec<_>>(),
+        ),
+        Column::new(
+            "spearman".into(),
+            rows.iter().map(|r| r.spearman).collect::<Vec<_>>(),
+        ),
+        Column::new(
+            "net_cost_low".into(),
+            rows.iter().map(|r| r.net_cost_low).collect::<Vec<_>>(),
+        ),
+        Column::new(
+            "net_cost_high".into(),
+            rows.iter().map(|r| r.net_cost_high).collect::<Vec<_>>(),
+        ),
+        Column::new(
+            "runs".into(),
+            rows.iter().map(|r| r.runs).collect::<Vec<_>>(),
+        ),
+    ])
+    .map_err(|e| table_err("(sensitivity)", e))
+}
+
+/// Reads `sensitivity.parquet` back.
+pub fn read_sensitivity(path: &Path) -> Result<Vec<SensitivityRow>> {
+    let df = read_parquet(path)?;
+    let scenario = strings(&df, path, "scenario")?;
+    let parameter = strings(&df, path, "parameter")?;
+    let spearman = floats(&df, path, "spearman")?;
+    let low = floats(&df, path, "net_cost_low")?;
+    let high = floats(&df, path, "net_cost_high")?;
+    Ok((0..scenario.len())
+        .map(|i| SensitivityRow {
+            scenario: scenario[i].clone(),
+            parameter: parameter[i].clone(),
+            spearman: spearman[i],
+            net_cost_low: low[i],
+            net_cost_high: high[i],
+            runs: 0,
+        })
+        .collect())
+}
+
+/// People by (year, age band, sex, segment), summed over neighbourhoods and quintiles,
+/// from a `population` table.
+pub fn read_population_by_cell(path: &Path) -> Result<Vec<(i32, String, String, String, f64)>> {
+    let df = read_parquet(path)?;
+    let year = ints(&df, path, "year")?;
+    let (b, s, g) = (
+        strings(&df, path, "age_band")?,
+        strings(&df, path, "sex")?,
+        strings(&df, path, "segment")?,
+    );
+    let people: Vec<f64> = df
+        .column("people")
+        .and_then(|c| c.cast(&DataType::Float64))
+        .and_then(|c| Ok(c.f64()?.iter().map(|x| x.unwrap_or(0.0)).collect()))
+        .map_err(|e| bad(path, "people", &e.to_string()))?;
+    let mut sums: BTreeMap<(i32, String, String, String), f64> = BTreeMap::new();
+    for i in 0..year.len() {
+        *sums
+            .entry((year[i], b[i].clone(), s[i].clone(), g[i].clone()))
+            .or_default() += people[i];
+    }
+    Ok(sums
+        .into_iter()
+        .map(|((y, b, s, g), n)| (y, b, s, g, n))
+        .collect())
+}
+
+/// The budget table of `capsim budget`: per place and neighbourhood, the last year's means.
+pub fn budget_table_frame(year: i32, formula: &str, rows: &[BudgetTableRow]) -> Result<DataFrame> {
+    let col = |j: usize| -> Vec<f64> { rows.iter().map(|r| r.values[j]).collect() };
+    DataFrame::new_infer_height(vec![
+        Column::new("year".into(), vec![year; rows.len()]),
+        Column::new(
+            "level".into(),
+            rows.iter().map(|r| r.level.id()).collect::<Vec<_>>(),
+        ),
+        Column::new(
+            "area".into(),
+            rows.iter().map(|r| r.area.as_str()).collect::<Vec<_>>(),
+        ),
+        Column::new("formula".into(), vec![formula; rows.len()]),
+        Column::new("population".into(), col(0)),
+        Column::new("weighted_population".into(), col(1)),
+        Column::new("budget_per_head".into(), col(2)),
+        Column::new("spend_per_head".into(), col(3)),
+        Column::new("position".into(), col(4)),
+        Column::new("position_after_risk_share".into(), col(5)),
+    ])
+    .map_err(|e| table_err("(budget table)", e))
+}

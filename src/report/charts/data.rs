@@ -1,0 +1,174 @@
+//! What the charts are drawn from: the summary, sensitivity and risk tables and a
+//! population table of an output folder, read through `io` into typed rows.
+
+use std::collections::BTreeMap;
+use std::path::Path;
+
+use crate::accounts::metric::{FormulaMetric, Metric};
+use crate::accounts::summary::{RiskRow, SensitivityRow, Stat, SummaryRow};
+use crate::core::error::Result;
+use crate::core::level::Level;
+use crate::io::summary::{read_population_by_cell, read_risk, read_sensitivity, read_summary};
+
+/// (scenario, year, level, area, metric).
+type Key = (String, i32, Level, String, Metric);
+
+#[derive(Debug, Default)]
+pub struct ReportData {
+    /// Scenarios in output order.
+    pub scenarios: Vec<String>,
+    /// The summary as read, in file order.
+    pub rows: Vec<SummaryRow>,
+    /// The same, by key.
+    pub summary: BTreeMap<Key, Stat>,
+    pub sensitivity: Vec<SensitivityRow>,
+    pub risk: Vec<RiskRow>,
+    /// (year, band, sex, segment, people) of the first scenario's first run, summed.
+    pub population: Vec<(i32, String, String, String, f64)>,
+    /// Capitation formulas of the first scenario, in configured order.
+    pub formulas: Vec<String>,
+}
+
+/// The first scenario's formula names, from `batch.json` or `run.json`.
+fn formulas_of(dir: &Path) -> Vec<String> {
+    let read = |name: &str| -> Option<serde_json::Value> {
+        serde_json::from_str(&std::fs::read_to_string(dir.join(name)).ok()?).ok()
+    };
+    let scenario = read("batch.json")
+        .map(|v| v["batch"]["scenarios"][0].clone())
+        .or_else(|| read("run.json").map(|v| v["scenario"].clone()));
+    scenario
+        .and_then(|s| s["capitation"]["formula"].as_array().cloned())
+        .unwrap_or_default()
+        .iter()
+        .filter_map(|f| {
+            f["name"]
+                .as_str()
+                .or_else(|| f["basis"].as_str())
+                .map(String::from)
+        })
+        .collect()
+}
+
+impl ReportData {
+    pub fn load(dir: &Path) -> Result<Self> {
+        let rows = read_summary(&dir.join("summary.parquet"))?;
+        let mut d = ReportData::default();
+        for r in &rows {
+            if !d.scenarios.contains(&r.scenario) {
+                d.scenarios.push(r.scenario.clone());
+            }
+            d.summary.insert(
+                (
+                    r.scenario.clone(),
+                    r.year,
+                    r.level,
+                    r.area.clone(),
+                    r.metric.clone(),
+                ),
+                r.stat,
+            );
+        }
+        d.rows = rows;
+        let path = dir.join("sensitivity.parquet");
+        if path.exists() {
+            d.sensitivity = read_sensitivity(&path)?;
+        }
+        let path = dir.join("risk.parquet");
+        if path.exists() {
+            d.risk = read_risk(&path)?;
+        }
+        d.formulas = formulas_of(dir);
+        let first = d.scenarios.first().cloned().unwrap_or_default();
+        let flat = dir.join("population.parquet");
+        let hive = dir.join(format!("population/scenario={first}/run=0/part-0.parquet"));
+        let path = if flat.exists() { flat } else { hive };
+        if path.exists() {
+            d.population = read_population_by_cell(&path)?;
+        }
+        Ok(d)
+    }
+
+    pub fn last_year(&self) -> i32 {
+        self.summary.keys().map(|k| k.1).max().unwrap_or(1)
+    }
+
+    /// The (first) system's name.
+    pub fn system(&self) -> String {
+        self.summary
+            .keys()
+            .find(|k| k.2 == Level::System)
+            .map(|k| k.3.clone())
+            .unwrap_or_default()
+    }
+
+    pub fn get(
+        &self,
+        scenario: &str,
+        year: i32,
+        level: Level,
+        area: &str,
+        metric: &Metric,
+    ) -> Option<Stat> {
+        self.summary
+            .get(&(
+                scenario.to_string(),
+                year,
+                level,
+                area.to_string(),
+                metric.clone(),
+            ))
+            .copied()
+    }
+
+    /// A system-level metric over the years.
+    pub fn system_series(&self, scenario: &str, metric: &Metric) -> Vec<(i32, Stat)> {
+        let sys = self.system();
+        (1..=self.last_year())
+            .filter_map(|y| {
+                self.get(scenario, y, Level::System, &sys, metric)
+                    .map(|s| (y, s))
+            })
+            .collect()
+    }
+
+    /// The headline (first) formula's name.
+    pub fn formula(&self) -> Option<String> {
+        let first = self.scenarios.first()?;
+        let sys = self.system();
+        let has = |f: &str| {
+            self.get(
+                first,
+                1,
+                Level::System,
+                &sys,
+                &Metric::formula(FormulaMetric::Budget, f),
+            )
+            .is_some()
+        };
+        if let Some(f) = self.formulas.first().filter(|f| has(f)) {
+            return Some(f.clone());
+        }
+        self.summary
+            .keys()
+            .filter(|k| k.0 == *first && k.1 == 1 && k.2 == Level::System)
+            .find_map(|k| match &k.4 {
+                Metric::Formula(FormulaMetric::Budget, f) => Some(f.clone()),
+                _ => None,
+            })
+    }
+
+    /// Scenarios with interventions (they have a net cost).
+    pub fn with_interventions(&self) -> Vec<String> {
+        self.scenarios
+            .iter()
+            .filter(|s| !self.system_series(s, &Metric::NetCost).is_empty())
+            .cloned()
+            .collect()
+    }
+
+    pub fn baseline(&self) -> Option<String> {
+        let with = self.with_interventions();
+        self.scenarios.iter().find(|s| !with.contains(s)).cloned()
+    }
+}

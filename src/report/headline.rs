@@ -1,0 +1,132 @@
+//! The headline table: one line per scenario from a summary, for the terminal and the top
+//! of the report.
+
+use crate::accounts::metric::Metric;
+use crate::accounts::summary::SummaryRow;
+use crate::core::care::Setting;
+use crate::core::level::Level;
+
+/// The system-level, last-year figures of one scenario.
+#[derive(Debug, Clone)]
+pub struct Headline {
+    pub scenario: String,
+    pub last_year: i32,
+    /// (metric, formatted "mean (p5 to p95)", or "-" when absent).
+    pub cells: Vec<String>,
+    /// Share of runs that broke even, formatted, or "-".
+    pub broken_even: String,
+}
+
+/// Column titles of the headline table.
+pub const COLUMNS: [&str; 6] = [
+    "scenario (system, last year)",
+    "spend",
+    "emergency admissions",
+    "cumulative net cost",
+    "admissions avoided",
+    "broken even",
+];
+
+/// The metrics of the headline columns after the scenario, with whether each is money.
+fn columns() -> [(Metric, bool); 4] {
+    [
+        (Metric::Spend, true),
+        (Metric::Count(Setting::EmergencyAdmissions), false),
+        (Metric::CumulativeNetCost, true),
+        (Metric::AvoidedAdmissions, false),
+    ]
+}
+
+/// One headline per scenario, in the summary's order: the system's spend, emergency
+/// admissions, cumulative net cost and admissions avoided in the last year, with 90%
+/// intervals, and the share of runs that broke even.
+pub fn headlines(rows: &[SummaryRow]) -> Vec<Headline> {
+    let mut order: Vec<&str> = Vec::new();
+    for r in rows {
+        if !order.contains(&r.scenario.as_str()) {
+            order.push(&r.scenario);
+        }
+    }
+    order
+        .into_iter()
+        .map(|s| {
+            let last = rows
+                .iter()
+                .filter(|r| r.scenario == s)
+                .map(|r| r.year)
+                .max()
+                .unwrap_or(0);
+            let pick = |m: &Metric| -> Vec<&SummaryRow> {
+                rows.iter()
+                    .filter(|r| {
+                        r.scenario == s
+                            && r.level == Level::System
+                            && r.metric == *m
+                            && r.year == last
+                    })
+                    .collect()
+            };
+            let cells = columns()
+                .iter()
+                .map(|(m, money)| {
+                    let picked = pick(m);
+                    if picked.is_empty() {
+                        return "-".into();
+                    }
+                    let f = |x: f64| {
+                        if *money {
+                            format!("£{:.1}m", x / 1e6)
+                        } else {
+                            format!("{x:.0}")
+                        }
+                    };
+                    let total: f64 = picked.iter().map(|r| r.stat.mean).sum();
+                    if let [one] = picked.as_slice() {
+                        format!("{} ({} to {})", f(total), f(one.stat.p5), f(one.stat.p95))
+                    } else {
+                        format!("{} ({} systems)", f(total), picked.len())
+                    }
+                })
+                .collect();
+            let broken = pick(&Metric::BrokenEven);
+            let broken_even = if broken.is_empty() {
+                "-".to_string()
+            } else {
+                format!(
+                    "{:.0}% of runs",
+                    100.0 * broken.iter().map(|r| r.stat.mean).sum::<f64>() / broken.len() as f64
+                )
+            };
+            Headline {
+                scenario: s.to_string(),
+                last_year: last,
+                cells,
+                broken_even,
+            }
+        })
+        .collect()
+}
+
+/// The headline table as aligned text lines, with a note on what the numbers are.
+pub fn headline_lines(rows: &[SummaryRow]) -> Vec<String> {
+    let line = |c: [&str; 6]| {
+        format!(
+            "{:<28} {:>30} {:>24} {:>30} {:>20} {:>12}",
+            c[0], c[1], c[2], c[3], c[4], c[5]
+        )
+    };
+    let mut lines = vec![line(COLUMNS)];
+    for h in headlines(rows) {
+        let name = format!("{} (y{})", h.scenario, h.last_year);
+        lines.push(line([
+            &name,
+            &h.cells[0],
+            &h.cells[1],
+            &h.cells[2],
+            &h.cells[3],
+            &h.broken_even,
+        ]));
+    }
+    lines.push("(mean, with 5th to 95th centile over Monte Carlo runs)".into());
+    lines
+}
