@@ -320,9 +320,12 @@ pub fn read_sensitivity(path: &Path) -> Result<Vec<SensitivityRow>> {
         .collect())
 }
 
+/// (year, age band, sex, segment, people).
+pub type PeopleByCell = (i32, String, String, String, f64);
+
 /// People by (year, age band, sex, segment), summed over neighbourhoods and quintiles,
 /// from a `population` table.
-pub fn read_population_by_cell(path: &Path) -> Result<Vec<(i32, String, String, String, f64)>> {
+pub fn read_population_by_cell(path: &Path) -> Result<Vec<PeopleByCell>> {
     let df = read_parquet(path)?;
     let year = ints(&df, path, "year")?;
     let (b, s, g) = (

@@ -50,7 +50,10 @@ fn a_batch_draws_every_chart_and_a_self_contained_report() {
     let dir = tmp.path().join("results");
     let html = std::fs::read_to_string(dir.join("report.html")).unwrap();
     assert!(html.contains(&format!("data-registry=\"{}\"", CHARTS.len())));
-    assert!(!html.contains("not drawn"), "a full batch draws every chart");
+    assert!(
+        !html.contains("not drawn"),
+        "a full batch draws every chart"
+    );
     for name in CHARTS {
         let png = std::fs::read(dir.join(format!("charts/{name}.png"))).unwrap();
         assert_eq!(&png[..8], b"\x89PNG\r\n\x1a\n", "{name}.png is a PNG");
@@ -172,7 +175,10 @@ fn a_batch_draws_every_chart_and_a_self_contained_report() {
 fn charts_a_run_cannot_support_are_named_with_the_reason() {
     let tmp = tempfile::tempdir().unwrap();
     write(tmp.path(), "base.toml", BASE);
-    let out = capsim(tmp.path(), &["run", "base.toml", "--runs", "2", "--out", "r"]);
+    let out = capsim(
+        tmp.path(),
+        &["run", "base.toml", "--runs", "2", "--out", "r"],
+    );
     assert!(
         out.status.success(),
         "{}",

@@ -8,7 +8,9 @@ use crate::accounts::metric::{FormulaMetric, Metric};
 use crate::accounts::summary::{RiskRow, SensitivityRow, Stat, SummaryRow};
 use crate::core::error::Result;
 use crate::core::level::Level;
-use crate::io::summary::{read_population_by_cell, read_risk, read_sensitivity, read_summary};
+use crate::io::summary::{
+    read_population_by_cell, read_risk, read_sensitivity, read_summary, PeopleByCell,
+};
 
 /// (scenario, year, level, area, metric).
 type Key = (String, i32, Level, String, Metric);
@@ -24,7 +26,7 @@ pub struct ReportData {
     pub sensitivity: Vec<SensitivityRow>,
     pub risk: Vec<RiskRow>,
     /// (year, band, sex, segment, people) of the first scenario's first run, summed.
-    pub population: Vec<(i32, String, String, String, f64)>,
+    pub population: Vec<PeopleByCell>,
     /// Capitation formulas of the first scenario, in configured order.
     pub formulas: Vec<String>,
 }
