@@ -8,7 +8,7 @@
 //! come from what it leaves out: individual risk, and chance); adjustments come from
 //! `datasets/capitation_*.csv`.
 
-use crate::core::care::{Sector, Setting};
+use crate::core::care::{Sector, Setting, N_SECTORS};
 use crate::core::money::largest_remainder;
 use crate::data::datasets::Datasets;
 use crate::data::geography::Geography;
@@ -22,17 +22,37 @@ use crate::engine::levers::Levers;
 use crate::engine::simulation::NeighbourhoodResult;
 use crate::model::Model;
 
-/// Sectors, then `total`, then (when configured) the `pooled` fund.
-pub const N_SECTORS: usize = 5;
+/// Row index of the total (after the sectors' rows) in per-row arrays.
 const TOTAL: usize = N_SECTORS;
+/// Row index of the pooled fund.
 const POOLED: usize = N_SECTORS + 1;
 
-/// Label of a sector row.
-pub fn sector_label(k: usize) -> &'static str {
-    match k {
-        TOTAL => "total",
-        POOLED => "pooled",
-        _ => Sector::ALL[k].id(),
+/// What a budget row covers: one sector, the total, or (when configured) the pooled fund.
+/// The derived order (sectors in order, total, pooled) is the output order.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum BudgetRow {
+    Sector(Sector),
+    Total,
+    Pooled,
+}
+
+impl BudgetRow {
+    /// The row of per-row array index `k` (sectors, then total, then pooled).
+    fn of_index(k: usize) -> BudgetRow {
+        match k {
+            TOTAL => BudgetRow::Total,
+            POOLED => BudgetRow::Pooled,
+            _ => BudgetRow::Sector(Sector::ALL[k]),
+        }
+    }
+
+    /// The id written in the `sector` column.
+    pub fn id(self) -> &'static str {
+        match self {
+            BudgetRow::Sector(s) => s.id(),
+            BudgetRow::Total => "total",
+            BudgetRow::Pooled => "pooled",
+        }
     }
 }
 
@@ -154,7 +174,7 @@ pub struct Budgets {
     pub level: Vec<Level>,
     /// Index of the neighbourhood, place or system in the geography.
     pub area: Vec<usize>,
-    pub sector: Vec<&'static str>,
+    pub sector: Vec<BudgetRow>,
     /// Residents at the start of the year.
     pub people: Vec<u64>,
     pub weighted_population: Vec<f64>,
@@ -480,7 +500,7 @@ pub fn budgets(
                         &fname,
                         y,
                         (Level::Neighbourhood, k),
-                        sector_label(j),
+                        BudgetRow::of_index(j),
                         results[k].flows[y].start,
                         w,
                         [bj, sj, position, after, pooled],
@@ -498,7 +518,7 @@ pub fn budgets(
             for i in first..n_rows {
                 let e = sums
                     .entry((of(out.area[i]), out.year[i], out.sector[i]))
-                    .or_insert((0, 0.0, [0; 5]));
+                    .or_insert((0, 0.0, [0; MONEY]));
                 e.0 += out.people[i];
                 e.1 += out.weighted_population[i];
                 let money = [
@@ -513,7 +533,7 @@ pub fn budgets(
                 }
             }
             let mut keys: Vec<_> = sums.keys().copied().collect();
-            keys.sort_by_key(|(a, y, s)| (*y, *a, SECTOR_ORDER.iter().position(|x| x == s)));
+            keys.sort_by_key(|(a, y, s)| (*y, *a, *s));
             for key in keys {
                 let (people, w, money) = sums[&key];
                 out.push(
@@ -531,21 +551,12 @@ pub fn budgets(
     out
 }
 
-/// (area index, year, sector label) of an aggregated row.
-type AreaRow = (usize, i32, &'static str);
-/// People, weighted population, and budget, spend, position, after sharing, pooled.
-type RowSums = (u64, f64, [i64; 5]);
-
-/// Row labels in output order.
-const SECTOR_ORDER: [&str; N_SECTORS + 2] = [
-    "acute",
-    "community",
-    "primary_care",
-    "mental_health",
-    "social_care",
-    "total",
-    "pooled",
-];
+/// (area index, year, row) of an aggregated row.
+type AreaRow = (usize, i32, BudgetRow);
+/// Money columns of a row: budget, spend, position, after sharing, pooled.
+const MONEY: usize = 5;
+/// People, weighted population, and the money columns.
+type RowSums = (u64, f64, [i64; MONEY]);
 
 impl Budgets {
     #[allow(clippy::too_many_arguments)]
@@ -554,10 +565,10 @@ impl Budgets {
         formula: &str,
         y: usize,
         (level, area): (Level, usize),
-        sector: &'static str,
+        sector: BudgetRow,
         people: u64,
         weighted: f64,
-        [budget, spend, position, after, pooled]: [i64; 5],
+        [budget, spend, position, after, pooled]: [i64; MONEY],
     ) {
         self.formula.push(formula.to_string());
         self.year.push(y as i32 + 1);

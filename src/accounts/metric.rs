@@ -24,41 +24,19 @@ pub enum Unit {
     Year,
 }
 
-/// Capitation quantities, reported once per formula.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
-pub enum FormulaMetric {
-    WeightedPopulation,
-    Budget,
-    BudgetPerHead,
-    Position,
-    /// Position minus budget x the system's position / budget: what the formula gets
-    /// wrong about the area rather than an overspend the whole system shares.
-    RelativePosition,
-    PositionAfterRiskShare,
-    PooledDeficit,
-}
-
-impl FormulaMetric {
-    pub const ALL: [FormulaMetric; 7] = [
-        FormulaMetric::WeightedPopulation,
-        FormulaMetric::Budget,
-        FormulaMetric::BudgetPerHead,
-        FormulaMetric::Position,
-        FormulaMetric::RelativePosition,
-        FormulaMetric::PositionAfterRiskShare,
-        FormulaMetric::PooledDeficit,
-    ];
-
-    pub fn id(self) -> &'static str {
-        match self {
-            FormulaMetric::WeightedPopulation => "weighted_population",
-            FormulaMetric::Budget => "budget",
-            FormulaMetric::BudgetPerHead => "budget_per_head",
-            FormulaMetric::Position => "position",
-            FormulaMetric::RelativePosition => "relative_position",
-            FormulaMetric::PositionAfterRiskShare => "position_after_risk_share",
-            FormulaMetric::PooledDeficit => "pooled_deficit",
-        }
+crate::labelled_enum! {
+    /// Capitation quantities, reported once per formula.
+    #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+    pub enum FormulaMetric {
+        WeightedPopulation => "weighted_population",
+        Budget => "budget",
+        BudgetPerHead => "budget_per_head",
+        Position => "position",
+        /// Position minus budget x the system's position / budget: what the formula gets
+        /// wrong about the area rather than an overspend the whole system shares.
+        RelativePosition => "relative_position",
+        PositionAfterRiskShare => "position_after_risk_share",
+        PooledDeficit => "pooled_deficit",
     }
 }
 
@@ -134,19 +112,13 @@ impl Metric {
             return Some(m.clone());
         }
         if let Some(id) = s.strip_prefix("count.") {
-            return Setting::ALL
-                .into_iter()
-                .find(|x| x.id() == id)
-                .map(Metric::Count);
+            return Setting::parse(id).map(Metric::Count);
         }
         if let Some(id) = s.strip_prefix("spend.") {
-            return Sector::ALL
-                .into_iter()
-                .find(|x| x.id() == id)
-                .map(Metric::SectorSpend);
+            return Sector::parse(id).map(Metric::SectorSpend);
         }
         let (kind, formula) = s.split_once(':')?;
-        let m = FormulaMetric::ALL.into_iter().find(|m| m.id() == kind)?;
+        let m = FormulaMetric::parse(kind)?;
         (!formula.is_empty()).then(|| Metric::formula(m, formula))
     }
 

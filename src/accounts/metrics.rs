@@ -6,10 +6,10 @@
 //! and systems; ratios (return on investment, break-even) are formed after summing. Money
 //! is summed in integer pence and written in pounds.
 
-use crate::accounts::capitation::{budgets, Budgets, Weights};
+use crate::accounts::capitation::{budgets, BudgetRow, Budgets, Weights};
 use crate::accounts::metric::{FormulaMetric::*, Metric};
 use crate::config::scenario::{PoolLevel, Scenario};
-use crate::core::care::{Sector, Setting, N_SETTINGS};
+use crate::core::care::{Sector, Setting, N_SECTORS, N_SETTINGS};
 use crate::core::level::Level;
 use crate::core::money::{largest_remainder, pounds};
 use crate::data::datasets::Datasets;
@@ -54,7 +54,7 @@ struct Sums {
     deaths: u64,
     count: [u64; N_SETTINGS],
     spend: i64,
-    sector_spend: [i64; 5],
+    sector_spend: [i64; N_SECTORS],
     enrolled: f64,
     intervention_cost: i64,
     funding_shift: i64,
@@ -72,7 +72,7 @@ impl Sums {
             self.count[i] += o.count[i];
         }
         self.spend += o.spend;
-        for i in 0..5 {
+        for i in 0..N_SECTORS {
             self.sector_spend[i] += o.sector_spend[i];
         }
         self.enrolled += o.enrolled;
@@ -170,7 +170,7 @@ pub fn compute(
         .collect();
     let mut cap = vec![vec![vec![(0.0f64, 0i64, 0i64, 0i64, 0i64); years]; nn]; formulas.len()];
     for i in 0..budgets.year.len() {
-        if budgets.sector[i] != "total" || budgets.level[i] != Level::Neighbourhood {
+        if budgets.sector[i] != BudgetRow::Total || budgets.level[i] != Level::Neighbourhood {
             continue;
         }
         let f = formulas

@@ -16,35 +16,21 @@ use std::time::Instant;
 
 use serde::Serialize;
 
-use crate::accounts::capitation::Weights;
 use crate::accounts::metric::{FormulaMetric, Metric};
-use crate::accounts::metrics::compute;
 use crate::accounts::summary::{BudgetTableRow, Collected};
+use crate::app::pipeline::{prepare, simulate_unit, unit_staging, write_unit, Prepared, Unit};
 use crate::config::batch::{Batch, Shard};
 use crate::config::scenario::{parse_toml, scenario_error, Scenario};
 use crate::core::error::{CapsimError, Result};
 use crate::core::level::Level;
-use crate::data::datasets::{DatasetSource, Datasets};
-use crate::data::geography::Geography;
-use crate::engine::levers::Levers;
-use crate::engine::simulation::{simulate_plan_here, Plan, SimConfig};
+use crate::data::datasets::DatasetSource;
+use crate::engine::simulation::pool;
 use crate::io::summary::{
-    budget_table_frame, metrics_frame, parameters_frame, read_draws, read_metrics, read_summary,
-    risk_frame, sensitivity_frame, summary_frame,
+    budget_table_frame, read_draws, read_metrics, read_summary, risk_frame, sensitivity_frame,
+    summary_frame,
 };
-use crate::io::tables::{budgets_frame, write_atomic, write_frame, write_tables, Layout, Staging};
-use crate::model::Model;
+use crate::io::tables::{write_atomic, write_frame, Layout, RunTable, Staging};
 use crate::report::headline::headline_lines;
-
-/// Tables every scenario-run writes.
-pub const PARTITIONED: [&str; 6] = [
-    "population",
-    "flows",
-    "activity",
-    "metrics",
-    "budgets",
-    "parameters",
-];
 
 /// How to run a batch.
 #[derive(Debug, Clone)]
@@ -78,55 +64,16 @@ pub struct BatchReport {
     pub summarised: bool,
 }
 
-struct Prepared {
-    datasets: Datasets,
-    model: Model,
-    weights: Weights,
-    /// Geography of each group.
-    geographies: Vec<Geography>,
-    groups: Vec<Vec<usize>>,
-    units: Vec<(usize, u64)>,
-    manifest: String,
-}
-
-fn prepare(batch: &Batch, source: &DatasetSource) -> Result<Prepared> {
-    let datasets = Datasets::load(source)?;
-    let model = Model::new(&datasets)?;
-    let groups = batch.groups();
-    let mut geographies = Vec::new();
-    for g in &groups {
-        let geo = batch.scenarios[g[0]].geography(&datasets)?;
-        for s in g {
-            batch.scenarios[*s].check(&datasets, &geo)?;
-        }
-        if geo.neighbourhoods.is_empty() {
-            return Err(scenario_error(
-                &batch.scenarios[g[0]].file,
-                None,
-                "population",
-                "no neighbourhood matches the listed places and neighbourhoods",
-            ));
-        }
-        geographies.push(geo);
-    }
-    let units = batch.units();
-    let manifest = serde_json::to_string_pretty(&Manifest {
+/// The manifest of a batch: everything that determines its results.
+fn manifest(batch: &Batch, p: &Prepared) -> String {
+    serde_json::to_string_pretty(&Manifest {
         capsim_version: env!("CARGO_PKG_VERSION"),
-        datasets_checksum: &datasets.checksum,
+        datasets_checksum: &p.datasets.checksum,
         batch,
-        units: units.len(),
+        units: p.units.len(),
     })
     .expect("serialisable")
-        + "\n";
-    Ok(Prepared {
-        weights: Weights::new(&model, &datasets),
-        datasets,
-        model,
-        geographies,
-        groups,
-        units,
-        manifest,
-    })
+        + "\n"
 }
 
 fn marker(out: &Path, unit: (usize, u64)) -> PathBuf {
@@ -164,85 +111,22 @@ fn clean_stale(out: &Path) {
     }
 }
 
-/// Runs one work unit and writes its partitions; returns person-years simulated. With a
-/// pool, neighbourhoods are simulated in parallel on it; without, one after another on
-/// this thread. Writing happens outside any pool of ours: polars runs its own, and a
-/// worker of ours waiting on it would steal further units and hold them all in memory.
+/// Runs one work unit and writes its partitions, then its marker; returns person-years
+/// simulated. Writing happens outside any pool of ours: polars runs its own, and a worker
+/// of ours waiting on it would steal further units and hold them all in memory.
 fn run_unit(
     p: &Prepared,
     batch: &Batch,
     out: &Path,
-    unit: (usize, u64),
+    unit: Unit,
     pool: Option<&rayon::ThreadPool>,
 ) -> Result<u64> {
-    let (g, run) = unit;
-    let geo = &p.geographies[g];
-    let members: Vec<usize> = p.groups[g]
-        .iter()
-        .copied()
-        .filter(|s| run < batch.scenarios[*s].runs as u64)
-        .collect();
-    let first = &batch.scenarios[p.groups[g][0]];
-    let mut levers = vec![Levers {
-        interventions: Vec::new(),
-        draws: Vec::new(),
-    }];
-    for s in &members {
-        levers.push(Levers::draw(&batch.scenarios[*s], &p.datasets, geo, run));
-    }
-    let plan = Plan::new(
-        SimConfig {
-            seed: first.seed,
-            run,
-            years: first.years,
-        },
-        levers,
-    );
-    let results = match pool {
-        Some(pool) => pool.install(|| simulate_plan_here(&p.model, geo, &plan, true, &|| {})),
-        None => simulate_plan_here(&p.model, geo, &plan, false, &|| {}),
-    };
-    // Person-years simulated: each population path's, once.
-    let person_years: u64 = (0..plan.paths.len())
-        .filter_map(|path| plan.scenarios.iter().position(|s| s.path == path))
-        .map(|s| results[s].iter().map(|r| r.person_years()).sum::<u64>())
-        .sum();
-    let mut staging = Staging::named(out, &format!("g{g}-r{run}"))?;
-    for (j, s) in members.iter().enumerate() {
-        let scenario = &batch.scenarios[*s];
-        let layout = Layout::Partition {
-            scenario: scenario.name.clone(),
-            run,
-        };
-        let r = &results[j + 1];
-        write_tables(&mut staging, &layout, geo, p.model.segments.ids(), r)?;
-        let (m, budgets) = compute(
-            &p.model,
-            &p.datasets,
-            &p.weights,
-            geo,
-            scenario,
-            &plan.scenarios[j + 1].levers,
-            r,
-            &results[0],
-        );
-        write_frame(&mut staging, &layout, "metrics", &metrics_frame(&m)?)?;
-        write_frame(
-            &mut staging,
-            &layout,
-            "budgets",
-            &budgets_frame(geo, &budgets)?,
-        )?;
-        write_frame(
-            &mut staging,
-            &layout,
-            "parameters",
-            &parameters_frame(&plan.scenarios[j + 1].levers.draws)?,
-        )?;
-    }
+    let u = simulate_unit(p, batch, unit, pool, &|| {});
+    let mut staging = unit_staging(out, unit)?;
+    write_unit(p, batch, &u, &mut staging, false)?;
     staging.commit()?;
     write_atomic(&marker(out, unit), b"done\n")?;
-    Ok(person_years)
+    Ok(u.person_years())
 }
 
 /// Runs the units of `batch` not yet complete in `options.out` (only this shard's, if
@@ -256,7 +140,7 @@ pub fn run_batch(
     let started = Instant::now();
     let p = prepare(batch, &options.datasets)?;
     std::fs::create_dir_all(&options.out).map_err(|e| CapsimError::io(&options.out, e))?;
-    claim(&options.out, &p.manifest)?;
+    claim(&options.out, &manifest(batch, &p))?;
     clean_stale(&options.out);
     let mine: Vec<(usize, u64)> = p
         .units
@@ -311,7 +195,7 @@ pub fn run_batch(
         })?
     } else {
         // Few units (a large population): one at a time, neighbourhoods in parallel.
-        let pool = crate::engine::simulation::pool(threads)?;
+        let pool = pool(threads)?;
         let mut py = 0;
         for u in &todo {
             py += finished(run_unit(&p, batch, &options.out, *u, Some(&pool))?);
@@ -434,8 +318,8 @@ pub fn merge(inputs: &[PathBuf], out: &Path) -> Result<(usize, bool)> {
                 scenario: s.name.clone(),
                 run,
             };
-            for t in PARTITIONED {
-                let name = layout.files(t).0;
+            for t in RunTable::ALL {
+                let name = layout.files(t.id()).0;
                 let to = staging.path(&name)?;
                 let from = src.join(&name);
                 std::fs::copy(&from, &to).map_err(|e| CapsimError::io(&from, e))?;

@@ -3,6 +3,7 @@
 
 pub mod batch;
 pub mod init;
+pub mod pipeline;
 pub mod run;
 
 // The command line's vocabulary, so that `main.rs` needs nothing but `app`.

@@ -3,24 +3,23 @@
 //! scenario and writes the batch layout. The CLI is a thin layer over this.
 
 use std::path::PathBuf;
+use std::sync::atomic::Ordering;
 use std::time::Instant;
 
 use serde::Serialize;
 
-use crate::accounts::metrics::compute;
 use crate::accounts::summary::Collected;
 use crate::app::batch::{run_batch, BatchOptions, BatchReport};
+use crate::app::pipeline::{prepare, simulate_unit, write_unit};
 use crate::config::batch::Batch;
 use crate::config::scenario::{Overrides, Scenario};
 use crate::core::care::Setting;
 use crate::core::error::Result;
-use crate::data::datasets::{DatasetSource, Datasets};
+use crate::data::datasets::DatasetSource;
 use crate::data::geography::Preset;
-use crate::engine::levers::Levers;
-use crate::engine::simulation::{simulate_plan, NeighbourhoodResult, Plan, SimConfig};
-use crate::io::summary::{metrics_frame, summary_frame};
-use crate::io::tables::{write_frame, write_json, write_tables, Layout, Staging};
-use crate::model::Model;
+use crate::engine::simulation::{pool, NeighbourhoodResult};
+use crate::io::summary::summary_frame;
+use crate::io::tables::{write_frame, write_json, Layout, Staging};
 
 /// Settings of one `capsim run`.
 #[derive(Debug, Clone)]
@@ -130,75 +129,28 @@ fn run_single(
     progress: &(dyn Fn(usize, usize) + Sync),
 ) -> Result<RunSummary> {
     let started = Instant::now();
-    let datasets = Datasets::load(&options.datasets)?;
-    let model = Model::new(&datasets)?;
-    let geography = scenario.geography(&datasets)?;
+    let batch = Batch::single(scenario);
+    let p = prepare(&batch, &options.datasets)?;
     let threads = threads_of(options.threads);
-    let n = geography.neighbourhoods.len();
+    let n = p.geographies[0].neighbourhoods.len();
     progress(n, 0);
     let done = std::sync::atomic::AtomicUsize::new(0);
-    let levers = Levers::draw(&scenario, &datasets, &geography, 0);
-    let plan = Plan::new(
-        SimConfig {
-            seed: scenario.seed,
-            run: 0,
-            years: scenario.years,
-        },
-        vec![
-            Levers {
-                interventions: Vec::new(),
-                draws: Vec::new(),
-            },
-            levers,
-        ],
-    );
-    let results = simulate_plan(&model, &geography, &plan, threads, &|| {
-        progress(
-            n,
-            done.fetch_add(1, std::sync::atomic::Ordering::Relaxed) + 1,
-        )
-    })?;
-    let (counterfactual, own) = (&results[0], &results[1]);
-
+    let unit = simulate_unit(&p, &batch, (0, 0), Some(&pool(threads)?), &|| {
+        progress(n, done.fetch_add(1, Ordering::Relaxed) + 1)
+    });
     let mut staging = Staging::new(&options.out)?;
-    write_tables(
-        &mut staging,
-        &Layout::Flat,
-        &geography,
-        model.segments.ids(),
-        own,
-    )?;
-    let weights = crate::accounts::capitation::Weights::new(&model, &datasets);
-    let (metrics, budgets) = compute(
-        &model,
-        &datasets,
-        &weights,
-        &geography,
-        &scenario,
-        &plan.scenarios[1].levers,
-        own,
-        counterfactual,
-    );
-    write_frame(
-        &mut staging,
-        &Layout::Flat,
-        "metrics",
-        &metrics_frame(&metrics)?,
-    )?;
-    write_frame(
-        &mut staging,
-        &Layout::Flat,
-        "budgets",
-        &crate::io::tables::budgets_frame(&geography, &budgets)?,
-    )?;
+    let mut per_scenario = write_unit(&p, &batch, &unit, &mut staging, true)?;
+    let (metrics, draws) = per_scenario.remove(0);
+    let scenario = batch.scenarios.into_iter().next().expect("one scenario");
     let mut c = Collected::new(vec![(scenario.name.clone(), scenario.years)]);
-    c.add(0, &metrics, &plan.scenarios[1].levers.draws);
+    c.add(0, &metrics, &draws);
     write_frame(
         &mut staging,
         &Layout::Flat,
         "summary",
         &summary_frame(&c.summary())?,
     )?;
+    let own = &unit.results[1];
     let person_years: u64 = own.iter().map(NeighbourhoodResult::person_years).sum();
     let wall = started.elapsed().as_secs_f64();
     let info = RunInfo {
@@ -209,16 +161,16 @@ fn run_single(
             DatasetSource::Bundled => "bundled".into(),
             DatasetSource::Dir(d) => d.display().to_string(),
         },
-        datasets_checksum: datasets.checksum.clone(),
+        datasets_checksum: p.datasets.checksum.clone(),
         neighbourhoods: n,
-        people_at_start: geography.total_population(),
+        people_at_start: p.geographies[0].total_population(),
         person_years,
         wall_seconds: wall,
         person_years_per_second: person_years as f64 / wall.max(1e-9),
     };
     write_json(&mut staging, "run.json", &info)?;
     staging.commit()?;
-    Ok(summarise(info, own, model.segments.len()))
+    Ok(summarise(info, own, p.model.segments.len()))
 }
 
 fn summarise(info: RunInfo, results: &[NeighbourhoodResult], ns: usize) -> RunSummary {

@@ -2,58 +2,29 @@
 //! because interventions, budgets and metrics refer to them by type; their rates and costs
 //! are data.
 
-/// A setting of care. The set is fixed in code because interventions and budgets refer to
-/// settings by type; their rates and costs are data.
-#[derive(
-    Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, serde::Serialize, serde::Deserialize,
-)]
-#[serde(rename_all = "snake_case")]
-pub enum Setting {
-    GpAppointments,
-    OtherPrimaryCare,
-    CommunityNursing,
-    CommunityMentalHealth,
-    AeAttendances,
-    EmergencyAdmissions,
-    EmergencyBedDays,
-    ElectiveAdmissions,
-    OutpatientAttendances,
-    HomeCareHours,
-    CareHomeWeeks,
+crate::labelled_enum! {
+    /// A setting of care. The set is fixed in code because interventions and budgets refer
+    /// to settings by type; their rates and costs are data.
+    #[derive(
+        Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, serde::Serialize, serde::Deserialize,
+    )]
+    #[serde(rename_all = "snake_case")]
+    pub enum Setting {
+        GpAppointments => "gp_appointments",
+        OtherPrimaryCare => "other_primary_care",
+        CommunityNursing => "community_nursing",
+        CommunityMentalHealth => "community_mental_health",
+        AeAttendances => "ae_attendances",
+        EmergencyAdmissions => "emergency_admissions",
+        EmergencyBedDays => "emergency_bed_days",
+        ElectiveAdmissions => "elective_admissions",
+        OutpatientAttendances => "outpatient_attendances",
+        HomeCareHours => "home_care_hours",
+        CareHomeWeeks => "care_home_weeks",
+    }
 }
 
 impl Setting {
-    pub const ALL: [Setting; 11] = [
-        Setting::GpAppointments,
-        Setting::OtherPrimaryCare,
-        Setting::CommunityNursing,
-        Setting::CommunityMentalHealth,
-        Setting::AeAttendances,
-        Setting::EmergencyAdmissions,
-        Setting::EmergencyBedDays,
-        Setting::ElectiveAdmissions,
-        Setting::OutpatientAttendances,
-        Setting::HomeCareHours,
-        Setting::CareHomeWeeks,
-    ];
-
-    /// The id used in datasets and outputs.
-    pub fn id(self) -> &'static str {
-        match self {
-            Setting::GpAppointments => "gp_appointments",
-            Setting::OtherPrimaryCare => "other_primary_care",
-            Setting::CommunityNursing => "community_nursing",
-            Setting::CommunityMentalHealth => "community_mental_health",
-            Setting::AeAttendances => "ae_attendances",
-            Setting::EmergencyAdmissions => "emergency_admissions",
-            Setting::EmergencyBedDays => "emergency_bed_days",
-            Setting::ElectiveAdmissions => "elective_admissions",
-            Setting::OutpatientAttendances => "outpatient_attendances",
-            Setting::HomeCareHours => "home_care_hours",
-            Setting::CareHomeWeeks => "care_home_weeks",
-        }
-    }
-
     /// The setting whose count this one is derived from, if any (bed days per admission).
     pub fn derived_from(self) -> Option<Setting> {
         match self {
@@ -61,43 +32,42 @@ impl Setting {
             _ => None,
         }
     }
+}
 
-    pub fn index(self) -> usize {
-        self as usize
+crate::labelled_enum! {
+    /// The budget sector a setting's spend falls in.
+    #[derive(
+        Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, serde::Serialize, serde::Deserialize,
+    )]
+    #[serde(rename_all = "snake_case")]
+    pub enum Sector {
+        Acute => "acute",
+        Community => "community",
+        PrimaryCare => "primary_care",
+        MentalHealth => "mental_health",
+        SocialCare => "social_care",
     }
 }
 
-/// The budget sector a setting's spend falls in.
-#[derive(
-    Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, serde::Serialize, serde::Deserialize,
-)]
-#[serde(rename_all = "snake_case")]
-pub enum Sector {
-    Acute,
-    Community,
-    PrimaryCare,
-    MentalHealth,
-    SocialCare,
-}
+/// Number of settings (derived from the enum).
+pub const N_SETTINGS: usize = Setting::COUNT;
+/// Number of sectors (derived from the enum).
+pub const N_SECTORS: usize = Sector::COUNT;
 
-impl Sector {
-    pub const ALL: [Sector; 5] = [
-        Sector::Acute,
-        Sector::Community,
-        Sector::PrimaryCare,
-        Sector::MentalHealth,
-        Sector::SocialCare,
-    ];
+#[cfg(test)]
+mod tests {
+    use super::*;
 
-    pub fn id(self) -> &'static str {
-        match self {
-            Sector::Acute => "acute",
-            Sector::Community => "community",
-            Sector::PrimaryCare => "primary_care",
-            Sector::MentalHealth => "mental_health",
-            Sector::SocialCare => "social_care",
+    /// Scenario files name settings and sectors through serde; outputs through `id`.
+    #[test]
+    fn serde_names_are_the_ids() {
+        for s in Setting::ALL {
+            let json = serde_json::to_string(&s).unwrap();
+            assert_eq!(json, format!("\"{}\"", s.id()));
+        }
+        for s in Sector::ALL {
+            let json = serde_json::to_string(&s).unwrap();
+            assert_eq!(json, format!("\"{}\"", s.id()));
         }
     }
 }
-
-pub const N_SETTINGS: usize = Setting::ALL.len();

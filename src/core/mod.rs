@@ -5,6 +5,7 @@
 pub mod care;
 pub mod dims;
 pub mod error;
+pub mod labelled;
 pub mod level;
 pub mod money;
 pub mod rng;

@@ -100,6 +100,14 @@ pub struct Levers {
 }
 
 impl Levers {
+    /// No interventions: the counterfactual's levers.
+    pub fn none() -> Self {
+        Levers {
+            interventions: Vec::new(),
+            draws: Vec::new(),
+        }
+    }
+
     /// Draws every parameter of `scenario` for run `run`. Parameters are named
     /// "INTERVENTION/field", and streams are keyed by that name.
     pub fn draw(scenario: &Scenario, d: &Datasets, g: &Geography, run: u64) -> Self {

@@ -90,13 +90,7 @@ pub struct Plan {
 impl Plan {
     /// A plan of one scenario without interventions.
     pub fn baseline(config: SimConfig) -> Self {
-        Plan::new(
-            config,
-            vec![Levers {
-                interventions: Vec::new(),
-                draws: Vec::new(),
-            }],
-        )
+        Plan::new(config, vec![Levers::none()])
     }
 
     /// Groups scenarios by their demographic levers: equal levers, one path.

@@ -13,7 +13,7 @@ use crate::accounts::summary::BudgetTableRow;
 use crate::accounts::summary::{RiskRow, SensitivityRow, Stat, SummaryRow, CENTILES};
 use crate::core::error::{CapsimError, Result};
 use crate::core::level::Level;
-use crate::io::tables::{floats, ints, read_parquet, strings};
+use crate::io::read::{floats, ints, read_parquet, strings};
 
 fn table_err(what: &str, e: PolarsError) -> CapsimError {
     CapsimError::Write {

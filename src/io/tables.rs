@@ -11,14 +11,67 @@ use std::path::{Path, PathBuf};
 
 use polars::prelude::*;
 
+use crate::accounts::capitation::Budgets;
+use crate::accounts::metrics::Metrics;
 use crate::core::care::Setting;
 use crate::core::dims::{cell, n_cells, BAND_LABELS, N_BANDS, N_IMD, N_SEX, SEX_LABELS};
 use crate::core::error::{CapsimError, Result};
 use crate::data::geography::Geography;
 use crate::engine::simulation::NeighbourhoodResult;
+use crate::io::summary::{metrics_frame, parameters_frame};
 
-/// The tables every run writes, each as `NAME.parquet` and `NAME.csv`.
-pub const TABLES: [&str; 3] = ["population", "flows", "activity"];
+crate::labelled_enum! {
+    /// The tables every scenario-run writes: flat as `NAME.parquet` and `NAME.csv`, or as
+    /// one Hive partition of a batch. A new per-run table is a variant here and its arm in
+    /// [`write_run`]; batches, merges and tests take the list from here.
+    #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+    pub enum RunTable {
+        Population => "population",
+        Flows => "flows",
+        Activity => "activity",
+        Metrics => "metrics",
+        Budgets => "budgets",
+        Parameters => "parameters",
+    }
+}
+
+/// One scenario-run's results: everything its tables are made from.
+pub struct RunOutput<'a> {
+    pub geography: &'a Geography,
+    pub segments: &'a [String],
+    pub results: &'a [NeighbourhoodResult],
+    pub metrics: &'a Metrics,
+    pub budgets: &'a Budgets,
+    /// Drawn uncertain parameters (name, value).
+    pub draws: &'a [(String, f64)],
+}
+
+/// Writes every [`RunTable`] of one scenario-run in `layout`.
+pub fn write_run(staging: &mut Staging, layout: &Layout, run: &RunOutput) -> Result<()> {
+    let (g, segments, results) = (run.geography, run.segments, run.results);
+    for table in RunTable::ALL {
+        let name = table.id();
+        match table {
+            RunTable::Population => write_streamed(staging, layout, name, results.len(), |r| {
+                population_frame(g, segments, results, r)
+            })?,
+            RunTable::Flows => write_streamed(staging, layout, name, results.len(), |r| {
+                flows_frame(g, results, r)
+            })?,
+            RunTable::Activity => write_streamed(staging, layout, name, results.len(), |r| {
+                activity_frame(g, segments, results, r)
+            })?,
+            RunTable::Metrics => write_frame(staging, layout, name, &metrics_frame(run.metrics)?)?,
+            RunTable::Budgets => {
+                write_frame(staging, layout, name, &budgets_frame(g, run.budgets)?)?
+            }
+            RunTable::Parameters => {
+                write_frame(staging, layout, name, &parameters_frame(run.draws)?)?
+            }
+        }
+    }
+    Ok(())
+}
 
 /// Neighbourhoods per written batch: bounds memory while keeping row groups large.
 const BATCH: usize = 64;
@@ -350,39 +403,24 @@ fn activity_frame(
     )
 }
 
-/// Writes the population, flows and activity tables into `staging`.
-pub fn write_tables(
+/// Writes a per-neighbourhood table in batches of neighbourhoods, so memory stays small
+/// even for all of England: `build(range)` makes the rows of those neighbourhoods.
+fn write_streamed(
     staging: &mut Staging,
     layout: &Layout,
-    g: &Geography,
-    segments: &[String],
-    results: &[NeighbourhoodResult],
+    name: &str,
+    n: usize,
+    build: impl Fn(std::ops::Range<usize>) -> Result<DataFrame>,
 ) -> Result<()> {
-    type Build<'a> = Box<dyn Fn(std::ops::Range<usize>) -> Result<DataFrame> + 'a>;
-    let builders: [(&str, Build); 3] = [
-        (
-            "population",
-            Box::new(|r| population_frame(g, segments, results, r)),
-        ),
-        ("flows", Box::new(|r| flows_frame(g, results, r))),
-        (
-            "activity",
-            Box::new(|r| activity_frame(g, segments, results, r)),
-        ),
-    ];
-    let n = results.len();
-    for (name, build) in builders {
-        let first = build(0..BATCH.min(n))?;
-        let mut writer = TableWriter::new(staging, layout, name, first.schema())?;
-        writer.write(&first)?;
-        let mut start = BATCH;
-        while start < n {
-            writer.write(&build(start..(start + BATCH).min(n))?)?;
-            start += BATCH;
-        }
-        writer.finish()?;
+    let first = build(0..BATCH.min(n))?;
+    let mut writer = TableWriter::new(staging, layout, name, first.schema())?;
+    writer.write(&first)?;
+    let mut start = BATCH;
+    while start < n {
+        writer.write(&build(start..(start + BATCH).min(n))?)?;
+        start += BATCH;
     }
-    Ok(())
+    writer.finish()
 }
 
 /// Writes `value` as pretty JSON into `staging`.
@@ -407,19 +445,8 @@ pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<()> {
     std::fs::rename(&tmp, path).map_err(|e| CapsimError::io(path, e))
 }
 
-/// Reads a Parquet file whole.
-pub fn read_parquet(path: &Path) -> Result<DataFrame> {
-    let f = File::open(path).map_err(|e| CapsimError::io(path, e))?;
-    ParquetReader::new(f)
-        .finish()
-        .map_err(|e| CapsimError::Write {
-            path: path.to_path_buf(),
-            reason: format!("cannot read: {e}"),
-        })
-}
-
 /// The budgets of one scenario-run as a frame (money in pounds, from exact pence).
-pub fn budgets_frame(g: &Geography, b: &crate::accounts::capitation::Budgets) -> Result<DataFrame> {
+fn budgets_frame(g: &Geography, b: &Budgets) -> Result<DataFrame> {
     use crate::core::level::Level;
     let mut area = Area::default();
     for (level, k) in b.level.iter().zip(&b.area) {
@@ -449,7 +476,10 @@ pub fn budgets_frame(g: &Geography, b: &crate::accounts::capitation::Budgets) ->
         b.year.clone(),
         area,
         vec![
-            Column::new("sector".into(), &b.sector),
+            Column::new(
+                "sector".into(),
+                b.sector.iter().map(|s| s.id()).collect::<Vec<_>>(),
+            ),
             Column::new("formula".into(), &b.formula),
             Column::new("weighted_population".into(), &b.weighted_population),
             Column::new("budget".into(), pounds(&b.budget)),
@@ -466,45 +496,4 @@ pub fn budgets_frame(g: &Geography, b: &crate::accounts::capitation::Budgets) ->
             Column::new("position_per_head".into(), per_head(&b.position)),
         ],
     )
-}
-
-/// A column of a frame read from `path`, as owned values; nulls become defaults.
-pub fn strings(df: &DataFrame, path: &Path, name: &str) -> Result<Vec<String>> {
-    Ok(column(df, path, name)?
-        .str()
-        .map_err(|e| unexpected(path, e))?
-        .iter()
-        .map(|x| x.unwrap_or_default().to_string())
-        .collect())
-}
-
-/// A float column of a frame read from `path`; nulls become NaN.
-pub fn floats(df: &DataFrame, path: &Path, name: &str) -> Result<Vec<f64>> {
-    Ok(column(df, path, name)?
-        .f64()
-        .map_err(|e| unexpected(path, e))?
-        .iter()
-        .map(|x| x.unwrap_or(f64::NAN))
-        .collect())
-}
-
-/// An `i32` column of a frame read from `path`; nulls become 0.
-pub fn ints(df: &DataFrame, path: &Path, name: &str) -> Result<Vec<i32>> {
-    Ok(column(df, path, name)?
-        .i32()
-        .map_err(|e| unexpected(path, e))?
-        .iter()
-        .map(|x| x.unwrap_or(0))
-        .collect())
-}
-
-fn column<'a>(df: &'a DataFrame, path: &Path, name: &str) -> Result<&'a Column> {
-    df.column(name).map_err(|e| unexpected(path, e))
-}
-
-fn unexpected(path: &Path, e: impl std::fmt::Display) -> CapsimError {
-    CapsimError::Write {
-        path: path.to_path_buf(),
-        reason: format!("unexpected contents: {e}"),
-    }
 }

@@ -99,7 +99,7 @@ fn batch_writes_hive_partitions_and_a_summary() {
     let r = run_batch(&b, &options(&out, 2, None), &|_, _| {}).unwrap();
     assert_eq!((r.units_total, r.units_run), (6, 6));
     assert!(r.summarised);
-    for t in capsim::app::batch::PARTITIONED {
+    for t in capsim::io::tables::RunTable::ALL.map(|t| t.id()) {
         for s in ["small", "wards", "prevention"] {
             for k in 0..6 {
                 let p = out.join(format!("{t}/scenario={s}/run={k}/part-0.parquet"));
@@ -109,14 +109,14 @@ fn batch_writes_hive_partitions_and_a_summary() {
     }
     // One schema per table across partitions, and no partition column inside the files,
     // so DuckDB, pyarrow and R arrow read each table as one Hive-partitioned dataset.
-    for t in capsim::app::batch::PARTITIONED {
-        let first = capsim::io::tables::read_parquet(
+    for t in capsim::io::tables::RunTable::ALL.map(|t| t.id()) {
+        let first = capsim::io::read::read_parquet(
             &out.join(format!("{t}/scenario=small/run=0/part-0.parquet")),
         )
         .unwrap();
         assert!(first.column("scenario").is_err() && first.column("run").is_err());
         for s in ["wards", "prevention"] {
-            let other = capsim::io::tables::read_parquet(
+            let other = capsim::io::read::read_parquet(
                 &out.join(format!("{t}/scenario={s}/run=5/part-0.parquet")),
             )
             .unwrap();

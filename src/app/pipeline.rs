@@ -1,0 +1,194 @@
+//! The one run pipeline. Every command that simulates (`run`, `batch`, `budget`) goes
+//! through it: load and check the inputs once ([`prepare`]), then for each work unit draw
+//! the levers, simulate the counterfactual and the group's scenarios from common random
+//! numbers ([`simulate_unit`]), and compute each scenario's metrics and budgets and write
+//! its tables ([`write_unit`]). `run` with one Monte Carlo run is a batch of one scenario
+//! written in the flat layout.
+
+use std::path::Path;
+
+use crate::accounts::capitation::Weights;
+use crate::accounts::metrics::{compute, Metrics};
+use crate::config::batch::Batch;
+use crate::config::scenario::scenario_error;
+use crate::core::error::Result;
+use crate::data::datasets::{DatasetSource, Datasets};
+use crate::data::geography::Geography;
+use crate::engine::levers::Levers;
+use crate::engine::simulation::{simulate_plan_here, NeighbourhoodResult, Plan, SimConfig};
+use crate::io::tables::{write_run, Layout, RunOutput, Staging};
+use crate::model::Model;
+
+/// A work unit: (group of scenarios, Monte Carlo run).
+pub type Unit = (usize, u64);
+
+/// A scenario-run's metrics with its drawn parameters (name, value).
+pub type ScenarioRun = (Metrics, Vec<(String, f64)>);
+
+/// Everything loaded and checked once for a batch.
+pub struct Prepared {
+    pub datasets: Datasets,
+    pub model: Model,
+    pub weights: Weights,
+    /// Geography of each group.
+    pub geographies: Vec<Geography>,
+    pub groups: Vec<Vec<usize>>,
+    pub units: Vec<Unit>,
+}
+
+/// Loads the datasets, builds the model and each group's geography, and checks every
+/// scenario against them, before anything is simulated.
+pub fn prepare(batch: &Batch, source: &DatasetSource) -> Result<Prepared> {
+    let datasets = Datasets::load(source)?;
+    let model = Model::new(&datasets)?;
+    let groups = batch.groups();
+    let mut geographies = Vec::new();
+    for g in &groups {
+        let geo = batch.scenarios[g[0]].geography(&datasets)?;
+        for s in g {
+            batch.scenarios[*s].check(&datasets, &geo)?;
+        }
+        if geo.neighbourhoods.is_empty() {
+            return Err(scenario_error(
+                &batch.scenarios[g[0]].file,
+                None,
+                "population",
+                "no neighbourhood matches the listed places and neighbourhoods",
+            ));
+        }
+        geographies.push(geo);
+    }
+    Ok(Prepared {
+        weights: Weights::new(&model, &datasets),
+        units: batch.units(),
+        datasets,
+        model,
+        geographies,
+        groups,
+    })
+}
+
+/// One simulated work unit: the plan (counterfactual first, then the group's scenarios
+/// that have this run) and the results `[scenario][neighbourhood]` in plan order.
+pub struct UnitResults {
+    pub unit: Unit,
+    /// Indices in the batch of the scenarios simulated, in plan order after the
+    /// counterfactual.
+    pub members: Vec<usize>,
+    pub plan: Plan,
+    pub results: Vec<Vec<NeighbourhoodResult>>,
+}
+
+impl UnitResults {
+    /// Person-years simulated: each population path's, once.
+    pub fn person_years(&self) -> u64 {
+        (0..self.plan.paths.len())
+            .filter_map(|path| self.plan.scenarios.iter().position(|s| s.path == path))
+            .map(|s| {
+                self.results[s]
+                    .iter()
+                    .map(NeighbourhoodResult::person_years)
+                    .sum::<u64>()
+            })
+            .sum()
+    }
+}
+
+/// Simulates one work unit. With a pool, neighbourhoods run in parallel on it; without,
+/// one after another on this thread (when the caller runs units in parallel instead).
+/// `progress` is called once per neighbourhood.
+pub fn simulate_unit(
+    p: &Prepared,
+    batch: &Batch,
+    unit: Unit,
+    pool: Option<&rayon::ThreadPool>,
+    progress: &(dyn Fn() + Sync),
+) -> UnitResults {
+    let (g, run) = unit;
+    let geo = &p.geographies[g];
+    let members: Vec<usize> = p.groups[g]
+        .iter()
+        .copied()
+        .filter(|s| run < batch.scenarios[*s].runs as u64)
+        .collect();
+    let first = &batch.scenarios[p.groups[g][0]];
+    let mut levers = vec![Levers::none()];
+    for s in &members {
+        levers.push(Levers::draw(&batch.scenarios[*s], &p.datasets, geo, run));
+    }
+    let plan = Plan::new(
+        SimConfig {
+            seed: first.seed,
+            run,
+            years: first.years,
+        },
+        levers,
+    );
+    let results = match pool {
+        Some(pool) => pool.install(|| simulate_plan_here(&p.model, geo, &plan, true, progress)),
+        None => simulate_plan_here(&p.model, geo, &plan, false, progress),
+    };
+    UnitResults {
+        unit,
+        members,
+        plan,
+        results,
+    }
+}
+
+/// Computes each scenario's metrics and budgets and writes its tables into `staging`:
+/// partitions of a batch, or the flat layout for a single run. Returns each scenario's
+/// metrics with its drawn parameters, in `members` order.
+pub fn write_unit(
+    p: &Prepared,
+    batch: &Batch,
+    u: &UnitResults,
+    staging: &mut Staging,
+    flat: bool,
+) -> Result<Vec<ScenarioRun>> {
+    let (g, run) = u.unit;
+    let geo = &p.geographies[g];
+    let mut out = Vec::new();
+    for (j, s) in u.members.iter().enumerate() {
+        let scenario = &batch.scenarios[*s];
+        let layout = if flat {
+            Layout::Flat
+        } else {
+            Layout::Partition {
+                scenario: scenario.name.clone(),
+                run,
+            }
+        };
+        let levers = &u.plan.scenarios[j + 1].levers;
+        let results = &u.results[j + 1];
+        let (metrics, budgets) = compute(
+            &p.model,
+            &p.datasets,
+            &p.weights,
+            geo,
+            scenario,
+            levers,
+            results,
+            &u.results[0],
+        );
+        write_run(
+            staging,
+            &layout,
+            &RunOutput {
+                geography: geo,
+                segments: p.model.segments.ids(),
+                results,
+                metrics: &metrics,
+                budgets: &budgets,
+                draws: &levers.draws,
+            },
+        )?;
+        out.push((metrics, levers.draws.clone()));
+    }
+    Ok(out)
+}
+
+/// Where a unit's files go inside an output folder while they are written.
+pub fn unit_staging(out: &Path, unit: Unit) -> Result<Staging> {
+    Staging::named(out, &format!("g{}-r{}", unit.0, unit.1))
+}

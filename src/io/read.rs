@@ -1,0 +1,60 @@
+//! Reading tables back, column by column, into plain Rust values.
+
+use std::fs::File;
+use std::path::Path;
+
+use polars::prelude::*;
+
+use crate::core::error::{CapsimError, Result};
+
+/// Reads a Parquet file whole.
+pub fn read_parquet(path: &Path) -> Result<DataFrame> {
+    let f = File::open(path).map_err(|e| CapsimError::io(path, e))?;
+    ParquetReader::new(f)
+        .finish()
+        .map_err(|e| CapsimError::Write {
+            path: path.to_path_buf(),
+            reason: format!("cannot read: {e}"),
+        })
+}
+
+/// A column of a frame read from `path`, as owned values; nulls become defaults.
+pub fn strings(df: &DataFrame, path: &Path, name: &str) -> Result<Vec<String>> {
+    Ok(column(df, path, name)?
+        .str()
+        .map_err(|e| unexpected(path, e))?
+        .iter()
+        .map(|x| x.unwrap_or_default().to_string())
+        .collect())
+}
+
+/// A float column of a frame read from `path`; nulls become NaN.
+pub fn floats(df: &DataFrame, path: &Path, name: &str) -> Result<Vec<f64>> {
+    Ok(column(df, path, name)?
+        .f64()
+        .map_err(|e| unexpected(path, e))?
+        .iter()
+        .map(|x| x.unwrap_or(f64::NAN))
+        .collect())
+}
+
+/// An `i32` column of a frame read from `path`; nulls become 0.
+pub fn ints(df: &DataFrame, path: &Path, name: &str) -> Result<Vec<i32>> {
+    Ok(column(df, path, name)?
+        .i32()
+        .map_err(|e| unexpected(path, e))?
+        .iter()
+        .map(|x| x.unwrap_or(0))
+        .collect())
+}
+
+fn column<'a>(df: &'a DataFrame, path: &Path, name: &str) -> Result<&'a Column> {
+    df.column(name).map_err(|e| unexpected(path, e))
+}
+
+fn unexpected(path: &Path, e: impl std::fmt::Display) -> CapsimError {
+    CapsimError::Write {
+        path: path.to_path_buf(),
+        reason: format!("unexpected contents: {e}"),
+    }
+}
