@@ -11,6 +11,27 @@ use capsim::app::run::{run, RunOptions, RunOutcome, RunSummary};
 use capsim::app::{Batch, DatasetSource, Overrides, Preset, Shard};
 use capsim::CapsimError;
 
+/// Prints a line on stdout. A closed stdout (`capsim ... | head`) is not an error of
+/// ours: the reader has what it wanted, so capsim stops quietly with exit code 0. Results
+/// are already committed atomically before anything is printed.
+macro_rules! say {
+    ($($arg:tt)*) => {
+        say(format_args!($($arg)*))
+    };
+}
+
+fn say(line: std::fmt::Arguments) {
+    use std::io::Write;
+    let mut out = std::io::stdout().lock();
+    if let Err(e) = writeln!(out, "{line}").and_then(|_| out.flush()) {
+        if e.kind() == std::io::ErrorKind::BrokenPipe {
+            std::process::exit(Exit::Ok as i32);
+        }
+        eprintln!("capsim: error: writing to stdout: {e}");
+        std::process::exit(Exit::Failure as i32);
+    }
+}
+
 #[derive(Parser)]
 #[command(
     name = "capsim",
@@ -58,7 +79,7 @@ impl Common {
             return Ok(());
         }
         let r = capsim::app::report(&self.out)?;
-        println!(
+        say!(
             "report: {} ({} charts)",
             self.out.join(capsim::app::REPORT).display(),
             r.drawn()
@@ -189,24 +210,24 @@ fn main() -> ExitCode {
                 let formula = s.capitation.formula[0].name();
                 with_progress("neighbourhoods", |p| run(&options, p))?;
                 for line in capsim::app::batch::budget_table(&common.out, &formula)? {
-                    println!("{line}");
+                    say!("{line}");
                 }
                 common.report()
             })
         }
         Command::Merge { dirs, out } => merge(&dirs, &out).and_then(|(n, summarised)| {
-            println!("merged {n} work units into {}", out.display());
+            say!("merged {n} work units into {}", out.display());
             if summarised {
                 print_headlines(&out)
             } else {
-                println!(
+                say!(
                     "some work units are still missing: the summary is written once all are merged"
                 );
                 Ok(())
             }
         }),
         Command::Report { dir } => capsim::app::report(&dir).map(|r| {
-            println!(
+            say!(
                 "wrote {} and {} charts in {}",
                 dir.join(capsim::app::REPORT).display(),
                 r.drawn(),
@@ -217,10 +238,10 @@ fn main() -> ExitCode {
             &file,
             &datasets.map_or(DatasetSource::Bundled, DatasetSource::Dir),
         )
-        .map(|lines| lines.iter().for_each(|l| println!("{l}"))),
+        .map(|lines| lines.iter().for_each(|l| say!("{l}"))),
         Command::Init { dir } => capsim::app::init::init(&dir).map(|files| {
             for f in files {
-                println!("wrote {}", f.display());
+                say!("wrote {}", f.display());
             }
         }),
     };
@@ -256,7 +277,7 @@ fn with_progress<T>(
 }
 
 fn print_batch(r: &BatchReport, out: &std::path::Path) -> Result<(), CapsimError> {
-    println!(
+    say!(
         "{} of {} work units run, {} already complete; {:.0} million person-years in {:.1} s ({:.1} million person-years/s)",
         r.units_run,
         r.units_total,
@@ -268,23 +289,23 @@ fn print_batch(r: &BatchReport, out: &std::path::Path) -> Result<(), CapsimError
     if r.summarised {
         print_headlines(out)
     } else {
-        println!("this shard is done; when every shard is, combine them with `capsim merge`");
+        say!("this shard is done; when every shard is, combine them with `capsim merge`");
         Ok(())
     }
 }
 
 fn print_headlines(out: &std::path::Path) -> Result<(), CapsimError> {
     for line in headlines(out)? {
-        println!("{line}");
+        say!("{line}");
     }
-    println!("results in {}", out.display());
+    say!("results in {}", out.display());
     Ok(())
 }
 
 fn print_summary(s: &RunSummary, options: &RunOptions) {
     let i = &s.info;
     let sc = &i.scenario;
-    println!(
+    say!(
         "capsim {}: scenario {}, {} population, {} neighbourhoods, {} years, seed {}",
         i.capsim_version,
         sc.name,
@@ -293,20 +314,23 @@ fn print_summary(s: &RunSummary, options: &RunOptions) {
         sc.years,
         sc.seed
     );
-    println!(
+    say!(
         "people: {} at start, {} at end; births {}, deaths {} over the horizon",
-        i.people_at_start, s.people_at_end, s.births, s.deaths
+        i.people_at_start,
+        s.people_at_end,
+        s.births,
+        s.deaths
     );
-    println!("year 1 activity:");
+    say!("year 1 activity:");
     for (setting, count, cost) in &s.year_one {
-        println!(
+        say!(
             "  {:<24} {:>14}  £{:>8.1}m",
             setting.id(),
             count,
             cost / 1e6
         );
     }
-    println!(
+    say!(
         "{} person-years in {:.2} s ({:.1} million person-years/s, {} threads); tables in {}",
         i.person_years,
         i.wall_seconds,

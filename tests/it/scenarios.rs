@@ -292,3 +292,30 @@ proptest! {
         prop_assert!(r.is_ok());
     }
 }
+
+/// A closed stdout (`capsim init DIR | head -c 0`) ends capsim quietly with exit code 0:
+/// no panic, nothing on stderr.
+#[test]
+fn a_closed_pipe_is_not_a_crash() {
+    let tmp = tempfile::tempdir().unwrap();
+    for args in [
+        vec!["init", "examples"],
+        vec!["validate", "examples/baseline.toml"],
+        vec!["--help"],
+    ] {
+        let (reader, writer) = std::io::pipe().unwrap();
+        drop(reader);
+        let out = std::process::Command::new(env!("CARGO_BIN_EXE_capsim"))
+            .current_dir(tmp.path())
+            .args(&args)
+            .stdout(writer)
+            .output()
+            .unwrap();
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert!(
+            !stderr.contains("panicked") && !stderr.contains("Broken pipe"),
+            "{args:?}: {stderr}"
+        );
+        assert_eq!(out.status.code(), Some(0), "{args:?}: {stderr}");
+    }
+}
