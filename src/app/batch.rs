@@ -20,6 +20,7 @@ use crate::accounts::capitation::Weights;
 use crate::accounts::metrics::{compute, Metrics};
 use crate::accounts::summary::Collected;
 use crate::config::batch::{Batch, Shard};
+use crate::config::resolve::Resolved;
 use crate::config::scenario::{parse_toml, scenario_error, Scenario};
 use crate::core::error::{CapsimError, Result};
 use crate::data::datasets::{DatasetSource, Datasets};
@@ -80,6 +81,8 @@ struct Prepared {
     weights: Weights,
     /// Geography of each group.
     geographies: Vec<Geography>,
+    /// Each scenario resolved against its group's geography.
+    resolved: Vec<Resolved>,
     groups: Vec<Vec<usize>>,
     units: Vec<(usize, u64)>,
     manifest: String,
@@ -90,10 +93,11 @@ fn prepare(batch: &Batch, source: &DatasetSource) -> Result<Prepared> {
     let model = Model::new(&datasets)?;
     let groups = batch.groups();
     let mut geographies = Vec::new();
+    let mut resolved = vec![None; batch.scenarios.len()];
     for g in &groups {
         let geo = batch.scenarios[g[0]].geography(&datasets)?;
         for s in g {
-            batch.scenarios[*s].check(&datasets, &geo)?;
+            resolved[*s] = Some(batch.scenarios[*s].resolve(&datasets, &geo)?);
         }
         if geo.neighbourhoods.is_empty() {
             return Err(scenario_error(
@@ -119,6 +123,10 @@ fn prepare(batch: &Batch, source: &DatasetSource) -> Result<Prepared> {
         datasets,
         model,
         geographies,
+        resolved: resolved
+            .into_iter()
+            .map(|r| r.expect("every scenario is in a group"))
+            .collect(),
         groups,
         units,
         manifest,
@@ -184,7 +192,7 @@ fn run_unit(
         draws: Vec::new(),
     }];
     for s in &members {
-        levers.push(Levers::draw(&batch.scenarios[*s], &p.datasets, geo, run));
+        levers.push(Levers::draw(&batch.scenarios[*s], &p.resolved[*s], run));
     }
     let plan = Plan::new(
         SimConfig {

@@ -136,7 +136,8 @@ fn run_single(
     let n = geography.neighbourhoods.len();
     progress(n, 0);
     let done = std::sync::atomic::AtomicUsize::new(0);
-    let levers = Levers::draw(&scenario, &datasets, &geography, 0);
+    let resolved = scenario.resolve(&datasets, &geography)?;
+    let levers = Levers::draw(&scenario, &resolved, 0);
     let plan = Plan::new(
         SimConfig {
             seed: scenario.seed,
