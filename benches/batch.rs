@@ -51,7 +51,12 @@ fn scenario_overhead(c: &mut Criterion) {
             Plan::new(
                 config,
                 std::iter::once(none())
-                    .chain(batch.scenarios.iter().map(|s| Levers::draw(s, &d, &g, 0)))
+                    .chain(
+                        batch
+                            .scenarios
+                            .iter()
+                            .map(|s| Levers::draw(s, &s.resolve(&d, &g).unwrap(), 0)),
+                    )
                     .collect(),
             ),
         ),

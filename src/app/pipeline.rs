@@ -10,6 +10,7 @@ use std::path::Path;
 use crate::accounts::capitation::Weights;
 use crate::accounts::metrics::{compute, Metrics};
 use crate::config::batch::Batch;
+use crate::config::resolve::Resolved;
 use crate::config::scenario::scenario_error;
 use crate::core::error::Result;
 use crate::data::datasets::{DatasetSource, Datasets};
@@ -32,6 +33,8 @@ pub struct Prepared {
     pub weights: Weights,
     /// Geography of each group.
     pub geographies: Vec<Geography>,
+    /// Each scenario's targets, resolved against the datasets and its group's geography.
+    pub resolved: Vec<Resolved>,
     pub groups: Vec<Vec<usize>>,
     pub units: Vec<Unit>,
 }
@@ -43,10 +46,11 @@ pub fn prepare(batch: &Batch, source: &DatasetSource) -> Result<Prepared> {
     let model = Model::new(&datasets)?;
     let groups = batch.groups();
     let mut geographies = Vec::new();
+    let mut resolved = vec![None; batch.scenarios.len()];
     for g in &groups {
         let geo = batch.scenarios[g[0]].geography(&datasets)?;
         for s in g {
-            batch.scenarios[*s].check(&datasets, &geo)?;
+            resolved[*s] = Some(batch.scenarios[*s].resolve(&datasets, &geo)?);
         }
         if geo.neighbourhoods.is_empty() {
             return Err(scenario_error(
@@ -61,6 +65,10 @@ pub fn prepare(batch: &Batch, source: &DatasetSource) -> Result<Prepared> {
     Ok(Prepared {
         weights: Weights::new(&model, &datasets),
         units: batch.units(),
+        resolved: resolved
+            .into_iter()
+            .map(|r| r.expect("every scenario is in a group"))
+            .collect(),
         datasets,
         model,
         geographies,
@@ -114,7 +122,7 @@ pub fn simulate_unit(
     let first = &batch.scenarios[p.groups[g][0]];
     let mut levers = vec![Levers::none()];
     for s in &members {
-        levers.push(Levers::draw(&batch.scenarios[*s], &p.datasets, geo, run));
+        levers.push(Levers::draw(&batch.scenarios[*s], &p.resolved[*s], run));
     }
     let plan = Plan::new(
         SimConfig {

@@ -2,5 +2,7 @@
 //! the uncertain numbers they may hold.
 
 pub mod batch;
+pub mod located;
+pub mod resolve;
 pub mod scenario;
 pub mod uncertainty;

@@ -3,21 +3,26 @@
 //! A scenario is a TOML file, read into typed structs that refuse unknown fields. It may
 //! `extends` another file (a path relative to itself): its settings override the base's,
 //! and its interventions are added to the base's (one with the same name replaces the
-//! base's). Errors name the file, the line where known, the field, and what is allowed.
-//! Checks that need the datasets or the geography (does this segment exist?) run in
-//! [`Scenario::check`], before anything is simulated.
+//! base's). Errors name the file, the line, the field, and what is allowed.
+//!
+//! Every file of the chain must be valid by itself: values are checked while each file is
+//! parsed (ranges, and checks across the fields of one table such as sector shares summing
+//! to 1), so that the TOML parser's own error carries the line, in the file that wrote the
+//! value. Checks that need the datasets or the geography (does this segment exist?) run in
+//! [`Scenario::resolve`](crate::config::resolve), before anything is simulated, and name
+//! the file and line through [`Located`] values.
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
-use serde::{Deserialize, Serialize};
+use serde::de::Error as _;
+use serde::{Deserialize, Deserializer, Serialize};
 
+use crate::config::located::{is_span_wrapper, line_of, spanned_vec, Located};
 use crate::config::uncertainty::{Amount, Effect, Share};
 use crate::core::care::{Sector, Setting};
-use crate::core::dims::{N_BANDS, N_IMD};
 use crate::core::error::{CapsimError, Result};
-use crate::data::datasets::Datasets;
-use crate::data::geography::{Geography, Preset};
+use crate::data::geography::Preset;
 
 /// The example scenarios shipped in `scenarios/`, written by `capsim init`.
 pub const EXAMPLES: [(&str, &str); 6] = [
@@ -52,14 +57,36 @@ pub struct Population {
     pub preset: Preset,
     /// Only these neighbourhoods (by name); empty means all.
     #[serde(default)]
-    pub neighbourhoods: Vec<String>,
+    pub neighbourhoods: Vec<Located<String>>,
     /// Only the neighbourhoods of these places (by name); empty means all.
     #[serde(default)]
-    pub places: Vec<String>,
+    pub places: Vec<Located<String>>,
 }
 
 fn default_preset() -> Preset {
     Preset::Default
+}
+
+/// [`Population`] as read from a scenario file, recording where each name was written.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct PopulationFile {
+    #[serde(default = "default_preset")]
+    preset: Preset,
+    #[serde(default, deserialize_with = "spanned_vec")]
+    neighbourhoods: Vec<Located<String>>,
+    #[serde(default, deserialize_with = "spanned_vec")]
+    places: Vec<Located<String>>,
+}
+
+impl From<PopulationFile> for Population {
+    fn from(p: PopulationFile) -> Self {
+        Population {
+            preset: p.preset,
+            neighbourhoods: p.neighbourhoods,
+            places: p.places,
+        }
+    }
 }
 
 impl Default for Population {
@@ -79,19 +106,79 @@ pub struct Envelope {
     /// Year-one envelope in pounds per resident. When absent, each system's envelope starts
     /// at its own simulated year-one spend without interventions, so that positions show
     /// what the scenario changes.
-    #[serde(default)]
+    #[serde(default, deserialize_with = "per_head")]
     pub per_head: Option<f64>,
     /// Growth of the envelope per year (0.03 = 3%).
-    #[serde(default)]
+    #[serde(default, deserialize_with = "growth")]
     pub growth: f64,
     /// Split of the envelope between sectors, summing to 1. When absent, the system's
     /// year-one spend by sector without interventions.
-    #[serde(default)]
+    #[serde(default, deserialize_with = "sector_shares")]
     pub sector_shares: Option<BTreeMap<Sector, f64>>,
     /// Share of the social care envelope pooled with health (as in the Better Care Fund):
     /// reported as the `pooled` fund, health sectors plus this share of social care.
     #[serde(default)]
     pub pooled_social_care: Option<Share>,
+}
+
+/// Deserialises a value and checks it; the error, raised inside deserialisation, carries
+/// the value's line and field.
+fn checked<'de, D, T>(
+    d: D,
+    check: impl FnOnce(&T) -> std::result::Result<(), String>,
+) -> std::result::Result<T, D::Error>
+where
+    D: Deserializer<'de>,
+    T: Deserialize<'de>,
+{
+    let v = T::deserialize(d)?;
+    check(&v).map_err(D::Error::custom)?;
+    Ok(v)
+}
+
+/// A number within `lo..=hi`, refused with the allowed range otherwise.
+fn within(v: f64, lo: f64, hi: f64) -> std::result::Result<(), String> {
+    if v.is_finite() && (lo..=hi).contains(&v) {
+        Ok(())
+    } else {
+        Err(format!("{v} is not allowed; use {lo} to {hi}"))
+    }
+}
+
+fn per_head<'de, D: Deserializer<'de>>(d: D) -> std::result::Result<Option<f64>, D::Error> {
+    checked(d, |p: &f64| {
+        if p.is_finite() && *p > 0.0 {
+            Ok(())
+        } else {
+            Err(format!(
+                "{p} is not allowed; use a positive amount in pounds"
+            ))
+        }
+    })
+    .map(Some)
+}
+
+fn growth<'de, D: Deserializer<'de>>(d: D) -> std::result::Result<f64, D::Error> {
+    checked(d, |g: &f64| within(*g, -0.5, 1.0))
+}
+
+fn sector_shares<'de, D: Deserializer<'de>>(
+    d: D,
+) -> std::result::Result<Option<BTreeMap<Sector, f64>>, D::Error> {
+    let shares = BTreeMap::<Sector, f64>::deserialize(d)?;
+    if let Some((s, v)) = shares.iter().find(|(_, v)| !v.is_finite() || **v < 0.0) {
+        return Err(D::Error::custom(format!(
+            "{} = {v} is not allowed; use a share from 0 to 1",
+            s.id()
+        )));
+    }
+    let total: f64 = shares.values().sum();
+    if (total - 1.0).abs() > 1e-9 {
+        return Err(D::Error::custom(format!(
+            "the shares sum to {total}; they must sum to 1 (sectors not listed get 0)"
+        )));
+    }
+    Ok(Some(shares))
 }
 
 impl Default for Envelope {
@@ -186,10 +273,22 @@ fn formulas<'de, D: serde::Deserializer<'de>>(d: D) -> std::result::Result<Vec<F
         },
         FormulaEntry::Table(f) => f,
     };
-    Ok(match Formulas::deserialize(d)? {
+    let formulas: Vec<Formula> = match Formulas::deserialize(d)? {
         Formulas::One(e) => vec![to(e)],
         Formulas::Many(v) => v.into_iter().map(to).collect(),
-    })
+    };
+    if formulas.is_empty() {
+        return Err(D::Error::custom("give at least one formula"));
+    }
+    for (i, f) in formulas.iter().enumerate() {
+        if formulas[..i].iter().any(|g| g.name() == f.name()) {
+            return Err(D::Error::custom(format!(
+                "two formulas are named `{}`; give one a `name`",
+                f.name()
+            )));
+        }
+    }
+    Ok(formulas)
 }
 
 /// Moving each neighbourhood from its current share (its spend share before any change)
@@ -199,8 +298,12 @@ fn formulas<'de, D: serde::Deserializer<'de>>(d: D) -> std::result::Result<Vec<F
 #[serde(deny_unknown_fields)]
 pub struct PaceOfChange {
     pub max_step: Share,
-    #[serde(default)]
+    #[serde(default, deserialize_with = "cash_floor")]
     pub cash_floor: f64,
+}
+
+fn cash_floor<'de, D: Deserializer<'de>>(d: D) -> std::result::Result<f64, D::Error> {
+    checked(d, |f: &f64| within(*f, -0.5, 0.5))
 }
 
 /// Where a risk pool sits.
@@ -256,8 +359,18 @@ pub struct Capitation {
     pub formula: Vec<Formula>,
     #[serde(default)]
     pub pace_of_change: Option<PaceOfChange>,
-    #[serde(default)]
+    #[serde(default, deserialize_with = "risk_sharing")]
     pub risk_sharing: RiskSharing,
+}
+
+fn risk_sharing<'de, D: Deserializer<'de>>(d: D) -> std::result::Result<RiskSharing, D::Error> {
+    checked(d, |rs: &RiskSharing| {
+        if rs.pool.is_some() == rs.pool_threshold.is_some() {
+            Ok(())
+        } else {
+            Err("a risk pool needs both `pool` (place or system) and `pool_threshold`".into())
+        }
+    })
 }
 
 fn default_formulas() -> Vec<Formula> {
@@ -284,21 +397,64 @@ impl Default for Capitation {
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Target {
-    #[serde(default)]
-    pub segments: Vec<String>,
+    #[serde(default, deserialize_with = "spanned_vec")]
+    pub segments: Vec<Located<String>>,
     /// Youngest age targeted; a multiple of 5, because age bands are five-year.
-    #[serde(default)]
+    #[serde(default, deserialize_with = "age_min")]
     pub age_min: Option<u8>,
     /// Oldest age targeted; one below a multiple of 5 (e.g. 74), or 100 for no limit.
-    #[serde(default)]
+    #[serde(default, deserialize_with = "age_max")]
     pub age_max: Option<u8>,
     /// Deprivation quintiles, 1 (most deprived) to 5.
-    #[serde(default)]
+    #[serde(default, deserialize_with = "quintiles")]
     pub imd_quintiles: Vec<u8>,
-    #[serde(default)]
-    pub neighbourhoods: Vec<String>,
-    #[serde(default)]
-    pub places: Vec<String>,
+    #[serde(default, deserialize_with = "spanned_vec")]
+    pub neighbourhoods: Vec<Located<String>>,
+    #[serde(default, deserialize_with = "spanned_vec")]
+    pub places: Vec<Located<String>>,
+}
+
+fn age_min<'de, D: Deserializer<'de>>(d: D) -> std::result::Result<Option<u8>, D::Error> {
+    checked(d, |a: &u8| {
+        if a.is_multiple_of(5) && *a <= 90 {
+            Ok(())
+        } else {
+            Err(format!(
+                "{a} is not allowed; age bands are five-year, so use 0, 5, ..., 90"
+            ))
+        }
+    })
+    .map(Some)
+}
+
+fn age_max<'de, D: Deserializer<'de>>(d: D) -> std::result::Result<Option<u8>, D::Error> {
+    checked(d, |a: &u8| {
+        if a % 5 == 4 && *a < 90 || *a == 100 {
+            Ok(())
+        } else {
+            Err(format!(
+                "{a} is not allowed; age bands are five-year, so use 4, 9, ..., 89, or 100 for no limit"
+            ))
+        }
+    })
+    .map(Some)
+}
+
+fn quintiles<'de, D: Deserializer<'de>>(d: D) -> std::result::Result<Vec<u8>, D::Error> {
+    checked(d, |qs: &Vec<u8>| {
+        match qs.iter().find(|q| !(1..=5).contains(*q)) {
+            Some(q) => Err(format!("{q} is not a quintile; use 1 (most deprived) to 5")),
+            None => Ok(()),
+        }
+    })
+}
+
+/// A target whose age limits are in order.
+fn target<'de, D: Deserializer<'de>>(d: D) -> std::result::Result<Target, D::Error> {
+    checked(d, |t: &Target| match (t.age_min, t.age_max) {
+        (Some(lo), Some(hi)) if lo > hi => Err(format!("age_min {lo} is above age_max {hi}")),
+        _ => Ok(()),
+    })
 }
 
 /// Share of the target enrolled each year: `start` in year 1, rising linearly to `target`
@@ -308,8 +464,18 @@ pub struct Target {
 pub struct Coverage {
     pub start: Share,
     pub target: Share,
-    #[serde(default)]
+    #[serde(default, deserialize_with = "ramp_years")]
     pub ramp_years: u32,
+}
+
+fn ramp_years<'de, D: Deserializer<'de>>(d: D) -> std::result::Result<u32, D::Error> {
+    checked(d, |r: &u32| {
+        if *r <= 100 {
+            Ok(())
+        } else {
+            Err(format!("{r} is not allowed; use 0 to 100"))
+        }
+    })
 }
 
 impl Coverage {
@@ -384,11 +550,12 @@ pub struct FundingShift {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Intervention {
+    #[serde(deserialize_with = "intervention_name")]
     pub name: String,
     /// Where the effect sizes come from, or that they are assumptions.
     #[serde(default)]
     pub evidence: Option<String>,
-    #[serde(default)]
+    #[serde(default, deserialize_with = "target")]
     pub target: Target,
     pub coverage: Coverage,
     /// Pounds per enrolled person per year, at the datasets' price year.
@@ -399,31 +566,191 @@ pub struct Intervention {
     pub setup_cost: Amount,
     #[serde(default)]
     pub effects: Effects,
-    #[serde(default)]
+    #[serde(default, deserialize_with = "substitution")]
     pub substitution: BTreeMap<Setting, Substitution>,
-    #[serde(default)]
+    #[serde(default, deserialize_with = "funding_shift")]
     pub funding_shift: Option<FundingShift>,
     /// The file that defined it, for error messages.
     #[serde(skip)]
     pub file: PathBuf,
 }
 
+fn intervention_name<'de, D: Deserializer<'de>>(d: D) -> std::result::Result<String, D::Error> {
+    checked(d, |n: &String| {
+        if n.trim().is_empty() || n.contains('/') {
+            Err("an intervention needs a name without '/'".into())
+        } else {
+            Ok(())
+        }
+    })
+}
+
+fn substitution<'de, D: Deserializer<'de>>(
+    d: D,
+) -> std::result::Result<BTreeMap<Setting, Substitution>, D::Error> {
+    checked(d, |m: &BTreeMap<Setting, Substitution>| {
+        match m.keys().find(|s| s.derived_from().is_some()) {
+            Some(s) => Err(format!(
+                "`{}` is derived from admissions and cannot be added directly",
+                s.id()
+            )),
+            None => Ok(()),
+        }
+    })
+}
+
+fn funding_shift<'de, D: Deserializer<'de>>(
+    d: D,
+) -> std::result::Result<Option<FundingShift>, D::Error> {
+    checked(d, |f: &FundingShift| {
+        if f.from == f.to {
+            Err("`from` and `to` are the same sector".into())
+        } else {
+            Ok(())
+        }
+    })
+    .map(Some)
+}
+
 /// A scenario file as written: everything optional, so that `extends` can fill gaps.
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 struct ScenarioFile {
-    name: Option<String>,
+    name: Option<ScenarioName>,
     description: Option<String>,
     extends: Option<String>,
-    population: Option<Population>,
-    years: Option<u32>,
+    population: Option<PopulationFile>,
+    years: Option<Years>,
     seed: Option<u64>,
-    runs: Option<u32>,
+    runs: Option<Runs>,
     envelope: Option<Envelope>,
     capitation: Option<Capitation>,
-    #[serde(default)]
-    intervention: Vec<Intervention>,
+    #[serde(default, deserialize_with = "spanned_vec")]
+    intervention: Vec<Located<Intervention>>,
 }
+
+impl ScenarioFile {
+    /// Records where each value checked after merging was written.
+    fn locate(&mut self, file: &Path, text: &str) {
+        if let Some(p) = &mut self.population {
+            for v in p.places.iter_mut().chain(&mut p.neighbourhoods) {
+                v.locate(file, text);
+            }
+        }
+        for i in &mut self.intervention {
+            i.locate(file, text);
+            i.value.file = file.to_path_buf();
+            let t = &mut i.value.target;
+            for v in t
+                .segments
+                .iter_mut()
+                .chain(&mut t.places)
+                .chain(&mut t.neighbourhoods)
+            {
+                v.locate(file, text);
+            }
+        }
+    }
+
+    /// Checks across the interventions of one file: each name once.
+    fn check(&self, file: &Path) -> Result<()> {
+        for (k, i) in self.intervention.iter().enumerate() {
+            if self.intervention[..k].iter().any(|x| x.name == i.name) {
+                return Err(scenario_error(
+                    file,
+                    i.origin().map(|o| o.line),
+                    &format!("intervention[{k}].name"),
+                    format!("`{}` is named twice", i.name),
+                ));
+            }
+        }
+        Ok(())
+    }
+}
+
+/// A scenario's name: it names output folders. Empty means "the file's name".
+#[derive(Debug, Deserialize)]
+#[serde(try_from = "String")]
+struct ScenarioName(String);
+
+impl TryFrom<String> for ScenarioName {
+    type Error = String;
+    fn try_from(n: String) -> std::result::Result<Self, String> {
+        if !n.is_empty() {
+            check_name(&n)?;
+        }
+        Ok(ScenarioName(n))
+    }
+}
+
+fn check_name(n: &str) -> std::result::Result<(), String> {
+    let ok = !n.is_empty()
+        && n.len() <= 100
+        && n.chars()
+            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.'))
+        && !n.starts_with('.');
+    if ok {
+        Ok(())
+    } else {
+        Err(format!(
+            "`{n}` is not allowed; use letters, digits, '-', '_' or '.' (it names output folders)"
+        ))
+    }
+}
+
+/// A whole number of `T`'s unit within `T::MIN..=T::MAX`; the one place each range lives,
+/// for the scenario files and the command line alike.
+macro_rules! bounded {
+    ($(#[$doc:meta])* $name:ident, $min:expr, $max:expr) => {
+        $(#[$doc])*
+        #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+        #[serde(try_from = "u32", into = "u32")]
+        pub struct $name(u32);
+
+        impl $name {
+            pub const MIN: u32 = $min;
+            pub const MAX: u32 = $max;
+
+            pub fn get(self) -> u32 {
+                self.0
+            }
+        }
+
+        impl TryFrom<u32> for $name {
+            type Error = String;
+            fn try_from(v: u32) -> std::result::Result<Self, String> {
+                if (Self::MIN..=Self::MAX).contains(&v) {
+                    Ok($name(v))
+                } else {
+                    Err(format!(
+                        "{v} is not allowed; use {} to {}",
+                        Self::MIN,
+                        Self::MAX
+                    ))
+                }
+            }
+        }
+
+        impl From<$name> for u32 {
+            fn from(v: $name) -> u32 {
+                v.0
+            }
+        }
+    };
+}
+
+bounded!(
+    /// Years simulated.
+    Years,
+    1,
+    100
+);
+bounded!(
+    /// Monte Carlo runs.
+    Runs,
+    1,
+    100_000
+);
 
 /// A scenario with its base files applied and defaults filled in.
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -450,17 +777,21 @@ pub struct Overrides {
 }
 
 impl Overrides {
-    /// Range checks, reported against the command-line flag.
+    /// Range checks ([`Years`], [`Runs`]), reported against the command-line flag.
     pub fn check(&self) -> Result<()> {
-        let bad = |flag: &str, v: u32, allowed: &str| CapsimError::InvalidSetting {
-            setting: flag.into(),
-            problem: format!("{v} is not allowed; use {allowed}"),
-        };
-        match (self.years, self.runs) {
-            (Some(y), _) if !(1..=100).contains(&y) => Err(bad("--years", y, "1 to 100")),
-            (_, Some(r)) if !(1..=100_000).contains(&r) => Err(bad("--runs", r, "1 to 100000")),
-            _ => Ok(()),
+        fn bad(flag: &'static str) -> impl Fn(String) -> CapsimError {
+            move |problem| CapsimError::InvalidSetting {
+                setting: flag.into(),
+                problem,
+            }
         }
+        if let Some(y) = self.years {
+            Years::try_from(y).map_err(bad("--years"))?;
+        }
+        if let Some(r) = self.runs {
+            Runs::try_from(r).map_err(bad("--runs"))?;
+        }
+        Ok(())
     }
 }
 
@@ -481,17 +812,6 @@ pub(crate) fn scenario_error(
     }
 }
 
-/// The 1-based line of a byte offset.
-pub(crate) fn line_of(text: &str, offset: usize) -> usize {
-    text[..offset.min(text.len())].matches('\n').count() + 1
-}
-
-/// The first line on which `needle` appears, if any: used to point at a value that is
-/// wrong only in the light of the datasets (an unknown segment, say).
-fn line_containing(text: &str, needle: &str) -> Option<usize> {
-    text.find(needle).map(|o| line_of(text, o))
-}
-
 /// Deserialises a TOML document, turning errors into ones naming file, line and field.
 pub(crate) fn parse_toml<T: serde::de::DeserializeOwned>(file: &Path, text: &str) -> Result<T> {
     let de = toml::Deserializer::parse(text).map_err(|e| {
@@ -499,11 +819,35 @@ pub(crate) fn parse_toml<T: serde::de::DeserializeOwned>(file: &Path, text: &str
         scenario_error(file, line, "(syntax)", e.message().trim().to_string())
     })?;
     serde_path_to_error::deserialize(de).map_err(|e| {
-        let field = e.path().to_string();
+        let field = field_name(e.path());
         let inner = e.into_inner();
         let line = inner.span().map(|s| line_of(text, s.start));
         scenario_error(file, line, &field, inner.message().trim().to_string())
     })
+}
+
+/// The field a deserialisation error points at, as written in the file (without the
+/// segments span wrappers add).
+fn field_name(path: &serde_path_to_error::Path) -> String {
+    use serde_path_to_error::Segment;
+    let mut out = String::new();
+    for seg in path.iter() {
+        match seg {
+            Segment::Seq { index } => out.push_str(&format!("[{index}]")),
+            Segment::Map { key } if is_span_wrapper(key) => {}
+            other => {
+                if !out.is_empty() {
+                    out.push('.');
+                }
+                out.push_str(&other.to_string());
+            }
+        }
+    }
+    if out.is_empty() {
+        ".".into()
+    } else {
+        out
+    }
 }
 
 fn read(file: &Path) -> Result<String> {
@@ -555,9 +899,8 @@ impl Scenario {
                 None => read(&path)?,
             };
             let mut parsed: ScenarioFile = parse_toml(&path, &text)?;
-            for i in &mut parsed.intervention {
-                i.file = path.clone();
-            }
+            parsed.locate(&path, &text);
+            parsed.check(&path)?;
             next = parsed
                 .extends
                 .as_ref()
@@ -579,22 +922,22 @@ impl Scenario {
         };
         for (_, f) in chain.into_iter().rev() {
             if let Some(v) = f.name {
-                s.name = v;
+                s.name = v.0;
             }
             if let Some(v) = f.description {
                 s.description = v;
             }
             if let Some(v) = f.population {
-                s.population = v;
+                s.population = v.into();
             }
             if let Some(v) = f.years {
-                s.years = v;
+                s.years = v.get();
             }
             if let Some(v) = f.seed {
                 s.seed = v;
             }
             if let Some(v) = f.runs {
-                s.runs = v;
+                s.runs = v.get();
             }
             if let Some(v) = f.envelope {
                 s.envelope = v;
@@ -602,7 +945,7 @@ impl Scenario {
             if let Some(v) = f.capitation {
                 s.capitation = v;
             }
-            for i in f.intervention {
+            for i in f.intervention.into_iter().map(|i| i.value) {
                 match s.interventions.iter_mut().find(|x| x.name == i.name) {
                     Some(old) => *old = i,
                     None => s.interventions.push(i),
@@ -610,15 +953,16 @@ impl Scenario {
             }
         }
         if s.name.is_empty() {
-            s.name = file
+            let stem = file
                 .file_stem()
                 .map_or("scenario".into(), |n| n.to_string_lossy().into_owned());
+            check_name(&stem).map_err(|problem| scenario_error(file, None, "name", problem))?;
+            s.name = stem;
         }
-        s.check_settings()?;
         Ok(s)
     }
 
-    /// Applies command-line overrides, then re-checks.
+    /// Applies command-line overrides, after checking their ranges.
     pub fn apply(&mut self, o: &Overrides) -> Result<()> {
         o.check()?;
         if let Some(v) = o.years {
@@ -633,285 +977,6 @@ impl Scenario {
         if let Some(v) = o.seed {
             self.seed = v;
         }
-        self.check_settings()
-    }
-
-    fn field_error(&self, field: &str, problem: impl Into<String>) -> CapsimError {
-        let text = std::fs::read_to_string(&self.file).unwrap_or_default();
-        let key = field.rsplit('.').next().unwrap_or(field);
-        let line = text
-            .lines()
-            .position(|l| l.trim_start().starts_with(key))
-            .map(|i| i + 1);
-        scenario_error(&self.file, line, field, problem)
-    }
-
-    /// Checks that need nothing but the scenario itself.
-    fn check_settings(&self) -> Result<()> {
-        let name_ok = |n: &str| {
-            !n.is_empty()
-                && n.len() <= 100
-                && n.chars()
-                    .all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.'))
-                && !n.starts_with('.')
-        };
-        if !name_ok(&self.name) {
-            return Err(self.field_error(
-                "name",
-                format!(
-                    "`{}` is not allowed; use letters, digits, '-', '_' or '.' (it names output folders)",
-                    self.name
-                ),
-            ));
-        }
-        if !(1..=100).contains(&self.years) {
-            return Err(self.field_error(
-                "years",
-                format!("{} is not allowed; use 1 to 100", self.years),
-            ));
-        }
-        if !(1..=100_000).contains(&self.runs) {
-            return Err(self.field_error(
-                "runs",
-                format!("{} is not allowed; use 1 to 100000", self.runs),
-            ));
-        }
-        if !self.envelope.growth.is_finite() || !(-0.5..=1.0).contains(&self.envelope.growth) {
-            return Err(self.field_error(
-                "envelope.growth",
-                format!("{} is not allowed; use -0.5 to 1", self.envelope.growth),
-            ));
-        }
-        if let Some(p) = self.envelope.per_head {
-            if !p.is_finite() || p <= 0.0 {
-                return Err(self.field_error(
-                    "envelope.per_head",
-                    format!("{p} is not allowed; use a positive amount in pounds"),
-                ));
-            }
-        }
-        if let Some(shares) = &self.envelope.sector_shares {
-            if let Some((s, v)) = shares.iter().find(|(_, v)| !v.is_finite() || **v < 0.0) {
-                return Err(self.field_error(
-                    "envelope.sector_shares",
-                    format!("{} = {v} is not allowed; use a share from 0 to 1", s.id()),
-                ));
-            }
-            let total: f64 = shares.values().sum();
-            if (total - 1.0).abs() > 1e-9 {
-                return Err(self.field_error(
-                    "envelope.sector_shares",
-                    format!(
-                        "the shares sum to {total}; they must sum to 1 (sectors not listed get 0)"
-                    ),
-                ));
-            }
-        }
-        let cap = &self.capitation;
-        if cap.formula.is_empty() {
-            return Err(self.field_error("capitation.formula", "give at least one formula"));
-        }
-        for (i, f) in cap.formula.iter().enumerate() {
-            if cap.formula[..i].iter().any(|g| g.name() == f.name()) {
-                return Err(self.field_error(
-                    "capitation.formula",
-                    format!("two formulas are named `{}`; give one a `name`", f.name()),
-                ));
-            }
-        }
-        if let Some(p) = &cap.pace_of_change {
-            if !p.cash_floor.is_finite() || !(-0.5..=0.5).contains(&p.cash_floor) {
-                return Err(self.field_error(
-                    "capitation.pace_of_change.cash_floor",
-                    format!("{} is not allowed; use -0.5 to 0.5", p.cash_floor),
-                ));
-            }
-        }
-        let rs = &cap.risk_sharing;
-        if rs.pool.is_some() != rs.pool_threshold.is_some() {
-            return Err(self.field_error(
-                "capitation.risk_sharing.pool",
-                "a risk pool needs both `pool` (place or system) and `pool_threshold`",
-            ));
-        }
-        for (k, i) in self.interventions.iter().enumerate() {
-            let at = |field: &str| format!("intervention[{k}].{field}");
-            let err = |field: &str, problem: String| {
-                let text = std::fs::read_to_string(&i.file).unwrap_or_default();
-                let line = line_containing(&text, &format!("\"{}\"", i.name));
-                scenario_error(&i.file, line, &at(field), problem)
-            };
-            if i.name.trim().is_empty() || i.name.contains('/') {
-                return Err(err(
-                    "name",
-                    "an intervention needs a name without '/'".into(),
-                ));
-            }
-            if self.interventions[..k].iter().any(|x| x.name == i.name) {
-                return Err(err("name", format!("`{}` is named twice", i.name)));
-            }
-            if let Some(a) = i.target.age_min {
-                if a % 5 != 0 || a > 90 {
-                    return Err(err(
-                        "target.age_min",
-                        format!(
-                            "{a} is not allowed; age bands are five-year, so use 0, 5, ..., 90"
-                        ),
-                    ));
-                }
-            }
-            if let Some(a) = i.target.age_max {
-                if !(a % 5 == 4 && a < 90 || a == 100) {
-                    return Err(err(
-                        "target.age_max",
-                        format!("{a} is not allowed; age bands are five-year, so use 4, 9, ..., 89, or 100 for no limit"),
-                    ));
-                }
-            }
-            if let (Some(lo), Some(hi)) = (i.target.age_min, i.target.age_max) {
-                if lo > hi {
-                    return Err(err(
-                        "target.age_min",
-                        format!("age_min {lo} is above age_max {hi}"),
-                    ));
-                }
-            }
-            if let Some(q) = i
-                .target
-                .imd_quintiles
-                .iter()
-                .find(|q| !(1..=5).contains(*q))
-            {
-                return Err(err(
-                    "target.imd_quintiles",
-                    format!("{q} is not a quintile; use 1 (most deprived) to 5"),
-                ));
-            }
-            if i.coverage.ramp_years > 100 {
-                return Err(err(
-                    "coverage.ramp_years",
-                    format!("{} is not allowed; use 0 to 100", i.coverage.ramp_years),
-                ));
-            }
-            if let Some(f) = &i.funding_shift {
-                if f.from == f.to {
-                    return Err(err(
-                        "funding_shift",
-                        "`from` and `to` are the same sector".into(),
-                    ));
-                }
-            }
-            if let Some(s) = i.substitution.keys().find(|s| s.derived_from().is_some()) {
-                return Err(err(
-                    "substitution",
-                    format!(
-                        "`{}` is derived from admissions and cannot be added directly",
-                        s.id()
-                    ),
-                ));
-            }
-        }
         Ok(())
     }
-
-    /// Checks names against the datasets and the geography.
-    pub fn check(&self, datasets: &Datasets, geography: &Geography) -> Result<()> {
-        let unknown = |file: &Path, field: &str, value: &str, allowed: Vec<&str>| {
-            let text = std::fs::read_to_string(file).unwrap_or_default();
-            let line = line_containing(&text, &format!("\"{value}\""));
-            scenario_error(
-                file,
-                line,
-                field,
-                format!("`{value}` does not exist; allowed: {}", allowed.join(", ")),
-            )
-        };
-        let places: Vec<&str> = geography.places.iter().map(|p| p.name.as_str()).collect();
-        let nbhds: Vec<&str> = geography
-            .neighbourhoods
-            .iter()
-            .map(|n| n.name.as_str())
-            .collect();
-        let short = |v: &[&str]| -> Vec<String> {
-            if v.len() > 12 {
-                let mut s: Vec<String> = v[..12].iter().map(|x| x.to_string()).collect();
-                s.push(format!("... ({} in all)", v.len()));
-                s
-            } else {
-                v.iter().map(|x| x.to_string()).collect()
-            }
-        };
-        let check_list = |file: &Path, field: &str, values: &[String], allowed: &[&str]| {
-            for v in values {
-                if !allowed.contains(&v.as_str()) {
-                    let a = short(allowed);
-                    return Err(unknown(
-                        file,
-                        field,
-                        v,
-                        a.iter().map(String::as_str).collect(),
-                    ));
-                }
-            }
-            Ok(())
-        };
-        check_list(
-            &self.file,
-            "population.places",
-            &self.population.places,
-            &places,
-        )?;
-        check_list(
-            &self.file,
-            "population.neighbourhoods",
-            &self.population.neighbourhoods,
-            &nbhds,
-        )?;
-        let segments: Vec<&str> = datasets.segments.iter().map(|s| s.id.as_str()).collect();
-        for (k, i) in self.interventions.iter().enumerate() {
-            let at = |f: &str| format!("intervention[{k}].target.{f}");
-            check_list(&i.file, &at("segments"), &i.target.segments, &segments)?;
-            check_list(&i.file, &at("places"), &i.target.places, &places)?;
-            check_list(
-                &i.file,
-                &at("neighbourhoods"),
-                &i.target.neighbourhoods,
-                &nbhds,
-            )?;
-        }
-        Ok(())
-    }
-
-    /// The geography this scenario simulates: the preset, narrowed to the listed places
-    /// and neighbourhoods.
-    pub fn geography(&self, datasets: &Datasets) -> Result<Geography> {
-        let g = Geography::preset(datasets, self.population.preset)?;
-        self.check(datasets, &g)?;
-        let p = &self.population;
-        if p.places.is_empty() && p.neighbourhoods.is_empty() {
-            return Ok(g);
-        }
-        Ok(g.restricted(|nb, place| {
-            (p.places.is_empty() || p.places.iter().any(|x| *x == place))
-                && (p.neighbourhoods.is_empty() || p.neighbourhoods.iter().any(|x| *x == nb))
-        }))
-    }
-}
-
-/// Bands covered by a target's age limits, as an inclusive range.
-pub fn target_bands(t: &Target) -> (usize, usize) {
-    let lo = t.age_min.map_or(0, |a| a as usize / 5);
-    let hi = t
-        .age_max
-        .map_or(N_BANDS - 1, |a| (a as usize / 5).min(N_BANDS - 1));
-    (lo, hi)
-}
-
-/// Quintile mask of a target (all when none listed).
-pub fn target_quintiles(t: &Target) -> [bool; N_IMD] {
-    let mut m = [t.imd_quintiles.is_empty(); N_IMD];
-    for q in &t.imd_quintiles {
-        m[*q as usize - 1] = true;
-    }
-    m
 }

@@ -9,12 +9,11 @@
 //! follow band edges: the effect on activity then needs no work per person. Effects on
 //! mortality and deterioration do act per person, through [`DemographicLevers`].
 
-use crate::config::scenario::{target_bands, target_quintiles, Intervention, Scenario};
+use crate::config::resolve::{Resolved, ResolvedTarget};
+use crate::config::scenario::{Intervention, Scenario};
 use crate::config::uncertainty::{draw, Dist};
 use crate::core::care::{Sector, Setting, N_SETTINGS};
 use crate::core::dims::{N_BANDS, N_IMD, N_SEX};
-use crate::data::datasets::Datasets;
-use crate::data::geography::Geography;
 use crate::model::activity::{exposure_cell, n_exposure_cells, ActivityModel};
 
 /// Who an intervention reaches, as masks over the model's dimensions.
@@ -28,25 +27,12 @@ pub struct Reach {
 }
 
 impl Reach {
-    fn new(t: &crate::config::scenario::Target, d: &Datasets, g: &Geography) -> Self {
-        let segments = d
-            .segments
-            .iter()
-            .map(|s| t.segments.is_empty() || t.segments.contains(&s.id))
-            .collect();
-        let neighbourhoods = g
-            .neighbourhoods
-            .iter()
-            .map(|nb| {
-                (t.neighbourhoods.is_empty() || t.neighbourhoods.contains(&nb.name))
-                    && (t.places.is_empty() || t.places.contains(&g.places[nb.place].name))
-            })
-            .collect();
+    fn new(t: &ResolvedTarget) -> Self {
         Reach {
-            segments,
-            bands: target_bands(t),
-            quintiles: target_quintiles(t),
-            neighbourhoods,
+            segments: t.segments.clone(),
+            bands: t.bands,
+            quintiles: t.quintiles,
+            neighbourhoods: t.neighbourhoods.clone(),
         }
     }
 
@@ -108,9 +94,15 @@ impl Levers {
         }
     }
 
-    /// Draws every parameter of `scenario` for run `run`. Parameters are named
-    /// "INTERVENTION/field", and streams are keyed by that name.
-    pub fn draw(scenario: &Scenario, d: &Datasets, g: &Geography, run: u64) -> Self {
+    /// Draws every parameter of `scenario` for run `run`, its targets `resolved` against
+    /// the datasets and the simulated geography ([`Scenario::resolve`]). Parameters are
+    /// named "INTERVENTION/field", and streams are keyed by that name.
+    pub fn draw(scenario: &Scenario, resolved: &Resolved, run: u64) -> Self {
+        assert_eq!(
+            scenario.interventions.len(),
+            resolved.targets.len(),
+            "targets resolved for another scenario"
+        );
         let mut draws = Vec::new();
         let mut take = |name: String, dist: &Dist, lo: f64| -> f64 {
             let v = draw(dist, &name, scenario.seed, run).max(lo);
@@ -122,7 +114,8 @@ impl Levers {
         let interventions = scenario
             .interventions
             .iter()
-            .map(|i| Self::draw_one(i, scenario.years, d, g, &mut take))
+            .zip(&resolved.targets)
+            .map(|(i, t)| Self::draw_one(i, t, scenario.years, &mut take))
             .collect();
         Levers {
             interventions,
@@ -132,9 +125,8 @@ impl Levers {
 
     fn draw_one(
         i: &Intervention,
+        target: &ResolvedTarget,
         years: u32,
-        d: &Datasets,
-        g: &Geography,
         take: &mut impl FnMut(String, &Dist, f64) -> f64,
     ) -> Drawn {
         let n = |field: &str| format!("{}/{}", i.name, field);
@@ -173,7 +165,7 @@ impl Levers {
             .collect();
         Drawn {
             name: i.name.clone(),
-            reach: Reach::new(&i.target, d, g),
+            reach: Reach::new(target),
             coverage: (1..=years).map(|y| i.coverage.in_year(y)).collect(),
             activity,
             deterioration,

@@ -329,7 +329,10 @@ fn paired(scenario: &Scenario, seed: u64, runs: u64, setting: usize) -> Vec<(f64
                     run,
                     years: scenario.years,
                 },
-                vec![none, Levers::draw(scenario, &d, &g, run)],
+                vec![
+                    none,
+                    Levers::draw(scenario, &scenario.resolve(&d, &g).unwrap(), run),
+                ],
             );
             let r = simulate_plan(&m, &g, &plan, 2, &|| {}).unwrap();
             let total = |s: usize| -> f64 {
@@ -423,7 +426,7 @@ substitution.community_nursing = { per_enrolled = 3 }
                 run: 0,
                 years: s.years,
             },
-            vec![Levers::draw(&s, &d, &g, 0)],
+            vec![Levers::draw(&s, &s.resolve(&d, &g).unwrap(), 0)],
         );
         let r = simulate_plan(&m, &g, &plan, 2, &|| {}).unwrap();
         r[0].iter()

@@ -4,7 +4,8 @@
 use std::path::Path;
 
 use capsim::config::batch::Batch;
-use capsim::config::scenario::Scenario;
+use capsim::config::scenario::{Overrides, Runs, Scenario, Years};
+use capsim::core::error::CapsimError;
 use capsim::data::datasets::Datasets;
 use proptest::prelude::*;
 
@@ -215,10 +216,229 @@ fn unknown_segment_is_rejected_with_the_allowed_ones() {
 fn misaligned_age_is_rejected() {
     rejected(
         "extends = \"base.toml\"\n[[intervention]]\nname = \"A\"\ncoverage = { start = 0.1, target = 0.5 }\ntarget = { age_min = 67 }\n",
-        3,
+        5,
         "target.age_min",
         "five-year",
     );
+}
+
+/// `capsim validate FILE` in `dir` must exit 2 with one line naming `file`, `line N` and
+/// `field`.
+fn validate_fails(dir: &Path, file: &str, want: &str, line: usize, field: &str) -> String {
+    let out = capsim(dir, &["validate", file]);
+    let err = String::from_utf8_lossy(&out.stderr).to_string();
+    assert_eq!(out.status.code(), Some(2), "{err}");
+    assert_eq!(err.trim().lines().count(), 1, "one line: {err}");
+    assert!(
+        err.contains(&format!("{want}, line {line}, field `{field}`")),
+        "names {want}, line {line}, field {field}: {err}"
+    );
+    err
+}
+
+/// The file, line and field of a scenario error.
+fn located(e: CapsimError) -> (String, Option<usize>, String) {
+    match e {
+        CapsimError::Scenario {
+            file, line, field, ..
+        } => (file, line, field),
+        other => panic!("not a scenario error: {other}"),
+    }
+}
+
+#[test]
+fn an_inherited_bad_value_names_the_base_file_and_its_line() {
+    let tmp = tempfile::tempdir().unwrap();
+    let base = "name = \"base\"\nyears = 3\n\n[[intervention]]\nname = \"Wards\"\ncoverage = { start = 0.1, target = 0.5 }\ntarget = { segments = [\"frailty\"], age_max = 70 }\n";
+    write(tmp.path(), "base.toml", base);
+    let child = write(
+        tmp.path(),
+        "child.toml",
+        "name = \"child\"\nextends = \"base.toml\"\nyears = 5\n",
+    );
+    let err = validate_fails(
+        tmp.path(),
+        "child.toml",
+        "base.toml",
+        7,
+        "intervention[0].target.age_max",
+    );
+    assert!(err.contains("five-year"), "{err}");
+    let (file, line, field) = located(Scenario::load(&child).unwrap_err());
+    assert!(file.ends_with("base.toml"), "{file}");
+    assert_eq!(
+        (line, field.as_str()),
+        (Some(7), "intervention[0].target.age_max")
+    );
+}
+
+#[test]
+fn an_inherited_unknown_name_names_the_base_file_and_its_line() {
+    let tmp = tempfile::tempdir().unwrap();
+    let d = Datasets::bundled().unwrap();
+    // An unknown segment in an intervention, on the second line of its list.
+    write(
+        tmp.path(),
+        "base.toml",
+        "name = \"base\"\n\n[[intervention]]\nname = \"Wards\"\ncoverage = { start = 0.1, target = 0.5 }\ntarget.segments = [\"frailty\",\n  \"fraility\"]\n",
+    );
+    let child = write(
+        tmp.path(),
+        "child.toml",
+        "name = \"child\"\nextends = \"base.toml\"\nyears = 5\n\n[[intervention]]\nname = \"Other\"\ncoverage = { start = 0.1, target = 0.5 }\n",
+    );
+    let err = validate_fails(
+        tmp.path(),
+        "child.toml",
+        "base.toml",
+        7,
+        "intervention[0].target.segments",
+    );
+    assert!(
+        err.contains("`fraility` does not exist") && err.contains("frailty"),
+        "{err}"
+    );
+    let s = Scenario::load(&child).unwrap();
+    let (file, line, field) = located(s.geography(&d).unwrap_err());
+    assert!(file.ends_with("base.toml"), "{file}");
+    assert_eq!(
+        (line, field.as_str()),
+        (Some(7), "intervention[0].target.segments")
+    );
+
+    // An unknown neighbourhood of the population, inherited in the same way.
+    write(
+        tmp.path(),
+        "base.toml",
+        "name = \"base\"\n[population]\nneighbourhoods = [\"Harbourside PCN\", \"Nowhere PCN\"]\n",
+    );
+    validate_fails(
+        tmp.path(),
+        "child.toml",
+        "base.toml",
+        3,
+        "population.neighbourhoods",
+    );
+}
+
+#[test]
+fn a_bad_value_in_the_child_names_the_child_file_and_its_line() {
+    let tmp = tempfile::tempdir().unwrap();
+    write(tmp.path(), "base.toml", SMALL);
+    write(
+        tmp.path(),
+        "child.toml",
+        "extends = \"base.toml\"\nyears = 5\n\n[[intervention]]\nname = \"Wards\"\ncoverage = { start = 0.1, target = 0.5 }\ntarget = { places = [\"Nowhere\"] }\n",
+    );
+    validate_fails(
+        tmp.path(),
+        "child.toml",
+        "child.toml",
+        7,
+        "intervention[0].target.places",
+    );
+    write(
+        tmp.path(),
+        "child.toml",
+        "extends = \"base.toml\"\nyears = 5\n\n[[intervention]]\nname = \"Wards\"\ncoverage = { start = 0.1, target = 0.5 }\n\ntarget.age_min = 62\n",
+    );
+    validate_fails(
+        tmp.path(),
+        "child.toml",
+        "child.toml",
+        8,
+        "intervention[0].target.age_min",
+    );
+}
+
+#[test]
+fn checks_across_fields_name_the_line_of_their_table() {
+    let iv = "extends = \"base.toml\"\n\n[[intervention]]\nname = \"A\"\ncoverage = { start = 0.1, target = 0.5 }\n";
+    for (extra, line, field, says) in [
+        (
+            "target = { age_min = 70, age_max = 64 }\n",
+            6,
+            "intervention[0].target",
+            "above age_max",
+        ),
+        (
+            "\nfunding_shift = { from = \"acute\", to = \"acute\", share_of_savings = 0.5 }\n",
+            7,
+            "intervention[0].funding_shift",
+            "same sector",
+        ),
+        (
+            "[intervention.substitution.emergency_bed_days]\nper_enrolled = 1\n",
+            6,
+            "intervention[0].substitution",
+            "derived",
+        ),
+        (
+            "\n[[intervention]]\nname = \"A\"\ncoverage = { start = 0.2, target = 0.5 }\n",
+            7,
+            "intervention[1].name",
+            "named twice",
+        ),
+    ] {
+        rejected(&format!("{iv}{extra}"), line, field, says);
+    }
+    for (text, line, field, says) in [
+        (
+            "extends = \"base.toml\"\n\n[envelope]\ngrowth = 0.01\n[envelope.sector_shares]\nacute = 0.7\ncommunity = 0.2\n",
+            5,
+            "envelope.sector_shares",
+            "sum to 1",
+        ),
+        (
+            "extends = \"base.toml\"\n[capitation]\n\nformula = [\"need\", \"headcount\",\n  \"need\"]\n",
+            4,
+            "capitation.formula",
+            "two formulas are named `need`",
+        ),
+        (
+            "extends = \"base.toml\"\n[capitation]\nformula = \"need\"\n\n[capitation.risk_sharing]\npool = \"place\"\n",
+            5,
+            "capitation.risk_sharing",
+            "both `pool`",
+        ),
+    ] {
+        rejected(text, line, field, says);
+    }
+}
+
+#[test]
+fn years_and_runs_have_one_range_for_files_and_flags() {
+    let tmp = tempfile::tempdir().unwrap();
+    for (key, flag, value, allowed) in [
+        ("years", "--years", "0", "1 to 100"),
+        ("years", "--years", "101", "1 to 100"),
+        ("runs", "--runs", "0", "1 to 100000"),
+        ("runs", "--runs", "100001", "1 to 100000"),
+    ] {
+        let problem = format!("{value} is not allowed; use {allowed}");
+        write(
+            tmp.path(),
+            "s.toml",
+            &format!("name = \"s\"\n{key} = {value}\n"),
+        );
+        let err = validate_fails(tmp.path(), "s.toml", "s.toml", 2, key);
+        assert!(err.trim().ends_with(&problem), "{err}");
+        write(tmp.path(), "s.toml", "name = \"s\"\n");
+        let out = capsim(tmp.path(), &["run", "s.toml", flag, value, "--out", "r"]);
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(2), "{err}");
+        assert!(err.trim().ends_with(&format!("{flag}: {problem}")), "{err}");
+        assert!(!tmp.path().join("r").exists());
+    }
+    // The library's overrides refuse what the parser refuses, with the same words.
+    let o = Overrides {
+        years: Some(0),
+        ..Default::default()
+    };
+    let from_flag = o.check().unwrap_err().to_string();
+    let from_type = Years::try_from(0).unwrap_err();
+    assert_eq!(from_flag, format!("--years: {from_type}"));
+    assert!(Runs::try_from(100_000).is_ok() && Years::try_from(100).is_ok());
 }
 
 #[test]

@@ -1,0 +1,211 @@
+//! Scenarios resolved against the datasets and a geography: every name a scenario file
+//! gives (segments, places, neighbourhoods) becomes an index or a mask once, before
+//! anything is simulated, so nothing later looks a name up. Unknown names are errors that
+//! name the file and line where they were written, even through `extends`.
+
+use std::path::Path;
+
+use crate::config::located::Located;
+use crate::config::scenario::{scenario_error, Scenario, Target};
+use crate::core::dims::{N_BANDS, N_IMD};
+use crate::core::error::{CapsimError, Result};
+use crate::data::datasets::Datasets;
+use crate::data::geography::Geography;
+
+/// Who an intervention reaches, as masks over the model's dimensions.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ResolvedTarget {
+    /// By segment index in the datasets.
+    pub segments: Vec<bool>,
+    /// Age bands reached, an inclusive range of band indices.
+    pub bands: (usize, usize),
+    /// By deprivation quintile, index 0 = most deprived.
+    pub quintiles: [bool; N_IMD],
+    /// By position in the geography the scenario was resolved against.
+    pub neighbourhoods: Vec<bool>,
+}
+
+/// A scenario's interventions resolved against the datasets and the simulated geography:
+/// one target per intervention, in the scenario's order.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Resolved {
+    pub targets: Vec<ResolvedTarget>,
+}
+
+/// Names allowed in a list, for error messages: the first 12 and a count.
+fn allowed_text(allowed: &[&str]) -> String {
+    let mut s: Vec<String> = allowed.iter().take(12).map(|x| x.to_string()).collect();
+    if allowed.len() > 12 {
+        s.push(format!("... ({} in all)", allowed.len()));
+    }
+    s.join(", ")
+}
+
+/// For each listed name, its position among `names`; unknown names are errors naming the
+/// file and line that gave them (`fallback` when the value came from no file).
+fn positions(
+    fallback: &Path,
+    field: &str,
+    listed: &[Located<String>],
+    names: &[&str],
+) -> Result<Vec<usize>> {
+    listed
+        .iter()
+        .map(|v| {
+            names
+                .iter()
+                .position(|n| *n == v.as_str())
+                .ok_or_else(|| unknown(fallback, field, v, names))
+        })
+        .collect()
+}
+
+fn unknown(fallback: &Path, field: &str, v: &Located<String>, names: &[&str]) -> CapsimError {
+    let (file, line) = match v.origin() {
+        Some(o) => (o.file.as_path(), Some(o.line)),
+        None => (fallback, None),
+    };
+    scenario_error(
+        file,
+        line,
+        field,
+        format!(
+            "`{}` does not exist; allowed: {}",
+            v.as_str(),
+            allowed_text(names)
+        ),
+    )
+}
+
+/// A mask over `names` of those equal to a listed name (all when none is listed).
+fn mask_of_names(names: &[&str], listed: &[Located<String>]) -> Vec<bool> {
+    names
+        .iter()
+        .map(|n| listed.is_empty() || listed.iter().any(|v| v.as_str() == *n))
+        .collect()
+}
+
+/// A mask over `len` positions of the listed ones (all when none is listed).
+fn mask_of(len: usize, listed: &[usize], none_listed: bool) -> Vec<bool> {
+    let mut m = vec![none_listed; len];
+    for i in listed {
+        m[*i] = true;
+    }
+    m
+}
+
+/// Neighbourhoods of `g` in the listed places and among the listed neighbourhoods.
+fn neighbourhood_mask(
+    g: &Geography,
+    fallback: &Path,
+    field: &str,
+    places: &[Located<String>],
+    neighbourhoods: &[Located<String>],
+) -> Result<Vec<bool>> {
+    let place_names: Vec<&str> = g.places.iter().map(|p| p.name.as_str()).collect();
+    let nb_names: Vec<&str> = g.neighbourhoods.iter().map(|n| n.name.as_str()).collect();
+    let in_places = positions(fallback, &format!("{field}places"), places, &place_names)?;
+    positions(
+        fallback,
+        &format!("{field}neighbourhoods"),
+        neighbourhoods,
+        &nb_names,
+    )?;
+    let place_mask = mask_of(g.places.len(), &in_places, places.is_empty());
+    let nb_mask = mask_of_names(&nb_names, neighbourhoods);
+    Ok(g.neighbourhoods
+        .iter()
+        .zip(nb_mask)
+        .map(|(nb, listed)| listed && place_mask[nb.place])
+        .collect())
+}
+
+/// Bands covered by a target's age limits, as an inclusive range.
+fn target_bands(t: &Target) -> (usize, usize) {
+    let lo = t.age_min.map_or(0, |a| a as usize / 5);
+    let hi = t
+        .age_max
+        .map_or(N_BANDS - 1, |a| (a as usize / 5).min(N_BANDS - 1));
+    (lo, hi)
+}
+
+/// Quintile mask of a target (all when none listed).
+fn target_quintiles(t: &Target) -> [bool; N_IMD] {
+    let mut m = [t.imd_quintiles.is_empty(); N_IMD];
+    for q in &t.imd_quintiles {
+        m[*q as usize - 1] = true;
+    }
+    m
+}
+
+impl Scenario {
+    /// Resolves the scenario's names against the datasets and the geography it simulates:
+    /// the population's places and neighbourhoods must be in `geography`, and so must every
+    /// intervention's target.
+    pub fn resolve(&self, datasets: &Datasets, geography: &Geography) -> Result<Resolved> {
+        self.population_mask(geography)?;
+        let segment_names: Vec<&str> = datasets.segments.iter().map(|s| s.id.as_str()).collect();
+        let mut targets = Vec::with_capacity(self.interventions.len());
+        for (k, i) in self.interventions.iter().enumerate() {
+            let t = &i.target;
+            let segments = positions(
+                &i.file,
+                &format!("intervention[{k}].target.segments"),
+                &t.segments,
+                &segment_names,
+            )?;
+            let neighbourhoods = neighbourhood_mask(
+                geography,
+                &i.file,
+                &format!("intervention[{k}].target."),
+                &t.places,
+                &t.neighbourhoods,
+            )?;
+            targets.push(ResolvedTarget {
+                segments: mask_of(segment_names.len(), &segments, t.segments.is_empty()),
+                bands: target_bands(t),
+                quintiles: target_quintiles(t),
+                neighbourhoods,
+            });
+        }
+        Ok(Resolved { targets })
+    }
+
+    /// Checks names against the datasets and the geography.
+    pub fn check(&self, datasets: &Datasets, geography: &Geography) -> Result<()> {
+        self.resolve(datasets, geography).map(|_| ())
+    }
+
+    /// The neighbourhoods of `geography` the population keeps.
+    fn population_mask(&self, geography: &Geography) -> Result<Vec<bool>> {
+        neighbourhood_mask(
+            geography,
+            &self.file,
+            "population.",
+            &self.population.places,
+            &self.population.neighbourhoods,
+        )
+    }
+
+    /// The geography this scenario simulates: the preset, narrowed to the listed places
+    /// and neighbourhoods.
+    pub fn geography(&self, datasets: &Datasets) -> Result<Geography> {
+        let g = Geography::preset(datasets, self.population.preset)?;
+        self.check(datasets, &g)?;
+        let keep = self.population_mask(&g)?;
+        let Geography {
+            systems,
+            places,
+            neighbourhoods,
+        } = g;
+        Ok(Geography {
+            systems,
+            places,
+            neighbourhoods: neighbourhoods
+                .into_iter()
+                .zip(keep)
+                .filter_map(|(nb, k)| k.then_some(nb))
+                .collect(),
+        })
+    }
+}
