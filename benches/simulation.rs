@@ -80,12 +80,13 @@ fn benches(c: &mut Criterion) {
             let mut rng = key(Purpose::Activity).rng();
             let mut total = 0u64;
             for i in 0..people.len() {
-                let cell = capsim::model::activity::exposure_cell(
-                    people.segment[i] as usize,
-                    capsim::core::dims::band_of(people.age[i]),
-                    people.sex[i] as usize,
-                    people.imd[i] as usize,
-                );
+                let cell = capsim::core::dims::Cell::of(
+                    people.age[i],
+                    people.sex[i],
+                    people.imd[i],
+                    people.segment[i],
+                )
+                .exposure();
                 for s in Setting::ALL {
                     total += poisson(m.activity.rate(s, cell) * people.risk[i] as f64, &mut rng);
                 }

@@ -12,11 +12,10 @@ use crate::core::care::{Sector, Setting, N_SECTORS};
 use crate::core::money::largest_remainder;
 use crate::data::datasets::Datasets;
 use crate::data::geography::Geography;
-use crate::model::activity::exposure_cell;
 use std::collections::BTreeMap;
 
 use crate::config::scenario::{Basis, Formula, RiskSharing, Scenario};
-use crate::core::dims::{cell, n_cells, N_BANDS, N_IMD, N_SEX};
+use crate::core::dims::{n_cells, Cell, N_BANDS, N_IMD, N_SEX};
 use crate::core::level::Level;
 use crate::engine::levers::Levers;
 use crate::engine::simulation::NeighbourhoodResult;
@@ -76,8 +75,20 @@ impl Weights {
             for x in 0..N_SEX {
                 for q in 0..N_IMD {
                     for g in 0..ns {
-                        let c = cell(b, x, q, g, ns);
-                        let e = exposure_cell(g, b, x, q);
+                        let c = Cell {
+                            band: b,
+                            sex: x,
+                            imd: q,
+                            segment: g,
+                        }
+                        .census(ns);
+                        let e = Cell {
+                            band: b,
+                            sex: x,
+                            imd: q,
+                            segment: g,
+                        }
+                        .exposure();
                         for s in Setting::ALL {
                             let rate = match s.derived_from() {
                                 Some(parent) => a.rate(parent, e) * a.los_mean(),
@@ -100,7 +111,13 @@ impl Weights {
                         for q in 0..N_IMD {
                             for g in 0..ns {
                                 *v += model.segments.initial_share(b, q as u8, g as u8)
-                                    * w[cell(b, x, q, g, ns)]
+                                    * w[Cell {
+                                        band: b,
+                                        sex: x,
+                                        imd: q,
+                                        segment: g,
+                                    }
+                                    .census(ns)]
                                     / N_IMD as f64;
                             }
                         }
@@ -146,7 +163,13 @@ impl Weights {
                         1.0
                     };
                     for g in 0..ns {
-                        let c = cell(b, x, q, g, ns);
+                        let c = Cell {
+                            band: b,
+                            sex: x,
+                            imd: q,
+                            segment: g,
+                        }
+                        .census(ns);
                         let n = census[c] as f64;
                         if n == 0.0 {
                             continue;

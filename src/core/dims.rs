@@ -40,15 +40,63 @@ pub fn band_ages(band: usize) -> (u8, u8) {
     }
 }
 
-/// Index of a census cell (age band, sex, deprivation quintile, segment) in a flat array.
-#[inline]
-pub fn cell(band: usize, sex: usize, imd: usize, segment: usize, n_segments: usize) -> usize {
-    ((band * N_SEX + sex) * N_IMD + imd) * n_segments + segment
+/// One cell of the model's dimensions: age band, sex, deprivation quintile (0 = most
+/// deprived) and segment. Tables lay cells out in three orders, each named here, so no
+/// caller passes the four indices in an order of its own.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Cell {
+    pub band: usize,
+    pub sex: usize,
+    pub imd: usize,
+    pub segment: usize,
+}
+
+impl Cell {
+    /// The cell of a person.
+    #[inline]
+    pub fn of(age: u8, sex: u8, imd: u8, segment: u8) -> Cell {
+        Cell {
+            band: band_of(age),
+            sex: sex as usize,
+            imd: imd as usize,
+            segment: segment as usize,
+        }
+    }
+
+    /// Census layout (band, sex, quintile, segment): the row order of population tables.
+    #[inline]
+    pub fn census(self, n_segments: usize) -> usize {
+        ((self.band * N_SEX + self.sex) * N_IMD + self.imd) * n_segments + self.segment
+    }
+
+    /// Exposure layout (segment, band, sex, quintile): segment-major, so each segment's
+    /// cells are contiguous for its Poisson totals.
+    #[inline]
+    pub fn exposure(self) -> usize {
+        ((self.segment * N_BANDS + self.band) * N_SEX + self.sex) * N_IMD + self.imd
+    }
+
+    /// Layout of demographic factors (segment, band, quintile), which do not vary by sex.
+    #[inline]
+    pub fn demographic(self) -> usize {
+        (self.segment * N_BANDS + self.band) * N_IMD + self.imd
+    }
 }
 
 /// Number of census cells for a given number of segments.
 pub fn n_cells(n_segments: usize) -> usize {
     N_BANDS * N_SEX * N_IMD * n_segments
+}
+
+/// Number of exposure cells for a given number of segments (the same cells, in exposure
+/// layout).
+pub fn n_exposure_cells(n_segments: usize) -> usize {
+    n_segments * N_BANDS * N_SEX * N_IMD
+}
+
+/// Number of demographic factor cells for a given number of segments.
+pub fn n_demographic_cells(n_segments: usize) -> usize {
+    n_segments * N_BANDS * N_IMD
 }
 
 #[cfg(test)]
@@ -65,5 +113,32 @@ mod tests {
             seen[b] += 1;
         }
         assert!(seen.iter().all(|&n| n >= 5));
+    }
+
+    /// Each layout is a bijection onto `0..n`.
+    #[test]
+    fn layouts_cover_every_cell_once() {
+        let ns = 3;
+        let (mut census, mut exposure) = (vec![0; n_cells(ns)], vec![0; n_exposure_cells(ns)]);
+        let mut demographic = vec![0; n_demographic_cells(ns)];
+        for band in 0..N_BANDS {
+            for sex in 0..N_SEX {
+                for imd in 0..N_IMD {
+                    for segment in 0..ns {
+                        let c = Cell {
+                            band,
+                            sex,
+                            imd,
+                            segment,
+                        };
+                        census[c.census(ns)] += 1;
+                        exposure[c.exposure()] += 1;
+                        demographic[c.demographic()] += 1;
+                    }
+                }
+            }
+        }
+        assert!(census.iter().chain(&exposure).all(|n| *n == 1));
+        assert!(demographic.iter().all(|n| *n == N_SEX));
     }
 }

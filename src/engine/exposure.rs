@@ -2,10 +2,10 @@
 //! model's cells, and, for checks of how spend concentrates, per-person draws.
 
 use crate::core::care::Setting;
-use crate::core::dims::band_of;
+use crate::core::dims::Cell;
 use crate::core::rng::StreamRng;
 use crate::engine::population::People;
-use crate::model::activity::{exposure_cell, poisson, ActivityModel};
+use crate::model::activity::{poisson, ActivityModel};
 
 /// Adds a person's exposure (risk x weight) into `exposure` and their presence (weight)
 /// into `presence`.
@@ -17,12 +17,13 @@ pub fn add_exposure(
     exposure: &mut [f64],
     presence: &mut [f64],
 ) {
-    let c = exposure_cell(
-        people.segment[i] as usize,
-        band_of(people.age[i]),
-        people.sex[i] as usize,
-        people.imd[i] as usize,
-    );
+    let c = Cell::of(
+        people.age[i],
+        people.sex[i],
+        people.imd[i],
+        people.segment[i],
+    )
+    .exposure();
     exposure[c] += weight * people.risk[i] as f64;
     presence[c] += weight;
 }
@@ -35,12 +36,13 @@ pub fn person_hospital_spend(
     i: usize,
     rng: &mut StreamRng,
 ) -> i64 {
-    let cell = exposure_cell(
-        people.segment[i] as usize,
-        band_of(people.age[i]),
-        people.sex[i] as usize,
-        people.imd[i] as usize,
-    );
+    let cell = Cell::of(
+        people.age[i],
+        people.sex[i],
+        people.imd[i],
+        people.segment[i],
+    )
+    .exposure();
     let risk = people.risk[i] as f64;
     let mut pence = 0i64;
     for s in [

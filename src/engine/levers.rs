@@ -13,8 +13,8 @@ use crate::config::resolve::{Resolved, ResolvedTarget};
 use crate::config::scenario::{Intervention, Scenario};
 use crate::config::uncertainty::{draw, Dist};
 use crate::core::care::{Sector, Setting, N_SETTINGS};
-use crate::core::dims::{N_BANDS, N_IMD, N_SEX};
-use crate::model::activity::{exposure_cell, n_exposure_cells, ActivityModel};
+use crate::core::dims::{n_exposure_cells, Cell, N_BANDS, N_IMD, N_SEX};
+use crate::model::activity::ActivityModel;
 
 /// Who an intervention reaches, as masks over the model's dimensions.
 #[derive(Debug, Clone, PartialEq)]
@@ -43,7 +43,16 @@ impl Reach {
             for b in self.bands.0..=self.bands.1 {
                 for x in 0..N_SEX {
                     for q in (0..N_IMD).filter(|q| self.quintiles[*q]) {
-                        f(g, exposure_cell(g, b, x, q));
+                        f(
+                            g,
+                            Cell {
+                                band: b,
+                                sex: x,
+                                imd: q,
+                                segment: g,
+                            }
+                            .exposure(),
+                        );
                     }
                 }
             }
@@ -233,7 +242,13 @@ impl DemographicLevers {
                 for b in 0..N_BANDS {
                     for q in 0..N_IMD {
                         if reach.reaches(g, b, q) {
-                            let i = demographic_cell(g, b, q);
+                            let i = Cell {
+                                band: b,
+                                sex: 0,
+                                imd: q,
+                                segment: g,
+                            }
+                            .demographic();
                             mortality[i] *= 1.0 + c * mort;
                             deterioration[i] *= 1.0 + c * det;
                         }
@@ -242,12 +257,6 @@ impl DemographicLevers {
             }
         }
     }
-}
-
-/// Index into the demographic factor tables.
-#[inline]
-pub fn demographic_cell(segment: usize, band: usize, imd: usize) -> usize {
-    (segment * N_BANDS + band) * N_IMD + imd
 }
 
 /// What the interventions of a scenario did in one neighbourhood-year.

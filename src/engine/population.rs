@@ -6,7 +6,7 @@
 //! is alive (common random numbers). The neighbourhood is implicit: each neighbourhood owns
 //! its own `People`.
 
-use crate::core::dims::{band_of, cell};
+use crate::core::dims::Cell;
 
 /// The people of one neighbourhood, one `Vec` per attribute.
 #[derive(Debug, Clone, Default)]
@@ -104,13 +104,13 @@ impl People {
 /// Adds one count per person to `counts`, indexed by [`cell`].
 pub fn count_into(people: &People, n_segments: usize, counts: &mut [u32]) {
     for i in 0..people.len() {
-        let c = cell(
-            band_of(people.age[i]),
-            people.sex[i] as usize,
-            people.imd[i] as usize,
-            people.segment[i] as usize,
-            n_segments,
-        );
+        let c = Cell::of(
+            people.age[i],
+            people.sex[i],
+            people.imd[i],
+            people.segment[i],
+        )
+        .census(n_segments);
         counts[c] += 1;
     }
 }

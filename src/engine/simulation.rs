@@ -20,17 +20,19 @@
 use rayon::prelude::*;
 
 use crate::core::care::N_SETTINGS;
-use crate::core::dims::{band_of, n_cells, FEMALE, MAX_AGE, N_BANDS, N_IMD, N_SEX};
+use crate::core::dims::{
+    band_of, n_cells, n_exposure_cells, Cell, FEMALE, MAX_AGE, N_BANDS, N_IMD, N_SEX,
+};
 use crate::core::error::{CapsimError, Result};
 use crate::core::rng::{person_uniform, Purpose, StreamKey, StreamRng};
 use crate::data::geography::Geography;
 use crate::engine::exposure::add_exposure;
 use crate::engine::levers::{
-    demographic_cell, scenario_means, DemographicLevers, EffectScratch, InterventionYear, Levers,
+    scenario_means, DemographicLevers, EffectScratch, InterventionYear, Levers,
 };
 use crate::engine::population::{count_into, People};
 use crate::engine::synthesis::{synthesise, Newcomers};
-use crate::model::activity::{n_exposure_cells, poisson, YearActivity};
+use crate::model::activity::{poisson, YearActivity};
 use crate::model::Model;
 
 /// What to simulate.
@@ -162,7 +164,7 @@ impl StartCounts {
     }
 }
 
-/// Factors on death and deterioration probabilities, by [`demographic_cell`], when a
+/// Factors on death and deterioration probabilities, by [`Cell::demographic`], when a
 /// path's interventions change them.
 #[derive(Debug, Clone, Copy)]
 pub struct Factors<'a> {
@@ -194,11 +196,13 @@ pub fn exits(
             people.age[i],
         );
         if let Some(f) = factors {
-            let c = demographic_cell(
-                people.segment[i] as usize,
-                band_of(people.age[i]),
-                people.imd[i] as usize,
-            );
+            let c = Cell::of(
+                people.age[i],
+                people.sex[i],
+                people.imd[i],
+                people.segment[i],
+            )
+            .demographic();
             q = (q * f.mortality[c]).min(1.0);
         }
         let o = d.out_migration(people.sex[i], people.age[i], q);
@@ -226,7 +230,7 @@ pub fn transitions(model: &Model, people: &mut People, base: u64, factors: Optio
         let (age, imd, from) = (people.age[i], people.imd[i], people.segment[i]);
         people.segment[i] = match factors {
             Some(f) => {
-                let c = demographic_cell(from as usize, band_of(age), imd as usize);
+                let c = Cell::of(age, 0, imd, from).demographic();
                 model
                     .segments
                     .next_scaled(age, imd, from, u, f.deterioration[c])

@@ -14,7 +14,7 @@ use polars::prelude::*;
 use crate::accounts::capitation::Budgets;
 use crate::accounts::metrics::Metrics;
 use crate::core::care::Setting;
-use crate::core::dims::{cell, n_cells, BAND_LABELS, N_BANDS, N_IMD, N_SEX, SEX_LABELS};
+use crate::core::dims::{n_cells, Cell, BAND_LABELS, N_BANDS, N_IMD, N_SEX, SEX_LABELS};
 use crate::core::error::{CapsimError, Result};
 use crate::data::geography::Geography;
 use crate::engine::simulation::NeighbourhoodResult;
@@ -296,7 +296,13 @@ fn population_frame(
                 for x in 0..N_SEX {
                     for q in 0..N_IMD {
                         for s in 0..ns {
-                            let n = snapshot[cell(b, x, q, s, ns)];
+                            let n = snapshot[Cell {
+                                band: b,
+                                sex: x,
+                                imd: q,
+                                segment: s,
+                            }
+                            .census(ns)];
                             if n == 0 {
                                 continue;
                             }

@@ -12,7 +12,7 @@ use rand::RngExt;
 use rand_distr::{Distribution, Gamma, Poisson};
 
 use crate::core::care::{Sector, Setting, N_SETTINGS};
-use crate::core::dims::{N_BANDS, N_IMD, N_SEX};
+use crate::core::dims::{n_exposure_cells, Cell, N_BANDS, N_IMD, N_SEX};
 use crate::core::rng::{StreamKey, StreamRng};
 use crate::data::datasets::Datasets;
 
@@ -28,17 +28,6 @@ pub struct ActivityModel {
     cost_inflation: f64,
     los_mean: f64,
     los_shape: f64,
-}
-
-/// Index of an exposure cell (segment, band, sex, imd).
-#[inline]
-pub fn exposure_cell(segment: usize, band: usize, sex: usize, imd: usize) -> usize {
-    ((segment * N_BANDS + band) * N_SEX + sex) * N_IMD + imd
-}
-
-/// Number of exposure cells for a given number of segments.
-pub fn n_exposure_cells(n_segments: usize) -> usize {
-    n_segments * N_BANDS * N_SEX * N_IMD
 }
 
 /// Counts and costs of one year, `[setting][segment]`.
@@ -82,7 +71,14 @@ impl ActivityModel {
                                 * seg_rel
                                 * d.activity_deprivation[[si, q]]
                                 / dep_mean;
-                            rate[si * cells + exposure_cell(g, b, x, q)] = r;
+                            rate[si * cells
+                                + Cell {
+                                    band: b,
+                                    sex: x,
+                                    imd: q,
+                                    segment: g,
+                                }
+                                .exposure()] = r;
                         }
                     }
                 }

@@ -6,7 +6,7 @@ use std::collections::BTreeMap;
 use capsim::accounts::capitation::Weights;
 use capsim::app::run::{run, RunOptions};
 use capsim::config::scenario::Overrides;
-use capsim::core::dims::{band_of, cell, n_cells};
+use capsim::core::dims::{band_of, n_cells, Cell};
 use capsim::data::datasets::Datasets;
 use capsim::model::Model;
 
@@ -170,8 +170,20 @@ fn need_weighting_gives_more_to_older_sicker_more_deprived_areas() {
     let mut old = vec![0u32; n_cells(ns)];
     let mut young = vec![0u32; n_cells(ns)];
     for i in 0..1000u32 {
-        old[cell(band_of(80), (i % 2) as usize, 0, frail, ns)] += 1;
-        young[cell(band_of(30), (i % 2) as usize, 4, healthy, ns)] += 1;
+        old[Cell {
+            band: band_of(80),
+            sex: (i % 2) as usize,
+            imd: 0,
+            segment: frail,
+        }
+        .census(ns)] += 1;
+        young[Cell {
+            band: band_of(30),
+            sex: (i % 2) as usize,
+            imd: 4,
+            segment: healthy,
+        }
+        .census(ns)] += 1;
     }
     for formula in ["need", "age_sex"] {
         let (a, b) = (
@@ -187,8 +199,20 @@ fn need_weighting_gives_more_to_older_sicker_more_deprived_areas() {
     // Sicker at the same age and deprivation weighs more under need, not under age-sex.
     let mut sick = vec![0u32; n_cells(ns)];
     let mut well = vec![0u32; n_cells(ns)];
-    sick[cell(band_of(80), 0, 2, frail, ns)] = 100;
-    well[cell(band_of(80), 0, 2, healthy, ns)] = 100;
+    sick[Cell {
+        band: band_of(80),
+        sex: 0,
+        imd: 2,
+        segment: frail,
+    }
+    .census(ns)] = 100;
+    well[Cell {
+        band: band_of(80),
+        sex: 0,
+        imd: 2,
+        segment: healthy,
+    }
+    .census(ns)] = 100;
     assert!(w.weighted("need", &sick).unwrap() > w.weighted("need", &well).unwrap());
     assert_eq!(w.weighted("age_sex", &sick), w.weighted("age_sex", &well));
 }

@@ -3,13 +3,13 @@
 //! lost normalisation or a biased draw fails.
 
 use capsim::core::care::Setting;
+use capsim::core::dims::n_exposure_cells;
 use capsim::core::dims::{band_of, N_IMD};
 use capsim::core::rng::{Purpose, StreamKey, StreamRng};
 use capsim::engine::exposure::add_exposure;
 use capsim::engine::population::People;
 use capsim::engine::simulation::{arrivals, births, exits, transitions, StartCounts};
 use capsim::engine::synthesis::Newcomers;
-use capsim::model::activity::n_exposure_cells;
 
 use crate::util::{assert_close, bundled, people_of};
 
