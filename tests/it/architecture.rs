@@ -91,6 +91,43 @@ fn references(code: &str, modules: &BTreeSet<String>) -> BTreeSet<String> {
     out
 }
 
+/// Every import cycle among `edges`, found by depth-first search.
+fn cycles(edges: &BTreeMap<String, BTreeSet<String>>) -> Vec<String> {
+    fn visit(
+        m: &str,
+        edges: &BTreeMap<String, BTreeSet<String>>,
+        state: &mut BTreeMap<String, u8>,
+        stack: &mut Vec<String>,
+        found: &mut Vec<String>,
+    ) {
+        state.insert(m.to_string(), 1);
+        stack.push(m.to_string());
+        for n in edges.get(m).into_iter().flatten() {
+            match state.get(n.as_str()).copied().unwrap_or(0) {
+                0 => visit(n, edges, state, stack, found),
+                1 => {
+                    let from = stack.iter().position(|s| s == n).unwrap();
+                    found.push(format!(
+                        "import cycle: {} -> {n}",
+                        stack[from..].join(" -> ")
+                    ));
+                }
+                _ => {}
+            }
+        }
+        stack.pop();
+        state.insert(m.to_string(), 2);
+    }
+    let mut state = BTreeMap::new();
+    let mut found = Vec::new();
+    for m in edges.keys() {
+        if !state.contains_key(m.as_str()) {
+            visit(m, edges, &mut state, &mut Vec::new(), &mut found);
+        }
+    }
+    found
+}
+
 fn layer_of(module: &str) -> Option<usize> {
     LAYERS
         .iter()
@@ -159,38 +196,7 @@ fn layers_import_one_way_without_cycles() {
             ));
         }
     }
-    // Cycles, by depth-first search.
-    fn visit(
-        m: &str,
-        edges: &BTreeMap<String, BTreeSet<String>>,
-        state: &mut BTreeMap<String, u8>,
-        stack: &mut Vec<String>,
-        problems: &mut Vec<String>,
-    ) {
-        state.insert(m.to_string(), 1);
-        stack.push(m.to_string());
-        for n in edges.get(m).into_iter().flatten() {
-            match state.get(n.as_str()).copied().unwrap_or(0) {
-                0 => visit(n, edges, state, stack, problems),
-                1 => {
-                    let from = stack.iter().position(|s| s == n).unwrap();
-                    problems.push(format!(
-                        "import cycle: {} -> {n}",
-                        stack[from..].join(" -> ")
-                    ));
-                }
-                _ => {}
-            }
-        }
-        stack.pop();
-        state.insert(m.to_string(), 2);
-    }
-    let mut state = BTreeMap::new();
-    for m in edges.keys() {
-        if !state.contains_key(m.as_str()) {
-            visit(m, &edges, &mut state, &mut Vec::new(), &mut problems);
-        }
-    }
+    problems.extend(cycles(&edges));
     assert!(
         problems.is_empty(),
         "architecture rules broken:\n{}",
@@ -219,4 +225,23 @@ fn the_checker_sees_violations() {
     assert_eq!(code("let x = 1; // crate::io::tables"), "let x = 1; ");
     assert_eq!(module_of(Path::new("engine/mod.rs")), "engine");
     assert_eq!(module_of(Path::new("engine/people.rs")), "engine::people");
+    let edges = |pairs: &[(&str, &str)]| {
+        let mut e: BTreeMap<String, BTreeSet<String>> = BTreeMap::new();
+        for (a, b) in pairs {
+            e.entry(a.to_string()).or_default().insert(b.to_string());
+        }
+        e
+    };
+    let found = cycles(&edges(&[
+        ("a::x", "a::y"),
+        ("a::y", "a::z"),
+        ("a::z", "a::x"),
+    ]));
+    assert_eq!(found, vec!["import cycle: a::x -> a::y -> a::z -> a::x"]);
+    assert!(cycles(&edges(&[
+        ("a::x", "a::y"),
+        ("a::x", "a::z"),
+        ("a::y", "a::z")
+    ]))
+    .is_empty());
 }
