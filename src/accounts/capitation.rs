@@ -8,11 +8,13 @@
 //! come from what it leaves out: individual risk, and chance); adjustments come from
 //! `datasets/capitation_*.csv`.
 
+use crate::accounts::need_formula::NeedFormula;
 use crate::core::care::{Sector, Setting, N_SECTORS};
 use crate::core::money::largest_remainder;
-use crate::data::datasets::Datasets;
+use crate::data::datasets::{Datasets, WeightTable};
 use crate::data::geography::Geography;
 use std::collections::BTreeMap;
+use std::path::PathBuf;
 
 use crate::config::scenario::{Basis, Formula, RiskSharing, Scenario};
 use crate::core::dims::{n_cells, Cell, N_BANDS, N_IMD, N_SEX};
@@ -59,15 +61,28 @@ impl BudgetRow {
 #[derive(Debug, Clone)]
 pub struct Weights {
     ns: usize,
+    /// The simulator's expected cost per head by true segment (`true_expected_cost`),
     /// `[row][census cell]`, rows = sectors then total.
     need: Vec<Vec<f64>>,
     /// `[row][band][sex]`.
     age_sex: Vec<[[f64; N_SEX]; N_BANDS]>,
     uplift: [f64; N_IMD],
+    /// The estimated (PBRA-style) formula of the `need` basis.
+    pub estimated: NeedFormula,
+    /// Weight tables of `basis = "table"` formulas, by file, mapped like the estimated
+    /// formula from recorded to true segments: `[census cell]`.
+    tables: Vec<(PathBuf, Vec<f64>)>,
 }
 
 impl Weights {
-    pub fn new(model: &Model, d: &Datasets) -> Self {
+    /// Weights for the bases: the oracle and age-sex curves from the model's tables, the
+    /// estimated need formula, and user tables (weights by recorded segment).
+    pub fn new(
+        model: &Model,
+        d: &Datasets,
+        estimated: NeedFormula,
+        tables: Vec<(PathBuf, WeightTable)>,
+    ) -> Self {
         let ns = model.segments.len();
         let a = &model.activity;
         let mut need = vec![vec![0.0; n_cells(ns)]; N_SECTORS + 1];
@@ -126,26 +141,55 @@ impl Weights {
                 out
             })
             .collect();
+        // A user table is by recorded segment: a person of true segment g carries
+        // sensitivity x w(g) + (1 - sensitivity) x w(reference), as in the estimated formula.
+        let (reference, s) = (estimated.reference, estimated.sensitivity);
+        let tables = tables
+            .into_iter()
+            .map(|(path, table)| {
+                let w = &table.weights;
+                let by_true = (0..w.len())
+                    .map(|c| {
+                        let g = c % ns;
+                        if g == reference {
+                            w[c]
+                        } else {
+                            s * w[c] + (1.0 - s) * w[c - g + reference]
+                        }
+                    })
+                    .collect();
+                (path, by_true)
+            })
+            .collect();
         Weights {
             ns,
             need,
             age_sex,
             uplift: d.inequalities_uplift,
+            estimated,
+            tables,
         }
     }
 
     /// Weighted population (raw, in total-cost units) of a census snapshot under a basis
-    /// without adjustments: `None` for `historic`, which needs spend, not people.
+    /// without adjustments: `None` for `historic`, which needs spend, not people, and for
+    /// `table`, which needs a file.
     pub fn weighted(&self, basis: &str, census: &[u32]) -> Option<f64> {
-        let basis = [Basis::Headcount, Basis::AgeSex, Basis::Need]
-            .into_iter()
-            .find(|b| b.id() == basis)?;
+        let basis = [
+            Basis::Headcount,
+            Basis::AgeSex,
+            Basis::Need,
+            Basis::TrueExpectedCost,
+        ]
+        .into_iter()
+        .find(|b| b.id() == basis)?;
         let f = Formula {
             name: None,
             basis,
             market_forces: false,
             inequalities: false,
             rurality: false,
+            weights: None,
         };
         Some(self.of_census(&f, TOTAL, census))
     }
@@ -153,6 +197,12 @@ impl Weights {
     /// Raw weighted population of a census snapshot under a cell-based formula.
     fn of_census(&self, f: &Formula, row: usize, census: &[u32]) -> f64 {
         let ns = self.ns;
+        let table = f.weights.as_ref().and_then(|p| {
+            self.tables
+                .iter()
+                .find(|(path, _)| path == p)
+                .map(|(_, w)| w.as_slice())
+        });
         let mut total = 0.0;
         for b in 0..N_BANDS {
             for x in 0..N_SEX {
@@ -177,7 +227,9 @@ impl Weights {
                         let w = match f.basis {
                             Basis::Headcount | Basis::Historic => 1.0,
                             Basis::AgeSex => self.age_sex[row][b][x],
-                            Basis::Need => self.need[row][c],
+                            Basis::Need => self.estimated.by_true_segment[row][c],
+                            Basis::TrueExpectedCost => self.need[row][c],
+                            Basis::Table => table.map_or(1.0, |t| t[c]),
                         };
                         total += n * w * up;
                     }
@@ -415,7 +467,14 @@ pub fn budgets(
                     let raw: Vec<f64> = members
                         .iter()
                         .map(|k| {
+                            // Recorded conditions are a year old: the estimated and table
+                            // formulas see last year's case mix (year 1: this year's).
+                            let seen = match f.basis {
+                                Basis::Need | Basis::Table => y.saturating_sub(1),
+                                _ => y,
+                            };
                             let census = &results[*k].census[y * cells..(y + 1) * cells];
+                            let observed = &results[*k].census[seen * cells..(seen + 1) * cells];
                             let base = match f.basis {
                                 Basis::Historic => {
                                     let row = |v: &[i64; N_SECTORS]| {
@@ -433,6 +492,13 @@ pub fn budgets(
                                     let heads: f64 = census.iter().map(|n| *n as f64).sum();
                                     let ineq = weights.of_census(f, j, census) / heads.max(1.0);
                                     prev as f64 * ineq
+                                }
+                                // Last year's need per head, for this year's people.
+                                Basis::Need | Basis::Table => {
+                                    let heads =
+                                        |c: &[u32]| c.iter().map(|n| *n as f64).sum::<f64>();
+                                    weights.of_census(f, j, observed) / heads(observed).max(1.0)
+                                        * heads(census)
                                 }
                                 _ => weights.of_census(f, j, census),
                             };

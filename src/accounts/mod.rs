@@ -4,4 +4,5 @@
 pub mod capitation;
 pub mod metric;
 pub mod metrics;
+pub mod need_formula;
 pub mod summary;

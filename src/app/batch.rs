@@ -18,7 +18,9 @@ use serde::Serialize;
 
 use crate::accounts::metric::{FormulaMetric, Metric};
 use crate::accounts::summary::{BudgetTableRow, Collected};
-use crate::app::pipeline::{prepare, simulate_unit, unit_staging, write_unit, Prepared, Unit};
+use crate::app::pipeline::{
+    prepare, simulate_unit, unit_staging, write_formula_weights, write_unit, Prepared, Unit,
+};
 use crate::config::batch::{Batch, Shard};
 use crate::config::scenario::{parse_toml, scenario_error, Scenario};
 use crate::core::error::{CapsimError, Result};
@@ -142,6 +144,11 @@ pub fn run_batch(
     std::fs::create_dir_all(&options.out).map_err(|e| CapsimError::io(&options.out, e))?;
     claim(&options.out, &manifest(batch, &p))?;
     clean_stale(&options.out);
+    // The need formula each group's budgets use: fitted in `prepare`, the same for every
+    // unit and shard, written once (again, identically, on a resume).
+    let mut staging = Staging::named(&options.out, "formula")?;
+    write_formula_weights(&p, batch, &mut staging)?;
+    staging.commit()?;
     let mine: Vec<(usize, u64)> = p
         .units
         .iter()
@@ -328,6 +335,17 @@ pub fn merge(inputs: &[PathBuf], out: &Path) -> Result<(usize, bool)> {
         staging.commit()?;
         write_atomic(&marker(out, unit), b"done\n")?;
         gathered += 1;
+    }
+    if let Some(src) = inputs
+        .iter()
+        .find(|d| d.join("formula_weights.parquet").exists())
+    {
+        let mut staging = Staging::named(out, "merge-formula")?;
+        for name in ["formula_weights.parquet", "formula_weights.csv"] {
+            let (from, to) = (src.join(name), staging.path(name)?);
+            std::fs::copy(&from, &to).map_err(|e| CapsimError::io(&from, e))?;
+        }
+        staging.commit()?;
     }
     let summarised = finish(&batch, &batch.units(), out)?;
     Ok((gathered, summarised))

@@ -5,19 +5,21 @@
 //! its tables ([`write_unit`]). `run` with one Monte Carlo run is a batch of one scenario
 //! written in the flat layout.
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 use crate::accounts::capitation::Weights;
 use crate::accounts::metrics::{compute, Metrics};
+use crate::accounts::need_formula::estimate;
 use crate::config::batch::Batch;
 use crate::config::resolve::Resolved;
 use crate::config::scenario::scenario_error;
 use crate::core::error::Result;
-use crate::data::datasets::{DatasetSource, Datasets};
+use crate::data::datasets::{load_weight_table, DatasetSource, Datasets, WeightTable};
 use crate::data::geography::Geography;
 use crate::engine::levers::Levers;
 use crate::engine::simulation::{simulate_plan_here, NeighbourhoodResult, Plan, SimConfig};
-use crate::io::tables::{write_run, Layout, RunOutput, Staging};
+use crate::io::summary::formula_weights_frame;
+use crate::io::tables::{write_frame, write_run, Layout, RunOutput, Staging};
 use crate::model::Model;
 
 /// A work unit: (group of scenarios, Monte Carlo run).
@@ -30,7 +32,9 @@ pub type ScenarioRun = (Metrics, Vec<(String, f64)>);
 pub struct Prepared {
     pub datasets: Datasets,
     pub model: Model,
-    pub weights: Weights,
+    /// Capitation weights of each group (the need formula is estimated on the group's
+    /// geography and seed).
+    pub weights: Vec<Weights>,
     /// Geography of each group.
     pub geographies: Vec<Geography>,
     /// Each scenario's targets, resolved against the datasets and its group's geography.
@@ -46,6 +50,7 @@ pub fn prepare(batch: &Batch, source: &DatasetSource) -> Result<Prepared> {
     let model = Model::new(&datasets)?;
     let groups = batch.groups();
     let mut geographies = Vec::new();
+    let mut weights = Vec::new();
     let mut resolved = vec![None; batch.scenarios.len()];
     for g in &groups {
         let geo = batch.scenarios[g[0]].geography(&datasets)?;
@@ -60,10 +65,28 @@ pub fn prepare(batch: &Batch, source: &DatasetSource) -> Result<Prepared> {
                 "no neighbourhood matches the listed places and neighbourhoods",
             ));
         }
+        let mut tables: Vec<(PathBuf, WeightTable)> = Vec::new();
+        for s in g {
+            for f in &batch.scenarios[*s].capitation.formula {
+                if let Some(path) = &f.weights {
+                    if !tables.iter().any(|(p, _)| p == path) {
+                        tables.push((path.clone(), load_weight_table(path, &datasets.segments)?));
+                    }
+                }
+            }
+        }
+        let estimated = estimate(
+            &model,
+            &geo,
+            batch.scenarios[g[0]].seed,
+            reference_segment(&datasets),
+            datasets.parameters.condition_recording_sensitivity,
+        );
+        weights.push(Weights::new(&model, &datasets, estimated, tables));
         geographies.push(geo);
     }
     Ok(Prepared {
-        weights: Weights::new(&model, &datasets),
+        weights,
         units: batch.units(),
         resolved: resolved
             .into_iter()
@@ -172,7 +195,7 @@ pub fn write_unit(
         let (metrics, budgets) = compute(
             &p.model,
             &p.datasets,
-            &p.weights,
+            &p.weights[g],
             geo,
             scenario,
             levers,
@@ -199,4 +222,30 @@ pub fn write_unit(
 /// Where a unit's files go inside an output folder while they are written.
 pub fn unit_staging(out: &Path, unit: Unit) -> Result<Staging> {
     Staging::named(out, &format!("g{}-r{}", unit.0, unit.1))
+}
+
+/// The least severe segment: where a condition nobody recorded leaves a person, and the
+/// reference level of the need formula.
+pub fn reference_segment(d: &Datasets) -> usize {
+    d.segments
+        .iter()
+        .enumerate()
+        .min_by_key(|(_, s)| s.severity)
+        .map_or(0, |(i, _)| i)
+}
+
+/// Writes the estimated need formula of every group as `formula_weights.{parquet,csv}`.
+pub fn write_formula_weights(p: &Prepared, batch: &Batch, staging: &mut Staging) -> Result<()> {
+    let formulas: Vec<(String, &crate::accounts::need_formula::NeedFormula)> = p
+        .groups
+        .iter()
+        .zip(&p.weights)
+        .map(|(g, w)| (batch.scenarios[g[0]].name.clone(), &w.estimated))
+        .collect();
+    write_frame(
+        staging,
+        &Layout::Flat,
+        "formula_weights",
+        &formula_weights_frame(&formulas, p.model.segments.ids())?,
+    )
 }

@@ -10,7 +10,7 @@ use serde::Serialize;
 
 use crate::accounts::summary::Collected;
 use crate::app::batch::{run_batch, BatchOptions, BatchReport};
-use crate::app::pipeline::{prepare, simulate_unit, write_unit};
+use crate::app::pipeline::{prepare, simulate_unit, write_formula_weights, write_unit};
 use crate::config::batch::Batch;
 use crate::config::scenario::{Overrides, Scenario};
 use crate::core::care::Setting;
@@ -139,6 +139,7 @@ fn run_single(
         progress(n, done.fetch_add(1, Ordering::Relaxed) + 1)
     });
     let mut staging = Staging::new(&options.out)?;
+    write_formula_weights(&p, &batch, &mut staging)?;
     let mut per_scenario = write_unit(&p, &batch, &unit, &mut staging, true)?;
     let (metrics, draws) = per_scenario.remove(0);
     let scenario = batch.scenarios.into_iter().next().expect("one scenario");

@@ -201,9 +201,17 @@ pub enum Basis {
     /// An age-sex cost curve: expected cost per head by age band and sex, per sector,
     /// from the datasets' activity rates and unit costs.
     AgeSex,
-    /// Person-based need: expected cost per head by age band, sex, deprivation quintile and
-    /// segment, per sector, from the same tables.
+    /// Person-based need as commissioners can estimate it (PBRA-style): a regression of
+    /// each person's cost, per sector, on what commissioners see (age band, sex,
+    /// deprivation quintile and the segment as recorded: incomplete, a year late), fitted
+    /// on a separate simulated estimation year (`accounts::need_formula`).
     Need,
+    /// The simulator's own expected cost per head by age band, sex, deprivation quintile
+    /// and true current segment, per sector: a benchmark no commissioner could have.
+    TrueExpectedCost,
+    /// Weights per head from a CSV file (`weights = "file.csv"`): age band, sex,
+    /// deprivation quintile and recorded segment, e.g. published national weights.
+    Table,
     /// Each neighbourhood's simulated spend in the previous year (year 1: its spend without
     /// interventions).
     Historic,
@@ -215,6 +223,8 @@ impl Basis {
             Basis::Headcount => "headcount",
             Basis::AgeSex => "age_sex",
             Basis::Need => "need",
+            Basis::TrueExpectedCost => "true_expected_cost",
+            Basis::Table => "table",
             Basis::Historic => "historic",
         }
     }
@@ -237,6 +247,9 @@ pub struct Formula {
     /// Multiply by the place's rurality index.
     #[serde(default)]
     pub rurality: bool,
+    /// The weight table of `basis = "table"`, relative to the scenario file that names it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub weights: Option<PathBuf>,
 }
 
 impl Formula {
@@ -270,6 +283,7 @@ fn formulas<'de, D: serde::Deserializer<'de>>(d: D) -> std::result::Result<Vec<F
             market_forces: false,
             inequalities: false,
             rurality: false,
+            weights: None,
         },
         FormulaEntry::Table(f) => f,
     };
@@ -281,6 +295,21 @@ fn formulas<'de, D: serde::Deserializer<'de>>(d: D) -> std::result::Result<Vec<F
         return Err(D::Error::custom("give at least one formula"));
     }
     for (i, f) in formulas.iter().enumerate() {
+        match (f.basis, &f.weights) {
+            (Basis::Table, None) => {
+                return Err(D::Error::custom(format!(
+                    "formula `{}` has basis \"table\" but no `weights` file",
+                    f.name()
+                )))
+            }
+            (b, Some(_)) if b != Basis::Table => {
+                return Err(D::Error::custom(format!(
+                    "formula `{}`: `weights` goes with basis \"table\" only",
+                    f.name()
+                )))
+            }
+            _ => {}
+        }
         if formulas[..i].iter().any(|g| g.name() == f.name()) {
             return Err(D::Error::custom(format!(
                 "two formulas are named `{}`; give one a `name`",
@@ -380,6 +409,7 @@ fn default_formulas() -> Vec<Formula> {
         market_forces: false,
         inequalities: false,
         rurality: false,
+        weights: None,
     }]
 }
 
@@ -920,7 +950,7 @@ impl Scenario {
             capitation: Capitation::default(),
             interventions: Vec::new(),
         };
-        for (_, f) in chain.into_iter().rev() {
+        for (path, f) in chain.into_iter().rev() {
             if let Some(v) = f.name {
                 s.name = v.0;
             }
@@ -942,7 +972,14 @@ impl Scenario {
             if let Some(v) = f.envelope {
                 s.envelope = v;
             }
-            if let Some(v) = f.capitation {
+            if let Some(mut v) = f.capitation {
+                // A weight table is named relative to the file that names it.
+                let dir = path.parent().unwrap_or_else(|| Path::new("."));
+                for formula in &mut v.formula {
+                    if let Some(w) = &formula.weights {
+                        formula.weights = Some(dir.join(w));
+                    }
+                }
                 s.capitation = v;
             }
             for i in f.intervention.into_iter().map(|i| i.value) {

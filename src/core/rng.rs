@@ -35,6 +35,8 @@ pub enum Purpose {
     Parameter = 9,
     /// Substituted activity added by interventions.
     Substitution = 10,
+    /// The need formula's estimation year: its own people and draws, apart from every run.
+    Estimation = 12,
 }
 
 /// The full key of a stream.

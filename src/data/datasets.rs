@@ -143,6 +143,9 @@ pub struct Parameters {
     pub neighbourhood_size_sd: f64,
     pub neighbourhood_size_min: f64,
     pub neighbourhood_size_max: f64,
+    /// Share of people with a condition whose GP record shows it (the need formula sees
+    /// only recorded conditions).
+    pub condition_recording_sensitivity: f64,
 }
 
 /// A neighbourhood type with its deprivation mix and age-structure tilt.
@@ -865,6 +868,7 @@ fn load_parameters(t: &Table) -> Result<Parameters> {
         neighbourhood_size_sd: get("neighbourhood_size_sd", 0.0, 1e7)?,
         neighbourhood_size_min: get("neighbourhood_size_min", 1.0, 1e7)?,
         neighbourhood_size_max: get("neighbourhood_size_max", 1.0, 1e7)?,
+        condition_recording_sensitivity: get("condition_recording_sensitivity", 0.05, 1.0)?,
     };
     if p.england_neighbourhoods < p.england_systems * p.england_places_per_system {
         return Err(t.whole(
@@ -1133,4 +1137,55 @@ mod tests {
         assert_eq!(d.checksum.len(), 64);
         assert!(d.default_system.len() >= 30);
     }
+}
+
+/// A user-supplied capitation weight table (`basis = "table"`): a weight per head for every
+/// (age band, sex, deprivation quintile, recorded segment), for example published national
+/// weights. Laid out by `core::dims::Cell::census`.
+#[derive(Debug, Clone, PartialEq)]
+pub struct WeightTable {
+    pub weights: Vec<f64>,
+}
+
+/// Reads a weight table: columns `age_band`, `sex`, `imd_quintile`, `segment` and
+/// `weight`, one row for every combination. A bad cell, a missing or duplicate row, or a
+/// missing column is an error naming the file, line and column.
+pub fn load_weight_table(path: &Path, segments: &[SegmentDef]) -> Result<WeightTable> {
+    let file = path.display().to_string();
+    let bytes = std::fs::read(path).map_err(|e| CapsimError::Unreadable {
+        file: file.clone(),
+        reason: e.to_string(),
+    })?;
+    let t = Table::parse(file, &bytes)?;
+    let cols = ["age_band", "sex", "imd_quintile", "segment", "weight"];
+    let band = t.choice("age_band", &cols, &BAND_LABELS)?;
+    let sex = t.choice("sex", &cols, &SEX_LABELS)?;
+    let imd = t.number("imd_quintile", &cols, 1.0, N_IMD as f64)?;
+    let imd = imd_key(&t, &imd)?;
+    let seg = t.choice("segment", &cols, &segment_ids(segments))?;
+    // A weight is a relative cost per head; 1e6 (a million times the cheapest plausible
+    // person) is far beyond any published weight.
+    let weight = t.number("weight", &cols, 0.0, 1e6)?;
+    let keys: Vec<Vec<usize>> = (0..t.height())
+        .map(|r| vec![band.values[r], sex.values[r], imd[r], seg.values[r]])
+        .collect();
+    t.require_grid("segment", &keys, &[N_BANDS, N_SEX, N_IMD, segments.len()])?;
+    let ns = segments.len();
+    let mut weights = vec![0.0; crate::core::dims::n_cells(ns)];
+    for (r, k) in keys.iter().enumerate() {
+        let c = crate::core::dims::Cell {
+            band: k[0],
+            sex: k[1],
+            imd: k[2],
+            segment: k[3],
+        };
+        weights[c.census(ns)] = weight.values[r];
+    }
+    if weights.iter().all(|w| *w == 0.0) {
+        return Err(t.whole(
+            "weight",
+            "every weight is zero; give relative costs per head",
+        ));
+    }
+    Ok(WeightTable { weights })
 }

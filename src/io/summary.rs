@@ -9,6 +9,7 @@ use polars::prelude::*;
 
 use crate::accounts::metric::Metric;
 use crate::accounts::metrics::Metrics;
+use crate::accounts::need_formula::{row_id, NeedFormula};
 use crate::accounts::summary::BudgetTableRow;
 use crate::accounts::summary::{RiskRow, SensitivityRow, Stat, SummaryRow, CENTILES};
 use crate::core::error::{CapsimError, Result};
@@ -372,4 +373,65 @@ pub fn budget_table_frame(year: i32, formula: &str, rows: &[BudgetTableRow]) -> 
         Column::new("position_after_risk_share".into(), col(5)),
     ])
     .map_err(|e| table_err("(budget table)", e))
+}
+
+/// The estimated need formula's coefficients (pounds per head a year), per group of
+/// scenarios and per sector row, with the fit: person-level and neighbourhood-level R².
+pub fn formula_weights_frame(
+    formulas: &[(String, &NeedFormula)],
+    segments: &[String],
+) -> Result<DataFrame> {
+    let (mut group, mut sector, mut term, mut level) =
+        (Vec::new(), Vec::new(), Vec::new(), Vec::new());
+    let (mut coefficient, mut person_r2, mut neighbourhood_r2, mut people) =
+        (Vec::new(), Vec::new(), Vec::new(), Vec::new());
+    for (name, f) in formulas {
+        for (r, betas) in f.coefficients.iter().enumerate() {
+            for (t, beta) in f.terms.iter().zip(betas) {
+                let (kind, lvl) = t.labels(segments);
+                group.push(name.clone());
+                sector.push(row_id(r));
+                term.push(kind);
+                level.push(lvl);
+                coefficient.push(beta / 100.0);
+                person_r2.push(f.person_r2[r]);
+                neighbourhood_r2.push(f.neighbourhood_r2[r]);
+                people.push(f.people);
+            }
+        }
+    }
+    DataFrame::new_infer_height(vec![
+        Column::new("scenario_group".into(), group),
+        Column::new("sector".into(), sector),
+        Column::new("term".into(), term),
+        Column::new("level".into(), level),
+        Column::new("coefficient".into(), coefficient),
+        Column::new("person_r2".into(), person_r2),
+        Column::new("neighbourhood_r2".into(), neighbourhood_r2),
+        Column::new("estimation_people".into(), people),
+    ])
+    .map_err(|e| table_err("(formula weights)", e))
+}
+
+/// The fit of the estimated need formula for total cost: (person R², neighbourhood R²,
+/// people in the estimation sample), from `formula_weights.parquet`.
+pub fn read_formula_fit(path: &Path) -> Result<Option<(f64, f64, u64)>> {
+    let df = read_parquet(path)?;
+    let sector = strings(&df, path, "sector")?;
+    let person = floats(&df, path, "person_r2")?;
+    let nb = floats(&df, path, "neighbourhood_r2")?;
+    let people = df
+        .column("estimation_people")
+        .and_then(|c| c.cast(&DataType::Float64))
+        .and_then(|c| {
+            Ok(c.f64()?
+                .iter()
+                .map(|x| x.unwrap_or(0.0))
+                .collect::<Vec<f64>>())
+        })
+        .map_err(|e| bad(path, "estimation_people", &e.to_string()))?;
+    Ok(sector
+        .iter()
+        .position(|s| s == "total")
+        .map(|i| (person[i], nb[i], people[i] as u64)))
 }

@@ -161,7 +161,15 @@ fn budgets_add_up_to_the_envelope_and_pace_stays_within_its_step() {
 fn need_weighting_gives_more_to_older_sicker_more_deprived_areas() {
     let d = Datasets::bundled().unwrap();
     let m = Model::new(&d).unwrap();
-    let w = Weights::new(&m, &d);
+    let g = capsim::data::geography::Geography::default_system(&d);
+    let estimated = capsim::accounts::need_formula::estimate(
+        &m,
+        &g,
+        1,
+        capsim::app::pipeline::reference_segment(&d),
+        d.parameters.condition_recording_sensitivity,
+    );
+    let w = Weights::new(&m, &d, estimated, Vec::new());
     let ns = m.segments.len();
     let healthy = d.segment_index("healthy").unwrap();
     let frail = d.segment_index("frailty").unwrap();
@@ -185,7 +193,7 @@ fn need_weighting_gives_more_to_older_sicker_more_deprived_areas() {
         }
         .census(ns)] += 1;
     }
-    for formula in ["need", "age_sex"] {
+    for formula in ["need", "true_expected_cost", "age_sex"] {
         let (a, b) = (
             w.weighted(formula, &old).unwrap(),
             w.weighted(formula, &young).unwrap(),

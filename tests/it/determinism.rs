@@ -28,8 +28,9 @@ fn output_bytes_do_not_depend_on_threads() {
         let options = RunOptions::baseline(11, 2, threads, out.clone());
         run(&options, &|_, _| {}).unwrap();
         let f = files(&out);
-        // Every per-run table and the summary, each as Parquet and CSV.
-        let tables = capsim::io::tables::RunTable::COUNT + 1;
+        // Every per-run table, the summary and the need formula's weights, each as
+        // Parquet and CSV.
+        let tables = capsim::io::tables::RunTable::COUNT + 2;
         assert_eq!(f.len(), 2 * tables, "{:?}", f.keys());
         outputs.push(f);
     }
