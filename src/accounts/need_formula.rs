@@ -159,7 +159,7 @@ fn sample_neighbourhood(
     let mut sums = CellSums::new(n_cells(ns));
     for i in 0..people.len() {
         let id = people.id[i];
-        if id as u64 % stride != 0 {
+        if !(id as u64).is_multiple_of(stride) {
             continue;
         }
         let (age, imd, last_year) = (people.age[i], people.imd[i], people.segment[i]);
