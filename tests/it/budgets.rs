@@ -354,3 +354,97 @@ fn smaller_neighbourhoods_carry_more_chance_and_need_weighting_less_bias() {
         bias("headcount")
     );
 }
+
+/// A weight table in the published layout: every (age band, sex, quintile, segment), here
+/// rising with age and with the segment's order.
+fn weight_table(segments: &[&str]) -> String {
+    let mut s = String::from("age_band,sex,imd_quintile,segment,weight\n");
+    for (b, band) in capsim::core::dims::BAND_LABELS.iter().enumerate() {
+        for sex in capsim::core::dims::SEX_LABELS {
+            for q in 1..=5 {
+                for (g, seg) in segments.iter().enumerate() {
+                    s.push_str(&format!(
+                        "{band},{sex},{q},{seg},{}\n",
+                        1.0 + b as f64 * 0.2 + g as f64
+                    ));
+                }
+            }
+        }
+    }
+    s
+}
+
+#[test]
+fn a_weight_table_is_a_basis_and_bad_tables_are_refused() {
+    let d = Datasets::bundled().unwrap();
+    let segments: Vec<&str> = d.segments.iter().map(|s| s.id.as_str()).collect();
+    let tmp = tempfile::tempdir().unwrap();
+    let scenario = CAPITATED.replace(
+        r#"formula = ["headcount", "need", { name = "need_adjusted", basis = "need", market_forces = true, inequalities = true, rurality = true }]"#,
+        r#"formula = ["need", { name = "national", basis = "table", weights = "tables/w.csv" }]"#,
+    );
+    write(
+        tmp.path(),
+        "cap.toml",
+        &scenario.replace("years = 4", "years = 2"),
+    );
+    std::fs::create_dir_all(tmp.path().join("tables")).unwrap();
+    let good = weight_table(&segments);
+    std::fs::write(tmp.path().join("tables/w.csv"), &good).unwrap();
+    let out = capsim(
+        tmp.path(),
+        &["run", "cap.toml", "--out", "r", "--no-report"],
+    );
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let budgets = std::fs::read_to_string(tmp.path().join("r/budgets.csv")).unwrap();
+    assert!(
+        budgets.contains(",national,"),
+        "the table formula has budget rows"
+    );
+    // Bad tables: exit 2, one line naming the file, the line and the column.
+    let lines: Vec<&str> = good.lines().collect();
+    let negative = {
+        let mut l = lines.clone();
+        let bad = l[7].rsplit_once(',').unwrap().0.to_string() + ",-3";
+        l[7] = &bad;
+        l.join("\n") + "\n"
+    };
+    let unknown = good.replacen("frailty", "frail", 1);
+    let missing = lines[..lines.len() - 1].join("\n") + "\n";
+    for (table, needles) in [
+        (negative, vec!["w.csv", "line 8", "`weight`", "-3"]),
+        (unknown, vec!["w.csv", "`segment`", "`frail`"]),
+        (missing, vec!["w.csv", "expected"]),
+    ] {
+        std::fs::write(tmp.path().join("tables/w.csv"), &table).unwrap();
+        let out = capsim(
+            tmp.path(),
+            &["run", "cap.toml", "--out", "bad", "--no-report"],
+        );
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(2), "{err}");
+        for n in needles {
+            assert!(err.contains(n), "`{n}` missing from: {err}");
+        }
+        assert!(!err.contains("panicked"));
+    }
+    // A table basis without a file, or a file without the table basis, is refused too.
+    for formula in [
+        r#"formula = [{ name = "t", basis = "table" }]"#,
+        r#"formula = [{ name = "t", basis = "need", weights = "tables/w.csv" }]"#,
+    ] {
+        let s = CAPITATED.replace(
+            r#"formula = ["headcount", "need", { name = "need_adjusted", basis = "need", market_forces = true, inequalities = true, rurality = true }]"#,
+            formula,
+        );
+        write(tmp.path(), "t.toml", &s);
+        let out = capsim(tmp.path(), &["validate", "t.toml"]);
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(2), "{err}");
+        assert!(err.contains("t.toml") && err.contains("line"), "{err}");
+    }
+}

@@ -9,7 +9,8 @@ use crate::accounts::summary::{RiskRow, SensitivityRow, Stat, SummaryRow};
 use crate::core::error::Result;
 use crate::core::level::Level;
 use crate::io::summary::{
-    read_population_by_cell, read_risk, read_sensitivity, read_summary, PeopleByCell,
+    read_formula_fit, read_population_by_cell, read_risk, read_sensitivity, read_summary,
+    PeopleByCell,
 };
 
 /// (scenario, year, level, area, metric).
@@ -29,6 +30,9 @@ pub struct ReportData {
     pub population: Vec<PeopleByCell>,
     /// Capitation formulas of the first scenario, in configured order.
     pub formulas: Vec<String>,
+    /// Fit of the estimated need formula for total cost: (person R², neighbourhood R²,
+    /// people in the estimation sample).
+    pub need_fit: Option<(f64, f64, u64)>,
 }
 
 /// The first scenario's formula names, from `batch.json` or `run.json`.
@@ -81,6 +85,10 @@ impl ReportData {
             d.risk = read_risk(&path)?;
         }
         d.formulas = formulas_of(dir);
+        let path = dir.join("formula_weights.parquet");
+        if path.exists() {
+            d.need_fit = read_formula_fit(&path)?;
+        }
         let first = d.scenarios.first().cloned().unwrap_or_default();
         let flat = dir.join("population.parquet");
         let hive = dir.join(format!("population/scenario={first}/run=0/part-0.parquet"));
@@ -167,6 +175,27 @@ impl ReportData {
             .filter(|s| !self.system_series(s, &Metric::NetCost).is_empty())
             .cloned()
             .collect()
+    }
+
+    /// The share of the spread of neighbourhood positions (relative to the system's, last
+    /// year, headline formula, first scenario) that is systematic: the sum of squared
+    /// mean positions over the sum of squared means and variances.
+    pub fn systematic_share(&self) -> Option<f64> {
+        let f = self.formula()?;
+        let s = self.scenarios.first()?;
+        let last = self.last_year();
+        let (mut sys, mut all) = (0.0, 0.0);
+        for r in &self.risk {
+            if r.scenario == *s
+                && r.year == last
+                && r.level == Level::Neighbourhood
+                && r.formula == f
+            {
+                sys += r.systematic * r.systematic;
+                all += r.systematic * r.systematic + r.chance_sd * r.chance_sd;
+            }
+        }
+        (all > 0.0).then(|| sys / all)
     }
 
     pub fn baseline(&self) -> Option<String> {

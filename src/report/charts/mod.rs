@@ -103,6 +103,7 @@ pub mod data;
 
 mod budget_vs_spend;
 mod hospital_vs_community;
+mod need_fit;
 mod net_position_fan;
 mod population_pyramid;
 mod position_risk;
@@ -152,6 +153,7 @@ registry!(
     population_pyramid,
     scenario_comparison,
     position_risk,
+    need_fit,
 );
 
 /// What became of each chart of the registry for one output folder.
