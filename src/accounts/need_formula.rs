@@ -16,13 +16,13 @@ use rayon::prelude::*;
 use crate::core::care::{Sector, Setting, N_SECTORS};
 use crate::core::dims::{n_cells, Cell, BAND_LABELS, N_BANDS, N_IMD, N_SEX, SEX_LABELS};
 use crate::core::rng::{person_uniform, Purpose, StreamKey};
-use crate::data::geography::Geography;
+use crate::data::geography::{Geography, Neighbourhood};
 use crate::engine::population::People;
 use crate::engine::synthesis::synthesise;
 use crate::model::activity::poisson;
 use crate::model::Model;
 
-/// People sampled for the estimation year at most (more adds time, not precision: the
+/// People sampled for the estimation year, about (more adds time, not precision: the
 /// coefficients' standard errors are already small at this size).
 const SAMPLE: u64 = 400_000;
 
@@ -79,8 +79,6 @@ pub struct NeedFormula {
     pub by_true_segment: Vec<Vec<f64>>,
     /// Share of the variance of person cost explained, per row.
     pub person_r2: Vec<f64>,
-    /// Share of the variance of neighbourhood cost per head explained, per row.
-    pub neighbourhood_r2: Vec<f64>,
     /// People in the estimation sample.
     pub people: u64,
 }
@@ -152,16 +150,19 @@ fn sample_neighbourhood(
         year,
         purpose: Purpose::Estimation,
     };
+    // A sample of the neighbourhood's people: the same structure at 1/stride the size,
+    // so a large geography costs no more to estimate on than a small one.
+    let sample = Neighbourhood {
+        population: (nb.population / stride).max(1),
+        ..nb.clone()
+    };
     let mut people = People::default();
-    synthesise(model, nb, &mut people, &mut key(0).rng());
+    synthesise(model, &sample, &mut people, &mut key(0).rng());
     let (transition, record) = (key(1).hash(), key(2).hash());
     let mut rng = key(3).rng();
     let mut sums = CellSums::new(n_cells(ns));
     for i in 0..people.len() {
         let id = people.id[i];
-        if !(id as u64).is_multiple_of(stride) {
-            continue;
-        }
         let (age, imd, last_year) = (people.age[i], people.imd[i], people.segment[i]);
         let now = model
             .segments
@@ -369,23 +370,6 @@ pub fn estimate(
             }
         })
         .collect();
-    let neighbourhood_r2 = (0..ROWS)
-        .map(|r| {
-            let pts: Vec<(f64, f64)> = by_nb
-                .iter()
-                .filter_map(|s| {
-                    let n: f64 = s.n.iter().sum();
-                    (n > 0.0).then(|| {
-                        let actual: f64 = (0..cells).map(|c| s.y[c][r]).sum::<f64>() / n;
-                        let pred: f64 =
-                            (0..cells).map(|c| s.n[c] * predicted[r][c]).sum::<f64>() / n;
-                        (actual, pred)
-                    })
-                })
-                .collect();
-            r_squared(&pts)
-        })
-        .collect();
     NeedFormula {
         reference,
         sensitivity,
@@ -394,7 +378,6 @@ pub fn estimate(
         predicted,
         by_true_segment,
         person_r2,
-        neighbourhood_r2,
         people: people as u64,
     }
 }

@@ -376,15 +376,14 @@ pub fn budget_table_frame(year: i32, formula: &str, rows: &[BudgetTableRow]) -> 
 }
 
 /// The estimated need formula's coefficients (pounds per head a year), per group of
-/// scenarios and per sector row, with the fit: person-level and neighbourhood-level R².
+/// scenarios and per sector row, with the fit to person cost (R²) and the sample size.
 pub fn formula_weights_frame(
     formulas: &[(String, &NeedFormula)],
     segments: &[String],
 ) -> Result<DataFrame> {
     let (mut group, mut sector, mut term, mut level) =
         (Vec::new(), Vec::new(), Vec::new(), Vec::new());
-    let (mut coefficient, mut person_r2, mut neighbourhood_r2, mut people) =
-        (Vec::new(), Vec::new(), Vec::new(), Vec::new());
+    let (mut coefficient, mut person_r2, mut people) = (Vec::new(), Vec::new(), Vec::new());
     for (name, f) in formulas {
         for (r, betas) in f.coefficients.iter().enumerate() {
             for (t, beta) in f.terms.iter().zip(betas) {
@@ -395,7 +394,6 @@ pub fn formula_weights_frame(
                 level.push(lvl);
                 coefficient.push(beta / 100.0);
                 person_r2.push(f.person_r2[r]);
-                neighbourhood_r2.push(f.neighbourhood_r2[r]);
                 people.push(f.people);
             }
         }
@@ -407,19 +405,17 @@ pub fn formula_weights_frame(
         Column::new("level".into(), level),
         Column::new("coefficient".into(), coefficient),
         Column::new("person_r2".into(), person_r2),
-        Column::new("neighbourhood_r2".into(), neighbourhood_r2),
         Column::new("estimation_people".into(), people),
     ])
     .map_err(|e| table_err("(formula weights)", e))
 }
 
-/// The fit of the estimated need formula for total cost: (person R², neighbourhood R²,
-/// people in the estimation sample), from `formula_weights.parquet`.
-pub fn read_formula_fit(path: &Path) -> Result<Option<(f64, f64, u64)>> {
+/// The fit of the estimated need formula for total cost: (person R², people in the
+/// estimation sample), from `formula_weights.parquet`.
+pub fn read_formula_fit(path: &Path) -> Result<Option<(f64, u64)>> {
     let df = read_parquet(path)?;
     let sector = strings(&df, path, "sector")?;
     let person = floats(&df, path, "person_r2")?;
-    let nb = floats(&df, path, "neighbourhood_r2")?;
     let people = df
         .column("estimation_people")
         .and_then(|c| c.cast(&DataType::Float64))
@@ -433,5 +429,5 @@ pub fn read_formula_fit(path: &Path) -> Result<Option<(f64, f64, u64)>> {
     Ok(sector
         .iter()
         .position(|s| s == "total")
-        .map(|i| (person[i], nb[i], people[i] as u64)))
+        .map(|i| (person[i], people[i] as u64)))
 }

@@ -180,12 +180,19 @@ pre {{ font-size: 0.8em; overflow-x: auto; }}</style>"
         w(&mut h, "\n");
     }
     w(&mut h, "</pre>\n");
-    if let Some((person, nb, people)) = data.need_fit {
+    if let Some((person, people)) = data.need_fit {
         let _ = writeln!(
             h,
-            "<h2>Capitation formula</h2>\n<p>The <code>need</code> formula is estimated as commissioners could (person-based resource allocation): a regression of each person's cost on age, sex, deprivation and conditions as recorded (incomplete and a year late), fitted on a separate simulated year of {people} people. It explains {:.0}% of the variance of person cost and {:.0}% of the variance of neighbourhood cost per head (Dixon et al. 2011 found 12% and 77% for practices in England).</p>",
-            100.0 * person,
-            100.0 * nb
+            "<h2>Capitation formula</h2>\n<p>The <code>need</code> formula is estimated as commissioners could (person-based resource allocation): a regression of each person's cost on age, sex, deprivation and conditions as recorded (incomplete and a year late), fitted on a separate simulated year of {people} people. It explains {:.0}% of the variance of person cost (Dixon et al. 2011: 12% for English practices' patients).</p>",
+            100.0 * person
+        );
+    }
+    if let Some((f, r2)) = crate::report::charts::need_fit::neighbourhood_r2(data) {
+        let _ = writeln!(
+            h,
+            "<p>Across neighbourhoods, the <code>{}</code> formula explains {:.0}% of the variance of year-1 spend per head (chart 9; Dixon et al. 2011: 77% for practices).</p>",
+            escape(&f),
+            100.0 * r2
         );
     }
     if let Some(share) = data.systematic_share() {

@@ -30,9 +30,9 @@ pub struct ReportData {
     pub population: Vec<PeopleByCell>,
     /// Capitation formulas of the first scenario, in configured order.
     pub formulas: Vec<String>,
-    /// Fit of the estimated need formula for total cost: (person R², neighbourhood R²,
-    /// people in the estimation sample).
-    pub need_fit: Option<(f64, f64, u64)>,
+    /// Fit of the estimated need formula to person cost: (R², people in the estimation
+    /// sample).
+    pub need_fit: Option<(f64, u64)>,
 }
 
 /// The first scenario's formula names, from `batch.json` or `run.json`.

@@ -103,7 +103,7 @@ pub mod data;
 
 mod budget_vs_spend;
 mod hospital_vs_community;
-mod need_fit;
+pub mod need_fit;
 mod net_position_fan;
 mod population_pyramid;
 mod position_risk;

@@ -64,14 +64,20 @@ pub fn points(d: &ReportData, f: &str) -> Vec<(String, f64, f64)> {
         .collect()
 }
 
+/// R² of actual against predicted spend per head across neighbourhoods, year 1.
+pub fn neighbourhood_r2(d: &ReportData) -> Option<(String, f64)> {
+    let f = formula(d)?;
+    let pts = points(d, &f);
+    (pts.len() >= 2).then(|| {
+        let r2 = r_squared(&pts.iter().map(|p| (p.1, p.2)).collect::<Vec<_>>());
+        (f, r2)
+    })
+}
+
 /// The chart's title, or why the data cannot support it.
 pub fn title(d: &ReportData) -> std::result::Result<String, &'static str> {
-    let f = formula(d).ok_or("needs capitation budgets in the summary")?;
-    let pts = points(d, &f);
-    if pts.len() < 2 {
-        return Err("needs at least two neighbourhoods");
-    }
-    let r2 = r_squared(&pts.iter().map(|p| (p.1, p.2)).collect::<Vec<_>>());
+    formula(d).ok_or("needs capitation budgets in the summary")?;
+    let (f, r2) = neighbourhood_r2(d).ok_or("needs at least two neighbourhoods")?;
     Ok(format!(
         "Fit of the {f} formula: actual against predicted spend per head, year 1 (R² = {r2:.2})"
     ))
