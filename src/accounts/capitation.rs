@@ -12,15 +12,16 @@ use crate::accounts::need_formula::NeedFormula;
 use crate::core::care::{Sector, Setting, N_SECTORS};
 use crate::core::money::largest_remainder;
 use crate::data::datasets::{Datasets, WeightTable};
-use crate::data::geography::Geography;
+use crate::data::geography::{Geography, Neighbourhood};
 use std::collections::BTreeMap;
 use std::path::PathBuf;
 
-use crate::config::scenario::{Basis, Formula, RiskSharing, Scenario};
-use crate::core::dims::{n_cells, Cell, N_BANDS, N_IMD, N_SEX};
+use crate::config::scenario::{Basis, Formula, PoolLevel, RiskSharing, Scenario};
+use crate::core::dims::{n_cells, Cell, FEMALE, N_BANDS, N_IMD, N_SEX};
 use crate::core::level::Level;
 use crate::engine::levers::Levers;
 use crate::engine::simulation::NeighbourhoodResult;
+use crate::engine::synthesis::age_shares;
 use crate::model::Model;
 
 /// Row index of the total (after the sectors' rows) in per-row arrays.
@@ -66,6 +67,9 @@ pub struct Weights {
     need: Vec<Vec<f64>>,
     /// `[row][band][sex]`.
     age_sex: Vec<[[f64; N_SEX]; N_BANDS]>,
+    /// `[row][band][sex][quintile]`: expected year-one cost per resident of that band, sex
+    /// and quintile at the start of year one, over the starting segment prevalence.
+    start: Vec<[[[f64; N_IMD]; N_SEX]; N_BANDS]>,
     uplift: [f64; N_IMD],
     /// The estimated (PBRA-style) formula of the `need` basis.
     pub estimated: NeedFormula,
@@ -161,14 +165,96 @@ impl Weights {
                 (path, by_true)
             })
             .collect();
+        // Expected year-one cost per resident at the start of the year, by band, sex and
+        // quintile, as the yearly cycle accrues it: a full year's exposure for those who
+        // stay and half for those who die or move out (by single year of age within the
+        // band), and half a year for the in-migrants and babies they bring.
+        let dem = &model.demography;
+        let stay: Vec<f64> = (0..n_cells(ns))
+            .map(|c| {
+                let (g, rest) = (c % ns, c / ns);
+                let (q, rest) = (rest % N_IMD, rest / N_IMD);
+                let (x, b) = (rest % N_SEX, rest / N_SEX);
+                age_shares(b)
+                    .into_iter()
+                    .map(|(age, p)| {
+                        let die = dem.death(g as u8, q as u8, x as u8, age);
+                        let out = dem.out_migration(x as u8, age, die);
+                        p * (1.0 - 0.5 * (die + out))
+                    })
+                    .sum()
+            })
+            .collect();
+        let male = dem.male_birth_share();
+        let start = need
+            .iter()
+            .map(|w| {
+                let mut out = [[[0.0; N_IMD]; N_SEX]; N_BANDS];
+                for (b, row) in out.iter_mut().enumerate() {
+                    for (x, by_q) in row.iter_mut().enumerate() {
+                        for (q, v) in by_q.iter_mut().enumerate() {
+                            let cell = |b: usize, x: usize, g: usize| {
+                                Cell {
+                                    band: b,
+                                    sex: x,
+                                    imd: q,
+                                    segment: g,
+                                }
+                                .census(ns)
+                            };
+                            let (mut stayers, mut newcomer) = (0.0, 0.0);
+                            for g in 0..ns {
+                                let share = model.segments.initial_share(b, q as u8, g as u8);
+                                stayers += share * stay[cell(b, x, g)] * w[cell(b, x, g)];
+                                newcomer += share * w[cell(b, x, g)];
+                            }
+                            let g = model.segments.newborn() as usize;
+                            let baby = male * w[cell(0, 0, g)] + (1.0 - male) * w[cell(0, 1, g)];
+                            let births = if x == FEMALE as usize {
+                                dem.fertility(b)
+                            } else {
+                                0.0
+                            };
+                            *v = stayers
+                                + 0.5 * dem.in_migration(b, x) * newcomer
+                                + 0.5 * births * baby;
+                        }
+                    }
+                }
+                out
+            })
+            .collect();
         Weights {
             ns,
             need,
             age_sex,
+            start,
             uplift: d.inequalities_uplift,
             estimated,
             tables,
         }
+    }
+
+    /// Expected year-one cost of a neighbourhood by sector (pence at year-one prices),
+    /// without any random draw: its registered population spread over its age-sex and
+    /// deprivation shares (independent, as synthesis draws them), each cell priced at its
+    /// expected cost per head over the starting segment prevalence of its age band and
+    /// quintile, counting half a year for those expected to die or move out and for the
+    /// expected babies and in-migrants, as the yearly cycle does. Individual risk has mean
+    /// 1 and does not change the expectation.
+    pub fn expected_cost(&self, nb: &Neighbourhood) -> [f64; N_SECTORS] {
+        let mut out = [0.0; N_SECTORS];
+        for (j, v) in out.iter_mut().enumerate() {
+            for b in 0..N_BANDS {
+                for x in 0..N_SEX {
+                    for q in 0..N_IMD {
+                        *v += nb.age_sex[b][x] * nb.imd[q] * self.start[j][b][x][q];
+                    }
+                }
+            }
+            *v *= nb.population as f64;
+        }
+        out
     }
 
     /// Weighted population (raw, in total-cost units) of a census snapshot under a basis
@@ -241,13 +327,15 @@ impl Weights {
 }
 
 /// The budgets of one scenario-run, one row per (formula, year, area, sector row), where
-/// an area is a neighbourhood, a place or a system (sums of their neighbourhoods).
+/// an area is a neighbourhood, a place or a system (sums of their neighbourhoods), or a
+/// risk pool.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct Budgets {
     pub formula: Vec<String>,
     pub year: Vec<i32>,
     pub level: Vec<Level>,
-    /// Index of the neighbourhood, place or system in the geography.
+    /// Index of the neighbourhood, place or system in the geography; for a pool, of the
+    /// place or system it sits at (see `pool_at`).
     pub area: Vec<usize>,
     pub sector: Vec<BudgetRow>,
     /// Residents at the start of the year.
@@ -256,57 +344,99 @@ pub struct Budgets {
     pub budget: Vec<i64>,
     pub spend: Vec<i64>,
     pub position: Vec<i64>,
+    /// A pool's row: its balance for the year (surpluses paid in minus deficits covered).
     pub position_after_risk_share: Vec<i64>,
-    /// Deficit taken on by the risk pool (pence, >= 0).
+    /// Deficit covered by the risk pool (pence, >= 0).
     pub pooled_deficit: Vec<i64>,
+    /// The formula's target allocation, before pace of change (pence).
+    pub target: Vec<i64>,
+    /// Where the risk pools sit (`Level::Place` or `Level::System`), when there are any.
+    pub pool_at: Option<Level>,
 }
 
-/// A neighbourhood's position after risk sharing, and what the pool absorbed.
+/// Splits a neighbourhood's position between the neighbourhood and its risk pool: the
+/// position after sharing, and what goes to the pool (positive: paid in from a surplus;
+/// negative: a deficit covered). The two add up to `position` exactly.
 pub fn share_risk(rs: &RiskSharing, budget: i64, position: i64) -> (i64, i64) {
     let b = budget.max(0) as f64;
-    let mut p = position as f64;
-    let mut pooled = 0.0;
-    if let Some(t) = rs.pool_threshold {
-        let floor = -t.0 * b;
-        if p < floor {
-            pooled = floor - p;
-            p = floor;
-        }
-    }
-    p *= rs.provider_share.0;
-    if let Some(c) = rs.cap {
-        p = p.min(c.0 * b);
-    }
-    if let Some(c) = rs.collar {
-        p = p.max(-c.0 * b);
-    }
-    (p.round() as i64, pooled.round() as i64)
+    let p = position as f64;
+    let kept = if position >= 0 {
+        let k = p * (1.0 - rs.gain_share.0);
+        rs.cap.map_or(k, |c| k.min(c.0 * b))
+    } else {
+        let k = p * (1.0 - rs.loss_share.0);
+        rs.collar.map_or(k, |c| k.max(-c.0 * b))
+    };
+    let after = kept.round() as i64;
+    (after, position - after)
 }
 
-/// Moves `current` shares toward `target` by the largest fraction `λ <= 1` such that no
-/// share moves by more than `max_step` and no share falls below `floor[i]`. A convex
-/// combination keeps the sum exactly where it was.
-pub fn converge(current: &[f64], target: &[f64], max_step: f64, floor: &[f64]) -> Vec<f64> {
-    let mut lambda: f64 = 1.0;
-    for i in 0..current.len() {
-        let d = target[i] - current[i];
-        if d.abs() > max_step {
-            lambda = lambda.min(max_step / d.abs());
-        }
-        if d < 0.0 && target[i] < floor[i] {
-            lambda = lambda.min(((current[i] - floor[i]) / -d).max(0.0));
-        }
-    }
-    current
+/// Risk sharing of one set of neighbourhood rows (one formula, year and sector row):
+/// each neighbourhood's position after sharing, and each pool's balance and the deficit
+/// it covered, keyed by the pool (`pool_of[i]`, a place or system). Money is conserved:
+/// the positions after sharing plus the balances equal the positions, to the penny.
+pub fn pool(
+    rs: &RiskSharing,
+    budget: &[i64],
+    position: &[i64],
+    pool_of: &[usize],
+) -> (Vec<i64>, BTreeMap<usize, (i64, i64)>) {
+    let mut balances: BTreeMap<usize, (i64, i64)> = BTreeMap::new();
+    let after = (0..position.len())
+        .map(|i| {
+            let (after, to_pool) = share_risk(rs, budget[i], position[i]);
+            let e = balances.entry(pool_of[i]).or_insert((0, 0));
+            e.0 += to_pool;
+            e.1 += (-to_pool).max(0);
+            after
+        })
+        .collect();
+    (after, balances)
+}
+
+/// Pace of change for one sector of one system, in pence (as reals). Each area starts at
+/// `baseline` (where its share of last year's allocation leaves it in this year's
+/// envelope) and moves toward `target` by at most `max_step` of its own baseline, as NHS
+/// England paces ICB allocations toward their target (NHS England, "Allocation of
+/// resources 2023/24 to 2024/25"); an area above its target loses no more than takes it
+/// down to `floor` (its cash floor), where the floor is below its baseline. Areas below
+/// target gain and areas above it lose; the side that can move less sets the amount
+/// moved and moves fully, the other side in proportion to how far each may move. No area
+/// passes its target, and gains equal losses, so the total stays where it was.
+pub fn pace(baseline: &[f64], target: &[f64], max_step: f64, floor: &[f64]) -> Vec<f64> {
+    let room: Vec<f64> = (0..baseline.len())
+        .map(|i| {
+            let d = target[i] - baseline[i];
+            let step = max_step * baseline[i].max(0.0);
+            if d >= 0.0 {
+                d.min(step)
+            } else {
+                -(-d).min(step).min((baseline[i] - floor[i]).max(0.0))
+            }
+        })
+        .collect();
+    let gains: f64 = room.iter().filter(|r| **r > 0.0).sum();
+    let losses: f64 = -room.iter().filter(|r| **r < 0.0).sum::<f64>();
+    let moved = gains.min(losses);
+    baseline
         .iter()
-        .zip(target)
-        .map(|(c, t)| c + lambda * (t - c))
+        .zip(&room)
+        .map(|(b, r)| {
+            if *r > 0.0 {
+                b + r * moved / gains
+            } else if *r < 0.0 {
+                b + r * moved / losses
+            } else {
+                *b
+            }
+        })
         .collect()
 }
 
 /// Allocates `pence` from a system to places and then to neighbourhoods, each place getting
-/// the sum of its neighbourhoods' `shares`. Both steps use largest remainder, so the
-/// neighbourhoods of each place sum exactly to the place, and the places to `pence`.
+/// the sum of its neighbourhoods' `shares` (any non-negative weights). Both steps use
+/// largest remainder, so the neighbourhoods of each place sum exactly to the place, and
+/// the places to `pence`.
 pub fn allocate(pence: i64, place_of: &[usize], shares: &[f64]) -> Vec<i64> {
     let mut places: Vec<usize> = place_of.to_vec();
     places.sort_unstable();
@@ -339,6 +469,17 @@ fn split(weights: &[f64], pence: i64) -> Vec<i64> {
         .collect()
 }
 
+/// The pooled share `p` of a sector's money, computed once for a whole system in integer
+/// pence and split between its neighbourhoods by largest remainder (weighted by their own
+/// amounts), so that the system's pooled total is the same whichever formula split the
+/// sector.
+fn pooled_part(p: f64, values: &[i64]) -> Vec<i64> {
+    let total: i64 = values.iter().sum();
+    let pence = (p * total as f64).round().max(0.0) as i64;
+    let w: Vec<f64> = values.iter().map(|v| (*v).max(0) as f64).collect();
+    split(&w, pence)
+}
+
 /// Pence of each sector of one neighbourhood-year: spend on care plus intervention costs
 /// (counted in community services, where shift-left money goes).
 fn sector_spend(model: &Model, r: &NeighbourhoodResult, y: usize, ns: usize) -> [i64; N_SECTORS] {
@@ -354,7 +495,10 @@ fn sector_spend(model: &Model, r: &NeighbourhoodResult, y: usize, ns: usize) -> 
 }
 
 /// Computes the budgets of every formula of `scenario` for one run.
-#[allow(clippy::too_many_arguments)]
+///
+/// The envelope is set before the year starts: `per_head` times the registered
+/// population, or the expected year-one cost ([`Weights::expected_cost`]), never the run's
+/// realised spend, so each system's budget is the same in every run.
 pub fn budgets(
     model: &Model,
     datasets: &Datasets,
@@ -363,7 +507,6 @@ pub fn budgets(
     scenario: &Scenario,
     levers: &Levers,
     results: &[NeighbourhoodResult],
-    counterfactual: &[NeighbourhoodResult],
 ) -> Budgets {
     let years = scenario.years as usize;
     let ns = model.segments.len();
@@ -372,6 +515,7 @@ pub fn budgets(
     let env = &scenario.envelope;
     let cap = &scenario.capitation;
     let pooled_share = env.pooled_social_care.map(|s| s.0);
+    let n_rows = N_SECTORS + 1 + pooled_share.is_some() as usize;
     let place_factor = |k: usize, f: &Formula| -> f64 {
         let place = &geography.places[geography.neighbourhoods[k].place].name;
         let pf = datasets.place_factors.iter().find(|p| p.place == *place);
@@ -379,14 +523,16 @@ pub fn budgets(
         let rur = pf.map_or(1.0, |p| p.rurality_index);
         (if f.market_forces { mff } else { 1.0 }) * (if f.rurality { rur } else { 1.0 })
     };
-    // Spend by neighbourhood, year and sector; the counterfactual's year one.
+    // Spend by neighbourhood, year and sector.
     let spend: Vec<Vec<[i64; N_SECTORS]>> = results
         .iter()
         .map(|r| (0..years).map(|y| sector_spend(model, r, y, ns)).collect())
         .collect();
-    let cf1: Vec<[i64; N_SECTORS]> = counterfactual
+    // Expected year-one cost by neighbourhood and sector (pence), with no random draw.
+    let expected: Vec<[f64; N_SECTORS]> = geography
+        .neighbourhoods
         .iter()
-        .map(|r| sector_spend(model, r, 0, ns))
+        .map(|nb| weights.expected_cost(nb))
         .collect();
     // Funding moved by the interventions, per neighbourhood-year: (from, to, pence).
     let shifts = |k: usize, y: usize| -> Vec<(usize, usize, i64)> {
@@ -405,23 +551,46 @@ pub fn budgets(
             })
             .collect()
     };
+    let systems: Vec<Vec<usize>> = (0..geography.systems.len())
+        .map(|sys| (0..nn).filter(|k| geography.system_of(*k) == sys).collect())
+        .collect();
+    // The pool each neighbourhood pays into and draws on.
+    let pool_of: Vec<usize> = (0..nn)
+        .map(|k| match cap.risk_sharing.as_ref().map(|rs| rs.pool) {
+            Some(PoolLevel::Place) => geography.neighbourhoods[k].place,
+            _ => geography.system_of(k),
+        })
+        .collect();
 
-    let mut out = Budgets::default();
+    let mut out = Budgets {
+        pool_at: cap.risk_sharing.as_ref().map(|rs| match rs.pool {
+            PoolLevel::Place => Level::Place,
+            PoolLevel::System => Level::System,
+        }),
+        ..Budgets::default()
+    };
     for f in &cap.formula {
         let fname = f.name();
-        // Budgets `[neighbourhood][year][sector]` and weighted populations, system by system.
+        // Budgets and targets `[neighbourhood][year][sector]` and weighted populations,
+        // system by system.
         let mut budget = vec![vec![[0i64; N_SECTORS]; years]; nn];
+        let mut target_pence = vec![vec![[0i64; N_SECTORS]; years]; nn];
         let mut wpop = vec![vec![[0.0f64; N_SECTORS + 1]; years]; nn];
-        for sys in 0..geography.systems.len() {
-            let members: Vec<usize> = (0..nn).filter(|k| geography.system_of(*k) == sys).collect();
+        for members in &systems {
             if members.is_empty() {
                 continue;
             }
-            let pop1: u64 = members.iter().map(|k| results[*k].flows[0].start).sum();
-            let cf_total: i64 = members.iter().map(|k| cf1[*k].iter().sum::<i64>()).sum();
+            let pop1: u64 = members
+                .iter()
+                .map(|k| geography.neighbourhoods[*k].population)
+                .sum();
+            let expected_total: f64 = members
+                .iter()
+                .map(|k| expected[*k].iter().sum::<f64>())
+                .sum();
             let start = match env.per_head {
                 Some(p) => (p * 100.0 * pop1 as f64).round(),
-                None => cf_total as f64,
+                None => expected_total.round(),
             };
             let sector_weights: Vec<f64> = match &env.sector_shares {
                 Some(m) => Sector::ALL
@@ -429,19 +598,19 @@ pub fn budgets(
                     .map(|s| m.get(s).copied().unwrap_or(0.0))
                     .collect(),
                 None => (0..N_SECTORS)
-                    .map(|j| members.iter().map(|k| cf1[*k][j] as f64).sum())
+                    .map(|j| members.iter().map(|k| expected[*k][j]).sum())
                     .collect(),
             };
-            // Current shares: each neighbourhood's share of year-one spend without
-            // interventions, sector by sector.
+            // Current shares: each neighbourhood's share of the expected year-one cost,
+            // sector by sector; after that, its share of last year's allocation.
             let mut current: Vec<Vec<f64>> = (0..N_SECTORS)
                 .map(|j| {
-                    let tot: f64 = members.iter().map(|k| cf1[*k][j] as f64).sum();
+                    let tot: f64 = members.iter().map(|k| expected[*k][j]).sum();
                     members
                         .iter()
                         .map(|k| {
                             if tot > 0.0 {
-                                cf1[*k][j] as f64 / tot
+                                expected[*k][j] / tot
                             } else {
                                 1.0 / members.len() as f64
                             }
@@ -449,7 +618,11 @@ pub fn budgets(
                         .collect()
                 })
                 .collect();
-            let mut envelope_prev: Vec<i64> = vec![0; N_SECTORS];
+            let mut last_cash: Vec<Vec<i64>> = vec![Vec::new(); N_SECTORS];
+            let place_of: Vec<usize> = members
+                .iter()
+                .map(|k| geography.neighbourhoods[*k].place)
+                .collect();
             for y in 0..years {
                 let envelope = (start * (1.0 + env.growth).powi(y as i32)).round() as i64;
                 let by_sector = split(&sector_weights, envelope);
@@ -477,21 +650,26 @@ pub fn budgets(
                             let observed = &results[*k].census[seen * cells..(seen + 1) * cells];
                             let base = match f.basis {
                                 Basis::Historic => {
-                                    let row = |v: &[i64; N_SECTORS]| {
+                                    let row = |v: &[i64; N_SECTORS]| -> f64 {
                                         if j == TOTAL {
-                                            v.iter().sum()
+                                            v.iter().sum::<i64>() as f64
                                         } else {
-                                            v[j]
+                                            v[j] as f64
                                         }
                                     };
+                                    // Year one: the expected cost, known in advance.
                                     let prev = if y == 0 {
-                                        row(&cf1[*k])
+                                        if j == TOTAL {
+                                            expected[*k].iter().sum()
+                                        } else {
+                                            expected[*k][j]
+                                        }
                                     } else {
                                         row(&spend[*k][y - 1])
                                     };
                                     let heads: f64 = census.iter().map(|n| *n as f64).sum();
                                     let ineq = weights.of_census(f, j, census) / heads.max(1.0);
-                                    prev as f64 * ineq
+                                    prev * ineq
                                 }
                                 // Last year's need per head, for this year's people.
                                 Basis::Need | Basis::Table => {
@@ -524,35 +702,35 @@ pub fn budgets(
                     for (m, k) in members.iter().enumerate() {
                         wpop[*k][y][j] = target[m] * people;
                     }
-                    let shares = match &cap.pace_of_change {
-                        None => target,
+                    let e = by_sector[j];
+                    let goal = allocate(e, &place_of, &target);
+                    let alloc = match &cap.pace_of_change {
+                        None => goal.clone(),
                         Some(p) => {
-                            let ratio = if y == 0 || by_sector[j] == 0 {
-                                0.0
+                            let base: Vec<f64> = current[j].iter().map(|c| c * e as f64).collect();
+                            let aim: Vec<f64> = target.iter().map(|t| t * e as f64).collect();
+                            // No floor in year one: there is no cash of a year before.
+                            let floor: Vec<f64> = if y == 0 {
+                                vec![0.0; members.len()]
                             } else {
-                                envelope_prev[j] as f64 / by_sector[j] as f64
+                                last_cash[j]
+                                    .iter()
+                                    .map(|c| *c as f64 * (1.0 + p.cash_floor))
+                                    .collect()
                             };
-                            let floor: Vec<f64> = current[j]
-                                .iter()
-                                .map(|c| c * ratio * (1.0 + p.cash_floor))
-                                .collect();
-                            converge(&current[j], &target, p.max_step.0, &floor)
+                            allocate(e, &place_of, &pace(&base, &aim, p.max_step.0, &floor))
                         }
                     };
-                    let place_of: Vec<usize> = members
-                        .iter()
-                        .map(|k| geography.neighbourhoods[*k].place)
-                        .collect();
-                    for (k, b) in members
-                        .iter()
-                        .zip(allocate(by_sector[j], &place_of, &shares))
-                    {
-                        budget[*k][y][j] = b;
+                    for (m, k) in members.iter().enumerate() {
+                        budget[*k][y][j] = alloc[m];
+                        target_pence[*k][y][j] = goal[m];
                     }
-                    current[j] = shares;
-                    envelope_prev[j] = by_sector[j];
+                    if e > 0 {
+                        current[j] = alloc.iter().map(|a| *a as f64 / e as f64).collect();
+                    }
+                    last_cash[j] = alloc;
                 }
-                for k in &members {
+                for k in members {
                     for (from, to, pence) in shifts(*k, y) {
                         budget[*k][y][from] -= pence;
                         budget[*k][y][to] += pence;
@@ -560,31 +738,84 @@ pub fn budgets(
                 }
             }
         }
-        // Rows: neighbourhoods, then places and systems as their sums.
+        // Money of each neighbourhood row `[neighbourhood][year][row]`: budget, spend,
+        // target, weighted population.
+        let mut money = vec![vec![vec![(0i64, 0i64, 0i64, 0.0f64); n_rows]; years]; nn];
+        for k in 0..nn {
+            for y in 0..years {
+                let (b, s, t) = (budget[k][y], spend[k][y], target_pence[k][y]);
+                for j in 0..N_SECTORS {
+                    money[k][y][j] = (b[j], s[j], t[j], wpop[k][y][j]);
+                }
+                money[k][y][TOTAL] = (
+                    b.iter().sum(),
+                    s.iter().sum(),
+                    t.iter().sum(),
+                    wpop[k][y][TOTAL],
+                );
+            }
+        }
+        if let Some(p) = pooled_share {
+            // Health sectors plus the pooled share of social care, that share computed for
+            // the whole system and split by largest remainder.
+            let sc = Sector::SocialCare as usize;
+            let health = |v: &[i64; N_SECTORS]| -> i64 {
+                (0..N_SECTORS).filter(|j| *j != sc).map(|j| v[j]).sum()
+            };
+            for members in &systems {
+                for y in 0..years {
+                    let of = |v: &Vec<Vec<[i64; N_SECTORS]>>| -> Vec<i64> {
+                        members.iter().map(|k| v[*k][y][sc]).collect()
+                    };
+                    let parts = [
+                        pooled_part(p, &of(&budget)),
+                        pooled_part(p, &of(&spend)),
+                        pooled_part(p, &of(&target_pence)),
+                    ];
+                    for (m, k) in members.iter().enumerate() {
+                        money[*k][y][POOLED] = (
+                            health(&budget[*k][y]) + parts[0][m],
+                            health(&spend[*k][y]) + parts[1][m],
+                            health(&target_pence[*k][y]) + parts[2][m],
+                            wpop[*k][y][TOTAL],
+                        );
+                    }
+                }
+            }
+        }
+        // Risk sharing: positions after sharing `[neighbourhood][year][row]` and each
+        // pool's balance and cover.
+        let mut after = vec![vec![vec![0i64; n_rows]; years]; nn];
+        let mut pools: BTreeMap<(i32, usize, BudgetRow), (i64, i64)> = BTreeMap::new();
+        for y in 0..years {
+            for j in 0..n_rows {
+                let b: Vec<i64> = (0..nn).map(|k| money[k][y][j].0).collect();
+                let pos: Vec<i64> = (0..nn)
+                    .map(|k| money[k][y][j].0 - money[k][y][j].1)
+                    .collect();
+                let shared = match &cap.risk_sharing {
+                    Some(rs) => {
+                        let (a, balances) = pool(rs, &b, &pos, &pool_of);
+                        for (area, v) in balances {
+                            pools.insert((y as i32 + 1, area, BudgetRow::of_index(j)), v);
+                        }
+                        a
+                    }
+                    None => pos,
+                };
+                for (k, a) in shared.into_iter().enumerate() {
+                    after[k][y][j] = a;
+                }
+            }
+        }
+        // Rows: neighbourhoods, then places and systems as their sums, then the pools.
         let first = out.year.len();
         for k in 0..nn {
             for y in 0..years {
-                let b = budget[k][y];
-                let s = spend[k][y];
-                let mut rows: Vec<(usize, i64, i64, f64)> = (0..N_SECTORS)
-                    .map(|j| (j, b[j], s[j], wpop[k][y][j]))
-                    .collect();
-                rows.push((TOTAL, b.iter().sum(), s.iter().sum(), wpop[k][y][TOTAL]));
-                if let Some(p) = pooled_share {
-                    let sc = Sector::SocialCare as usize;
-                    let health = |v: &[i64; N_SECTORS]| -> i64 {
-                        (0..N_SECTORS).filter(|j| *j != sc).map(|j| v[j]).sum()
-                    };
-                    rows.push((
-                        POOLED,
-                        health(&b) + (p * b[sc] as f64).round() as i64,
-                        health(&s) + (p * s[sc] as f64).round() as i64,
-                        wpop[k][y][TOTAL],
-                    ));
-                }
-                for (j, bj, sj, w) in rows {
+                for j in 0..n_rows {
+                    let (bj, sj, tj, w) = money[k][y][j];
                     let position = bj - sj;
-                    let (after, pooled) = share_risk(&cap.risk_sharing, bj, position);
+                    let a = after[k][y][j];
                     out.push(
                         &fname,
                         y,
@@ -592,19 +823,19 @@ pub fn budgets(
                         BudgetRow::of_index(j),
                         results[k].flows[y].start,
                         w,
-                        [bj, sj, position, after, pooled],
+                        [bj, sj, position, a, (a - position).max(0), tj],
                     );
                 }
             }
         }
-        let n_rows = out.year.len();
+        let last = out.year.len();
         for (level, of) in [
             (Level::Place, &|k: usize| geography.neighbourhoods[k].place),
             (Level::System, &|k: usize| geography.system_of(k)),
         ] as [(Level, &dyn Fn(usize) -> usize); 2]
         {
             let mut sums: BTreeMap<AreaRow, RowSums> = BTreeMap::new();
-            for i in first..n_rows {
+            for i in first..last {
                 let e = sums
                     .entry((of(out.area[i]), out.year[i], out.sector[i]))
                     .or_insert((0, 0.0, [0; MONEY]));
@@ -616,6 +847,7 @@ pub fn budgets(
                     out.position[i],
                     out.position_after_risk_share[i],
                     out.pooled_deficit[i],
+                    out.target[i],
                 ];
                 for (a, m) in e.2.iter_mut().zip(money) {
                     *a += m;
@@ -636,14 +868,25 @@ pub fn budgets(
                 );
             }
         }
+        for ((year, area, row), (balance, covered)) in pools {
+            out.push(
+                &fname,
+                year as usize - 1,
+                (Level::Pool, area),
+                row,
+                0,
+                0.0,
+                [0, 0, 0, balance, covered, 0],
+            );
+        }
     }
     out
 }
 
 /// (area index, year, row) of an aggregated row.
 type AreaRow = (usize, i32, BudgetRow);
-/// Money columns of a row: budget, spend, position, after sharing, pooled.
-const MONEY: usize = 5;
+/// Money columns of a row: budget, spend, position, after sharing, pooled deficit, target.
+const MONEY: usize = 6;
 /// People, weighted population, and the money columns.
 type RowSums = (u64, f64, [i64; MONEY]);
 
@@ -657,7 +900,7 @@ impl Budgets {
         sector: BudgetRow,
         people: u64,
         weighted: f64,
-        [budget, spend, position, after, pooled]: [i64; MONEY],
+        [budget, spend, position, after, pooled, target]: [i64; MONEY],
     ) {
         self.formula.push(formula.to_string());
         self.year.push(y as i32 + 1);
@@ -671,32 +914,37 @@ impl Budgets {
         self.position.push(position);
         self.position_after_risk_share.push(after);
         self.pooled_deficit.push(pooled);
+        self.target.push(target);
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::config::scenario::PoolLevel;
     use crate::config::uncertainty::Share;
     use proptest::prelude::*;
 
     #[test]
-    fn risk_sharing_applies_pool_share_cap_and_collar() {
+    fn risk_sharing_applies_shares_cap_and_collar_and_the_pool_takes_the_rest() {
         let rs = RiskSharing {
-            pool: Some(PoolLevel::Place),
-            pool_threshold: Some(Share(0.02)),
-            provider_share: Share(0.5),
+            pool: PoolLevel::Place,
+            gain_share: Share(0.5),
+            loss_share: Share(0.5),
             cap: Some(Share(0.01)),
             collar: Some(Share(0.005)),
+            ..RiskSharing::default()
         };
-        // Deficit of 5% on 1,000,000: pool takes 3%, providers keep half of 2% = 1%,
-        // collared at 0.5%.
-        assert_eq!(share_risk(&rs, 1_000_000, -50_000), (-5_000, 30_000));
-        // Surplus of 4%: half is 2%, capped at 1%.
-        assert_eq!(share_risk(&rs, 1_000_000, 40_000), (10_000, 0));
-        // No sharing configured: the position stands.
+        // Deficit of 5% on 1,000,000: the pool covers half (2.5%), and the collar limits
+        // the neighbourhood's loss to 0.5%, so the pool covers 4.5% in all.
+        assert_eq!(share_risk(&rs, 1_000_000, -50_000), (-5_000, -45_000));
+        // Surplus of 4%: half is paid in (2%), and the cap keeps 1%: the pool gets 3%.
+        assert_eq!(share_risk(&rs, 1_000_000, 40_000), (10_000, 30_000));
+        // A pool that shares nothing: the position stands.
         assert_eq!(share_risk(&RiskSharing::default(), 100, -7), (-7, 0));
+        // Two neighbourhoods of one pool: balances add up.
+        let (after, balances) = pool(&rs, &[1_000_000, 1_000_000], &[-50_000, 40_000], &[3, 3]);
+        assert_eq!(after, vec![-5_000, 10_000]);
+        assert_eq!(balances[&3], (-15_000, 45_000));
     }
 
     #[test]
@@ -712,23 +960,23 @@ mod tests {
             allocate(100_000, &[0, 0, 1], &shares),
             vec![16_667, 33_333, 50_000]
         );
-        // With pace of change from equal shares, at most 5 points a year.
-        let current = [1.0 / 3.0; 3];
-        let next = converge(&current, &shares, 0.05, &[0.0; 3]);
-        // The farthest (C: 1/3 -> 1/2) moves 0.05, so lambda = 0.3 and everyone moves
-        // 30% of the way.
-        let want = [
-            1.0 / 3.0 + 0.3 * (1.0 / 6.0 - 1.0 / 3.0),
-            1.0 / 3.0,
-            1.0 / 3.0 + 0.05,
-        ];
-        for (a, b) in next.iter().zip(want) {
-            assert!((a - b).abs() < 1e-12, "{next:?}");
-        }
-        assert_eq!(
-            allocate(100_000, &[0, 0, 1], &next),
-            vec![28_333, 33_334, 38_333]
-        );
+    }
+
+    #[test]
+    fn hand_worked_pace_of_change() {
+        let close = |a: &[f64], b: &[f64]| a.iter().zip(b).all(|(x, y)| (x - y).abs() < 1e-9);
+        let base = [100.0, 100.0, 100.0];
+        // Steps of 10%: A and C each move 10 of their 100 toward their targets.
+        let next = pace(&base, &[50.0, 100.0, 150.0], 0.1, &[0.0; 3]);
+        assert!(close(&next, &[90.0, 100.0, 110.0]), "{next:?}");
+        // A and B above target could lose 10 each, C gain only 10: C's gain sets the
+        // move, and A and B each lose half of what they could.
+        let next = pace(&base, &[80.0, 60.0, 160.0], 0.1, &[0.0; 3]);
+        assert!(close(&next, &[95.0, 95.0, 110.0]), "{next:?}");
+        // A cash floor of 97 for A: A may lose 3, B 10; C's 10 comes from them pro rata.
+        let next = pace(&base, &[80.0, 60.0, 160.0], 0.1, &[97.0, 0.0, 0.0]);
+        let want = [100.0 - 30.0 / 13.0, 100.0 - 100.0 / 13.0, 110.0];
+        assert!(close(&next, &want), "{next:?}");
     }
 
     proptest! {
@@ -748,23 +996,103 @@ mod tests {
             prop_assert!(out.iter().all(|b| *b >= 0));
         }
 
+        /// Each area moves by at most `max_step` of its own allocation, toward its target
+        /// and never past it, above its cash floor; and in pence, the allocation still sums
+        /// to the envelope exactly, each area within a step (and 2p of rounding, one per
+        /// level of the split) of its starting point.
         #[test]
-        fn convergence_keeps_the_sum_and_never_exceeds_the_step(
-            raw in proptest::collection::vec((0.01f64..1.0, 0.01f64..1.0), 2..40),
+        fn pace_moves_each_area_at_most_its_step_and_keeps_the_sum(
+            raw in proptest::collection::vec((0.01f64..1.0, 0.01f64..1.0, 0usize..4), 2..40),
             step in 0.0001f64..0.2,
+            envelope in 1_000_000i64..1_000_000_000_000,
+            floor_ratio in 0.9f64..1.1,
         ) {
             let cs: f64 = raw.iter().map(|r| r.0).sum();
             let ts: f64 = raw.iter().map(|r| r.1).sum();
-            let current: Vec<f64> = raw.iter().map(|r| r.0 / cs).collect();
-            let target: Vec<f64> = raw.iter().map(|r| r.1 / ts).collect();
-            let floor = vec![0.0; raw.len()];
-            let next = converge(&current, &target, step, &floor);
-            prop_assert!((next.iter().sum::<f64>() - 1.0).abs() < 1e-9);
+            let e = envelope as f64;
+            let base: Vec<f64> = raw.iter().map(|r| r.0 / cs * e).collect();
+            let target: Vec<f64> = raw.iter().map(|r| r.1 / ts * e).collect();
+            let floor: Vec<f64> = base.iter().map(|b| b * floor_ratio).collect();
+            let next = pace(&base, &target, step, &floor);
+            prop_assert!((next.iter().sum::<f64>() - e).abs() <= 1e-9 * e);
             for i in 0..next.len() {
-                prop_assert!((next[i] - current[i]).abs() <= step * (1.0 + 1e-9));
-                // Never overshoots the target.
-                prop_assert!((next[i] - current[i]) * (target[i] - current[i]) >= -1e-15);
+                let moved = next[i] - base[i];
+                prop_assert!(moved.abs() <= step * base[i] * (1.0 + 1e-9));
+                // Toward the target, never past it.
+                prop_assert!(moved * (target[i] - base[i]) >= 0.0);
+                prop_assert!(moved.abs() <= (target[i] - base[i]).abs() * (1.0 + 1e-9));
+                // The floor holds wherever it is below the starting point.
+                if floor[i] <= base[i] {
+                    prop_assert!(next[i] >= floor[i] * (1.0 - 1e-12));
+                }
             }
+            let place_of: Vec<usize> = raw.iter().map(|r| r.2).collect();
+            let pence = allocate(envelope, &place_of, &next);
+            prop_assert_eq!(pence.iter().sum::<i64>(), envelope);
+            for i in 0..pence.len() {
+                let moved = (pence[i] as f64 - base[i]).abs();
+                prop_assert!(moved <= step * base[i] * (1.0 + 1e-9) + 2.0, "{} {}", moved, base[i]);
+            }
+        }
+
+        /// Pools conserve money: positions after sharing plus pool balances equal the
+        /// positions, to the penny; no neighbourhood keeps more than its cap or loses more
+        /// than its collar; sharing never turns a surplus into a deficit.
+        #[test]
+        fn pools_conserve_money_to_the_penny(
+            rows in proptest::collection::vec(
+                (0i64..10_000_000_000, -1_000_000_000i64..1_000_000_000, 0usize..5),
+                1..60,
+            ),
+            gain in 0.0f64..=1.0,
+            loss in 0.0f64..=1.0,
+            cap in proptest::option::of(0.0f64..0.2),
+            collar in proptest::option::of(0.0f64..0.2),
+        ) {
+            let rs = RiskSharing {
+                pool: PoolLevel::Place,
+                gain_share: Share(gain),
+                loss_share: Share(loss),
+                cap: cap.map(Share),
+                collar: collar.map(Share),
+                ..RiskSharing::default()
+            };
+            let budget: Vec<i64> = rows.iter().map(|r| r.0).collect();
+            let position: Vec<i64> = rows.iter().map(|r| r.1).collect();
+            let pool_of: Vec<usize> = rows.iter().map(|r| r.2).collect();
+            let (after, balances) = pool(&rs, &budget, &position, &pool_of);
+            let kept: i64 = after.iter().sum();
+            let pooled: i64 = balances.values().map(|b| b.0).sum();
+            prop_assert_eq!(kept + pooled, position.iter().sum::<i64>());
+            for i in 0..rows.len() {
+                prop_assert!(after[i] * position[i].signum() >= 0);
+                prop_assert!(after[i].abs() <= position[i].abs());
+                if let Some(c) = cap {
+                    prop_assert!(after[i] as f64 <= c * budget[i] as f64 + 1.0);
+                }
+                if let Some(c) = collar {
+                    prop_assert!(after[i] as f64 >= -c * budget[i] as f64 - 1.0);
+                }
+            }
+            for (area, (_, covered)) in &balances {
+                let want: i64 = (0..rows.len())
+                    .filter(|i| pool_of[*i] == *area)
+                    .map(|i| (after[i] - position[i]).max(0))
+                    .sum();
+                prop_assert_eq!(*covered, want);
+            }
+        }
+
+        /// The pooled share of a sector, split by largest remainder, sums to the share of
+        /// the system's total, whatever the split of the sector between neighbourhoods.
+        #[test]
+        fn pooled_parts_sum_to_the_systems_share(
+            values in proptest::collection::vec(0i64..10_000_000_000, 1..40),
+            p in 0.0f64..=1.0,
+        ) {
+            let parts = pooled_part(p, &values);
+            let total: i64 = values.iter().sum();
+            prop_assert_eq!(parts.iter().sum::<i64>(), (p * total as f64).round() as i64);
         }
     }
 }

@@ -36,7 +36,10 @@ crate::labelled_enum! {
         /// wrong about the area rather than an overspend the whole system shares.
         RelativePosition => "relative_position",
         PositionAfterRiskShare => "position_after_risk_share",
+        /// Deficits the risk pool covered, at the pool's level.
         PooledDeficit => "pooled_deficit",
+        /// The risk pool's balance: surpluses paid in less deficits covered.
+        PoolBalance => "pool_balance",
     }
 }
 

@@ -8,7 +8,7 @@
 
 use crate::accounts::capitation::{budgets, BudgetRow, Budgets, Weights};
 use crate::accounts::metric::{FormulaMetric::*, Metric};
-use crate::config::scenario::{PoolLevel, Scenario};
+use crate::config::scenario::Scenario;
 use crate::core::care::{Sector, Setting, N_SECTORS, N_SETTINGS};
 use crate::core::level::Level;
 use crate::core::money::{largest_remainder, pounds};
@@ -97,14 +97,7 @@ pub fn compute(
     counterfactual: &[NeighbourhoodResult],
 ) -> (Metrics, Budgets) {
     let budgets = budgets(
-        model,
-        datasets,
-        weights,
-        geography,
-        scenario,
-        levers,
-        results,
-        counterfactual,
+        model, datasets, weights, geography, scenario, levers, results,
     );
     let years = scenario.years as usize;
     let ns = model.segments.len();
@@ -223,10 +216,7 @@ pub fn compute(
             }
         }
     }
-    let pooled_at = scenario.capitation.risk_sharing.pool.map(|l| match l {
-        PoolLevel::Place => Level::Place,
-        PoolLevel::System => Level::System,
-    });
+    let pooled_at = budgets.pool_at;
     let mut out = Metrics::default();
     for (level, name, members) in &areas {
         let (mut cum_net, mut cum_savings, mut cum_cost) = (0i64, 0i64, 0i64);
@@ -283,6 +273,8 @@ pub fn compute(
                 put(Metric::formula(PositionAfterRiskShare, name), pounds(after));
                 if pooled_at == Some(*level) {
                     put(Metric::formula(PooledDeficit, name), pounds(pooled));
+                    // What the neighbourhoods paid into the pool less what it covered.
+                    put(Metric::formula(PoolBalance, name), pounds(p - after));
                 }
             }
             if !has_interventions {

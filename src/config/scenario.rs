@@ -104,15 +104,17 @@ impl Default for Population {
 #[serde(deny_unknown_fields)]
 pub struct Envelope {
     /// Year-one envelope in pounds per resident. When absent, each system's envelope starts
-    /// at its own simulated year-one spend without interventions, so that positions show
-    /// what the scenario changes.
+    /// at its expected year-one cost: each neighbourhood's expected population structure
+    /// (age, sex, deprivation, and segment prevalence by age) priced at the model's
+    /// expected cost per head, with no random draw. It is set before the year starts, so it
+    /// is the same in every Monte Carlo run.
     #[serde(default, deserialize_with = "per_head")]
     pub per_head: Option<f64>,
     /// Growth of the envelope per year (0.03 = 3%).
     #[serde(default, deserialize_with = "growth")]
     pub growth: f64,
     /// Split of the envelope between sectors, summing to 1. When absent, the system's
-    /// year-one spend by sector without interventions.
+    /// expected year-one cost by sector.
     #[serde(default, deserialize_with = "sector_shares")]
     pub sector_shares: Option<BTreeMap<Sector, f64>>,
     /// Share of the social care envelope pooled with health (as in the Better Care Fund):
@@ -320,12 +322,16 @@ fn formulas<'de, D: serde::Deserializer<'de>>(d: D) -> std::result::Result<Vec<F
     Ok(formulas)
 }
 
-/// Moving each neighbourhood from its current share (its spend share before any change)
-/// toward the formula's target, by at most `max_step` of the envelope a year, and never
-/// letting a neighbourhood's cash grow by less than `cash_floor` where the envelope allows.
+/// Pace of change, as NHS England runs it for ICB allocations (NHS England, "Allocation
+/// of resources 2023/24 to 2024/25", convergence with a cash floor): each year an area
+/// starts where its share of the previous year's allocation leaves it (year 1: its share
+/// of the expected year-one cost), and moves toward the formula's target by at most
+/// `max_step` of that own allocation, up or down; and, where the envelope allows, no
+/// area's cash falls below `(1 + cash_floor)` times its cash the year before.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct PaceOfChange {
+    /// Largest move a year as a share of the area's own allocation (0.02 = 2%).
     pub max_step: Share,
     #[serde(default, deserialize_with = "cash_floor")]
     pub cash_floor: f64,
@@ -343,37 +349,90 @@ pub enum PoolLevel {
     System,
 }
 
-/// How a neighbourhood's surplus or deficit is shared. Applied in order: the pool absorbs
-/// any deficit beyond `pool_threshold` of the budget; providers keep `provider_share` of
-/// what is left (the commissioner the rest); their gain is capped at `cap` and their loss
-/// at `collar`, each a share of the budget.
+fn system_pool() -> PoolLevel {
+    PoolLevel::System
+}
+
+/// A setting of an earlier version, refused with what replaces it.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Replaced;
+
+fn replaced<'de, D: Deserializer<'de>>(
+    d: D,
+    instead: &str,
+) -> std::result::Result<Replaced, D::Error> {
+    serde::de::IgnoredAny::deserialize(d)?;
+    Err(D::Error::custom(instead))
+}
+
+fn provider_share_replaced<'de, D: Deserializer<'de>>(
+    d: D,
+) -> std::result::Result<Replaced, D::Error> {
+    replaced(
+        d,
+        "`provider_share` is replaced by `gain_share` and `loss_share`, the shares the pool \
+         takes of a surplus and covers of a deficit (provider_share = 0.6 is \
+         gain_share = 0.4, loss_share = 0.4)",
+    )
+}
+
+fn pool_threshold_replaced<'de, D: Deserializer<'de>>(
+    d: D,
+) -> std::result::Result<Replaced, D::Error> {
+    replaced(
+        d,
+        "`pool_threshold` is replaced by `collar`: the largest deficit a neighbourhood \
+         bears, as a share of its budget; the pool covers the rest",
+    )
+}
+
+/// Risk sharing through a pool, at place or system level, that neighbourhoods pay into
+/// and draw on. Of each neighbourhood's position (budget minus spend), the pool takes
+/// `gain_share` of a surplus and covers `loss_share` of a deficit; what the neighbourhood
+/// keeps is then capped at `cap` of its budget (a larger surplus goes to the pool) and its
+/// loss collared at `collar` of its budget (the pool covers a larger deficit). Money is
+/// conserved: each year, the neighbourhoods' positions after sharing plus the pools'
+/// balances equal their positions before, to the penny.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct RiskSharing {
-    #[serde(default)]
-    pub pool: Option<PoolLevel>,
-    #[serde(default)]
-    pub pool_threshold: Option<Share>,
-    #[serde(default = "full_share")]
-    pub provider_share: Share,
+    #[serde(default = "system_pool")]
+    pub pool: PoolLevel,
+    #[serde(default = "Share::zero")]
+    pub gain_share: Share,
+    #[serde(default = "Share::zero")]
+    pub loss_share: Share,
     #[serde(default)]
     pub cap: Option<Share>,
     #[serde(default)]
     pub collar: Option<Share>,
-}
-
-fn full_share() -> Share {
-    Share(1.0)
+    #[doc(hidden)]
+    #[serde(
+        default,
+        skip_serializing,
+        deserialize_with = "provider_share_replaced"
+    )]
+    pub provider_share: Replaced,
+    #[doc(hidden)]
+    #[serde(
+        default,
+        skip_serializing,
+        deserialize_with = "pool_threshold_replaced"
+    )]
+    pub pool_threshold: Replaced,
 }
 
 impl Default for RiskSharing {
+    /// A pool that does nothing: every position stands.
     fn default() -> Self {
         RiskSharing {
-            pool: None,
-            pool_threshold: None,
-            provider_share: Share(1.0),
+            pool: PoolLevel::System,
+            gain_share: Share(0.0),
+            loss_share: Share(0.0),
             cap: None,
             collar: None,
+            provider_share: Replaced,
+            pool_threshold: Replaced,
         }
     }
 }
@@ -388,18 +447,29 @@ pub struct Capitation {
     pub formula: Vec<Formula>,
     #[serde(default)]
     pub pace_of_change: Option<PaceOfChange>,
+    /// A risk pool; absent, every position stands and no pool is reported.
     #[serde(default, deserialize_with = "risk_sharing")]
-    pub risk_sharing: RiskSharing,
+    pub risk_sharing: Option<RiskSharing>,
 }
 
-fn risk_sharing<'de, D: Deserializer<'de>>(d: D) -> std::result::Result<RiskSharing, D::Error> {
+fn risk_sharing<'de, D: Deserializer<'de>>(
+    d: D,
+) -> std::result::Result<Option<RiskSharing>, D::Error> {
     checked(d, |rs: &RiskSharing| {
-        if rs.pool.is_some() == rs.pool_threshold.is_some() {
-            Ok(())
+        let nothing = rs.gain_share.0 == 0.0
+            && rs.loss_share.0 == 0.0
+            && rs.cap.is_none()
+            && rs.collar.is_none();
+        if nothing {
+            Err(
+                "this pool shares nothing; set `gain_share`, `loss_share`, `cap` or `collar`"
+                    .into(),
+            )
         } else {
-            Err("a risk pool needs both `pool` (place or system) and `pool_threshold`".into())
+            Ok(())
         }
     })
+    .map(Some)
 }
 
 fn default_formulas() -> Vec<Formula> {
@@ -418,7 +488,7 @@ impl Default for Capitation {
         Capitation {
             formula: default_formulas(),
             pace_of_change: None,
-            risk_sharing: RiskSharing::default(),
+            risk_sharing: None,
         }
     }
 }

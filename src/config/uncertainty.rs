@@ -312,6 +312,12 @@ impl Amount {
 #[serde(try_from = "f64")]
 pub struct Share(pub f64);
 
+impl Share {
+    pub fn zero() -> Self {
+        Share(0.0)
+    }
+}
+
 impl TryFrom<f64> for Share {
     type Error = String;
     fn try_from(x: f64) -> Result<Self, String> {

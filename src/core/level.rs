@@ -7,5 +7,7 @@ crate::labelled_enum! {
         System => "system",
         Place => "place",
         Neighbourhood => "neighbourhood",
+        /// A risk pool, at the place or system named in its row.
+        Pool => "pool",
     }
 }

@@ -468,8 +468,20 @@ fn budgets_frame(g: &Geography, b: &Budgets) -> Result<DataFrame> {
                 area.place.push("");
                 area.neighbourhood.push("");
             }
+            // A pool names the place or system it sits at.
+            Level::Pool => {
+                if b.pool_at == Some(Level::Place) {
+                    area.system.push(&g.systems[g.places[*k].system]);
+                    area.place.push(&g.places[*k].name);
+                } else {
+                    area.system.push(&g.systems[*k]);
+                    area.place.push("");
+                }
+                area.neighbourhood.push("");
+            }
         }
     }
+    let distance: Vec<i64> = b.budget.iter().zip(&b.target).map(|(b, t)| b - t).collect();
     let pounds = |v: &[i64]| -> Vec<f64> { v.iter().map(|p| *p as f64 / 100.0).collect() };
     let per_head = |v: &[i64]| -> Vec<f64> {
         v.iter()
@@ -500,6 +512,7 @@ fn budgets_frame(g: &Geography, b: &Budgets) -> Result<DataFrame> {
             Column::new("budget_per_head".into(), per_head(&b.budget)),
             Column::new("spend_per_head".into(), per_head(&b.spend)),
             Column::new("position_per_head".into(), per_head(&b.position)),
+            Column::new("distance_from_target".into(), pounds(&distance)),
         ],
     )
 }

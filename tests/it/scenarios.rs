@@ -399,7 +399,7 @@ fn checks_across_fields_name_the_line_of_their_table() {
             "extends = \"base.toml\"\n[capitation]\nformula = \"need\"\n\n[capitation.risk_sharing]\npool = \"place\"\n",
             5,
             "capitation.risk_sharing",
-            "both `pool`",
+            "shares nothing",
         ),
     ] {
         rejected(text, line, field, says);
