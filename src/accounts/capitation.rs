@@ -90,35 +90,16 @@ impl Weights {
         let ns = model.segments.len();
         let a = &model.activity;
         let mut need = vec![vec![0.0; n_cells(ns)]; N_SECTORS + 1];
-        for b in 0..N_BANDS {
-            for x in 0..N_SEX {
-                for q in 0..N_IMD {
-                    for g in 0..ns {
-                        let c = Cell {
-                            band: b,
-                            sex: x,
-                            imd: q,
-                            segment: g,
-                        }
-                        .census(ns);
-                        let e = Cell {
-                            band: b,
-                            sex: x,
-                            imd: q,
-                            segment: g,
-                        }
-                        .exposure();
-                        for s in Setting::ALL {
-                            let rate = match s.derived_from() {
-                                Some(parent) => a.rate(parent, e) * a.los_mean(),
-                                None => a.rate(s, e),
-                            };
-                            let cost = rate * a.unit_cost_pence(s, 1) as f64;
-                            need[a.sector(s) as usize][c] += cost;
-                            need[TOTAL][c] += cost;
-                        }
-                    }
-                }
+        for cell in Cell::all(ns) {
+            let (c, e) = (cell.census(ns), cell.exposure());
+            for s in Setting::ALL {
+                let rate = match s.derived_from() {
+                    Some(parent) => a.rate(parent, e) * a.los_mean(),
+                    None => a.rate(s, e),
+                };
+                let cost = rate * a.unit_cost_pence(s, 1) as f64;
+                need[a.sector(s) as usize][c] += cost;
+                need[TOTAL][c] += cost;
             }
         }
         let age_sex = need
@@ -290,37 +271,24 @@ impl Weights {
                 .map(|(_, w)| w.as_slice())
         });
         let mut total = 0.0;
-        for b in 0..N_BANDS {
-            for x in 0..N_SEX {
-                for q in 0..N_IMD {
-                    let up = if f.inequalities {
-                        1.0 + self.uplift[q]
-                    } else {
-                        1.0
-                    };
-                    for g in 0..ns {
-                        let c = Cell {
-                            band: b,
-                            sex: x,
-                            imd: q,
-                            segment: g,
-                        }
-                        .census(ns);
-                        let n = census[c] as f64;
-                        if n == 0.0 {
-                            continue;
-                        }
-                        let w = match f.basis {
-                            Basis::Headcount | Basis::Historic => 1.0,
-                            Basis::AgeSex => self.age_sex[row][b][x],
-                            Basis::Need => self.estimated.by_true_segment[row][c],
-                            Basis::TrueExpectedCost => self.need[row][c],
-                            Basis::Table => table.map_or(1.0, |t| t[c]),
-                        };
-                        total += n * w * up;
-                    }
-                }
+        for (c, cell) in Cell::all(ns).enumerate() {
+            let n = census[c] as f64;
+            if n == 0.0 {
+                continue;
             }
+            let up = if f.inequalities {
+                1.0 + self.uplift[cell.imd]
+            } else {
+                1.0
+            };
+            let w = match f.basis {
+                Basis::Headcount | Basis::Historic => 1.0,
+                Basis::AgeSex => self.age_sex[row][cell.band][cell.sex],
+                Basis::Need => self.estimated.by_true_segment[row][c],
+                Basis::TrueExpectedCost => self.need[row][c],
+                Basis::Table => table.map_or(1.0, |t| t[c]),
+            };
+            total += n * w * up;
         }
         total
     }

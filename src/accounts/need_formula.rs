@@ -215,16 +215,6 @@ pub fn solve_spd(a: &[f64], b: &[f64], n: usize) -> Vec<f64> {
     x
 }
 
-/// The cell of a census index.
-fn cell_of(ns: usize) -> impl Fn(usize) -> Cell {
-    move |c: usize| Cell {
-        band: c / ns / N_IMD / N_SEX,
-        sex: (c / ns / N_IMD) % N_SEX,
-        imd: (c / ns) % N_IMD,
-        segment: c % ns,
-    }
-}
-
 /// The terms of a census cell (by recorded segment), as indices into the term list.
 fn term_indices(c: Cell, reference: usize, seg_term: &[Option<usize>]) -> Vec<usize> {
     let mut t = vec![c.band * N_SEX + c.sex];
@@ -260,7 +250,7 @@ fn fit(all: &CellSums, ns: usize, reference: usize) -> (Vec<Term>, Vec<Vec<f64>>
         }
     }
     let p = terms.len();
-    let cell_of = cell_of(ns);
+    let cell_of = |c: usize| Cell::from_census(c, ns);
     let mut xtx = vec![0.0; p * p];
     let mut xty = vec![vec![0.0; p]; ROWS];
     for c in 0..cells {
@@ -330,7 +320,7 @@ pub fn estimate(
         }
     }
     let (terms, coefficients, predicted) = fit(&all, ns, reference);
-    let cell_of = cell_of(ns);
+    let cell_of = |c: usize| Cell::from_census(c, ns);
     let by_true_segment: Vec<Vec<f64>> = predicted
         .iter()
         .map(|pred| {
@@ -432,7 +422,7 @@ mod tests {
         let seg = [0.0, 300.0, 1_200.0, 9_000.0];
         let cells = n_cells(ns);
         let mut s = CellSums::new(cells);
-        let cell_of = cell_of(ns);
+        let cell_of = |c: usize| Cell::from_census(c, ns);
         for c in 0..cells {
             let cell = cell_of(c);
             let truth = age_sex(cell.band, cell.sex) + imd[cell.imd] + seg[cell.segment];

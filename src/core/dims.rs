@@ -63,6 +63,22 @@ impl Cell {
         }
     }
 
+    /// Every cell, in census order (band, sex, quintile, segment).
+    pub fn all(n_segments: usize) -> impl Iterator<Item = Cell> {
+        (0..n_cells(n_segments)).map(move |c| Cell::from_census(c, n_segments))
+    }
+
+    /// The cell at a census index.
+    #[inline]
+    pub fn from_census(c: usize, n_segments: usize) -> Cell {
+        Cell {
+            band: c / n_segments / N_IMD / N_SEX,
+            sex: (c / n_segments / N_IMD) % N_SEX,
+            imd: (c / n_segments) % N_IMD,
+            segment: c % n_segments,
+        }
+    }
+
     /// Census layout (band, sex, quintile, segment): the row order of population tables.
     #[inline]
     pub fn census(self, n_segments: usize) -> usize {
@@ -139,6 +155,9 @@ mod tests {
             }
         }
         assert!(census.iter().chain(&exposure).all(|n| *n == 1));
+        for (i, c) in Cell::all(ns).enumerate() {
+            assert_eq!(c.census(ns), i);
+        }
         assert!(demographic.iter().all(|n| *n == N_SEX));
     }
 }
