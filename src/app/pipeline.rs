@@ -129,6 +129,7 @@ pub fn simulate_unit(
             seed: first.seed,
             run,
             years: first.years,
+            variation: first.variation,
         },
         levers,
     );

@@ -393,6 +393,43 @@ impl Default for Capitation {
     }
 }
 
+/// What differs between areas besides their people: unexplained variation of activity
+/// rates (practice style, supply, unrecorded need) and local costs. Both default to on;
+/// switching them off gives every neighbourhood the national rates and unit costs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Variation {
+    /// Persistent multipliers on each neighbourhood's activity rates by setting (the same
+    /// in every Monte Carlo run), and a smaller year-to-year wobble drawn per run.
+    #[serde(default = "on")]
+    pub between_areas: bool,
+    /// Unit costs scaled by the place's market forces factor, and for care delivered at
+    /// home by its rurality index (`datasets/capitation_places.csv`).
+    #[serde(default = "on")]
+    pub place_costs: bool,
+}
+
+fn on() -> bool {
+    true
+}
+
+impl Variation {
+    /// Neither: national rates and unit costs everywhere (capsim before these existed).
+    pub const OFF: Variation = Variation {
+        between_areas: false,
+        place_costs: false,
+    };
+}
+
+impl Default for Variation {
+    fn default() -> Self {
+        Variation {
+            between_areas: true,
+            place_costs: true,
+        }
+    }
+}
+
 /// Who an intervention is for. Every list left empty means "everyone".
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -625,6 +662,7 @@ struct ScenarioFile {
     runs: Option<Runs>,
     envelope: Option<Envelope>,
     capitation: Option<Capitation>,
+    variation: Option<Variation>,
     #[serde(default, deserialize_with = "spanned_vec")]
     intervention: Vec<Located<Intervention>>,
 }
@@ -765,6 +803,7 @@ pub struct Scenario {
     pub envelope: Envelope,
     pub capitation: Capitation,
     pub interventions: Vec<Intervention>,
+    pub variation: Variation,
 }
 
 /// Settings given on the command line that override every scenario.
@@ -919,6 +958,7 @@ impl Scenario {
             envelope: Envelope::default(),
             capitation: Capitation::default(),
             interventions: Vec::new(),
+            variation: Variation::default(),
         };
         for (_, f) in chain.into_iter().rev() {
             if let Some(v) = f.name {
@@ -944,6 +984,9 @@ impl Scenario {
             }
             if let Some(v) = f.capitation {
                 s.capitation = v;
+            }
+            if let Some(v) = f.variation {
+                s.variation = v;
             }
             for i in f.intervention.into_iter().map(|i| i.value) {
                 match s.interventions.iter_mut().find(|x| x.name == i.name) {

@@ -35,6 +35,12 @@ pub enum Purpose {
     Parameter = 9,
     /// Substituted activity added by interventions.
     Substitution = 10,
+    /// Persistent unexplained variation of a neighbourhood's activity rates (practice
+    /// style, supply), keyed by seed and neighbourhood only: the same in every run.
+    AreaVariation = 11,
+    /// Year-to-year wobble of a neighbourhood's activity rates, keyed by seed, run,
+    /// neighbourhood and year.
+    YearVariation = 12,
 }
 
 /// The full key of a stream.

@@ -2,6 +2,7 @@
 //! pace of change within its step, risk decomposition, and clear errors for bad settings.
 
 use std::collections::BTreeMap;
+use std::path::Path;
 
 use capsim::accounts::capitation::Weights;
 use capsim::app::run::{run, RunOptions};
@@ -307,9 +308,39 @@ fn bad_capitation_settings_are_rejected() {
 #[test]
 fn smaller_neighbourhoods_carry_more_chance_and_need_weighting_less_bias() {
     let tmp = tempfile::tempdir().unwrap();
+    // The shipped baseline, with need and headcount each adjusted for market forces: unit
+    // costs follow the market forces factor (`[variation] place_costs`), so a formula
+    // without it misses cost differences, and like must be compared with like.
+    let baseline = Path::new(env!("CARGO_MANIFEST_DIR")).join("scenarios/baseline.toml");
+    write(
+        tmp.path(),
+        "formulas.toml",
+        &format!(
+            r#"extends = "{}"
+[capitation]
+formula = [
+    "need",
+    {{ name = "need_mff", basis = "need", market_forces = true }},
+    {{ name = "headcount_mff", basis = "headcount", market_forces = true }},
+]
+pace_of_change = {{ max_step = 0.002, cash_floor = 0.0 }}
+risk_sharing = {{ pool = "place", pool_threshold = 0.03, provider_share = 0.5, cap = 0.02, collar = 0.02 }}
+"#,
+            baseline.display()
+        ),
+    );
     let out = capsim(
         tmp.path(),
-        &["budget", "--runs", "16", "--years", "2", "--out", "b"],
+        &[
+            "budget",
+            "formulas.toml",
+            "--runs",
+            "16",
+            "--years",
+            "2",
+            "--out",
+            "b",
+        ],
     );
     assert!(
         out.status.success(),
@@ -340,9 +371,9 @@ fn smaller_neighbourhoods_carry_more_chance_and_need_weighting_less_bias() {
         v[v.len() / 2]
     };
     assert!(
-        bias("need") < bias("headcount"),
+        bias("need_mff") < bias("headcount_mff"),
         "{} vs {}",
-        bias("need"),
-        bias("headcount")
+        bias("need_mff"),
+        bias("headcount_mff")
     );
 }
