@@ -234,7 +234,9 @@ pub struct Formula {
     /// Multiply by 1 + the quintile's unmet-need uplift (`capitation_deprivation.csv`).
     #[serde(default)]
     pub inequalities: bool,
-    /// Multiply by the place's rurality index.
+    /// Multiply by the place's rurality index: with `[variation] place_costs` (the
+    /// default) only in the sectors of care delivered at home (community, social care; the
+    /// total row in proportion), where unit costs follow it; otherwise in every sector.
     #[serde(default)]
     pub rurality: bool,
 }
