@@ -43,6 +43,7 @@ fn scenario_overhead(c: &mut Criterion) {
         seed: 1,
         run: 0,
         years: 10,
+        variation: Default::default(),
     };
     let plans = [
         ("counterfactual_only", Plan::new(config, vec![none()])),

@@ -50,6 +50,7 @@ fn benches(c: &mut Criterion) {
         seed: 1,
         run: 0,
         years: 1,
+        variation: Default::default(),
     };
     let plan = Plan::baseline(config);
 

@@ -953,6 +953,14 @@ def build_parameters():
          "assumption: normal sd giving about 7% below 30k and 36% above 50k (BJGP 2020;70(701):e899 [P]: 7% and 35%)"),
         ("neighbourhood_size_min", "20000", "people", "assumption: clamp for the smallest rural networks"),
         ("neighbourhood_size_max", "90000", "people", "assumption: clamp for the largest super-networks"),
+        ("variation_hospital_shared_sd", "0.065", "log-scale sd (lognormal mean 1)",
+         "calibrated with assumptions: PCN-level hospital cost residual sd about 7% derived from Dixon et al. BMJ 2011;343:d6608 [S] (a third of practices 10%+ from PBRA prediction); see README"),
+        ("variation_hospital_setting_sd", "0.04", "log-scale sd (lognormal mean 1)",
+         "assumption: part of each hospital setting's own; with the shared part gives hospital cost sd about 7% (README)"),
+        ("variation_other_sd", "0.08", "log-scale sd (lognormal mean 1)",
+         "assumption: primary community mental health and social care supply and style vary at least as much as hospital use but independently"),
+        ("variation_yearly_sd", "0.01", "log-scale sd (lognormal mean 1)",
+         "assumption: small year-to-year wobble of a PCN's rates beyond Poisson chance (staffing gaps; winters); the simulated chance already gives about the PCN-level chance implied by Dixon et al. 2011 (README)"),
     ]
 
 

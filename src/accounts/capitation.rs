@@ -484,12 +484,45 @@ pub fn budgets(
     let cap = &scenario.capitation;
     let pooled_share = env.pooled_social_care.map(|s| s.0);
     let n_rows = N_SECTORS + 1 + pooled_share.is_some() as usize;
-    let place_factor = |k: usize, f: &Formula| -> f64 {
+    // Rurality raises the cost of care delivered at home. Where the simulation's unit costs
+    // follow it (`[variation] place_costs`, model::variation), the index adjusts only the
+    // sectors of those settings, and the total row takes it on the share of the
+    // neighbourhood's need-priced cost in them; otherwise, as before, every row.
+    let rural_sector: [bool; N_SECTORS] = std::array::from_fn(|j| {
+        !scenario.variation.place_costs
+            || Setting::ALL
+                .iter()
+                .any(|s| s.cost_rises_with_distance() && model.activity.sector(*s) as usize == j)
+    });
+    let place_factor = |k: usize, f: &Formula, row: usize, census: &[u32]| -> f64 {
         let place = &geography.places[geography.neighbourhoods[k].place].name;
         let pf = datasets.place_factors.iter().find(|p| p.place == *place);
         let mff = pf.map_or(1.0, |p| p.market_forces_factor);
         let rur = pf.map_or(1.0, |p| p.rurality_index);
-        (if f.market_forces { mff } else { 1.0 }) * (if f.rurality { rur } else { 1.0 })
+        let rurality = if !f.rurality {
+            1.0
+        } else if row == TOTAL && scenario.variation.place_costs {
+            let need = Formula {
+                name: None,
+                basis: Basis::Need,
+                market_forces: false,
+                inequalities: false,
+                rurality: false,
+                weights: None,
+            };
+            let total = weights.of_census(&need, TOTAL, census);
+            let rural: f64 = (0..N_SECTORS)
+                .filter(|j| rural_sector[*j])
+                .map(|j| weights.of_census(&need, j, census))
+                .sum();
+            let share = if total > 0.0 { rural / total } else { 0.0 };
+            1.0 + (rur - 1.0) * share
+        } else if row == TOTAL || rural_sector[row] {
+            rur
+        } else {
+            1.0
+        };
+        (if f.market_forces { mff } else { 1.0 }) * rurality
     };
     // Spend by neighbourhood, year and sector.
     let spend: Vec<Vec<[i64; N_SECTORS]>> = results
@@ -648,7 +681,7 @@ pub fn budgets(
                                 }
                                 _ => weights.of_census(f, j, census),
                             };
-                            base * place_factor(*k, f)
+                            base * place_factor(*k, f, j, census)
                         })
                         .collect();
                     let total_raw: f64 = raw.iter().sum();

@@ -13,6 +13,7 @@
 
 use rayon::prelude::*;
 
+use crate::config::scenario::Variation;
 use crate::core::care::{Sector, Setting, N_SECTORS};
 use crate::core::dims::{n_cells, Cell, BAND_LABELS, N_BANDS, N_IMD, N_SEX, SEX_LABELS};
 use crate::core::rng::{person_uniform, Purpose, StreamKey};
@@ -20,6 +21,7 @@ use crate::data::geography::{Geography, Neighbourhood};
 use crate::engine::population::People;
 use crate::engine::synthesis::synthesise;
 use crate::model::activity::poisson;
+use crate::model::variation::AreaFactors;
 use crate::model::Model;
 
 /// People sampled for the estimation year, about (more adds time, not precision: the
@@ -105,12 +107,14 @@ impl CellSums {
 /// One sampled person's cost in pence per row over the estimation year.
 fn person_cost(
     model: &Model,
+    area: &AreaFactors,
     people: &People,
     i: usize,
     segment: u8,
     rng: &mut crate::core::rng::StreamRng,
 ) -> [f64; ROWS] {
     let a = &model.activity;
+    let cost = |s: Setting| a.unit_cost_pence(s, 1) as f64 * area.cost[s.index()];
     let cell = Cell::of(people.age[i], people.sex[i], people.imd[i], segment).exposure();
     let risk = people.risk[i] as f64;
     let mut out = [0.0; ROWS];
@@ -118,12 +122,12 @@ fn person_cost(
         if s.derived_from().is_some() {
             continue;
         }
-        let n = poisson(a.rate(s, cell) * risk, rng);
-        let mut pence = n as f64 * a.unit_cost_pence(s, 1) as f64;
+        let n = poisson(a.rate(s, cell) * risk * area.activity[s.index()], rng);
+        let mut pence = n as f64 * cost(s);
         out[a.sector(s).index()] += pence;
         if s == Setting::EmergencyAdmissions {
             let days = a.total_length_of_stay(n, 1.0, rng);
-            pence = days as f64 * a.unit_cost_pence(Setting::EmergencyBedDays, 1) as f64;
+            pence = days as f64 * cost(Setting::EmergencyBedDays);
             out[a.sector(Setting::EmergencyBedDays).index()] += pence;
         }
     }
@@ -132,9 +136,11 @@ fn person_cost(
 }
 
 /// Simulates the estimation year in one neighbourhood and sums it by observed cell.
+#[allow(clippy::too_many_arguments)]
 fn sample_neighbourhood(
     model: &Model,
     geography: &Geography,
+    variation: Variation,
     k: usize,
     seed: u64,
     stride: u64,
@@ -142,6 +148,15 @@ fn sample_neighbourhood(
     sensitivity: f64,
 ) -> CellSums {
     let nb = &geography.neighbourhoods[k];
+    // The area's own rates and costs, as in the runs: the real data a formula is fitted
+    // on carries the differences between areas that it cannot see. Its yearly wobble is
+    // a year of its own (run u64::MAX, year 0), apart from every simulated run.
+    let area = model.variation.factors(
+        variation,
+        (seed, u64::MAX),
+        (nb.id, &geography.places[nb.place].name),
+        0,
+    );
     let ns = model.segments.len();
     let key = |year: u64| StreamKey {
         seed,
@@ -173,7 +188,7 @@ fn sample_neighbourhood(
             } else {
                 reference as u8
             };
-        let y = person_cost(model, &people, i, now, &mut rng);
+        let y = person_cost(model, &area, &people, i, now, &mut rng);
         let c = Cell::of(age, people.sex[i], imd, recorded).census(ns);
         sums.n[c] += 1.0;
         for r in 0..ROWS {
@@ -298,6 +313,7 @@ fn fit(all: &CellSums, ns: usize, reference: usize) -> (Vec<Term>, Vec<Vec<f64>>
 pub fn estimate(
     model: &Model,
     geography: &Geography,
+    variation: Variation,
     seed: u64,
     reference: usize,
     sensitivity: f64,
@@ -307,7 +323,18 @@ pub fn estimate(
     let stride = (geography.total_population() / SAMPLE).max(1);
     let by_nb: Vec<CellSums> = (0..geography.neighbourhoods.len())
         .into_par_iter()
-        .map(|k| sample_neighbourhood(model, geography, k, seed, stride, reference, sensitivity))
+        .map(|k| {
+            sample_neighbourhood(
+                model,
+                geography,
+                variation,
+                k,
+                seed,
+                stride,
+                reference,
+                sensitivity,
+            )
+        })
         .collect();
     let mut all = CellSums::new(cells);
     for s in &by_nb {

@@ -1,8 +1,8 @@
 //! Batches of scenarios with Monte Carlo runs: resumable, shardable, mergeable.
 //!
-//! Scenarios that share a population, horizon and seed form a group, and each run of a
-//! group is one work unit: the counterfactual (no interventions) and every scenario of the
-//! group simulated together from common random numbers. A unit writes its Hive partitions
+//! Scenarios that share a population, horizon, seed and variation settings form a group,
+//! and each run of a group is one work unit: the counterfactual (no interventions) and
+//! every scenario of the group simulated together from common random numbers. A unit writes its Hive partitions
 //! (`TABLE/scenario=S/run=K/part-0.parquet`) through a staging folder, then a marker in
 //! `.units/`; a unit with a marker is complete and is skipped on a re-run, so a batch
 //! killed midway loses only the units in flight. `--shard I/N` takes every N-th unit from
@@ -22,7 +22,7 @@ use crate::app::pipeline::{
     prepare, simulate_unit, unit_staging, write_formula_weights, write_unit, Prepared, Unit,
 };
 use crate::config::batch::{Batch, Shard};
-use crate::config::scenario::{parse_toml, scenario_error, Scenario};
+use crate::config::scenario::{parse_toml, scenario_error, Scenario, Variation};
 use crate::core::error::{CapsimError, Result};
 use crate::core::level::Level;
 use crate::data::datasets::DatasetSource;
@@ -379,6 +379,11 @@ fn batch_from_manifest(v: &serde_json::Value) -> Result<Batch> {
             envelope: Default::default(),
             capitation: Default::default(),
             interventions: Vec::new(),
+            // Batches written before the setting existed had neither kind of variation.
+            variation: match get("variation") {
+                serde_json::Value::Null => Variation::OFF,
+                v => serde_json::from_value(v).map_err(|_| bad("a variation"))?,
+            },
         });
     }
     Ok(Batch {

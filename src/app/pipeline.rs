@@ -78,6 +78,7 @@ pub fn prepare(batch: &Batch, source: &DatasetSource) -> Result<Prepared> {
         let estimated = estimate(
             &model,
             &geo,
+            batch.scenarios[g[0]].variation,
             batch.scenarios[g[0]].seed,
             reference_segment(&datasets),
             datasets.parameters.condition_recording_sensitivity,
@@ -152,6 +153,7 @@ pub fn simulate_unit(
             seed: first.seed,
             run,
             years: first.years,
+            variation: first.variation,
         },
         levers,
     );

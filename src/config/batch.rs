@@ -126,13 +126,17 @@ impl Batch {
         Ok(())
     }
 
-    /// Groups of scenarios that can share a work unit: same population, horizon and seed.
+    /// Groups of scenarios that can share a work unit: same population, horizon, seed and
+    /// variation settings (the counterfactual they share is simulated with them).
     pub fn groups(&self) -> Vec<Vec<usize>> {
         let mut groups: Vec<Vec<usize>> = Vec::new();
         for (i, s) in self.scenarios.iter().enumerate() {
             let same = |j: &usize| {
                 let t = &self.scenarios[*j];
-                t.population == s.population && t.years == s.years && t.seed == s.seed
+                t.population == s.population
+                    && t.years == s.years
+                    && t.seed == s.seed
+                    && t.variation == s.variation
             };
             match groups.iter_mut().find(|g| same(&g[0])) {
                 Some(g) => g.push(i),

@@ -246,7 +246,9 @@ pub struct Formula {
     /// Multiply by 1 + the quintile's unmet-need uplift (`capitation_deprivation.csv`).
     #[serde(default)]
     pub inequalities: bool,
-    /// Multiply by the place's rurality index.
+    /// Multiply by the place's rurality index: with `[variation] place_costs` (the
+    /// default) only in the sectors of care delivered at home (community, social care; the
+    /// total row in proportion), where unit costs follow it; otherwise in every sector.
     #[serde(default)]
     pub rurality: bool,
     /// The weight table of `basis = "table"`, relative to the scenario file that names it.
@@ -493,6 +495,43 @@ impl Default for Capitation {
     }
 }
 
+/// What differs between areas besides their people: unexplained variation of activity
+/// rates (practice style, supply, unrecorded need) and local costs. Both default to on;
+/// switching them off gives every neighbourhood the national rates and unit costs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Variation {
+    /// Persistent multipliers on each neighbourhood's activity rates by setting (the same
+    /// in every Monte Carlo run), and a smaller year-to-year wobble drawn per run.
+    #[serde(default = "on")]
+    pub between_areas: bool,
+    /// Unit costs scaled by the place's market forces factor, and for care delivered at
+    /// home by its rurality index (`datasets/capitation_places.csv`).
+    #[serde(default = "on")]
+    pub place_costs: bool,
+}
+
+fn on() -> bool {
+    true
+}
+
+impl Variation {
+    /// Neither: national rates and unit costs everywhere (capsim before these existed).
+    pub const OFF: Variation = Variation {
+        between_areas: false,
+        place_costs: false,
+    };
+}
+
+impl Default for Variation {
+    fn default() -> Self {
+        Variation {
+            between_areas: true,
+            place_costs: true,
+        }
+    }
+}
+
 /// Who an intervention is for. Every list left empty means "everyone".
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -725,6 +764,7 @@ struct ScenarioFile {
     runs: Option<Runs>,
     envelope: Option<Envelope>,
     capitation: Option<Capitation>,
+    variation: Option<Variation>,
     #[serde(default, deserialize_with = "spanned_vec")]
     intervention: Vec<Located<Intervention>>,
 }
@@ -865,6 +905,7 @@ pub struct Scenario {
     pub envelope: Envelope,
     pub capitation: Capitation,
     pub interventions: Vec<Intervention>,
+    pub variation: Variation,
 }
 
 /// Settings given on the command line that override every scenario.
@@ -1019,6 +1060,7 @@ impl Scenario {
             envelope: Envelope::default(),
             capitation: Capitation::default(),
             interventions: Vec::new(),
+            variation: Variation::default(),
         };
         for (path, f) in chain.into_iter().rev() {
             if let Some(v) = f.name {
@@ -1051,6 +1093,9 @@ impl Scenario {
                     }
                 }
                 s.capitation = v;
+            }
+            if let Some(v) = f.variation {
+                s.variation = v;
             }
             for i in f.intervention.into_iter().map(|i| i.value) {
                 match s.interventions.iter_mut().find(|x| x.name == i.name) {

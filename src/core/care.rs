@@ -32,6 +32,41 @@ impl Setting {
             _ => None,
         }
     }
+
+    /// Hospital settings: their unexplained variation between areas shares a common
+    /// hospital factor (supply, admission thresholds), besides a part of their own.
+    pub fn is_hospital(self) -> bool {
+        match self {
+            Setting::AeAttendances
+            | Setting::EmergencyAdmissions
+            | Setting::EmergencyBedDays
+            | Setting::ElectiveAdmissions
+            | Setting::OutpatientAttendances => true,
+            Setting::GpAppointments
+            | Setting::OtherPrimaryCare
+            | Setting::CommunityNursing
+            | Setting::CommunityMentalHealth
+            | Setting::HomeCareHours
+            | Setting::CareHomeWeeks => false,
+        }
+    }
+
+    /// Settings delivered in people's homes, where staff travel to the patient, so that
+    /// distance (rurality) raises the cost of a unit of care.
+    pub fn cost_rises_with_distance(self) -> bool {
+        match self {
+            Setting::CommunityNursing | Setting::HomeCareHours => true,
+            Setting::GpAppointments
+            | Setting::OtherPrimaryCare
+            | Setting::CommunityMentalHealth
+            | Setting::AeAttendances
+            | Setting::EmergencyAdmissions
+            | Setting::EmergencyBedDays
+            | Setting::ElectiveAdmissions
+            | Setting::OutpatientAttendances
+            | Setting::CareHomeWeeks => false,
+        }
+    }
 }
 
 crate::labelled_enum! {

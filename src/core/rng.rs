@@ -35,8 +35,14 @@ pub enum Purpose {
     Parameter = 9,
     /// Substituted activity added by interventions.
     Substitution = 10,
+    /// Persistent unexplained variation of a neighbourhood's activity rates (practice
+    /// style, supply), keyed by seed and neighbourhood only: the same in every run.
+    AreaVariation = 11,
+    /// Year-to-year wobble of a neighbourhood's activity rates, keyed by seed, run,
+    /// neighbourhood and year.
+    YearVariation = 12,
     /// The need formula's estimation year: its own people and draws, apart from every run.
-    Estimation = 12,
+    Estimation = 13,
 }
 
 /// The full key of a stream.

@@ -146,6 +146,15 @@ pub struct Parameters {
     /// Share of people with a condition whose GP record shows it (the need formula sees
     /// only recorded conditions).
     pub condition_recording_sensitivity: f64,
+    /// Unexplained variation between areas (log-scale standard deviations of lognormal
+    /// multipliers with mean 1): a hospital factor shared by the hospital settings...
+    pub variation_hospital_shared_sd: f64,
+    /// ... a part of each hospital setting's own ...
+    pub variation_hospital_setting_sd: f64,
+    /// ... each other setting's own (independent) factor ...
+    pub variation_other_sd: f64,
+    /// ... and a year-to-year wobble of every setting, drawn per run.
+    pub variation_yearly_sd: f64,
 }
 
 /// A neighbourhood type with its deprivation mix and age-structure tilt.
@@ -869,6 +878,13 @@ fn load_parameters(t: &Table) -> Result<Parameters> {
         neighbourhood_size_min: get("neighbourhood_size_min", 1.0, 1e7)?,
         neighbourhood_size_max: get("neighbourhood_size_max", 1.0, 1e7)?,
         condition_recording_sensitivity: get("condition_recording_sensitivity", 0.05, 1.0)?,
+        // Plausible ranges: 0 (none) to 0.5 on the log scale, i.e. about a third of areas
+        // more than 40% off; practice-level hospital cost residuals are about 10% (Dixon
+        // et al. BMJ 2011), so larger values are typos rather than judgements.
+        variation_hospital_shared_sd: get("variation_hospital_shared_sd", 0.0, 0.5)?,
+        variation_hospital_setting_sd: get("variation_hospital_setting_sd", 0.0, 0.5)?,
+        variation_other_sd: get("variation_other_sd", 0.0, 0.5)?,
+        variation_yearly_sd: get("variation_yearly_sd", 0.0, 0.5)?,
     };
     if p.england_neighbourhoods < p.england_systems * p.england_places_per_system {
         return Err(t.whole(
@@ -1093,8 +1109,10 @@ fn load_place_factors(t: &Table, system: &[NeighbourhoodRow]) -> Result<Vec<Plac
         }
     }
     let place = t.choice("place", &cols, &places)?;
-    let mff = t.number("market_forces_factor", &cols, 0.5, 2.0)?;
-    let rur = t.number("rurality_index", &cols, 0.5, 2.0)?;
+    // Plausible ranges: they scale unit costs as well as budgets. NHS market forces factors
+    // lie within about 0.9-1.3 and Carr-Hill rurality indices within a few per cent of 1.
+    let mff = t.number("market_forces_factor", &cols, 0.8, 1.5)?;
+    let rur = t.number("rurality_index", &cols, 0.8, 1.5)?;
     let mut out: Vec<PlaceFactors> = Vec::new();
     for r in 0..t.height() {
         let name = places[place.values[r]];

@@ -15,6 +15,7 @@ use crate::config::uncertainty::{draw, Dist};
 use crate::core::care::{Sector, Setting, N_SETTINGS};
 use crate::core::dims::{n_exposure_cells, Cell, N_BANDS, N_IMD, N_SEX};
 use crate::model::activity::ActivityModel;
+use crate::model::variation::AreaFactors;
 
 /// Who an intervention reaches, as masks over the model's dimensions.
 #[derive(Debug, Clone, PartialEq)]
@@ -279,13 +280,27 @@ pub struct EffectScratch {
     los_mult: Vec<f64>,
 }
 
+/// Multiplies expected counts `[setting][segment]` by the area's activity multipliers.
+fn apply_area(means: &mut [f64], ns: usize, area: &AreaFactors) {
+    for s in Setting::ALL {
+        let m = area.activity[s.index()];
+        for v in &mut means[s.index() * ns..(s.index() + 1) * ns] {
+            *v *= m;
+        }
+    }
+}
+
 /// Expected counts `[setting][segment]` of a neighbourhood-year under a scenario's levers,
-/// from the exposure (risk-weighted person-years) and presence (person-years) tables; and
-/// the interventions' enrolment, costs and funding shifts.
+/// from the exposure (risk-weighted person-years) and presence (person-years) tables and
+/// the neighbourhood-year's `area` multipliers (the same for every scenario of a run);
+/// and the interventions' enrolment, costs and funding shifts. Activity substituted by
+/// interventions is added as configured, not multiplied; activity they avoid is valued at
+/// the area's rates and local unit costs.
 #[allow(clippy::too_many_arguments)]
 pub fn scenario_means(
     model: &ActivityModel,
     levers: &Levers,
+    area: &AreaFactors,
     neighbourhood: usize,
     year: u32,
     exposure: &[f64],
@@ -310,6 +325,7 @@ pub fn scenario_means(
     };
     if active.is_empty() {
         model.expected_into(exposure, None, means, los_factor);
+        apply_area(means, ns, area);
         for (k, d) in levers.interventions.iter().enumerate() {
             if d.reach.neighbourhoods[neighbourhood] {
                 d.reach.for_each_cell(|_, c| out.target[k] += presence[c]);
@@ -338,6 +354,7 @@ pub fn scenario_means(
         });
     }
     model.expected_into(exposure, Some((mult, los_mult)), means, los_factor);
+    apply_area(means, ns, area);
 
     let adm = Setting::EmergencyAdmissions;
     let los = model.los_mean();
@@ -356,7 +373,8 @@ pub fn scenario_means(
             for s in Setting::ALL {
                 let e = d.activity[s.index()];
                 if s.derived_from().is_none() && e != 0.0 {
-                    let a = -model.rate(s, cell) * exposure[cell] * c * e;
+                    let a =
+                        -model.rate(s, cell) * area.activity[s.index()] * exposure[cell] * c * e;
                     avoided[s.index()] += a;
                     if s == adm {
                         avoided_adm[g] += a;
@@ -368,6 +386,7 @@ pub fn scenario_means(
                 d.activity[Setting::EmergencyBedDays.index()],
             );
             avoided[Setting::EmergencyBedDays.index()] += model.rate(adm, cell)
+                * area.activity[adm.index()]
                 * exposure[cell]
                 * los
                 * (1.0 - (1.0 + c * ea) * (1.0 + c * el));
@@ -386,7 +405,10 @@ pub fn scenario_means(
             let saved: f64 = Setting::ALL
                 .iter()
                 .filter(|s| model.sector(**s) == from)
-                .map(|s| avoided[s.index()] * model.unit_cost_pence(*s, year) as f64)
+                .map(|s| {
+                    avoided[s.index()]
+                        * model.local_unit_cost_pence(*s, year, area.cost[s.index()]) as f64
+                })
                 .sum();
             out.shift_pence[k] = (share * saved.max(0.0)).round() as i64;
         }

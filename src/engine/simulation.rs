@@ -8,7 +8,8 @@
 //! Each year: (1) deaths and out-migration, one competing-risks draw per person; (2) segment
 //! transitions of the survivors; (3) births by mother's age band and in-migration by age band
 //! and sex; (4) ageing; (5) care used, drawn as exact Poisson totals from the year's exposure
-//! (survivors count a full year, leavers and joiners half a year, in the segment they were in).
+//! (survivors count a full year, leavers and joiners half a year, in the segment they were in)
+//! at the neighbourhood-year's rates and local unit costs ([`crate::model::variation`]).
 //!
 //! A work unit ([`Plan`]) is one Monte Carlo run of several scenarios. They share the
 //! synthesised population and every random stream (common random numbers). Scenarios whose
@@ -19,6 +20,7 @@
 
 use rayon::prelude::*;
 
+use crate::config::scenario::Variation;
 use crate::core::care::N_SETTINGS;
 use crate::core::dims::{
     band_of, n_cells, n_exposure_cells, Cell, FEMALE, MAX_AGE, N_BANDS, N_IMD, N_SEX,
@@ -41,6 +43,8 @@ pub struct SimConfig {
     pub seed: u64,
     pub run: u64,
     pub years: u32,
+    /// Which differences between areas are simulated ([`crate::model::variation`]).
+    pub variation: Variation,
 }
 
 /// People accounting of one neighbourhood-year: start + births - deaths + migration_in -
@@ -371,8 +375,8 @@ pub fn step_population(
     }
 }
 
-/// Runs one year for one neighbourhood without interventions, returning its flows and
-/// activity.
+/// Runs one year for one neighbourhood without interventions, at national rates and unit
+/// costs (no variation between areas), returning its flows and activity.
 pub fn step_year(
     model: &Model,
     newcomers: &Newcomers,
@@ -436,6 +440,13 @@ pub fn simulate_neighbourhood(
         scratch.people.copy_from(&scratch.start);
         for year in 1..=config.years {
             let y = year as usize - 1;
+            // The same for the counterfactual and every scenario (common random numbers).
+            let area = model.variation.factors(
+                config.variation,
+                (config.seed, config.run),
+                (nb.id, &geography.places[nb.place].name),
+                year,
+            );
             count_into(&scratch.people, ns, &mut census[y * cells..(y + 1) * cells]);
             let key = keys(config, nb.id, year);
             let mut mortality = std::mem::take(&mut scratch.mortality);
@@ -456,6 +467,7 @@ pub fn simulate_neighbourhood(
                 let iy = scenario_means(
                     &model.activity,
                     &plan.scenarios[*s].levers,
+                    &area,
                     index,
                     year,
                     &scratch.exposure,
@@ -467,6 +479,7 @@ pub fn simulate_neighbourhood(
                 activity[j].push(model.activity.draw_from(
                     &scratch.means,
                     &scratch.los,
+                    &area.cost,
                     year,
                     &key(Purpose::Activity),
                 ));

@@ -124,7 +124,13 @@ impl ActivityModel {
     /// Unit cost in whole pence in a simulation year (1 = the price year; inflation
     /// compounds from there).
     pub fn unit_cost_pence(&self, setting: Setting, year: u32) -> i64 {
-        (self.unit_cost_pence[setting.index()] * self.cost_factor(year)).round() as i64
+        self.local_unit_cost_pence(setting, year, 1.0)
+    }
+
+    /// Unit cost in whole pence in a simulation year where costs are `local` times the
+    /// national ones (a place's market forces and rurality, [`crate::model::variation`]).
+    pub fn local_unit_cost_pence(&self, setting: Setting, year: u32, local: f64) -> i64 {
+        (self.unit_cost_pence[setting.index()] * self.cost_factor(year) * local).round() as i64
     }
 
     /// Expected counts `[setting][segment]` from an exposure table.
@@ -197,19 +203,28 @@ impl ActivityModel {
         }
     }
 
-    /// Draws one year's counts and costs from an exposure table (no interventions).
+    /// Draws one year's counts and costs from an exposure table (no interventions, national
+    /// rates and costs).
     pub fn draw(&self, exposure: &[f64], year: u32, key: &StreamKey) -> YearActivity {
         let mean = self.expected(exposure);
-        self.draw_from(&mean, &vec![1.0; self.n_segments], year, key)
+        self.draw_from(
+            &mean,
+            &vec![1.0; self.n_segments],
+            &[1.0; N_SETTINGS],
+            year,
+            key,
+        )
     }
 
-    /// Draws one year's counts and costs from expected counts `[setting][segment]`. Each
-    /// (setting, segment) total has its own stream (a lane of `key`), so scenarios whose
-    /// means differ still share their random numbers cell by cell.
+    /// Draws one year's counts and costs from expected counts `[setting][segment]`, with
+    /// unit costs `local_cost[setting]` times the national ones. Each (setting, segment)
+    /// total has its own stream (a lane of `key`), so scenarios whose means differ still
+    /// share their random numbers cell by cell.
     pub fn draw_from(
         &self,
         mean: &[f64],
         los_factor: &[f64],
+        local_cost: &[f64; N_SETTINGS],
         year: u32,
         key: &StreamKey,
     ) -> YearActivity {
@@ -237,7 +252,10 @@ impl ActivityModel {
         let cost_pence = count
             .iter()
             .enumerate()
-            .map(|(i, c)| *c as i64 * self.unit_cost_pence(Setting::ALL[i / ns], year))
+            .map(|(i, c)| {
+                let s = Setting::ALL[i / ns];
+                *c as i64 * self.local_unit_cost_pence(s, year, local_cost[s.index()])
+            })
             .collect();
         YearActivity { count, cost_pence }
     }

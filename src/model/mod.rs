@@ -1,21 +1,26 @@
 //! Layer 4, `model`: every parameter table the yearly loop needs, built once from the
-//! datasets: demography, segment transitions and activity rates with unit costs.
+//! datasets: demography, segment transitions, activity rates with unit costs, and the
+//! variation between areas.
 
 pub mod activity;
 pub mod demography;
 pub mod segments;
+pub mod variation;
 
 use crate::core::error::Result;
 use crate::data::datasets::Datasets;
 use crate::model::activity::ActivityModel;
 use crate::model::demography::Demography;
 use crate::model::segments::SegmentModel;
+use crate::model::variation::AreaVariation;
 
 #[derive(Debug, Clone)]
 pub struct Model {
     pub segments: SegmentModel,
     pub demography: Demography,
     pub activity: ActivityModel,
+    /// Unexplained variation between areas and local cost factors.
+    pub variation: AreaVariation,
     /// Gamma shape of the persistent individual risk multiplier (mean 1, variance 1/shape).
     pub risk_shape: f64,
 }
@@ -26,6 +31,7 @@ impl Model {
             segments: SegmentModel::new(d)?,
             demography: Demography::new(d),
             activity: ActivityModel::new(d),
+            variation: AreaVariation::new(d),
             risk_shape: d.parameters.risk_shape,
         })
     }

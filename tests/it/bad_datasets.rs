@@ -194,3 +194,44 @@ fn a_good_run_writes_every_table_and_run_json() {
         .to_string_lossy()
         .starts_with(".capsim")));
 }
+
+#[test]
+fn implausible_variation_between_areas() {
+    // Line 17 of parameters.csv is variation_yearly_sd.
+    expect_rejected(
+        |d| set_cell(&d.join("parameters.csv"), 17, "value", "0.9"),
+        &[
+            "parameters.csv",
+            "line 17",
+            "value",
+            "0.9",
+            "variation_yearly_sd",
+            "from 0 to 0.5",
+        ],
+    );
+    expect_rejected(
+        |d| set_cell(&d.join("parameters.csv"), 14, "value", "-0.1"),
+        &["parameters.csv", "line 14", "variation_hospital_shared_sd"],
+    );
+}
+
+#[test]
+fn implausible_market_forces_factor() {
+    // It now scales unit costs as well as budgets.
+    expect_rejected(
+        |d| {
+            set_cell(
+                &d.join("capitation_places.csv"),
+                2,
+                "market_forces_factor",
+                "1.9",
+            )
+        },
+        &[
+            "capitation_places.csv",
+            "line 2",
+            "market_forces_factor",
+            "1.9",
+        ],
+    );
+}

@@ -328,6 +328,7 @@ fn paired(scenario: &Scenario, seed: u64, runs: u64, setting: usize) -> Vec<(f64
                     seed,
                     run,
                     years: scenario.years,
+                    variation: scenario.variation,
                 },
                 vec![
                     none,
@@ -425,6 +426,7 @@ substitution.community_nursing = { per_enrolled = 3 }
                 seed: 3,
                 run: 0,
                 years: s.years,
+                variation: s.variation,
             },
             vec![Levers::draw(&s, &s.resolve(&d, &g).unwrap(), 0)],
         );

@@ -2,6 +2,7 @@
 //! pace of change within its step, risk decomposition, and clear errors for bad settings.
 
 use std::collections::BTreeMap;
+use std::path::Path;
 
 use capsim::accounts::capitation::Weights;
 use capsim::app::run::{run, RunOptions};
@@ -71,6 +72,7 @@ fn weights(d: &Datasets, m: &Model, g: &Geography) -> Weights {
     let estimated = capsim::accounts::need_formula::estimate(
         m,
         g,
+        capsim::config::scenario::Variation::default(),
         1,
         capsim::app::pipeline::reference_segment(d),
         d.parameters.condition_recording_sensitivity,
@@ -491,9 +493,40 @@ fn bad_capitation_settings_are_rejected() {
 #[test]
 fn smaller_neighbourhoods_carry_more_chance_and_need_weighting_less_bias() {
     let tmp = tempfile::tempdir().unwrap();
+    // The shipped baseline, with need and headcount each adjusted for market forces: unit
+    // costs follow the market forces factor (`[variation] place_costs`), so a formula
+    // without it misses cost differences, and like must be compared with like. No pace of
+    // change, so budgets are each formula's own target rather than a step from the
+    // expected-cost shares every formula starts from.
+    let baseline = Path::new(env!("CARGO_MANIFEST_DIR")).join("scenarios/baseline.toml");
+    write(
+        tmp.path(),
+        "formulas.toml",
+        &format!(
+            r#"extends = "{}"
+[capitation]
+formula = [
+    "need",
+    {{ name = "need_mff", basis = "need", market_forces = true }},
+    {{ name = "headcount_mff", basis = "headcount", market_forces = true }},
+]
+risk_sharing = {{ pool = "place", gain_share = 0.5, loss_share = 0.5, cap = 0.02, collar = 0.02 }}
+"#,
+            baseline.display()
+        ),
+    );
     let out = capsim(
         tmp.path(),
-        &["budget", "--runs", "16", "--years", "2", "--out", "b"],
+        &[
+            "budget",
+            "formulas.toml",
+            "--runs",
+            "16",
+            "--years",
+            "2",
+            "--out",
+            "b",
+        ],
     );
     assert!(
         out.status.success(),
@@ -524,10 +557,10 @@ fn smaller_neighbourhoods_carry_more_chance_and_need_weighting_less_bias() {
         v[v.len() / 2]
     };
     assert!(
-        bias("need") < bias("headcount"),
+        bias("need_mff") < bias("headcount_mff"),
         "{} vs {}",
-        bias("need"),
-        bias("headcount")
+        bias("need_mff"),
+        bias("headcount_mff")
     );
 }
 

@@ -49,6 +49,7 @@ fn another_seed_gives_other_results() {
             seed: 1,
             run: 0,
             years: 1,
+            variation: Default::default(),
         }),
         &mut Default::default(),
     );
@@ -60,6 +61,7 @@ fn another_seed_gives_other_results() {
             seed: 2,
             run: 0,
             years: 1,
+            variation: Default::default(),
         }),
         &mut Default::default(),
     );

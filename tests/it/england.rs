@@ -2,7 +2,7 @@
 
 use capsim::core::care::Setting;
 use capsim::data::datasets::Datasets;
-use capsim::data::geography::Geography;
+use capsim::data::geography::{Geography, Preset};
 use capsim::engine::simulation::{simulate, SimConfig};
 use capsim::model::Model;
 
@@ -10,7 +10,7 @@ use capsim::model::Model;
 fn england_year_one_matches_published_totals() {
     let d = Datasets::bundled().unwrap();
     let m = Model::new(&d).unwrap();
-    let g = Geography::england(&d).unwrap();
+    let g = Geography::preset(&d, Preset::England).unwrap();
     assert_eq!(g.neighbourhoods.len(), 1250);
     let results = simulate(
         &m,
@@ -19,6 +19,7 @@ fn england_year_one_matches_published_totals() {
             seed: 1,
             run: 0,
             years: 1,
+            variation: Default::default(),
         },
         0,
         &|| {},

@@ -15,3 +15,4 @@ mod report;
 mod scenarios;
 mod statistics;
 mod util;
+mod variation;

@@ -539,3 +539,49 @@ fn a_closed_pipe_is_not_a_crash() {
         assert_eq!(out.status.code(), Some(0), "{args:?}: {stderr}");
     }
 }
+
+#[test]
+fn bad_variation_settings_are_rejected() {
+    rejected(
+        "extends = \"base.toml\"\n\n[variation]\nbetween_areas = \"yes\"\n",
+        4,
+        "variation.between_areas",
+        "bool",
+    );
+    rejected(
+        "extends = \"base.toml\"\n\n[variation]\nplace_costs = true\nwobble = 0.1\n",
+        5,
+        "variation.wobble",
+        "expected `between_areas` or `place_costs`",
+    );
+}
+
+#[test]
+fn variation_defaults_on_is_inherited_and_splits_groups() {
+    use capsim::config::scenario::Variation;
+    let tmp = tempfile::tempdir().unwrap();
+    write(tmp.path(), "base.toml", SMALL);
+    let base = Scenario::load(&tmp.path().join("base.toml")).unwrap();
+    assert_eq!(base.variation, Variation::default());
+    assert!(base.variation.between_areas && base.variation.place_costs);
+    write(
+        tmp.path(),
+        "off.toml",
+        &format!("{SMALL}\n[variation]\nbetween_areas = false\n"),
+    );
+    write(
+        tmp.path(),
+        "child.toml",
+        "extends = \"off.toml\"\nname = \"child\"\n",
+    );
+    let child = Scenario::load(&tmp.path().join("child.toml")).unwrap();
+    assert!(!child.variation.between_areas && child.variation.place_costs);
+    // Scenarios with other variation settings cannot share a counterfactual.
+    let batch = write(
+        tmp.path(),
+        "batch.toml",
+        "name = \"b\"\nscenarios = [\"base.toml\", \"child.toml\"]\n",
+    );
+    let b = Batch::load(&batch).unwrap();
+    assert_eq!(b.groups().len(), 2);
+}

@@ -270,3 +270,89 @@ fn hospital_spend_concentrates_as_published() {
         "top 1% share of hospital spend {share:.3}"
     );
 }
+
+#[test]
+fn activity_of_a_neighbourhood_averages_its_expectation_times_its_multiplier() {
+    use capsim::config::scenario::Variation;
+    use capsim::engine::levers::{scenario_means, EffectScratch, Levers};
+
+    let (d, m, g) = bundled();
+    let k = 4;
+    let nb = &g.neighbourhoods[k];
+    let place = &g.places[nb.place].name;
+    let p = people_of(&m, &g, 1, 11);
+    let ns = d.segments.len();
+    let mut exposure = vec![0.0; n_exposure_cells(ns)];
+    let mut presence = exposure.clone();
+    for i in 0..p.len() {
+        add_exposure(&p, i, 1.0, &mut exposure, &mut presence);
+    }
+    let national = m.activity.expected(&exposure);
+    let persistent = m.variation.persistent(99, nb.id);
+    let sd_year = d.parameters.variation_yearly_sd;
+    let wobble_var = (sd_year * sd_year).exp() - 1.0; // variance of a mean-1 lognormal
+
+    let on = Variation {
+        between_areas: true,
+        place_costs: false,
+    };
+    let runs = 400u64;
+    let year = 2;
+    let mut sums = [0.0; Setting::COUNT];
+    let (mut scratch, mut means, mut los) = (
+        EffectScratch::default(),
+        vec![0.0; Setting::COUNT * ns],
+        vec![1.0; ns],
+    );
+    for run in 0..runs {
+        let area = m.variation.factors(on, (99, run), (nb.id, place), year);
+        scenario_means(
+            &m.activity,
+            &Levers::none(),
+            &area,
+            k,
+            year,
+            &exposure,
+            &presence,
+            &mut scratch,
+            &mut means,
+            &mut los,
+        );
+        let key = StreamKey {
+            seed: 99,
+            run,
+            neighbourhood: nb.id,
+            year: year as u64,
+            purpose: Purpose::Activity,
+        };
+        let drawn = m.activity.draw_from(&means, &los, &area.cost, year, &key);
+        for s in Setting::ALL {
+            let si = s.index();
+            sums[si] += drawn.count[si * ns..(si + 1) * ns].iter().sum::<u64>() as f64;
+        }
+    }
+    let los_mean = d.parameters.emergency_los_mean;
+    let shape = d.parameters.emergency_los_shape;
+    let adm = Setting::EmergencyAdmissions.index();
+    let mut rejects_national = 0;
+    for s in Setting::ALL {
+        let si = s.index();
+        let mu: f64 = national[si * ns..(si + 1) * ns].iter().sum::<f64>() * persistent[si];
+        // Per run: Poisson (or compound, for bed days) given the wobble, plus the wobble.
+        let poisson = if s == Setting::EmergencyBedDays {
+            let a: f64 = national[adm * ns..(adm + 1) * ns].iter().sum::<f64>() * persistent[adm];
+            a * (los_mean + los_mean * los_mean / shape + los_mean * los_mean)
+        } else {
+            mu
+        };
+        let per_run = poisson + mu * mu * wobble_var;
+        let mean = sums[si] / runs as f64;
+        assert_close(s.id(), mean, mu, per_run / runs as f64, Z);
+        let without = mu / persistent[si];
+        if (mean - without).abs() > Z * (per_run / runs as f64).sqrt() {
+            rejects_national += 1;
+        }
+    }
+    // The test has the power to see the multipliers: the national expectation is rejected.
+    assert!(rejects_national >= 5, "only {rejects_national} settings");
+}

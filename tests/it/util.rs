@@ -5,7 +5,7 @@ use std::process::Output;
 
 use capsim::core::rng::{Purpose, StreamKey};
 use capsim::data::datasets::{Datasets, BUNDLED};
-use capsim::data::geography::Geography;
+use capsim::data::geography::{Geography, Preset};
 use capsim::engine::population::People;
 use capsim::engine::synthesis::synthesise;
 use capsim::model::Model;
@@ -32,7 +32,8 @@ pub fn copy_datasets(dir: &Path) -> PathBuf {
 pub fn bundled() -> (Datasets, Model, Geography) {
     let d = Datasets::bundled().expect("bundled datasets");
     let m = Model::new(&d).expect("model");
-    let g = Geography::default_system(&d);
+    // Through `preset`, which numbers the neighbourhoods: random streams are keyed by it.
+    let g = Geography::preset(&d, Preset::Default).expect("default system");
     (d, m, g)
 }
 

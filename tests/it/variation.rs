@@ -1,0 +1,261 @@
+//! Variation between areas: persistent multipliers (the same in every run, different
+//! between neighbourhoods), a yearly wobble (different between runs), both shared by the
+//! counterfactual and the scenarios; local unit costs; and with everything off, exactly the
+//! results capsim gave before the feature existed.
+
+use std::path::Path;
+
+use capsim::config::batch::Batch;
+use capsim::config::scenario::Variation;
+use capsim::core::care::Setting;
+use capsim::engine::levers::Levers;
+use capsim::engine::simulation::{simulate, simulate_neighbourhood, Plan, SimConfig};
+use capsim::model::variation::AreaFactors;
+
+use crate::util::bundled;
+
+const ON: Variation = Variation {
+    between_areas: true,
+    place_costs: true,
+};
+
+#[test]
+fn persistent_multipliers_are_the_same_in_every_run_and_differ_between_neighbourhoods() {
+    let (_, m, g) = bundled();
+    let v = &m.variation;
+    let mut seen: Vec<[f64; Setting::COUNT]> = Vec::new();
+    for (k, nb) in g.neighbourhoods.iter().enumerate() {
+        let place = &g.places[nb.place].name;
+        let p = v.persistent(42, nb.id);
+        assert_eq!(p, v.persistent(42, nb.id));
+        for run in 0..3 {
+            for year in 1..=2 {
+                let f = v.factors(ON, (42, run), (nb.id, place), year);
+                let y = v.yearly(42, run, nb.id, year);
+                for s in 0..Setting::COUNT {
+                    // The run's factor is the persistent one times that run-year's wobble.
+                    assert_eq!(f.activity[s], p[s] * y[s], "{k} {run} {year}");
+                }
+            }
+        }
+        // The wobble differs between runs and between years.
+        assert_ne!(v.yearly(42, 0, nb.id, 1), v.yearly(42, 1, nb.id, 1));
+        assert_ne!(v.yearly(42, 0, nb.id, 1), v.yearly(42, 0, nb.id, 2));
+        assert!(p.iter().all(|x| *x != 1.0 && *x > 0.0));
+        assert!(
+            !seen.contains(&p),
+            "neighbourhood {k} repeats another's multipliers"
+        );
+        seen.push(p);
+    }
+    // Another seed, other multipliers.
+    assert_ne!(v.persistent(42, 1), v.persistent(43, 1));
+}
+
+#[test]
+fn switched_off_every_multiplier_is_exactly_one() {
+    let (_, m, g) = bundled();
+    for nb in &g.neighbourhoods {
+        let place = &g.places[nb.place].name;
+        for year in 1..=3 {
+            let f = m
+                .variation
+                .factors(Variation::OFF, (42, 2), (nb.id, place), year);
+            assert_eq!(f, AreaFactors::NONE);
+        }
+    }
+}
+
+/// Care totals of a whole-system run of seed 5, run 1, two years, with the variation
+/// off, recorded by capsim before the feature was added (commit ef27ca1), on the default
+/// system as `Geography::default_system` builds it (every neighbourhood numbered 0, as the
+/// test helpers then did).
+#[test]
+fn variation_off_reproduces_the_results_from_before_the_feature() {
+    let (d, model, _) = bundled();
+    let geography = capsim::data::geography::Geography::default_system(&d);
+    let config = SimConfig {
+        seed: 5,
+        run: 1,
+        years: 2,
+        variation: Variation::OFF,
+    };
+    let r = simulate(&model, &geography, &config, 2, &|| {}).unwrap();
+    let ns = model.segments.len();
+    let mut count = [0u64; Setting::COUNT];
+    let mut cost = [0i64; Setting::COUNT];
+    for n in &r {
+        for y in &n.activity {
+            for i in 0..y.count.len() {
+                count[i / ns] += y.count[i];
+                cost[i / ns] += y.cost_pence[i];
+            }
+        }
+    }
+    assert_eq!(
+        count,
+        [
+            18698572, 3161891, 3654485, 1348090, 1366945, 326997, 1466808, 466101, 5009656,
+            10355456, 767188
+        ]
+    );
+    assert_eq!(
+        cost,
+        [
+            60585150480,
+            12806970100,
+            24052904314,
+            23886338926,
+            34463439010,
+            39722367000,
+            60424050228,
+            81410111028,
+            79130779260,
+            29357051570,
+            75506738760
+        ]
+    );
+    // And with it on, they differ.
+    let on = simulate(
+        &model,
+        &geography,
+        &SimConfig {
+            variation: ON,
+            ..config
+        },
+        2,
+        &|| {},
+    )
+    .unwrap();
+    assert_ne!(on[0].activity, r[0].activity);
+}
+
+/// The bundled batch: its scenarios' levers drawn for run `run`.
+fn shipped_levers(run: u64) -> (Vec<String>, Vec<Levers>) {
+    let (d, _, g) = bundled();
+    let b =
+        Batch::load(&Path::new(env!("CARGO_MANIFEST_DIR")).join("scenarios/batch.toml")).unwrap();
+    let names = b.scenarios.iter().map(|s| s.name.clone()).collect();
+    let levers = b
+        .scenarios
+        .iter()
+        .map(|s| Levers::draw(s, &s.resolve(&d, &g).unwrap(), run))
+        .collect();
+    (names, levers)
+}
+
+#[test]
+fn counterfactual_and_scenarios_share_the_multipliers() {
+    let (_, model, geography) = bundled();
+    let (names, scenario_levers) = shipped_levers(1);
+    let mut levers = vec![Levers::none()];
+    levers.extend(scenario_levers);
+    let plan = Plan::new(
+        SimConfig {
+            seed: 42,
+            run: 1,
+            years: 2,
+            variation: ON,
+        },
+        levers,
+    );
+    let ns = model.segments.len();
+    // Settings a scenario's interventions neither change nor add to: on the counterfactual's
+    // population path they are drawn from the same means and streams, which holds only if
+    // the scenario gets the same multipliers as the counterfactual.
+    let untouched = |levers: &Levers| -> Vec<Setting> {
+        Setting::ALL
+            .into_iter()
+            .filter(|s| {
+                let parent = s.derived_from().unwrap_or(*s);
+                levers.interventions.iter().all(|d| {
+                    d.activity[s.index()] == 0.0
+                        && d.activity[parent.index()] == 0.0
+                        && d.substitution.iter().all(|(t, _, _)| t != s)
+                })
+            })
+            .collect()
+    };
+    let mut compared = 0;
+    for k in [0, 11, 36] {
+        let r = simulate_neighbourhood(&model, &geography, k, &plan, &mut Default::default());
+        for (j, name) in names.iter().enumerate() {
+            let s = j + 1;
+            if plan.scenarios[s].path != 0 {
+                continue; // a scenario that changes mortality or deterioration
+            }
+            let settings = untouched(&plan.scenarios[s].levers);
+            assert!(settings.len() >= 4, "{name}: {settings:?}");
+            assert!(
+                settings.iter().any(|s| s.is_hospital()),
+                "{name}: {settings:?}"
+            );
+            compared += settings.len();
+            for (y, (a, b)) in r[s].activity.iter().zip(&r[0].activity).enumerate() {
+                for setting in settings.iter().copied() {
+                    let i = setting.index() * ns;
+                    assert_eq!(
+                        a.count[i..i + ns],
+                        b.count[i..i + ns],
+                        "{name}, neighbourhood {k}, year {}, {}",
+                        y + 1,
+                        setting.id()
+                    );
+                    assert_eq!(a.cost_pence[i..i + ns], b.cost_pence[i..i + ns]);
+                }
+            }
+        }
+    }
+    assert!(compared >= 20, "settings compared: {compared}");
+}
+
+#[test]
+fn unit_costs_in_a_place_are_its_market_forces_factor_times_national() {
+    let (d, model, geography) = bundled();
+    let only_costs = Variation {
+        between_areas: false,
+        place_costs: true,
+    };
+    for variation in [only_costs, ON] {
+        let r = simulate(
+            &model,
+            &geography,
+            &SimConfig {
+                seed: 3,
+                run: 0,
+                years: 2,
+                variation,
+            },
+            2,
+            &|| {},
+        )
+        .unwrap();
+        let ns = model.segments.len();
+        let mut places_seen = std::collections::BTreeSet::new();
+        for (k, nb) in geography.neighbourhoods.iter().enumerate() {
+            let place = &geography.places[nb.place].name;
+            let pf = d.place_factors.iter().find(|p| p.place == *place).unwrap();
+            places_seen.insert(place.clone());
+            for (y, a) in r[k].activity.iter().enumerate() {
+                let inflation = (1.0 + d.parameters.cost_inflation).powi(y as i32);
+                for s in Setting::ALL {
+                    let national = (d.settings[s.index()].unit_cost * 100.0).round();
+                    let mut f = pf.market_forces_factor;
+                    if matches!(s, Setting::CommunityNursing | Setting::HomeCareHours) {
+                        f *= pf.rurality_index;
+                    }
+                    let unit = (national * inflation * f).round() as i64;
+                    let i = s.index() * ns;
+                    let count: u64 = a.count[i..i + ns].iter().sum();
+                    let cost: i64 = a.cost_pence[i..i + ns].iter().sum();
+                    assert!(count > 0, "{} in {}", s.id(), nb.name);
+                    assert_eq!(cost, count as i64 * unit, "{} in {}", s.id(), nb.name);
+                    // f x national, to the penny of rounding per unit.
+                    let per_unit = cost as f64 / count as f64;
+                    assert!((per_unit - national * inflation * f).abs() <= 0.5);
+                }
+            }
+        }
+        assert_eq!(places_seen.len(), d.place_factors.len());
+    }
+}
