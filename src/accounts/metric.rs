@@ -67,10 +67,15 @@ pub enum Metric {
     /// Spend plus intervention cost minus counterfactual spend.
     NetCost,
     CumulativeNetCost,
+    /// Cumulative net cost with each year's flow discounted to year 1 (`[evaluation]
+    /// discount_rate`).
+    DiscountedCumulativeNetCost,
     AvoidedAdmissions,
     AvoidedBedDays,
     /// Cumulative gross savings over cumulative intervention cost.
     Roi,
+    /// The same on discounted flows.
+    DiscountedRoi,
     /// 1 when cumulative net cost is at or below zero.
     BrokenEven,
     /// First year the cumulative net cost reaches zero; horizon + 1 when not reached.
@@ -79,7 +84,7 @@ pub enum Metric {
 
 /// Metrics without a parameter, with their names, for parsing (the names themselves are
 /// written by `Display`; a test checks the two agree).
-const PLAIN: [(Metric, &str); 16] = [
+const PLAIN: [(Metric, &str); 18] = [
     (Metric::Population, "population"),
     (Metric::Births, "births"),
     (Metric::Deaths, "deaths"),
@@ -91,9 +96,14 @@ const PLAIN: [(Metric, &str); 16] = [
     (Metric::GrossSavings, "gross_savings"),
     (Metric::NetCost, "net_cost"),
     (Metric::CumulativeNetCost, "cumulative_net_cost"),
+    (
+        Metric::DiscountedCumulativeNetCost,
+        "discounted_cumulative_net_cost",
+    ),
     (Metric::AvoidedAdmissions, "avoided_admissions"),
     (Metric::AvoidedBedDays, "avoided_bed_days"),
     (Metric::Roi, "roi"),
+    (Metric::DiscountedRoi, "discounted_roi"),
     (Metric::BrokenEven, "broken_even"),
     (Metric::BreakEvenYear, "break_even_year"),
 ];
@@ -135,7 +145,8 @@ impl Metric {
             | Metric::FundingShift
             | Metric::GrossSavings
             | Metric::NetCost
-            | Metric::CumulativeNetCost => Unit::Pounds,
+            | Metric::CumulativeNetCost
+            | Metric::DiscountedCumulativeNetCost => Unit::Pounds,
             Metric::SpendPerHead => Unit::PoundsPerHead,
             Metric::Formula(m, _) => match m {
                 FormulaMetric::WeightedPopulation => Unit::PersonYears,
@@ -144,7 +155,7 @@ impl Metric {
             },
             Metric::Enrolled => Unit::PersonYears,
             Metric::AvoidedAdmissions | Metric::AvoidedBedDays => Unit::Count,
-            Metric::Roi => Unit::Ratio,
+            Metric::Roi | Metric::DiscountedRoi => Unit::Ratio,
             Metric::BrokenEven => Unit::Indicator,
             Metric::BreakEvenYear => Unit::Year,
         }
@@ -176,9 +187,11 @@ impl fmt::Display for Metric {
             Metric::GrossSavings => "gross_savings",
             Metric::NetCost => "net_cost",
             Metric::CumulativeNetCost => "cumulative_net_cost",
+            Metric::DiscountedCumulativeNetCost => "discounted_cumulative_net_cost",
             Metric::AvoidedAdmissions => "avoided_admissions",
             Metric::AvoidedBedDays => "avoided_bed_days",
             Metric::Roi => "roi",
+            Metric::DiscountedRoi => "discounted_roi",
             Metric::BrokenEven => "broken_even",
             Metric::BreakEvenYear => "break_even_year",
         };

@@ -384,6 +384,8 @@ fn batch_from_manifest(v: &serde_json::Value) -> Result<Batch> {
                 serde_json::Value::Null => Variation::OFF,
                 v => serde_json::from_value(v).map_err(|_| bad("a variation"))?,
             },
+            // Merging needs only names, groups, runs and years.
+            evaluation: Default::default(),
         });
     }
     Ok(Batch {

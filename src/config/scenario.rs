@@ -19,7 +19,7 @@ use serde::de::Error as _;
 use serde::{Deserialize, Deserializer, Serialize};
 
 use crate::config::located::{is_span_wrapper, line_of, spanned_vec, Located};
-use crate::config::uncertainty::{Amount, Effect, Share};
+use crate::config::uncertainty::{no_years, Amount, Effect, EffectYears, Share};
 use crate::core::care::{Sector, Setting};
 use crate::core::error::{CapsimError, Result};
 use crate::data::geography::Preset;
@@ -532,6 +532,41 @@ impl Default for Variation {
     }
 }
 
+/// How results are valued over time.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Evaluation {
+    /// Discount rate a year for costs and savings: year 1 is undiscounted, year t weighs
+    /// 1 / (1 + rate)^(t - 1). Default 3.5% (HM Treasury, The Green Book, 2022; NICE
+    /// health technology evaluations manual, 2022).
+    #[serde(default = "green_book", deserialize_with = "discount_rate")]
+    pub discount_rate: f64,
+}
+
+fn green_book() -> f64 {
+    0.035
+}
+
+fn discount_rate<'de, D: Deserializer<'de>>(d: D) -> std::result::Result<f64, D::Error> {
+    checked(d, |r: &f64| {
+        if r.is_finite() && (0.0..=0.2).contains(r) {
+            Ok(())
+        } else {
+            Err(format!(
+                "{r} is not allowed; use a rate from 0 to 0.2 (0.035 is 3.5%)"
+            ))
+        }
+    })
+}
+
+impl Default for Evaluation {
+    fn default() -> Self {
+        Evaluation {
+            discount_rate: green_book(),
+        }
+    }
+}
+
 /// Who an intervention is for. Every list left empty means "everyone".
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -705,6 +740,12 @@ pub struct Intervention {
     pub setup_cost: Amount,
     #[serde(default)]
     pub effects: Effects,
+    /// Years after enrolment before the effects begin (0: in the year of enrolment).
+    #[serde(default = "EffectYears::zero", skip_serializing_if = "no_years")]
+    pub effect_delay_years: EffectYears,
+    /// Years over which the effects then rise linearly to full (0: at once).
+    #[serde(default = "EffectYears::zero", skip_serializing_if = "no_years")]
+    pub effect_ramp_years: EffectYears,
     #[serde(default, deserialize_with = "substitution")]
     pub substitution: BTreeMap<Setting, Substitution>,
     #[serde(default, deserialize_with = "funding_shift")]
@@ -765,6 +806,7 @@ struct ScenarioFile {
     envelope: Option<Envelope>,
     capitation: Option<Capitation>,
     variation: Option<Variation>,
+    evaluation: Option<Evaluation>,
     #[serde(default, deserialize_with = "spanned_vec")]
     intervention: Vec<Located<Intervention>>,
 }
@@ -906,6 +948,7 @@ pub struct Scenario {
     pub capitation: Capitation,
     pub interventions: Vec<Intervention>,
     pub variation: Variation,
+    pub evaluation: Evaluation,
 }
 
 /// Settings given on the command line that override every scenario.
@@ -1061,6 +1104,7 @@ impl Scenario {
             capitation: Capitation::default(),
             interventions: Vec::new(),
             variation: Variation::default(),
+            evaluation: Evaluation::default(),
         };
         for (path, f) in chain.into_iter().rev() {
             if let Some(v) = f.name {
@@ -1096,6 +1140,9 @@ impl Scenario {
             }
             if let Some(v) = f.variation {
                 s.variation = v;
+            }
+            if let Some(v) = f.evaluation {
+                s.evaluation = v;
             }
             for i in f.intervention.into_iter().map(|i| i.value) {
                 match s.interventions.iter_mut().find(|x| x.name == i.name) {

@@ -307,6 +307,44 @@ impl Amount {
     }
 }
 
+/// A duration in years, 0 to 50 (a time to effect). Distributions reaching below zero or
+/// above 50 are refused; draws of unbounded ones are clamped to that range.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(try_from = "Param")]
+pub struct EffectYears(pub Dist);
+
+/// Longest time to effect accepted, in years: longer than any evaluated service.
+pub const MAX_YEARS: f64 = 50.0;
+
+impl TryFrom<Param> for EffectYears {
+    type Error = String;
+    fn try_from(p: Param) -> Result<Self, String> {
+        let (lo, hi) = p.0.support();
+        let unbounded = matches!(p.0, Dist::Normal { .. } | Dist::Interval80 { .. });
+        if !unbounded && (lo < 0.0 || hi > MAX_YEARS) {
+            return Err(format!(
+                "a number of years from 0 to {MAX_YEARS} is needed, but this distribution spans {lo} to {hi}"
+            ));
+        }
+        Ok(EffectYears(p.0))
+    }
+}
+
+impl EffectYears {
+    pub fn zero() -> Self {
+        EffectYears(Dist::Fixed { value: 0.0 })
+    }
+
+    fn is_zero(&self) -> bool {
+        self.0 == Dist::Fixed { value: 0.0 }
+    }
+}
+
+/// For `skip_serializing_if`: a time to effect of zero (today's behaviour) is not written.
+pub fn no_years(y: &EffectYears) -> bool {
+    y.is_zero()
+}
+
 /// A share in [0, 1].
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
 #[serde(try_from = "f64")]

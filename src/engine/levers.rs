@@ -11,7 +11,7 @@
 
 use crate::config::resolve::{Resolved, ResolvedTarget};
 use crate::config::scenario::{Intervention, Scenario};
-use crate::config::uncertainty::{draw, Dist};
+use crate::config::uncertainty::{draw, Dist, MAX_YEARS};
 use crate::core::care::{Sector, Setting, N_SETTINGS};
 use crate::core::dims::{n_exposure_cells, Cell, N_BANDS, N_IMD, N_SEX};
 use crate::model::activity::ActivityModel;
@@ -75,6 +75,10 @@ pub struct Drawn {
     pub reach: Reach,
     /// Coverage by year, index 0 = year 1.
     pub coverage: Vec<f64>,
+    /// Share of the target under the full effect by year: coverage, with each year's
+    /// enrolments reaching full effect only after the time to effect
+    /// ([`effective_coverage`]). Equal to `coverage` when there is no delay or ramp.
+    pub effective: Vec<f64>,
     /// Relative change by setting (emergency bed days: length of stay per admission).
     pub activity: [f64; N_SETTINGS],
     pub deterioration: f64,
@@ -154,6 +158,10 @@ impl Levers {
         let mortality = effect("mortality", &i.effects.mortality);
         let cost_per_enrolled = take(n("cost_per_enrolled"), &i.cost_per_enrolled.0, 0.0);
         let setup_cost = take(n("setup_cost"), &i.setup_cost.0, 0.0);
+        let delay = take(n("effect_delay_years"), &i.effect_delay_years.0, 0.0).min(MAX_YEARS);
+        let ramp = take(n("effect_ramp_years"), &i.effect_ramp_years.0, 0.0).min(MAX_YEARS);
+        let coverage: Vec<f64> = (1..=years).map(|y| i.coverage.in_year(y)).collect();
+        let effective = effective_coverage(&coverage, delay, ramp);
         let substitution = i
             .substitution
             .iter()
@@ -176,7 +184,8 @@ impl Levers {
         Drawn {
             name: i.name.clone(),
             reach: Reach::new(target),
-            coverage: (1..=years).map(|y| i.coverage.in_year(y)).collect(),
+            coverage,
+            effective,
             activity,
             deterioration,
             mortality,
@@ -200,7 +209,7 @@ impl Levers {
                 .map(|i| {
                     (
                         i.reach.clone(),
-                        i.coverage.clone(),
+                        i.effective.clone(),
                         i.deterioration,
                         i.mortality,
                     )
@@ -210,8 +219,8 @@ impl Levers {
     }
 }
 
-/// Interventions that change mortality or deterioration: (reach, coverage by year,
-/// deterioration effect, mortality effect).
+/// Interventions that change mortality or deterioration: (reach, effective coverage by
+/// year, deterioration effect, mortality effect).
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct DemographicLevers(Vec<(Reach, Vec<f64>, f64, f64)>);
 
@@ -339,7 +348,8 @@ pub fn scenario_means(
     los_mult.clear();
     los_mult.resize(cells, 1.0);
     for d in &active {
-        let c = d.coverage[year as usize - 1];
+        // Effects act on the share under full effect, costs on everyone enrolled.
+        let c = d.effective[year as usize - 1];
         d.reach.for_each_cell(|_, cell| {
             for s in Setting::ALL {
                 let e = d.activity[s.index()];
@@ -362,7 +372,10 @@ pub fn scenario_means(
         if !d.reach.neighbourhoods[neighbourhood] {
             continue;
         }
-        let c = d.coverage[year as usize - 1];
+        let (c, ce) = (
+            d.coverage[year as usize - 1],
+            d.effective[year as usize - 1],
+        );
         // Per segment: enrolled person-years and admissions this intervention avoids alone.
         let mut enrolled = vec![0.0; ns];
         let mut avoided_adm = vec![0.0; ns];
@@ -374,7 +387,7 @@ pub fn scenario_means(
                 let e = d.activity[s.index()];
                 if s.derived_from().is_none() && e != 0.0 {
                     let a =
-                        -model.rate(s, cell) * area.activity[s.index()] * exposure[cell] * c * e;
+                        -model.rate(s, cell) * area.activity[s.index()] * exposure[cell] * ce * e;
                     avoided[s.index()] += a;
                     if s == adm {
                         avoided_adm[g] += a;
@@ -389,7 +402,7 @@ pub fn scenario_means(
                 * area.activity[adm.index()]
                 * exposure[cell]
                 * los
-                * (1.0 - (1.0 + c * ea) * (1.0 + c * el));
+                * (1.0 - (1.0 + ce * ea) * (1.0 + ce * el));
         });
         for &(s, per_enrolled, per_avoided) in &d.substitution {
             for g in 0..ns {
@@ -416,8 +429,76 @@ pub fn scenario_means(
     out
 }
 
+/// The share of a target under an intervention's full effect, year by year, when each
+/// person's effect begins `delay` years after enrolment (0: in the year of enrolment) and
+/// then rises linearly to full over `ramp` years (0: at once). Each year's new enrolments
+/// are the rise in coverage; a fall in coverage removes people from every cohort in
+/// proportion. With no delay and no ramp it is the coverage itself, exactly.
+pub fn effective_coverage(coverage: &[f64], delay: f64, ramp: f64) -> Vec<f64> {
+    if delay <= 0.0 && ramp <= 0.0 {
+        return coverage.to_vec();
+    }
+    // Effect of a cohort in its year tau after enrolment (tau = 0: the enrolment year).
+    let f = |tau: f64| {
+        if tau < delay {
+            0.0
+        } else if ramp <= 0.0 {
+            1.0
+        } else {
+            ((tau - delay + 1.0) / ramp).min(1.0)
+        }
+    };
+    let mut cohorts: Vec<f64> = Vec::with_capacity(coverage.len());
+    coverage
+        .iter()
+        .enumerate()
+        .map(|(t, &c)| {
+            let enrolled: f64 = cohorts.iter().sum();
+            if c >= enrolled {
+                cohorts.push(c - enrolled);
+            } else {
+                let keep = if enrolled > 0.0 { c / enrolled } else { 0.0 };
+                cohorts.iter_mut().for_each(|n| *n *= keep);
+                cohorts.push(0.0);
+            }
+            cohorts
+                .iter()
+                .enumerate()
+                .map(|(s, n)| n * f((t - s) as f64))
+                .sum()
+        })
+        .collect()
+}
+
 #[cfg(test)]
 mod tests {
+    use super::effective_coverage;
+
+    /// Hand-worked: coverage 0.2, 0.4, 0.4, 0.4 enrols cohorts of 0.2 in years 1 and 2.
+    #[test]
+    fn time_to_effect_by_cohort() {
+        let cov = [0.2, 0.4, 0.4, 0.4];
+        assert_eq!(effective_coverage(&cov, 0.0, 0.0), cov.to_vec());
+        // A year's delay: each cohort's effect starts the year after it enrols.
+        let d = effective_coverage(&cov, 1.0, 0.0);
+        for (a, b) in d.iter().zip([0.0, 0.2, 0.4, 0.4]) {
+            assert!((a - b).abs() < 1e-12, "{d:?}");
+        }
+        // No delay, two-year ramp: half in the enrolment year, full the year after.
+        let r = effective_coverage(&cov, 0.0, 2.0);
+        for (a, b) in r.iter().zip([0.1, 0.2 + 0.1, 0.4, 0.4]) {
+            assert!((a - b).abs() < 1e-12, "{r:?}");
+        }
+        // Delay 1 and ramp 2: 0, then half of cohort 1, then cohort 1 full + half of 2.
+        let both = effective_coverage(&cov, 1.0, 2.0);
+        for (a, b) in both.iter().zip([0.0, 0.1, 0.2 + 0.1, 0.4]) {
+            assert!((a - b).abs() < 1e-12, "{both:?}");
+        }
+        // Coverage falling by half halves every cohort.
+        let fall = effective_coverage(&[0.4, 0.2], 0.0, 2.0);
+        assert!((fall[1] - (0.2 * 1.0 + 0.0)).abs() < 1e-12, "{fall:?}");
+    }
+
     #[test]
     fn coverage_ramps_linearly() {
         let c = crate::config::scenario::Coverage {

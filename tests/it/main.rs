@@ -10,6 +10,7 @@ mod bad_datasets;
 mod batches;
 mod budgets;
 mod determinism;
+mod economics;
 mod england;
 mod report;
 mod scenarios;
