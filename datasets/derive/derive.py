@@ -286,6 +286,13 @@ SEG_LABEL = {"healthy": "Healthy", "maternity_infancy": "Maternity and infancy",
 # relative mortality (assumption; see README for the implied death probabilities)
 SEG_MORT = {"healthy": 0.3, "maternity_infancy": 0.5, "acute_episode": 1.5, "stable_ltc": 1.0,
             "complex_multimorbidity": 3.0, "frailty": 5.0, "end_of_life": 15.0}
+# Health-related quality of life (EQ-5D utility, 1 = full health) by segment: assumption,
+# in the range of English population norms (about 0.86 on average; Janssen, Szende and
+# Ramos-Goni, Self-reported population health, 2014) and of published EQ-5D values for
+# long-term conditions, multimorbidity, frailty and the last year of life.
+SEG_UTILITY = {"healthy": 0.90, "maternity_infancy": 0.90, "acute_episode": 0.75,
+               "stable_ltc": 0.78, "complex_multimorbidity": 0.60, "frailty": 0.50,
+               "end_of_life": 0.30}
 H, M, A, S, C, F, E = range(7)
 
 # Target prevalence by band (assumption; healthy = remainder; maternity for 0-4 comes
@@ -1237,8 +1244,9 @@ def write_all(prev, Ts, dep_mort, rates):
               [(a, fmt(QX[0][a]), fmt(QX[1][a])) for a in range(101)])
     write_csv("population_age_sex.csv", ["age_band", "male", "female"],
               [(b, POP[b][0], POP[b][1]) for b in BANDS])
-    write_csv("segments.csv", ["segment", "label", "severity", "mortality_multiplier", "newborn"],
-              [(s, SEG_LABEL[s], i, fmt(SEG_MORT[s]), "true" if s == "maternity_infancy" else "false")
+    write_csv("segments.csv", ["segment", "label", "severity", "mortality_multiplier", "newborn", "utility"],
+              [(s, SEG_LABEL[s], i, fmt(SEG_MORT[s]), "true" if s == "maternity_infancy" else "false",
+                fmt(SEG_UTILITY[s]))
                for i, s in enumerate(SEGMENTS)])
     write_csv("segment_prevalence.csv", ["age_band", "segment", "share"],
               [(b, SEGMENTS[s], fmt(prev[b][s])) for b in BANDS for s in range(7)])

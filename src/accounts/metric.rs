@@ -19,6 +19,9 @@ pub enum Unit {
     PersonYears,
     /// A ratio (return on investment).
     Ratio,
+    /// Quality-adjusted life years.
+    Qalys,
+    PoundsPerQaly,
     /// 0 or 1 in a run, so its mean over runs is a probability.
     Indicator,
     Year,
@@ -76,6 +79,18 @@ pub enum Metric {
     Roi,
     /// The same on discounted flows.
     DiscountedRoi,
+    /// Counterfactual deaths minus deaths.
+    DeathsAverted,
+    /// Person-years lived minus the counterfactual's.
+    LifeYearsGained,
+    /// Quality-adjusted life years minus the counterfactual's (segment utilities).
+    QalysGained,
+    /// Cumulative QALYs gained, discounted like money.
+    DiscountedQalysGained,
+    /// Discounted cumulative net cost per discounted QALY gained (when QALYs are gained).
+    CostPerQaly,
+    /// Threshold x discounted QALYs gained minus discounted cumulative net cost.
+    NetMonetaryBenefit,
     /// 1 when cumulative net cost is at or below zero.
     BrokenEven,
     /// First year the cumulative net cost reaches zero; horizon + 1 when not reached.
@@ -84,7 +99,7 @@ pub enum Metric {
 
 /// Metrics without a parameter, with their names, for parsing (the names themselves are
 /// written by `Display`; a test checks the two agree).
-const PLAIN: [(Metric, &str); 18] = [
+const PLAIN: [(Metric, &str); 24] = [
     (Metric::Population, "population"),
     (Metric::Births, "births"),
     (Metric::Deaths, "deaths"),
@@ -104,6 +119,12 @@ const PLAIN: [(Metric, &str); 18] = [
     (Metric::AvoidedBedDays, "avoided_bed_days"),
     (Metric::Roi, "roi"),
     (Metric::DiscountedRoi, "discounted_roi"),
+    (Metric::DeathsAverted, "deaths_averted"),
+    (Metric::LifeYearsGained, "life_years_gained"),
+    (Metric::QalysGained, "qalys_gained"),
+    (Metric::DiscountedQalysGained, "discounted_qalys_gained"),
+    (Metric::CostPerQaly, "cost_per_qaly"),
+    (Metric::NetMonetaryBenefit, "net_monetary_benefit"),
     (Metric::BrokenEven, "broken_even"),
     (Metric::BreakEvenYear, "break_even_year"),
 ];
@@ -156,6 +177,11 @@ impl Metric {
             Metric::Enrolled => Unit::PersonYears,
             Metric::AvoidedAdmissions | Metric::AvoidedBedDays => Unit::Count,
             Metric::Roi | Metric::DiscountedRoi => Unit::Ratio,
+            Metric::DeathsAverted => Unit::Count,
+            Metric::LifeYearsGained => Unit::PersonYears,
+            Metric::QalysGained | Metric::DiscountedQalysGained => Unit::Qalys,
+            Metric::CostPerQaly => Unit::PoundsPerQaly,
+            Metric::NetMonetaryBenefit => Unit::Pounds,
             Metric::BrokenEven => Unit::Indicator,
             Metric::BreakEvenYear => Unit::Year,
         }
@@ -192,6 +218,12 @@ impl fmt::Display for Metric {
             Metric::AvoidedBedDays => "avoided_bed_days",
             Metric::Roi => "roi",
             Metric::DiscountedRoi => "discounted_roi",
+            Metric::DeathsAverted => "deaths_averted",
+            Metric::LifeYearsGained => "life_years_gained",
+            Metric::QalysGained => "qalys_gained",
+            Metric::DiscountedQalysGained => "discounted_qalys_gained",
+            Metric::CostPerQaly => "cost_per_qaly",
+            Metric::NetMonetaryBenefit => "net_monetary_benefit",
             Metric::BrokenEven => "broken_even",
             Metric::BreakEvenYear => "break_even_year",
         };

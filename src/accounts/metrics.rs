@@ -61,6 +61,12 @@ struct Sums {
     cf_spend: i64,
     cf_admissions: u64,
     cf_bed_days: u64,
+    cf_deaths: u64,
+    /// Person-years lived and quality-adjusted life years, scenario and counterfactual.
+    life_years: f64,
+    cf_life_years: f64,
+    qalys: f64,
+    cf_qalys: f64,
 }
 
 impl Sums {
@@ -81,7 +87,29 @@ impl Sums {
         self.cf_spend += o.cf_spend;
         self.cf_admissions += o.cf_admissions;
         self.cf_bed_days += o.cf_bed_days;
+        self.cf_deaths += o.cf_deaths;
+        self.life_years += o.life_years;
+        self.cf_life_years += o.cf_life_years;
+        self.qalys += o.qalys;
+        self.cf_qalys += o.cf_qalys;
     }
+}
+
+/// Person-years lived and QALYs in year `y` (0-based) from a result's census: the mean of
+/// the people at the start and at the end of the year, cell by cell, each year of life
+/// weighted by its segment's utility for QALYs.
+pub fn years_lived(census: &[u32], y: usize, utility: &[f64]) -> (f64, f64) {
+    let ns = utility.len();
+    let cells = crate::core::dims::n_cells(ns);
+    let start = &census[y * cells..(y + 1) * cells];
+    let end = &census[(y + 1) * cells..(y + 2) * cells];
+    let (mut life, mut quality) = (0.0, 0.0);
+    for c in 0..cells {
+        let py = 0.5 * (start[c] as f64 + end[c] as f64);
+        life += py;
+        quality += py * utility[c % ns];
+    }
+    (life, quality)
 }
 
 /// The weight of year `year`'s money at `rate` a year: year 1 is undiscounted (the Green
@@ -110,6 +138,7 @@ pub fn compute(
     let nn = geography.neighbourhoods.len();
     let has_interventions = !levers.interventions.is_empty();
     // Per neighbourhood-year sums.
+    let utility: Vec<f64> = datasets.segments.iter().map(|s| s.utility).collect();
     let mut nb: Vec<Vec<Sums>> = vec![vec![Sums::default(); years]; nn];
     for (k, r) in results.iter().enumerate() {
         let cf = &counterfactual[k];
@@ -136,6 +165,9 @@ pub fn compute(
             let bd = Setting::EmergencyBedDays.index();
             s.cf_admissions = cf.activity[y].count[adm * ns..(adm + 1) * ns].iter().sum();
             s.cf_bed_days = cf.activity[y].count[bd * ns..(bd + 1) * ns].iter().sum();
+            s.cf_deaths = cf.flows[y].deaths;
+            (s.life_years, s.qalys) = years_lived(&r.census, y, &utility);
+            (s.cf_life_years, s.cf_qalys) = years_lived(&cf.census, y, &utility);
         }
     }
     // Set-up costs, once in year 1, shared by the neighbourhoods the intervention reaches in
@@ -228,6 +260,8 @@ pub fn compute(
         let (mut cum_net, mut cum_savings, mut cum_cost) = (0i64, 0i64, 0i64);
         // Discounted flows, in pence as floats (a discounted penny is not whole).
         let (mut d_net, mut d_savings, mut d_cost) = (0.0f64, 0.0f64, 0.0f64);
+        // Discounted QALYs gained, at the same rate (NICE discounts health effects as costs).
+        let mut d_qalys = 0.0f64;
         let mut break_even: Option<u32> = None;
         for y in 0..years {
             let mut s = Sums::default();
@@ -321,6 +355,19 @@ pub fn compute(
                 put(Metric::Roi, cum_savings as f64 / cum_cost as f64);
                 put(Metric::DiscountedRoi, d_savings / d_cost);
             }
+            let gained = s.qalys - s.cf_qalys;
+            d_qalys += gained * df;
+            put(Metric::DeathsAverted, s.cf_deaths as f64 - s.deaths as f64);
+            put(Metric::LifeYearsGained, s.life_years - s.cf_life_years);
+            put(Metric::QalysGained, gained);
+            put(Metric::DiscountedQalysGained, d_qalys);
+            if d_qalys > 0.0 {
+                put(Metric::CostPerQaly, d_net / 100.0 / d_qalys);
+            }
+            put(
+                Metric::NetMonetaryBenefit,
+                scenario.evaluation.qaly_threshold * d_qalys - d_net / 100.0,
+            );
             put(Metric::BrokenEven, (cum_net <= 0) as u8 as f64);
         }
         if has_interventions && *level == Level::System {
@@ -340,7 +387,35 @@ pub fn compute(
 
 #[cfg(test)]
 mod tests {
-    use super::discount_factor;
+    use super::{discount_factor, years_lived};
+    use crate::core::dims::{n_cells, Cell};
+
+    /// Hand-worked: 10 healthy (utility 0.9) and 4 sick (0.5) at the start of the year, 8
+    /// and 4 at its end: 13 person-years, 0.9 x 9 + 0.5 x 4 = 10.1 QALYs.
+    #[test]
+    fn qalys_by_hand() {
+        let ns = 2;
+        let cells = n_cells(ns);
+        let mut census = vec![0u32; 2 * cells];
+        let at = |segment| {
+            Cell {
+                band: 14,
+                sex: 1,
+                imd: 2,
+                segment,
+            }
+            .census(ns)
+        };
+        census[at(0)] = 10;
+        census[at(1)] = 4;
+        census[cells + at(0)] = 8;
+        census[cells + at(1)] = 4;
+        let (life, qalys) = years_lived(&census, 0, &[0.9, 0.5]);
+        assert!(
+            (life - 13.0).abs() < 1e-12 && (qalys - 10.1).abs() < 1e-12,
+            "{life} {qalys}"
+        );
+    }
 
     /// Hand-worked: at 3.5%, a net cost of 100 a year for three years is worth
     /// 100 + 100/1.035 + 100/1.035^2 = 100 + 96.618... + 93.351... = 289.969... today.

@@ -541,6 +541,26 @@ pub struct Evaluation {
     /// health technology evaluations manual, 2022).
     #[serde(default = "green_book", deserialize_with = "discount_rate")]
     pub discount_rate: f64,
+    /// Pounds a QALY is worth, for net monetary benefit. Default £20,000, the lower end of
+    /// NICE's £20,000-£30,000 range (NICE health technology evaluations manual, 2022).
+    #[serde(default = "nice_threshold", deserialize_with = "qaly_threshold")]
+    pub qaly_threshold: f64,
+}
+
+fn nice_threshold() -> f64 {
+    20_000.0
+}
+
+fn qaly_threshold<'de, D: Deserializer<'de>>(d: D) -> std::result::Result<f64, D::Error> {
+    checked(d, |v: &f64| {
+        if v.is_finite() && (0.0..=1_000_000.0).contains(v) {
+            Ok(())
+        } else {
+            Err(format!(
+                "{v} is not allowed; use pounds per QALY from 0 to 1000000"
+            ))
+        }
+    })
 }
 
 fn green_book() -> f64 {
@@ -563,6 +583,7 @@ impl Default for Evaluation {
     fn default() -> Self {
         Evaluation {
             discount_rate: green_book(),
+            qaly_threshold: nice_threshold(),
         }
     }
 }

@@ -107,6 +107,9 @@ pub struct SegmentDef {
     pub severity: i64,
     pub mortality_multiplier: f64,
     pub newborn: bool,
+    /// Health-related quality of life (EQ-5D utility; 1 = full health) of a year in the
+    /// segment, for QALYs.
+    pub utility: f64,
 }
 
 /// Transition probabilities for one age group: `p[[from, to]]`.
@@ -541,12 +544,16 @@ fn load_segments(t: &Table) -> Result<Vec<SegmentDef>> {
         "severity",
         "mortality_multiplier",
         "newborn",
+        "utility",
     ];
     let id = t.text("segment", &cols)?;
     let label = t.text("label", &cols)?;
     let severity = t.number("severity", &cols, 0.0, 255.0)?;
     let mort = t.number("mortality_multiplier", &cols, NONNEG.0, NONNEG.1)?;
     let newborn = t.text("newborn", &cols)?;
+    // EQ-5D runs from below 0 (states worse than death, down to about -0.6 in the UK
+    // tariff) to 1; a segment's mean is a year's average, so 0 to 1 here.
+    let utility = t.number("utility", &cols, 0.0, 1.0)?;
     if t.height() == 0 || t.height() > 255 {
         return Err(t.whole("segment", "expected between 1 and 255 segments"));
     }
@@ -574,6 +581,7 @@ fn load_segments(t: &Table) -> Result<Vec<SegmentDef>> {
             severity: sev as i64,
             mortality_multiplier: mort.values[row],
             newborn: parse_bool(t, &newborn, row)?,
+            utility: utility.values[row],
         });
     }
     if out.iter().filter(|s| s.newborn).count() != 1 {

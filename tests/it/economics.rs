@@ -146,3 +146,81 @@ fn discounting_matches_the_yearly_flows() {
         "{err}"
     );
 }
+
+/// QALYs gained are the scenario's QALYs minus the counterfactual's, from the people in
+/// each segment at the start and end of each year weighted by the segment's utility:
+/// recomputed here from the population tables of the scenario and of the same run without
+/// interventions (common random numbers make that run the counterfactual).
+#[test]
+fn qalys_gained_match_the_population_tables() {
+    let d = capsim::data::datasets::Datasets::bundled().unwrap();
+    let utility: std::collections::BTreeMap<String, f64> = d
+        .segments
+        .iter()
+        .map(|s| (s.id.clone(), s.utility))
+        .collect();
+    let tmp = tempfile::tempdir().unwrap();
+    let lives = scenario("") + "effects.mortality = -0.3\neffects.deterioration = -0.3\n";
+    write(tmp.path(), "lives.toml", &lives);
+    let none = scenario("").replace(
+        r#"[[intervention]]
+name = "Wards"
+coverage = { start = 0.5, target = 0.5 }
+cost_per_enrolled = 100
+effects.emergency_admissions = -0.5
+"#,
+        "",
+    );
+    write(tmp.path(), "none.toml", &none);
+    for f in ["lives", "none"] {
+        let out = capsim(
+            tmp.path(),
+            &["run", &format!("{f}.toml"), "--out", f, "--no-report"],
+        );
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+    // (year, life years, QALYs) from a population table: mean of start and end of year.
+    let lived = |f: &str| -> Vec<(f64, f64)> {
+        let csv = std::fs::read_to_string(tmp.path().join(f).join("population.csv")).unwrap();
+        let mut by_year = [(0.0, 0.0); 5];
+        for l in csv.lines().skip(1) {
+            let c: Vec<&str> = l.split(',').collect();
+            let (y, n): (usize, f64) = (c[0].parse().unwrap(), c[8].parse().unwrap());
+            by_year[y].0 += n;
+            by_year[y].1 += n * utility[c[7]];
+        }
+        (1..=3)
+            .map(|y| {
+                (
+                    0.5 * (by_year[y].0 + by_year[y + 1].0),
+                    0.5 * (by_year[y].1 + by_year[y + 1].1),
+                )
+            })
+            .collect()
+    };
+    let (with, without) = (lived("lives"), lived("none"));
+    let m = system_metrics(&std::fs::read_to_string(tmp.path().join("lives/metrics.csv")).unwrap());
+    let get = |y: i64, k: &str| m[&(y, k.to_string())];
+    for y in 1..=3 {
+        let i = y as usize - 1;
+        let (ly, q) = (with[i].0 - without[i].0, with[i].1 - without[i].1);
+        assert!((get(y, "life_years_gained") - ly).abs() < 1e-6, "year {y}");
+        assert!((get(y, "qalys_gained") - q).abs() < 1e-6, "year {y}");
+    }
+    let total: f64 = (1..=3)
+        .map(|y| get(y, "qalys_gained") * 1.035f64.powi(-(y as i32 - 1)))
+        .sum();
+    assert!((get(3, "discounted_qalys_gained") - total).abs() < 1e-6);
+    assert!(
+        total > 0.0,
+        "fewer deaths and less deterioration gain QALYs"
+    );
+    let nmb = 20_000.0 * total - get(3, "discounted_cumulative_net_cost");
+    assert!((get(3, "net_monetary_benefit") - nmb).abs() < 1e-3 * nmb.abs().max(1.0));
+    let deaths: f64 = (1..=3).map(|y| get(y, "deaths_averted")).sum();
+    assert!(deaths > 0.0, "{deaths}");
+}
