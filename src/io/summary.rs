@@ -431,3 +431,54 @@ pub fn read_formula_fit(path: &Path) -> Result<Option<(f64, u64)>> {
         .position(|s| s == "total")
         .map(|i| (person[i], people[i] as u64)))
 }
+
+/// One Monte Carlo run's system-level values in its last year: (scenario, run, a value
+/// per wanted metric, summed over systems; NaN where absent).
+pub type RunValues = (String, u64, Vec<f64>);
+
+/// Reads, for each scenario, every run's last-year system values of `wanted` from the
+/// per-run metrics (`metrics/scenario=S/run=K/part-0.parquet`, or a flat `metrics.parquet`
+/// for a single run), for charts drawn one point per run.
+pub fn read_run_values(
+    dir: &Path,
+    scenarios: &[String],
+    wanted: &[Metric],
+) -> Result<Vec<RunValues>> {
+    let mut out = Vec::new();
+    let values = |m: &Metrics| -> Vec<f64> {
+        let last = m.year.iter().copied().max().unwrap_or(0);
+        wanted
+            .iter()
+            .map(|w| {
+                let picked: Vec<f64> = (0..m.len())
+                    .filter(|&i| {
+                        m.level[i] == Level::System && m.year[i] == last && m.metric[i] == *w
+                    })
+                    .map(|i| m.value[i])
+                    .collect();
+                if picked.is_empty() {
+                    f64::NAN
+                } else {
+                    picked.iter().sum()
+                }
+            })
+            .collect()
+    };
+    let flat = dir.join("metrics.parquet");
+    if flat.exists() {
+        if let Some(s) = scenarios.first() {
+            out.push((s.clone(), 0, values(&read_metrics(&flat)?)));
+        }
+        return Ok(out);
+    }
+    for s in scenarios {
+        for run in 0.. {
+            let path = dir.join(format!("metrics/scenario={s}/run={run}/part-0.parquet"));
+            if !path.exists() {
+                break;
+            }
+            out.push((s.clone(), run, values(&read_metrics(&path)?)));
+        }
+    }
+    Ok(out)
+}

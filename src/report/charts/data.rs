@@ -9,8 +9,8 @@ use crate::accounts::summary::{RiskRow, SensitivityRow, Stat, SummaryRow};
 use crate::core::error::Result;
 use crate::core::level::Level;
 use crate::io::summary::{
-    read_formula_fit, read_population_by_cell, read_risk, read_sensitivity, read_summary,
-    PeopleByCell,
+    read_formula_fit, read_population_by_cell, read_risk, read_run_values, read_sensitivity,
+    read_summary, PeopleByCell, RunValues,
 };
 
 /// (scenario, year, level, area, metric).
@@ -33,17 +33,32 @@ pub struct ReportData {
     /// Fit of the estimated need formula to person cost: (R², people in the estimation
     /// sample).
     pub need_fit: Option<(f64, u64)>,
+    /// Per run, the last-year system values of [`RUN_METRICS`], for the scenarios with
+    /// interventions.
+    pub runs: Vec<RunValues>,
+    /// Pounds per QALY of the first scenario's `[evaluation]` (default £20,000).
+    pub qaly_threshold: f64,
+}
+
+/// The metrics read run by run: discounted net cost and discounted QALYs gained.
+pub const RUN_METRICS: [Metric; 2] = [
+    Metric::DiscountedCumulativeNetCost,
+    Metric::DiscountedQalysGained,
+];
+
+/// The first scenario's settings as written in `batch.json` or `run.json`.
+fn first_scenario(dir: &Path) -> Option<serde_json::Value> {
+    let read = |name: &str| -> Option<serde_json::Value> {
+        serde_json::from_str(&std::fs::read_to_string(dir.join(name)).ok()?).ok()
+    };
+    read("batch.json")
+        .map(|v| v["batch"]["scenarios"][0].clone())
+        .or_else(|| read("run.json").map(|v| v["scenario"].clone()))
 }
 
 /// The first scenario's formula names, from `batch.json` or `run.json`.
 fn formulas_of(dir: &Path) -> Vec<String> {
-    let read = |name: &str| -> Option<serde_json::Value> {
-        serde_json::from_str(&std::fs::read_to_string(dir.join(name)).ok()?).ok()
-    };
-    let scenario = read("batch.json")
-        .map(|v| v["batch"]["scenarios"][0].clone())
-        .or_else(|| read("run.json").map(|v| v["scenario"].clone()));
-    scenario
+    first_scenario(dir)
         .and_then(|s| s["capitation"]["formula"].as_array().cloned())
         .unwrap_or_default()
         .iter()
@@ -85,6 +100,10 @@ impl ReportData {
             d.risk = read_risk(&path)?;
         }
         d.formulas = formulas_of(dir);
+        d.qaly_threshold = first_scenario(dir)
+            .and_then(|s| s["evaluation"]["qaly_threshold"].as_f64())
+            .unwrap_or(20_000.0);
+        d.runs = read_run_values(dir, &d.with_interventions(), &RUN_METRICS)?;
         let path = dir.join("formula_weights.parquet");
         if path.exists() {
             d.need_fit = read_formula_fit(&path)?;

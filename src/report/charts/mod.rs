@@ -101,7 +101,9 @@ pub(crate) fn short(s: &str, n: usize) -> String {
 
 pub mod data;
 
+mod acceptability;
 mod budget_vs_spend;
+pub mod ce_plane;
 mod hospital_vs_community;
 pub mod need_fit;
 mod net_position_fan;
@@ -154,6 +156,8 @@ registry!(
     scenario_comparison,
     position_risk,
     need_fit,
+    ce_plane,
+    acceptability,
 );
 
 /// What became of each chart of the registry for one output folder.
