@@ -130,3 +130,52 @@ pub fn headline_lines(rows: &[SummaryRow]) -> Vec<String> {
     lines.push("(mean, with 5th to 95th centile over Monte Carlo runs)".into());
     lines
 }
+
+/// What each intervention scenario found, in a plain sentence with its uncertainty: how
+/// often it saves more than it costs, its discounted net cost with a 90% interval, the
+/// QALYs it gains, and the cost per QALY.
+pub fn findings(rows: &[SummaryRow]) -> Vec<String> {
+    let mut out = Vec::new();
+    for h in headlines(rows) {
+        let get = |m: &Metric| {
+            rows.iter()
+                .find(|r| {
+                    r.scenario == h.scenario
+                        && r.level == Level::System
+                        && r.year == h.last_year
+                        && r.metric == *m
+                })
+                .map(|r| (r.stat, r.runs))
+        };
+        let (Some((net, runs)), Some((broken, _))) = (
+            get(&Metric::DiscountedCumulativeNetCost),
+            get(&Metric::BrokenEven),
+        ) else {
+            continue;
+        };
+        let saves = (broken.mean * runs as f64).round() as u32;
+        let money = |x: f64| format!("£{:.1}m", x / 1e6);
+        let mut s = format!(
+            "{}: by year {} it costs more than it saves in {} of {} runs; discounted net cost {} (90% interval {} to {})",
+            h.scenario,
+            h.last_year,
+            runs - saves.min(runs),
+            runs,
+            money(net.mean),
+            money(net.p5),
+            money(net.p95)
+        );
+        if let Some((q, _)) = get(&Metric::DiscountedQalysGained) {
+            s += &format!("; {:.0} QALYs gained (discounted)", q.mean);
+            match get(&Metric::CostPerQaly) {
+                Some((c, _)) if q.mean > 0.0 => {
+                    s += &format!(", about £{:.0} per QALY (median over runs)", c.p50)
+                }
+                _ => {}
+            }
+        }
+        s.push('.');
+        out.push(s);
+    }
+    out
+}

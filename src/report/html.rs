@@ -16,7 +16,7 @@ use crate::io::tables::Staging;
 use crate::report::charts::{
     write_charts, Outcome, ReportData, CHARTS as REGISTRY, FONT, FONT_BYTES,
 };
-use crate::report::headline::headline_lines;
+use crate::report::headline::{findings, headlines, COLUMNS};
 
 /// Folder of the charts inside an output folder.
 pub const CHARTS: &str = "charts";
@@ -174,12 +174,33 @@ pre {{ font-size: 0.8em; overflow-x: auto; }}</style>"
         env!("CARGO_PKG_VERSION"),
         escape(&data.scenarios.join(", "))
     );
-    w(&mut h, "<h2>Headlines</h2>\n<pre>");
-    for line in headline_lines(&data.rows) {
-        w(&mut h, &escape(&line));
-        w(&mut h, "\n");
+    w(
+        &mut h,
+        "<h2>Headlines</h2>\n<table class=\"headlines\">\n<tr>",
+    );
+    for c in COLUMNS {
+        let _ = write!(h, "<th>{}</th>", escape(c));
     }
-    w(&mut h, "</pre>\n");
+    w(&mut h, "</tr>\n");
+    for hl in headlines(&data.rows) {
+        let _ = write!(
+            h,
+            "<tr><td>{} (y{})</td>",
+            escape(&hl.scenario),
+            hl.last_year
+        );
+        for cell in hl.cells.iter().chain([&hl.broken_even]) {
+            let _ = write!(h, "<td>{}</td>", escape(cell));
+        }
+        w(&mut h, "</tr>\n");
+    }
+    w(
+        &mut h,
+        "</table>\n<p class=\"note\">Mean, with 5th to 95th centile over Monte Carlo runs.</p>\n",
+    );
+    for s in findings(&data.rows) {
+        let _ = writeln!(h, "<p class=\"finding\">{}</p>", escape(&s));
+    }
     if let Some((person, people)) = data.need_fit {
         let _ = writeln!(
             h,

@@ -54,6 +54,14 @@ fn a_batch_draws_every_chart_and_a_self_contained_report() {
         !html.contains("not drawn"),
         "a full batch draws every chart"
     );
+    // The headline table is a table, and the findings say what was found, in words.
+    assert!(html.contains("<table class=\"headlines\">"));
+    assert!(
+        html.contains("wards: by year 3 it costs more than it saves in")
+            || html.contains("wards: by year 3 it costs more than it saves in 0 of"),
+        "a sentence per intervention scenario"
+    );
+    assert!(html.contains("QALYs gained (discounted)"));
     for name in CHARTS {
         let png = std::fs::read(dir.join(format!("charts/{name}.png"))).unwrap();
         assert_eq!(&png[..8], b"\x89PNG\r\n\x1a\n", "{name}.png is a PNG");
