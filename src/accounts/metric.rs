@@ -67,6 +67,9 @@ pub enum Metric {
     FundingShift,
     /// Counterfactual spend minus spend.
     GrossSavings,
+    /// The part of the gross saving released in cash: variable costs, and fixed bed-day
+    /// costs in whole wards.
+    CashableSavings,
     /// Spend plus intervention cost minus counterfactual spend.
     NetCost,
     CumulativeNetCost,
@@ -99,7 +102,7 @@ pub enum Metric {
 
 /// Metrics without a parameter, with their names, for parsing (the names themselves are
 /// written by `Display`; a test checks the two agree).
-const PLAIN: [(Metric, &str); 24] = [
+const PLAIN: [(Metric, &str); 25] = [
     (Metric::Population, "population"),
     (Metric::Births, "births"),
     (Metric::Deaths, "deaths"),
@@ -109,6 +112,7 @@ const PLAIN: [(Metric, &str); 24] = [
     (Metric::InterventionCost, "intervention_cost"),
     (Metric::FundingShift, "funding_shift"),
     (Metric::GrossSavings, "gross_savings"),
+    (Metric::CashableSavings, "cashable_savings"),
     (Metric::NetCost, "net_cost"),
     (Metric::CumulativeNetCost, "cumulative_net_cost"),
     (
@@ -165,6 +169,7 @@ impl Metric {
             | Metric::InterventionCost
             | Metric::FundingShift
             | Metric::GrossSavings
+            | Metric::CashableSavings
             | Metric::NetCost
             | Metric::CumulativeNetCost
             | Metric::DiscountedCumulativeNetCost => Unit::Pounds,
@@ -211,6 +216,7 @@ impl fmt::Display for Metric {
             Metric::InterventionCost => "intervention_cost",
             Metric::FundingShift => "funding_shift",
             Metric::GrossSavings => "gross_savings",
+            Metric::CashableSavings => "cashable_savings",
             Metric::NetCost => "net_cost",
             Metric::CumulativeNetCost => "cumulative_net_cost",
             Metric::DiscountedCumulativeNetCost => "discounted_cumulative_net_cost",

@@ -62,6 +62,9 @@ struct Sums {
     cf_admissions: u64,
     cf_bed_days: u64,
     cf_deaths: u64,
+    /// Spend by setting (pence), scenario and counterfactual.
+    setting_pence: [i64; N_SETTINGS],
+    cf_setting_pence: [i64; N_SETTINGS],
     /// Person-years lived and quality-adjusted life years, scenario and counterfactual.
     life_years: f64,
     cf_life_years: f64,
@@ -88,6 +91,10 @@ impl Sums {
         self.cf_admissions += o.cf_admissions;
         self.cf_bed_days += o.cf_bed_days;
         self.cf_deaths += o.cf_deaths;
+        for i in 0..N_SETTINGS {
+            self.setting_pence[i] += o.setting_pence[i];
+            self.cf_setting_pence[i] += o.cf_setting_pence[i];
+        }
         self.life_years += o.life_years;
         self.cf_life_years += o.cf_life_years;
         self.qalys += o.qalys;
@@ -110,6 +117,33 @@ pub fn years_lived(census: &[u32], y: usize, utility: &[f64]) -> (f64, f64) {
         quality += py * utility[c % ns];
     }
     (life, quality)
+}
+
+/// The cash an area-year's savings release (pence): for each setting, the variable share
+/// of what less activity saves (more activity, such as substituted care, costs in full);
+/// and for emergency bed days, the fixed rest of their cost only in whole wards, once the
+/// bed days avoided fill a ward of `ward_beds` at `occupancy` for a year. At most the
+/// gross saving.
+fn cashable_savings(s: &Sums, model: &Model, ward_beds: f64, occupancy: f64) -> f64 {
+    let mut cash = 0.0;
+    for setting in Setting::ALL {
+        let i = setting.index();
+        let saved = (s.cf_setting_pence[i] - s.setting_pence[i]) as f64;
+        cash += if saved > 0.0 {
+            saved * model.activity.cashable(setting)
+        } else {
+            saved
+        };
+    }
+    let bd = Setting::EmergencyBedDays;
+    let avoided = s.cf_bed_days as f64 - s.count[bd.index()] as f64;
+    let ward_year = ward_beds * 365.0 * occupancy;
+    if avoided > 0.0 && s.cf_bed_days > 0 && ward_year > 0.0 {
+        let wards = (avoided / ward_year).floor();
+        let per_day = s.cf_setting_pence[bd.index()] as f64 / s.cf_bed_days as f64;
+        cash += wards * ward_year * per_day * (1.0 - model.activity.cashable(bd));
+    }
+    cash.min((s.cf_spend - s.spend) as f64)
 }
 
 /// The weight of year `year`'s money at `rate` a year: year 1 is undiscounted (the Green
@@ -166,6 +200,12 @@ pub fn compute(
             s.cf_admissions = cf.activity[y].count[adm * ns..(adm + 1) * ns].iter().sum();
             s.cf_bed_days = cf.activity[y].count[bd * ns..(bd + 1) * ns].iter().sum();
             s.cf_deaths = cf.flows[y].deaths;
+            for setting in Setting::ALL {
+                let i = setting.index();
+                s.setting_pence[i] = a.cost_pence[i * ns..(i + 1) * ns].iter().sum();
+                s.cf_setting_pence[i] =
+                    cf.activity[y].cost_pence[i * ns..(i + 1) * ns].iter().sum();
+            }
             (s.life_years, s.qalys) = years_lived(&r.census, y, &utility);
             (s.cf_life_years, s.cf_qalys) = years_lived(&cf.census, y, &utility);
         }
@@ -338,6 +378,15 @@ pub fn compute(
             put(Metric::InterventionCost, pounds(s.intervention_cost));
             put(Metric::FundingShift, pounds(s.funding_shift));
             put(Metric::GrossSavings, pounds(savings));
+            put(
+                Metric::CashableSavings,
+                cashable_savings(
+                    &s,
+                    model,
+                    datasets.parameters.ward_beds,
+                    datasets.parameters.bed_occupancy,
+                ) / 100.0,
+            );
             put(Metric::NetCost, pounds(net));
             put(Metric::CumulativeNetCost, pounds(cum_net));
             put(Metric::DiscountedCumulativeNetCost, d_net / 100.0);
@@ -387,7 +436,42 @@ pub fn compute(
 
 #[cfg(test)]
 mod tests {
-    use super::{discount_factor, years_lived};
+    use super::{cashable_savings, discount_factor, years_lived, Sums};
+    use crate::core::care::Setting;
+    use crate::data::datasets::Datasets;
+    use crate::model::Model;
+
+    /// Hand-worked step-fixed release: 10,000 emergency bed days avoided at £400 (30%
+    /// variable) with wards of 28 beds at 90% occupancy (9,198 bed days a year): the
+    /// variable 30% of £4m, plus the fixed 70% of one whole ward, 9,198 x £400 x 0.7.
+    #[test]
+    fn cashable_savings_release_fixed_costs_in_whole_wards() {
+        let d = Datasets::bundled().unwrap();
+        let m = Model::new(&d).unwrap();
+        let bd = Setting::EmergencyBedDays.index();
+        let mut s = Sums {
+            cf_bed_days: 50_000,
+            ..Default::default()
+        };
+        s.count[bd] = 40_000;
+        s.cf_setting_pence[bd] = 50_000 * 40_000;
+        s.setting_pence[bd] = 40_000 * 40_000;
+        s.cf_spend = s.cf_setting_pence[bd];
+        s.spend = s.setting_pence[bd];
+        let share = m.activity.cashable(Setting::EmergencyBedDays);
+        assert_eq!(share, 0.3);
+        let ward = 28.0 * 365.0 * 0.9;
+        let want = 10_000.0 * 40_000.0 * 0.3 + ward * 40_000.0 * 0.7;
+        let got = cashable_savings(&s, &m, 28.0, 0.9);
+        assert!((got - want).abs() < 1e-6, "{got} vs {want}");
+        assert!(got <= (s.cf_spend - s.spend) as f64);
+        // Fewer bed days than a ward: only the variable part.
+        s.count[bd] = 45_000;
+        s.setting_pence[bd] = 45_000 * 40_000;
+        s.spend = s.setting_pence[bd];
+        let got = cashable_savings(&s, &m, 28.0, 0.9);
+        assert!((got - 5_000.0 * 40_000.0 * 0.3).abs() < 1e-6, "{got}");
+    }
     use crate::core::dims::{n_cells, Cell};
 
     /// Hand-worked: 10 healthy (utility 0.9) and 4 sick (0.5) at the start of the year, 8

@@ -731,7 +731,7 @@ pub struct Substitution {
     pub per_avoided_admission: Amount,
 }
 
-/// Money moved between sector budgets: a share of the gross saving the intervention makes
+/// Money moved between sector budgets: a share of the cashable saving the intervention makes
 /// in `from`.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]

@@ -12,7 +12,7 @@ use ndarray::{Array2, Array3};
 use polars::prelude::*;
 use sha2::{Digest, Sha256};
 
-use crate::core::care::{Sector, Setting};
+use crate::core::care::{Sector, Setting, N_SETTINGS};
 use crate::core::dims::{BAND_LABELS, N_AGES, N_BANDS, N_IMD, N_SEX, SEX_LABELS};
 use crate::core::error::{CapsimError, Result};
 
@@ -48,6 +48,10 @@ pub const BUNDLED: &[(&str, &str)] = &[
         include_str!("../../datasets/migration.csv"),
     ),
     ("settings.csv", include_str!("../../datasets/settings.csv")),
+    (
+        "cashable_costs.csv",
+        include_str!("../../datasets/cashable_costs.csv"),
+    ),
     (
         "parameters.csv",
         include_str!("../../datasets/parameters.csv"),
@@ -149,6 +153,10 @@ pub struct Parameters {
     /// Share of people with a condition whose GP record shows it (the need formula sees
     /// only recorded conditions).
     pub condition_recording_sensitivity: f64,
+    /// Beds in a ward, and the share occupied: a ward's fixed costs are released only when
+    /// avoided bed days add up to a whole ward (`ward_beds` x 365 x `bed_occupancy`).
+    pub ward_beds: f64,
+    pub bed_occupancy: f64,
     /// Unexplained variation between areas (log-scale standard deviations of lognormal
     /// multipliers with mean 1): a hospital factor shared by the hospital settings...
     pub variation_hospital_shared_sd: f64,
@@ -217,6 +225,9 @@ pub struct Datasets {
     pub migration: Array3<f64>,
     /// In `Setting::ALL` order.
     pub settings: Vec<SettingDef>,
+    /// Share of each setting's unit cost that is variable: what avoiding one unit saves in
+    /// cash within the year, by [`Setting::index`].
+    pub cashable: [f64; N_SETTINGS],
     pub parameters: Parameters,
     /// Population-average annual rate, `[setting, band, sex]` (zero for derived settings).
     pub activity_rates: Array3<f64>,
@@ -296,6 +307,7 @@ impl Datasets {
         let fertility = load_fertility(&table("fertility.csv")?)?;
         let migration = load_migration(&table("migration.csv")?)?;
         let settings = load_settings(&table("settings.csv")?)?;
+        let cashable = load_cashable(&table("cashable_costs.csv")?)?;
         let parameters = load_parameters(&table("parameters.csv")?)?;
         let activity_rates = load_activity_rates(&table("activity_rates.csv")?)?;
         let activity_segment =
@@ -323,6 +335,7 @@ impl Datasets {
             fertility,
             migration,
             settings,
+            cashable,
             parameters,
             activity_rates,
             activity_segment,
@@ -806,6 +819,21 @@ fn load_migration(t: &Table) -> Result<Array3<f64>> {
     Ok(out)
 }
 
+fn load_cashable(t: &Table) -> Result<[f64; N_SETTINGS]> {
+    let cols = ["setting", "cashable_share", "source"];
+    let names: Vec<&str> = Setting::ALL.iter().map(|s| s.id()).collect();
+    let setting = t.choice("setting", &cols, &names)?;
+    let share = t.number("cashable_share", &cols, PROB.0, PROB.1)?;
+    t.text("source", &cols)?;
+    let keys: Vec<Vec<usize>> = setting.values.iter().map(|s| vec![*s]).collect();
+    t.require_grid("setting", &keys, &[names.len()])?;
+    let mut out = [0.0; N_SETTINGS];
+    for r in 0..t.height() {
+        out[setting.values[r]] = share.values[r];
+    }
+    Ok(out)
+}
+
 fn load_settings(t: &Table) -> Result<Vec<SettingDef>> {
     let cols = [
         "setting",
@@ -886,6 +914,8 @@ fn load_parameters(t: &Table) -> Result<Parameters> {
         neighbourhood_size_min: get("neighbourhood_size_min", 1.0, 1e7)?,
         neighbourhood_size_max: get("neighbourhood_size_max", 1.0, 1e7)?,
         condition_recording_sensitivity: get("condition_recording_sensitivity", 0.05, 1.0)?,
+        ward_beds: get("ward_beds", 4.0, 100.0)?,
+        bed_occupancy: get("bed_occupancy", 0.5, 1.0)?,
         // Plausible ranges: 0 (none) to 0.5 on the log scale, i.e. about a third of areas
         // more than 40% off; practice-level hospital cost residuals are about 10% (Dixon
         // et al. BMJ 2011), so larger values are typos rather than judgements.

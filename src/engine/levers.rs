@@ -421,6 +421,7 @@ pub fn scenario_means(
                 .map(|s| {
                     avoided[s.index()]
                         * model.local_unit_cost_pence(*s, year, area.cost[s.index()]) as f64
+                        * model.cashable(*s)
                 })
                 .sum();
             out.shift_pence[k] = (share * saved.max(0.0)).round() as i64;

@@ -25,6 +25,8 @@ pub struct ActivityModel {
     /// Unit cost in pence at the price year.
     unit_cost_pence: [f64; N_SETTINGS],
     sector: [Sector; N_SETTINGS],
+    /// Variable share of each unit cost: what avoiding a unit releases in cash.
+    cashable: [f64; N_SETTINGS],
     cost_inflation: f64,
     los_mean: f64,
     los_shape: f64,
@@ -91,6 +93,7 @@ impl ActivityModel {
             rate,
             unit_cost_pence,
             sector,
+            cashable: d.cashable,
             cost_inflation: d.parameters.cost_inflation,
             los_mean: d.parameters.emergency_los_mean,
             los_shape: d.parameters.emergency_los_shape,
@@ -109,6 +112,11 @@ impl ActivityModel {
 
     pub fn los_mean(&self) -> f64 {
         self.los_mean
+    }
+
+    /// The variable share of a setting's unit cost, which avoiding a unit saves in cash.
+    pub fn cashable(&self, setting: Setting) -> f64 {
+        self.cashable[setting.index()]
     }
 
     /// The sector a setting's spend falls in.

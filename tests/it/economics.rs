@@ -224,3 +224,55 @@ effects.emergency_admissions = -0.5
     let deaths: f64 = (1..=3).map(|y| get(y, "deaths_averted")).sum();
     assert!(deaths > 0.0, "{deaths}");
 }
+
+/// Cash released never exceeds the gross saving, in any area or year of the shipped
+/// scenarios (a smaller run of them).
+#[test]
+fn cashable_savings_never_exceed_gross_savings() {
+    let tmp = tempfile::tempdir().unwrap();
+    let batch = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("scenarios/batch.toml");
+    let out = capsim(
+        tmp.path(),
+        &[
+            "batch",
+            batch.to_str().unwrap(),
+            "--runs",
+            "2",
+            "--years",
+            "3",
+            "--out",
+            "b",
+            "--no-report",
+        ],
+    );
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let csv = std::fs::read_to_string(tmp.path().join("b/summary.csv")).unwrap();
+    let mut gross = std::collections::BTreeMap::new();
+    let mut cash = std::collections::BTreeMap::new();
+    for l in csv.lines().skip(1) {
+        let c: Vec<&str> = l.split(',').collect();
+        let key = (
+            c[0].to_string(),
+            c[1].to_string(),
+            c[2].to_string(),
+            c[3].to_string(),
+        );
+        match c[4] {
+            "gross_savings" => gross.insert(key, c[5].parse::<f64>().unwrap()),
+            "cashable_savings" => cash.insert(key, c[5].parse::<f64>().unwrap()),
+            _ => None,
+        };
+    }
+    assert!(!cash.is_empty());
+    for (k, c) in &cash {
+        assert!(
+            *c <= gross[k] + 1e-6,
+            "{k:?}: cashable {c} > gross {}",
+            gross[k]
+        );
+    }
+}
