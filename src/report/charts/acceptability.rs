@@ -34,12 +34,7 @@ pub fn draw<DB: DrawingBackend>(
     let pts = super::ce_plane::points(d);
     let xs = prices(d);
     let top = *xs.last().unwrap_or(&1.0);
-    let mut chart = ChartBuilder::on(root)
-        .margin(sz(12.0, k))
-        .x_label_area_size(sz(50.0, k))
-        .y_label_area_size(sz(80.0, k))
-        .build_cartesian_2d(0.0..top, 0.0..1.3)
-        .map_err(err)?;
+    let mut chart = plane(root, k, (0.0, top), (0.0, 1.3))?;
     chart
         .configure_mesh()
         .x_label_formatter(&|x| money(*x))

@@ -295,6 +295,21 @@ pub(crate) fn legend<'a, DB: DrawingBackend + 'a>(
         .map_err(err)
 }
 
+/// A plain x-y plot area with the charts' usual margins and label areas.
+pub(crate) fn plane<'a, DB: DrawingBackend + 'a>(
+    root: &'a DrawingArea<DB, Shift>,
+    k: f64,
+    (xlo, xhi): (f64, f64),
+    (ylo, yhi): (f64, f64),
+) -> std::result::Result<ChartContext<'a, DB, Plane>, String> {
+    ChartBuilder::on(root)
+        .margin(sz(12.0, k))
+        .x_label_area_size(sz(50.0, k))
+        .y_label_area_size(sz(80.0, k))
+        .build_cartesian_2d(xlo..xhi, ylo..yhi)
+        .map_err(err)
+}
+
 /// A chart of money by simulation year, with its axes drawn.
 pub(crate) fn year_chart<'a, DB: DrawingBackend + 'a>(
     area: &'a DrawingArea<DB, Shift>,

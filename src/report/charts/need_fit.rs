@@ -92,12 +92,7 @@ pub fn draw<DB: DrawingBackend>(
     let pts = points(d, &f);
     let (lo, hi) = range(pts.iter().flat_map(|p| [p.1, p.2 * 0.9, p.2 * 1.1]), false);
     let hi = hi + (hi - lo) * 0.2; // room for the legend above the data
-    let mut chart = ChartBuilder::on(root)
-        .margin(sz(12.0, k))
-        .x_label_area_size(sz(50.0, k))
-        .y_label_area_size(sz(80.0, k))
-        .build_cartesian_2d(lo..hi, lo..hi)
-        .map_err(err)?;
+    let mut chart = plane(root, k, (lo, hi), (lo, hi))?;
     chart
         .configure_mesh()
         .x_label_formatter(&|x| money(*x))

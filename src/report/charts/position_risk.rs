@@ -40,12 +40,7 @@ pub fn draw<DB: DrawingBackend>(
         true,
     );
     let yhi = yhi + (yhi - ylo) * 0.25; // room for the legend above the data
-    let mut chart = ChartBuilder::on(root)
-        .margin(sz(12.0, k))
-        .x_label_area_size(sz(50.0, k))
-        .y_label_area_size(sz(80.0, k))
-        .build_cartesian_2d(xlo..xhi, ylo..yhi)
-        .map_err(err)?;
+    let mut chart = plane(root, k, (xlo, xhi), (ylo, yhi))?;
     chart
         .configure_mesh()
         .x_label_formatter(&|x| count(*x))
