@@ -169,7 +169,7 @@ pub fn findings(rows: &[SummaryRow]) -> Vec<String> {
             s += &format!("; {:.0} QALYs gained (discounted)", q.mean);
             match get(&Metric::CostPerQaly) {
                 Some((c, _)) if q.mean > 0.0 => {
-                    s += &format!(", about £{:.0} per QALY (median over runs)", c.p50)
+                    s += &format!(", about {} per QALY (median over runs)", pounds(c.p50))
                 }
                 _ => {}
             }
@@ -178,4 +178,30 @@ pub fn findings(rows: &[SummaryRow]) -> Vec<String> {
         out.push(s);
     }
     out
+}
+
+/// Whole pounds with thousands separators: £408,499.
+fn pounds(x: f64) -> String {
+    let digits = format!("{:.0}", x.abs());
+    let mut out = String::new();
+    for (i, ch) in digits.chars().enumerate() {
+        if i > 0 && (digits.len() - i) % 3 == 0 {
+            out.push(',');
+        }
+        out.push(ch);
+    }
+    format!("{}£{out}", if x < 0.0 { "-" } else { "" })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::pounds;
+
+    #[test]
+    fn pounds_have_thousands_separators() {
+        assert_eq!(pounds(408_499.4), "£408,499");
+        assert_eq!(pounds(1_104_715.0), "£1,104,715");
+        assert_eq!(pounds(999.0), "£999");
+        assert_eq!(pounds(-12_000.0), "-£12,000");
+    }
 }
