@@ -92,25 +92,30 @@ pub fn read_draws(path: &Path) -> Result<Vec<(String, f64)>> {
         .collect())
 }
 
-/// The summary table: scenario, year, level, area, metric, mean, centiles, runs.
-pub fn summary_frame(rows: &[SummaryRow]) -> Result<DataFrame> {
-    let mut cols = vec![
+/// The columns that key a row of the Monte Carlo tables: scenario, year, level, area.
+fn key_columns<'a, R>(
+    rows: &'a [R],
+    key: impl Fn(&'a R) -> (&'a str, i32, Level, &'a str),
+) -> Vec<Column> {
+    let keys: Vec<_> = rows.iter().map(key).collect();
+    vec![
         Column::new(
             "scenario".into(),
-            rows.iter().map(|r| r.scenario.as_str()).collect::<Vec<_>>(),
+            keys.iter().map(|k| k.0).collect::<Vec<_>>(),
         ),
-        Column::new(
-            "year".into(),
-            rows.iter().map(|r| r.year).collect::<Vec<_>>(),
-        ),
+        Column::new("year".into(), keys.iter().map(|k| k.1).collect::<Vec<_>>()),
         Column::new(
             "level".into(),
-            rows.iter().map(|r| r.level.id()).collect::<Vec<_>>(),
+            keys.iter().map(|k| k.2.id()).collect::<Vec<_>>(),
         ),
-        Column::new(
-            "area".into(),
-            rows.iter().map(|r| r.area.as_str()).collect::<Vec<_>>(),
-        ),
+        Column::new("area".into(), keys.iter().map(|k| k.3).collect::<Vec<_>>()),
+    ]
+}
+
+/// The summary table: scenario, year, level, area, metric, mean, centiles, runs.
+pub fn summary_frame(rows: &[SummaryRow]) -> Result<DataFrame> {
+    let mut cols = key_columns(rows, |r| (&r.scenario, r.year, r.level, &r.area));
+    cols.extend([
         Column::new(
             "metric".into(),
             rows.iter().map(|r| r.metric.name()).collect::<Vec<_>>(),
@@ -119,7 +124,7 @@ pub fn summary_frame(rows: &[SummaryRow]) -> Result<DataFrame> {
             "mean".into(),
             rows.iter().map(|r| r.stat.mean).collect::<Vec<_>>(),
         ),
-    ];
+    ]);
     for (i, (name, _)) in CENTILES.iter().enumerate() {
         cols.push(Column::new(
             (*name).into(),
@@ -201,32 +206,16 @@ fn risk_numbers(r: &RiskRow) -> [f64; 8] {
 
 /// The risk table.
 pub fn risk_frame(rows: &[RiskRow]) -> Result<DataFrame> {
-    let mut cols = vec![
-        Column::new(
-            "scenario".into(),
-            rows.iter().map(|r| r.scenario.as_str()).collect::<Vec<_>>(),
-        ),
-        Column::new(
-            "year".into(),
-            rows.iter().map(|r| r.year).collect::<Vec<_>>(),
-        ),
-        Column::new(
-            "level".into(),
-            rows.iter().map(|r| r.level.id()).collect::<Vec<_>>(),
-        ),
-        Column::new(
-            "area".into(),
-            rows.iter().map(|r| r.area.as_str()).collect::<Vec<_>>(),
-        ),
-        Column::new(
-            "formula".into(),
-            rows.iter().map(|r| r.formula.as_str()).collect::<Vec<_>>(),
-        ),
-    ];
+    let mut cols = key_columns(rows, |r| (&r.scenario, r.year, r.level, &r.area));
+    cols.push(Column::new(
+        "formula".into(),
+        rows.iter().map(|r| r.formula.as_str()).collect::<Vec<_>>(),
+    ));
+    let numbers: Vec<[f64; 8]> = rows.iter().map(risk_numbers).collect();
     for (i, name) in RISK_NUMBERS.iter().enumerate() {
         cols.push(Column::new(
             (*name).into(),
-            rows.iter().map(|r| risk_numbers(r)[i]).collect::<Vec<_>>(),
+            numbers.iter().map(|n| n[i]).collect::<Vec<_>>(),
         ));
     }
     cols.push(Column::new(
