@@ -56,7 +56,7 @@ fn scenario_overhead(c: &mut Criterion) {
                         batch
                             .scenarios
                             .iter()
-                            .map(|s| Levers::draw(s, &s.resolve(&d, &g).unwrap(), 0)),
+                            .map(|s| Levers::draw(s, &s.resolve(&d, &g).unwrap(), &m, 0)),
                     )
                     .collect(),
             ),

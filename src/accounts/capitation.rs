@@ -450,15 +450,12 @@ fn pooled_part(p: f64, values: &[i64]) -> Vec<i64> {
 
 /// Pence of each sector of one neighbourhood-year: spend on care plus intervention costs
 /// (counted in community services, where shift-left money goes).
-fn sector_spend(model: &Model, r: &NeighbourhoodResult, y: usize, ns: usize) -> [i64; N_SECTORS] {
+fn sector_spend(model: &Model, r: &NeighbourhoodResult, y: usize) -> [i64; N_SECTORS] {
     let mut out = [0i64; N_SECTORS];
     for s in Setting::ALL {
-        let i = s.index();
-        out[model.activity.sector(s) as usize] += r.activity[y].cost_pence[i * ns..(i + 1) * ns]
-            .iter()
-            .sum::<i64>();
+        out[model.activity.sector(s) as usize] += r.activity[y].pence_of(s);
     }
-    out[Sector::Community as usize] += r.interventions[y].cost_pence.iter().sum::<i64>();
+    out[Sector::Community as usize] += r.interventions[y].cost_pence.iter().flatten().sum::<i64>();
     out
 }
 
@@ -527,7 +524,7 @@ pub fn budgets(
     // Spend by neighbourhood, year and sector.
     let spend: Vec<Vec<[i64; N_SECTORS]>> = results
         .iter()
-        .map(|r| (0..years).map(|y| sector_spend(model, r, y, ns)).collect())
+        .map(|r| (0..years).map(|y| sector_spend(model, r, y)).collect())
         .collect();
     // Expected year-one cost by neighbourhood and sector (pence), with no random draw.
     let expected: Vec<[f64; N_SECTORS]> = geography
@@ -546,7 +543,7 @@ pub fn budgets(
                     (
                         from as usize,
                         to as usize,
-                        results[k].interventions[y].shift_pence[i],
+                        results[k].interventions[y].shift_total(i),
                     )
                 })
             })

@@ -46,6 +46,18 @@ crate::labelled_enum! {
     }
 }
 
+crate::labelled_enum! {
+    /// Measures whose gap between the most and least deprived quintiles is reported.
+    #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+    pub enum Gap {
+        SpendPerHead => "spend_per_head",
+        AdmissionsPer1000 => "admissions_per_1000",
+        DeathsPer1000 => "deaths_per_1000",
+        /// QALYs lived in the year per resident at its start.
+        QalysPerHead => "qalys_per_head",
+    }
+}
+
 /// One reported metric.
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub enum Metric {
@@ -98,6 +110,12 @@ pub enum Metric {
     BrokenEven,
     /// First year the cumulative net cost reaches zero; horizon + 1 when not reached.
     BreakEvenYear,
+    /// Quintile 1 (most deprived) minus quintile 5 of a measure, at level `imd_quintile`,
+    /// area `1-5`.
+    QuintileGap(Gap),
+    /// The scenario's quintile gap minus the counterfactual's: negative narrows a gap where
+    /// quintile 1 is higher.
+    QuintileGapChange(Gap),
 }
 
 /// Metrics without a parameter, with their names, for parsing (the names themselves are
@@ -155,6 +173,12 @@ impl Metric {
         if let Some(id) = s.strip_prefix("spend.") {
             return Sector::parse(id).map(Metric::SectorSpend);
         }
+        if let Some(id) = s.strip_prefix("quintile_gap.") {
+            return Gap::parse(id).map(Metric::QuintileGap);
+        }
+        if let Some(id) = s.strip_prefix("quintile_gap_change.") {
+            return Gap::parse(id).map(Metric::QuintileGapChange);
+        }
         let (kind, formula) = s.split_once(':')?;
         let m = FormulaMetric::parse(kind)?;
         (!formula.is_empty()).then(|| Metric::formula(m, formula))
@@ -189,6 +213,11 @@ impl Metric {
             Metric::NetMonetaryBenefit => Unit::Pounds,
             Metric::BrokenEven => Unit::Indicator,
             Metric::BreakEvenYear => Unit::Year,
+            Metric::QuintileGap(g) | Metric::QuintileGapChange(g) => match g {
+                Gap::SpendPerHead => Unit::PoundsPerHead,
+                Gap::QalysPerHead => Unit::Qalys,
+                Gap::AdmissionsPer1000 | Gap::DeathsPer1000 => Unit::Count,
+            },
         }
     }
 
@@ -206,6 +235,8 @@ impl fmt::Display for Metric {
         let plain = match self {
             Metric::Count(s) => return write!(f, "count.{}", s.id()),
             Metric::SectorSpend(s) => return write!(f, "spend.{}", s.id()),
+            Metric::QuintileGap(g) => return write!(f, "quintile_gap.{}", g.id()),
+            Metric::QuintileGapChange(g) => return write!(f, "quintile_gap_change.{}", g.id()),
             Metric::Formula(m, name) => return write!(f, "{}:{name}", m.id()),
             Metric::Population => "population",
             Metric::Births => "births",
@@ -248,6 +279,8 @@ mod tests {
         all.extend(Setting::ALL.map(Metric::Count));
         all.extend(Sector::ALL.map(Metric::SectorSpend));
         all.extend(FormulaMetric::ALL.map(|m| Metric::formula(m, "need_adjusted")));
+        all.extend(Gap::ALL.map(Metric::QuintileGap));
+        all.extend(Gap::ALL.map(Metric::QuintileGapChange));
         for m in &all {
             assert_eq!(Metric::parse(&m.name()).as_ref(), Some(m), "{m}");
         }

@@ -1,15 +1,19 @@
-//! One run's results as tidy metrics, per year and level (system, place, neighbourhood):
-//! activity, spend, intervention costs, and the comparison with the counterfactual (the same
-//! run without interventions, drawn from the same random numbers).
+//! One run's results as tidy metrics, per year and level (system, place, neighbourhood,
+//! and deprivation quintile of the whole population): activity, spend, intervention costs,
+//! and the comparison with the counterfactual (the same run without interventions, drawn
+//! from the same random numbers). Care is drawn per (segment, quintile) and deaths and
+//! births are counted per quintile, so quintile results are summed, not apportioned, and
+//! add up to the totals exactly.
 //!
 //! Quantities that add up (people, counts, pence) are summed from neighbourhoods to places
 //! and systems; ratios (return on investment, break-even) are formed after summing. Money
 //! is summed in integer pence and written in pounds.
 
 use crate::accounts::capitation::{budgets, BudgetRow, Budgets, Weights};
-use crate::accounts::metric::{FormulaMetric::*, Metric};
+use crate::accounts::metric::{FormulaMetric::*, Gap, Metric};
 use crate::config::scenario::Scenario;
 use crate::core::care::{Sector, Setting, N_SECTORS, N_SETTINGS};
+use crate::core::dims::{n_cells, Cell, N_IMD};
 use crate::core::level::Level;
 use crate::core::money::{largest_remainder, pounds};
 use crate::data::datasets::Datasets;
@@ -50,6 +54,7 @@ impl Metrics {
 #[derive(Debug, Clone, Default)]
 struct Sums {
     population: u64,
+    cf_population: u64,
     births: u64,
     deaths: u64,
     count: [u64; N_SETTINGS],
@@ -75,6 +80,7 @@ struct Sums {
 impl Sums {
     fn add(&mut self, o: &Sums) {
         self.population += o.population;
+        self.cf_population += o.cf_population;
         self.births += o.births;
         self.deaths += o.deaths;
         for i in 0..N_SETTINGS {
@@ -102,21 +108,53 @@ impl Sums {
     }
 }
 
-/// Person-years lived and QALYs in year `y` (0-based) from a result's census: the mean of
-/// the people at the start and at the end of the year, cell by cell, each year of life
-/// weighted by its segment's utility for QALYs.
-pub fn years_lived(census: &[u32], y: usize, utility: &[f64]) -> (f64, f64) {
+/// Person-years lived and QALYs in year `y` (0-based) from a result's census, by
+/// deprivation quintile: the mean of the people at the start and at the end of the year,
+/// cell by cell, each year of life weighted by its segment's utility for QALYs.
+pub fn years_lived(census: &[u32], y: usize, utility: &[f64]) -> [(f64, f64); N_IMD] {
     let ns = utility.len();
-    let cells = crate::core::dims::n_cells(ns);
+    let cells = n_cells(ns);
     let start = &census[y * cells..(y + 1) * cells];
     let end = &census[(y + 1) * cells..(y + 2) * cells];
-    let (mut life, mut quality) = (0.0, 0.0);
+    let mut out = [(0.0, 0.0); N_IMD];
     for c in 0..cells {
         let py = 0.5 * (start[c] as f64 + end[c] as f64);
-        life += py;
-        quality += py * utility[c % ns];
+        let o = &mut out[Cell::from_census(c, ns).imd];
+        o.0 += py;
+        o.1 += py * utility[c % ns];
     }
-    (life, quality)
+    out
+}
+
+/// People at the start of year `y` (0-based) by deprivation quintile, from a census.
+fn residents(census: &[u32], y: usize, ns: usize) -> [u64; N_IMD] {
+    let cells = n_cells(ns);
+    let mut out = [0; N_IMD];
+    for (c, n) in census[y * cells..(y + 1) * cells].iter().enumerate() {
+        out[Cell::from_census(c, ns).imd] += *n as u64;
+    }
+    out
+}
+
+/// A gap measure of one quintile's sums: the scenario's, and the counterfactual's.
+fn gap_measure(s: &Sums, g: Gap) -> (f64, f64) {
+    let per = |v: f64, n: u64| v / n.max(1) as f64;
+    let adm = Setting::EmergencyAdmissions.index();
+    match g {
+        Gap::SpendPerHead => (
+            per(pounds(s.spend), s.population),
+            per(pounds(s.cf_spend), s.cf_population),
+        ),
+        Gap::AdmissionsPer1000 => (
+            1000.0 * per(s.count[adm] as f64, s.population),
+            1000.0 * per(s.cf_admissions as f64, s.cf_population),
+        ),
+        Gap::DeathsPer1000 => (
+            1000.0 * per(s.deaths as f64, s.population),
+            1000.0 * per(s.cf_deaths as f64, s.cf_population),
+        ),
+        Gap::QalysPerHead => (per(s.qalys, s.population), per(s.cf_qalys, s.cf_population)),
+    }
 }
 
 /// The cash an area-year's savings release (pence): for each setting, the variable share
@@ -171,47 +209,49 @@ pub fn compute(
     let ns = model.segments.len();
     let nn = geography.neighbourhoods.len();
     let has_interventions = !levers.interventions.is_empty();
-    // Per neighbourhood-year sums.
+    // Sums per neighbourhood, year and deprivation quintile.
     let utility: Vec<f64> = datasets.segments.iter().map(|s| s.utility).collect();
-    let mut nb: Vec<Vec<Sums>> = vec![vec![Sums::default(); years]; nn];
+    let mut nb: Vec<Vec<[Sums; N_IMD]>> = vec![vec![Default::default(); years]; nn];
+    let adm = Setting::EmergencyAdmissions;
+    let bd = Setting::EmergencyBedDays;
     for (k, r) in results.iter().enumerate() {
         let cf = &counterfactual[k];
-        for y in 0..years {
-            let s = &mut nb[k][y];
-            let f = &r.flows[y];
-            s.population = f.start;
-            s.births = f.births;
-            s.deaths = f.deaths;
-            let a = &r.activity[y];
-            for setting in Setting::ALL {
-                let i = setting.index();
-                s.count[i] = a.count[i * ns..(i + 1) * ns].iter().sum();
-                let pence: i64 = a.cost_pence[i * ns..(i + 1) * ns].iter().sum();
-                s.spend += pence;
-                s.sector_spend[model.activity.sector(setting) as usize] += pence;
-            }
+        for (y, by_imd) in nb[k].iter_mut().enumerate() {
+            let (a, ca) = (&r.activity[y], &cf.activity[y]);
             let iy = &r.interventions[y];
-            s.enrolled = iy.enrolled.iter().sum();
-            s.intervention_cost = iy.cost_pence.iter().sum();
-            s.funding_shift = iy.shift_pence.iter().sum();
-            s.cf_spend = cf.activity[y].cost_pence.iter().sum();
-            let adm = Setting::EmergencyAdmissions.index();
-            let bd = Setting::EmergencyBedDays.index();
-            s.cf_admissions = cf.activity[y].count[adm * ns..(adm + 1) * ns].iter().sum();
-            s.cf_bed_days = cf.activity[y].count[bd * ns..(bd + 1) * ns].iter().sum();
-            s.cf_deaths = cf.flows[y].deaths;
-            for setting in Setting::ALL {
-                let i = setting.index();
-                s.setting_pence[i] = a.cost_pence[i * ns..(i + 1) * ns].iter().sum();
-                s.cf_setting_pence[i] =
-                    cf.activity[y].cost_pence[i * ns..(i + 1) * ns].iter().sum();
+            let people = residents(&r.census, y, ns);
+            let cf_people = residents(&cf.census, y, ns);
+            let lived = years_lived(&r.census, y, &utility);
+            let cf_lived = years_lived(&cf.census, y, &utility);
+            for (q, s) in by_imd.iter_mut().enumerate() {
+                s.population = people[q];
+                s.cf_population = cf_people[q];
+                s.births = r.flows[y].births_by_imd[q];
+                s.deaths = r.flows[y].deaths_by_imd[q];
+                s.cf_deaths = cf.flows[y].deaths_by_imd[q];
+                for setting in Setting::ALL {
+                    let i = setting.index();
+                    let (count, pence) = a.in_quintile(setting, q);
+                    let (_, cf_pence) = ca.in_quintile(setting, q);
+                    s.count[i] = count;
+                    s.spend += pence;
+                    s.sector_spend[model.activity.sector(setting) as usize] += pence;
+                    s.setting_pence[i] = pence;
+                    s.cf_setting_pence[i] = cf_pence;
+                    s.cf_spend += cf_pence;
+                }
+                s.cf_admissions = ca.in_quintile(adm, q).0;
+                s.cf_bed_days = ca.in_quintile(bd, q).0;
+                s.enrolled = iy.enrolled.iter().map(|e| e[q]).sum();
+                s.intervention_cost = iy.cost_pence.iter().map(|c| c[q]).sum();
+                s.funding_shift = iy.shift_pence.iter().map(|c| c[q]).sum();
+                (s.life_years, s.qalys) = lived[q];
+                (s.cf_life_years, s.cf_qalys) = cf_lived[q];
             }
-            (s.life_years, s.qalys) = years_lived(&r.census, y, &utility);
-            (s.cf_life_years, s.cf_qalys) = years_lived(&cf.census, y, &utility);
         }
     }
-    // Set-up costs, once in year 1, shared by the neighbourhoods the intervention reaches in
-    // proportion to their people in its target.
+    // Set-up costs, once in year 1, shared by the neighbourhoods the intervention reaches,
+    // and within them by quintile, in proportion to their people in its target.
     for (i, d) in levers.interventions.iter().enumerate() {
         let pence = (d.setup_cost * 100.0 * model.activity.cost_factor(1)).round();
         if pence <= 0.0 {
@@ -219,16 +259,16 @@ pub fn compute(
         }
         let weights: Vec<f64> = results
             .iter()
-            .map(|r| r.interventions[0].target[i])
+            .flat_map(|r| r.interventions[0].target[i])
             .collect();
         if weights.iter().sum::<f64>() <= 0.0 {
             continue;
         }
-        for (k, part) in largest_remainder(&weights, pence as u64)
+        for (j, part) in largest_remainder(&weights, pence as u64)
             .into_iter()
             .enumerate()
         {
-            nb[k][0].intervention_cost += part as i64;
+            nb[j / N_IMD][0][j % N_IMD].intervention_cost += part as i64;
         }
     }
     // Capitation totals by formula, `[formula][neighbourhood][year]`: weighted population,
@@ -257,12 +297,13 @@ pub fn compute(
         );
     }
 
-    // Areas of each level, with the neighbourhoods they sum.
-    let mut areas: Vec<(Level, String, Vec<usize>)> = Vec::new();
+    // Areas of each level, with the neighbourhoods they sum and, for a deprivation
+    // quintile, the one quintile of them.
+    let mut areas: Vec<(Level, String, Vec<usize>, Option<usize>)> = Vec::new();
     for (i, name) in geography.systems.iter().enumerate() {
         let m: Vec<usize> = (0..nn).filter(|k| geography.system_of(*k) == i).collect();
         if !m.is_empty() {
-            areas.push((Level::System, name.clone(), m));
+            areas.push((Level::System, name.clone(), m, None));
         }
     }
     for (i, place) in geography.places.iter().enumerate() {
@@ -270,12 +311,22 @@ pub fn compute(
             .filter(|k| geography.neighbourhoods[*k].place == i)
             .collect();
         if !m.is_empty() {
-            areas.push((Level::Place, place.name.clone(), m));
+            areas.push((Level::Place, place.name.clone(), m, None));
         }
     }
     for (k, n) in geography.neighbourhoods.iter().enumerate() {
-        areas.push((Level::Neighbourhood, n.name.clone(), vec![k]));
+        areas.push((Level::Neighbourhood, n.name.clone(), vec![k], None));
     }
+    for q in 0..N_IMD {
+        areas.push((
+            Level::ImdQuintile,
+            (q + 1).to_string(),
+            (0..nn).collect(),
+            Some(q),
+        ));
+    }
+    // Quintile sums by year, for the gaps between quintiles 1 and 5.
+    let mut quintile_sums: Vec<[Sums; N_IMD]> = vec![Default::default(); years];
 
     // Each system's overall position as a share of its budget, per formula and year: a
     // neighbourhood's position relative to that separates what the formula gets wrong
@@ -296,7 +347,7 @@ pub fn compute(
     }
     let pooled_at = budgets.pool_at;
     let mut out = Metrics::default();
-    for (level, name, members) in &areas {
+    for (level, name, members, quintile) in &areas {
         let (mut cum_net, mut cum_savings, mut cum_cost) = (0i64, 0i64, 0i64);
         // Discounted flows, in pence as floats (a discounted penny is not whole).
         let (mut d_net, mut d_savings, mut d_cost) = (0.0f64, 0.0f64, 0.0f64);
@@ -306,7 +357,13 @@ pub fn compute(
         for y in 0..years {
             let mut s = Sums::default();
             for k in members {
-                s.add(&nb[*k][y]);
+                match quintile {
+                    Some(q) => s.add(&nb[*k][y][*q]),
+                    None => nb[*k][y].iter().for_each(|part| s.add(part)),
+                }
+            }
+            if let Some(q) = quintile {
+                quintile_sums[y][*q] = s.clone();
             }
             let year = y as u32 + 1;
             let mut put = |metric: Metric, v: f64| out.push(year, *level, name, metric, v);
@@ -327,6 +384,12 @@ pub fn compute(
                 Metric::SpendPerHead,
                 pounds(s.spend) / s.population.max(1) as f64,
             );
+            // Budgets are set for areas, not for deprivation groups.
+            let formulas = if quintile.is_some() {
+                &[][..]
+            } else {
+                &formulas[..]
+            };
             for (f, name) in formulas.iter().enumerate() {
                 let (mut w, mut b, mut p, mut after, mut pooled) = (0.0, 0, 0, 0, 0);
                 for k in members {
@@ -390,15 +453,13 @@ pub fn compute(
             put(Metric::NetCost, pounds(net));
             put(Metric::CumulativeNetCost, pounds(cum_net));
             put(Metric::DiscountedCumulativeNetCost, d_net / 100.0);
-            let adm = Setting::EmergencyAdmissions.index();
-            let bd = Setting::EmergencyBedDays.index();
             put(
                 Metric::AvoidedAdmissions,
-                s.cf_admissions as f64 - s.count[adm] as f64,
+                s.cf_admissions as f64 - s.count[adm.index()] as f64,
             );
             put(
                 Metric::AvoidedBedDays,
-                s.cf_bed_days as f64 - s.count[bd] as f64,
+                s.cf_bed_days as f64 - s.count[bd.index()] as f64,
             );
             if cum_cost > 0 {
                 put(Metric::Roi, cum_savings as f64 / cum_cost as f64);
@@ -429,6 +490,31 @@ pub fn compute(
                 Metric::BreakEvenYear,
                 v as f64,
             );
+        }
+    }
+    // The gaps between the most and least deprived quintiles, and how the scenario changes
+    // them against the counterfactual.
+    for (y, q) in quintile_sums.iter().enumerate() {
+        for g in Gap::ALL {
+            let ((most, cf_most), (least, cf_least)) =
+                (gap_measure(&q[0], g), gap_measure(&q[N_IMD - 1], g));
+            let year = y as u32 + 1;
+            out.push(
+                year,
+                Level::ImdQuintile,
+                "1-5",
+                Metric::QuintileGap(g),
+                most - least,
+            );
+            if has_interventions {
+                out.push(
+                    year,
+                    Level::ImdQuintile,
+                    "1-5",
+                    Metric::QuintileGapChange(g),
+                    (most - least) - (cf_most - cf_least),
+                );
+            }
         }
     }
     (out, budgets)
@@ -494,7 +580,7 @@ mod tests {
         census[at(1)] = 4;
         census[cells + at(0)] = 8;
         census[cells + at(1)] = 4;
-        let (life, qalys) = years_lived(&census, 0, &[0.9, 0.5]);
+        let (life, qalys) = years_lived(&census, 0, &[0.9, 0.5])[2];
         assert!(
             (life - 13.0).abs() < 1e-12 && (qalys - 10.1).abs() < 1e-12,
             "{life} {qalys}"

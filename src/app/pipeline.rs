@@ -146,7 +146,12 @@ pub fn simulate_unit(
     let first = &batch.scenarios[p.groups[g][0]];
     let mut levers = vec![Levers::none()];
     for s in &members {
-        levers.push(Levers::draw(&batch.scenarios[*s], &p.resolved[*s], run));
+        levers.push(Levers::draw(
+            &batch.scenarios[*s],
+            &p.resolved[*s],
+            &p.model,
+            run,
+        ));
     }
     let plan = Plan::new(
         SimConfig {

@@ -171,20 +171,16 @@ fn run_single(
     };
     write_json(&mut staging, "run.json", &info)?;
     staging.commit()?;
-    Ok(summarise(info, own, p.model.segments.len()))
+    Ok(summarise(info, own))
 }
 
-fn summarise(info: RunInfo, results: &[NeighbourhoodResult], ns: usize) -> RunSummary {
+fn summarise(info: RunInfo, results: &[NeighbourhoodResult]) -> RunSummary {
     let mut year_one = Vec::new();
-    for (i, s) in Setting::ALL.iter().enumerate() {
+    for s in Setting::ALL.iter() {
         let (mut count, mut pence) = (0u64, 0i64);
         for r in results {
-            count += r.activity[0].count[i * ns..(i + 1) * ns]
-                .iter()
-                .sum::<u64>();
-            pence += r.activity[0].cost_pence[i * ns..(i + 1) * ns]
-                .iter()
-                .sum::<i64>();
+            count += r.activity[0].count_of(*s);
+            pence += r.activity[0].pence_of(*s);
         }
         year_one.push((*s, count, pence as f64 / 100.0));
     }

@@ -19,7 +19,7 @@ use serde::de::Error as _;
 use serde::{Deserialize, Deserializer, Serialize};
 
 use crate::config::located::{is_span_wrapper, line_of, spanned_vec, Located};
-use crate::config::uncertainty::{no_years, Amount, Effect, EffectYears, Share};
+use crate::config::uncertainty::{default_auc, no_years, Amount, Auc, Effect, EffectYears, Share};
 use crate::core::care::{Sector, Setting};
 use crate::core::error::{CapsimError, Result};
 use crate::data::geography::Preset;
@@ -741,6 +741,23 @@ pub struct FundingShift {
     pub share_of_savings: Share,
 }
 
+/// How people in an intervention's target are chosen for enrolment.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Enrolment {
+    /// A random share of the target: the enrolled use care like everyone else in it.
+    #[default]
+    Random,
+    /// The share of the target whom a risk score ranks highest (case finding).
+    HighestRisk,
+}
+
+impl Enrolment {
+    fn is_random(&self) -> bool {
+        *self == Enrolment::Random
+    }
+}
+
 /// One shift-left intervention.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -767,6 +784,14 @@ pub struct Intervention {
     /// Years over which the effects then rise linearly to full (0: at once).
     #[serde(default = "EffectYears::zero", skip_serializing_if = "no_years")]
     pub effect_ramp_years: EffectYears,
+    /// Who in the target is enrolled: a random share (the default) or those a risk score
+    /// ranks highest ([`crate::engine::case_finding`]).
+    #[serde(default, skip_serializing_if = "Enrolment::is_random")]
+    pub enrolment: Enrolment,
+    /// With `enrolment = "highest_risk"`: the score's AUC for an emergency admission within
+    /// the year, possibly uncertain.
+    #[serde(default = "Auc::published", skip_serializing_if = "default_auc")]
+    pub case_finding_auc: Auc,
     #[serde(default, deserialize_with = "substitution")]
     pub substitution: BTreeMap<Setting, Substitution>,
     #[serde(default, deserialize_with = "funding_shift")]

@@ -9,5 +9,8 @@ crate::labelled_enum! {
         Neighbourhood => "neighbourhood",
         /// A risk pool, at the place or system named in its row.
         Pool => "pool",
+        /// A deprivation quintile of the whole simulated population (area `1` = most
+        /// deprived to `5`), or the gap between quintiles 1 and 5 (area `1-5`).
+        ImdQuintile => "imd_quintile",
     }
 }

@@ -2,20 +2,23 @@
 //! they do to a neighbourhood-year: enrolment, effects on care used, substituted activity,
 //! costs and the funding moved between sectors.
 //!
-//! Enrolment is random within the target, so an enrolled share `c` with relative effect `e`
-//! changes the expected use of everyone in a targeted cell by the factor `1 + c e`; with
-//! several interventions on the same cell the factors multiply. Targets are unions of whole
+//! With random enrolment, an enrolled share `c` with relative effect `e` changes the expected
+//! use of a targeted cell by the factor `1 + c e`. With case finding the enrolled hold a
+//! larger share `S(c)` of the cell's expected use ([`crate::engine::case_finding`]), and the
+//! factor is `1 + S(c) e`. With several interventions on the same cell the factors multiply. Targets are unions of whole
 //! exposure cells (segment, five-year age band, sex, quintile), which is why target ages
 //! follow band edges: the effect on activity then needs no work per person. Effects on
 //! mortality and deterioration do act per person, through [`DemographicLevers`].
 
 use crate::config::resolve::{Resolved, ResolvedTarget};
-use crate::config::scenario::{Intervention, Scenario};
+use crate::config::scenario::{Enrolment, Intervention, Scenario};
 use crate::config::uncertainty::{draw, Dist, MAX_YEARS};
 use crate::core::care::{Sector, Setting, N_SETTINGS};
 use crate::core::dims::{n_exposure_cells, Cell, N_BANDS, N_IMD, N_SEX};
-use crate::model::activity::ActivityModel;
+use crate::engine::case_finding::CaseFinding;
+use crate::model::activity::{group, ActivityModel};
 use crate::model::variation::AreaFactors;
+use crate::model::Model;
 
 /// Who an intervention reaches, as masks over the model's dimensions.
 #[derive(Debug, Clone, PartialEq)]
@@ -79,6 +82,11 @@ pub struct Drawn {
     /// enrolments reaching full effect only after the time to effect
     /// ([`effective_coverage`]). Equal to `coverage` when there is no delay or ramp.
     pub effective: Vec<f64>,
+    /// Share of the target's expected care used by people enrolled and under full effect,
+    /// by year: `effective` with random enrolment; more with case finding, where the
+    /// enrolled are those at highest risk.
+    pub use_share: Vec<f64>,
+    pub enrolment: Enrolment,
     /// Relative change by setting (emergency bed days: length of stay per admission).
     pub activity: [f64; N_SETTINGS],
     pub deterioration: f64,
@@ -110,8 +118,9 @@ impl Levers {
 
     /// Draws every parameter of `scenario` for run `run`, its targets `resolved` against
     /// the datasets and the simulated geography ([`Scenario::resolve`]). Parameters are
-    /// named "INTERVENTION/field", and streams are keyed by that name.
-    pub fn draw(scenario: &Scenario, resolved: &Resolved, run: u64) -> Self {
+    /// named "INTERVENTION/field", and streams are keyed by that name. `model` gives the
+    /// risk distribution and admission rates that case finding is calibrated on.
+    pub fn draw(scenario: &Scenario, resolved: &Resolved, model: &Model, run: u64) -> Self {
         assert_eq!(
             scenario.interventions.len(),
             resolved.targets.len(),
@@ -129,7 +138,7 @@ impl Levers {
             .interventions
             .iter()
             .zip(&resolved.targets)
-            .map(|(i, t)| Self::draw_one(i, t, scenario.years, &mut take))
+            .map(|(i, t)| Self::draw_one(i, t, model, scenario.years, &mut take))
             .collect();
         Levers {
             interventions,
@@ -140,6 +149,7 @@ impl Levers {
     fn draw_one(
         i: &Intervention,
         target: &ResolvedTarget,
+        model: &Model,
         years: u32,
         take: &mut impl FnMut(String, &Dist, f64) -> f64,
     ) -> Drawn {
@@ -162,6 +172,26 @@ impl Levers {
         let ramp = take(n("effect_ramp_years"), &i.effect_ramp_years.0, 0.0).min(MAX_YEARS);
         let coverage: Vec<f64> = (1..=years).map(|y| i.coverage.in_year(y)).collect();
         let effective = effective_coverage(&coverage, delay, ramp);
+        let reach = Reach::new(target);
+        let use_share = match i.enrolment {
+            Enrolment::Random => effective.clone(),
+            Enrolment::HighestRisk => {
+                let auc = take(n("case_finding_auc"), &i.case_finding_auc.0, 0.5).min(1.0);
+                let rate = target_admission_rate(model, &reach);
+                let score = CaseFinding::with_auc(model.risk_shape, rate, auc);
+                coverage
+                    .iter()
+                    .zip(&effective)
+                    .map(|(&c, &ce)| {
+                        if c > 0.0 {
+                            score.share(c) * ce / c
+                        } else {
+                            0.0
+                        }
+                    })
+                    .collect()
+            }
+        };
         let substitution = i
             .substitution
             .iter()
@@ -183,9 +213,11 @@ impl Levers {
             .collect();
         Drawn {
             name: i.name.clone(),
-            reach: Reach::new(target),
+            reach,
             coverage,
             effective,
+            use_share,
+            enrolment: i.enrolment,
             activity,
             deterioration,
             mortality,
@@ -216,6 +248,39 @@ impl Levers {
                 })
                 .collect(),
         )
+    }
+}
+
+/// The mean emergency admission rate per person-year in an intervention's target, over its
+/// cells weighted by England's age-sex structure, starting segment prevalence and equal
+/// quintiles: the rate a case-finding score's AUC is calibrated at. Fixed by the model and
+/// the target, so a run's score does not depend on which areas are simulated.
+fn target_admission_rate(model: &Model, reach: &Reach) -> f64 {
+    let adm = Setting::EmergencyAdmissions;
+    let (mut rate, mut weight) = (0.0, 0.0);
+    for g in 0..model.segments.len() {
+        for b in 0..N_BANDS {
+            for q in (0..N_IMD).filter(|q| reach.reaches(g, b, *q)) {
+                for x in 0..N_SEX {
+                    let w = model.population_share[b][x]
+                        * model.segments.initial_share(b, q as u8, g as u8);
+                    let cell = Cell {
+                        band: b,
+                        sex: x,
+                        imd: q,
+                        segment: g,
+                    }
+                    .exposure();
+                    rate += w * model.activity.rate(adm, cell);
+                    weight += w;
+                }
+            }
+        }
+    }
+    if weight > 0.0 {
+        rate / weight
+    } else {
+        0.0
     }
 }
 
@@ -269,17 +334,30 @@ impl DemographicLevers {
     }
 }
 
-/// What the interventions of a scenario did in one neighbourhood-year.
+/// What the interventions of a scenario did in one neighbourhood-year, per intervention
+/// and deprivation quintile.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct InterventionYear {
-    /// Enrolled person-years, per intervention.
-    pub enrolled: Vec<f64>,
-    /// Person-years in the target, per intervention (apportions set-up costs).
-    pub target: Vec<f64>,
-    /// Running cost in pence, per intervention (set-up costs are added at system level).
-    pub cost_pence: Vec<i64>,
-    /// Funding moved in pence, per intervention.
-    pub shift_pence: Vec<i64>,
+    /// Enrolled person-years.
+    pub enrolled: Vec<[f64; N_IMD]>,
+    /// Person-years in the target (apportions set-up costs).
+    pub target: Vec<[f64; N_IMD]>,
+    /// Running cost in pence (set-up costs are added at system level).
+    pub cost_pence: Vec<[i64; N_IMD]>,
+    /// Funding moved in pence.
+    pub shift_pence: Vec<[i64; N_IMD]>,
+}
+
+impl InterventionYear {
+    /// Person-years in intervention `k`'s target, over quintiles.
+    pub fn target_total(&self, k: usize) -> f64 {
+        self.target[k].iter().sum()
+    }
+
+    /// Funding moved by intervention `k`, over quintiles, in pence.
+    pub fn shift_total(&self, k: usize) -> i64 {
+        self.shift_pence[k].iter().sum()
+    }
 }
 
 /// Buffers reused from year to year.
@@ -289,17 +367,17 @@ pub struct EffectScratch {
     los_mult: Vec<f64>,
 }
 
-/// Multiplies expected counts `[setting][segment]` by the area's activity multipliers.
-fn apply_area(means: &mut [f64], ns: usize, area: &AreaFactors) {
+/// Multiplies expected counts `[setting][group]` by the area's activity multipliers.
+fn apply_area(means: &mut [f64], ng: usize, area: &AreaFactors) {
     for s in Setting::ALL {
         let m = area.activity[s.index()];
-        for v in &mut means[s.index() * ns..(s.index() + 1) * ns] {
+        for v in &mut means[s.index() * ng..(s.index() + 1) * ng] {
             *v *= m;
         }
     }
 }
 
-/// Expected counts `[setting][segment]` of a neighbourhood-year under a scenario's levers,
+/// Expected counts `[setting][group]` of a neighbourhood-year under a scenario's levers,
 /// from the exposure (risk-weighted person-years) and presence (person-years) tables and
 /// the neighbourhood-year's `area` multipliers (the same for every scenario of a run);
 /// and the interventions' enrolment, costs and funding shifts. Activity substituted by
@@ -319,25 +397,28 @@ pub fn scenario_means(
     los_factor: &mut [f64],
 ) -> InterventionYear {
     let ns = model.n_segments();
+    let ng = model.n_groups();
     let cells = n_exposure_cells(ns);
+    let y = year as usize - 1;
     let active: Vec<&Drawn> = levers
         .interventions
         .iter()
-        .filter(|d| d.reach.neighbourhoods[neighbourhood] && d.coverage[year as usize - 1] > 0.0)
+        .filter(|d| d.reach.neighbourhoods[neighbourhood] && d.coverage[y] > 0.0)
         .collect();
     let n = levers.interventions.len();
     let mut out = InterventionYear {
-        enrolled: vec![0.0; n],
-        target: vec![0.0; n],
-        cost_pence: vec![0; n],
-        shift_pence: vec![0; n],
+        enrolled: vec![[0.0; N_IMD]; n],
+        target: vec![[0.0; N_IMD]; n],
+        cost_pence: vec![[0; N_IMD]; n],
+        shift_pence: vec![[0; N_IMD]; n],
     };
     if active.is_empty() {
         model.expected_into(exposure, None, means, los_factor);
-        apply_area(means, ns, area);
+        apply_area(means, ng, area);
         for (k, d) in levers.interventions.iter().enumerate() {
             if d.reach.neighbourhoods[neighbourhood] {
-                d.reach.for_each_cell(|_, c| out.target[k] += presence[c]);
+                d.reach
+                    .for_each_cell(|_, c| out.target[k][c % N_IMD] += presence[c]);
             }
         }
         return out;
@@ -348,49 +429,50 @@ pub fn scenario_means(
     los_mult.clear();
     los_mult.resize(cells, 1.0);
     for d in &active {
-        // Effects act on the share under full effect, costs on everyone enrolled.
-        let c = d.effective[year as usize - 1];
+        // Effects act on the enrolled under full effect, costs on everyone enrolled.
+        let u = d.use_share[y];
         d.reach.for_each_cell(|_, cell| {
             for s in Setting::ALL {
                 let e = d.activity[s.index()];
                 if e != 0.0 {
                     if s == Setting::EmergencyBedDays {
-                        los_mult[cell] *= 1.0 + c * e;
+                        los_mult[cell] *= 1.0 + u * e;
                     } else {
-                        mult[s.index() * cells + cell] *= 1.0 + c * e;
+                        mult[s.index() * cells + cell] *= 1.0 + u * e;
                     }
                 }
             }
         });
     }
     model.expected_into(exposure, Some((mult, los_mult)), means, los_factor);
-    apply_area(means, ns, area);
+    apply_area(means, ng, area);
 
     let adm = Setting::EmergencyAdmissions;
     let los = model.los_mean();
+    let inflation = model.cost_factor(year);
     for (k, d) in levers.interventions.iter().enumerate() {
         if !d.reach.neighbourhoods[neighbourhood] {
             continue;
         }
-        let (c, ce) = (
-            d.coverage[year as usize - 1],
-            d.effective[year as usize - 1],
-        );
-        // Per segment: enrolled person-years and admissions this intervention avoids alone.
-        let mut enrolled = vec![0.0; ns];
-        let mut avoided_adm = vec![0.0; ns];
-        let mut avoided = [0.0; N_SETTINGS];
+        let (c, u) = (d.coverage[y], d.use_share[y]);
+        // Per group (segment, quintile): enrolled person-years and admissions this
+        // intervention avoids alone; per quintile and setting, all it avoids.
+        let mut enrolled = vec![0.0; ng];
+        let mut avoided_adm = vec![0.0; ng];
+        let mut avoided = [[0.0; N_SETTINGS]; N_IMD];
         d.reach.for_each_cell(|g, cell| {
-            out.target[k] += presence[cell];
-            enrolled[g] += c * presence[cell];
+            let q = cell % N_IMD;
+            let j = group(g, q);
+            out.target[k][q] += presence[cell];
+            enrolled[j] += c * presence[cell];
             for s in Setting::ALL {
                 let e = d.activity[s.index()];
                 if s.derived_from().is_none() && e != 0.0 {
                     let a =
-                        -model.rate(s, cell) * area.activity[s.index()] * exposure[cell] * ce * e;
-                    avoided[s.index()] += a;
+                        -model.rate(s, cell) * area.activity[s.index()] * exposure[cell] * u * e;
+                    avoided[q][s.index()] += a;
                     if s == adm {
-                        avoided_adm[g] += a;
+                        avoided_adm[j] += a;
                     }
                 }
             }
@@ -398,33 +480,34 @@ pub fn scenario_means(
                 d.activity[adm.index()],
                 d.activity[Setting::EmergencyBedDays.index()],
             );
-            avoided[Setting::EmergencyBedDays.index()] += model.rate(adm, cell)
+            avoided[q][Setting::EmergencyBedDays.index()] += model.rate(adm, cell)
                 * area.activity[adm.index()]
                 * exposure[cell]
                 * los
-                * (1.0 - (1.0 + ce * ea) * (1.0 + ce * el));
+                * (1.0 - (1.0 + u * ea) * (1.0 + u * el));
         });
         for &(s, per_enrolled, per_avoided) in &d.substitution {
-            for g in 0..ns {
-                means[s.index() * ns + g] +=
-                    per_enrolled * enrolled[g] + per_avoided * avoided_adm[g].max(0.0);
+            for j in 0..ng {
+                means[s.index() * ng + j] +=
+                    per_enrolled * enrolled[j] + per_avoided * avoided_adm[j].max(0.0);
             }
         }
-        out.enrolled[k] = enrolled.iter().sum();
-        let inflation = model.cost_factor(year);
-        out.cost_pence[k] =
-            (out.enrolled[k] * d.cost_per_enrolled * 100.0 * inflation).round() as i64;
-        if let Some((from, _, share)) = d.funding_shift {
-            let saved: f64 = Setting::ALL
-                .iter()
-                .filter(|s| model.sector(**s) == from)
-                .map(|s| {
-                    avoided[s.index()]
-                        * model.local_unit_cost_pence(*s, year, area.cost[s.index()]) as f64
-                        * model.cashable(*s)
-                })
-                .sum();
-            out.shift_pence[k] = (share * saved.max(0.0)).round() as i64;
+        for q in 0..N_IMD {
+            let e: f64 = (0..ns).map(|g| enrolled[group(g, q)]).sum();
+            out.enrolled[k][q] = e;
+            out.cost_pence[k][q] = (e * d.cost_per_enrolled * 100.0 * inflation).round() as i64;
+            if let Some((from, _, share)) = d.funding_shift {
+                let saved: f64 = Setting::ALL
+                    .iter()
+                    .filter(|s| model.sector(**s) == from)
+                    .map(|s| {
+                        avoided[q][s.index()]
+                            * model.local_unit_cost_pence(*s, year, area.cost[s.index()]) as f64
+                            * model.cashable(*s)
+                    })
+                    .sum();
+                out.shift_pence[k][q] = (share * saved.max(0.0)).round() as i64;
+            }
         }
     }
     out

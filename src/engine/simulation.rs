@@ -57,6 +57,10 @@ pub struct Flows {
     pub migration_in: u64,
     pub migration_out: u64,
     pub end: u64,
+    /// Births by the mother's (and so the baby's) deprivation quintile.
+    pub births_by_imd: [u64; N_IMD],
+    /// Deaths by deprivation quintile.
+    pub deaths_by_imd: [u64; N_IMD],
 }
 
 /// Everything one neighbourhood produced over the horizon.
@@ -177,7 +181,8 @@ pub struct Factors<'a> {
 }
 
 /// Step 1: deaths and out-migration. Marks leavers in `keep` and adds every person's
-/// exposure (a full year for stayers, half for leavers). Returns (deaths, out-migrants).
+/// exposure (a full year for stayers, half for leavers). Returns (deaths by quintile,
+/// out-migrants).
 /// Each person's draw is keyed by their id within the stream `base`.
 pub fn exits(
     model: &Model,
@@ -187,10 +192,10 @@ pub fn exits(
     presence: &mut [f64],
     base: u64,
     factors: Option<Factors>,
-) -> (u64, u64) {
+) -> ([u64; N_IMD], u64) {
     keep.clear();
     keep.resize(people.len(), true);
-    let (mut deaths, mut out) = (0, 0);
+    let (mut deaths, mut out) = ([0; N_IMD], 0);
     let d = &model.demography;
     for i in 0..people.len() {
         let mut q = d.death(
@@ -212,7 +217,7 @@ pub fn exits(
         let o = d.out_migration(people.sex[i], people.age[i], q);
         let u = person_uniform(base, people.id[i]);
         let weight = if u < q {
-            deaths += 1;
+            deaths[people.imd[i] as usize] += 1;
             keep[i] = false;
             0.5
         } else if u < q + o {
@@ -245,16 +250,16 @@ pub fn transitions(model: &Model, people: &mut People, base: u64, factors: Optio
 }
 
 /// Step 3a: births to the women counted at the start of the year, into `entrants`; each
-/// baby takes its mother's quintile. Returns the number born.
+/// baby takes its mother's quintile. Returns the number born in each quintile.
 pub fn births(
     model: &Model,
     newcomers: &Newcomers,
     start: &StartCounts,
     entrants: &mut People,
     rng: &mut StreamRng,
-) -> u64 {
+) -> [u64; N_IMD] {
     let d = &model.demography;
-    let mut born = 0;
+    let mut born = [0; N_IMD];
     for b in 0..N_BANDS {
         let f = d.fertility(b);
         if f == 0.0 {
@@ -267,7 +272,7 @@ pub fn births(
                 let risk = newcomers.risk(rng);
                 entrants.push(0, sex, q as u8, model.segments.newborn(), risk);
             }
-            born += n;
+            born[q] += n;
         }
     }
     born
@@ -367,11 +372,13 @@ pub fn step_population(
     }
     Flows {
         start: n_start,
-        births: born,
-        deaths,
+        births: born.iter().sum(),
+        deaths: deaths.iter().sum(),
         migration_in,
         migration_out,
         end: people.len() as u64,
+        births_by_imd: born,
+        deaths_by_imd: deaths,
     }
 }
 
@@ -461,8 +468,8 @@ pub fn simulate_neighbourhood(
             flows.push(step_population(model, &newcomers, &key, scratch, factors));
             scratch.mortality = mortality;
             scratch.deterioration = deterioration;
-            scratch.means.resize(N_SETTINGS * ns, 0.0);
-            scratch.los.resize(ns, 1.0);
+            scratch.means.resize(N_SETTINGS * ns * N_IMD, 0.0);
+            scratch.los.resize(ns * N_IMD, 1.0);
             for (j, s) in on_path.iter().enumerate() {
                 let iy = scenario_means(
                     &model.activity,

@@ -379,20 +379,19 @@ fn activity_frame(
     results: &[NeighbourhoodResult],
     range: std::ops::Range<usize>,
 ) -> Result<DataFrame> {
-    let ns = segments.len();
     let (mut year, mut area) = (Vec::new(), Area::default());
     let (mut setting, mut seg, mut count, mut cost) =
         (Vec::new(), Vec::new(), Vec::new(), Vec::new());
     for k in range {
         for (y, a) in results[k].activity.iter().enumerate() {
-            for (i, s) in Setting::ALL.iter().enumerate() {
+            for s in Setting::ALL.iter() {
                 for (j, sid) in segments.iter().enumerate() {
                     year.push(y as i32 + 1);
                     area.push(g, k);
                     setting.push(s.id());
                     seg.push(sid.as_str());
-                    count.push(a.count[i * ns + j]);
-                    cost.push(a.cost_pence[i * ns + j] as f64 / 100.0);
+                    count.push(a.count_in_segment(*s, j));
+                    cost.push(a.pence_in_segment(*s, j) as f64 / 100.0);
                 }
             }
         }
@@ -479,6 +478,7 @@ fn budgets_frame(g: &Geography, b: &Budgets) -> Result<DataFrame> {
                 }
                 area.neighbourhood.push("");
             }
+            Level::ImdQuintile => unreachable!("budgets are set for areas, not quintiles"),
         }
     }
     let distance: Vec<i64> = b.budget.iter().zip(&b.target).map(|(b, t)| b - t).collect();

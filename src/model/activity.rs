@@ -32,11 +32,64 @@ pub struct ActivityModel {
     los_shape: f64,
 }
 
-/// Counts and costs of one year, `[setting][segment]`.
+/// Counts and costs of one year, `[setting][group]`, where a group is a (segment,
+/// deprivation quintile) pair, `segment * N_IMD + quintile` ([`group`]). Drawing by
+/// quintile as well as segment is what lets results be reported by deprivation without
+/// apportioning.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct YearActivity {
     pub count: Vec<u64>,
     pub cost_pence: Vec<i64>,
+}
+
+/// The index of a (segment, quintile) group in a setting's slice of [`YearActivity`] and of
+/// expected counts.
+#[inline]
+pub fn group(segment: usize, imd: usize) -> usize {
+    segment * N_IMD + imd
+}
+
+impl YearActivity {
+    /// Groups per setting.
+    fn stride(&self) -> usize {
+        self.count.len() / N_SETTINGS
+    }
+
+    /// Total count of a setting.
+    pub fn count_of(&self, s: Setting) -> u64 {
+        let n = self.stride();
+        self.count[s.index() * n..(s.index() + 1) * n].iter().sum()
+    }
+
+    /// Total cost of a setting, in pence.
+    pub fn pence_of(&self, s: Setting) -> i64 {
+        let n = self.stride();
+        self.cost_pence[s.index() * n..(s.index() + 1) * n]
+            .iter()
+            .sum()
+    }
+
+    /// Count of a setting in one segment, over quintiles.
+    pub fn count_in_segment(&self, s: Setting, segment: usize) -> u64 {
+        let at = s.index() * self.stride() + group(segment, 0);
+        self.count[at..at + N_IMD].iter().sum()
+    }
+
+    /// Cost of a setting in one segment, over quintiles, in pence.
+    pub fn pence_in_segment(&self, s: Setting, segment: usize) -> i64 {
+        let at = s.index() * self.stride() + group(segment, 0);
+        self.cost_pence[at..at + N_IMD].iter().sum()
+    }
+
+    /// Count and cost (pence) of a setting in one quintile, over segments.
+    pub fn in_quintile(&self, s: Setting, imd: usize) -> (u64, i64) {
+        let n = self.stride();
+        (0..n / N_IMD)
+            .map(|g| s.index() * n + group(g, imd))
+            .fold((0, 0), |(c, p), i| {
+                (c + self.count[i], p + self.cost_pence[i])
+            })
+    }
 }
 
 impl ActivityModel {
@@ -141,17 +194,22 @@ impl ActivityModel {
         (self.unit_cost_pence[setting.index()] * self.cost_factor(year) * local).round() as i64
     }
 
-    /// Expected counts `[setting][segment]` from an exposure table.
+    /// Groups (segment, quintile) per setting in expected counts and drawn activity.
+    pub fn n_groups(&self) -> usize {
+        self.n_segments * N_IMD
+    }
+
+    /// Expected counts `[setting][group]` from an exposure table.
     pub fn expected(&self, exposure: &[f64]) -> Vec<f64> {
-        let mut out = vec![0.0; N_SETTINGS * self.n_segments];
-        let mut los = vec![0.0; self.n_segments];
+        let mut out = vec![0.0; N_SETTINGS * self.n_groups()];
+        let mut los = vec![0.0; self.n_groups()];
         self.expected_into(exposure, None, &mut out, &mut los);
         out
     }
 
-    /// Expected counts `[setting][segment]` into `out`, with rates multiplied cell by cell by
+    /// Expected counts `[setting][group]` into `out`, with rates multiplied cell by cell by
     /// `effects` = (multiplier `[setting][cell]`, length-of-stay multiplier `[cell]`) when
-    /// given. `los_factor[segment]` receives each segment's mean length-of-stay multiplier.
+    /// given. `los_factor[group]` receives each group's mean length-of-stay multiplier.
     pub fn expected_into(
         &self,
         exposure: &[f64],
@@ -160,52 +218,61 @@ impl ActivityModel {
         los_factor: &mut [f64],
     ) {
         let ns = self.n_segments;
+        let ng = self.n_groups();
         let per_seg = N_BANDS * N_SEX * N_IMD;
         let cells = n_exposure_cells(ns);
+        // In the exposure layout the quintile is the innermost index, so cell `c` of a
+        // segment belongs to quintile `c % N_IMD`.
         for s in Setting::ALL {
             let si = s.index();
             for g in 0..ns {
                 let base = si * cells + g * per_seg;
                 let e = &exposure[g * per_seg..(g + 1) * per_seg];
                 let r = &self.rate[base..base + per_seg];
-                out[si * ns + g] = match (s.derived_from(), effects) {
-                    (Some(_), _) => 0.0,
-                    (None, None) => r.iter().zip(e).map(|(r, e)| r * e).sum(),
-                    (None, Some((m, _))) => r
-                        .iter()
-                        .zip(e)
-                        .zip(&m[base..base + per_seg])
-                        .map(|((r, e), m)| r * e * m)
-                        .sum(),
-                };
+                let mut sums = [0.0; N_IMD];
+                if s.derived_from().is_none() {
+                    match effects {
+                        None => {
+                            for (c, (r, e)) in r.iter().zip(e).enumerate() {
+                                sums[c % N_IMD] += r * e;
+                            }
+                        }
+                        Some((m, _)) => {
+                            let m = &m[base..base + per_seg];
+                            for (c, ((r, e), m)) in r.iter().zip(e).zip(m).enumerate() {
+                                sums[c % N_IMD] += r * e * m;
+                            }
+                        }
+                    }
+                }
+                out[si * ng + group(g, 0)..si * ng + group(g, 0) + N_IMD].copy_from_slice(&sums);
             }
         }
         let adm = Setting::EmergencyAdmissions.index();
         for g in 0..ns {
-            los_factor[g] = match effects {
-                None => 1.0,
-                Some((m, l)) => {
-                    let base = adm * cells + g * per_seg;
-                    let (mut with, mut without) = (0.0, 0.0);
-                    for c in 0..per_seg {
-                        let a = self.rate[base + c] * exposure[g * per_seg + c] * m[base + c];
-                        without += a;
-                        with += a * l[g * per_seg + c];
-                    }
-                    if without > 0.0 {
-                        with / without
-                    } else {
-                        1.0
-                    }
+            let (mut with, mut without) = ([0.0; N_IMD], [0.0; N_IMD]);
+            if let Some((m, l)) = effects {
+                let base = adm * cells + g * per_seg;
+                for c in 0..per_seg {
+                    let a = self.rate[base + c] * exposure[g * per_seg + c] * m[base + c];
+                    without[c % N_IMD] += a;
+                    with[c % N_IMD] += a * l[g * per_seg + c];
                 }
-            };
+            }
+            for q in 0..N_IMD {
+                los_factor[group(g, q)] = if without[q] > 0.0 {
+                    with[q] / without[q]
+                } else {
+                    1.0
+                };
+            }
         }
         // Derived: bed days have mean admissions x length of stay.
         for s in Setting::ALL {
             if let Some(parent) = s.derived_from() {
-                for g in 0..ns {
-                    out[s.index() * ns + g] =
-                        out[parent.index() * ns + g] * self.los_mean * los_factor[g];
+                for j in 0..ng {
+                    out[s.index() * ng + j] =
+                        out[parent.index() * ng + j] * self.los_mean * los_factor[j];
                 }
             }
         }
@@ -217,15 +284,15 @@ impl ActivityModel {
         let mean = self.expected(exposure);
         self.draw_from(
             &mean,
-            &vec![1.0; self.n_segments],
+            &vec![1.0; self.n_groups()],
             &[1.0; N_SETTINGS],
             year,
             key,
         )
     }
 
-    /// Draws one year's counts and costs from expected counts `[setting][segment]`, with
-    /// unit costs `local_cost[setting]` times the national ones. Each (setting, segment)
+    /// Draws one year's counts and costs from expected counts `[setting][group]`, with
+    /// unit costs `local_cost[setting]` times the national ones. Each (setting, group)
     /// total has its own stream (a lane of `key`), so scenarios whose means differ still
     /// share their random numbers cell by cell.
     pub fn draw_from(
@@ -236,7 +303,7 @@ impl ActivityModel {
         year: u32,
         key: &StreamKey,
     ) -> YearActivity {
-        let ns = self.n_segments;
+        let ns = self.n_groups();
         let mut count = vec![0u64; N_SETTINGS * ns];
         for s in Setting::ALL {
             if s.derived_from().is_some() {

@@ -7,6 +7,7 @@ pub mod demography;
 pub mod segments;
 pub mod variation;
 
+use crate::core::dims::{N_BANDS, N_SEX};
 use crate::core::error::Result;
 use crate::data::datasets::Datasets;
 use crate::model::activity::ActivityModel;
@@ -23,6 +24,9 @@ pub struct Model {
     pub variation: AreaVariation,
     /// Gamma shape of the persistent individual risk multiplier (mean 1, variance 1/shape).
     pub risk_shape: f64,
+    /// England's population share of each age band and sex, `[band][sex]`: weights for
+    /// averages over a target's cells that do not depend on one simulated area.
+    pub population_share: [[f64; N_SEX]; N_BANDS],
 }
 
 impl Model {
@@ -33,6 +37,10 @@ impl Model {
             activity: ActivityModel::new(d),
             variation: AreaVariation::new(d),
             risk_shape: d.parameters.risk_shape,
+            population_share: {
+                let total = d.population.sum();
+                std::array::from_fn(|b| std::array::from_fn(|x| d.population[[b, x]] / total))
+            },
         })
     }
 }

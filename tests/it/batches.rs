@@ -316,7 +316,6 @@ fn paired(scenario: &Scenario, seed: u64, runs: u64, setting: usize) -> Vec<(f64
     let d = Datasets::bundled().unwrap();
     let m = Model::new(&d).unwrap();
     let g = scenario.geography(&d).unwrap();
-    let ns = m.segments.len();
     (0..runs)
         .map(|run| {
             let none = Levers {
@@ -332,18 +331,14 @@ fn paired(scenario: &Scenario, seed: u64, runs: u64, setting: usize) -> Vec<(f64
                 },
                 vec![
                     none,
-                    Levers::draw(scenario, &scenario.resolve(&d, &g).unwrap(), run),
+                    Levers::draw(scenario, &scenario.resolve(&d, &g).unwrap(), &m, run),
                 ],
             );
             let r = simulate_plan(&m, &g, &plan, 2, &|| {}).unwrap();
             let total = |s: usize| -> f64 {
                 r[s].iter()
                     .flat_map(|n| &n.activity)
-                    .map(|a| {
-                        a.count[setting * ns..(setting + 1) * ns]
-                            .iter()
-                            .sum::<u64>() as f64
-                    })
+                    .map(|a| a.count_of(capsim::core::care::Setting::ALL[setting]) as f64)
                     .sum()
             };
             (total(0), total(1))
@@ -428,12 +423,12 @@ substitution.community_nursing = { per_enrolled = 3 }
                 years: s.years,
                 variation: s.variation,
             },
-            vec![Levers::draw(&s, &s.resolve(&d, &g).unwrap(), 0)],
+            vec![Levers::draw(&s, &s.resolve(&d, &g).unwrap(), &m, 0)],
         );
         let r = simulate_plan(&m, &g, &plan, 2, &|| {}).unwrap();
         r[0].iter()
             .flat_map(|n| &n.interventions)
-            .map(|i| i.enrolled[0])
+            .map(|i| i.enrolled[0].iter().sum::<f64>())
             .sum()
     };
     let (cf, sc) = paired(&s, 3, 1, nursing)[0];

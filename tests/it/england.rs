@@ -25,15 +25,10 @@ fn england_year_one_matches_published_totals() {
         &|| {},
     )
     .unwrap();
-    let ns = m.segments.len();
     let setting_total = |s: Setting| -> f64 {
         results
             .iter()
-            .map(|r| {
-                r.activity[0].count[s.index() * ns..(s.index() + 1) * ns]
-                    .iter()
-                    .sum::<u64>()
-            })
+            .map(|r| r.activity[0].count_of(s))
             .sum::<u64>() as f64
     };
     let simulated = |measure: &str| -> f64 {

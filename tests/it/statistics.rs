@@ -77,7 +77,7 @@ fn deaths_and_out_migration_match_their_probabilities() {
     let mut keep = Vec::new();
     let mut exposure = vec![0.0; n_exposure_cells(ns)];
     let mut presence = exposure.clone();
-    let (deaths, out) = exits(
+    let (by_imd, out) = exits(
         &m,
         &p,
         &mut keep,
@@ -86,6 +86,7 @@ fn deaths_and_out_migration_match_their_probabilities() {
         key(Purpose::Exit).hash(),
         None,
     );
+    let deaths: u64 = by_imd.iter().sum();
     assert_close("deaths", deaths as f64, e_death, v_death, Z);
     assert_close("out-migration", out as f64, e_out, v_out, Z);
     assert_eq!(keep.iter().filter(|k| !**k).count() as u64, deaths + out);
@@ -156,13 +157,15 @@ fn births_and_arrivals_match_fertility_and_migration_rates() {
         e_in += d.migration[[b, p.sex[i] as usize, 0]];
     }
     let mut entrants = People::default();
-    let born = births(
+    let born: u64 = births(
         &m,
         &newcomers,
         &start,
         &mut entrants,
         &mut rng(Purpose::Births),
-    );
+    )
+    .iter()
+    .sum();
     assert_close("births", born as f64, e_births, e_births, Z);
     assert_eq!(entrants.len() as u64, born);
     assert!(entrants.age.iter().all(|a| *a == 0));
@@ -233,7 +236,7 @@ fn activity_counts_and_costs_match_rates_and_unit_costs() {
     let drawn = m.activity.draw(&exposure, year, &key(Purpose::Activity));
     for s in Setting::ALL {
         let si = s.index();
-        let count: u64 = drawn.count[si * ns..(si + 1) * ns].iter().sum();
+        let count = drawn.count_of(s);
         let variance = if s == Setting::EmergencyBedDays {
             // Compound: E[A] Var(L) + Var(A) E[L]^2, with L negative binomial.
             expected[adm] * (los + los * los / k + los * los)
@@ -246,7 +249,7 @@ fn activity_counts_and_costs_match_rates_and_unit_costs() {
             * 100.0
             * (1.0 + d.parameters.cost_inflation).powi(year as i32 - 1))
         .round() as i64;
-        let cost: i64 = drawn.cost_pence[si * ns..(si + 1) * ns].iter().sum();
+        let cost = drawn.pence_of(s);
         assert_eq!(cost, count as i64 * unit, "{}", s.id());
     }
 }
@@ -288,6 +291,7 @@ fn activity_of_a_neighbourhood_averages_its_expectation_times_its_multiplier() {
         add_exposure(&p, i, 1.0, &mut exposure, &mut presence);
     }
     let national = m.activity.expected(&exposure);
+    let ng = m.activity.n_groups();
     let persistent = m.variation.persistent(99, nb.id);
     let sd_year = d.parameters.variation_yearly_sd;
     let wobble_var = (sd_year * sd_year).exp() - 1.0; // variance of a mean-1 lognormal
@@ -301,8 +305,8 @@ fn activity_of_a_neighbourhood_averages_its_expectation_times_its_multiplier() {
     let mut sums = [0.0; Setting::COUNT];
     let (mut scratch, mut means, mut los) = (
         EffectScratch::default(),
-        vec![0.0; Setting::COUNT * ns],
-        vec![1.0; ns],
+        vec![0.0; Setting::COUNT * m.activity.n_groups()],
+        vec![1.0; m.activity.n_groups()],
     );
     for run in 0..runs {
         let area = m.variation.factors(on, (99, run), (nb.id, place), year);
@@ -328,7 +332,7 @@ fn activity_of_a_neighbourhood_averages_its_expectation_times_its_multiplier() {
         let drawn = m.activity.draw_from(&means, &los, &area.cost, year, &key);
         for s in Setting::ALL {
             let si = s.index();
-            sums[si] += drawn.count[si * ns..(si + 1) * ns].iter().sum::<u64>() as f64;
+            sums[si] += drawn.count_of(s) as f64;
         }
     }
     let los_mean = d.parameters.emergency_los_mean;
@@ -337,10 +341,10 @@ fn activity_of_a_neighbourhood_averages_its_expectation_times_its_multiplier() {
     let mut rejects_national = 0;
     for s in Setting::ALL {
         let si = s.index();
-        let mu: f64 = national[si * ns..(si + 1) * ns].iter().sum::<f64>() * persistent[si];
+        let mu: f64 = national[si * ng..(si + 1) * ng].iter().sum::<f64>() * persistent[si];
         // Per run: Poisson (or compound, for bed days) given the wobble, plus the wobble.
         let poisson = if s == Setting::EmergencyBedDays {
-            let a: f64 = national[adm * ns..(adm + 1) * ns].iter().sum::<f64>() * persistent[adm];
+            let a: f64 = national[adm * ng..(adm + 1) * ng].iter().sum::<f64>() * persistent[adm];
             a * (los_mean + los_mean * los_mean / shape + los_mean * los_mean)
         } else {
             mu
