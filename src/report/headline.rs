@@ -1,7 +1,7 @@
 //! The headline table: one line per scenario from a summary, for the terminal and the top
 //! of the report.
 
-use crate::accounts::metric::Metric;
+use crate::accounts::metric::{Gap, Metric};
 use crate::accounts::summary::SummaryRow;
 use crate::core::care::Setting;
 use crate::core::level::Level;
@@ -173,6 +173,35 @@ pub fn findings(rows: &[SummaryRow]) -> Vec<String> {
                 }
                 _ => {}
             }
+        }
+        // The gap between the most and least deprived quintiles in admissions per 1,000.
+        let gap = |m: Metric| {
+            rows.iter()
+                .find(|r| {
+                    r.scenario == h.scenario
+                        && r.level == Level::ImdQuintile
+                        && r.area == "1-5"
+                        && r.year == h.last_year
+                        && r.metric == m
+                })
+                .map(|r| r.stat)
+        };
+        if let (Some(g), Some(c)) = (
+            gap(Metric::QuintileGap(Gap::AdmissionsPer1000)),
+            gap(Metric::QuintileGapChange(Gap::AdmissionsPer1000)),
+        ) {
+            // Narrower means closer to zero: a change against the counterfactual gap's sign.
+            let verb = if c.mean == 0.0 {
+                "leaves unchanged".to_string()
+            } else if (c.mean < 0.0) == (g.mean - c.mean > 0.0) {
+                format!("narrows by {:.2} per 1,000", c.mean.abs())
+            } else {
+                format!("widens by {:.2} per 1,000", c.mean.abs())
+            };
+            s += &format!(
+                "; in year {} it {verb} the gap in emergency admissions between the most and least deprived fifths (90% interval of the change {:.2} to {:.2}; the gap is {:.1} per 1,000)",
+                h.last_year, c.p5, c.p95, g.mean
+            );
         }
         s.push('.');
         out.push(s);

@@ -109,6 +109,7 @@ pub mod need_fit;
 mod net_position_fan;
 mod population_pyramid;
 mod position_risk;
+mod quintile_effects;
 mod scenario_comparison;
 mod tornado;
 mod waterfall;
@@ -158,6 +159,7 @@ registry!(
     need_fit,
     ce_plane,
     acceptability,
+    quintile_effects,
 );
 
 /// What became of each chart of the registry for one output folder.
