@@ -117,9 +117,9 @@ impl Range {
         x.is_finite() && x >= self.min && x <= self.max
     }
 
-    /// "a probability from 0 to 1": what the error message says is allowed.
+    /// "a number from 0 to 1 (a probability)": what the error message says is allowed.
     pub fn allowed(&self) -> String {
-        format!("{} from {}", self.what, self.span())
+        format!("a number from {} ({})", self.span(), self.what)
     }
 
     /// "0 to 100,000", as the README's table of ranges writes it.
