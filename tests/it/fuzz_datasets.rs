@@ -9,8 +9,8 @@ use std::path::Path;
 
 use capsim::app::run::{run, RunOptions};
 use capsim::app::{DatasetSource, Overrides};
-use capsim::data::datasets::{column_bound, parameter_range, rate_range, Bound, BUNDLED};
 use capsim::core::care::Setting;
+use capsim::data::datasets::{column_bound, parameter_range, rate_range, Bound, BUNDLED};
 
 /// Values written into a cell: absurdly large, negative, not numbers, empty. The column's
 /// own upper bound is added per cell: it must be accepted without overflow.
