@@ -14,6 +14,7 @@ use crate::config::batch::Batch;
 use crate::config::resolve::Resolved;
 use crate::config::scenario::scenario_error;
 use crate::core::error::Result;
+use crate::core::money;
 use crate::data::datasets::{load_weight_table, DatasetSource, Datasets, WeightTable};
 use crate::data::geography::Geography;
 use crate::engine::levers::Levers;
@@ -186,6 +187,18 @@ pub fn write_unit(
 ) -> Result<Vec<ScenarioRun>> {
     let (g, run) = u.unit;
     let geo = &p.geographies[g];
+    // Before anything adds pence up: see `core::money` on overflow.
+    money::check_total(
+        u.results.iter().flatten().flat_map(|r| {
+            let care = r.activity.iter().flat_map(|a| a.cost_pence.iter());
+            let interventions = r
+                .interventions
+                .iter()
+                .flat_map(|i| i.cost_pence.iter().chain(&i.shift_pence));
+            care.chain(interventions).copied()
+        }),
+        "the simulated spend",
+    )?;
     let mut out = Vec::new();
     for (j, s) in u.members.iter().enumerate() {
         let scenario = &batch.scenarios[*s];

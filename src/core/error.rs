@@ -41,6 +41,10 @@ pub enum CapsimError {
         field: String,
         problem: String,
     },
+    /// Money too large to count in pence: the inputs (unit costs, rates, cost inflation over
+    /// the years, population) imply costs no health system has.
+    #[error("money out of range: {what} exceeds {limit} in one work unit; check unit costs, activity rates, cost_inflation, years and populations")]
+    MoneyOutOfRange { what: String, limit: String },
     /// A command-line or configuration setting is out of range.
     #[error("{setting}: {problem}")]
     InvalidSetting { setting: String, problem: String },

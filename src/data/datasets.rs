@@ -94,6 +94,342 @@ pub const BUNDLED: &[(&str, &str)] = &[
     ),
 ];
 
+/// The plausible range of a numeric dataset value. A value outside it is refused when the
+/// datasets load (exit 2, naming file, line, column and this range), because everything
+/// downstream (expected counts, integer pence) assumes finite values of a sensible size: a
+/// GP rate of 999,999,999 or a unit cost of 1e300 once ran and wrote trillions of pounds.
+/// The ranges are wide enough for any legitimate local data; `datasets/README.md` states
+/// each one with its reason (a test keeps the two in step).
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Range {
+    pub min: f64,
+    pub max: f64,
+    /// What the value is, for the error message and the README.
+    pub what: &'static str,
+}
+
+impl Range {
+    const fn new(what: &'static str, min: f64, max: f64) -> Self {
+        Range { min, max, what }
+    }
+
+    pub fn contains(&self, x: f64) -> bool {
+        x.is_finite() && x >= self.min && x <= self.max
+    }
+
+    /// "a number from 0 to 1 (a probability)": what the error message says is allowed.
+    pub fn allowed(&self) -> String {
+        format!("a number from {} ({})", self.span(), self.what)
+    }
+
+    /// "0 to 100,000", as the README's table of ranges writes it.
+    pub fn span(&self) -> String {
+        format!("{} to {}", show(self.min), show(self.max))
+    }
+}
+
+/// A bound for people to read: whole numbers of 10,000 and more with thousands separators.
+fn show(x: f64) -> String {
+    if x.fract() != 0.0 || x.abs() < 10_000.0 {
+        return x.to_string();
+    }
+    let digits = (x.abs() as u64).to_string();
+    let mut out = String::new();
+    for (i, c) in digits.chars().enumerate() {
+        if i > 0 && (digits.len() - i).is_multiple_of(3) {
+            out.push(',');
+        }
+        out.push(c);
+    }
+    if x < 0.0 {
+        format!("-{out}")
+    } else {
+        out
+    }
+}
+
+/// The start of each row of the table of ranges in `datasets/README.md`
+/// (`| file | column | range |`), derived from [`COLUMN_RANGES`], [`rate_range`] and
+/// [`PARAMETER_RANGES`] so that a test can check the README states every range as coded.
+pub fn range_rows() -> Vec<String> {
+    let mut rows = Vec::new();
+    for (file, column, bound) in COLUMN_RANGES {
+        match bound {
+            Bound::Fixed(r) => rows.push(format!("| {file} | {column} | {} |", r.span())),
+            Bound::BySetting => {
+                for s in Setting::ALL.iter().filter(|s| s.derived_from().is_none()) {
+                    let r = rate_range(*s);
+                    rows.push(format!("| {file} | {column} ({}) | {} |", s.id(), r.span()));
+                }
+            }
+            Bound::ByParameter => {
+                for (name, r) in PARAMETER_RANGES {
+                    rows.push(format!("| {file} | {column} ({name}) | {} |", r.span()));
+                }
+            }
+        }
+    }
+    rows
+}
+
+/// A probability or a share of a whole.
+const PROBABILITY: Range = Range::new("a probability", 0.0, 1.0);
+const SHARE: Range = Range::new("a share", 0.0, 1.0);
+/// Relative multipliers that the model divides by their mean (so only ratios matter) and
+/// that must stay positive; 0.01 to 100 is a ratio of up to 10,000 between two groups.
+const MULTIPLIER: Range = Range::new("a relative multiplier", 0.01, 100.0);
+/// Relative multipliers or weights where 0 means "none" (a segment that never uses a
+/// setting, an age band an archetype lacks).
+const WEIGHT: Range = Range::new("a relative weight", 0.0, 100.0);
+const AGE: Range = Range::new("an age in whole years", 0.0, (N_AGES - 1) as f64);
+const QUINTILE: Range = Range::new("an IMD quintile", 1.0, N_IMD as f64);
+
+/// How the range of a column is found: fixed, or by the row's setting or parameter name.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum Bound {
+    Fixed(Range),
+    /// `activity_rates.csv`: by the setting's unit ([`rate_range`]).
+    BySetting,
+    /// `parameters.csv`: by the parameter's name ([`PARAMETER_RANGES`]).
+    ByParameter,
+}
+
+/// The range of every numeric column of every bundled dataset: (file, column, bound).
+pub const COLUMN_RANGES: &[(&str, &str, Bound)] = &[
+    ("life_table.csv", "age", Bound::Fixed(AGE)),
+    ("life_table.csv", "qx_male", Bound::Fixed(PROBABILITY)),
+    ("life_table.csv", "qx_female", Bound::Fixed(PROBABILITY)),
+    // England's largest five-year band is about 4 million people.
+    (
+        "population_age_sex.csv",
+        "male",
+        Bound::Fixed(Range::new("a number of people", 0.0, 1e8)),
+    ),
+    (
+        "population_age_sex.csv",
+        "female",
+        Bound::Fixed(Range::new("a number of people", 0.0, 1e8)),
+    ),
+    (
+        "segments.csv",
+        "severity",
+        Bound::Fixed(Range::new("a severity rank", 0.0, 255.0)),
+    ),
+    // Relative to the age band's mean, which the model divides by; 0 = never dies of it.
+    ("segments.csv", "mortality_multiplier", Bound::Fixed(WEIGHT)),
+    // EQ-5D runs from below 0 (states worse than death) to 1; a segment's mean over a
+    // year is 0 to 1.
+    (
+        "segments.csv",
+        "utility",
+        Bound::Fixed(Range::new("a utility", 0.0, 1.0)),
+    ),
+    ("segment_prevalence.csv", "share", Bound::Fixed(SHARE)),
+    ("segment_transitions.csv", "age_from", Bound::Fixed(AGE)),
+    ("segment_transitions.csv", "age_to", Bound::Fixed(AGE)),
+    (
+        "segment_transitions.csv",
+        "probability",
+        Bound::Fixed(PROBABILITY),
+    ),
+    ("deprivation.csv", "imd_quintile", Bound::Fixed(QUINTILE)),
+    (
+        "deprivation.csv",
+        "mortality_multiplier",
+        Bound::Fixed(MULTIPLIER),
+    ),
+    (
+        "deprivation.csv",
+        "morbidity_multiplier",
+        Bound::Fixed(MULTIPLIER),
+    ),
+    // The highest national age-specific fertility rates are about 0.25 (assumption).
+    (
+        "fertility.csv",
+        "rate",
+        Bound::Fixed(Range::new("births per woman per year", 0.0, 0.5)),
+    ),
+    (
+        "migration.csv",
+        "in_rate",
+        Bound::Fixed(Range::new("moves per resident per year", 0.0, 1.0)),
+    ),
+    (
+        "migration.csv",
+        "out_rate",
+        Bound::Fixed(Range::new("moves per resident per year", 0.0, 1.0)),
+    ),
+    // The dearest unit bundled is a care home week at £972; £100,000 covers any unit of
+    // care bought once (a complex inpatient stay), not a programme.
+    (
+        "settings.csv",
+        "unit_cost",
+        Bound::Fixed(Range::new("a unit cost in pounds", 0.0, 100_000.0)),
+    ),
+    ("cashable_costs.csv", "cashable_share", Bound::Fixed(SHARE)),
+    ("parameters.csv", "value", Bound::ByParameter),
+    (
+        "capitation_deprivation.csv",
+        "imd_quintile",
+        Bound::Fixed(QUINTILE),
+    ),
+    (
+        "capitation_deprivation.csv",
+        "inequalities_uplift",
+        Bound::Fixed(Range::new("an uplift", 0.0, 1.0)),
+    ),
+    // They scale unit costs as well as budgets. NHS market forces factors lie within about
+    // 0.9-1.3 and Carr-Hill rurality indices within a few per cent of 1.
+    (
+        "capitation_places.csv",
+        "market_forces_factor",
+        Bound::Fixed(Range::new("a cost factor", 0.8, 1.5)),
+    ),
+    (
+        "capitation_places.csv",
+        "rurality_index",
+        Bound::Fixed(Range::new("a cost factor", 0.8, 1.5)),
+    ),
+    ("activity_rates.csv", "rate", Bound::BySetting),
+    (
+        "activity_segment_multipliers.csv",
+        "multiplier",
+        Bound::Fixed(WEIGHT),
+    ),
+    (
+        "activity_deprivation_multipliers.csv",
+        "imd_quintile",
+        Bound::Fixed(QUINTILE),
+    ),
+    (
+        "activity_deprivation_multipliers.csv",
+        "multiplier",
+        Bound::Fixed(MULTIPLIER),
+    ),
+    ("archetypes.csv", "england_share", Bound::Fixed(SHARE)),
+    ("archetypes.csv", "imd_1", Bound::Fixed(SHARE)),
+    ("archetypes.csv", "imd_2", Bound::Fixed(SHARE)),
+    ("archetypes.csv", "imd_3", Bound::Fixed(SHARE)),
+    ("archetypes.csv", "imd_4", Bound::Fixed(SHARE)),
+    ("archetypes.csv", "imd_5", Bound::Fixed(SHARE)),
+    ("archetype_age_profile.csv", "weight", Bound::Fixed(WEIGHT)),
+    // PCNs have about 30,000-50,000 patients; a million is a whole place.
+    (
+        "default_system.csv",
+        "registered_population",
+        Bound::Fixed(Range::new("a number of patients", 1.0, 1e6)),
+    ),
+    // England's largest annual total bundled is 353 million GP appointments.
+    (
+        "england_benchmarks.csv",
+        "value",
+        Bound::Fixed(Range::new("a national annual total", 0.0, 1e10)),
+    ),
+];
+
+/// The range of each parameter of `parameters.csv`, by name.
+pub const PARAMETER_RANGES: &[(&str, Range)] = &[
+    // A sustained yearly change; UK consumer price inflation peaked at about 25% in 1975
+    // (assumption: remembered, not verified).
+    ("cost_inflation", Range::new("a yearly rate", -0.05, 0.2)),
+    (
+        "emergency_los_mean",
+        Range::new("bed days per admission", 0.0, 60.0),
+    ),
+    (
+        "emergency_los_shape",
+        Range::new("a negative binomial shape", 0.01, 100.0),
+    ),
+    ("risk_shape", Range::new("a gamma shape", 0.01, 100.0)),
+    ("male_birth_share", SHARE),
+    ("england_systems", Range::new("a count", 1.0, 1_000.0)),
+    (
+        "england_neighbourhoods",
+        Range::new("a count", 1.0, 100_000.0),
+    ),
+    (
+        "england_places_per_system",
+        Range::new("a count", 1.0, 1_000.0),
+    ),
+    (
+        "neighbourhood_size_mean",
+        Range::new("a number of people", 1.0, 1e6),
+    ),
+    (
+        "neighbourhood_size_sd",
+        Range::new("a number of people", 0.0, 1e6),
+    ),
+    (
+        "neighbourhood_size_min",
+        Range::new("a number of people", 1.0, 1e6),
+    ),
+    (
+        "neighbourhood_size_max",
+        Range::new("a number of people", 1.0, 1e6),
+    ),
+    (
+        "condition_recording_sensitivity",
+        Range::new("a share", 0.05, 1.0),
+    ),
+    ("ward_beds", Range::new("beds", 4.0, 100.0)),
+    ("bed_occupancy", Range::new("a share", 0.5, 1.0)),
+    // 0 (none) to 0.5 on the log scale, i.e. about a third of areas more than 40% off;
+    // practice-level hospital cost residuals are about 10% (Dixon et al. BMJ 2011), so
+    // larger values are typos rather than judgements.
+    (
+        "variation_hospital_shared_sd",
+        Range::new("a log-scale sd", 0.0, 0.5),
+    ),
+    (
+        "variation_hospital_setting_sd",
+        Range::new("a log-scale sd", 0.0, 0.5),
+    ),
+    ("variation_other_sd", Range::new("a log-scale sd", 0.0, 0.5)),
+    (
+        "variation_yearly_sd",
+        Range::new("a log-scale sd", 0.0, 0.5),
+    ),
+];
+
+/// The plausible annual count per person (a band's population average) in a setting,
+/// capped by what its unit allows: a daily contact, a weekly attendance, a monthly
+/// admission, every hour or week of the year. The highest bundled band averages are well
+/// below (e.g. care homes at 90+ about 8 weeks a year).
+pub fn rate_range(setting: Setting) -> Range {
+    let (what, max) = match setting {
+        Setting::GpAppointments
+        | Setting::OtherPrimaryCare
+        | Setting::CommunityNursing
+        | Setting::CommunityMentalHealth => ("contacts per person-year", 365.0),
+        Setting::AeAttendances | Setting::OutpatientAttendances => {
+            ("attendances per person-year", 52.0)
+        }
+        Setting::EmergencyAdmissions | Setting::ElectiveAdmissions => {
+            ("admissions per person-year", 12.0)
+        }
+        Setting::EmergencyBedDays => ("bed days per person-year", 366.0),
+        Setting::HomeCareHours => ("hours per person-year", 8_784.0),
+        Setting::CareHomeWeeks => ("resident weeks per person-year", 53.0),
+    };
+    Range::new(what, 0.0, max)
+}
+
+/// The bound of a column of a bundled file; `None` for a column that is not a number.
+pub fn column_bound(file: &str, column: &str) -> Option<Bound> {
+    COLUMN_RANGES
+        .iter()
+        .find(|(f, c, _)| *f == file && *c == column)
+        .map(|(_, _, b)| *b)
+}
+
+/// The range of a parameter of `parameters.csv`.
+pub fn parameter_range(name: &str) -> Option<Range> {
+    PARAMETER_RANGES
+        .iter()
+        .find(|(n, _)| *n == name)
+        .map(|(_, r)| *r)
+}
+
 /// Where datasets come from.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum DatasetSource {
@@ -295,7 +631,7 @@ impl Datasets {
         };
         let table = |name: &str| -> Result<Table> {
             let bytes = &files.iter().find(|(n, _)| n == name).expect("known file").1;
-            Table::parse(display(name), bytes)
+            Table::parse(name, display(name), bytes)
         };
 
         let qx = load_life_table(&table("life_table.csv")?)?;
@@ -356,6 +692,9 @@ impl Datasets {
 
 /// A CSV file read as text columns, with helpers that parse and validate cells.
 struct Table {
+    /// The file's name as bundled (`settings.csv`), which keys its column ranges.
+    name: String,
+    /// The file as shown in messages (with its folder).
     file: String,
     df: DataFrame,
 }
@@ -367,7 +706,7 @@ struct Col<'a, T> {
 }
 
 impl Table {
-    fn parse(file: String, bytes: &[u8]) -> Result<Self> {
+    fn parse(name: &str, file: String, bytes: &[u8]) -> Result<Self> {
         let df = CsvReadOptions::default()
             .with_has_header(true)
             .with_infer_schema_length(Some(0))
@@ -377,7 +716,11 @@ impl Table {
                 file: file.clone(),
                 reason: e.to_string(),
             })?;
-        Ok(Table { file, df })
+        Ok(Table {
+            name: name.to_string(),
+            file,
+            df,
+        })
     }
 
     fn height(&self) -> usize {
@@ -425,25 +768,37 @@ impl Table {
         Ok(Col { name, values })
     }
 
-    /// Numeric cells of a column, each within `[min, max]`.
-    fn number<'a>(
+    /// Numeric cells of a column, each within the column's range in [`COLUMN_RANGES`]
+    /// (columns whose range depends on the row use [`Table::number_by`]).
+    fn number<'a>(&'a self, name: &'a str, expected: &[&str]) -> Result<Col<'a, f64>> {
+        match column_bound(&self.name, name) {
+            Some(Bound::Fixed(range)) => self.number_by(name, expected, |_| (range, "")),
+            bound => panic!(
+                "{}: column `{name}` needs a fixed range in COLUMN_RANGES, has {bound:?}",
+                self.name
+            ),
+        }
+    }
+
+    /// Numeric cells of a column, row `r` within the range `range(r)` gives, with the key
+    /// it depends on ("" for none) named in the message.
+    fn number_by<'a, 'k>(
         &'a self,
         name: &'a str,
         expected: &[&str],
-        min: f64,
-        max: f64,
+        range: impl Fn(usize) -> (Range, &'k str),
     ) -> Result<Col<'a, f64>> {
         let text = self.text(name, expected)?;
-        let allowed = if max.is_infinite() {
-            format!("a number >= {min}")
-        } else {
-            format!("a number from {min} to {max}")
-        };
         let mut values = Vec::with_capacity(text.values.len());
         for (row, s) in text.values.iter().enumerate() {
+            let (r, key) = range(row);
             match s.parse::<f64>() {
-                Ok(x) if x.is_finite() && x >= min && x <= max => values.push(x),
-                _ => return Err(self.invalid(name, row, s, &allowed)),
+                Ok(x) if r.contains(x) => values.push(x),
+                _ if key.is_empty() => return Err(self.invalid(name, row, s, &r.allowed())),
+                _ => {
+                    let allowed = format!("for {key}: {}", r.allowed());
+                    return Err(self.invalid(name, row, s, &allowed));
+                }
             }
         }
         Ok(Col { name, values })
@@ -503,14 +858,11 @@ fn bands() -> Vec<&'static str> {
     BAND_LABELS.to_vec()
 }
 
-const PROB: (f64, f64) = (0.0, 1.0);
-const NONNEG: (f64, f64) = (0.0, f64::INFINITY);
-
 fn load_life_table(t: &Table) -> Result<Array2<f64>> {
     let cols = ["age", "qx_male", "qx_female"];
-    let age = t.number("age", &cols, 0.0, (N_AGES - 1) as f64)?;
-    let m = t.number("qx_male", &cols, PROB.0, PROB.1)?;
-    let f = t.number("qx_female", &cols, PROB.0, PROB.1)?;
+    let age = t.number("age", &cols)?;
+    let m = t.number("qx_male", &cols)?;
+    let f = t.number("qx_female", &cols)?;
     let keys: Vec<Vec<usize>> = age.values.iter().map(|a| vec![*a as usize]).collect();
     for (row, a) in age.values.iter().enumerate() {
         if a.fract() != 0.0 {
@@ -530,8 +882,8 @@ fn load_life_table(t: &Table) -> Result<Array2<f64>> {
 fn load_population(t: &Table) -> Result<Array2<f64>> {
     let cols = ["age_band", "male", "female"];
     let band = t.choice("age_band", &cols, &bands())?;
-    let m = t.number("male", &cols, NONNEG.0, NONNEG.1)?;
-    let f = t.number("female", &cols, NONNEG.0, NONNEG.1)?;
+    let m = t.number("male", &cols)?;
+    let f = t.number("female", &cols)?;
     let keys: Vec<Vec<usize>> = band.values.iter().map(|b| vec![*b]).collect();
     t.require_grid("age_band", &keys, &[N_BANDS])?;
     let mut pop = Array2::zeros((N_BANDS, N_SEX));
@@ -561,12 +913,12 @@ fn load_segments(t: &Table) -> Result<Vec<SegmentDef>> {
     ];
     let id = t.text("segment", &cols)?;
     let label = t.text("label", &cols)?;
-    let severity = t.number("severity", &cols, 0.0, 255.0)?;
-    let mort = t.number("mortality_multiplier", &cols, NONNEG.0, NONNEG.1)?;
+    let severity = t.number("severity", &cols)?;
+    let mort = t.number("mortality_multiplier", &cols)?;
     let newborn = t.text("newborn", &cols)?;
     // EQ-5D runs from below 0 (states worse than death, down to about -0.6 in the UK
     // tariff) to 1; a segment's mean is a year's average, so 0 to 1 here.
-    let utility = t.number("utility", &cols, 0.0, 1.0)?;
+    let utility = t.number("utility", &cols)?;
     if t.height() == 0 || t.height() > 255 {
         return Err(t.whole("segment", "expected between 1 and 255 segments"));
     }
@@ -644,7 +996,7 @@ fn load_prevalence(t: &Table, segments: &[SegmentDef]) -> Result<Array2<f64>> {
     let cols = ["age_band", "segment", "share"];
     let band = t.choice("age_band", &cols, &bands())?;
     let seg = t.choice("segment", &cols, &segment_ids(segments))?;
-    let share = t.number("share", &cols, PROB.0, PROB.1)?;
+    let share = t.number("share", &cols)?;
     let ns = segments.len();
     let keys: Vec<Vec<usize>> = (0..t.height())
         .map(|r| vec![band.values[r], seg.values[r]])
@@ -662,13 +1014,12 @@ fn load_prevalence(t: &Table, segments: &[SegmentDef]) -> Result<Array2<f64>> {
 
 fn load_transitions(t: &Table, segments: &[SegmentDef]) -> Result<Vec<TransitionGroup>> {
     let cols = ["age_from", "age_to", "from", "to", "probability"];
-    let max_age = (N_AGES - 1) as f64;
-    let from_age = t.number("age_from", &cols, 0.0, max_age)?;
-    let to_age = t.number("age_to", &cols, 0.0, max_age)?;
+    let from_age = t.number("age_from", &cols)?;
+    let to_age = t.number("age_to", &cols)?;
     let ids = segment_ids(segments);
     let from = t.choice("from", &cols, &ids)?;
     let to = t.choice("to", &cols, &ids)?;
-    let p = t.number("probability", &cols, PROB.0, PROB.1)?;
+    let p = t.number("probability", &cols)?;
     let ns = segments.len();
     // Groups in order of first appearance.
     let mut groups: Vec<(u8, u8)> = Vec::new();
@@ -765,10 +1116,10 @@ fn load_deprivation(t: &Table) -> Result<[Deprivation; N_IMD]> {
         "mortality_multiplier",
         "morbidity_multiplier",
     ];
-    let q = t.number("imd_quintile", &cols, 1.0, N_IMD as f64)?;
+    let q = t.number("imd_quintile", &cols)?;
     let q = imd_key(t, &q)?;
-    let m = t.number("mortality_multiplier", &cols, 1e-9, f64::INFINITY)?;
-    let b = t.number("morbidity_multiplier", &cols, 1e-9, f64::INFINITY)?;
+    let m = t.number("mortality_multiplier", &cols)?;
+    let b = t.number("morbidity_multiplier", &cols)?;
     let keys: Vec<Vec<usize>> = q.iter().map(|x| vec![*x]).collect();
     t.require_grid("imd_quintile", &keys, &[N_IMD])?;
     let mut out = [Deprivation {
@@ -787,7 +1138,7 @@ fn load_deprivation(t: &Table) -> Result<[Deprivation; N_IMD]> {
 fn load_fertility(t: &Table) -> Result<[f64; N_BANDS]> {
     let cols = ["age_band", "rate"];
     let band = t.choice("age_band", &cols, &bands())?;
-    let rate = t.number("rate", &cols, PROB.0, PROB.1)?;
+    let rate = t.number("rate", &cols)?;
     let mut out = [0.0; N_BANDS];
     let mut seen = [false; N_BANDS];
     for r in 0..t.height() {
@@ -805,8 +1156,8 @@ fn load_migration(t: &Table) -> Result<Array3<f64>> {
     let cols = ["age_band", "sex", "in_rate", "out_rate"];
     let band = t.choice("age_band", &cols, &bands())?;
     let sex = t.choice("sex", &cols, &SEX_LABELS)?;
-    let inr = t.number("in_rate", &cols, 0.0, 1.0)?;
-    let outr = t.number("out_rate", &cols, 0.0, 1.0)?;
+    let inr = t.number("in_rate", &cols)?;
+    let outr = t.number("out_rate", &cols)?;
     let keys: Vec<Vec<usize>> = (0..t.height())
         .map(|r| vec![band.values[r], sex.values[r]])
         .collect();
@@ -823,7 +1174,7 @@ fn load_cashable(t: &Table) -> Result<[f64; N_SETTINGS]> {
     let cols = ["setting", "cashable_share", "source"];
     let names: Vec<&str> = Setting::ALL.iter().map(|s| s.id()).collect();
     let setting = t.choice("setting", &cols, &names)?;
-    let share = t.number("cashable_share", &cols, PROB.0, PROB.1)?;
+    let share = t.number("cashable_share", &cols)?;
     t.text("source", &cols)?;
     let keys: Vec<Vec<usize>> = setting.values.iter().map(|s| vec![*s]).collect();
     t.require_grid("setting", &keys, &[names.len()])?;
@@ -849,7 +1200,7 @@ fn load_settings(t: &Table) -> Result<Vec<SettingDef>> {
     let sectors: Vec<&str> = Sector::ALL.iter().map(|s| s.id()).collect();
     let sector = t.choice("sector", &cols, &sectors)?;
     let unit = t.text("unit", &cols)?;
-    let cost = t.number("unit_cost", &cols, NONNEG.0, NONNEG.1)?;
+    let cost = t.number("unit_cost", &cols)?;
     let year = t.text("price_year", &cols)?;
     let keys: Vec<Vec<usize>> = setting.values.iter().map(|s| vec![*s]).collect();
     t.require_grid("setting", &keys, &[names.len()])?;
@@ -869,60 +1220,51 @@ fn load_settings(t: &Table) -> Result<Vec<SettingDef>> {
 
 fn load_parameters(t: &Table) -> Result<Parameters> {
     let cols = ["name", "value", "unit", "source"];
-    let name = t.text("name", &cols)?;
-    let value = t.number("value", &cols, f64::NEG_INFINITY, f64::INFINITY)?;
+    let known: Vec<&str> = PARAMETER_RANGES.iter().map(|(n, _)| *n).collect();
+    let name = t.choice("name", &cols, &known)?;
+    let value = t.number_by("value", &cols, |r| {
+        let (key, range) = PARAMETER_RANGES[name.values[r]];
+        (range, key)
+    })?;
     t.text("unit", &cols)?;
     t.text("source", &cols)?;
-    let get = |key: &str, min: f64, max: f64| -> Result<f64> {
-        let rows: Vec<usize> = (0..t.height()).filter(|r| name.values[*r] == key).collect();
+    // Each value is already within its range (`PARAMETER_RANGES`).
+    let get = |key: &str| -> Result<f64> {
+        let i = known.iter().position(|k| *k == key).expect("a known key");
+        let rows: Vec<usize> = (0..t.height()).filter(|r| name.values[*r] == i).collect();
         match rows.as_slice() {
-            [r] => {
-                let v = value.values[*r];
-                if v >= min && v <= max {
-                    Ok(v)
-                } else {
-                    Err(t.invalid(
-                        "value",
-                        *r,
-                        &v.to_string(),
-                        &format!("for {key}: a number from {min} to {max}"),
-                    ))
-                }
-            }
+            [r] => Ok(value.values[*r]),
             [] => Err(t.whole("name", format!("no row names parameter `{key}`"))),
             _ => Err(t.whole("name", format!("parameter `{key}` is given more than once"))),
         }
     };
-    let count = |key: &str, min: f64| -> Result<usize> {
-        let v = get(key, min, 1e9)?;
+    let count = |key: &str| -> Result<usize> {
+        let v = get(key)?;
         if v.fract() != 0.0 {
             return Err(t.whole("value", format!("{key} must be a whole number")));
         }
         Ok(v as usize)
     };
     let p = Parameters {
-        cost_inflation: get("cost_inflation", -0.5, 1.0)?,
-        emergency_los_mean: get("emergency_los_mean", 0.0, 365.0)?,
-        emergency_los_shape: get("emergency_los_shape", 1e-6, 1e6)?,
-        risk_shape: get("risk_shape", 1e-3, 1e6)?,
-        male_birth_share: get("male_birth_share", 0.0, 1.0)?,
-        england_systems: count("england_systems", 1.0)?,
-        england_neighbourhoods: count("england_neighbourhoods", 1.0)?,
-        england_places_per_system: count("england_places_per_system", 1.0)?,
-        neighbourhood_size_mean: get("neighbourhood_size_mean", 1.0, 1e7)?,
-        neighbourhood_size_sd: get("neighbourhood_size_sd", 0.0, 1e7)?,
-        neighbourhood_size_min: get("neighbourhood_size_min", 1.0, 1e7)?,
-        neighbourhood_size_max: get("neighbourhood_size_max", 1.0, 1e7)?,
-        condition_recording_sensitivity: get("condition_recording_sensitivity", 0.05, 1.0)?,
-        ward_beds: get("ward_beds", 4.0, 100.0)?,
-        bed_occupancy: get("bed_occupancy", 0.5, 1.0)?,
-        // Plausible ranges: 0 (none) to 0.5 on the log scale, i.e. about a third of areas
-        // more than 40% off; practice-level hospital cost residuals are about 10% (Dixon
-        // et al. BMJ 2011), so larger values are typos rather than judgements.
-        variation_hospital_shared_sd: get("variation_hospital_shared_sd", 0.0, 0.5)?,
-        variation_hospital_setting_sd: get("variation_hospital_setting_sd", 0.0, 0.5)?,
-        variation_other_sd: get("variation_other_sd", 0.0, 0.5)?,
-        variation_yearly_sd: get("variation_yearly_sd", 0.0, 0.5)?,
+        cost_inflation: get("cost_inflation")?,
+        emergency_los_mean: get("emergency_los_mean")?,
+        emergency_los_shape: get("emergency_los_shape")?,
+        risk_shape: get("risk_shape")?,
+        male_birth_share: get("male_birth_share")?,
+        england_systems: count("england_systems")?,
+        england_neighbourhoods: count("england_neighbourhoods")?,
+        england_places_per_system: count("england_places_per_system")?,
+        neighbourhood_size_mean: get("neighbourhood_size_mean")?,
+        neighbourhood_size_sd: get("neighbourhood_size_sd")?,
+        neighbourhood_size_min: get("neighbourhood_size_min")?,
+        neighbourhood_size_max: get("neighbourhood_size_max")?,
+        condition_recording_sensitivity: get("condition_recording_sensitivity")?,
+        ward_beds: get("ward_beds")?,
+        bed_occupancy: get("bed_occupancy")?,
+        variation_hospital_shared_sd: get("variation_hospital_shared_sd")?,
+        variation_hospital_setting_sd: get("variation_hospital_setting_sd")?,
+        variation_other_sd: get("variation_other_sd")?,
+        variation_yearly_sd: get("variation_yearly_sd")?,
     };
     if p.england_neighbourhoods < p.england_systems * p.england_places_per_system {
         return Err(t.whole(
@@ -962,7 +1304,10 @@ fn load_activity_rates(t: &Table) -> Result<Array3<f64>> {
     let setting = t.choice("setting", &cols, &rated)?;
     let band = t.choice("age_band", &cols, &bands())?;
     let sex = t.choice("sex", &cols, &SEX_LABELS)?;
-    let rate = t.number("rate", &cols, NONNEG.0, NONNEG.1)?;
+    let rate = t.number_by("rate", &cols, |r| {
+        let s = Setting::ALL[setting_index(setting.values[r])];
+        (rate_range(s), s.id())
+    })?;
     let keys: Vec<Vec<usize>> = (0..t.height())
         .map(|r| vec![setting.values[r], band.values[r], sex.values[r]])
         .collect();
@@ -983,7 +1328,7 @@ fn load_activity_segment(t: &Table, segments: &[SegmentDef]) -> Result<Array2<f6
     let rated = rated_settings();
     let setting = t.choice("setting", &cols, &rated)?;
     let seg = t.choice("segment", &cols, &segment_ids(segments))?;
-    let m = t.number("multiplier", &cols, NONNEG.0, NONNEG.1)?;
+    let m = t.number("multiplier", &cols)?;
     let keys: Vec<Vec<usize>> = (0..t.height())
         .map(|r| vec![setting.values[r], seg.values[r]])
         .collect();
@@ -999,9 +1344,9 @@ fn load_activity_deprivation(t: &Table) -> Result<Array2<f64>> {
     let cols = ["setting", "imd_quintile", "multiplier"];
     let rated = rated_settings();
     let setting = t.choice("setting", &cols, &rated)?;
-    let q = t.number("imd_quintile", &cols, 1.0, N_IMD as f64)?;
+    let q = t.number("imd_quintile", &cols)?;
     let q = imd_key(t, &q)?;
-    let m = t.number("multiplier", &cols, 1e-9, f64::INFINITY)?;
+    let m = t.number("multiplier", &cols)?;
     let keys: Vec<Vec<usize>> = (0..t.height())
         .map(|r| vec![setting.values[r], q[r]])
         .collect();
@@ -1019,10 +1364,10 @@ fn load_archetypes(t: &Table, ages: &Table) -> Result<Vec<Archetype>> {
     cols.extend(imd_cols);
     let id = t.text("archetype", &cols)?;
     let label = t.text("label", &cols)?;
-    let share = t.number("england_share", &cols, PROB.0, PROB.1)?;
+    let share = t.number("england_share", &cols)?;
     let imd: Vec<Col<f64>> = imd_cols
         .iter()
-        .map(|c| t.number(c, &cols, PROB.0, PROB.1))
+        .map(|c| t.number(c, &cols))
         .collect::<Result<_>>()?;
     let mut out: Vec<Archetype> = Vec::new();
     for r in 0..t.height() {
@@ -1064,7 +1409,7 @@ fn load_archetypes(t: &Table, ages: &Table) -> Result<Vec<Archetype>> {
     let ids: Vec<&str> = out.iter().map(|a| a.id.as_str()).collect();
     let arch = ages.choice("archetype", &acols, &ids)?;
     let band = ages.choice("age_band", &acols, &bands())?;
-    let w = ages.number("weight", &acols, NONNEG.0, NONNEG.1)?;
+    let w = ages.number("weight", &acols)?;
     let keys: Vec<Vec<usize>> = (0..ages.height())
         .map(|r| vec![arch.values[r], band.values[r]])
         .collect();
@@ -1088,7 +1433,7 @@ fn load_default_system(t: &Table, archetypes: &[Archetype]) -> Result<Vec<Neighb
     let nb = t.text("neighbourhood", &cols)?;
     let ids: Vec<&str> = archetypes.iter().map(|a| a.id.as_str()).collect();
     let arch = t.choice("archetype", &cols, &ids)?;
-    let pop = t.number("registered_population", &cols, 1.0, 1e8)?;
+    let pop = t.number("registered_population", &cols)?;
     let mut out: Vec<NeighbourhoodRow> = Vec::new();
     for r in 0..t.height() {
         if out.iter().any(|n| n.neighbourhood == nb.values[r]) {
@@ -1126,9 +1471,9 @@ pub struct PlaceFactors {
 
 fn load_inequalities_uplift(t: &Table) -> Result<[f64; N_IMD]> {
     let cols = ["imd_quintile", "inequalities_uplift"];
-    let q = t.number("imd_quintile", &cols, 1.0, N_IMD as f64)?;
+    let q = t.number("imd_quintile", &cols)?;
     let q = imd_key(t, &q)?;
-    let u = t.number("inequalities_uplift", &cols, 0.0, 1.0)?;
+    let u = t.number("inequalities_uplift", &cols)?;
     let keys: Vec<Vec<usize>> = q.iter().map(|x| vec![*x]).collect();
     t.require_grid("imd_quintile", &keys, &[N_IMD])?;
     let mut out = [0.0; N_IMD];
@@ -1147,10 +1492,8 @@ fn load_place_factors(t: &Table, system: &[NeighbourhoodRow]) -> Result<Vec<Plac
         }
     }
     let place = t.choice("place", &cols, &places)?;
-    // Plausible ranges: they scale unit costs as well as budgets. NHS market forces factors
-    // lie within about 0.9-1.3 and Carr-Hill rurality indices within a few per cent of 1.
-    let mff = t.number("market_forces_factor", &cols, 0.8, 1.5)?;
-    let rur = t.number("rurality_index", &cols, 0.8, 1.5)?;
+    let mff = t.number("market_forces_factor", &cols)?;
+    let rur = t.number("rurality_index", &cols)?;
     let mut out: Vec<PlaceFactors> = Vec::new();
     for r in 0..t.height() {
         let name = places[place.values[r]];
@@ -1169,7 +1512,7 @@ fn load_place_factors(t: &Table, system: &[NeighbourhoodRow]) -> Result<Vec<Plac
 fn load_benchmarks(t: &Table) -> Result<Vec<Benchmark>> {
     let cols = ["measure", "value", "year", "source"];
     let measure = t.text("measure", &cols)?;
-    let value = t.number("value", &cols, NONNEG.0, NONNEG.1)?;
+    let value = t.number("value", &cols)?;
     let year = t.text("year", &cols)?;
     let source = t.text("source", &cols)?;
     Ok((0..t.height())
@@ -1185,6 +1528,36 @@ fn load_benchmarks(t: &Table) -> Result<Vec<Benchmark>> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Every column of a bundled file whose cells are all numbers has a range: a new
+    /// numeric column cannot be added without one.
+    #[test]
+    fn every_numeric_column_has_a_range() {
+        for (file, text) in BUNDLED {
+            let t = Table::parse(file, file.to_string(), text.as_bytes()).unwrap();
+            for column in t.df.get_column_names() {
+                let cells = t.text(column.as_str(), &[]).unwrap().values;
+                let numeric = cells.iter().all(|v| v.parse::<f64>().is_ok());
+                assert_eq!(
+                    numeric,
+                    column_bound(file, column).is_some(),
+                    "{file}: column `{column}` (numeric: {numeric}) and COLUMN_RANGES disagree"
+                );
+            }
+        }
+    }
+
+    /// `datasets/README.md` states every range as the code applies it.
+    #[test]
+    fn the_readme_states_every_range() {
+        let readme = include_str!("../../datasets/README.md");
+        for row in range_rows() {
+            assert!(
+                readme.contains(&row),
+                "datasets/README.md lacks the row `{row}`"
+            );
+        }
+    }
 
     #[test]
     fn bundled_datasets_load() {
@@ -1212,16 +1585,18 @@ pub fn load_weight_table(path: &Path, segments: &[SegmentDef]) -> Result<WeightT
         file: file.clone(),
         reason: e.to_string(),
     })?;
-    let t = Table::parse(file, &bytes)?;
+    let t = Table::parse("(weight table)", file, &bytes)?;
     let cols = ["age_band", "sex", "imd_quintile", "segment", "weight"];
     let band = t.choice("age_band", &cols, &BAND_LABELS)?;
     let sex = t.choice("sex", &cols, &SEX_LABELS)?;
-    let imd = t.number("imd_quintile", &cols, 1.0, N_IMD as f64)?;
+    let imd = t.number_by("imd_quintile", &cols, |_| (QUINTILE, ""))?;
     let imd = imd_key(&t, &imd)?;
     let seg = t.choice("segment", &cols, &segment_ids(segments))?;
     // A weight is a relative cost per head; 1e6 (a million times the cheapest plausible
     // person) is far beyond any published weight.
-    let weight = t.number("weight", &cols, 0.0, 1e6)?;
+    let weight = t.number_by("weight", &cols, |_| {
+        (Range::new("a relative weight", 0.0, 1e6), "")
+    })?;
     let keys: Vec<Vec<usize>> = (0..t.height())
         .map(|r| vec![band.values[r], sex.values[r], imd[r], seg.values[r]])
         .collect();

@@ -13,6 +13,7 @@ use rand_distr::{Distribution, Gamma, Poisson};
 
 use crate::core::care::{Sector, Setting, N_SETTINGS};
 use crate::core::dims::{n_exposure_cells, Cell, N_BANDS, N_IMD, N_SEX};
+use crate::core::money;
 use crate::core::rng::{StreamKey, StreamRng};
 use crate::data::datasets::Datasets;
 
@@ -190,8 +191,10 @@ impl ActivityModel {
 
     /// Unit cost in whole pence in a simulation year where costs are `local` times the
     /// national ones (a place's market forces and rurality, [`crate::model::variation`]).
+    /// A cost that does not fit in pence is [`money::OUT_OF_RANGE`], refused before costs
+    /// are added up (see `core::money`).
     pub fn local_unit_cost_pence(&self, setting: Setting, year: u32, local: f64) -> i64 {
-        (self.unit_cost_pence[setting.index()] * self.cost_factor(year) * local).round() as i64
+        money::to_pence(self.unit_cost_pence[setting.index()] * self.cost_factor(year) * local)
     }
 
     /// Groups (segment, quintile) per setting in expected counts and drawn activity.
@@ -329,7 +332,10 @@ impl ActivityModel {
             .enumerate()
             .map(|(i, c)| {
                 let s = Setting::ALL[i / ns];
-                *c as i64 * self.local_unit_cost_pence(s, year, local_cost[s.index()])
+                money::cost_pence(
+                    *c,
+                    self.local_unit_cost_pence(s, year, local_cost[s.index()]),
+                )
             })
             .collect();
         YearActivity { count, cost_pence }

@@ -88,7 +88,13 @@ fn missing_column() {
 fn negative_rate() {
     expect_rejected(
         |d| set_cell(&d.join("activity_rates.csv"), 7, "rate", "-0.2"),
-        &["activity_rates.csv", "line 7", "`rate`", "-0.2", ">= 0"],
+        &[
+            "activity_rates.csv",
+            "line 7",
+            "`rate`",
+            "-0.2",
+            "from 0 to 365",
+        ],
     );
 }
 
