@@ -942,7 +942,7 @@ LOS_SHAPE = 0.45
 def build_parameters():
     p0 = (LOS_SHAPE / (LOS_SHAPE + EMERG_LOS_MEAN)) ** LOS_SHAPE
     return [
-        ("cost_inflation", "0.025", "per year", "assumption: long-run NHS pay and prices growth of about 2.5% a year"),
+        ("cost_inflation", "0", "per year", "real prices: costs held at the 2023/24 price year (HM Treasury Green Book 2022 appraises in real terms); set e.g. 0.025 for cash prices (assumption: long-run NHS pay and prices growth)"),
         ("emergency_los_mean", fmt(EMERG_LOS_MEAN), "bed days per admission",
          "assumption: order of magnitude of HES mean stay for emergency admissions incl. zero-day stays"),
         ("emergency_los_shape", fmt(LOS_SHAPE), "negative binomial shape per admission",

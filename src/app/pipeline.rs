@@ -194,7 +194,7 @@ pub fn write_unit(
             let interventions = r
                 .interventions
                 .iter()
-                .flat_map(|i| i.cost_pence.iter().chain(&i.shift_pence));
+                .flat_map(|i| i.cost_pence.iter().chain(&i.shift_pence).flatten());
             care.chain(interventions).copied()
         }),
         "the simulated spend",

@@ -266,6 +266,13 @@ pub const COLUMN_RANGES: &[(&str, &str, Bound)] = &[
         "unit_cost",
         Bound::Fixed(Range::new("a unit cost in pounds", 0.0, 100_000.0)),
     ),
+    // A setting's price rising faster or slower than general inflation (the relative price
+    // effect): a few per cent a year at most (assumption).
+    (
+        "settings.csv",
+        "real_price_growth",
+        Bound::Fixed(Range::new("a yearly rate", -0.05, 0.1)),
+    ),
     ("cashable_costs.csv", "cashable_share", Bound::Fixed(SHARE)),
     ("parameters.csv", "value", Bound::ByParameter),
     (
@@ -469,6 +476,9 @@ pub struct SettingDef {
     pub unit: String,
     pub unit_cost: f64,
     pub price_year: String,
+    /// Yearly rise of this setting's unit cost in real terms (above `cost_inflation`): 0
+    /// keeps it at the price year's value.
+    pub real_price_growth: f64,
 }
 
 /// Scalar parameters from `parameters.csv`.
@@ -1193,6 +1203,7 @@ fn load_settings(t: &Table) -> Result<Vec<SettingDef>> {
         "unit",
         "unit_cost",
         "price_year",
+        "real_price_growth",
     ];
     let names: Vec<&str> = Setting::ALL.iter().map(|s| s.id()).collect();
     let setting = t.choice("setting", &cols, &names)?;
@@ -1202,6 +1213,7 @@ fn load_settings(t: &Table) -> Result<Vec<SettingDef>> {
     let unit = t.text("unit", &cols)?;
     let cost = t.number("unit_cost", &cols)?;
     let year = t.text("price_year", &cols)?;
+    let growth = t.number("real_price_growth", &cols)?;
     let keys: Vec<Vec<usize>> = setting.values.iter().map(|s| vec![*s]).collect();
     t.require_grid("setting", &keys, &[names.len()])?;
     let mut out: Vec<Option<SettingDef>> = vec![None; names.len()];
@@ -1213,6 +1225,7 @@ fn load_settings(t: &Table) -> Result<Vec<SettingDef>> {
             unit: unit.values[r].clone(),
             unit_cost: cost.values[r],
             price_year: year.values[r].clone(),
+            real_price_growth: growth.values[r],
         });
     }
     Ok(out.into_iter().map(|s| s.expect("grid checked")).collect())

@@ -29,6 +29,8 @@ pub struct ActivityModel {
     /// Variable share of each unit cost: what avoiding a unit releases in cash.
     cashable: [f64; N_SETTINGS],
     cost_inflation: f64,
+    /// Real yearly price growth of each setting's unit cost, on top of `cost_inflation`.
+    real_price_growth: [f64; N_SETTINGS],
     los_mean: f64,
     los_shape: f64,
 }
@@ -149,6 +151,7 @@ impl ActivityModel {
             sector,
             cashable: d.cashable,
             cost_inflation: d.parameters.cost_inflation,
+            real_price_growth: std::array::from_fn(|i| d.settings[i].real_price_growth),
             los_mean: d.parameters.emergency_los_mean,
             los_shape: d.parameters.emergency_los_shape,
         }
@@ -178,9 +181,17 @@ impl ActivityModel {
         self.sector[setting.index()]
     }
 
-    /// Price factor of a simulation year (1 = the price year; inflation compounds).
+    /// Price factor of a simulation year (1 = the price year; inflation compounds). With
+    /// the bundled `cost_inflation` of 0, prices are real: every year is costed at the
+    /// price year's prices, as the Green Book appraises.
     pub fn cost_factor(&self, year: u32) -> f64 {
         (1.0 + self.cost_inflation).powi(year as i32 - 1)
+    }
+
+    /// Price factor of a setting in a simulation year: general inflation times the
+    /// setting's own real price growth (`settings.csv`, 0 by default).
+    pub fn setting_cost_factor(&self, setting: Setting, year: u32) -> f64 {
+        self.cost_factor(year) * (1.0 + self.real_price_growth[setting.index()]).powi(year as i32 - 1)
     }
 
     /// Unit cost in whole pence in a simulation year (1 = the price year; inflation
@@ -194,7 +205,9 @@ impl ActivityModel {
     /// A cost that does not fit in pence is [`money::OUT_OF_RANGE`], refused before costs
     /// are added up (see `core::money`).
     pub fn local_unit_cost_pence(&self, setting: Setting, year: u32, local: f64) -> i64 {
-        money::to_pence(self.unit_cost_pence[setting.index()] * self.cost_factor(year) * local)
+        money::to_pence(
+            self.unit_cost_pence[setting.index()] * self.setting_cost_factor(setting, year) * local,
+        )
     }
 
     /// Groups (segment, quintile) per setting in expected counts and drawn activity.
