@@ -354,20 +354,73 @@ impl Datasets {
     }
 }
 
-/// A CSV file read as text columns, with helpers that parse and validate cells.
-struct Table {
-    file: String,
+/// A CSV file read as text columns, with helpers that parse and validate cells. Shared
+/// with the other readers of this layer (imported geographies, GP lists), so every file
+/// capsim reads reports a bad cell the same way.
+pub(crate) struct Table {
+    pub(crate) file: String,
     df: DataFrame,
 }
 
 /// A parsed column; row r of `values` is on line r + 2 of the file (the header is line 1).
-struct Col<'a, T> {
-    name: &'a str,
-    values: Vec<T>,
+pub(crate) struct Col<'a, T> {
+    pub(crate) name: &'a str,
+    pub(crate) values: Vec<T>,
 }
 
 impl Table {
-    fn parse(file: String, bytes: &[u8]) -> Result<Self> {
+    /// Reads a file from disk; `file` is how errors name it.
+    pub(crate) fn read(path: &Path) -> Result<Self> {
+        let file = path.display().to_string();
+        let bytes = std::fs::read(path).map_err(|e| CapsimError::Unreadable {
+            file: file.clone(),
+            reason: e.to_string(),
+        })?;
+        Self::parse(file, &bytes)
+    }
+
+    /// The header's column names, in file order.
+    pub(crate) fn columns(&self) -> Vec<String> {
+        self.df
+            .get_column_names()
+            .iter()
+            .map(|c| c.to_string())
+            .collect()
+    }
+
+    pub(crate) fn has(&self, column: &str) -> bool {
+        self.df.column(column).is_ok()
+    }
+
+    /// The text cells of a column, trimmed; empty cells are allowed (as "").
+    pub(crate) fn text_or_empty<'a>(
+        &'a self,
+        name: &'a str,
+        expected: &[&str],
+    ) -> Result<Col<'a, String>> {
+        let ca = self.str_column(name, expected)?;
+        let values = ca
+            .iter()
+            .map(|v| v.map_or(String::new(), |s| s.trim().to_string()))
+            .collect();
+        Ok(Col { name, values })
+    }
+
+    fn str_column(&self, name: &str, expected: &[&str]) -> Result<&StringChunked> {
+        let column = self
+            .df
+            .column(name)
+            .map_err(|_| CapsimError::MissingColumn {
+                file: self.file.clone(),
+                column: name.into(),
+                expected: expected.join(", "),
+            })?;
+        column
+            .str()
+            .map_err(|e| self.whole(name, format!("not text: {e}")))
+    }
+
+    pub(crate) fn parse(file: String, bytes: &[u8]) -> Result<Self> {
         let df = CsvReadOptions::default()
             .with_has_header(true)
             .with_infer_schema_length(Some(0))
@@ -380,11 +433,17 @@ impl Table {
         Ok(Table { file, df })
     }
 
-    fn height(&self) -> usize {
+    pub(crate) fn height(&self) -> usize {
         self.df.height()
     }
 
-    fn invalid(&self, column: &str, row: usize, value: &str, allowed: &str) -> CapsimError {
+    pub(crate) fn invalid(
+        &self,
+        column: &str,
+        row: usize,
+        value: &str,
+        allowed: &str,
+    ) -> CapsimError {
         CapsimError::InvalidValue {
             file: self.file.clone(),
             line: row + 2,
@@ -394,7 +453,7 @@ impl Table {
         }
     }
 
-    fn whole(&self, column: &str, problem: impl Into<String>) -> CapsimError {
+    pub(crate) fn whole(&self, column: &str, problem: impl Into<String>) -> CapsimError {
         CapsimError::InvalidTable {
             file: self.file.clone(),
             column: column.into(),
@@ -403,18 +462,8 @@ impl Table {
     }
 
     /// The text cells of a column; an empty cell is an error.
-    fn text<'a>(&'a self, name: &'a str, expected: &[&str]) -> Result<Col<'a, String>> {
-        let column = self
-            .df
-            .column(name)
-            .map_err(|_| CapsimError::MissingColumn {
-                file: self.file.clone(),
-                column: name.into(),
-                expected: expected.join(", "),
-            })?;
-        let ca = column
-            .str()
-            .map_err(|e| self.whole(name, format!("not text: {e}")))?;
+    pub(crate) fn text<'a>(&'a self, name: &'a str, expected: &[&str]) -> Result<Col<'a, String>> {
+        let ca = self.str_column(name, expected)?;
         let mut values = Vec::with_capacity(ca.len());
         for (row, v) in ca.iter().enumerate() {
             match v {
@@ -426,7 +475,7 @@ impl Table {
     }
 
     /// Numeric cells of a column, each within `[min, max]`.
-    fn number<'a>(
+    pub(crate) fn number<'a>(
         &'a self,
         name: &'a str,
         expected: &[&str],
@@ -450,7 +499,7 @@ impl Table {
     }
 
     /// Cells that must be one of `options`; returns the index of each.
-    fn choice<'a, S: AsRef<str>>(
+    pub(crate) fn choice<'a, S: AsRef<str>>(
         &'a self,
         name: &'a str,
         expected: &[&str],
@@ -1207,12 +1256,7 @@ pub struct WeightTable {
 /// `weight`, one row for every combination. A bad cell, a missing or duplicate row, or a
 /// missing column is an error naming the file, line and column.
 pub fn load_weight_table(path: &Path, segments: &[SegmentDef]) -> Result<WeightTable> {
-    let file = path.display().to_string();
-    let bytes = std::fs::read(path).map_err(|e| CapsimError::Unreadable {
-        file: file.clone(),
-        reason: e.to_string(),
-    })?;
-    let t = Table::parse(file, &bytes)?;
+    let t = Table::read(path)?;
     let cols = ["age_band", "sex", "imd_quintile", "segment", "weight"];
     let band = t.choice("age_band", &cols, &BAND_LABELS)?;
     let sex = t.choice("sex", &cols, &SEX_LABELS)?;

@@ -12,6 +12,7 @@ mod budgets;
 mod determinism;
 mod economics;
 mod england;
+mod import;
 mod report;
 mod scenarios;
 mod statistics;
