@@ -200,7 +200,7 @@ pub fn read_gp_lists(src: &GpListSources) -> Result<Imported> {
         if patients == 0 {
             continue;
         }
-        let no_pcn = is_unallocated(&m.pcn_code);
+        let no_pcn = is_unallocated(&m.pcn_code, &m.pcn_name);
         unallocated += no_pcn as usize;
         let key = (
             m.icb_code.clone(),
@@ -296,9 +296,19 @@ pub fn read_gp_lists(src: &GpListSources) -> Result<Imported> {
     })
 }
 
-/// A blank PCN code, or NHS Digital's unallocated codes (`U` followed by digits).
-fn is_unallocated(pcn_code: &str) -> bool {
-    pcn_code.is_empty() || pcn_code.starts_with('U') || pcn_code.starts_with('u')
+/// A practice outside any PCN. PCN codes are ODS codes of a `U` and five digits (NHS
+/// Digital, "Primary Care Networks: publication of ODS codes"), so a `U` alone does not
+/// mark a practice out: its PCN code is blank or not of that form (such as `U` or
+/// `UNALLOCATED`), or its PCN is named "Unallocated".
+fn is_unallocated(pcn_code: &str, pcn_name: &str) -> bool {
+    let b = pcn_code.as_bytes();
+    let pcn_form =
+        b.len() == 6 && b[0].eq_ignore_ascii_case(&b'U') && b[1..].iter().all(u8::is_ascii_digit);
+    !pcn_form
+        || pcn_name
+            .trim()
+            .to_ascii_lowercase()
+            .starts_with("unallocated")
 }
 
 /// Names made unique: a name used by more than one neighbourhood (the same PCN split
@@ -436,7 +446,7 @@ fn read_map(t: &Table, map: &mut HashMap<String, MapRow>) -> Result<()> {
             return Err(t.invalid("PRACTICE_CODE", r, code, "each practice once"));
         }
         let pcn = pcn_code.values[r].clone();
-        if !is_unallocated(&pcn) && pcn_name.values[r].is_empty() {
+        if !is_unallocated(&pcn, &pcn_name.values[r]) && pcn_name.values[r].is_empty() {
             return Err(t.invalid("PCN_NAME", r, "", &format!("the name of PCN {pcn}")));
         }
         map.insert(
@@ -517,4 +527,20 @@ fn read_deprivation(t: &Table) -> Result<HashMap<String, usize>> {
         ));
     }
     Ok(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::is_unallocated;
+
+    #[test]
+    fn pcn_codes_are_u_and_five_digits_and_the_rest_is_unallocated() {
+        assert!(!is_unallocated("U12345", "Riverside PCN"));
+        assert!(!is_unallocated("u12345", "Riverside PCN"));
+        for code in ["", "U", "UNALLOCATED", "U1234", "P12345"] {
+            assert!(is_unallocated(code, "Riverside PCN"), "{code}");
+        }
+        assert!(is_unallocated("U99999", "Unallocated"));
+        assert!(is_unallocated("U99999", " UNALLOCATED PCN "));
+    }
 }
