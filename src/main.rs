@@ -7,8 +7,9 @@ use clap::{Parser, Subcommand};
 use indicatif::{ProgressBar, ProgressStyle};
 
 use capsim::app::batch::{headlines, merge, run_batch, BatchOptions, BatchReport};
+use capsim::app::import::{import_gp_lists, ImportOptions};
 use capsim::app::run::{run, RunOptions, RunOutcome, RunSummary};
-use capsim::app::{Batch, DatasetSource, Overrides, Preset, Shard};
+use capsim::app::{Batch, DatasetSource, GpListSources, Overrides, Preset, Shard};
 use capsim::CapsimError;
 
 /// Prints a line on stdout. A closed stdout (`capsim ... | head`) is not an error of
@@ -55,6 +56,9 @@ struct Common {
     /// Population preset, default or england (overrides the scenario files).
     #[arg(long)]
     population: Option<Preset>,
+    /// Geography folder to simulate instead of a preset (written by `capsim import`).
+    #[arg(long, value_name = "DIR")]
+    geography: Option<PathBuf>,
     /// Seed of every random stream (overrides the scenario files).
     #[arg(long)]
     seed: Option<u64>,
@@ -73,18 +77,8 @@ struct Common {
 }
 
 impl Common {
-    /// Draws the charts and report when the output has a summary, unless turned off.
     fn report(&self) -> Result<(), CapsimError> {
-        if self.no_report || !self.out.join("summary.parquet").exists() {
-            return Ok(());
-        }
-        let r = capsim::app::report(&self.out)?;
-        say!(
-            "report: {} ({} charts)",
-            self.out.join(capsim::app::REPORT).display(),
-            r.drawn()
-        );
-        Ok(())
+        draw_report(&self.out, self.no_report)
     }
 
     fn overrides(&self) -> Overrides {
@@ -92,6 +86,7 @@ impl Common {
             years: self.years,
             runs: self.runs,
             population: self.population,
+            geography: self.geography.clone(),
             seed: self.seed,
         }
     }
@@ -150,6 +145,14 @@ enum Command {
         /// Folder to write the merged batch into.
         #[arg(long)]
         out: PathBuf,
+        /// Do not draw charts and the HTML report.
+        #[arg(long)]
+        no_report: bool,
+    },
+    /// Turn published data into a geography folder that run, batch and budget simulate.
+    Import {
+        #[command(subcommand)]
+        what: Import,
     },
     /// Draw the charts (PNG and SVG) and the HTML report of a run or batch output folder.
     Report { dir: PathBuf },
@@ -162,6 +165,41 @@ enum Command {
     },
     /// Write commented example scenarios and a batch into a folder.
     Init { dir: PathBuf },
+}
+
+#[derive(Subcommand)]
+enum Import {
+    /// NHS Digital's "Patients Registered at a GP Practice": the single-year-of-age
+    /// practice files (male, female) and the practice mapping file, in any order. Systems
+    /// are ICBs, places sub-ICB locations, neighbourhoods PCNs.
+    GpLists {
+        /// The files, recognised by their columns.
+        #[arg(required = true)]
+        files: Vec<PathBuf>,
+        /// Geography folder to write.
+        #[arg(long)]
+        out: PathBuf,
+        /// Keep only this ICB (ICB_CODE); repeat for more. All by default.
+        #[arg(long, value_name = "CODE")]
+        icb: Vec<String>,
+        /// Practice deprivation: a practice code and an IMD score or quintile.
+        #[arg(long, value_name = "FILE")]
+        deprivation: Option<PathBuf>,
+    },
+}
+
+/// Draws the charts and report when `out` has a summary, unless turned off.
+fn draw_report(out: &std::path::Path, no_report: bool) -> Result<(), CapsimError> {
+    if no_report || !out.join("summary.parquet").exists() {
+        return Ok(());
+    }
+    let r = capsim::app::report(out)?;
+    say!(
+        "report: {} ({} charts)",
+        out.join(capsim::app::REPORT).display(),
+        r.drawn()
+    );
+    Ok(())
 }
 
 /// Process exit codes, in one place.
@@ -215,16 +253,51 @@ fn main() -> ExitCode {
                 common.report()
             })
         }
-        Command::Merge { dirs, out } => merge(&dirs, &out).and_then(|(n, summarised)| {
+        Command::Merge {
+            dirs,
+            out,
+            no_report,
+        } => merge(&dirs, &out).and_then(|(n, summarised)| {
             say!("merged {n} work units into {}", out.display());
             if summarised {
-                print_headlines(&out)
+                print_headlines(&out)?;
+                draw_report(&out, no_report)
             } else {
                 say!(
                     "some work units are still missing: the summary is written once all are merged"
                 );
                 Ok(())
             }
+        }),
+        Command::Import {
+            what:
+                Import::GpLists {
+                    files,
+                    out,
+                    icb,
+                    deprivation,
+                },
+        } => import_gp_lists(&ImportOptions {
+            sources: GpListSources {
+                files,
+                icbs: icb,
+                deprivation,
+            },
+            out: out.clone(),
+        })
+        .map(|r| {
+            say!(
+                "imported {} practices ({} without a PCN, {} with England's deprivation shares): systems {}, places {}, neighbourhoods {}, people {}, in {:.2} s",
+                r.practices,
+                r.unallocated_practices,
+                r.practices_without_deprivation,
+                r.systems,
+                r.places,
+                r.neighbourhoods,
+                r.people,
+                r.wall_seconds
+            );
+            say!("geography in {}; simulate it with --geography {}", out.display(), out.display());
         }),
         Command::Report { dir } => capsim::app::report(&dir).map(|r| {
             say!(
@@ -306,10 +379,10 @@ fn print_summary(s: &RunSummary, options: &RunOptions) {
     let i = &s.info;
     let sc = &i.scenario;
     say!(
-        "capsim {}: scenario {}, {} population, {} neighbourhoods, {} years, seed {}",
+        "capsim {}: scenario {}, {}, {} neighbourhoods, {} years, seed {}",
         i.capsim_version,
         sc.name,
-        sc.population.preset.id(),
+        sc.population.label(),
         i.neighbourhoods,
         sc.years,
         sc.seed

@@ -412,12 +412,12 @@ pub fn validate(file: &Path, source: &DatasetSource) -> Result<Vec<String>> {
         for s in members {
             let s = &batch.scenarios[*s];
             lines.push(format!(
-                "ok: {}: {} interventions, {} runs x {} years, {} population ({} neighbourhoods)",
+                "ok: {}: {} interventions, {} runs x {} years, {} ({} neighbourhoods)",
                 s.name,
                 s.interventions.len(),
                 s.runs,
                 s.years,
-                s.population.preset.id(),
+                s.population.label(),
                 p.geographies[g].neighbourhoods.len()
             ));
         }

@@ -2,6 +2,7 @@
 //! validate and init; `main.rs` is a clap layer over these.
 
 pub mod batch;
+pub mod import;
 pub mod init;
 pub mod pipeline;
 pub mod run;
@@ -11,4 +12,5 @@ pub use crate::config::batch::{Batch, Shard};
 pub use crate::config::scenario::Overrides;
 pub use crate::data::datasets::DatasetSource;
 pub use crate::data::geography::Preset;
+pub use crate::data::gp_lists::GpListSources;
 pub use crate::report::html::{report, CHARTS, REPORT};

@@ -42,6 +42,7 @@ impl RunOptions {
                 years: Some(years),
                 runs: Some(1),
                 population: Some(Preset::Default),
+                geography: None,
                 seed: Some(seed),
             },
             threads,

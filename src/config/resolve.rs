@@ -187,10 +187,13 @@ impl Scenario {
         )
     }
 
-    /// The geography this scenario simulates: the preset, narrowed to the listed places
-    /// and neighbourhoods.
+    /// The geography this scenario simulates: its geography folder or preset, narrowed to
+    /// the listed places and neighbourhoods.
     pub fn geography(&self, datasets: &Datasets) -> Result<Geography> {
-        let g = Geography::preset(datasets, self.population.preset)?;
+        let g = match &self.population.geography {
+            Some(dir) => Geography::from_dir(dir)?,
+            None => Geography::preset(datasets, self.population.preset)?,
+        };
         self.check(datasets, &g)?;
         let keep = self.population_mask(&g)?;
         let Geography {

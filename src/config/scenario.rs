@@ -55,6 +55,10 @@ pub const EXAMPLES: [(&str, &str); 6] = [
 pub struct Population {
     #[serde(default = "default_preset")]
     pub preset: Preset,
+    /// A geography folder (`capsim import gp-lists` writes one) simulated instead of the
+    /// preset; a scenario file names it relative to itself.
+    #[serde(default)]
+    pub geography: Option<PathBuf>,
     /// Only these neighbourhoods (by name); empty means all.
     #[serde(default)]
     pub neighbourhoods: Vec<Located<String>>,
@@ -71,20 +75,44 @@ fn default_preset() -> Preset {
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 struct PopulationFile {
-    #[serde(default = "default_preset")]
-    preset: Preset,
+    #[serde(default)]
+    preset: Option<Preset>,
+    #[serde(default)]
+    geography: Option<PathBuf>,
     #[serde(default, deserialize_with = "spanned_vec")]
     neighbourhoods: Vec<Located<String>>,
     #[serde(default, deserialize_with = "spanned_vec")]
     places: Vec<Located<String>>,
 }
 
-impl From<PopulationFile> for Population {
-    fn from(p: PopulationFile) -> Self {
-        Population {
-            preset: p.preset,
-            neighbourhoods: p.neighbourhoods,
-            places: p.places,
+impl PopulationFile {
+    /// The population, with a geography folder named relative to `dir` (the folder of
+    /// the file that names it).
+    fn into_population(self, file: &Path) -> Result<Population> {
+        if self.preset.is_some() && self.geography.is_some() {
+            return Err(scenario_error(
+                file,
+                None,
+                "population.geography",
+                "give `preset` or `geography`, not both",
+            ));
+        }
+        let dir = file.parent().unwrap_or_else(|| Path::new("."));
+        Ok(Population {
+            preset: self.preset.unwrap_or_else(default_preset),
+            geography: self.geography.map(|g| dir.join(g)),
+            neighbourhoods: self.neighbourhoods,
+            places: self.places,
+        })
+    }
+}
+
+impl Population {
+    /// What is simulated, for messages: the preset's id or the geography folder.
+    pub fn label(&self) -> String {
+        match &self.geography {
+            Some(dir) => format!("geography {}", dir.display()),
+            None => format!("{} population", self.preset.id()),
         }
     }
 }
@@ -93,6 +121,7 @@ impl Default for Population {
     fn default() -> Self {
         Population {
             preset: Preset::Default,
+            geography: None,
             neighbourhoods: Vec::new(),
             places: Vec::new(),
         }
@@ -1003,6 +1032,8 @@ pub struct Overrides {
     pub years: Option<u32>,
     pub runs: Option<u32>,
     pub population: Option<Preset>,
+    /// A geography folder simulated instead of any preset.
+    pub geography: Option<PathBuf>,
     pub seed: Option<u64>,
 }
 
@@ -1020,6 +1051,11 @@ impl Overrides {
         }
         if let Some(r) = self.runs {
             Runs::try_from(r).map_err(bad("--runs"))?;
+        }
+        if self.population.is_some() && self.geography.is_some() {
+            return Err(bad("--geography")(
+                "give --population or --geography, not both".into(),
+            ));
         }
         Ok(())
     }
@@ -1160,7 +1196,7 @@ impl Scenario {
                 s.description = v;
             }
             if let Some(v) = f.population {
-                s.population = v.into();
+                s.population = v.into_population(&path)?;
             }
             if let Some(v) = f.years {
                 s.years = v.get();
@@ -1218,6 +1254,10 @@ impl Scenario {
         }
         if let Some(v) = o.population {
             self.population.preset = v;
+            self.population.geography = None;
+        }
+        if let Some(v) = &o.geography {
+            self.population.geography = Some(v.clone());
         }
         if let Some(v) = o.seed {
             self.seed = v;

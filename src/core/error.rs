@@ -16,7 +16,9 @@ pub enum CapsimError {
         allowed: String,
     },
     /// A dataset file lacks a column the model needs.
-    #[error("{file}: missing column `{column}`; the file must have columns {expected}")]
+    #[error(
+        "{file}: line 1 (header): missing column `{column}`; the file must have columns {expected}"
+    )]
     MissingColumn {
         file: String,
         column: String,

@@ -700,22 +700,76 @@ impl Datasets {
     }
 }
 
-/// A CSV file read as text columns, with helpers that parse and validate cells.
-struct Table {
+/// A CSV file read as text columns, with helpers that parse and validate cells. Shared
+/// with the other readers of this layer (imported geographies, GP lists), so every file
+/// capsim reads reports a bad cell the same way.
+pub(crate) struct Table {
     /// The file's name as bundled (`settings.csv`), which keys its column ranges.
     name: String,
     /// The file as shown in messages (with its folder).
-    file: String,
+    pub(crate) file: String,
     df: DataFrame,
 }
 
 /// A parsed column; row r of `values` is on line r + 2 of the file (the header is line 1).
-struct Col<'a, T> {
-    name: &'a str,
-    values: Vec<T>,
+pub(crate) struct Col<'a, T> {
+    pub(crate) name: &'a str,
+    pub(crate) values: Vec<T>,
 }
 
 impl Table {
+    /// Reads a file from disk that is not a bundled dataset (its numbers are checked by
+    /// [`Table::number_in`]); `file` is how errors name it.
+    pub(crate) fn read(path: &Path) -> Result<Self> {
+        let file = path.display().to_string();
+        let bytes = std::fs::read(path).map_err(|e| CapsimError::Unreadable {
+            file: file.clone(),
+            reason: e.to_string(),
+        })?;
+        Self::parse("(not bundled)", file, &bytes)
+    }
+
+    /// The header's column names, in file order.
+    pub(crate) fn columns(&self) -> Vec<String> {
+        self.df
+            .get_column_names()
+            .iter()
+            .map(|c| c.to_string())
+            .collect()
+    }
+
+    pub(crate) fn has(&self, column: &str) -> bool {
+        self.df.column(column).is_ok()
+    }
+
+    /// The text cells of a column, trimmed; empty cells are allowed (as "").
+    pub(crate) fn text_or_empty<'a>(
+        &'a self,
+        name: &'a str,
+        expected: &[&str],
+    ) -> Result<Col<'a, String>> {
+        let ca = self.str_column(name, expected)?;
+        let values = ca
+            .iter()
+            .map(|v| v.map_or(String::new(), |s| s.trim().to_string()))
+            .collect();
+        Ok(Col { name, values })
+    }
+
+    fn str_column(&self, name: &str, expected: &[&str]) -> Result<&StringChunked> {
+        let column = self
+            .df
+            .column(name)
+            .map_err(|_| CapsimError::MissingColumn {
+                file: self.file.clone(),
+                column: name.into(),
+                expected: expected.join(", "),
+            })?;
+        column
+            .str()
+            .map_err(|e| self.whole(name, format!("not text: {e}")))
+    }
+
     fn parse(name: &str, file: String, bytes: &[u8]) -> Result<Self> {
         let df = CsvReadOptions::default()
             .with_has_header(true)
@@ -733,11 +787,17 @@ impl Table {
         })
     }
 
-    fn height(&self) -> usize {
+    pub(crate) fn height(&self) -> usize {
         self.df.height()
     }
 
-    fn invalid(&self, column: &str, row: usize, value: &str, allowed: &str) -> CapsimError {
+    pub(crate) fn invalid(
+        &self,
+        column: &str,
+        row: usize,
+        value: &str,
+        allowed: &str,
+    ) -> CapsimError {
         CapsimError::InvalidValue {
             file: self.file.clone(),
             line: row + 2,
@@ -747,7 +807,7 @@ impl Table {
         }
     }
 
-    fn whole(&self, column: &str, problem: impl Into<String>) -> CapsimError {
+    pub(crate) fn whole(&self, column: &str, problem: impl Into<String>) -> CapsimError {
         CapsimError::InvalidTable {
             file: self.file.clone(),
             column: column.into(),
@@ -756,18 +816,8 @@ impl Table {
     }
 
     /// The text cells of a column; an empty cell is an error.
-    fn text<'a>(&'a self, name: &'a str, expected: &[&str]) -> Result<Col<'a, String>> {
-        let column = self
-            .df
-            .column(name)
-            .map_err(|_| CapsimError::MissingColumn {
-                file: self.file.clone(),
-                column: name.into(),
-                expected: expected.join(", "),
-            })?;
-        let ca = column
-            .str()
-            .map_err(|e| self.whole(name, format!("not text: {e}")))?;
+    pub(crate) fn text<'a>(&'a self, name: &'a str, expected: &[&str]) -> Result<Col<'a, String>> {
+        let ca = self.str_column(name, expected)?;
         let mut values = Vec::with_capacity(ca.len());
         for (row, v) in ca.iter().enumerate() {
             match v {
@@ -790,9 +840,20 @@ impl Table {
         }
     }
 
+    /// Numeric cells of a column of a file that is not a bundled dataset, each within
+    /// `[min, max]`, a range that `what` describes in messages.
+    pub(crate) fn number_in<'a>(
+        &'a self,
+        name: &'a str,
+        expected: &[&str],
+        (what, min, max): (&'static str, f64, f64),
+    ) -> Result<Col<'a, f64>> {
+        self.number_by(name, expected, |_| (Range::new(what, min, max), ""))
+    }
+
     /// Numeric cells of a column, row `r` within the range `range(r)` gives, with the key
     /// it depends on ("" for none) named in the message.
-    fn number_by<'a, 'k>(
+    pub(crate) fn number_by<'a, 'k>(
         &'a self,
         name: &'a str,
         expected: &[&str],
@@ -815,7 +876,7 @@ impl Table {
     }
 
     /// Cells that must be one of `options`; returns the index of each.
-    fn choice<'a, S: AsRef<str>>(
+    pub(crate) fn choice<'a, S: AsRef<str>>(
         &'a self,
         name: &'a str,
         expected: &[&str],
@@ -1593,12 +1654,7 @@ pub struct WeightTable {
 /// `weight`, one row for every combination. A bad cell, a missing or duplicate row, or a
 /// missing column is an error naming the file, line and column.
 pub fn load_weight_table(path: &Path, segments: &[SegmentDef]) -> Result<WeightTable> {
-    let file = path.display().to_string();
-    let bytes = std::fs::read(path).map_err(|e| CapsimError::Unreadable {
-        file: file.clone(),
-        reason: e.to_string(),
-    })?;
-    let t = Table::parse("(weight table)", file, &bytes)?;
+    let t = Table::read(path)?;
     let cols = ["age_band", "sex", "imd_quintile", "segment", "weight"];
     let band = t.choice("age_band", &cols, &BAND_LABELS)?;
     let sex = t.choice("sex", &cols, &SEX_LABELS)?;

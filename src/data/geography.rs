@@ -5,15 +5,23 @@
 //! split into `england_neighbourhoods` neighbourhoods of drawn size and archetype, grouped
 //! into `england_systems` systems of `england_places_per_system` places. It uses a fixed
 //! seed so that the preset is the same population whatever the run seed.
+//!
+//! A geography can also be a folder ([`Geography::from_dir`]), such as `capsim import
+//! gp-lists` writes from NHS Digital's registered-patient lists: `neighbourhoods.csv`
+//! (one row per neighbourhood: its system, place, list size and deprivation shares) and
+//! `age_sex.csv` (its registered patients by single year of age and sex). Its
+//! neighbourhoods carry their own single-year age structure, which synthesis draws from.
 
 use rand::RngExt;
 use rand_distr::{Distribution, LogNormal, Normal};
 
-use crate::core::dims::{N_BANDS, N_IMD, N_SEX};
+use std::path::Path;
+
+use crate::core::dims::{band_of, N_BANDS, N_IMD, N_SEX};
 use crate::core::error::{CapsimError, Result};
 use crate::core::money::largest_remainder;
 use crate::core::rng::{Purpose, StreamKey};
-use crate::data::datasets::Datasets;
+use crate::data::datasets::{Datasets, Table};
 
 /// A named population preset.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
@@ -64,10 +72,17 @@ pub struct Neighbourhood {
     pub id: u64,
     pub name: String,
     pub place: usize,
-    pub archetype: usize,
+    /// The archetype it was drawn from; `None` for an imported neighbourhood, whose
+    /// structure is its own.
+    pub archetype: Option<usize>,
     pub population: u64,
     /// Share of the population in each age band and sex, `[band][sex]`, summing to 1.
     pub age_sex: [[f64; N_SEX]; N_BANDS],
+    /// For an imported neighbourhood, the share at each single year of age (0 to 94, then
+    /// 95 and over: [`LIST_AGES`]) and sex, summing to 1: the registered lists' own
+    /// structure, finer than the bands, which synthesis draws ages from. `None` for the
+    /// presets, whose ages are drawn within bands.
+    pub ages: Option<Vec<[f64; N_SEX]>>,
     /// Share in each deprivation quintile.
     pub imd: [f64; N_IMD],
 }
@@ -77,6 +92,27 @@ pub struct Geography {
     pub systems: Vec<String>,
     pub places: Vec<Place>,
     pub neighbourhoods: Vec<Neighbourhood>,
+}
+
+/// The neighbourhoods of a geography folder.
+pub const NEIGHBOURHOODS_FILE: &str = "neighbourhoods.csv";
+/// The registered patients of each neighbourhood by single year of age and sex.
+pub const AGE_SEX_FILE: &str = "age_sex.csv";
+/// Single years of age in registered lists: 0 to 94, then 95 and over, as NHS Digital
+/// publishes them.
+pub const LIST_AGES: usize = 96;
+
+/// Labels of the list ages: `0` to `94`, then `95+`.
+pub fn list_age_labels() -> Vec<String> {
+    (0..LIST_AGES)
+        .map(|a| {
+            if a + 1 == LIST_AGES {
+                format!("{a}+")
+            } else {
+                a.to_string()
+            }
+        })
+        .collect()
 }
 
 /// Seed of the England preset's generation: a constant, so the preset never changes
@@ -229,6 +265,169 @@ impl Geography {
         Ok(g)
     }
 
+    /// A geography folder (see the module docs and `datasets/README.md`). Every bad cell
+    /// is an error naming the file, line and column. Neighbourhoods are numbered in file
+    /// order, which keys their random streams.
+    pub fn from_dir(dir: &Path) -> Result<Self> {
+        let nbs = Table::read(&dir.join(NEIGHBOURHOODS_FILE))?;
+        let cols = [
+            "system",
+            "place",
+            "neighbourhood",
+            "registered_population",
+            "imd_1",
+            "imd_2",
+            "imd_3",
+            "imd_4",
+            "imd_5",
+        ];
+        let system = nbs.text("system", &cols)?;
+        let place = nbs.text("place", &cols)?;
+        let name = nbs.text("neighbourhood", &cols)?;
+        let population = nbs.number_in(
+            "registered_population",
+            &cols,
+            ("registered patients", 1.0, 1e8),
+        )?;
+        let imd_cols = ["imd_1", "imd_2", "imd_3", "imd_4", "imd_5"];
+        let imd: Vec<_> = imd_cols
+            .iter()
+            .map(|c| nbs.number_in(c, &cols, ("a share", 0.0, 1.0)))
+            .collect::<Result<_>>()?;
+        let mut g = Geography {
+            systems: Vec::new(),
+            places: Vec::new(),
+            neighbourhoods: Vec::new(),
+        };
+        for r in 0..nbs.height() {
+            if g.neighbourhoods.iter().any(|n| n.name == name.values[r]) {
+                return Err(nbs.invalid("neighbourhood", r, &name.values[r], "a unique name"));
+            }
+            let people = population.values[r];
+            if people.fract() != 0.0 {
+                return Err(nbs.invalid(
+                    "registered_population",
+                    r,
+                    &people.to_string(),
+                    "a whole number of people",
+                ));
+            }
+            let mut shares = [0.0; N_IMD];
+            for (q, col) in imd.iter().enumerate() {
+                shares[q] = col.values[r];
+            }
+            let sum: f64 = shares.iter().sum();
+            if (sum - 1.0).abs() > 1e-6 {
+                return Err(nbs.invalid(
+                    "imd_5",
+                    r,
+                    &format!("{} (imd_1 to imd_5 sum to {sum})", shares[N_IMD - 1]),
+                    "shares summing to 1",
+                ));
+            }
+            shares.iter_mut().for_each(|x| *x /= sum);
+            let s = index_of(&mut g.systems, &system.values[r]);
+            let p = match g
+                .places
+                .iter()
+                .position(|p| p.name == place.values[r] && p.system == s)
+            {
+                Some(p) => p,
+                None => {
+                    if g.places.iter().any(|p| p.name == place.values[r]) {
+                        return Err(nbs.invalid(
+                            "place",
+                            r,
+                            &place.values[r],
+                            "a place in one system only",
+                        ));
+                    }
+                    g.places.push(Place {
+                        name: place.values[r].clone(),
+                        system: s,
+                    });
+                    g.places.len() - 1
+                }
+            };
+            g.neighbourhoods.push(Neighbourhood {
+                id: r as u64,
+                name: name.values[r].clone(),
+                place: p,
+                archetype: None,
+                population: people as u64,
+                age_sex: [[0.0; N_SEX]; N_BANDS],
+                ages: None,
+                imd: shares,
+            });
+        }
+        if g.neighbourhoods.is_empty() {
+            return Err(nbs.whole("neighbourhood", "at least one neighbourhood is needed"));
+        }
+
+        let ages = Table::read(&dir.join(AGE_SEX_FILE))?;
+        let acols = ["neighbourhood", "age", "male", "female"];
+        let names: Vec<&str> = g.neighbourhoods.iter().map(|n| n.name.as_str()).collect();
+        let which = ages.choice("neighbourhood", &acols, &names)?;
+        let labels = list_age_labels();
+        let age = ages.choice("age", &acols, &labels)?;
+        let counts = [
+            ages.number_in("male", &acols, ("registered patients", 0.0, 1e8))?,
+            ages.number_in("female", &acols, ("registered patients", 0.0, 1e8))?,
+        ];
+        let mut table = vec![vec![[0.0; N_SEX]; LIST_AGES]; g.neighbourhoods.len()];
+        let mut seen = vec![[false; LIST_AGES]; g.neighbourhoods.len()];
+        for r in 0..ages.height() {
+            let (n, a) = (which.values[r], age.values[r]);
+            if seen[n][a] {
+                return Err(ages.invalid("age", r, &labels[a], "each age once per neighbourhood"));
+            }
+            seen[n][a] = true;
+            for (sex, col) in counts.iter().enumerate() {
+                let x = col.values[r];
+                if x.fract() != 0.0 {
+                    return Err(ages.invalid(
+                        col.name,
+                        r,
+                        &x.to_string(),
+                        "a whole number of people",
+                    ));
+                }
+                table[n][a][sex] = x;
+            }
+        }
+        for (n, nb) in g.neighbourhoods.iter_mut().enumerate() {
+            if let Some(a) = seen[n].iter().position(|s| !s) {
+                return Err(ages.whole(
+                    "age",
+                    format!(
+                        "neighbourhood `{}` has no row for age {}",
+                        nb.name, labels[a]
+                    ),
+                ));
+            }
+            let total: f64 = table[n].iter().flatten().sum();
+            if total != nb.population as f64 {
+                return Err(nbs.invalid(
+                    "registered_population",
+                    n,
+                    &nb.population.to_string(),
+                    &format!("the sum of its rows in {AGE_SEX_FILE}, {total}"),
+                ));
+            }
+            let shares: Vec<[f64; N_SEX]> = table[n]
+                .iter()
+                .map(|row| [row[0] / total, row[1] / total])
+                .collect();
+            for (a, row) in shares.iter().enumerate() {
+                for sex in 0..N_SEX {
+                    nb.age_sex[band_of(a as u8)][sex] += row[sex];
+                }
+            }
+            nb.ages = Some(shares);
+        }
+        Ok(g)
+    }
+
     pub fn total_population(&self) -> u64 {
         self.neighbourhoods.iter().map(|n| n.population).sum()
     }
@@ -271,9 +470,10 @@ fn neighbourhood(
         id: 0,
         name,
         place,
-        archetype,
+        archetype: Some(archetype),
         population,
         age_sex,
+        ages: None,
         imd: a.imd,
     }
 }

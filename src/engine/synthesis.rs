@@ -5,7 +5,7 @@
 use rand::RngExt;
 use rand_distr::{Distribution, Gamma};
 
-use crate::core::dims::{band_ages, N_BANDS, N_IMD, N_SEX};
+use crate::core::dims::{band_ages, band_of, MAX_AGE, N_BANDS, N_IMD, N_SEX};
 use crate::core::rng::StreamRng;
 use crate::data::geography::Neighbourhood;
 use crate::engine::population::People;
@@ -78,14 +78,21 @@ impl Newcomers {
     pub fn age_in_band(&self, band: usize, rng: &mut StreamRng) -> u8 {
         let (lo, hi) = band_ages(band);
         if band == N_BANDS - 1 {
-            let mut a = lo;
-            while a < hi && rng.random::<f64>() < OLDEST_CONTINUE {
-                a += 1;
-            }
-            a
+            Self::age_from(lo, rng)
         } else {
             rng.random_range(lo..=hi)
         }
+    }
+
+    /// An age of `lo` or over in the open-ended top of the age range: each further year
+    /// with probability [`OLDEST_CONTINUE`], up to [`MAX_AGE`].
+    #[inline]
+    fn age_from(lo: u8, rng: &mut StreamRng) -> u8 {
+        let mut a = lo;
+        while a < MAX_AGE && rng.random::<f64>() < OLDEST_CONTINUE {
+            a += 1;
+        }
+        a
     }
 
     /// Adds one person of a given band and sex with drawn age, quintile, segment and risk.
@@ -98,6 +105,19 @@ impl Newcomers {
         rng: &mut StreamRng,
     ) {
         let age = self.age_in_band(band, rng);
+        self.push_aged(model, age, sex, people, rng);
+    }
+
+    /// Adds one person of a given age and sex with drawn quintile, segment and risk.
+    pub fn push_aged(
+        &self,
+        model: &Model,
+        age: u8,
+        sex: u8,
+        people: &mut People,
+        rng: &mut StreamRng,
+    ) {
+        let band = band_of(age);
         let imd = self.imd(rng);
         let segment = model.segments.initial(band, imd, rng.random::<f64>());
         let risk = self.risk(rng);
@@ -114,16 +134,33 @@ pub fn synthesise(
 ) {
     people.clear();
     let newcomers = Newcomers::new(model, neighbourhood);
-    let mut cum = [0.0; N_BANDS * N_SEX];
+    // An imported neighbourhood's own single years of age, or the bands of a preset.
+    let cells: Vec<f64> = match &neighbourhood.ages {
+        Some(ages) => ages.iter().flatten().copied().collect(),
+        None => neighbourhood.age_sex.iter().flatten().copied().collect(),
+    };
+    let mut cum = Vec::with_capacity(cells.len());
     let mut acc = 0.0;
-    for (i, x) in neighbourhood.age_sex.iter().flatten().enumerate() {
+    for x in &cells {
         acc += x;
-        cum[i] = acc;
+        cum.push(acc);
     }
-    cum[N_BANDS * N_SEX - 1] = 1.0;
+    *cum.last_mut().expect("cells") = 1.0;
+    let top = cells.len() / N_SEX - 1;
     for _ in 0..neighbourhood.population {
         let k = pick_wide(&cum, rng.random::<f64>());
-        newcomers.push(model, k / N_SEX, (k % N_SEX) as u8, people, rng);
+        let sex = (k % N_SEX) as u8;
+        if neighbourhood.ages.is_some() {
+            let at = k / N_SEX;
+            let age = if at == top {
+                Newcomers::age_from(at as u8, rng)
+            } else {
+                at as u8
+            };
+            newcomers.push_aged(model, age, sex, people, rng);
+        } else {
+            newcomers.push(model, k / N_SEX, sex, people, rng);
+        }
     }
 }
 

@@ -1,6 +1,7 @@
 //! Layer 7, `io`: every output table and file, written atomically with polars, and read
 //! back for summaries and reports.
 
+pub mod geography;
 pub mod read;
 pub mod summary;
 pub mod tables;

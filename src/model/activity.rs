@@ -191,7 +191,8 @@ impl ActivityModel {
     /// Price factor of a setting in a simulation year: general inflation times the
     /// setting's own real price growth (`settings.csv`, 0 by default).
     pub fn setting_cost_factor(&self, setting: Setting, year: u32) -> f64 {
-        self.cost_factor(year) * (1.0 + self.real_price_growth[setting.index()]).powi(year as i32 - 1)
+        self.cost_factor(year)
+            * (1.0 + self.real_price_growth[setting.index()]).powi(year as i32 - 1)
     }
 
     /// Unit cost in whole pence in a simulation year (1 = the price year; inflation

@@ -156,6 +156,7 @@ fn single_cell_mutations_are_refused_or_run_to_finite_costs() {
                 years: Some(2),
                 runs: Some(1),
                 population: None,
+                geography: None,
                 seed: Some(7),
             },
             threads: 1,

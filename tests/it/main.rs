@@ -13,6 +13,7 @@ mod determinism;
 mod economics;
 mod england;
 mod fuzz_datasets;
+mod import;
 mod report;
 mod scenarios;
 mod statistics;

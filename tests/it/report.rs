@@ -210,3 +210,35 @@ fn charts_a_run_cannot_support_are_named_with_the_reason() {
         assert!(html.contains(&format!("id=\"{name}\"")), "{name}");
     }
 }
+
+/// `capsim merge` draws the report as `batch` does once the shards are all merged (and
+/// not with `--no-report`), so a sharded batch ends with the same report.
+#[test]
+fn merge_draws_the_report_like_batch() {
+    let tmp = tempfile::tempdir().unwrap();
+    write(
+        tmp.path(),
+        "base.toml",
+        &BASE.replace("runs = 4", "runs = 2"),
+    );
+    write(tmp.path(), "batch.toml", "scenarios = [\"base.toml\"]\n");
+    let ok = |args: &[&str]| {
+        let out = capsim(tmp.path(), args);
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    };
+    for shard in ["0/2", "1/2"] {
+        let dir = format!("s{}", &shard[..1]);
+        ok(&["batch", "batch.toml", "--shard", shard, "--out", &dir]);
+        assert!(!tmp.path().join(&dir).join("report.html").exists());
+    }
+    ok(&["merge", "s0", "s1", "--out", "merged"]);
+    let html = std::fs::read_to_string(tmp.path().join("merged/report.html")).unwrap();
+    assert!(html.contains(&format!("data-registry=\"{}\"", CHARTS.len())));
+    ok(&["merge", "s0", "s1", "--out", "quiet", "--no-report"]);
+    assert!(tmp.path().join("quiet/summary.parquet").exists());
+    assert!(!tmp.path().join("quiet/report.html").exists());
+}

@@ -1,0 +1,546 @@
+//! NHS Digital's "Patients Registered at a GP Practice" (monthly publication) read into a
+//! geography: systems are integrated care boards (ICBs), places are sub-ICB locations,
+//! neighbourhoods are primary care networks (PCNs).
+//!
+//! Three kinds of file are read, each recognised by its columns rather than its name, so
+//! they may be given in any order and under any name:
+//! - the single-year-of-age practice files (`gp-reg-pat-prac-sing-age-male.csv`, `-female`):
+//!   one row per practice, sex and age (`0` to `94`, `95+`, and the total `ALL`);
+//! - the practice mapping file (`gp-reg-pat-prac-map.csv`): practice to PCN, sub-ICB
+//!   location and ICB, columns found by name whatever their order;
+//! - optionally, a practice deprivation file: a practice code and an IMD score or quintile.
+//!
+//! Every bad cell is an error naming the file, line and column: what is read here becomes
+//! the population capsim simulates, so a silently dropped row would be a wrong budget.
+
+use std::collections::{BTreeMap, HashMap};
+use std::path::PathBuf;
+
+use crate::core::dims::{N_IMD, N_SEX};
+use crate::core::error::{CapsimError, Result};
+use crate::data::datasets::Table;
+use crate::data::geography::{list_age_labels, LIST_AGES};
+
+/// Columns of the single-year-of-age practice files that are read.
+const AGE_COLUMNS: [&str; 4] = ["ORG_CODE", "SEX", "AGE", "NUMBER_OF_PATIENTS"];
+/// Columns of the mapping file that are read; the others are ignored.
+const MAP_COLUMNS: [&str; 7] = [
+    "PRACTICE_CODE",
+    "PCN_CODE",
+    "PCN_NAME",
+    "SUB_ICB_LOCATION_CODE",
+    "SUB_ICB_LOCATION_NAME",
+    "ICB_CODE",
+    "ICB_NAME",
+];
+/// Names accepted for the practice code of a deprivation file.
+const DEPRIVATION_CODE: [&str; 4] = ["PRACTICE_CODE", "ORG_CODE", "practice_code", "practice"];
+/// Names accepted for a deprivation quintile (1 = most deprived) ...
+const DEPRIVATION_QUINTILE: [&str; 2] = ["IMD_QUINTILE", "imd_quintile"];
+/// ... or for an IMD score (higher = more deprived).
+const DEPRIVATION_SCORE: [&str; 2] = ["IMD_SCORE", "imd_score"];
+
+/// Deprivation shares of a practice absent from the deprivation file, or of every
+/// practice without one: England's. IMD quintiles are fifths of England's small areas
+/// (LSOAs), which hold about equal populations, so each quintile holds about a fifth of
+/// the people (`datasets/README.md`).
+pub const ENGLAND_IMD_SHARES: [f64; N_IMD] = [0.2; N_IMD];
+
+/// Where a practice was first seen: its file and the line of its first row.
+#[derive(Debug, Clone)]
+struct Seen {
+    file: String,
+    line: usize,
+}
+
+/// One practice's registered patients, `[age][sex]` (ages as [`LIST_AGES`]).
+#[derive(Debug, Clone)]
+struct PracticeCounts {
+    counts: Vec<[u64; N_SEX]>,
+    seen: [Option<Vec<bool>>; N_SEX],
+    first: Seen,
+    /// Total rows (`ALL`) to check against the sum, with where they were.
+    totals: Vec<(usize, u64, Seen)>,
+}
+
+/// A practice's row of the mapping file.
+#[derive(Debug, Clone)]
+struct MapRow {
+    pcn_code: String,
+    pcn_name: String,
+    place_code: String,
+    place_name: String,
+    icb_code: String,
+    icb_name: String,
+}
+
+/// An imported neighbourhood: a PCN, or a place's practices without one.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ImportedNeighbourhood {
+    pub system_code: String,
+    pub system: String,
+    pub place_code: String,
+    pub place: String,
+    /// The PCN code, or `unallocated` for a place's practices without a PCN.
+    pub code: String,
+    pub name: String,
+    /// Practice codes, sorted.
+    pub practices: Vec<String>,
+    /// Registered patients `[age][sex]`, ages 0 to 94 then 95+.
+    pub counts: Vec<[u64; N_SEX]>,
+    /// Share of the patients in each IMD quintile (1 = most deprived first).
+    pub imd: [f64; N_IMD],
+}
+
+impl ImportedNeighbourhood {
+    pub fn population(&self) -> u64 {
+        self.counts.iter().flatten().sum()
+    }
+}
+
+/// One practice as imported, for the provenance file.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ImportedPractice {
+    pub code: String,
+    pub neighbourhood: String,
+    pub patients: u64,
+    /// Its deprivation quintile (1-5), when the deprivation file gave one.
+    pub imd_quintile: Option<usize>,
+}
+
+/// What an import produced.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Imported {
+    pub neighbourhoods: Vec<ImportedNeighbourhood>,
+    pub practices: Vec<ImportedPractice>,
+    /// Practices without a PCN, in the places' extra neighbourhoods.
+    pub unallocated_practices: usize,
+    /// Practices given England's deprivation shares (no deprivation file, or not in it).
+    pub practices_without_deprivation: usize,
+}
+
+/// What to import.
+#[derive(Debug, Clone, Default)]
+pub struct GpListSources {
+    /// Age files and mapping file, in any order.
+    pub files: Vec<PathBuf>,
+    /// ICB codes to keep; empty keeps all.
+    pub icbs: Vec<String>,
+    pub deprivation: Option<PathBuf>,
+}
+
+/// Reads the files and builds the neighbourhoods.
+pub fn read_gp_lists(src: &GpListSources) -> Result<Imported> {
+    let mut practices: BTreeMap<String, PracticeCounts> = BTreeMap::new();
+    let mut map: HashMap<String, MapRow> = HashMap::new();
+    let (mut age_files, mut map_files) = (0, 0);
+    for path in &src.files {
+        let t = Table::read(path)?;
+        match kind(&t)? {
+            Kind::Ages => {
+                read_ages(&t, &mut practices)?;
+                age_files += 1;
+            }
+            Kind::Map => {
+                read_map(&t, &mut map)?;
+                map_files += 1;
+            }
+        }
+    }
+    if age_files == 0 || map_files == 0 {
+        return Err(CapsimError::InvalidSetting {
+            setting: "import gp-lists FILE...".into(),
+            problem: format!(
+                "needs the mapping file (columns {}) and at least one single-year-of-age \
+                 file (columns {}); got {map_files} and {age_files}",
+                MAP_COLUMNS.join(", "),
+                AGE_COLUMNS.join(", ")
+            ),
+        });
+    }
+    check_totals(&practices)?;
+    for (code, p) in &practices {
+        if !map.contains_key(code) {
+            return Err(CapsimError::InvalidValue {
+                file: p.first.file.clone(),
+                line: p.first.line,
+                column: "ORG_CODE".into(),
+                value: code.clone(),
+                allowed: "a practice listed in the mapping file (PRACTICE_CODE)".into(),
+            });
+        }
+    }
+    let icbs: Vec<String> = src.icbs.iter().map(|c| c.trim().to_uppercase()).collect();
+    for icb in &icbs {
+        if !map.values().any(|m| m.icb_code.eq_ignore_ascii_case(icb)) {
+            return Err(CapsimError::InvalidSetting {
+                setting: "--icb".into(),
+                problem: format!("`{icb}` is no ICB_CODE of the mapping file"),
+            });
+        }
+    }
+    let deprivation = match &src.deprivation {
+        Some(path) => Some(read_deprivation(&Table::read(path)?)?),
+        None => None,
+    };
+
+    // Neighbourhoods keyed by (ICB, place, PCN), in code order so the output does not
+    // depend on the order of the files or their rows.
+    type Key = (String, String, bool, String);
+    let mut groups: BTreeMap<Key, ImportedNeighbourhood> = BTreeMap::new();
+    let mut weighted_imd: BTreeMap<Key, [f64; N_IMD]> = BTreeMap::new();
+    let mut out_practices = Vec::new();
+    let (mut unallocated, mut without_deprivation) = (0, 0);
+    for (code, p) in &practices {
+        let m = &map[code];
+        if !icbs.is_empty() && !icbs.iter().any(|c| m.icb_code.eq_ignore_ascii_case(c)) {
+            continue;
+        }
+        let patients: u64 = p.counts.iter().flatten().sum();
+        if patients == 0 {
+            continue;
+        }
+        let no_pcn = is_unallocated(&m.pcn_code, &m.pcn_name);
+        unallocated += no_pcn as usize;
+        let key = (
+            m.icb_code.clone(),
+            m.place_code.clone(),
+            no_pcn,
+            if no_pcn {
+                String::new()
+            } else {
+                m.pcn_code.clone()
+            },
+        );
+        let nb = groups
+            .entry(key.clone())
+            .or_insert_with(|| ImportedNeighbourhood {
+                system_code: m.icb_code.clone(),
+                system: m.icb_name.clone(),
+                place_code: m.place_code.clone(),
+                place: m.place_name.clone(),
+                code: if no_pcn {
+                    "unallocated".into()
+                } else {
+                    m.pcn_code.clone()
+                },
+                name: if no_pcn {
+                    format!("{} practices without a PCN", m.place_name)
+                } else {
+                    m.pcn_name.clone()
+                },
+                practices: Vec::new(),
+                counts: vec![[0; N_SEX]; LIST_AGES],
+                imd: [0.0; N_IMD],
+            });
+        nb.practices.push(code.clone());
+        for (a, row) in p.counts.iter().enumerate() {
+            for s in 0..N_SEX {
+                nb.counts[a][s] += row[s];
+            }
+        }
+        let quintile = deprivation.as_ref().and_then(|d| d.get(code).copied());
+        let shares = match quintile {
+            Some(q) => {
+                let mut x = [0.0; N_IMD];
+                x[q - 1] = 1.0;
+                x
+            }
+            None => {
+                without_deprivation += 1;
+                ENGLAND_IMD_SHARES
+            }
+        };
+        let w = weighted_imd.entry(key).or_insert([0.0; N_IMD]);
+        for q in 0..N_IMD {
+            w[q] += shares[q] * patients as f64;
+        }
+        out_practices.push((code.clone(), patients, quintile));
+    }
+    let mut neighbourhoods: Vec<ImportedNeighbourhood> = groups
+        .into_iter()
+        .map(|(key, mut nb)| {
+            let w = weighted_imd[&key];
+            let total: f64 = w.iter().sum();
+            nb.imd = w.map(|x| x / total);
+            nb
+        })
+        .collect();
+    unique_names(&mut neighbourhoods);
+    if neighbourhoods.is_empty() {
+        return Err(CapsimError::InvalidSetting {
+            setting: "import gp-lists".into(),
+            problem: "no practice with registered patients is left to import".into(),
+        });
+    }
+    let mut of_practice: HashMap<&str, &str> = HashMap::new();
+    for nb in &neighbourhoods {
+        for p in &nb.practices {
+            of_practice.insert(p, &nb.name);
+        }
+    }
+    let practices = out_practices
+        .into_iter()
+        .map(|(code, patients, imd_quintile)| ImportedPractice {
+            neighbourhood: of_practice[code.as_str()].to_string(),
+            code,
+            patients,
+            imd_quintile,
+        })
+        .collect();
+    Ok(Imported {
+        neighbourhoods,
+        practices,
+        unallocated_practices: unallocated,
+        practices_without_deprivation: without_deprivation,
+    })
+}
+
+/// A practice outside any PCN. PCN codes are ODS codes of a `U` and five digits (NHS
+/// Digital, "Primary Care Networks: publication of ODS codes"), so a `U` alone does not
+/// mark a practice out: its PCN code is blank or not of that form (such as `U` or
+/// `UNALLOCATED`), or its PCN is named "Unallocated".
+fn is_unallocated(pcn_code: &str, pcn_name: &str) -> bool {
+    let b = pcn_code.as_bytes();
+    let pcn_form =
+        b.len() == 6 && b[0].eq_ignore_ascii_case(&b'U') && b[1..].iter().all(u8::is_ascii_digit);
+    !pcn_form
+        || pcn_name
+            .trim()
+            .to_ascii_lowercase()
+            .starts_with("unallocated")
+}
+
+/// Names made unique: a name used by more than one neighbourhood (the same PCN split
+/// over two places, or two PCNs of one name) gets its place code, then its PCN code.
+fn unique_names(nbs: &mut [ImportedNeighbourhood]) {
+    let dup = |nbs: &[ImportedNeighbourhood], i: usize| {
+        nbs.iter()
+            .enumerate()
+            .any(|(j, n)| j != i && n.name == nbs[i].name)
+    };
+    let twice: Vec<usize> = (0..nbs.len()).filter(|i| dup(nbs, *i)).collect();
+    for i in &twice {
+        nbs[*i].name = format!("{} ({})", nbs[*i].name, nbs[*i].place_code);
+    }
+    let twice: Vec<usize> = (0..nbs.len()).filter(|i| dup(nbs, *i)).collect();
+    for i in &twice {
+        nbs[*i].name = format!("{} {}", nbs[*i].name, nbs[*i].code);
+    }
+}
+
+enum Kind {
+    Ages,
+    Map,
+}
+
+/// Which file this is, by its columns.
+fn kind(t: &Table) -> Result<Kind> {
+    let ages = ["NUMBER_OF_PATIENTS", "AGE"].iter().any(|c| t.has(c));
+    let map = ["PRACTICE_CODE", "PCN_CODE"].iter().any(|c| t.has(c));
+    match (ages, map) {
+        (true, false) => Ok(Kind::Ages),
+        (false, true) => Ok(Kind::Map),
+        _ => Err(CapsimError::InvalidValue {
+            file: t.file.clone(),
+            line: 1,
+            column: "(header)".into(),
+            value: t.columns().join(","),
+            allowed: format!(
+                "the header of a single-year-of-age practice file ({}) or of the practice \
+                 mapping file ({})",
+                AGE_COLUMNS.join(", "),
+                MAP_COLUMNS.join(", ")
+            ),
+        }),
+    }
+}
+
+fn read_ages(t: &Table, practices: &mut BTreeMap<String, PracticeCounts>) -> Result<()> {
+    let code = t.text("ORG_CODE", &AGE_COLUMNS)?;
+    let sex = t.text("SEX", &AGE_COLUMNS)?;
+    let age = t.text("AGE", &AGE_COLUMNS)?;
+    let n = t.text("NUMBER_OF_PATIENTS", &AGE_COLUMNS)?;
+    let labels = list_age_labels();
+    for r in 0..t.height() {
+        let s = match sex.values[r].to_ascii_uppercase().as_str() {
+            "MALE" => 0,
+            "FEMALE" => 1,
+            _ => return Err(t.invalid(
+                "SEX",
+                r,
+                &sex.values[r],
+                "MALE or FEMALE (the -male and -female files; the -all file has no split by sex)",
+            )),
+        };
+        let patients = match n.values[r].parse::<u64>() {
+            Ok(x) => x,
+            Err(_) => {
+                return Err(t.invalid("NUMBER_OF_PATIENTS", r, &n.values[r], "a whole number >= 0"))
+            }
+        };
+        let here = Seen {
+            file: t.file.clone(),
+            line: r + 2,
+        };
+        let p = practices
+            .entry(code.values[r].clone())
+            .or_insert_with(|| PracticeCounts {
+                counts: vec![[0; N_SEX]; LIST_AGES],
+                seen: [None, None],
+                first: here.clone(),
+                totals: Vec::new(),
+            });
+        if age.values[r].eq_ignore_ascii_case("ALL") {
+            p.totals.push((s, patients, here));
+            continue;
+        }
+        let Some(a) = labels.iter().position(|l| *l == age.values[r]) else {
+            return Err(t.invalid("AGE", r, &age.values[r], "0 to 94, 95+ or ALL"));
+        };
+        let seen = p.seen[s].get_or_insert_with(|| vec![false; LIST_AGES]);
+        if seen[a] {
+            return Err(t.invalid(
+                "AGE",
+                r,
+                &age.values[r],
+                "each age once per practice and sex (this one is repeated)",
+            ));
+        }
+        seen[a] = true;
+        p.counts[a][s] = patients;
+    }
+    Ok(())
+}
+
+/// Each `ALL` row must equal the sum of its practice's ages for that sex.
+fn check_totals(practices: &BTreeMap<String, PracticeCounts>) -> Result<()> {
+    for p in practices.values() {
+        for (s, total, at) in &p.totals {
+            let sum: u64 = p.counts.iter().map(|row| row[*s]).sum();
+            if sum != *total {
+                return Err(CapsimError::InvalidValue {
+                    file: at.file.clone(),
+                    line: at.line,
+                    column: "NUMBER_OF_PATIENTS".into(),
+                    value: total.to_string(),
+                    allowed: format!("the sum of the practice's ages 0 to 95+, {sum}"),
+                });
+            }
+        }
+    }
+    Ok(())
+}
+
+fn read_map(t: &Table, map: &mut HashMap<String, MapRow>) -> Result<()> {
+    let practice = t.text("PRACTICE_CODE", &MAP_COLUMNS)?;
+    let pcn_code = t.text_or_empty("PCN_CODE", &MAP_COLUMNS)?;
+    let pcn_name = t.text_or_empty("PCN_NAME", &MAP_COLUMNS)?;
+    let place_code = t.text("SUB_ICB_LOCATION_CODE", &MAP_COLUMNS)?;
+    let place_name = t.text("SUB_ICB_LOCATION_NAME", &MAP_COLUMNS)?;
+    let icb_code = t.text("ICB_CODE", &MAP_COLUMNS)?;
+    let icb_name = t.text("ICB_NAME", &MAP_COLUMNS)?;
+    for r in 0..t.height() {
+        let code = &practice.values[r];
+        if map.contains_key(code) {
+            return Err(t.invalid("PRACTICE_CODE", r, code, "each practice once"));
+        }
+        let pcn = pcn_code.values[r].clone();
+        if !is_unallocated(&pcn, &pcn_name.values[r]) && pcn_name.values[r].is_empty() {
+            return Err(t.invalid("PCN_NAME", r, "", &format!("the name of PCN {pcn}")));
+        }
+        map.insert(
+            code.clone(),
+            MapRow {
+                pcn_code: pcn,
+                pcn_name: pcn_name.values[r].clone(),
+                place_code: place_code.values[r].clone(),
+                place_name: place_name.values[r].clone(),
+                icb_code: icb_code.values[r].clone(),
+                icb_name: icb_name.values[r].clone(),
+            },
+        );
+    }
+    Ok(())
+}
+
+/// Each practice's deprivation quintile (1 = most deprived). A score is turned into a
+/// quintile by its rank among the file's practices (a file of all England's practices
+/// gives England's practice quintiles).
+fn read_deprivation(t: &Table) -> Result<HashMap<String, usize>> {
+    let expected: Vec<&str> = DEPRIVATION_CODE
+        .iter()
+        .chain(&DEPRIVATION_QUINTILE)
+        .chain(&DEPRIVATION_SCORE)
+        .copied()
+        .collect();
+    let missing = |what: &[&str]| CapsimError::MissingColumn {
+        file: t.file.clone(),
+        column: what.join(" or "),
+        expected: format!(
+            "a practice code ({}) and an IMD quintile ({}) or score ({})",
+            DEPRIVATION_CODE.join(", "),
+            DEPRIVATION_QUINTILE.join(", "),
+            DEPRIVATION_SCORE.join(", ")
+        ),
+    };
+    let code_col = DEPRIVATION_CODE
+        .iter()
+        .find(|c| t.has(c))
+        .ok_or_else(|| missing(&DEPRIVATION_CODE))?;
+    let code = t.text(code_col, &expected)?;
+    let mut out = HashMap::new();
+    let add = |r: usize, q: usize, out: &mut HashMap<String, usize>| {
+        if out.insert(code.values[r].clone(), q).is_some() {
+            return Err(t.invalid(code_col, r, &code.values[r], "each practice once"));
+        }
+        Ok(())
+    };
+    if let Some(col) = DEPRIVATION_QUINTILE.iter().find(|c| t.has(c)) {
+        let q = t.number_in(col, &expected, ("an IMD quintile", 1.0, N_IMD as f64))?;
+        for r in 0..t.height() {
+            if q.values[r].fract() != 0.0 {
+                return Err(t.invalid(col, r, &q.values[r].to_string(), "1, 2, 3, 4 or 5"));
+            }
+            add(r, q.values[r] as usize, &mut out)?;
+        }
+    } else if let Some(col) = DEPRIVATION_SCORE.iter().find(|c| t.has(c)) {
+        let score = t.number_in(col, &expected, ("an IMD score", 0.0, 100.0))?;
+        let mut order: Vec<usize> = (0..t.height()).collect();
+        // Most deprived first; ties by code, so the quintiles do not depend on row order.
+        order.sort_by(|a, b| {
+            score.values[*b]
+                .total_cmp(&score.values[*a])
+                .then_with(|| code.values[*a].cmp(&code.values[*b]))
+        });
+        let n = order.len();
+        for (rank, r) in order.into_iter().enumerate() {
+            add(r, rank * N_IMD / n + 1, &mut out)?;
+        }
+    } else {
+        return Err(missing(
+            &DEPRIVATION_QUINTILE
+                .iter()
+                .chain(&DEPRIVATION_SCORE)
+                .copied()
+                .collect::<Vec<_>>(),
+        ));
+    }
+    Ok(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::is_unallocated;
+
+    #[test]
+    fn pcn_codes_are_u_and_five_digits_and_the_rest_is_unallocated() {
+        assert!(!is_unallocated("U12345", "Riverside PCN"));
+        assert!(!is_unallocated("u12345", "Riverside PCN"));
+        for code in ["", "U", "UNALLOCATED", "U1234", "P12345"] {
+            assert!(is_unallocated(code, "Riverside PCN"), "{code}");
+        }
+        assert!(is_unallocated("U99999", "Unallocated"));
+        assert!(is_unallocated("U99999", " UNALLOCATED PCN "));
+    }
+}

@@ -1,0 +1,443 @@
+//! `capsim import gp-lists` on small files in NHS Digital's published layout
+//! (`tests/fixtures/gp-lists/`): two ICBs, three sub-ICB locations, eight practices, one
+//! of them with an unallocated PCN code and one with none, and a mapped practice with no
+//! patients listed. Bad input names the file, line and column and exits 2 with nothing
+//! written; the imported folder runs.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+use capsim::core::dims::N_SEX;
+use capsim::core::rng::{Purpose, StreamKey};
+use capsim::data::geography::{Geography, LIST_AGES};
+use capsim::engine::population::People;
+use capsim::engine::synthesis::synthesise;
+
+use crate::util::{assert_close, bundled, capsim};
+
+const MALE: &str = "gp-reg-pat-prac-sing-age-male.csv";
+const FEMALE: &str = "gp-reg-pat-prac-sing-age-female.csv";
+const MAP: &str = "gp-reg-pat-prac-map.csv";
+const DEPRIVATION: &str = "practice-deprivation.csv";
+
+/// The fixtures copied into `dir`, so a test can spoil one.
+fn fixtures(dir: &Path) -> PathBuf {
+    let from = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/gp-lists");
+    let to = dir.join("lists");
+    std::fs::create_dir_all(&to).unwrap();
+    for f in [MALE, FEMALE, MAP, DEPRIVATION] {
+        std::fs::copy(from.join(f), to.join(f)).unwrap();
+    }
+    to
+}
+
+/// Runs `capsim import gp-lists` in `dir` on `files` (relative to `dir`) plus `extra`.
+fn import(dir: &Path, files: &[&str], extra: &[&str]) -> std::process::Output {
+    let mut args = vec!["import", "gp-lists"];
+    args.extend_from_slice(files);
+    args.extend_from_slice(&["--out", "geo"]);
+    args.extend_from_slice(extra);
+    capsim(dir, &args)
+}
+
+const ALL_FILES: [&str; 3] = [
+    "lists/gp-reg-pat-prac-map.csv",
+    "lists/gp-reg-pat-prac-sing-age-female.csv",
+    "lists/gp-reg-pat-prac-sing-age-male.csv",
+];
+
+/// Each practice's patients by list age and sex, summed here from the published rows
+/// (the `ALL` rows skipped), independently of capsim.
+fn practice_counts(lists: &Path) -> BTreeMap<String, Vec<[u64; N_SEX]>> {
+    let mut out: BTreeMap<String, Vec<[u64; N_SEX]>> = BTreeMap::new();
+    for (sex, file) in [MALE, FEMALE].iter().enumerate() {
+        let text = std::fs::read_to_string(lists.join(file)).unwrap();
+        for line in text.lines().skip(1) {
+            let c: Vec<&str> = line.split(',').collect();
+            if c[6] == "ALL" {
+                continue;
+            }
+            let age = c[6].trim_end_matches('+').parse::<usize>().unwrap();
+            let row = out
+                .entry(c[3].to_string())
+                .or_insert_with(|| vec![[0; N_SEX]; LIST_AGES]);
+            row[age][sex] += c[7].parse::<u64>().unwrap();
+        }
+    }
+    out
+}
+
+/// Which practices make up each neighbourhood, as the mapping file says.
+fn membership() -> Vec<(&'static str, &'static [&'static str])> {
+    vec![
+        ("Alpha North, Riverside PCN", &["A81001", "A81002"]),
+        ("Alpha South PCN", &["A81003"]),
+        ("NHS Alpha ICB - 00A practices without a PCN", &["A81004"]),
+        ("Alpha Dales PCN", &["A81006"]),
+        ("NHS Alpha ICB - 00B practices without a PCN", &["A81005"]),
+        ("Beta Central PCN", &["B82001", "B82002"]),
+    ]
+}
+
+fn ok(out: &std::process::Output) {
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
+#[test]
+fn import_gives_each_pcn_the_sum_of_its_practices() {
+    let tmp = tempfile::tempdir().unwrap();
+    let lists = fixtures(tmp.path());
+    // The mapping file first: files are recognised by their columns, not their order.
+    ok(&import(tmp.path(), &ALL_FILES, &[]));
+    let g = Geography::from_dir(&tmp.path().join("geo")).unwrap();
+    assert_eq!(
+        g.systems,
+        [
+            "NHS Alpha Integrated Care Board",
+            "NHS Beta Integrated Care Board"
+        ]
+    );
+    let places: Vec<&str> = g.places.iter().map(|p| p.name.as_str()).collect();
+    assert_eq!(
+        places,
+        [
+            "NHS Alpha ICB - 00A",
+            "NHS Alpha ICB - 00B",
+            "NHS Beta ICB - 01C"
+        ]
+    );
+    let counts = practice_counts(&lists);
+    let members = membership();
+    assert_eq!(g.neighbourhoods.len(), members.len());
+    for (name, practices) in members {
+        let nb = g
+            .neighbourhoods
+            .iter()
+            .find(|n| n.name == name)
+            .unwrap_or_else(|| panic!("no neighbourhood {name}"));
+        let mut expected = vec![[0u64; N_SEX]; LIST_AGES];
+        for p in practices {
+            for (a, row) in counts[*p].iter().enumerate() {
+                for s in 0..N_SEX {
+                    expected[a][s] += row[s];
+                }
+            }
+        }
+        let total: u64 = expected.iter().flatten().sum();
+        assert_eq!(nb.population, total, "{name}");
+        // The age-sex structure is the practices' own, single year by single year.
+        let ages = nb.ages.as_ref().expect("imported ages");
+        for a in 0..LIST_AGES {
+            for s in 0..N_SEX {
+                let got = ages[a][s] * total as f64;
+                assert!((got - expected[a][s] as f64).abs() < 1e-6, "{name} age {a}");
+            }
+        }
+        // Without a deprivation file, England's shares.
+        assert_eq!(nb.imd, [0.2; 5], "{name}");
+    }
+    // The extra neighbourhood of each place holds its practices without a PCN (a blank
+    // code, or an unallocated `U` code); the mapped practice with no patients is absent.
+    let practices = std::fs::read_to_string(tmp.path().join("geo/practices.csv")).unwrap();
+    assert!(practices.contains("A81004,NHS Alpha ICB - 00A practices without a PCN,"));
+    assert!(practices.contains("A81005,NHS Alpha ICB - 00B practices without a PCN,"));
+    assert!(!practices.contains("C83009"));
+    // Importing again replaces the folder.
+    ok(&import(tmp.path(), &ALL_FILES, &["--icb", "QBB"]));
+}
+
+#[test]
+fn icb_filter_keeps_only_the_listed_icbs() {
+    let tmp = tempfile::tempdir().unwrap();
+    fixtures(tmp.path());
+    ok(&import(tmp.path(), &ALL_FILES, &["--icb", "QBB"]));
+    let g = Geography::from_dir(&tmp.path().join("geo")).unwrap();
+    assert_eq!(g.systems, ["NHS Beta Integrated Care Board"]);
+    assert_eq!(g.neighbourhoods.len(), 1);
+    assert_eq!(g.neighbourhoods[0].name, "Beta Central PCN");
+    ok(&import(
+        tmp.path(),
+        &ALL_FILES,
+        &["--icb", "QBB", "--icb", "QAA"],
+    ));
+    assert_eq!(
+        Geography::from_dir(&tmp.path().join("geo"))
+            .unwrap()
+            .neighbourhoods
+            .len(),
+        6
+    );
+    let out = import(tmp.path(), &ALL_FILES, &["--icb", "QZZ"]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("--icb: `QZZ`"));
+}
+
+#[test]
+fn deprivation_comes_from_the_practice_file_by_rank_of_score() {
+    let tmp = tempfile::tempdir().unwrap();
+    fixtures(tmp.path());
+    ok(&import(
+        tmp.path(),
+        &ALL_FILES,
+        &["--deprivation", "lists/practice-deprivation.csv"],
+    ));
+    let g = Geography::from_dir(&tmp.path().join("geo")).unwrap();
+    let imd = |name: &str| {
+        g.neighbourhoods
+            .iter()
+            .find(|n| n.name == name)
+            .unwrap()
+            .imd
+    };
+    // Five practices scored: the highest score is quintile 1, the lowest quintile 5.
+    assert_eq!(imd("Alpha South PCN"), [0.0, 0.0, 0.0, 1.0, 0.0]);
+    assert_eq!(imd("Alpha Dales PCN"), [0.0, 0.0, 0.0, 0.0, 1.0]);
+    // A PCN of two practices weighs their quintiles by list size.
+    let north = imd("Alpha North, Riverside PCN");
+    assert!(north[0] > 0.5 && north[1] > 0.3 && (north[0] + north[1] - 1.0).abs() < 1e-9);
+    // Beta Central: B82001 scored (quintile 3), B82002 not (England's shares).
+    let beta = imd("Beta Central PCN");
+    assert!(beta[2] > 0.6 && beta[0] > 0.0 && beta[4] > 0.0, "{beta:?}");
+    // Quintiles given directly.
+    std::fs::write(
+        tmp.path().join("q.csv"),
+        "practice_code,imd_quintile\nA81003,2\n",
+    )
+    .unwrap();
+    ok(&import(tmp.path(), &ALL_FILES, &["--deprivation", "q.csv"]));
+    let g = Geography::from_dir(&tmp.path().join("geo")).unwrap();
+    let south = g
+        .neighbourhoods
+        .iter()
+        .find(|n| n.name == "Alpha South PCN")
+        .unwrap();
+    assert_eq!(south.imd, [0.0, 1.0, 0.0, 0.0, 0.0]);
+}
+
+/// Imports after `spoil` and checks the failure: exit 2, one line naming what
+/// `must_mention` lists, no panic, and no folder written.
+fn rejected(spoil: impl FnOnce(&Path), files: &[&str], extra: &[&str], must_mention: &[&str]) {
+    let tmp = tempfile::tempdir().unwrap();
+    let lists = fixtures(tmp.path());
+    spoil(&lists);
+    let out = import(tmp.path(), files, extra);
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{err}");
+    assert!(!err.contains("panicked"), "{err}");
+    assert_eq!(err.trim().lines().count(), 1, "{err}");
+    for m in must_mention {
+        assert!(err.contains(m), "`{m}` missing from: {err}");
+    }
+    assert!(!tmp.path().join("geo").exists());
+    // No staging folder is left behind either.
+    let left: Vec<_> = std::fs::read_dir(tmp.path())
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .filter(|n| n.starts_with('.'))
+        .collect();
+    assert!(left.is_empty(), "{left:?}");
+}
+
+/// Replaces the first occurrence of `from` on line `line` (1 = header) of a file.
+fn edit_line(file: &Path, line: usize, from: &str, to: &str) {
+    let text = std::fs::read_to_string(file).unwrap();
+    let mut lines: Vec<String> = text.lines().map(String::from).collect();
+    assert!(lines[line - 1].contains(from), "{}", lines[line - 1]);
+    lines[line - 1] = lines[line - 1].replacen(from, to, 1);
+    std::fs::write(file, lines.join("\n") + "\n").unwrap();
+}
+
+#[test]
+fn a_missing_column_is_named_with_its_file() {
+    rejected(
+        |d| edit_line(&d.join(MAP), 1, ",ICB_NAME,", ",ICB_TITLE,"),
+        &ALL_FILES,
+        &[],
+        &[MAP, "line 1", "missing column `ICB_NAME`"],
+    );
+    rejected(
+        |d| edit_line(&d.join(FEMALE), 1, "NUMBER_OF_PATIENTS", "PATIENTS"),
+        &ALL_FILES,
+        &[],
+        &[FEMALE, "line 1", "missing column `NUMBER_OF_PATIENTS`"],
+    );
+}
+
+#[test]
+fn a_negative_count_is_named_with_its_line() {
+    // Line 5 of the female file is practice A81001, age 2.
+    rejected(
+        |d| edit_line(&d.join(FEMALE), 5, ",FEMALE,2,", ",FEMALE,2,-"),
+        &ALL_FILES,
+        &[],
+        &[
+            FEMALE,
+            "line 5",
+            "column `NUMBER_OF_PATIENTS`",
+            "value `-",
+            "a whole number >= 0",
+        ],
+    );
+}
+
+#[test]
+fn a_practice_absent_from_the_map_is_named_with_its_line() {
+    // Lines 99 to 195 of the male file are practice A81002 (its ALL row first).
+    rejected(
+        |d| {
+            let f = d.join(MALE);
+            for line in 99..=195 {
+                edit_line(&f, line, "A81002", "Z99999");
+            }
+        },
+        &ALL_FILES,
+        &[],
+        &[
+            MALE,
+            "line 99",
+            "column `ORG_CODE`",
+            "value `Z99999`",
+            "mapping file",
+        ],
+    );
+}
+
+#[test]
+fn a_total_that_is_not_the_sum_is_named_with_its_line() {
+    rejected(
+        |d| edit_line(&d.join(MALE), 2, ",ALL,", ",ALL,1"),
+        &ALL_FILES,
+        &[],
+        &[
+            MALE,
+            "line 2",
+            "column `NUMBER_OF_PATIENTS`",
+            "the sum of the practice's ages",
+        ],
+    );
+}
+
+#[test]
+fn a_file_that_is_none_of_these_is_named() {
+    rejected(
+        |d| std::fs::write(d.join("other.csv"), "code,value\nA81001,3\n").unwrap(),
+        &[ALL_FILES[0], ALL_FILES[1], ALL_FILES[2], "lists/other.csv"],
+        &[],
+        &[
+            "other.csv",
+            "line 1",
+            "column `(header)`",
+            "single-year-of-age",
+        ],
+    );
+    // The all-persons file has no split by sex.
+    rejected(
+        |d| edit_line(&d.join(MALE), 3, ",MALE,", ",ALL,"),
+        &ALL_FILES,
+        &[],
+        &[MALE, "line 3", "column `SEX`", "MALE or FEMALE"],
+    );
+    // Without the mapping file there is nothing to build neighbourhoods from.
+    rejected(|_| {}, &ALL_FILES[1..], &[], &["mapping file"]);
+}
+
+#[test]
+fn a_run_simulates_the_imported_geography() {
+    let tmp = tempfile::tempdir().unwrap();
+    fixtures(tmp.path());
+    ok(&import(tmp.path(), &ALL_FILES, &["--icb", "QAA"]));
+    let people: u64 = Geography::from_dir(&tmp.path().join("geo"))
+        .unwrap()
+        .total_population();
+    // On the command line, one run.
+    let out = capsim(
+        tmp.path(),
+        &[
+            "run",
+            "--geography",
+            "geo",
+            "--years",
+            "2",
+            "--runs",
+            "1",
+            "--out",
+            "r",
+            "--no-report",
+        ],
+    );
+    ok(&out);
+    let info: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(tmp.path().join("r/run.json")).unwrap())
+            .unwrap();
+    assert_eq!(info["neighbourhoods"], 5);
+    assert_eq!(info["people_at_start"], people);
+    // From a scenario in another folder, which names the geography relative to itself;
+    // two runs go through the batch layout.
+    std::fs::create_dir(tmp.path().join("scenarios")).unwrap();
+    std::fs::write(
+        tmp.path().join("scenarios/imported.toml"),
+        "name = \"imported\"\nyears = 2\nruns = 2\n\n[population]\ngeography = \"../geo\"\nplaces = [\"NHS Alpha ICB - 00B\"]\n",
+    )
+    .unwrap();
+    let out = capsim(
+        tmp.path(),
+        &[
+            "run",
+            "scenarios/imported.toml",
+            "--out",
+            "b",
+            "--no-report",
+        ],
+    );
+    ok(&out);
+    assert!(tmp.path().join("b/summary.parquet").exists());
+    let summary = std::fs::read_to_string(tmp.path().join("b/summary.csv")).unwrap();
+    assert!(summary.contains("Alpha Dales PCN"));
+    assert!(!summary.contains("Alpha South PCN"));
+}
+
+/// Synthesis draws each single year of age in the imported share (95+ spread over 95 to
+/// 100), within binomial tolerance.
+#[test]
+fn synthesis_draws_the_imported_ages() {
+    let tmp = tempfile::tempdir().unwrap();
+    fixtures(tmp.path());
+    ok(&import(tmp.path(), &ALL_FILES, &[]));
+    let g = Geography::from_dir(&tmp.path().join("geo")).unwrap();
+    let (_, model, _) = bundled();
+    let nb = &g.neighbourhoods[0];
+    let mut people = People::default();
+    let mut rng = StreamKey {
+        seed: 7,
+        run: 0,
+        neighbourhood: 0,
+        year: 0,
+        purpose: Purpose::Synthesis,
+    }
+    .rng();
+    synthesise(&model, nb, &mut people, &mut rng);
+    assert_eq!(people.len() as u64, nb.population);
+    let ages = nb.ages.as_ref().unwrap();
+    let n = nb.population as f64;
+    for (a, sex) in [(0, 0), (30, 1), (50, 0), (80, 1), (95, 1)] {
+        let observed = (0..people.len())
+            .filter(|i| {
+                let age = people.age[*i] as usize;
+                (if a == 95 { age >= 95 } else { age == a }) && people.sex[*i] as usize == sex
+            })
+            .count() as f64;
+        let p = ages[a][sex];
+        assert_close(
+            &format!("age {a} sex {sex}"),
+            observed,
+            n * p,
+            n * p * (1.0 - p),
+            4.0,
+        );
+    }
+}
