@@ -10,7 +10,7 @@ use crate::accounts::capitation::{budgets, BudgetRow, Budgets, Weights};
 use crate::accounts::metric::{FormulaMetric::*, Metric};
 use crate::config::scenario::Scenario;
 use crate::core::care::{Sector, Setting, N_SECTORS, N_SETTINGS};
-use crate::core::level::Level;
+use crate::core::level::{Level, ENGLAND};
 use crate::core::money::{largest_remainder, pounds};
 use crate::data::datasets::Datasets;
 use crate::data::geography::Geography;
@@ -259,6 +259,10 @@ pub fn compute(
 
     // Areas of each level, with the neighbourhoods they sum.
     let mut areas: Vec<(Level, String, Vec<usize>)> = Vec::new();
+    // With several systems (the England preset), the nation is their sum.
+    if geography.systems.len() > 1 {
+        areas.push((Level::England, ENGLAND.to_string(), (0..nn).collect()));
+    }
     for (i, name) in geography.systems.iter().enumerate() {
         let m: Vec<usize> = (0..nn).filter(|k| geography.system_of(*k) == i).collect();
         if !m.is_empty() {
@@ -419,7 +423,7 @@ pub fn compute(
             );
             put(Metric::BrokenEven, (cum_net <= 0) as u8 as f64);
         }
-        if has_interventions && *level == Level::System {
+        if has_interventions && matches!(level, Level::System | Level::England) {
             // A value above the horizon means "not within the horizon".
             let v = break_even.unwrap_or(scenario.years + 1);
             out.push(

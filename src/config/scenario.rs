@@ -452,6 +452,12 @@ pub struct Capitation {
     /// A risk pool; absent, every position stands and no pool is reported.
     #[serde(default, deserialize_with = "risk_sharing")]
     pub risk_sharing: Option<RiskSharing>,
+    /// Market forces factors and rurality indices of places the bundled
+    /// `capitation_places.csv` does not list (imported or generated places): a CSV with
+    /// its columns, path relative to the scenario. Its rows replace the bundled ones for
+    /// the places they name, in budgets and in local unit costs alike.
+    #[serde(default)]
+    pub places: Option<PathBuf>,
 }
 
 fn risk_sharing<'de, D: Deserializer<'de>>(
@@ -491,6 +497,7 @@ impl Default for Capitation {
             formula: default_formulas(),
             pace_of_change: None,
             risk_sharing: None,
+            places: None,
         }
     }
 }
@@ -1156,6 +1163,9 @@ impl Scenario {
                     if let Some(w) = &formula.weights {
                         formula.weights = Some(dir.join(w));
                     }
+                }
+                if let Some(p) = &v.places {
+                    v.places = Some(dir.join(p));
                 }
                 s.capitation = v;
             }

@@ -9,5 +9,11 @@ crate::labelled_enum! {
         Neighbourhood => "neighbourhood",
         /// A risk pool, at the place or system named in its row.
         Pool => "pool",
+        /// The sum over every system of a run with more than one (the England preset's 42),
+        /// so national figures are read, not re-added by every reader.
+        England => "england",
     }
 }
+
+/// The one area of [`Level::England`].
+pub const ENGLAND: &str = "England";
