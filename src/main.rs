@@ -110,9 +110,9 @@ impl Common {
 
 #[derive(Subcommand)]
 enum Command {
-    /// Simulate one scenario (the bundled baseline by default). One run writes population,
-    /// flows, activity, metrics and summary tables (Parquet and CSV); more runs write the
-    /// batch layout.
+    /// Simulate one scenario. One run writes population, flows, activity, metrics and
+    /// summary tables (Parquet and CSV); more runs write the batch layout. With no file, run
+    /// the bundled shift-left comparison (scenarios/batch.toml, 30 runs) with its report.
     Run {
         /// Scenario file (TOML).
         scenario: Option<PathBuf>,
@@ -213,6 +213,22 @@ enum Exit {
 fn main() -> ExitCode {
     let cli = Cli::parse();
     let result = match cli.command {
+        // No file: the bundled shift-left comparison, the README's first command.
+        Command::Run {
+            scenario: None,
+            common,
+        } => capsim::app::run::bundled_comparison(&common.overrides())
+            .and_then(|b| {
+                let options = BatchOptions {
+                    out: common.out.clone(),
+                    threads: common.threads,
+                    shard: None,
+                    datasets: common.datasets(),
+                };
+                with_progress("work units", |p| run_batch(&b, &options, p))
+            })
+            .and_then(|r| print_batch(&r, &common.out))
+            .and_then(|_| common.report()),
         Command::Run { scenario, common } => {
             let options = common.run_options(scenario);
             with_progress("neighbourhoods", |p| run(&options, p))

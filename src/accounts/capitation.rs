@@ -827,11 +827,16 @@ pub fn budgets(
             }
         }
         let last = out.year.len();
-        for (level, of) in [
+        // The nation's rows (area 0) only when several systems run: one system's would
+        // repeat its system rows.
+        let levels: [(Level, &dyn Fn(usize) -> usize); 3] = [
             (Level::Place, &|k: usize| geography.neighbourhoods[k].place),
             (Level::System, &|k: usize| geography.system_of(k)),
-        ] as [(Level, &dyn Fn(usize) -> usize); 2]
-        {
+            (Level::England, &|_| 0),
+        ];
+        let n_levels = if geography.systems.len() > 1 { 3 } else { 2 };
+        for (level, of) in &levels[..n_levels] {
+            let level = *level;
             let mut sums: BTreeMap<AreaRow, RowSums> = BTreeMap::new();
             for i in first..last {
                 let e = sums

@@ -14,7 +14,7 @@ use crate::accounts::metric::{FormulaMetric::*, Gap, Metric};
 use crate::config::scenario::Scenario;
 use crate::core::care::{Sector, Setting, N_SECTORS, N_SETTINGS};
 use crate::core::dims::{n_cells, Cell, N_IMD};
-use crate::core::level::Level;
+use crate::core::level::{Level, ENGLAND};
 use crate::core::money::{largest_remainder, pounds};
 use crate::data::datasets::Datasets;
 use crate::data::geography::Geography;
@@ -300,6 +300,10 @@ pub fn compute(
     // Areas of each level, with the neighbourhoods they sum and, for a deprivation
     // quintile, the one quintile of them.
     let mut areas: Vec<(Level, String, Vec<usize>, Option<usize>)> = Vec::new();
+    // With several systems (the England preset), the nation is their sum.
+    if geography.systems.len() > 1 {
+        areas.push((Level::England, ENGLAND.to_string(), (0..nn).collect(), None));
+    }
     for (i, name) in geography.systems.iter().enumerate() {
         let m: Vec<usize> = (0..nn).filter(|k| geography.system_of(*k) == i).collect();
         if !m.is_empty() {
@@ -480,7 +484,7 @@ pub fn compute(
             );
             put(Metric::BrokenEven, (cum_net <= 0) as u8 as f64);
         }
-        if has_interventions && *level == Level::System {
+        if has_interventions && matches!(level, Level::System | Level::England) {
             // A value above the horizon means "not within the horizon".
             let v = break_even.unwrap_or(scenario.years + 1);
             out.push(

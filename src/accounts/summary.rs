@@ -213,7 +213,7 @@ impl Collected {
             let Metric::Formula(FormulaMetric::RelativePosition, formula) = m else {
                 continue;
             };
-            if *l == Level::System {
+            if matches!(l, Level::System | Level::England) {
                 continue;
             }
             let get = |metric: Metric| {

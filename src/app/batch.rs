@@ -28,8 +28,8 @@ use crate::core::level::Level;
 use crate::data::datasets::DatasetSource;
 use crate::engine::simulation::pool;
 use crate::io::summary::{
-    budget_table_frame, read_draws, read_metrics, read_summary, risk_frame, sensitivity_frame,
-    summary_frame,
+    budget_table_frame, read_draws, read_metrics, read_summary, read_summary_where, risk_frame,
+    sensitivity_frame, summary_frame,
 };
 use crate::io::tables::{write_atomic, write_frame, Layout, RunTable, Staging};
 use crate::report::headline::headline_lines;
@@ -435,7 +435,11 @@ pub fn validate(file: &Path, source: &DatasetSource) -> Result<Vec<String>> {
 
 /// The headline table of an output folder's summary, as lines for the terminal.
 pub fn headlines(out: &Path) -> Result<Vec<String>> {
-    Ok(headline_lines(&read_summary(&out.join("summary.parquet"))?))
+    // Headlines read the whole population's rows only.
+    Ok(headline_lines(&read_summary_where(
+        &out.join("summary.parquet"),
+        &|l, _, _, _| matches!(l, Level::System | Level::England),
+    )?))
 }
 
 /// The budget table `capsim budget` prints and writes (`budget_table.{parquet,csv}`): for
@@ -456,7 +460,7 @@ pub fn budget_table(out: &Path, formula: &str) -> Result<Vec<String>> {
     ];
     let mut rows: Vec<BudgetTableRow> = Vec::new();
     for r in &summary {
-        if r.year != last || r.level == Level::System {
+        if r.year != last || matches!(r.level, Level::System | Level::England) {
             continue;
         }
         let Some(j) = wanted.iter().position(|w| *w == r.metric) else {

@@ -15,7 +15,9 @@ use crate::config::resolve::Resolved;
 use crate::config::scenario::scenario_error;
 use crate::core::error::Result;
 use crate::core::money;
-use crate::data::datasets::{load_weight_table, DatasetSource, Datasets, WeightTable};
+use crate::data::datasets::{
+    load_place_file, load_weight_table, DatasetSource, Datasets, WeightTable,
+};
 use crate::data::geography::Geography;
 use crate::engine::levers::Levers;
 use crate::engine::simulation::{simulate_plan_here, NeighbourhoodResult, Plan, SimConfig};
@@ -47,14 +49,18 @@ pub struct Prepared {
 /// Loads the datasets, builds the model and each group's geography, and checks every
 /// scenario against them, before anything is simulated.
 pub fn prepare(batch: &Batch, source: &DatasetSource) -> Result<Prepared> {
-    let datasets = Datasets::load(source)?;
-    let model = Model::new(&datasets)?;
+    let mut datasets = Datasets::load(source)?;
     let groups = batch.groups();
+    let mut geos = Vec::new();
+    for g in &groups {
+        geos.push(batch.scenarios[g[0]].geography(&datasets)?);
+    }
+    place_files(batch, &groups, &geos, &mut datasets)?;
+    let model = Model::new(&datasets)?;
     let mut geographies = Vec::new();
     let mut weights = Vec::new();
     let mut resolved = vec![None; batch.scenarios.len()];
-    for g in &groups {
-        let geo = batch.scenarios[g[0]].geography(&datasets)?;
+    for (g, geo) in groups.iter().zip(geos) {
         for s in g {
             resolved[*s] = Some(batch.scenarios[*s].resolve(&datasets, &geo)?);
         }
@@ -99,6 +105,53 @@ pub fn prepare(batch: &Batch, source: &DatasetSource) -> Result<Prepared> {
         geographies,
         groups,
     })
+}
+
+/// Adds the places files of the batch's scenarios (`[capitation] places`) to the
+/// datasets' place factors before the model is built, so budgets and local unit costs
+/// see the same factors. A row replaces the bundled row of its place; two files that give
+/// one place different factors are refused, since the model holds one factor per place.
+fn place_files(
+    batch: &Batch,
+    groups: &[Vec<usize>],
+    geos: &[Geography],
+    datasets: &mut Datasets,
+) -> Result<()> {
+    let mut from: Vec<(String, PathBuf)> = Vec::new();
+    for (g, geo) in groups.iter().zip(geos) {
+        let names: Vec<&str> = geo.places.iter().map(|p| p.name.as_str()).collect();
+        for s in g {
+            let Some(path) = &batch.scenarios[*s].capitation.places else {
+                continue;
+            };
+            for row in load_place_file(path, &names)? {
+                let i = datasets
+                    .place_factors
+                    .iter()
+                    .position(|p| p.place == row.place);
+                if let Some((_, first)) = from.iter().find(|(p, _)| *p == row.place) {
+                    if i.is_some_and(|i| datasets.place_factors[i] != row) {
+                        return Err(scenario_error(
+                            &batch.scenarios[*s].file,
+                            None,
+                            "capitation.places",
+                            format!(
+                                "place `{}` has other factors in {}; one batch gives a place one set",
+                                row.place,
+                                first.display()
+                            ),
+                        ));
+                    }
+                }
+                from.push((row.place.clone(), path.clone()));
+                match i {
+                    Some(i) => datasets.place_factors[i] = row,
+                    None => datasets.place_factors.push(row),
+                }
+            }
+        }
+    }
+    Ok(())
 }
 
 /// One simulated work unit: the plan (counterfactual first, then the group's scenarios

@@ -62,6 +62,23 @@ impl RunOptions {
     }
 }
 
+/// Monte Carlo runs of the first command (`capsim run` with no file): enough for every
+/// chart and a stable interval, few enough that the five scenarios finish in a minute or
+/// two on two cores. `--runs` overrides it.
+pub const FIRST_COMMAND_RUNS: u32 = 30;
+
+/// What `capsim run` with no file runs: the bundled shift-left comparison
+/// (`scenarios/batch.toml`, five scenarios from common random numbers) at
+/// [`FIRST_COMMAND_RUNS`] runs, with the command line's overrides.
+pub fn bundled_comparison(o: &Overrides) -> Result<Batch> {
+    let mut b = Batch::bundled()?;
+    b.apply(&Overrides {
+        runs: o.runs.or(Some(FIRST_COMMAND_RUNS)),
+        ..o.clone()
+    })?;
+    Ok(b)
+}
+
 /// What `run.json` records.
 #[derive(Debug, Clone, Serialize)]
 pub struct RunInfo {

@@ -6,7 +6,7 @@ use std::path::Path;
 
 use serde::{Deserialize, Serialize};
 
-use crate::config::scenario::{parse_toml, scenario_error, Overrides, Scenario};
+use crate::config::scenario::{bundled_text, parse_toml, scenario_error, Overrides, Scenario};
 use crate::config::uncertainty::Share;
 use crate::core::error::Result;
 
@@ -69,14 +69,25 @@ impl Batch {
     pub fn load(file: &Path) -> Result<Self> {
         let text = std::fs::read_to_string(file)
             .map_err(|e| scenario_error(file, None, "(file)", format!("cannot read: {e}")))?;
-        let b: BatchFile = parse_toml(file, &text)?;
         let dir = file.parent().unwrap_or_else(|| Path::new("."));
+        Self::parse(file, &text, &|s| Scenario::load(&dir.join(s)))
+    }
+
+    /// The bundled `scenarios/batch.toml` with its bundled scenarios: the shift-left
+    /// comparison the first command runs.
+    pub fn bundled() -> Result<Self> {
+        let file = Path::new("scenarios/batch.toml (bundled)");
+        Self::parse(file, &bundled_text(file)?, &Scenario::load_bundled)
+    }
+
+    fn parse(file: &Path, text: &str, load: &dyn Fn(&str) -> Result<Scenario>) -> Result<Self> {
+        let b: BatchFile = parse_toml(file, text)?;
         let mut scenarios = Vec::new();
         for s in &b.scenarios {
-            scenarios.push(Scenario::load(&dir.join(s))?);
+            scenarios.push(load(s)?);
         }
         for (i, sw) in b.sweep.iter().enumerate() {
-            scenarios.extend(expand(file, i, sw, &Scenario::load(&dir.join(&sw.base))?)?);
+            scenarios.extend(expand(file, i, sw, &load(&sw.base)?)?);
         }
         if scenarios.is_empty() {
             return Err(scenario_error(

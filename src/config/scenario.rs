@@ -481,6 +481,12 @@ pub struct Capitation {
     /// A risk pool; absent, every position stands and no pool is reported.
     #[serde(default, deserialize_with = "risk_sharing")]
     pub risk_sharing: Option<RiskSharing>,
+    /// Market forces factors and rurality indices of places the bundled
+    /// `capitation_places.csv` does not list (imported or generated places): a CSV with
+    /// its columns, path relative to the scenario. Its rows replace the bundled ones for
+    /// the places they name, in budgets and in local unit costs alike.
+    #[serde(default)]
+    pub places: Option<PathBuf>,
 }
 
 fn risk_sharing<'de, D: Deserializer<'de>>(
@@ -520,6 +526,7 @@ impl Default for Capitation {
             formula: default_formulas(),
             pace_of_change: None,
             risk_sharing: None,
+            places: None,
         }
     }
 }
@@ -1121,25 +1128,47 @@ fn read(file: &Path) -> Result<String> {
         .map_err(|e| scenario_error(file, None, "(file)", format!("cannot read: {e}")))
 }
 
+/// The text of a bundled example named by `scenarios/NAME (bundled)`.
+pub(crate) fn bundled_text(path: &Path) -> Result<String> {
+    let name = path
+        .file_name()
+        .map(|n| {
+            n.to_string_lossy()
+                .trim_end_matches(" (bundled)")
+                .to_string()
+        })
+        .unwrap_or_default();
+    EXAMPLES
+        .iter()
+        .find(|(n, _)| *n == name)
+        .map(|(_, t)| t.to_string())
+        .ok_or_else(|| scenario_error(path, None, "(file)", "not a bundled example"))
+}
+
 impl Scenario {
     /// Reads a scenario file and the files it extends.
     pub fn load(file: &Path) -> Result<Self> {
-        Self::load_from(file, None)
+        Self::load_from(file, false)
     }
 
     /// The bundled baseline scenario (`scenarios/baseline.toml`), what `capsim run` runs
     /// when given no file.
     pub fn bundled_baseline() -> Result<Self> {
+        Self::load_bundled("baseline.toml")
+    }
+
+    /// A bundled example scenario by file name, with the bundled files it extends: what
+    /// the first command (`capsim run` with no file) runs without reading the disk.
+    pub fn load_bundled(name: &str) -> Result<Self> {
         Self::load_from(
-            Path::new("scenarios/baseline.toml (bundled)"),
-            Some(EXAMPLES[0].1),
+            &Path::new("scenarios").join(format!("{name} (bundled)")),
+            true,
         )
     }
 
-    fn load_from(file: &Path, text: Option<&str>) -> Result<Self> {
+    fn load_from(file: &Path, bundled: bool) -> Result<Self> {
         let mut chain = Vec::new();
         let mut next = Some(file.to_path_buf());
-        let mut given = text;
         while let Some(path) = next {
             if chain
                 .iter()
@@ -1160,17 +1189,22 @@ impl Scenario {
                     format!("more than {MAX_EXTENDS} files deep"),
                 ));
             }
-            let text = match given.take() {
-                Some(t) => t.to_string(),
-                None => read(&path)?,
+            let text = if bundled {
+                bundled_text(&path)?
+            } else {
+                read(&path)?
             };
             let mut parsed: ScenarioFile = parse_toml(&path, &text)?;
             parsed.locate(&path, &text);
             parsed.check(&path)?;
-            next = parsed
-                .extends
-                .as_ref()
-                .map(|e| path.parent().unwrap_or_else(|| Path::new(".")).join(e));
+            next = parsed.extends.as_ref().map(|e| {
+                let to = path.parent().unwrap_or_else(|| Path::new(".")).join(e);
+                if bundled {
+                    to.with_file_name(format!("{e} (bundled)"))
+                } else {
+                    to
+                }
+            });
             chain.push((path, parsed));
         }
         // Apply from the deepest base to the file itself.
@@ -1217,6 +1251,9 @@ impl Scenario {
                     if let Some(w) = &formula.weights {
                         formula.weights = Some(dir.join(w));
                     }
+                }
+                if let Some(p) = &v.places {
+                    v.places = Some(dir.join(p));
                 }
                 s.capitation = v;
             }

@@ -12,5 +12,11 @@ crate::labelled_enum! {
         /// A deprivation quintile of the whole simulated population (area `1` = most
         /// deprived to `5`), or the gap between quintiles 1 and 5 (area `1-5`).
         ImdQuintile => "imd_quintile",
+        /// The sum over every system of a run with more than one (the England preset's 42),
+        /// so national figures are read, not re-added by every reader.
+        England => "england",
     }
 }
+
+/// The one area of [`Level::England`].
+pub const ENGLAND: &str = "England";

@@ -1558,16 +1558,55 @@ fn load_inequalities_uplift(t: &Table) -> Result<[f64; N_IMD]> {
 }
 
 fn load_place_factors(t: &Table, system: &[NeighbourhoodRow]) -> Result<Vec<PlaceFactors>> {
-    let cols = ["place", "market_forces_factor", "rurality_index"];
     let mut places: Vec<&str> = Vec::new();
     for n in system {
         if !places.contains(&n.place.as_str()) {
             places.push(&n.place);
         }
     }
-    let place = t.choice("place", &cols, &places)?;
-    let mff = t.number("market_forces_factor", &cols)?;
-    let rur = t.number("rurality_index", &cols)?;
+    place_factors(t, &places)
+}
+
+/// Reads a scenario's own places file (`[capitation] places`), in the columns of
+/// `capitation_places.csv`, for the places of its geography (`places`): imported or
+/// generated places have no row in the bundled file. Checked cell by cell like a dataset.
+pub fn load_place_file(path: &Path, places: &[&str]) -> Result<Vec<PlaceFactors>> {
+    place_factors(&Table::read(path)?, places)
+}
+
+fn place_factors(t: &Table, places: &[&str]) -> Result<Vec<PlaceFactors>> {
+    let cols = ["place", "market_forces_factor", "rurality_index"];
+    let text = t.text("place", &cols)?;
+    // A geography of a thousand places is not listed in an error; its ends show the form.
+    let allowed = match places {
+        [] => "a place of the scenario's geography (it has none)".to_string(),
+        p if p.len() <= 12 => format!("one of {}", p.join(", ")),
+        p => format!(
+            "a place of the scenario's geography ({} places, {} to {})",
+            p.len(),
+            p[0],
+            p[p.len() - 1]
+        ),
+    };
+    let mut values = Vec::with_capacity(text.values.len());
+    for (row, name) in text.values.iter().enumerate() {
+        match places.iter().position(|p| p == name) {
+            Some(i) => values.push(i),
+            None => return Err(t.invalid("place", row, name, &allowed)),
+        }
+    }
+    let place = Col {
+        name: "place",
+        values,
+    };
+    // Plausible ranges: they scale unit costs as well as budgets. NHS market forces factors
+    // lie within about 0.9-1.3 and Carr-Hill rurality indices within a few per cent of 1.
+    let mff = t.number_in(
+        "market_forces_factor",
+        &cols,
+        ("a market forces factor", 0.8, 1.5),
+    )?;
+    let rur = t.number_in("rurality_index", &cols, ("a rurality index", 0.8, 1.5))?;
     let mut out: Vec<PlaceFactors> = Vec::new();
     for r in 0..t.height() {
         let name = places[place.values[r]];

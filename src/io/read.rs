@@ -18,6 +18,50 @@ pub fn read_parquet(path: &Path) -> Result<DataFrame> {
         })
 }
 
+/// Reads only `columns` of a Parquet file, and with `slice` (offset, length) only those
+/// rows: the report reads what it draws, a slice at a time, so a national output's
+/// tables of millions of rows never sit in memory whole.
+pub fn read_parquet_columns(
+    path: &Path,
+    columns: &[&str],
+    slice: Option<(usize, usize)>,
+) -> Result<DataFrame> {
+    let f = File::open(path).map_err(|e| CapsimError::io(path, e))?;
+    ParquetReader::new(f)
+        .with_columns(Some(columns.iter().map(|c| c.to_string()).collect()))
+        .with_slice(slice)
+        .finish()
+        .map_err(|e| CapsimError::Write {
+            path: path.to_path_buf(),
+            reason: format!("cannot read: {e}"),
+        })
+}
+
+/// The number of rows of a Parquet file, from its metadata.
+pub fn parquet_rows(path: &Path) -> Result<usize> {
+    let f = File::open(path).map_err(|e| CapsimError::io(path, e))?;
+    ParquetReader::new(f)
+        .num_rows()
+        .map_err(|e| unexpected(path, e))
+}
+
+/// The rows of `df` for which `keep(row)` holds, in order.
+pub fn rows_where(df: &DataFrame, path: &Path, keep: impl Fn(usize) -> bool) -> Result<DataFrame> {
+    let idx: Vec<IdxSize> = (0..df.height())
+        .filter(|i| keep(*i))
+        .map(|i| i as IdxSize)
+        .collect();
+    df.take(&IdxCa::from_vec("idx".into(), idx))
+        .map_err(|e| unexpected(path, e))
+}
+
+/// A string column, borrowed: for filtering rows before anything is copied.
+pub fn str_column<'a>(df: &'a DataFrame, path: &Path, name: &str) -> Result<&'a StringChunked> {
+    column(df, path, name)?
+        .str()
+        .map_err(|e| unexpected(path, e))
+}
+
 /// A column of a frame read from `path`, as owned values; nulls become defaults.
 pub fn strings(df: &DataFrame, path: &Path, name: &str) -> Result<Vec<String>> {
     Ok(column(df, path, name)?

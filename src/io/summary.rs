@@ -14,7 +14,9 @@ use crate::accounts::summary::BudgetTableRow;
 use crate::accounts::summary::{RiskRow, SensitivityRow, Stat, SummaryRow, CENTILES};
 use crate::core::error::{CapsimError, Result};
 use crate::core::level::Level;
-use crate::io::read::{floats, ints, read_parquet, strings};
+use crate::io::read::{
+    floats, ints, parquet_rows, read_parquet, read_parquet_columns, rows_where, str_column, strings,
+};
 
 fn table_err(what: &str, e: PolarsError) -> CapsimError {
     CapsimError::Write {
@@ -62,13 +64,24 @@ pub fn metrics_frame(m: &Metrics) -> Result<DataFrame> {
 
 /// Reads a run's metrics back.
 pub fn read_metrics(path: &Path) -> Result<Metrics> {
-    let df = read_parquet(path)?;
+    metrics_of_frame(&read_parquet(path)?, path)
+}
+
+/// Reads the rows of a run's metrics that `keep` wants.
+pub fn read_metrics_where(path: &Path, keep: Keep) -> Result<Metrics> {
+    metrics_of_frame(
+        &kept(&read_parquet(path)?, path, keep, Some("metric"))?,
+        path,
+    )
+}
+
+fn metrics_of_frame(df: &DataFrame, path: &Path) -> Result<Metrics> {
     Ok(Metrics {
-        year: ints(&df, path, "year")?,
-        level: levels(path, strings(&df, path, "level")?)?,
-        area: strings(&df, path, "area")?,
-        metric: metrics_of(path, strings(&df, path, "metric")?)?,
-        value: floats(&df, path, "value")?,
+        year: ints(df, path, "year")?,
+        level: levels(path, strings(df, path, "level")?)?,
+        area: strings(df, path, "area")?,
+        metric: metrics_of(path, strings(df, path, "metric")?)?,
+        value: floats(df, path, "value")?,
     })
 }
 
@@ -140,18 +153,50 @@ pub fn summary_frame(rows: &[SummaryRow]) -> Result<DataFrame> {
     DataFrame::new_infer_height(cols).map_err(|e| table_err("(summary)", e))
 }
 
+/// Which rows of a summary, per-run metrics or risk table a reader wants, from the row's
+/// level, year, the table's last year and its metric name (empty for the risk table).
+pub type Keep<'a> = &'a dyn Fn(Level, i32, i32, &str) -> bool;
+
+/// The rows of `df` that `keep` wants, decided on borrowed columns, so that rows left out
+/// are never copied or parsed (a national summary has most of its rows per neighbourhood).
+fn kept(df: &DataFrame, path: &Path, keep: Keep, metric: Option<&str>) -> Result<DataFrame> {
+    let year = ints(df, path, "year")?;
+    let last = year.iter().copied().max().unwrap_or(0);
+    let level = str_column(df, path, "level")?;
+    let metric = metric.map(|m| str_column(df, path, m)).transpose()?;
+    let mut wanted = vec![false; df.height()];
+    for (i, l) in level.iter().enumerate() {
+        let l = l.unwrap_or_default();
+        let l = Level::parse(l).ok_or_else(|| bad(path, "level", l))?;
+        let m = metric.and_then(|m| m.get(i)).unwrap_or_default();
+        wanted[i] = keep(l, year[i], last, m);
+    }
+    rows_where(df, path, |i| wanted[i])
+}
+
 /// Reads `summary.parquet` back into typed rows.
 pub fn read_summary(path: &Path) -> Result<Vec<SummaryRow>> {
-    let df = read_parquet(path)?;
-    let scenario = strings(&df, path, "scenario")?;
-    let year = ints(&df, path, "year")?;
-    let level = levels(path, strings(&df, path, "level")?)?;
-    let area = strings(&df, path, "area")?;
-    let metric = metrics_of(path, strings(&df, path, "metric")?)?;
-    let mean = floats(&df, path, "mean")?;
+    summary_rows(&read_parquet(path)?, path)
+}
+
+/// Reads the rows of `summary.parquet` that `keep` wants.
+pub fn read_summary_where(path: &Path, keep: Keep) -> Result<Vec<SummaryRow>> {
+    summary_rows(
+        &kept(&read_parquet(path)?, path, keep, Some("metric"))?,
+        path,
+    )
+}
+
+fn summary_rows(df: &DataFrame, path: &Path) -> Result<Vec<SummaryRow>> {
+    let scenario = strings(df, path, "scenario")?;
+    let year = ints(df, path, "year")?;
+    let level = levels(path, strings(df, path, "level")?)?;
+    let area = strings(df, path, "area")?;
+    let metric = metrics_of(path, strings(df, path, "metric")?)?;
+    let mean = floats(df, path, "mean")?;
     let cents: Vec<Vec<f64>> = CENTILES
         .iter()
-        .map(|(c, _)| floats(&df, path, c))
+        .map(|(c, _)| floats(df, path, c))
         .collect::<Result<_>>()?;
     let runs = df
         .column("runs")
@@ -225,9 +270,9 @@ pub fn risk_frame(rows: &[RiskRow]) -> Result<DataFrame> {
     DataFrame::new_infer_height(cols).map_err(|e| table_err("(risk)", e))
 }
 
-/// Reads `risk.parquet` back.
-pub fn read_risk(path: &Path) -> Result<Vec<RiskRow>> {
-    let df = read_parquet(path)?;
+/// Reads the rows of `risk.parquet` that `keep` wants (its metric name is empty).
+pub fn read_risk_where(path: &Path, keep: Keep) -> Result<Vec<RiskRow>> {
+    let df = kept(&read_parquet(path)?, path, keep, None)?;
     let scenario = strings(&df, path, "scenario")?;
     let year = ints(&df, path, "year")?;
     let level = levels(path, strings(&df, path, "level")?)?;
@@ -315,24 +360,54 @@ pub type PeopleByCell = (i32, String, String, String, f64);
 
 /// People by (year, age band, sex, segment), summed over neighbourhoods and quintiles,
 /// from a `population` table.
+///
+/// Only the five columns it sums are read, a slice of rows at a time, and keys are
+/// borrowed until a cell is first seen: the England preset's table has some 14 million
+/// rows, which read whole took gigabytes.
 pub fn read_population_by_cell(path: &Path) -> Result<Vec<PeopleByCell>> {
-    let df = read_parquet(path)?;
-    let year = ints(&df, path, "year")?;
-    let (b, s, g) = (
-        strings(&df, path, "age_band")?,
-        strings(&df, path, "sex")?,
-        strings(&df, path, "segment")?,
-    );
-    let people: Vec<f64> = df
-        .column("people")
-        .and_then(|c| c.cast(&DataType::Float64))
-        .and_then(|c| Ok(c.f64()?.iter().map(|x| x.unwrap_or(0.0)).collect()))
-        .map_err(|e| bad(path, "people", &e.to_string()))?;
+    const SLICE: usize = 1 << 20;
+    let columns = ["year", "age_band", "sex", "segment", "people"];
     let mut sums: BTreeMap<(i32, String, String, String), f64> = BTreeMap::new();
-    for i in 0..year.len() {
-        *sums
-            .entry((year[i], b[i].clone(), s[i].clone(), g[i].clone()))
-            .or_default() += people[i];
+    let n = parquet_rows(path)?;
+    let mut offset = 0;
+    while offset < n {
+        let df = read_parquet_columns(path, &columns, Some((offset, SLICE)))?;
+        offset += SLICE;
+        let year = ints(&df, path, "year")?;
+        let (b, s, g) = (
+            str_column(&df, path, "age_band")?,
+            str_column(&df, path, "sex")?,
+            str_column(&df, path, "segment")?,
+        );
+        let people = df
+            .column("people")
+            .and_then(|c| c.cast(&DataType::Float64))
+            .map_err(|e| bad(path, "people", &e.to_string()))?;
+        let people = people
+            .f64()
+            .map_err(|e| bad(path, "people", &e.to_string()))?;
+        let mut slice: std::collections::HashMap<(i32, &str, &str, &str), f64> =
+            std::collections::HashMap::new();
+        for (i, (((b, s), g), p)) in b
+            .iter()
+            .zip(s.iter())
+            .zip(g.iter())
+            .zip(people.iter())
+            .enumerate()
+        {
+            let key = (
+                year[i],
+                b.unwrap_or_default(),
+                s.unwrap_or_default(),
+                g.unwrap_or_default(),
+            );
+            *slice.entry(key).or_default() += p.unwrap_or(0.0);
+        }
+        for ((y, b, s, g), v) in slice {
+            *sums
+                .entry((y, b.to_string(), s.to_string(), g.to_string()))
+                .or_default() += v;
+        }
     }
     Ok(sums
         .into_iter()
@@ -453,10 +528,12 @@ pub fn read_run_values(
             })
             .collect()
     };
+    // Only the last year's system rows are parsed.
+    let keep: Keep = &|l, y, last, _| l == Level::System && y == last;
     let flat = dir.join("metrics.parquet");
     if flat.exists() {
         if let Some(s) = scenarios.first() {
-            out.push((s.clone(), 0, values(&read_metrics(&flat)?)));
+            out.push((s.clone(), 0, values(&read_metrics_where(&flat, keep)?)));
         }
         return Ok(out);
     }
@@ -466,7 +543,7 @@ pub fn read_run_values(
             if !path.exists() {
                 break;
             }
-            out.push((s.clone(), run, values(&read_metrics(&path)?)));
+            out.push((s.clone(), run, values(&read_metrics_where(&path, keep)?)));
         }
     }
     Ok(out)

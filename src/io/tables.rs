@@ -452,7 +452,7 @@ pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<()> {
 
 /// The budgets of one scenario-run as a frame (money in pounds, from exact pence).
 fn budgets_frame(g: &Geography, b: &Budgets) -> Result<DataFrame> {
-    use crate::core::level::Level;
+    use crate::core::level::{Level, ENGLAND};
     let mut area = Area::default();
     for (level, k) in b.level.iter().zip(&b.area) {
         match level {
@@ -464,6 +464,11 @@ fn budgets_frame(g: &Geography, b: &Budgets) -> Result<DataFrame> {
             }
             Level::System => {
                 area.system.push(&g.systems[*k]);
+                area.place.push("");
+                area.neighbourhood.push("");
+            }
+            Level::England => {
+                area.system.push(ENGLAND);
                 area.place.push("");
                 area.neighbourhood.push("");
             }

@@ -19,7 +19,7 @@ pub struct Headline {
 
 /// Column titles of the headline table.
 pub const COLUMNS: [&str; 6] = [
-    "scenario (system, last year)",
+    "scenario (last year)",
     "spend",
     "emergency admissions",
     "cumulative net cost",
@@ -35,6 +35,19 @@ fn columns() -> [(Metric, bool); 4] {
         (Metric::CumulativeNetCost, true),
         (Metric::AvoidedAdmissions, false),
     ]
+}
+
+/// The level a scenario's headline reads: England when its output has the national sum
+/// (several systems), so the intervals are the nation's, else its system(s).
+fn top_level(rows: &[SummaryRow], scenario: &str) -> Level {
+    if rows
+        .iter()
+        .any(|r| r.level == Level::England && r.scenario == scenario)
+    {
+        Level::England
+    } else {
+        Level::System
+    }
 }
 
 /// One headline per scenario, in the summary's order: the system's spend, emergency
@@ -56,13 +69,11 @@ pub fn headlines(rows: &[SummaryRow]) -> Vec<Headline> {
                 .map(|r| r.year)
                 .max()
                 .unwrap_or(0);
+            let top = top_level(rows, s);
             let pick = |m: &Metric| -> Vec<&SummaryRow> {
                 rows.iter()
                     .filter(|r| {
-                        r.scenario == s
-                            && r.level == Level::System
-                            && r.metric == *m
-                            && r.year == last
+                        r.scenario == s && r.level == top && r.metric == *m && r.year == last
                     })
                     .collect()
             };
@@ -137,11 +148,12 @@ pub fn headline_lines(rows: &[SummaryRow]) -> Vec<String> {
 pub fn findings(rows: &[SummaryRow]) -> Vec<String> {
     let mut out = Vec::new();
     for h in headlines(rows) {
+        let top = top_level(rows, &h.scenario);
         let get = |m: &Metric| {
             rows.iter()
                 .find(|r| {
                     r.scenario == h.scenario
-                        && r.level == Level::System
+                        && r.level == top
                         && r.year == h.last_year
                         && r.metric == *m
                 })

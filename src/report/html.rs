@@ -14,7 +14,7 @@ use base64::Engine;
 use crate::core::error::{CapsimError, Result};
 use crate::io::tables::Staging;
 use crate::report::charts::{
-    write_charts, Outcome, ReportData, CHARTS as REGISTRY, FONT, FONT_BYTES,
+    write_charts, Outcome, ReportData, CHARTS as REGISTRY, FONT, PAGE_FONT_BYTES,
 };
 use crate::report::headline::{findings, headlines, COLUMNS};
 
@@ -56,7 +56,7 @@ pub fn report(dir: &Path) -> Result<Report> {
     })?;
     // The font once beside the charts, for the standalone SVG files.
     let font = staging.path(&format!("{CHARTS}/{FONT_FILE}"))?;
-    std::fs::write(&font, FONT_BYTES).map_err(|e| CapsimError::io(&font, e))?;
+    std::fs::write(&font, PAGE_FONT_BYTES).map_err(|e| CapsimError::io(&font, e))?;
     let mut inline = Vec::new();
     for p in &svgs {
         let text = std::fs::read_to_string(p).map_err(|e| CapsimError::io(p, e))?;
@@ -143,7 +143,7 @@ fn page(
     charts: &[(&'static str, Outcome)],
     inline: &[String],
 ) -> Result<String> {
-    let font = base64::engine::general_purpose::STANDARD.encode(FONT_BYTES);
+    let font = base64::engine::general_purpose::STANDARD.encode(PAGE_FONT_BYTES);
     let mut h = String::new();
     let w = |h: &mut String, s: &str| h.push_str(s);
     w(
@@ -161,7 +161,11 @@ fn page(
 body {{ font-family: \"{FONT}\", sans-serif; margin: 2em auto; max-width: 1000px; color: #222; }}\n\
 figure {{ margin: 2em 0; }} figure svg {{ width: 100%; height: auto; }}\n\
 table {{ border-collapse: collapse; font-size: 0.85em; }} td, th {{ border: 1px solid #ccc; padding: 0.2em 0.5em; text-align: left; }}\n\
-pre {{ font-size: 0.8em; overflow-x: auto; }}</style>"
+pre {{ font-size: 0.8em; overflow-x: auto; }}\n\
+@page {{ size: A4; margin: 15mm; }}\n\
+@media print {{ body {{ margin: 0; max-width: none; font-size: 10pt; }} a {{ color: inherit; text-decoration: none; }}\n\
+figure, table, tr, p.finding {{ break-inside: avoid; page-break-inside: avoid; }} h2 {{ break-after: avoid; page-break-after: avoid; }}\n\
+figure {{ margin: 0 0 6mm; }} figure svg {{ max-height: 160mm; }} }}</style>"
     );
     let _ = writeln!(
         h,

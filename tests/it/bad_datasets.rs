@@ -169,9 +169,13 @@ fn bad_setting_is_rejected_before_work() {
 #[test]
 fn a_good_run_writes_every_table_and_run_json() {
     let tmp = tempfile::tempdir().unwrap();
+    // A scenario of defaults: `run` with no file is the bundled comparison batch.
+    std::fs::write(tmp.path().join("b.toml"), "name = \"b\"\n").unwrap();
     let out = capsim(
         tmp.path(),
-        &["run", "--years", "2", "--runs", "1", "--out", "results"],
+        &[
+            "run", "b.toml", "--years", "2", "--runs", "1", "--out", "results",
+        ],
     );
     assert!(
         out.status.success(),

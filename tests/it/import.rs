@@ -354,11 +354,13 @@ fn a_run_simulates_the_imported_geography() {
     let people: u64 = Geography::from_dir(&tmp.path().join("geo"))
         .unwrap()
         .total_population();
-    // On the command line, one run.
+    // On the command line, one run of a scenario that names no population.
+    std::fs::write(tmp.path().join("plain.toml"), "name = \"plain\"\n").unwrap();
     let out = capsim(
         tmp.path(),
         &[
             "run",
+            "plain.toml",
             "--geography",
             "geo",
             "--years",

@@ -242,3 +242,42 @@ fn merge_draws_the_report_like_batch() {
     assert!(tmp.path().join("quiet/summary.parquet").exists());
     assert!(!tmp.path().join("quiet/report.html").exists());
 }
+
+/// The README's first command (`capsim run`, no file) runs the bundled shift-left
+/// comparison, five scenarios, and its report draws every chart of the registry.
+#[test]
+fn the_first_command_runs_the_bundled_comparison_with_every_chart() {
+    let tmp = tempfile::tempdir().unwrap();
+    let out = capsim(
+        tmp.path(),
+        &["run", "--runs", "4", "--years", "3", "--out", "out"],
+    );
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        stdout.contains(&format!("({} charts)", CHARTS.len())),
+        "{stdout}"
+    );
+    let html = std::fs::read_to_string(tmp.path().join("out/report.html")).unwrap();
+    assert!(!html.contains("not drawn"), "every chart is drawn");
+    for s in [
+        "baseline",
+        "frailty-virtual-wards",
+        "proactive-complex-care",
+        "prevention-stable-ltc",
+        "all-of-the-above",
+    ] {
+        assert!(stdout.contains(s), "{s} in the headlines: {stdout}");
+    }
+    // The subset font keeps the page small enough to e-mail with a board paper.
+    assert!(
+        html.len() < 1_200_000,
+        "report.html is {} bytes",
+        html.len()
+    );
+    assert!(html.contains("@media print") && html.contains("size: A4"));
+}

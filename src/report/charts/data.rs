@@ -9,8 +9,8 @@ use crate::accounts::summary::{RiskRow, SensitivityRow, Stat, SummaryRow};
 use crate::core::error::Result;
 use crate::core::level::Level;
 use crate::io::summary::{
-    read_formula_fit, read_population_by_cell, read_risk, read_run_values, read_sensitivity,
-    read_summary, PeopleByCell, RunValues,
+    read_formula_fit, read_population_by_cell, read_risk_where, read_run_values, read_sensitivity,
+    read_summary_where, PeopleByCell, RunValues,
 };
 
 /// (scenario, year, level, area, metric).
@@ -71,9 +71,26 @@ fn formulas_of(dir: &Path) -> Vec<String> {
         .collect()
 }
 
+/// The summary rows the report draws: every system-level and national row, and per
+/// neighbourhood only the few metrics of the per-area charts in their first and last
+/// years. A national summary has hundreds of thousands of rows per neighbourhood and
+/// place that no chart reads.
+fn drawn(level: Level, year: i32, last: i32, metric: &str) -> bool {
+    match level {
+        Level::System | Level::England | Level::ImdQuintile => true,
+        Level::Neighbourhood => {
+            (year == 1 || year == last)
+                && (matches!(metric, "population" | "spend" | "spend_per_head")
+                    || metric.starts_with("budget_per_head:")
+                    || metric.starts_with("weighted_population:"))
+        }
+        Level::Place | Level::Pool => false,
+    }
+}
+
 impl ReportData {
     pub fn load(dir: &Path) -> Result<Self> {
-        let rows = read_summary(&dir.join("summary.parquet"))?;
+        let rows = read_summary_where(&dir.join("summary.parquet"), &drawn)?;
         let mut d = ReportData::default();
         for r in &rows {
             if !d.scenarios.contains(&r.scenario) {
@@ -97,7 +114,10 @@ impl ReportData {
         }
         let path = dir.join("risk.parquet");
         if path.exists() {
-            d.risk = read_risk(&path)?;
+            // The charts and the systematic share read the last year's neighbourhoods.
+            d.risk = read_risk_where(&path, &|l, y, last, _| {
+                l == Level::Neighbourhood && y == last
+            })?;
         }
         d.formulas = formulas_of(dir);
         d.qaly_threshold = first_scenario(dir)
@@ -122,13 +142,29 @@ impl ReportData {
         self.summary.keys().map(|k| k.1).max().unwrap_or(1)
     }
 
-    /// The (first) system's name.
-    pub fn system(&self) -> String {
-        self.summary
-            .keys()
-            .find(|k| k.2 == Level::System)
-            .map(|k| k.3.clone())
-            .unwrap_or_default()
+    /// The level and area the whole-population charts show: England when the output has
+    /// several systems, else the (first) system.
+    pub fn top(&self) -> (Level, String) {
+        let find = |l: Level| {
+            self.summary
+                .keys()
+                .find(|k| k.2 == l)
+                .map(|k| (l, k.3.clone()))
+        };
+        find(Level::England)
+            .or_else(|| find(Level::System))
+            .unwrap_or((Level::System, String::new()))
+    }
+
+    /// The systems of the output, in order.
+    pub fn systems(&self) -> Vec<String> {
+        let mut v: Vec<String> = Vec::new();
+        for k in self.summary.keys().filter(|k| k.2 == Level::System) {
+            if !v.contains(&k.3) {
+                v.push(k.3.clone());
+            }
+        }
+        v
     }
 
     pub fn get(
@@ -150,26 +186,34 @@ impl ReportData {
             .copied()
     }
 
-    /// A system-level metric over the years.
+    /// A metric of the whole population ([`Self::top`]) over the years.
     pub fn system_series(&self, scenario: &str, metric: &Metric) -> Vec<(i32, Stat)> {
-        let sys = self.system();
+        let (level, area) = self.top();
+        self.series(scenario, level, &area, metric)
+    }
+
+    /// A metric of one area over the years.
+    pub fn series(
+        &self,
+        scenario: &str,
+        level: Level,
+        area: &str,
+        metric: &Metric,
+    ) -> Vec<(i32, Stat)> {
         (1..=self.last_year())
-            .filter_map(|y| {
-                self.get(scenario, y, Level::System, &sys, metric)
-                    .map(|s| (y, s))
-            })
+            .filter_map(|y| self.get(scenario, y, level, area, metric).map(|s| (y, s)))
             .collect()
     }
 
     /// The headline (first) formula's name.
     pub fn formula(&self) -> Option<String> {
         let first = self.scenarios.first()?;
-        let sys = self.system();
+        let (level, sys) = self.top();
         let has = |f: &str| {
             self.get(
                 first,
                 1,
-                Level::System,
+                level,
                 &sys,
                 &Metric::formula(FormulaMetric::Budget, f),
             )

@@ -189,8 +189,14 @@ fn err<E: std::fmt::Debug>(e: E) -> String {
     format!("{e:?}")
 }
 
-/// The embedded regular font, for the report's `@font-face`.
+/// The embedded regular font, whole, for drawing PNGs (any label a scenario names).
 pub const FONT_BYTES: &[u8] = include_bytes!("../../../assets/fonts/DejaVuSans.ttf");
+
+/// The same font subset to Latin-1 and the punctuation and signs the charts use
+/// (`assets/fonts/README.md` says how it was made), for the report's `@font-face` and the
+/// standalone SVGs: the whole font made the page over 1 MB, a thirtieth of it is enough,
+/// and a character outside it falls back to the reader's sans-serif.
+pub const PAGE_FONT_BYTES: &[u8] = include_bytes!("../../../assets/fonts/DejaVuSans-Subset.ttf");
 
 /// Writes every chart the data supports as `NAME.png` and `NAME.svg` at the paths
 /// `path(file)` gives; returns every registered chart with its outcome, in order.

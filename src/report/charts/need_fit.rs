@@ -13,12 +13,12 @@ use crate::core::level::Level;
 /// The formula the chart checks: `need` when the scenario has it, else the headline one.
 fn formula(d: &ReportData) -> Option<String> {
     let first = d.scenarios.first()?;
-    let sys = d.system();
+    let (level, sys) = d.top();
     let has = |f: &str| {
         d.get(
             first,
             1,
-            Level::System,
+            level,
             &sys,
             &Metric::formula(FormulaMetric::WeightedPopulation, f),
         )

@@ -5,13 +5,19 @@ use plotters::prelude::*;
 
 use super::*;
 use crate::accounts::metric::{FormulaMetric, Metric};
+use crate::core::level::Level;
 
 /// The chart's title, or why the data cannot support it.
 pub fn title(d: &ReportData) -> std::result::Result<String, &'static str> {
     d.formula()
         .ok_or("needs capitation budgets in the summary")?;
+    // With several systems the fan is the nation's (their sum), never one system's.
+    let whole = match d.top().0 {
+        Level::England => "England",
+        _ => "System",
+    };
     Ok(format!(
-        "System budget position by year, {}",
+        "{whole} budget position by year, {}",
         d.scenarios.last().cloned().unwrap_or_default()
     ))
 }

@@ -5,7 +5,6 @@ use plotters::prelude::*;
 
 use super::*;
 use crate::accounts::metric::Metric;
-use crate::core::level::Level;
 
 /// The chart's title, or why the data cannot support it.
 pub fn title(d: &ReportData) -> std::result::Result<String, &'static str> {
@@ -24,13 +23,13 @@ pub fn draw<DB: DrawingBackend>(
     k: f64,
 ) -> std::result::Result<(), String> {
     let last = d.last_year();
-    let sys = d.system();
+    let (level, sys) = d.top();
     let pts: Vec<(String, Stat, Stat)> = d
         .with_interventions()
         .into_iter()
         .filter_map(|s| {
-            let a = d.get(&s, last, Level::System, &sys, &Metric::AvoidedAdmissions)?;
-            let c = d.get(&s, last, Level::System, &sys, &Metric::CumulativeNetCost)?;
+            let a = d.get(&s, last, level, &sys, &Metric::AvoidedAdmissions)?;
+            let c = d.get(&s, last, level, &sys, &Metric::CumulativeNetCost)?;
             Some((s, a, c))
         })
         .collect();

@@ -5,7 +5,6 @@ use plotters::prelude::*;
 
 use super::*;
 use crate::accounts::metric::Metric;
-use crate::core::level::Level;
 
 /// The chart's title, or why the data cannot support it.
 pub fn title(d: &ReportData) -> std::result::Result<String, &'static str> {
@@ -25,12 +24,10 @@ pub fn draw<DB: DrawingBackend>(
     let with = d.with_interventions();
     let scen = with.last().cloned().unwrap_or_default();
     let base = d.baseline().unwrap_or_else(|| d.scenarios[0].clone());
-    let sys = d.system();
+    let (level, sys) = d.top();
     let last = d.last_year();
-    let m = |s: &str, y: i32, metric: Metric| {
-        d.get(s, y, Level::System, &sys, &metric)
-            .map_or(0.0, |x| x.mean)
-    };
+    let m =
+        |s: &str, y: i32, metric: Metric| d.get(s, y, level, &sys, &metric).map_or(0.0, |x| x.mean);
     let spend1 = m(&base, 1, Metric::Spend);
     let pop1 = m(&base, 1, Metric::Population);
     let popn = m(&base, last, Metric::Population);
