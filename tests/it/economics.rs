@@ -462,6 +462,9 @@ fn case_finding_avoids_what_the_risk_distribution_implies() {
     let want = levers.interventions[0].use_share[0] / 0.1;
     assert!(want > 1.5, "{want}");
     let got = avoided[1] / avoided[0];
+    eprintln!(
+        "case finding: avoided per enrolled, highest risk / random {got:.3}, expected {want:.3}"
+    );
     assert!(
         (got / want - 1.0).abs() < 0.1,
         "avoided per enrolled, highest risk / random: {got} (expected {want})"
