@@ -443,3 +443,129 @@ fn synthesis_draws_the_imported_ages() {
         );
     }
 }
+
+/// Summary rows of an output folder: (year, level, area, metric) -> mean, for one
+/// scenario (area names may hold commas, so the Parquet table is read).
+fn means(dir: &Path) -> BTreeMap<(String, String, String, String), f64> {
+    capsim::io::summary::read_summary(&dir.join("summary.parquet"))
+        .unwrap()
+        .into_iter()
+        .map(|r| {
+            (
+                (
+                    r.year.to_string(),
+                    r.level.id().to_string(),
+                    r.area,
+                    r.metric.name(),
+                ),
+                r.stat.mean,
+            )
+        })
+        .collect()
+}
+
+/// With two ICBs the summary gains a national level, `england`, whose additive metrics
+/// are the sums of the systems'; a scenario's places file sets market forces for imported
+/// places and raises their local costs; a bad cell of it names file, line and column.
+#[test]
+fn two_systems_add_up_to_england_and_a_places_file_prices_imported_places() {
+    let tmp = tempfile::tempdir().unwrap();
+    fixtures(tmp.path());
+    ok(&import(tmp.path(), &ALL_FILES, &[]));
+    let scenario = |places: &str| {
+        format!(
+            "name = \"two\"\nyears = 2\nruns = 2\nseed = 3\n[population]\ngeography = \"geo\"\n{places}"
+        )
+    };
+    std::fs::write(tmp.path().join("plain.toml"), scenario("")).unwrap();
+    ok(&capsim(
+        tmp.path(),
+        &["run", "plain.toml", "--out", "plain", "--no-report"],
+    ));
+    let rows = means(&tmp.path().join("plain"));
+    let systems: Vec<String> = rows
+        .keys()
+        .filter(|k| k.1 == "system")
+        .map(|k| k.2.clone())
+        .collect::<std::collections::BTreeSet<_>>()
+        .into_iter()
+        .collect();
+    assert_eq!(systems.len(), 2, "{systems:?}");
+    for year in ["1", "2"] {
+        let budget = rows
+            .keys()
+            .find(|k| k.1 == "system" && k.3.starts_with("budget:"))
+            .map(|k| k.3.clone())
+            .expect("a formula's budget");
+        for metric in [
+            "population",
+            "deaths",
+            "spend",
+            "count.emergency_admissions",
+            budget.as_str(),
+        ] {
+            let key = |level: &str, area: &str| {
+                (
+                    year.to_string(),
+                    level.to_string(),
+                    area.to_string(),
+                    metric.to_string(),
+                )
+            };
+            let nation = rows[&key("england", "England")];
+            let sum: f64 = systems.iter().map(|s| rows[&key("system", s)]).sum();
+            assert!(
+                (nation - sum).abs() <= 1e-6 * sum.max(1.0),
+                "{metric} y{year}: {nation} vs {sum}"
+            );
+        }
+    }
+    // A places file: the first ICB's first place at a market forces factor of 1.3.
+    let place = "NHS Alpha ICB - 00A";
+    std::fs::write(
+        tmp.path().join("places.csv"),
+        format!("place,market_forces_factor,rurality_index\n{place},1.3,1.0\n"),
+    )
+    .unwrap();
+    std::fs::write(
+        tmp.path().join("priced.toml"),
+        scenario("[capitation]\nplaces = \"places.csv\"\n"),
+    )
+    .unwrap();
+    ok(&capsim(
+        tmp.path(),
+        &["run", "priced.toml", "--out", "priced", "--no-report"],
+    ));
+    let priced = means(&tmp.path().join("priced"));
+    let spend = |r: &BTreeMap<(String, String, String, String), f64>, area: &str| {
+        r[&(
+            "1".to_string(),
+            "place".to_string(),
+            area.to_string(),
+            "spend".to_string(),
+        )]
+    };
+    let ratio = spend(&priced, place) / spend(&rows, place);
+    assert!(ratio > 1.2 && ratio < 1.4, "{ratio}");
+    let other = "NHS Alpha ICB - 00B";
+    assert_eq!(spend(&priced, other), spend(&rows, other));
+    // A bad cell.
+    std::fs::write(
+        tmp.path().join("places.csv"),
+        format!("place,market_forces_factor,rurality_index\n{place},13,1.0\n"),
+    )
+    .unwrap();
+    let out = capsim(
+        tmp.path(),
+        &["run", "priced.toml", "--out", "bad", "--no-report"],
+    );
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{err}");
+    assert!(
+        err.contains("places.csv")
+            && err.contains("line 2")
+            && err.contains("market_forces_factor"),
+        "{err}"
+    );
+    assert!(!tmp.path().join("bad").exists());
+}
