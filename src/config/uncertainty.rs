@@ -316,17 +316,23 @@ pub struct EffectYears(pub Dist);
 /// Longest time to effect accepted, in years: longer than any evaluated service.
 pub const MAX_YEARS: f64 = 50.0;
 
+/// A distribution whose support lies within `[min, max]`, or why not (`what` names the
+/// quantity). Unbounded distributions (normal, interval80) pass: their draws are clamped.
+fn bounded(p: Param, min: f64, max: f64, what: &str) -> Result<Dist, String> {
+    let (lo, hi) = p.0.support();
+    let unbounded = matches!(p.0, Dist::Normal { .. } | Dist::Interval80 { .. });
+    if !unbounded && (lo < min || hi > max) {
+        return Err(format!(
+            "{what} from {min} to {max} is needed, but this distribution spans {lo} to {hi}"
+        ));
+    }
+    Ok(p.0)
+}
+
 impl TryFrom<Param> for EffectYears {
     type Error = String;
     fn try_from(p: Param) -> Result<Self, String> {
-        let (lo, hi) = p.0.support();
-        let unbounded = matches!(p.0, Dist::Normal { .. } | Dist::Interval80 { .. });
-        if !unbounded && (lo < 0.0 || hi > MAX_YEARS) {
-            return Err(format!(
-                "a number of years from 0 to {MAX_YEARS} is needed, but this distribution spans {lo} to {hi}"
-            ));
-        }
-        Ok(EffectYears(p.0))
+        bounded(p, 0.0, MAX_YEARS, "a number of years").map(EffectYears)
     }
 }
 
@@ -355,14 +361,7 @@ pub struct Auc(pub Dist);
 impl TryFrom<Param> for Auc {
     type Error = String;
     fn try_from(p: Param) -> Result<Self, String> {
-        let (lo, hi) = p.0.support();
-        let unbounded = matches!(p.0, Dist::Normal { .. } | Dist::Interval80 { .. });
-        if !unbounded && (lo < 0.5 || hi > 1.0) {
-            return Err(format!(
-                "an AUC from 0.5 (chance) to 1 (perfect) is needed, but this distribution spans {lo} to {hi}"
-            ));
-        }
-        Ok(Auc(p.0))
+        bounded(p, 0.5, 1.0, "an AUC (0.5 is chance, 1 perfect)").map(Auc)
     }
 }
 

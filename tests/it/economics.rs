@@ -225,21 +225,20 @@ effects.emergency_admissions = -0.5
     assert!(deaths > 0.0, "{deaths}");
 }
 
-/// Cash released never exceeds the gross saving, in any area or year of the shipped
-/// scenarios (a smaller run of them).
-#[test]
-fn cashable_savings_never_exceed_gross_savings() {
+/// The summary CSV of the shipped batch at `runs` runs and `years` years.
+fn shipped_batch_summary(runs: u32, years: u32) -> String {
     let tmp = tempfile::tempdir().unwrap();
     let batch = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("scenarios/batch.toml");
+    let (runs, years) = (runs.to_string(), years.to_string());
     let out = capsim(
         tmp.path(),
         &[
             "batch",
             batch.to_str().unwrap(),
             "--runs",
-            "2",
+            &runs,
             "--years",
-            "3",
+            &years,
             "--out",
             "b",
             "--no-report",
@@ -250,7 +249,14 @@ fn cashable_savings_never_exceed_gross_savings() {
         "{}",
         String::from_utf8_lossy(&out.stderr)
     );
-    let csv = std::fs::read_to_string(tmp.path().join("b/summary.csv")).unwrap();
+    std::fs::read_to_string(tmp.path().join("b/summary.csv")).unwrap()
+}
+
+/// Cash released never exceeds the gross saving, in any area or year of the shipped
+/// scenarios (a smaller run of them).
+#[test]
+fn cashable_savings_never_exceed_gross_savings() {
+    let csv = shipped_batch_summary(2, 3);
     let mut gross = std::collections::BTreeMap::new();
     let mut cash = std::collections::BTreeMap::new();
     for l in csv.lines().skip(1) {
@@ -304,28 +310,7 @@ fn summary_means(
 /// the quintile rows of a one-run batch.
 #[test]
 fn quintiles_add_up_to_the_system_and_the_gap_is_q1_minus_q5() {
-    let tmp = tempfile::tempdir().unwrap();
-    let batch = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("scenarios/batch.toml");
-    let out = capsim(
-        tmp.path(),
-        &[
-            "batch",
-            batch.to_str().unwrap(),
-            "--runs",
-            "1",
-            "--years",
-            "2",
-            "--out",
-            "b",
-            "--no-report",
-        ],
-    );
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let rows = summary_means(&std::fs::read_to_string(tmp.path().join("b/summary.csv")).unwrap());
+    let rows = summary_means(&shipped_batch_summary(1, 2));
     let additive = |m: &str| {
         m.starts_with("count.")
             || m.starts_with("spend") && m != "spend_per_head"
