@@ -165,6 +165,13 @@ enum Command {
     },
     /// Write commented example scenarios and a batch into a folder.
     Init { dir: PathBuf },
+    /// Simulate England's first year and print each published national figure beside
+    /// the simulated value and their ratio.
+    Calibrate {
+        /// Folder of datasets to use instead of the bundled copy.
+        #[arg(long)]
+        datasets: Option<PathBuf>,
+    },
 }
 
 #[derive(Subcommand)]
@@ -328,6 +335,10 @@ fn main() -> ExitCode {
             &datasets.map_or(DatasetSource::Bundled, DatasetSource::Dir),
         )
         .map(|lines| lines.iter().for_each(|l| say!("{l}"))),
+        Command::Calibrate { datasets } => capsim::app::calibrate::calibrate(
+            &datasets.map_or(DatasetSource::Bundled, DatasetSource::Dir),
+        )
+        .map(|c| say!("{c}")),
         Command::Init { dir } => capsim::app::init::init(&dir).map(|files| {
             for f in files {
                 say!("wrote {}", f.display());

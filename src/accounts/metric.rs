@@ -25,6 +25,8 @@ pub enum Unit {
     /// 0 or 1 in a run, so its mean over runs is a probability.
     Indicator,
     Year,
+    /// Years of life (life expectancy).
+    Years,
 }
 
 crate::labelled_enum! {
@@ -94,6 +96,11 @@ pub enum Metric {
     Roi,
     /// The same on discounted flows.
     DiscountedRoi,
+    /// Period life expectancy at birth of males, from the year's simulated deaths and
+    /// person-years by age band (`accounts::life`).
+    LifeExpectancyMale,
+    /// The same for females.
+    LifeExpectancyFemale,
     /// Counterfactual deaths minus deaths.
     DeathsAverted,
     /// Person-years lived minus the counterfactual's.
@@ -120,10 +127,12 @@ pub enum Metric {
 
 /// Metrics without a parameter, with their names, for parsing (the names themselves are
 /// written by `Display`; a test checks the two agree).
-const PLAIN: [(Metric, &str); 25] = [
+const PLAIN: [(Metric, &str); 27] = [
     (Metric::Population, "population"),
     (Metric::Births, "births"),
     (Metric::Deaths, "deaths"),
+    (Metric::LifeExpectancyMale, "life_expectancy.male"),
+    (Metric::LifeExpectancyFemale, "life_expectancy.female"),
     (Metric::Spend, "spend"),
     (Metric::SpendPerHead, "spend_per_head"),
     (Metric::Enrolled, "enrolled"),
@@ -188,6 +197,7 @@ impl Metric {
         match self {
             Metric::Population => Unit::People,
             Metric::Births | Metric::Deaths | Metric::Count(_) => Unit::Count,
+            Metric::LifeExpectancyMale | Metric::LifeExpectancyFemale => Unit::Years,
             Metric::Spend
             | Metric::SectorSpend(_)
             | Metric::InterventionCost
@@ -241,6 +251,8 @@ impl fmt::Display for Metric {
             Metric::Population => "population",
             Metric::Births => "births",
             Metric::Deaths => "deaths",
+            Metric::LifeExpectancyMale => "life_expectancy.male",
+            Metric::LifeExpectancyFemale => "life_expectancy.female",
             Metric::Spend => "spend",
             Metric::SpendPerHead => "spend_per_head",
             Metric::Enrolled => "enrolled",
@@ -287,6 +299,12 @@ mod tests {
         assert_eq!(Metric::parse("count.nothing"), None);
         assert_eq!(Metric::parse("budget:"), None);
         assert_eq!(Metric::parse("spend_per_person"), None);
+        assert_eq!(
+            Metric::parse("life_expectancy.female"),
+            Some(Metric::LifeExpectancyFemale)
+        );
+        assert_eq!(Metric::LifeExpectancyMale.unit(), Unit::Years);
+        assert_eq!(Metric::parse("life_expectancy.other"), None);
     }
 
     /// The PLAIN table covers each parameterless variant once: a new variant missing

@@ -10,10 +10,11 @@
 //! is summed in integer pence and written in pounds.
 
 use crate::accounts::capitation::{budgets, BudgetRow, Budgets, Weights};
+use crate::accounts::life::life_expectancy;
 use crate::accounts::metric::{FormulaMetric::*, Gap, Metric};
 use crate::config::scenario::Scenario;
 use crate::core::care::{Sector, Setting, N_SECTORS, N_SETTINGS};
-use crate::core::dims::{n_cells, Cell, N_IMD};
+use crate::core::dims::{n_cells, Cell, N_BANDS, N_IMD, N_SEX};
 use crate::core::level::{Level, ENGLAND};
 use crate::core::money::{largest_remainder, pounds};
 use crate::data::datasets::Datasets;
@@ -75,6 +76,9 @@ struct Sums {
     cf_life_years: f64,
     qalys: f64,
     cf_qalys: f64,
+    /// Deaths and person-years by sex and age band, for life expectancy.
+    life_deaths: [[f64; N_BANDS]; N_SEX],
+    life_years_by_age: [[f64; N_BANDS]; N_SEX],
 }
 
 impl Sums {
@@ -105,6 +109,12 @@ impl Sums {
         self.cf_life_years += o.cf_life_years;
         self.qalys += o.qalys;
         self.cf_qalys += o.cf_qalys;
+        for x in 0..N_SEX {
+            for b in 0..N_BANDS {
+                self.life_deaths[x][b] += o.life_deaths[x][b];
+                self.life_years_by_age[x][b] += o.life_years_by_age[x][b];
+            }
+        }
     }
 }
 
@@ -247,6 +257,13 @@ pub fn compute(
                 s.funding_shift = iy.shift_pence.iter().map(|c| c[q]).sum();
                 (s.life_years, s.qalys) = lived[q];
                 (s.cf_life_years, s.cf_qalys) = cf_lived[q];
+                let life = &r.life[y];
+                for x in 0..N_SEX {
+                    for b in 0..N_BANDS {
+                        s.life_deaths[x][b] = life.deaths[b][x][q] as f64;
+                        s.life_years_by_age[x][b] = life.person_years[b][x][q];
+                    }
+                }
             }
         }
     }
@@ -374,6 +391,16 @@ pub fn compute(
             put(Metric::Population, s.population as f64);
             put(Metric::Births, s.births as f64);
             put(Metric::Deaths, s.deaths as f64);
+            // Period life expectancy of the year; a small area may lack deaths at 90+ in a
+            // year, and then has none.
+            for (x, metric) in [Metric::LifeExpectancyMale, Metric::LifeExpectancyFemale]
+                .into_iter()
+                .enumerate()
+            {
+                if let Some(e) = life_expectancy(&s.life_deaths[x], &s.life_years_by_age[x]) {
+                    put(metric, e);
+                }
+            }
             for setting in Setting::ALL {
                 put(Metric::Count(setting), s.count[setting.index()] as f64);
             }

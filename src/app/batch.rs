@@ -22,7 +22,7 @@ use crate::app::pipeline::{
     prepare, simulate_unit, unit_staging, write_formula_weights, write_unit, Prepared, Unit,
 };
 use crate::config::batch::{Batch, Shard};
-use crate::config::scenario::{parse_toml, scenario_error, Scenario, Variation};
+use crate::config::scenario::{parse_toml, scenario_error, Mortality, Scenario, Variation};
 use crate::core::error::{CapsimError, Result};
 use crate::core::level::Level;
 use crate::data::datasets::DatasetSource;
@@ -383,6 +383,11 @@ fn batch_from_manifest(v: &serde_json::Value) -> Result<Batch> {
             variation: match get("variation") {
                 serde_json::Value::Null => Variation::OFF,
                 v => serde_json::from_value(v).map_err(|_| bad("a variation"))?,
+            },
+            // Batches written before the setting existed had no mortality improvement.
+            mortality: match get("mortality") {
+                serde_json::Value::Null => Mortality::OFF,
+                v => serde_json::from_value(v).map_err(|_| bad("a mortality setting"))?,
             },
             // Merging needs only names, groups, runs and years.
             evaluation: Default::default(),

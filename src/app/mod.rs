@@ -2,6 +2,7 @@
 //! validate and init; `main.rs` is a clap layer over these.
 
 pub mod batch;
+pub mod calibrate;
 pub mod import;
 pub mod init;
 pub mod pipeline;

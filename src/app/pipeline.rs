@@ -213,6 +213,7 @@ pub fn simulate_unit(
             run,
             years: first.years,
             variation: first.variation,
+            mortality: first.mortality,
         },
         levers,
     );

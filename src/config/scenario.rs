@@ -551,6 +551,27 @@ fn on() -> bool {
     true
 }
 
+/// How mortality changes over the horizon (`[mortality]` in a scenario).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Mortality {
+    /// Death probabilities fall each year by the ONS long-term rate of improvement by age
+    /// (`model::demography`); off, every year dies at the base life table's rates.
+    #[serde(default = "on")]
+    pub improvement: bool,
+}
+
+impl Default for Mortality {
+    fn default() -> Self {
+        Mortality { improvement: true }
+    }
+}
+
+impl Mortality {
+    /// No improvement: capsim before the feature.
+    pub const OFF: Mortality = Mortality { improvement: false };
+}
+
 impl Variation {
     /// Neither: national rates and unit costs everywhere (capsim before these existed).
     pub const OFF: Variation = Variation {
@@ -888,6 +909,7 @@ struct ScenarioFile {
     envelope: Option<Envelope>,
     capitation: Option<Capitation>,
     variation: Option<Variation>,
+    mortality: Option<Mortality>,
     evaluation: Option<Evaluation>,
     #[serde(default, deserialize_with = "spanned_vec")]
     intervention: Vec<Located<Intervention>>,
@@ -1030,6 +1052,7 @@ pub struct Scenario {
     pub capitation: Capitation,
     pub interventions: Vec<Intervention>,
     pub variation: Variation,
+    pub mortality: Mortality,
     pub evaluation: Evaluation,
 }
 
@@ -1220,6 +1243,7 @@ impl Scenario {
             capitation: Capitation::default(),
             interventions: Vec::new(),
             variation: Variation::default(),
+            mortality: Mortality::default(),
             evaluation: Evaluation::default(),
         };
         for (path, f) in chain.into_iter().rev() {
@@ -1259,6 +1283,9 @@ impl Scenario {
             }
             if let Some(v) = f.variation {
                 s.variation = v;
+            }
+            if let Some(v) = f.mortality {
+                s.mortality = v;
             }
             if let Some(v) = f.evaluation {
                 s.evaluation = v;

@@ -330,7 +330,11 @@ pub const COLUMN_RANGES: &[(&str, &str, Bound)] = &[
     (
         "england_benchmarks.csv",
         "value",
-        Bound::Fixed(Range::new("a national annual total", 0.0, 1e10)),
+        Bound::Fixed(Range::new(
+            "a national figure (an annual total, a life expectancy or a share)",
+            0.0,
+            1e10,
+        )),
     ),
 ];
 

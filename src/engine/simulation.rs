@@ -20,7 +20,7 @@
 
 use rayon::prelude::*;
 
-use crate::config::scenario::Variation;
+use crate::config::scenario::{Mortality, Variation};
 use crate::core::care::N_SETTINGS;
 use crate::core::dims::{
     band_of, n_cells, n_exposure_cells, Cell, FEMALE, MAX_AGE, N_BANDS, N_IMD, N_SEX,
@@ -45,6 +45,46 @@ pub struct SimConfig {
     pub years: u32,
     /// Which differences between areas are simulated ([`crate::model::variation`]).
     pub variation: Variation,
+    /// Whether death rates improve year by year ([`crate::model::demography`]).
+    pub mortality: Mortality,
+}
+
+impl SimConfig {
+    /// Years of mortality improvement applied in simulated year `year` (1-based): none in
+    /// year 1, which dies at the base life table's rates.
+    pub fn improvement_years(&self, year: u32) -> usize {
+        if self.mortality.improvement {
+            year.saturating_sub(1) as usize
+        } else {
+            0
+        }
+    }
+}
+
+/// Deaths and person-years of one neighbourhood-year by age band (age at the start of the
+/// year), sex and quintile: what a period life table needs ([`crate::accounts::life`]).
+/// Person-years are the year's presence: a whole year for those who stay, half for those
+/// who die or leave and for those who are born or arrive.
+#[derive(Debug, Clone, Copy, Default, PartialEq)]
+pub struct LifeYear {
+    pub deaths: [[[u32; N_IMD]; N_SEX]; N_BANDS],
+    pub person_years: [[[f64; N_IMD]; N_SEX]; N_BANDS],
+}
+
+/// Deaths by age band (at the start of the year), sex and quintile.
+pub type Deaths = [[[u64; N_IMD]; N_SEX]; N_BANDS];
+
+/// Deaths of each quintile.
+pub fn deaths_by_imd(d: &Deaths) -> [u64; N_IMD] {
+    let mut out = [0; N_IMD];
+    for by_sex in d {
+        for by_imd in by_sex {
+            for (q, n) in by_imd.iter().enumerate() {
+                out[q] += n;
+            }
+        }
+    }
+    out
 }
 
 /// People accounting of one neighbourhood-year: start + births - deaths + migration_in -
@@ -72,6 +112,8 @@ pub struct NeighbourhoodResult {
     pub activity: Vec<YearActivity>,
     /// What the scenario's interventions did, per year.
     pub interventions: Vec<InterventionYear>,
+    /// Deaths and person-years by age band, sex and quintile, per year.
+    pub life: Vec<LifeYear>,
 }
 
 impl NeighbourhoodResult {
@@ -144,6 +186,8 @@ pub struct Scratch {
     effects: EffectScratch,
     means: Vec<f64>,
     los: Vec<f64>,
+    /// The last year's deaths and person-years ([`step_population`]).
+    pub life: LifeYear,
 }
 
 /// Counts taken at the start of a year that the births and migration steps need.
@@ -181,9 +225,11 @@ pub struct Factors<'a> {
 }
 
 /// Step 1: deaths and out-migration. Marks leavers in `keep` and adds every person's
-/// exposure (a full year for stayers, half for leavers). Returns (deaths by quintile,
-/// out-migrants).
+/// exposure (a full year for stayers, half for leavers). Returns (deaths by age band, sex
+/// and quintile, out-migrants). Death probabilities are those after `improvement_years`
+/// of mortality improvement.
 /// Each person's draw is keyed by their id within the stream `base`.
+#[allow(clippy::too_many_arguments)]
 pub fn exits(
     model: &Model,
     people: &People,
@@ -192,17 +238,19 @@ pub fn exits(
     presence: &mut [f64],
     base: u64,
     factors: Option<Factors>,
-) -> ([u64; N_IMD], u64) {
+    improvement_years: usize,
+) -> (Deaths, u64) {
     keep.clear();
     keep.resize(people.len(), true);
-    let (mut deaths, mut out) = ([0; N_IMD], 0);
+    let (mut deaths, mut out): (Deaths, u64) = (Default::default(), 0);
     let d = &model.demography;
     for i in 0..people.len() {
-        let mut q = d.death(
+        let mut q = d.death_after(
             people.segment[i],
             people.imd[i],
             people.sex[i],
             people.age[i],
+            improvement_years,
         );
         if let Some(f) = factors {
             let c = Cell::of(
@@ -217,7 +265,7 @@ pub fn exits(
         let o = d.out_migration(people.sex[i], people.age[i], q);
         let u = person_uniform(base, people.id[i]);
         let weight = if u < q {
-            deaths[people.imd[i] as usize] += 1;
+            deaths[band_of(people.age[i])][people.sex[i] as usize][people.imd[i] as usize] += 1;
             keep[i] = false;
             0.5
         } else if u < q + o {
@@ -309,13 +357,15 @@ pub fn ageing(people: &mut People) {
 }
 
 /// Runs the population part of one year for one neighbourhood (steps 1-4), leaving the
-/// year's exposure and presence tables in `scratch`. Returns the flows.
+/// year's exposure and presence tables, and its deaths and person-years (`life`), in
+/// `scratch`. Returns the flows.
 pub fn step_population(
     model: &Model,
     newcomers: &Newcomers,
     key: &impl Fn(Purpose) -> StreamKey,
     scratch: &mut Scratch,
     factors: Option<Factors>,
+    improvement_years: usize,
 ) -> Flows {
     let Scratch {
         people,
@@ -323,6 +373,7 @@ pub fn step_population(
         keep,
         exposure,
         presence,
+        life,
         ..
     } = scratch;
     let cells = n_exposure_cells(model.segments.len());
@@ -341,6 +392,7 @@ pub fn step_population(
         presence,
         key(Purpose::Exit).hash(),
         factors,
+        improvement_years,
     );
     people.retain(keep);
     transitions(model, people, key(Purpose::Transition).hash(), factors);
@@ -370,6 +422,23 @@ pub fn step_population(
             entrants.risk[i],
         );
     }
+    // The life table's counts: presence summed over segments (exposure layout is segment,
+    // band, sex, quintile).
+    let per_segment = N_BANDS * N_SEX * N_IMD;
+    *life = LifeYear::default();
+    for (c, p) in presence.iter().enumerate() {
+        let c = c % per_segment;
+        let (b, x, q) = (c / (N_SEX * N_IMD), (c / N_IMD) % N_SEX, c % N_IMD);
+        life.person_years[b][x][q] += p;
+    }
+    for (b, by_sex) in deaths.iter().enumerate() {
+        for (x, by_imd) in by_sex.iter().enumerate() {
+            for (q, n) in by_imd.iter().enumerate() {
+                life.deaths[b][x][q] = *n as u32;
+            }
+        }
+    }
+    let deaths = deaths_by_imd(&deaths);
     Flows {
         start: n_start,
         births: born.iter().sum(),
@@ -391,7 +460,14 @@ pub fn step_year(
     year: u32,
     scratch: &mut Scratch,
 ) -> (Flows, YearActivity) {
-    let flows = step_population(model, newcomers, &key, scratch, None);
+    let flows = step_population(
+        model,
+        newcomers,
+        &key,
+        scratch,
+        None,
+        year.saturating_sub(1) as usize,
+    );
     let activity = model
         .activity
         .draw(&scratch.exposure, year, &key(Purpose::Activity));
@@ -441,6 +517,7 @@ pub fn simulate_neighbourhood(
         }
         let mut census = vec![0u32; (years + 1) * cells];
         let mut flows = Vec::with_capacity(years);
+        let mut life = Vec::with_capacity(years);
         let mut activity: Vec<Vec<YearActivity>> = vec![Vec::with_capacity(years); on_path.len()];
         let mut effects: Vec<Vec<InterventionYear>> =
             vec![Vec::with_capacity(years); on_path.len()];
@@ -465,7 +542,15 @@ pub fn simulate_neighbourhood(
                     deterioration: &deterioration,
                 }
             });
-            flows.push(step_population(model, &newcomers, &key, scratch, factors));
+            flows.push(step_population(
+                model,
+                &newcomers,
+                &key,
+                scratch,
+                factors,
+                config.improvement_years(year),
+            ));
+            life.push(scratch.life);
             scratch.mortality = mortality;
             scratch.deterioration = deterioration;
             scratch.means.resize(N_SETTINGS * ns * N_IMD, 0.0);
@@ -500,6 +585,7 @@ pub fn simulate_neighbourhood(
                 flows: flows.clone(),
                 activity: a,
                 interventions: e,
+                life: life.clone(),
             });
         }
     }

@@ -8,8 +8,11 @@ use capsim::core::dims::{band_of, N_IMD};
 use capsim::core::rng::{Purpose, StreamKey, StreamRng};
 use capsim::engine::exposure::add_exposure;
 use capsim::engine::population::People;
-use capsim::engine::simulation::{arrivals, births, exits, transitions, StartCounts};
+use capsim::engine::simulation::{
+    arrivals, births, deaths_by_imd, exits, transitions, StartCounts,
+};
 use capsim::engine::synthesis::Newcomers;
+use capsim::model::demography::start_of_year_q;
 
 use crate::util::{assert_close, bundled, people_of};
 
@@ -64,7 +67,8 @@ fn deaths_and_out_migration_match_their_probabilities() {
         let seg_mean: f64 = (0..ns)
             .map(|h| d.prevalence[[b, h]] * d.segments[h].mortality_multiplier)
             .sum();
-        let qd = (d.qx[[s, a as usize]] * d.segments[g].mortality_multiplier / seg_mean
+        let qx = d.qx.row(s).to_vec();
+        let qd = (start_of_year_q(&qx, a as usize) * d.segments[g].mortality_multiplier / seg_mean
             * d.deprivation[q].mortality_multiplier
             / dep_mean)
             .min(1.0);
@@ -85,8 +89,9 @@ fn deaths_and_out_migration_match_their_probabilities() {
         &mut presence,
         key(Purpose::Exit).hash(),
         None,
+        0,
     );
-    let deaths: u64 = by_imd.iter().sum();
+    let deaths: u64 = deaths_by_imd(&by_imd).iter().sum();
     assert_close("deaths", deaths as f64, e_death, v_death, Z);
     assert_close("out-migration", out as f64, e_out, v_out, Z);
     assert_eq!(keep.iter().filter(|k| !**k).count() as u64, deaths + out);
