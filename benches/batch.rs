@@ -44,6 +44,7 @@ fn scenario_overhead(c: &mut Criterion) {
         run: 0,
         years: 10,
         variation: Default::default(),
+        trends: Default::default(),
     };
     let plans = [
         ("counterfactual_only", Plan::new(config, vec![none()])),

@@ -51,6 +51,7 @@ fn benches(c: &mut Criterion) {
         run: 0,
         years: 1,
         variation: Default::default(),
+        trends: Default::default(),
     };
     let plan = Plan::baseline(config);
 

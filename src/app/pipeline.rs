@@ -213,6 +213,11 @@ pub fn simulate_unit(
             run,
             years: first.years,
             variation: first.variation,
+            trends: crate::model::activity::Trends {
+                growth: first
+                    .trends
+                    .growth(&p.model.activity.default_trends().growth),
+            },
         },
         levers,
     );

@@ -137,8 +137,8 @@ impl Batch {
         Ok(())
     }
 
-    /// Groups of scenarios that can share a work unit: same population, horizon, seed and
-    /// variation settings (the counterfactual they share is simulated with them).
+    /// Groups of scenarios that can share a work unit: same population, horizon, seed,
+    /// variation and trends settings (the counterfactual they share is simulated with them).
     pub fn groups(&self) -> Vec<Vec<usize>> {
         let mut groups: Vec<Vec<usize>> = Vec::new();
         for (i, s) in self.scenarios.iter().enumerate() {
@@ -148,6 +148,7 @@ impl Batch {
                     && t.years == s.years
                     && t.seed == s.seed
                     && t.variation == s.variation
+                    && t.trends == s.trends
             };
             match groups.iter_mut().find(|g| same(&g[0])) {
                 Some(g) => g.push(i),

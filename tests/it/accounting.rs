@@ -12,6 +12,7 @@ fn flows_balance_and_chain_exactly() {
         run: 0,
         years: 5,
         variation: Default::default(),
+        trends: Default::default(),
     };
     let results = simulate(&model, &geography, &config, 2, &|| {}).unwrap();
     let cells = capsim::core::dims::n_cells(model.segments.len());

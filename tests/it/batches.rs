@@ -328,6 +328,7 @@ fn paired(scenario: &Scenario, seed: u64, runs: u64, setting: usize) -> Vec<(f64
                     run,
                     years: scenario.years,
                     variation: scenario.variation,
+                    trends: Default::default(),
                 },
                 vec![
                     none,
@@ -422,6 +423,7 @@ substitution.community_nursing = { per_enrolled = 3 }
                 run: 0,
                 years: s.years,
                 variation: s.variation,
+                trends: Default::default(),
             },
             vec![Levers::draw(&s, &s.resolve(&d, &g).unwrap(), &m, 0)],
         );

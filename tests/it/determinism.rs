@@ -50,6 +50,7 @@ fn another_seed_gives_other_results() {
             run: 0,
             years: 1,
             variation: Default::default(),
+            trends: Default::default(),
         }),
         &mut Default::default(),
     );
@@ -62,6 +63,7 @@ fn another_seed_gives_other_results() {
             run: 0,
             years: 1,
             variation: Default::default(),
+            trends: Default::default(),
         }),
         &mut Default::default(),
     );

@@ -20,6 +20,7 @@ fn england_year_one_matches_published_totals() {
             run: 0,
             years: 1,
             variation: Default::default(),
+            trends: Default::default(),
         },
         0,
         &|| {},
