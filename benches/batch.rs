@@ -45,6 +45,7 @@ fn scenario_overhead(c: &mut Criterion) {
         years: 10,
         variation: Default::default(),
         mortality: Default::default(),
+        trends: Default::default(),
     };
     let plans = [
         ("counterfactual_only", Plan::new(config, vec![none()])),

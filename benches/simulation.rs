@@ -52,6 +52,7 @@ fn benches(c: &mut Criterion) {
         years: 1,
         variation: Default::default(),
         mortality: Default::default(),
+        trends: Default::default(),
     };
     let plan = Plan::baseline(config);
 

@@ -147,29 +147,46 @@ impl Weights {
             })
             .collect();
         // Expected year-one cost per resident at the start of the year, by band, sex and
-        // quintile, as the yearly cycle accrues it: a full year's exposure for those who
-        // stay and half for those who die or move out (by single year of age within the
-        // band), and half a year for the in-migrants and babies they bring.
+        // quintile, as the yearly cycle accrues it (by single year of age within the band):
+        // a full year's exposure for those who stay and half for those who die or move out;
+        // half a year in the new segment for survivors who change segment; a mother's year
+        // in the maternity segment; the extra care of the last year of life for those who
+        // die; and half a year for the in-migrants and babies they bring.
         let dem = &model.demography;
-        let stay: Vec<f64> = (0..n_cells(ns))
+        // Expected deaths per resident of each cell, and the extra care of the last year of
+        // life of a death in each band, per row (sector, total): decedents add it on top of
+        // their half year of ordinary use (`ActivityModel::add_end_of_life`).
+        let dies: Vec<f64> = (0..n_cells(ns))
             .map(|c| {
-                let (g, rest) = (c % ns, c / ns);
-                let (q, rest) = (rest % N_IMD, rest / N_IMD);
-                let (x, b) = (rest % N_SEX, rest / N_SEX);
-                age_shares(b)
+                let cell = Cell::from_census(c, ns);
+                age_shares(cell.band)
                     .into_iter()
                     .map(|(age, p)| {
-                        let die = dem.death(g as u8, q as u8, x as u8, age);
-                        let out = dem.out_migration(x as u8, age, die);
-                        p * (1.0 - 0.5 * (die + out))
+                        p * dem.death(cell.segment as u8, cell.imd as u8, cell.sex as u8, age)
                     })
                     .sum()
             })
             .collect();
+        let mut end_of_life = vec![[0.0; N_BANDS]; N_SECTORS + 1];
+        for s in Setting::ALL.iter().filter(|s| s.derived_from().is_none()) {
+            for b in 0..N_BANDS {
+                let extra = a.end_of_life(*s, b);
+                let mut add = |setting: Setting, count: f64| {
+                    let cost = count * a.unit_cost_pence(setting, 1) as f64;
+                    end_of_life[a.sector(setting) as usize][b] += cost;
+                    end_of_life[TOTAL][b] += cost;
+                };
+                add(*s, extra);
+                for derived in Setting::ALL.iter().filter(|d| d.derived_from() == Some(*s)) {
+                    add(*derived, extra * a.los_mean());
+                }
+            }
+        }
         let male = dem.male_birth_share();
         let start = need
             .iter()
-            .map(|w| {
+            .zip(&end_of_life)
+            .map(|(w, eol)| {
                 let mut out = [[[0.0; N_IMD]; N_SEX]; N_BANDS];
                 for (b, row) in out.iter_mut().enumerate() {
                     for (x, by_q) in row.iter_mut().enumerate() {
@@ -183,13 +200,42 @@ impl Weights {
                                 }
                                 .census(ns)
                             };
+                            let maternity = model.segments.newborn() as usize;
+                            let mother = if x == FEMALE as usize {
+                                dem.fertility(b)
+                            } else {
+                                0.0
+                            };
                             let (mut stayers, mut newcomer) = (0.0, 0.0);
                             for g in 0..ns {
                                 let share = model.segments.initial_share(b, q as u8, g as u8);
-                                stayers += share * stay[cell(b, x, g)] * w[cell(b, x, g)];
+                                // By single year of age, as the yearly cycle accrues it.
+                                let resident: f64 = age_shares(b)
+                                    .into_iter()
+                                    .map(|(age, p)| {
+                                        let (g8, q8, x8) = (g as u8, q as u8, x as u8);
+                                        let die = dem.death(g8, q8, x8, age);
+                                        let out = dem.out_migration(x8, age, die);
+                                        let present = 1.0 - 0.5 * (die + out);
+                                        // Survivors who change segment spend half the year
+                                        // in the new one.
+                                        let moved: f64 = (0..ns)
+                                            .map(|h| {
+                                                model.segments.probability(age, q8, g8, h as u8)
+                                                    * (w[cell(b, x, h)] - w[cell(b, x, g)])
+                                            })
+                                            .sum();
+                                        let own = present * w[cell(b, x, g)]
+                                            + (1.0 - die - out) * 0.5 * moved;
+                                        // A mother's year is in the maternity segment.
+                                        let as_mother = present * w[cell(b, x, maternity)];
+                                        p * ((1.0 - mother) * own + mother * as_mother)
+                                    })
+                                    .sum();
+                                stayers += share * (resident + dies[cell(b, x, g)] * eol[b]);
                                 newcomer += share * w[cell(b, x, g)];
                             }
-                            let g = model.segments.newborn() as usize;
+                            let g = maternity;
                             let baby = male * w[cell(0, 0, g)] + (1.0 - male) * w[cell(0, 1, g)];
                             let births = if x == FEMALE as usize {
                                 dem.fertility(b)

@@ -389,6 +389,14 @@ fn batch_from_manifest(v: &serde_json::Value) -> Result<Batch> {
                 serde_json::Value::Null => Mortality::OFF,
                 v => serde_json::from_value(v).map_err(|_| bad("a mortality setting"))?,
             },
+            // Batches written before trends existed had none.
+            trends: match get("trends") {
+                serde_json::Value::Null => crate::config::scenario::Trends {
+                    enabled: false,
+                    growth: Default::default(),
+                },
+                v => serde_json::from_value(v).map_err(|_| bad("trends"))?,
+            },
             // Merging needs only names, groups, runs and years.
             evaluation: Default::default(),
         });

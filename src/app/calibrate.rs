@@ -58,6 +58,8 @@ pub fn calibrate(source: &DatasetSource) -> Result<Calibration> {
         years: 1,
         variation: Default::default(),
         mortality: Default::default(),
+        // Year 1 of a trend is the base year.
+        trends: Default::default(),
     };
     let results = simulate(&m, &g, &config, 0, &|| {})?;
     let (top1, top5) = concentration(&m, &g);

@@ -214,6 +214,11 @@ pub fn simulate_unit(
             years: first.years,
             variation: first.variation,
             mortality: first.mortality,
+            trends: crate::model::activity::Trends {
+                growth: first
+                    .trends
+                    .growth(&p.model.activity.default_trends().growth),
+            },
         },
         levers,
     );

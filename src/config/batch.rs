@@ -138,7 +138,7 @@ impl Batch {
     }
 
     /// Groups of scenarios that can share a work unit: same population, horizon, seed,
-    /// variation and mortality settings (the counterfactual they share is simulated with them).
+    /// variation, mortality and trends settings (the counterfactual they share is simulated with them).
     pub fn groups(&self) -> Vec<Vec<usize>> {
         let mut groups: Vec<Vec<usize>> = Vec::new();
         for (i, s) in self.scenarios.iter().enumerate() {
@@ -149,6 +149,7 @@ impl Batch {
                     && t.seed == s.seed
                     && t.variation == s.variation
                     && t.mortality == s.mortality
+                    && t.trends == s.trends
             };
             match groups.iter_mut().find(|g| same(&g[0])) {
                 Some(g) => g.push(i),

@@ -589,6 +589,66 @@ impl Default for Variation {
     }
 }
 
+/// Growth of each setting's age-specific rates beyond demography (`[trends]`). On by
+/// default at the datasets' yearly rates (`activity_trends.csv`); `[trends.growth]`
+/// overrides a setting's rate; `enabled = false` leaves rates to change with demography
+/// only (capsim before this existed).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Trends {
+    #[serde(default = "on")]
+    pub enabled: bool,
+    /// Yearly growth by setting, e.g. `emergency_admissions = 0.02`.
+    #[serde(default, deserialize_with = "growth_rates")]
+    pub growth: BTreeMap<Setting, f64>,
+}
+
+impl Default for Trends {
+    fn default() -> Self {
+        Trends {
+            enabled: true,
+            growth: BTreeMap::new(),
+        }
+    }
+}
+
+impl Trends {
+    /// Yearly growth of every setting, by [`Setting::index`], given the datasets'
+    /// defaults.
+    pub fn growth(
+        &self,
+        defaults: &[f64; crate::core::care::N_SETTINGS],
+    ) -> [f64; crate::core::care::N_SETTINGS] {
+        if !self.enabled {
+            return [0.0; crate::core::care::N_SETTINGS];
+        }
+        let mut g = *defaults;
+        for (s, v) in &self.growth {
+            g[s.index()] = *v;
+        }
+        g
+    }
+}
+
+fn growth_rates<'de, D: Deserializer<'de>>(
+    d: D,
+) -> std::result::Result<BTreeMap<Setting, f64>, D::Error> {
+    checked(d, |m: &BTreeMap<Setting, f64>| {
+        for (s, v) in m {
+            if let Some(parent) = s.derived_from() {
+                return Err(format!(
+                    "{} follows {}; set the growth of {} instead",
+                    s.id(),
+                    parent.id(),
+                    parent.id()
+                ));
+            }
+            within(*v, -0.05, 0.1).map_err(|e| format!("{}: {e} (a yearly rate)", s.id()))?;
+        }
+        Ok(())
+    })
+}
+
 /// How results are valued over time.
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -910,6 +970,7 @@ struct ScenarioFile {
     capitation: Option<Capitation>,
     variation: Option<Variation>,
     mortality: Option<Mortality>,
+    trends: Option<Trends>,
     evaluation: Option<Evaluation>,
     #[serde(default, deserialize_with = "spanned_vec")]
     intervention: Vec<Located<Intervention>>,
@@ -1053,6 +1114,7 @@ pub struct Scenario {
     pub interventions: Vec<Intervention>,
     pub variation: Variation,
     pub mortality: Mortality,
+    pub trends: Trends,
     pub evaluation: Evaluation,
 }
 
@@ -1244,6 +1306,7 @@ impl Scenario {
             interventions: Vec::new(),
             variation: Variation::default(),
             mortality: Mortality::default(),
+            trends: Trends::default(),
             evaluation: Evaluation::default(),
         };
         for (path, f) in chain.into_iter().rev() {
@@ -1286,6 +1349,9 @@ impl Scenario {
             }
             if let Some(v) = f.mortality {
                 s.mortality = v;
+            }
+            if let Some(v) = f.trends {
+                s.trends = v;
             }
             if let Some(v) = f.evaluation {
                 s.evaluation = v;

@@ -43,6 +43,8 @@ pub enum Purpose {
     YearVariation = 12,
     /// The need formula's estimation year: its own people and draws, apart from every run.
     Estimation = 13,
+    /// Which women give birth in the year (one draw per woman, keyed by her id).
+    Mothers = 14,
 }
 
 /// The full key of a stream.

@@ -57,6 +57,14 @@ pub const BUNDLED: &[(&str, &str)] = &[
         include_str!("../../datasets/parameters.csv"),
     ),
     (
+        "activity_trends.csv",
+        include_str!("../../datasets/activity_trends.csv"),
+    ),
+    (
+        "end_of_life.csv",
+        include_str!("../../datasets/end_of_life.csv"),
+    ),
+    (
         "capitation_deprivation.csv",
         include_str!("../../datasets/capitation_deprivation.csv"),
     ),
@@ -274,6 +282,21 @@ pub const COLUMN_RANGES: &[(&str, &str, Bound)] = &[
         Bound::Fixed(Range::new("a yearly rate", -0.05, 0.1)),
     ),
     ("cashable_costs.csv", "cashable_share", Bound::Fixed(SHARE)),
+    // Growth of age-specific rates beyond demography: English emergency admissions grew
+    // about 2% a year faster than demography for two decades (datasets/README.md); a
+    // fall is allowed (assumption: -5% to +10% a year).
+    (
+        "activity_trends.csv",
+        "yearly_growth",
+        Bound::Fixed(Range::new("a yearly rate", -0.05, 0.1)),
+    ),
+    // Extra use in the last year of life per death, in the setting's units: a few
+    // emergency admissions, tens of outpatient attendances at most (assumption).
+    (
+        "end_of_life.csv",
+        "extra_per_death",
+        Bound::Fixed(Range::new("a count per death", 0.0, 50.0)),
+    ),
     ("parameters.csv", "value", Bound::ByParameter),
     (
         "capitation_deprivation.csv",
@@ -578,6 +601,12 @@ pub struct Datasets {
     /// Share of each setting's unit cost that is variable: what avoiding one unit saves in
     /// cash within the year, by [`Setting::index`].
     pub cashable: [f64; N_SETTINGS],
+    /// Yearly growth of each setting's age-specific rates beyond demography (the
+    /// default of `[trends]`), by [`Setting::index`]; 0 for derived settings.
+    pub trends: [f64; N_SETTINGS],
+    /// Extra use in the last year of life per death, `[setting, band]` (zero for derived
+    /// settings).
+    pub end_of_life: Array2<f64>,
     pub parameters: Parameters,
     /// Population-average annual rate, `[setting, band, sex]` (zero for derived settings).
     pub activity_rates: Array3<f64>,
@@ -658,6 +687,8 @@ impl Datasets {
         let migration = load_migration(&table("migration.csv")?)?;
         let settings = load_settings(&table("settings.csv")?)?;
         let cashable = load_cashable(&table("cashable_costs.csv")?)?;
+        let trends = load_trends(&table("activity_trends.csv")?)?;
+        let end_of_life = load_end_of_life(&table("end_of_life.csv")?)?;
         let parameters = load_parameters(&table("parameters.csv")?)?;
         let activity_rates = load_activity_rates(&table("activity_rates.csv")?)?;
         let activity_segment =
@@ -686,6 +717,8 @@ impl Datasets {
             migration,
             settings,
             cashable,
+            trends,
+            end_of_life,
             parameters,
             activity_rates,
             activity_segment,
@@ -1256,6 +1289,56 @@ fn load_cashable(t: &Table) -> Result<[f64; N_SETTINGS]> {
     let mut out = [0.0; N_SETTINGS];
     for r in 0..t.height() {
         out[setting.values[r]] = share.values[r];
+    }
+    Ok(out)
+}
+
+/// `activity_trends.csv`: one row per setting; a derived setting (bed days) follows its
+/// parent and must be 0.
+fn load_trends(t: &Table) -> Result<[f64; N_SETTINGS]> {
+    let cols = ["setting", "yearly_growth", "source"];
+    let names: Vec<&str> = Setting::ALL.iter().map(|s| s.id()).collect();
+    let setting = t.choice("setting", &cols, &names)?;
+    let growth = t.number("yearly_growth", &cols)?;
+    t.text("source", &cols)?;
+    let keys: Vec<Vec<usize>> = setting.values.iter().map(|s| vec![*s]).collect();
+    t.require_grid("setting", &keys, &[names.len()])?;
+    let mut out = [0.0; N_SETTINGS];
+    for r in 0..t.height() {
+        let s = Setting::ALL[setting.values[r]];
+        if s.derived_from().is_some() && growth.values[r] != 0.0 {
+            return Err(t.invalid(
+                "yearly_growth",
+                r,
+                &growth.values[r].to_string(),
+                "0 for a setting derived from another (it follows its parent)",
+            ));
+        }
+        out[setting.values[r]] = growth.values[r];
+    }
+    Ok(out)
+}
+
+/// `end_of_life.csv`: a row per (setting, age band) for every setting not derived from
+/// another.
+fn load_end_of_life(t: &Table) -> Result<Array2<f64>> {
+    let cols = ["setting", "age_band", "extra_per_death"];
+    let direct: Vec<Setting> = Setting::ALL
+        .iter()
+        .copied()
+        .filter(|s| s.derived_from().is_none())
+        .collect();
+    let names: Vec<&str> = direct.iter().map(|s| s.id()).collect();
+    let setting = t.choice("setting", &cols, &names)?;
+    let band = t.choice("age_band", &cols, &bands())?;
+    let extra = t.number("extra_per_death", &cols)?;
+    let keys: Vec<Vec<usize>> = (0..t.height())
+        .map(|r| vec![setting.values[r], band.values[r]])
+        .collect();
+    t.require_grid("age_band", &keys, &[names.len(), N_BANDS])?;
+    let mut out = Array2::zeros((N_SETTINGS, N_BANDS));
+    for r in 0..t.height() {
+        out[[direct[setting.values[r]].index(), band.values[r]]] = extra.values[r];
     }
     Ok(out)
 }

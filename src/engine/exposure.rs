@@ -8,7 +8,7 @@ use crate::engine::population::People;
 use crate::model::activity::{poisson, ActivityModel};
 
 /// Adds a person's exposure (risk x weight) into `exposure` and their presence (weight)
-/// into `presence`.
+/// into `presence`, in their own segment.
 #[inline]
 pub fn add_exposure(
     people: &People,
@@ -17,13 +17,21 @@ pub fn add_exposure(
     exposure: &mut [f64],
     presence: &mut [f64],
 ) {
-    let c = Cell::of(
-        people.age[i],
-        people.sex[i],
-        people.imd[i],
-        people.segment[i],
-    )
-    .exposure();
+    add_exposure_in(people, i, people.segment[i], weight, exposure, presence);
+}
+
+/// Like [`add_exposure`], in a given segment: a mother's year counts in maternity, and a
+/// transition moves half a year from the old segment to the new one (a negative weight).
+#[inline]
+pub fn add_exposure_in(
+    people: &People,
+    i: usize,
+    segment: u8,
+    weight: f64,
+    exposure: &mut [f64],
+    presence: &mut [f64],
+) {
+    let c = Cell::of(people.age[i], people.sex[i], people.imd[i], segment).exposure();
     exposure[c] += weight * people.risk[i] as f64;
     presence[c] += weight;
 }

@@ -367,6 +367,15 @@ pub struct EffectScratch {
     los_mult: Vec<f64>,
 }
 
+impl EffectScratch {
+    /// The multipliers on rates `[setting][exposure cell]` of the last call of
+    /// [`scenario_means`] (all 1 when no intervention was active), so that the extra care
+    /// of the last year of life is changed as ordinary care is.
+    pub fn rate_multipliers(&self) -> &[f64] {
+        &self.mult
+    }
+}
+
 /// Multiplies expected counts `[setting][group]` by the area's activity multipliers.
 fn apply_area(means: &mut [f64], ng: usize, area: &AreaFactors) {
     for s in Setting::ALL {
@@ -413,6 +422,8 @@ pub fn scenario_means(
         shift_pence: vec![[0; N_IMD]; n],
     };
     if active.is_empty() {
+        scratch.mult.clear();
+        scratch.mult.resize(N_SETTINGS * cells, 1.0);
         model.expected_into(exposure, None, means, los_factor);
         apply_area(means, ng, area);
         for (k, d) in levers.interventions.iter().enumerate() {

@@ -28,17 +28,17 @@ use crate::core::dims::{
 use crate::core::error::{CapsimError, Result};
 use crate::core::rng::{person_uniform, Purpose, StreamKey, StreamRng};
 use crate::data::geography::Geography;
-use crate::engine::exposure::add_exposure;
+use crate::engine::exposure::{add_exposure, add_exposure_in};
 use crate::engine::levers::{
     scenario_means, DemographicLevers, EffectScratch, InterventionYear, Levers,
 };
 use crate::engine::population::{count_into, People};
 use crate::engine::synthesis::{synthesise, Newcomers};
-use crate::model::activity::{poisson, YearActivity};
+use crate::model::activity::{poisson, Trends, YearActivity};
 use crate::model::Model;
 
 /// What to simulate.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq)]
 pub struct SimConfig {
     pub seed: u64,
     pub run: u64,
@@ -47,6 +47,9 @@ pub struct SimConfig {
     pub variation: Variation,
     /// Whether death rates improve year by year ([`crate::model::demography`]).
     pub mortality: Mortality,
+    /// Growth of rates beyond demography, the same for the counterfactual and every
+    /// scenario of a plan.
+    pub trends: Trends,
 }
 
 impl SimConfig {
@@ -179,7 +182,12 @@ pub struct Scratch {
     pub people: People,
     entrants: People,
     keep: Vec<bool>,
+    /// Whether each person gave birth this year (survivors only, after step 1).
+    mother: Vec<bool>,
     exposure: Vec<f64>,
+    /// Risk of the people who die this year, by exposure cell: what their last year of
+    /// life adds ([`crate::model::activity::ActivityModel::add_end_of_life`]).
+    dying: Vec<f64>,
     presence: Vec<f64>,
     mortality: Vec<f64>,
     deterioration: Vec<f64>,
@@ -224,68 +232,117 @@ pub struct Factors<'a> {
     pub deterioration: &'a [f64],
 }
 
-/// Step 1: deaths and out-migration. Marks leavers in `keep` and adds every person's
-/// exposure (a full year for stayers, half for leavers). Returns (deaths by age band, sex
-/// and quintile, out-migrants). Death probabilities are those after `improvement_years`
-/// of mortality improvement.
-/// Each person's draw is keyed by their id within the stream `base`.
+/// What step 1 found: deaths by age band (at the start of the year), sex and quintile,
+/// out-migrants, and births by the mother's quintile.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Exits {
+    pub deaths: Deaths,
+    pub out: u64,
+    pub born: [u64; N_IMD],
+}
+
+/// The tables step 1 adds to: exposure and presence of everyone (see [`add_exposure`]), and
+/// the risk of those who die, by exposure cell.
+pub struct YearTables<'a> {
+    pub exposure: &'a mut [f64],
+    pub presence: &'a mut [f64],
+    pub dying: &'a mut [f64],
+}
+
+/// Step 1: deaths, out-migration and births. Marks leavers in `keep`, mothers in `mother`,
+/// and adds every person's exposure (a full year for stayers, half for leavers).
+///
+/// Each woman at the start of the year gives birth with her band's fertility, drawn by id
+/// within the stream `mothers` (one draw per woman, independent of her death or leaving, so
+/// births keep the fertility expectation). A mother is in the maternity (newborn) segment
+/// for the year of the birth: her exposure that year counts there. Her health segment is
+/// kept, so she returns to it after the year and her mortality and transitions are her own.
+/// Men never enter the maternity segment. Death probabilities are those after
+/// `improvement_years` of mortality improvement. Each person's exit draw is keyed by their
+/// id within the stream `base`.
 #[allow(clippy::too_many_arguments)]
 pub fn exits(
     model: &Model,
     people: &People,
     keep: &mut Vec<bool>,
-    exposure: &mut [f64],
-    presence: &mut [f64],
+    mother: &mut Vec<bool>,
+    tables: YearTables,
     base: u64,
+    mothers: u64,
     factors: Option<Factors>,
     improvement_years: usize,
-) -> (Deaths, u64) {
+) -> Exits {
     keep.clear();
     keep.resize(people.len(), true);
-    let (mut deaths, mut out): (Deaths, u64) = (Default::default(), 0);
+    mother.clear();
+    mother.resize(people.len(), false);
+    let YearTables {
+        exposure,
+        presence,
+        dying,
+    } = tables;
+    let mut e = Exits::default();
     let d = &model.demography;
+    let maternity = model.segments.newborn();
     for i in 0..people.len() {
-        let mut q = d.death_after(
-            people.segment[i],
-            people.imd[i],
-            people.sex[i],
+        let (age, sex, imd, segment) = (
             people.age[i],
-            improvement_years,
+            people.sex[i],
+            people.imd[i],
+            people.segment[i],
         );
+        let mut q = d.death_after(segment, imd, sex, age, improvement_years);
         if let Some(f) = factors {
-            let c = Cell::of(
-                people.age[i],
-                people.sex[i],
-                people.imd[i],
-                people.segment[i],
-            )
-            .demographic();
+            let c = Cell::of(age, sex, imd, segment).demographic();
             q = (q * f.mortality[c]).min(1.0);
         }
-        let o = d.out_migration(people.sex[i], people.age[i], q);
+        let o = d.out_migration(sex, age, q);
         let u = person_uniform(base, people.id[i]);
         let weight = if u < q {
-            deaths[band_of(people.age[i])][people.sex[i] as usize][people.imd[i] as usize] += 1;
+            e.deaths[band_of(age)][sex as usize][imd as usize] += 1;
             keep[i] = false;
+            dying[Cell::of(age, sex, imd, segment).exposure()] += people.risk[i] as f64;
             0.5
         } else if u < q + o {
-            out += 1;
+            e.out += 1;
             keep[i] = false;
             0.5
         } else {
             1.0
         };
-        add_exposure(people, i, weight, exposure, presence);
+        let in_segment =
+            if sex == FEMALE && person_uniform(mothers, people.id[i]) < d.fertility(band_of(age)) {
+                e.born[imd as usize] += 1;
+                mother[i] = true;
+                maternity
+            } else {
+                segment
+            };
+        add_exposure_in(people, i, in_segment, weight, exposure, presence);
     }
-    (deaths, out)
+    e
 }
 
 /// Step 2: segment transitions of everyone in `people`, each drawn by id within `base`.
-pub fn transitions(model: &Model, people: &mut People, base: u64, factors: Option<Factors>) {
+/// A transition happens on average halfway through the year, so someone who changes
+/// segment moves half of this year's exposure (counted in step 1 in the old segment) to
+/// the new one. Counting the whole year in the start segment lost the use of everyone
+/// entering a high-use segment during the year while those leaving it by death were
+/// already counted for half a year: the stock of care home residents was about 15% short
+/// in year one. Mothers (`mother`) stay in maternity for the year whatever their health.
+pub fn transitions(
+    model: &Model,
+    people: &mut People,
+    mother: &[bool],
+    exposure: &mut [f64],
+    presence: &mut [f64],
+    base: u64,
+    factors: Option<Factors>,
+) {
     for i in 0..people.len() {
         let u = person_uniform(base, people.id[i]);
         let (age, imd, from) = (people.age[i], people.imd[i], people.segment[i]);
-        people.segment[i] = match factors {
+        let to = match factors {
             Some(f) => {
                 let c = Cell::of(age, 0, imd, from).demographic();
                 model
@@ -294,36 +351,31 @@ pub fn transitions(model: &Model, people: &mut People, base: u64, factors: Optio
             }
             None => model.segments.next(age, imd, from, u),
         };
+        if to != from && !mother[i] {
+            add_exposure_in(people, i, from, -0.5, exposure, presence);
+            add_exposure_in(people, i, to, 0.5, exposure, presence);
+        }
+        people.segment[i] = to;
     }
 }
 
-/// Step 3a: births to the women counted at the start of the year, into `entrants`; each
-/// baby takes its mother's quintile. Returns the number born in each quintile.
+/// Step 3a: the babies of the year's mothers (drawn in step 1), into `entrants`; each
+/// baby takes its mother's quintile.
 pub fn births(
     model: &Model,
     newcomers: &Newcomers,
-    start: &StartCounts,
+    born: &[u64; N_IMD],
     entrants: &mut People,
     rng: &mut StreamRng,
-) -> [u64; N_IMD] {
+) {
     let d = &model.demography;
-    let mut born = [0; N_IMD];
-    for b in 0..N_BANDS {
-        let f = d.fertility(b);
-        if f == 0.0 {
-            continue;
-        }
-        for q in 0..N_IMD {
-            let n = poisson(start.women[b][q] as f64 * f, rng);
-            for _ in 0..n {
-                let sex = (rand::RngExt::random::<f64>(rng) >= d.male_birth_share()) as u8;
-                let risk = newcomers.risk(rng);
-                entrants.push(0, sex, q as u8, model.segments.newborn(), risk);
-            }
-            born[q] += n;
+    for (q, n) in born.iter().enumerate() {
+        for _ in 0..*n {
+            let sex = (rand::RngExt::random::<f64>(rng) >= d.male_birth_share()) as u8;
+            let risk = newcomers.risk(rng);
+            entrants.push(0, sex, q as u8, model.segments.newborn(), risk);
         }
     }
-    born
 }
 
 /// Step 3b: in-migrants, in proportion to the residents of each age band and sex at the
@@ -371,36 +423,53 @@ pub fn step_population(
         people,
         entrants,
         keep,
+        mother,
         exposure,
         presence,
         life,
+        dying,
         ..
     } = scratch;
     let cells = n_exposure_cells(model.segments.len());
-    exposure.clear();
-    exposure.resize(cells, 0.0);
-    presence.clear();
-    presence.resize(cells, 0.0);
+    for t in [&mut *exposure, &mut *presence, &mut *dying] {
+        t.clear();
+        t.resize(cells, 0.0);
+    }
     let start = StartCounts::of(people);
     let n_start = people.len() as u64;
 
-    let (deaths, migration_out) = exits(
+    let e = exits(
         model,
         people,
         keep,
-        exposure,
-        presence,
+        mother,
+        YearTables {
+            exposure,
+            presence,
+            dying,
+        },
         key(Purpose::Exit).hash(),
+        key(Purpose::Mothers).hash(),
         factors,
         improvement_years,
     );
     people.retain(keep);
-    transitions(model, people, key(Purpose::Transition).hash(), factors);
+    let mut k = keep.iter();
+    mother.retain(|_| *k.next().expect("one flag a person"));
+    transitions(
+        model,
+        people,
+        mother,
+        exposure,
+        presence,
+        key(Purpose::Transition).hash(),
+        factors,
+    );
     entrants.clear();
-    let born = births(
+    births(
         model,
         newcomers,
-        &start,
+        &e.born,
         entrants,
         &mut key(Purpose::Births).rng(),
     );
@@ -431,14 +500,14 @@ pub fn step_population(
         let (b, x, q) = (c / (N_SEX * N_IMD), (c / N_IMD) % N_SEX, c % N_IMD);
         life.person_years[b][x][q] += p;
     }
-    for (b, by_sex) in deaths.iter().enumerate() {
+    for (b, by_sex) in e.deaths.iter().enumerate() {
         for (x, by_imd) in by_sex.iter().enumerate() {
             for (q, n) in by_imd.iter().enumerate() {
                 life.deaths[b][x][q] = *n as u32;
             }
         }
     }
-    let deaths = deaths_by_imd(&deaths);
+    let (deaths, migration_out, born) = (deaths_by_imd(&e.deaths), e.out, e.born);
     Flows {
         start: n_start,
         births: born.iter().sum(),
@@ -468,9 +537,17 @@ pub fn step_year(
         None,
         year.saturating_sub(1) as usize,
     );
-    let activity = model
-        .activity
-        .draw(&scratch.exposure, year, &key(Purpose::Activity));
+    let a = &model.activity;
+    let mut means = a.expected(&scratch.exposure);
+    let los = vec![1.0; a.n_groups()];
+    a.add_end_of_life(&scratch.dying, None, &[1.0; N_SETTINGS], &mut means, &los);
+    let activity = a.draw_from(
+        &means,
+        &los,
+        &[1.0; N_SETTINGS],
+        year,
+        &key(Purpose::Activity),
+    );
     (flows, activity)
 }
 
@@ -525,12 +602,17 @@ pub fn simulate_neighbourhood(
         for year in 1..=config.years {
             let y = year as usize - 1;
             // The same for the counterfactual and every scenario (common random numbers).
-            let area = model.variation.factors(
+            let mut area = model.variation.factors(
                 config.variation,
                 (config.seed, config.run),
                 (nb.id, &geography.places[nb.place].name),
                 year,
             );
+            // Rates grow beyond demography as the area's own multipliers do, so avoided
+            // activity is valued at the year's rates too.
+            for (a, t) in area.activity.iter_mut().zip(config.trends.factors(year)) {
+                *a *= t;
+            }
             count_into(&scratch.people, ns, &mut census[y * cells..(y + 1) * cells]);
             let key = keys(config, nb.id, year);
             let mut mortality = std::mem::take(&mut scratch.mortality);
@@ -567,6 +649,13 @@ pub fn simulate_neighbourhood(
                     &mut scratch.effects,
                     &mut scratch.means,
                     &mut scratch.los,
+                );
+                model.activity.add_end_of_life(
+                    &scratch.dying,
+                    Some(scratch.effects.rate_multipliers()),
+                    &area.activity,
+                    &mut scratch.means,
+                    &scratch.los,
                 );
                 activity[j].push(model.activity.draw_from(
                     &scratch.means,

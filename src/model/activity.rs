@@ -33,6 +33,32 @@ pub struct ActivityModel {
     real_price_growth: [f64; N_SETTINGS],
     los_mean: f64,
     los_shape: f64,
+    /// Extra use in the last year of life per death of mean risk, flat `[setting][band]`.
+    end_of_life: Vec<f64>,
+    /// Default yearly growth of each setting's rates beyond demography.
+    trends: Trends,
+}
+
+/// Yearly growth of each setting's age-specific rates beyond demography (technology,
+/// thresholds, expectations): rates in year `t` are `(1 + growth)^(t - 1)` times the
+/// dataset's. A scenario takes the datasets' defaults (`activity_trends.csv`), its own
+/// overrides, or none (`[trends] enabled = false`).
+#[derive(Debug, Clone, Copy, PartialEq, Default)]
+pub struct Trends {
+    pub growth: [f64; N_SETTINGS],
+}
+
+impl Trends {
+    /// No growth: rates change only with demography.
+    pub const NONE: Trends = Trends {
+        growth: [0.0; N_SETTINGS],
+    };
+
+    /// Multipliers on each setting's rates in a simulation year (1 in year 1), computed
+    /// once per neighbourhood-year, never per person.
+    pub fn factors(&self, year: u32) -> [f64; N_SETTINGS] {
+        std::array::from_fn(|s| (1.0 + self.growth[s]).powi(year as i32 - 1))
+    }
 }
 
 /// Counts and costs of one year, `[setting][group]`, where a group is a (segment,
@@ -114,6 +140,19 @@ impl ActivityModel {
                 .sum::<f64>()
                 / N_IMD as f64;
             for b in 0..N_BANDS {
+                // The dataset's rates are population averages, the last year of life
+                // included: the ordinary rate is what remains after the extra use of the
+                // band's deaths (life-table deaths per person x extra per death), so that
+                // rate x population still gives the national total. At least a tenth of
+                // the published rate is kept (assumption; not reached with the bundled
+                // data).
+                let (lo, hi) = crate::core::dims::band_ages(b);
+                let ordinary: [f64; N_SEX] = std::array::from_fn(|x| {
+                    let q = (lo..=hi).map(|a| d.qx[[x, a as usize]]).sum::<f64>()
+                        / (hi - lo + 1) as f64;
+                    let r = d.activity_rates[[si, b, x]];
+                    (r - q * d.end_of_life[[si, b]]).max(0.1 * r)
+                });
                 let seg_mean: f64 = (0..ns)
                     .map(|g| d.prevalence[[b, g]] * d.activity_segment[[si, g]])
                     .sum();
@@ -125,10 +164,8 @@ impl ActivityModel {
                     };
                     for x in 0..N_SEX {
                         for q in 0..N_IMD {
-                            let r = d.activity_rates[[si, b, x]]
-                                * seg_rel
-                                * d.activity_deprivation[[si, q]]
-                                / dep_mean;
+                            let r =
+                                ordinary[x] * seg_rel * d.activity_deprivation[[si, q]] / dep_mean;
                             rate[si * cells
                                 + Cell {
                                     band: b,
@@ -154,6 +191,82 @@ impl ActivityModel {
             real_price_growth: std::array::from_fn(|i| d.settings[i].real_price_growth),
             los_mean: d.parameters.emergency_los_mean,
             los_shape: d.parameters.emergency_los_shape,
+            end_of_life: d.end_of_life.iter().copied().collect(),
+            trends: Trends { growth: d.trends },
+        }
+    }
+
+    /// The datasets' default trends (`activity_trends.csv`).
+    pub fn default_trends(&self) -> Trends {
+        self.trends
+    }
+
+    /// Extra use in the last year of life of one death of mean risk, in a setting and band.
+    pub fn end_of_life(&self, setting: Setting, band: usize) -> f64 {
+        self.end_of_life[setting.index() * N_BANDS + band]
+    }
+
+    /// Adds to expected counts `means[setting][group]` the extra care of the last year of
+    /// life of the people who die this year: `dying[exposure cell]` holds their risk, and
+    /// each death of mean risk adds [`ActivityModel::end_of_life`] in each setting, times
+    /// the area's (and year's) `activity` multiplier. Their ordinary use, half a year in
+    /// their segment, is already in the exposure table; the published use of the last year
+    /// of life is its sum with this (datasets/README.md). Bed days follow the extra
+    /// admissions at the group's length of stay. Interventions change it as they change
+    /// ordinary use: `effects[setting][exposure cell]` multiplies the rates when given.
+    pub fn add_end_of_life(
+        &self,
+        dying: &[f64],
+        effects: Option<&[f64]>,
+        activity: &[f64; N_SETTINGS],
+        means: &mut [f64],
+        los_factor: &[f64],
+    ) {
+        let cells = n_exposure_cells(self.n_segments);
+        let ns = self.n_segments;
+        let ng = self.n_groups();
+        let per_seg = N_BANDS * N_SEX * N_IMD;
+        let adm = Setting::EmergencyAdmissions;
+        for s in Setting::ALL {
+            if s.derived_from().is_some() {
+                continue;
+            }
+            let si = s.index();
+            let eol = &self.end_of_life[si * N_BANDS..(si + 1) * N_BANDS];
+            if eol.iter().all(|x| *x == 0.0) {
+                continue;
+            }
+            for g in 0..ns {
+                let d = &dying[g * per_seg..(g + 1) * per_seg];
+                let mut sums = [0.0; N_IMD];
+                // Exposure layout within a segment: (band, sex, quintile), quintile inner.
+                match effects {
+                    None => {
+                        for (c, x) in d.iter().enumerate() {
+                            sums[c % N_IMD] += x * eol[c / (N_SEX * N_IMD)];
+                        }
+                    }
+                    Some(m) => {
+                        let m = &m[si * cells + g * per_seg..si * cells + (g + 1) * per_seg];
+                        for (c, (x, m)) in d.iter().zip(m).enumerate() {
+                            sums[c % N_IMD] += x * m * eol[c / (N_SEX * N_IMD)];
+                        }
+                    }
+                }
+                for (q, x) in sums.iter().enumerate() {
+                    let j = group(g, q);
+                    means[si * ng + j] += x * activity[si];
+                    if s == adm {
+                        for b in Setting::ALL
+                            .iter()
+                            .filter(|b| b.derived_from() == Some(adm))
+                        {
+                            means[b.index() * ng + j] +=
+                                x * self.los_mean * los_factor[j] * activity[b.index()];
+                        }
+                    }
+                }
+            }
         }
     }
 

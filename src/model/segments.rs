@@ -76,7 +76,16 @@ impl SegmentModel {
                     let mut row = vec![0.0; n];
                     for (to, x) in row.iter_mut().enumerate() {
                         let worse = d.segments[to].severity > d.segments[from].severity;
-                        *x = tg.p[[from, to]] * if worse { *m } else { 1.0 };
+                        // The newborn (maternity) segment is entered only by birth: a baby
+                        // is born into it and a mother is in it for the year of the birth
+                        // (`engine::simulation::exits`). A transition into it would move
+                        // men in too, so the file's probabilities into it stay put instead.
+                        let by_birth_only = to == newborn as usize && from != to;
+                        *x = if by_birth_only {
+                            0.0
+                        } else {
+                            tg.p[[from, to]] * if worse { *m } else { 1.0 }
+                        };
                     }
                     let off: f64 = (0..n).filter(|t| *t != from).map(|t| row[t]).sum();
                     row[from] = 1.0 - off;
@@ -100,12 +109,21 @@ impl SegmentModel {
         let cum = cumulate(&p, n);
 
         let healthy = d.segments.iter().position(|s| s.severity == 0);
+        // At the start only children below the first band with births are in the newborn
+        // segment (infancy); a band's share of it from that band on is given to `healthy`
+        // (or spread over the rest), since mothers enter it only in the year of a birth.
+        let first_fertile = (0..N_BANDS)
+            .find(|b| d.fertility[*b] > 0.0)
+            .unwrap_or(N_BANDS);
         let mut initial = Vec::with_capacity(N_BANDS * N_IMD * n);
         for b in 0..N_BANDS {
             for m in &morb {
                 let mut row: Vec<f64> = (0..n)
                     .map(|g| {
                         let scaled = Some(g) != healthy && g != newborn as usize;
+                        if g == newborn as usize && b >= first_fertile {
+                            return 0.0;
+                        }
                         d.prevalence[[b, g]] * if scaled { *m } else { 1.0 }
                     })
                     .collect();

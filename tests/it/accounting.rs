@@ -13,6 +13,7 @@ fn flows_balance_and_chain_exactly() {
         years: 5,
         variation: Default::default(),
         mortality: Default::default(),
+        trends: Default::default(),
     };
     let results = simulate(&model, &geography, &config, 2, &|| {}).unwrap();
     let cells = capsim::core::dims::n_cells(model.segments.len());
@@ -58,6 +59,7 @@ fn mortality_improvement_lowers_deaths_after_year_one() {
             years: 4,
             variation: Default::default(),
             mortality,
+            trends: Default::default(),
         };
         let r = simulate(&model, &geography, &config, 2, &|| {}).unwrap();
         (0..4)

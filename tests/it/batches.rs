@@ -329,6 +329,7 @@ fn paired(scenario: &Scenario, seed: u64, runs: u64, setting: usize) -> Vec<(f64
                     years: scenario.years,
                     variation: scenario.variation,
                     mortality: scenario.mortality,
+                    trends: Default::default(),
                 },
                 vec![
                     none,
@@ -424,6 +425,7 @@ substitution.community_nursing = { per_enrolled = 3 }
                 years: s.years,
                 variation: s.variation,
                 mortality: s.mortality,
+                trends: Default::default(),
             },
             vec![Levers::draw(&s, &s.resolve(&d, &g).unwrap(), &m, 0)],
         );

@@ -51,6 +51,7 @@ fn another_seed_gives_other_results() {
             years: 1,
             variation: Default::default(),
             mortality: Default::default(),
+            trends: Default::default(),
         }),
         &mut Default::default(),
     );
@@ -64,6 +65,7 @@ fn another_seed_gives_other_results() {
             years: 1,
             variation: Default::default(),
             mortality: Default::default(),
+            trends: Default::default(),
         }),
         &mut Default::default(),
     );

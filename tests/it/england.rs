@@ -25,6 +25,7 @@ fn england_year_one_matches_published_totals() {
             years: 1,
             variation: Default::default(),
             mortality: Default::default(),
+            trends: Default::default(),
         },
         0,
         &|| {},

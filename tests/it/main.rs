@@ -14,6 +14,7 @@ mod economics;
 mod england;
 mod fuzz_datasets;
 mod import;
+mod issue13;
 mod report;
 mod scenarios;
 mod statistics;

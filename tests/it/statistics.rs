@@ -9,7 +9,7 @@ use capsim::core::rng::{Purpose, StreamKey, StreamRng};
 use capsim::engine::exposure::add_exposure;
 use capsim::engine::population::People;
 use capsim::engine::simulation::{
-    arrivals, births, deaths_by_imd, exits, transitions, StartCounts,
+    arrivals, births, deaths_by_imd, exits, transitions, StartCounts, YearTables,
 };
 use capsim::engine::synthesis::Newcomers;
 use capsim::model::demography::start_of_year_q;
@@ -79,18 +79,26 @@ fn deaths_and_out_migration_match_their_probabilities() {
         v_out += qo * (1.0 - qo);
     }
     let mut keep = Vec::new();
+    let mut mother = Vec::new();
     let mut exposure = vec![0.0; n_exposure_cells(ns)];
     let mut presence = exposure.clone();
-    let (by_imd, out) = exits(
+    let mut dying = exposure.clone();
+    let e = exits(
         &m,
         &p,
         &mut keep,
-        &mut exposure,
-        &mut presence,
+        &mut mother,
+        YearTables {
+            exposure: &mut exposure,
+            presence: &mut presence,
+            dying: &mut dying,
+        },
         key(Purpose::Exit).hash(),
+        key(Purpose::Mothers).hash(),
         None,
         0,
     );
+    let (by_imd, out) = (e.deaths, e.out);
     let deaths: u64 = deaths_by_imd(&by_imd).iter().sum();
     assert_close("deaths", deaths as f64, e_death, v_death, Z);
     assert_close("out-migration", out as f64, e_out, v_out, Z);
@@ -130,7 +138,18 @@ fn segment_transitions_match_the_markov_matrix() {
     let by_hand = group.p[[ltc, frail]] * d.deprivation[4].morbidity_multiplier / morb_mean;
     assert!((m.segments.probability(85, 4, ltc as u8, frail as u8) - by_hand).abs() < 1e-12);
 
-    transitions(&m, &mut p, key(Purpose::Transition).hash(), None);
+    let cells = n_exposure_cells(ns);
+    let (mut exposure, mut presence) = (vec![0.0; cells], vec![0.0; cells]);
+    let no_mothers = vec![false; p.len()];
+    transitions(
+        &m,
+        &mut p,
+        &no_mothers,
+        &mut exposure,
+        &mut presence,
+        key(Purpose::Transition).hash(),
+        None,
+    );
     let mut observed = vec![0u64; ns];
     for s in &p.segment {
         observed[*s as usize] += 1;
@@ -152,26 +171,50 @@ fn births_and_arrivals_match_fertility_and_migration_rates() {
     let (_, _, g) = bundled();
     let newcomers = Newcomers::new(&m, &g.neighbourhoods[0]);
     let start = StartCounts::of(&p);
-    let mut e_births = 0.0;
+    let (mut e_births, mut v_births) = (0.0, 0.0);
     let mut e_in = 0.0;
     for i in 0..p.len() {
         let b = band_of(p.age[i]);
         if p.sex[i] == capsim::core::dims::FEMALE {
             e_births += d.fertility[b];
+            v_births += d.fertility[b] * (1.0 - d.fertility[b]);
         }
         e_in += d.migration[[b, p.sex[i] as usize, 0]];
     }
+    // Mothers are drawn woman by woman in step 1 (one Bernoulli draw each).
+    let cells = n_exposure_cells(d.segments.len());
+    let (mut keep, mut mother) = (Vec::new(), Vec::new());
+    let (mut exposure, mut presence, mut dying) =
+        (vec![0.0; cells], vec![0.0; cells], vec![0.0; cells]);
+    let e = exits(
+        &m,
+        &p,
+        &mut keep,
+        &mut mother,
+        YearTables {
+            exposure: &mut exposure,
+            presence: &mut presence,
+            dying: &mut dying,
+        },
+        key(Purpose::Exit).hash(),
+        key(Purpose::Mothers).hash(),
+        None,
+        0,
+    );
     let mut entrants = People::default();
-    let born: u64 = births(
+    births(
         &m,
         &newcomers,
-        &start,
+        &e.born,
         &mut entrants,
         &mut rng(Purpose::Births),
-    )
-    .iter()
-    .sum();
-    assert_close("births", born as f64, e_births, e_births, Z);
+    );
+    let born: u64 = e.born.iter().sum();
+    assert_close("births", born as f64, e_births, v_births, Z);
+    // Every birth has one mother, a woman of a band with births.
+    assert_eq!(mother.iter().filter(|x| **x).count() as u64, born);
+    assert!((0..p.len()).all(|i| !mother[i]
+        || (p.sex[i] == capsim::core::dims::FEMALE && d.fertility[band_of(p.age[i])] > 0.0)));
     assert_eq!(entrants.len() as u64, born);
     assert!(entrants.age.iter().all(|a| *a == 0));
     let boys = entrants.sex.iter().filter(|s| **s == 0).count() as f64;
@@ -225,11 +268,16 @@ fn activity_counts_and_costs_match_rates_and_unit_costs() {
             let seg_mean: f64 = (0..ns)
                 .map(|h| d.prevalence[[b, h]] * d.activity_segment[[si, h]])
                 .sum();
-            expected[si] +=
-                p.risk[i] as f64 * d.activity_rates[[si, b, x]] * d.activity_segment[[si, g]]
-                    / seg_mean
-                    * d.activity_deprivation[[si, q]]
-                    / dep_mean;
+            // The dataset's rate less the band's last-year-of-life use (life-table deaths
+            // per person x extra use per death), which decedents add on top.
+            let (lo, hi) = capsim::core::dims::band_ages(b);
+            let q_band =
+                (lo..=hi).map(|a| d.qx[[x, a as usize]]).sum::<f64>() / (hi - lo + 1) as f64;
+            let rate = d.activity_rates[[si, b, x]];
+            let ordinary = (rate - q_band * d.end_of_life[[si, b]]).max(0.1 * rate);
+            expected[si] += p.risk[i] as f64 * ordinary * d.activity_segment[[si, g]] / seg_mean
+                * d.activity_deprivation[[si, q]]
+                / dep_mean;
         }
     }
     let los = d.parameters.emergency_los_mean;
