@@ -120,13 +120,21 @@ pub fn draw<DB: DrawingBackend>(
             });
         }
     }
+    // Hundreds of neighbourhoods (England): smaller translucent points, a distribution.
+    let (size, alpha) = if pts.len() > 200 {
+        (0.5, 0.35)
+    } else {
+        (1.0, 1.0)
+    };
     chart
         .draw_series(pts.iter().map(|p| {
             let off = (p.1 / p.2 - 1.0).abs() > 0.1;
             Circle::new(
                 (p.2, p.1),
-                sz(6.0, k),
-                if off { PALETTE[5] } else { PALETTE[0] }.filled(),
+                sz(6.0 * size, k),
+                if off { PALETTE[5] } else { PALETTE[0] }
+                    .mix(alpha)
+                    .filled(),
             )
         }))
         .map_err(err)?

@@ -40,6 +40,13 @@ pub fn draw<DB: DrawingBackend>(
         true,
     );
     let yhi = yhi + (yhi - ylo) * 0.25; // room for the legend above the data
+                                        // With hundreds of neighbourhoods (England) the points shrink and turn translucent, so
+                                        // the cloud reads as a distribution rather than a blot.
+    let (size, alpha) = if rows.len() > 200 {
+        (0.5, 0.35)
+    } else {
+        (1.0, 1.0)
+    };
     let mut chart = plane(root, k, (xlo, xhi), (ylo, yhi))?;
     chart
         .configure_mesh()
@@ -55,8 +62,8 @@ pub fn draw<DB: DrawingBackend>(
         .draw_series(rows.iter().map(|r| {
             Circle::new(
                 (r.population, pct(r.systematic, r.budget)),
-                sz(6.0, k),
-                PALETTE[5].filled(),
+                sz(6.0 * size, k),
+                PALETTE[5].mix(alpha).filled(),
             )
         }))
         .map_err(err)?
@@ -66,8 +73,8 @@ pub fn draw<DB: DrawingBackend>(
         .draw_series(rows.iter().map(|r| {
             TriangleMarker::new(
                 (r.population, pct(r.chance_sd, r.budget)),
-                sz(7.0, k),
-                PALETTE[0].filled(),
+                sz(7.0 * size, k),
+                PALETTE[0].mix(alpha).filled(),
             )
         }))
         .map_err(err)?
