@@ -1,5 +1,6 @@
 //! `capsim run`: one scenario (the bundled baseline by default). With one Monte Carlo run
-//! it writes flat tables (Parquet and CSV) and a summary; with more it is a batch of one
+//! it writes flat tables (Parquet, and CSV for the tables a person opens, or all with
+//! `--csv`) and a summary; with more it is a batch of one
 //! scenario and writes the batch layout. The CLI is a thin layer over this.
 
 use std::path::PathBuf;
@@ -31,6 +32,9 @@ pub struct RunOptions {
     pub threads: usize,
     pub datasets: DatasetSource,
     pub out: PathBuf,
+    /// Every table of a single run as CSV too, not only the ones a person opens
+    /// ([`crate::io::tables::CSV_TABLES`]).
+    pub csv: bool,
 }
 
 impl RunOptions {
@@ -48,6 +52,7 @@ impl RunOptions {
             threads,
             datasets: DatasetSource::Bundled,
             out,
+            csv: false,
         }
     }
 
@@ -156,7 +161,7 @@ fn run_single(
     let unit = simulate_unit(&p, &batch, (0, 0), Some(&pool(threads)?), &|| {
         progress(n, done.fetch_add(1, Ordering::Relaxed) + 1)
     });
-    let mut staging = Staging::new(&options.out)?;
+    let mut staging = Staging::new(&options.out)?.with_all_csv(options.csv);
     write_formula_weights(&p, &batch, &mut staging)?;
     let mut per_scenario = write_unit(&p, &batch, &unit, &mut staging, true)?;
     let (metrics, draws) = per_scenario.remove(0);

@@ -76,12 +76,29 @@ pub fn write_run(staging: &mut Staging, layout: &Layout, run: &RunOutput) -> Res
 /// Neighbourhoods per written batch: bounds memory while keeping row groups large.
 const BATCH: usize = 64;
 
+/// Tables that a person opens in a spreadsheet: written as CSV beside their Parquet in the
+/// flat layout. The big per-run tables (population, flows, activity, metrics) are read by
+/// programs and by the report, and their CSV would dominate a large run's time and disk
+/// (940 MB of `population.csv` for England over 10 years), so they are CSV only on request
+/// ([`Staging::with_all_csv`], `--csv`).
+pub const CSV_TABLES: [&str; 7] = [
+    "summary",
+    "sensitivity",
+    "risk",
+    "budgets",
+    "budget_table",
+    "formula_weights",
+    "parameters",
+];
+
 /// A folder that files are written into before being moved, all together, into place.
 pub struct Staging {
     dir: PathBuf,
     target: PathBuf,
     files: Vec<String>,
     committed: bool,
+    /// Every flat table also as CSV, not only [`CSV_TABLES`].
+    all_csv: bool,
 }
 
 impl Staging {
@@ -109,7 +126,19 @@ impl Staging {
             target: target.to_path_buf(),
             files: Vec::new(),
             committed: false,
+            all_csv: false,
         })
+    }
+
+    /// Asks for every flat table as CSV too (`--csv`), not only [`CSV_TABLES`].
+    pub fn with_all_csv(mut self, all: bool) -> Self {
+        self.all_csv = all;
+        self
+    }
+
+    /// Whether flat table `name` is written as CSV too.
+    fn wants_csv(&self, name: &str) -> bool {
+        self.all_csv || CSV_TABLES.contains(&name)
     }
 
     /// A path in the staging folder for a file that will be moved to `target/name`;
@@ -152,8 +181,9 @@ struct TableWriter {
     path: PathBuf,
 }
 
-/// Where a run's tables go: flat (`NAME.parquet` and `NAME.csv`) or one Hive partition of
-/// a batch (`NAME/scenario=S/run=K/part-0.parquet`, Parquet only).
+/// Where a run's tables go: flat (`NAME.parquet`, and `NAME.csv` for [`CSV_TABLES`] or when
+/// asked) or one Hive partition of a batch (`NAME/scenario=S/run=K/part-0.parquet`,
+/// Parquet only).
 #[derive(Debug, Clone)]
 pub enum Layout {
     Flat,
@@ -161,7 +191,7 @@ pub enum Layout {
 }
 
 impl Layout {
-    /// (Parquet file name, CSV file name if any) of table `name`.
+    /// (Parquet file name, CSV file name if the layout can have one) of table `name`.
     pub fn files(&self, name: &str) -> (String, Option<String>) {
         match self {
             Layout::Flat => (format!("{name}.parquet"), Some(format!("{name}.csv"))),
@@ -189,7 +219,7 @@ impl TableWriter {
                 .map(BufWriter::new)
                 .map_err(|e| CapsimError::io(p, e))
         };
-        let csv = match csv_name {
+        let csv = match csv_name.filter(|_| staging.wants_csv(name)) {
             Some(n) => {
                 let p = staging.path(&n)?;
                 Some(

@@ -23,10 +23,21 @@ pub struct SegmentModel {
     p: Vec<f64>,
     /// The same, cumulative along `to`, for drawing with one uniform.
     cum: Vec<f64>,
+    /// The cumulative rows again, each padded to [`WIDE`] entries with infinity, when
+    /// there are at most [`WIDE`] segments: [`SegmentModel::next`] then counts the entries
+    /// a uniform has passed without a branch per entry (the per-entry branch mispredicts
+    /// on every other person and was the yearly loop's largest cost).
+    cum_wide: Vec<[f64; WIDE]>,
+    /// Per row, the probability of a deteriorating move (summed in segment order, as
+    /// [`SegmentModel::next_scaled`] did per person before).
+    worse: Vec<f64>,
     /// Starting prevalence, flat `[band][imd][segment]`.
     initial: Vec<f64>,
     initial_cum: Vec<f64>,
 }
+
+/// Segments up to which transitions are drawn branch-free from padded rows.
+const WIDE: usize = 8;
 
 fn cumulate(p: &[f64], width: usize) -> Vec<f64> {
     let mut cum = Vec::with_capacity(p.len());
@@ -98,6 +109,25 @@ impl SegmentModel {
             }
         }
         let cum = cumulate(&p, n);
+        let cum_wide = if n <= WIDE {
+            cum.chunks(n)
+                .map(|row| std::array::from_fn(|i| row.get(i).copied().unwrap_or(f64::INFINITY)))
+                .collect()
+        } else {
+            Vec::new()
+        };
+        let severity: Vec<i64> = d.segments.iter().map(|s| s.severity).collect();
+        let worse = p
+            .chunks(n)
+            .enumerate()
+            .map(|(r, row)| {
+                let from = r % n;
+                (0..n)
+                    .filter(|t| severity[*t] > severity[from])
+                    .map(|t| row[t])
+                    .sum()
+            })
+            .collect();
 
         let healthy = d.segments.iter().position(|s| s.severity == 0);
         let mut initial = Vec::with_capacity(N_BANDS * N_IMD * n);
@@ -122,10 +152,12 @@ impl SegmentModel {
             n,
             ids,
             newborn,
-            severity: d.segments.iter().map(|s| s.severity).collect(),
+            severity,
             group_of_age,
             p,
             cum,
+            cum_wide,
+            worse,
             initial,
             initial_cum,
         })
@@ -163,6 +195,12 @@ impl SegmentModel {
     #[inline]
     pub fn next(&self, age: u8, imd: u8, from: u8, u: f64) -> u8 {
         let start = self.row(age, imd, from);
+        if let Some(row) = self.cum_wide.get(start / self.n) {
+            // The cumulative row is non-decreasing and ends at exactly 1 > u, so the
+            // number of entries at or below `u` is the first index above it: `pick`'s
+            // answer, draw for draw.
+            return row.iter().map(|c| (u >= *c) as u8).sum();
+        }
         pick(&self.cum[start..start + self.n], u)
     }
 
@@ -176,10 +214,7 @@ impl SegmentModel {
         let start = self.row(age, imd, from);
         let row = &self.p[start..start + self.n];
         let sev = &self.severity;
-        let worse: f64 = (0..self.n)
-            .filter(|t| sev[*t] > sev[from as usize])
-            .map(|t| row[t])
-            .sum();
+        let worse = self.worse[start / self.n];
         let f = if worse > 0.0 {
             factor.min((row[from as usize] + worse) / worse)
         } else {
