@@ -180,10 +180,16 @@ impl SegmentModel {
         self.newborn
     }
 
+    /// Index of the row of transitions from `from` at an age and quintile.
+    #[inline]
+    fn row_index(&self, age: u8, imd: u8, from: u8) -> usize {
+        (self.group_of_age[age as usize] as usize * N_IMD + imd as usize) * self.n + from as usize
+    }
+
+    /// Offset of that row in the flat tables.
     #[inline]
     fn row(&self, age: u8, imd: u8, from: u8) -> usize {
-        ((self.group_of_age[age as usize] as usize * N_IMD + imd as usize) * self.n + from as usize)
-            * self.n
+        self.row_index(age, imd, from) * self.n
     }
 
     /// Probability of moving from `from` to `to` in a year, at an age and quintile.
@@ -194,13 +200,14 @@ impl SegmentModel {
     /// The segment reached from `from` given a uniform draw `u` in [0, 1).
     #[inline]
     pub fn next(&self, age: u8, imd: u8, from: u8, u: f64) -> u8 {
-        let start = self.row(age, imd, from);
-        if let Some(row) = self.cum_wide.get(start / self.n) {
+        let r = self.row_index(age, imd, from);
+        if let Some(row) = self.cum_wide.get(r) {
             // The cumulative row is non-decreasing and ends at exactly 1 > u, so the
             // number of entries at or below `u` is the first index above it: `pick`'s
             // answer, draw for draw.
             return row.iter().map(|c| (u >= *c) as u8).sum();
         }
+        let start = r * self.n;
         pick(&self.cum[start..start + self.n], u)
     }
 
@@ -211,10 +218,11 @@ impl SegmentModel {
         if factor == 1.0 {
             return self.next(age, imd, from, u);
         }
-        let start = self.row(age, imd, from);
+        let r = self.row_index(age, imd, from);
+        let start = r * self.n;
         let row = &self.p[start..start + self.n];
         let sev = &self.severity;
-        let worse = self.worse[start / self.n];
+        let worse = self.worse[r];
         let f = if worse > 0.0 {
             factor.min((row[from as usize] + worse) / worse)
         } else {
