@@ -5,8 +5,13 @@
 //! second (what the batch delivers) and simulated person-years per second (population paths
 //! actually stepped: scenarios that change nobody's health share the baseline's).
 //!
+//! Scenario person-years per second are printed beside the plain loop (`common`) measured
+//! in the same process over the same people on the same threads, as a ratio.
+//!
 //! `cargo bench --bench batch` for the full size; `CAPSIM_BENCH_RUNS=10` for a quick look.
 //! Before timing, a criterion group measures what one extra scenario costs in a work unit.
+
+mod common;
 
 use std::path::Path;
 use std::time::Instant;
@@ -89,6 +94,12 @@ fn full_batch() {
             ..Default::default()
         })
         .unwrap();
+    let d = Datasets::bundled().unwrap();
+    let m = Model::new(&d).unwrap();
+    let threads = std::thread::available_parallelism().map_or(1, |n| n.get());
+    let people = common::people_of(&m, &Geography::default_system(&d));
+    let plain = common::plain_rate(&m, &people, threads, 3);
+    drop(people);
     let tmp = tempfile::tempdir().unwrap();
     let started = Instant::now();
     let report = run_batch(
@@ -115,6 +126,11 @@ fn full_batch() {
         scenario_py / wall / 1e6,
         report.person_years as f64 / 1e9,
         report.person_years as f64 / wall / 1e6
+    );
+    common::report(
+        &format!("batch, scenario person-years, {threads} threads"),
+        scenario_py / wall,
+        plain,
     );
 }
 

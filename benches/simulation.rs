@@ -6,17 +6,31 @@
 //! - `system_1.5m`: the bundled system (about 1.5 million people), one year, all cores.
 //! - `plain_loop_40k`: the reference, one Poisson draw per person per setting, to show
 //!   what the aggregate-Poisson design saves.
+//!
+//! Then, timed directly and each printed beside the plain loop measured in the same process
+//! on the same threads (`common::plain_rate`), as a ratio: the yearly step and one work
+//! unit (40k people, 10 years) on one thread, and the England preset, 10 years, one run,
+//! with its tables, charts and report, on all cores: one sample (about half a minute on
+//! two cores; `CAPSIM_BENCH_ENGLAND=0` skips it), against the plain loop over the bundled
+//! 1.5-million-person system on the same threads.
 
 // Struct-of-arrays code indexes several attribute vectors by one person index; an
 // iterator over one of them would hide that.
 #![allow(clippy::needless_range_loop)]
 
-use criterion::{criterion_group, criterion_main, BenchmarkId, Criterion, Throughput};
+mod common;
 
+use std::path::Path;
+use std::time::Instant;
+
+use criterion::{BenchmarkId, Criterion, Throughput};
+
+use capsim::app::run::{run, RunOptions, RunOutcome};
+use capsim::config::scenario::Overrides;
 use capsim::core::care::Setting;
 use capsim::core::rng::{Purpose, StreamKey};
-use capsim::data::datasets::Datasets;
-use capsim::data::geography::Geography;
+use capsim::data::datasets::{DatasetSource, Datasets};
+use capsim::data::geography::{Geography, Preset};
 use capsim::engine::population::BYTES_PER_PERSON;
 use capsim::engine::simulation::{
     simulate, simulate_neighbourhood, step_year, Plan, Scratch, SimConfig,
@@ -114,5 +128,111 @@ fn benches(c: &mut Criterion) {
     group.finish();
 }
 
-criterion_group!(simulation_benches, benches);
-criterion_main!(simulation_benches);
+/// Best wall time of `reps` calls of `f`.
+fn best_of(reps: usize, mut f: impl FnMut()) -> f64 {
+    (0..reps)
+        .map(|_| {
+            let t = Instant::now();
+            f();
+            t.elapsed().as_secs_f64()
+        })
+        .fold(f64::MAX, f64::min)
+}
+
+/// The yearly step and one work unit on one thread, beside the plain loop on one thread.
+fn ratios_one_thread() {
+    let (m, g) = setup();
+    let nb = &g.neighbourhoods[0];
+    let mut base = Default::default();
+    synthesise(&m, nb, &mut base, &mut key(Purpose::Synthesis).rng());
+    let plain = common::plain_rate(&m, std::slice::from_ref(&base), 1, 20);
+
+    let newcomers = Newcomers::new(&m, nb);
+    let mut scratch = Scratch::default();
+    let step = best_of(20, || {
+        scratch.people.copy_from(&base);
+        std::hint::black_box(step_year(&m, &newcomers, key, 1, &mut scratch));
+    });
+    common::report(
+        "yearly step, 40k people, 1 thread",
+        base.len() as f64 / step,
+        plain,
+    );
+
+    let plan = Plan::baseline(SimConfig {
+        seed: 1,
+        run: 0,
+        years: 10,
+        variation: Default::default(),
+    });
+    let mut py = 0;
+    let unit = best_of(5, || {
+        let r = simulate_neighbourhood(&m, &g, 0, &plan, &mut scratch);
+        py = r[0].person_years();
+    });
+    common::report(
+        "work unit, 40k people, 10 years, 1 thread",
+        py as f64 / unit,
+        plain,
+    );
+}
+
+/// The England preset, 10 years, one run, with tables, charts and report (the command
+/// `capsim run scenarios/baseline.toml --runs 1 --population england --years 10`).
+fn england() {
+    if std::env::var("CAPSIM_BENCH_ENGLAND").is_ok_and(|v| v == "0") {
+        return;
+    }
+    let d = Datasets::bundled().unwrap();
+    let m = Model::new(&d).unwrap();
+    let threads = std::thread::available_parallelism().map_or(1, |n| n.get());
+    let people = common::people_of(&m, &Geography::default_system(&d));
+    let plain = common::plain_rate(&m, &people, threads, 3);
+    drop(people);
+    let tmp = tempfile::tempdir().unwrap();
+    let out = tmp.path().join("england");
+    let options = RunOptions {
+        scenario: Some(Path::new(env!("CARGO_MANIFEST_DIR")).join("scenarios/baseline.toml")),
+        overrides: Overrides {
+            years: Some(10),
+            runs: Some(1),
+            population: Some(Preset::England),
+            geography: None,
+            seed: None,
+        },
+        threads: 0,
+        datasets: DatasetSource::Bundled,
+        out: out.clone(),
+        csv: false,
+    };
+    let started = Instant::now();
+    let outcome = run(&options, &|_, _| {}).unwrap();
+    capsim::app::report(&out).unwrap();
+    let wall = started.elapsed().as_secs_f64();
+    let RunOutcome::Single(s) = outcome else {
+        panic!("one run is a single run")
+    };
+    let bytes: u64 = std::fs::read_dir(&out)
+        .unwrap()
+        .filter_map(|e| e.ok()?.metadata().ok())
+        .filter(|m| m.is_file())
+        .map(|m| m.len())
+        .sum();
+    println!(
+        "england, 10 years, 1 run, {threads} threads: {wall:.1} s wall with report, {:.0} MB of tables",
+        bytes as f64 / 1e6
+    );
+    common::report(
+        &format!("england, 10 years, 1 run, {threads} threads"),
+        s.info.person_years as f64 / wall,
+        plain,
+    );
+}
+
+fn main() {
+    let mut c = Criterion::default().configure_from_args();
+    benches(&mut c);
+    c.final_summary();
+    ratios_one_thread();
+    england();
+}

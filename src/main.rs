@@ -74,6 +74,10 @@ struct Common {
     /// Do not draw charts and the HTML report.
     #[arg(long)]
     no_report: bool,
+    /// Write every table of a single run as CSV too (by default only summary, budgets,
+    /// risk, sensitivity, parameters and formula weights; Parquet always).
+    #[arg(long)]
+    csv: bool,
 }
 
 impl Common {
@@ -98,6 +102,7 @@ impl Common {
             threads: self.threads,
             datasets: self.datasets(),
             out: self.out.clone(),
+            csv: self.csv,
         }
     }
 
@@ -111,7 +116,7 @@ impl Common {
 #[derive(Subcommand)]
 enum Command {
     /// Simulate one scenario. One run writes population, flows, activity, metrics and
-    /// summary tables (Parquet and CSV); more runs write the batch layout. With no file, run
+    /// summary tables (Parquet; CSV for the tables a person opens, or all with --csv); more runs write the batch layout. With no file, run
     /// the bundled shift-left comparison (scenarios/batch.toml, 30 runs) with its report.
     Run {
         /// Scenario file (TOML).

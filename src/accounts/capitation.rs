@@ -309,32 +309,65 @@ impl Weights {
 
     /// Raw weighted population of a census snapshot under a cell-based formula.
     fn of_census(&self, f: &Formula, row: usize, census: &[u32]) -> f64 {
-        let ns = self.ns;
         let table = f.weights.as_ref().and_then(|p| {
             self.tables
                 .iter()
                 .find(|(path, _)| path == p)
                 .map(|(_, w)| w.as_slice())
         });
-        let mut total = 0.0;
-        for (c, cell) in Cell::all(ns).enumerate() {
-            let n = census[c] as f64;
-            if n == 0.0 {
-                continue;
+        // One loop per basis, so the cell loop does not match on it (budgets price every
+        // neighbourhood, year, formula and row); the sum runs in census order either way.
+        match f.basis {
+            Basis::Headcount | Basis::Historic => self.sum_cells(f, census, |_, _| 1.0),
+            Basis::AgeSex => {
+                let w = &self.age_sex[row];
+                self.sum_cells(f, census, |_, cell| w[cell.band][cell.sex])
             }
-            let up = if f.inequalities {
-                1.0 + self.uplift[cell.imd]
-            } else {
-                1.0
-            };
-            let w = match f.basis {
-                Basis::Headcount | Basis::Historic => 1.0,
-                Basis::AgeSex => self.age_sex[row][cell.band][cell.sex],
-                Basis::Need => self.estimated.by_true_segment[row][c],
-                Basis::TrueExpectedCost => self.need[row][c],
-                Basis::Table => table.map_or(1.0, |t| t[c]),
-            };
-            total += n * w * up;
+            Basis::Need => {
+                let w = &self.estimated.by_true_segment[row];
+                self.sum_cells(f, census, |c, _| w[c])
+            }
+            Basis::TrueExpectedCost => {
+                let w = &self.need[row];
+                self.sum_cells(f, census, |c, _| w[c])
+            }
+            Basis::Table => match table {
+                Some(t) => self.sum_cells(f, census, |c, _| t[c]),
+                None => self.sum_cells(f, census, |_, _| 1.0),
+            },
+        }
+    }
+
+    /// Sum over the occupied cells of a census snapshot, in census order, of people times
+    /// `weight(index, cell)` times the formula's inequalities uplift.
+    #[inline]
+    fn sum_cells(&self, f: &Formula, census: &[u32], weight: impl Fn(usize, Cell) -> f64) -> f64 {
+        let ns = self.ns;
+        let mut total = 0.0;
+        let mut c = 0;
+        for band in 0..N_BANDS {
+            for sex in 0..N_SEX {
+                for imd in 0..N_IMD {
+                    let up = if f.inequalities {
+                        1.0 + self.uplift[imd]
+                    } else {
+                        1.0
+                    };
+                    for segment in 0..ns {
+                        let n = census[c] as f64;
+                        if n != 0.0 {
+                            let cell = Cell {
+                                band,
+                                sex,
+                                imd,
+                                segment,
+                            };
+                            total += n * weight(c, cell) * up;
+                        }
+                        c += 1;
+                    }
+                }
+            }
         }
         total
     }
@@ -537,14 +570,27 @@ pub fn budgets(
                 .iter()
                 .any(|s| s.cost_rises_with_distance() && model.activity.sector(*s) as usize == j)
     });
-    let place_factor = |k: usize, f: &Formula, row: usize, census: &[u32]| -> f64 {
-        let place = &geography.places[geography.neighbourhoods[k].place].name;
-        let pf = datasets.place_factors.iter().find(|p| p.place == *place);
-        let mff = pf.map_or(1.0, |p| p.market_forces_factor);
-        let rur = pf.map_or(1.0, |p| p.rurality_index);
-        let rurality = if !f.rurality {
-            1.0
-        } else if row == TOTAL && scenario.variation.place_costs {
+    // Each place's (market forces factor, rurality index), looked up by name once rather
+    // than for every neighbourhood, formula, year and row.
+    let factors_of_place: Vec<(f64, f64)> = geography
+        .places
+        .iter()
+        .map(|place| {
+            let pf = datasets
+                .place_factors
+                .iter()
+                .find(|p| p.place == place.name);
+            (
+                pf.map_or(1.0, |p| p.market_forces_factor),
+                pf.map_or(1.0, |p| p.rurality_index),
+            )
+        })
+        .collect();
+    // With place costs, the share of each neighbourhood-year's need-priced cost in the
+    // sectors rurality adjusts: it depends on the people only, so it is priced once per
+    // neighbourhood-year, not once per formula and row.
+    let rural_share: Vec<Vec<f64>> =
+        if scenario.variation.place_costs && cap.formula.iter().any(|f| f.rurality) {
             let need = Formula {
                 name: None,
                 basis: Basis::Need,
@@ -553,13 +599,35 @@ pub fn budgets(
                 rurality: false,
                 weights: None,
             };
-            let total = weights.of_census(&need, TOTAL, census);
-            let rural: f64 = (0..N_SECTORS)
-                .filter(|j| rural_sector[*j])
-                .map(|j| weights.of_census(&need, j, census))
-                .sum();
-            let share = if total > 0.0 { rural / total } else { 0.0 };
-            1.0 + (rur - 1.0) * share
+            results
+                .iter()
+                .map(|r| {
+                    (0..years)
+                        .map(|y| {
+                            let census = &r.census[y * cells..(y + 1) * cells];
+                            let total = weights.of_census(&need, TOTAL, census);
+                            let rural: f64 = (0..N_SECTORS)
+                                .filter(|j| rural_sector[*j])
+                                .map(|j| weights.of_census(&need, j, census))
+                                .sum();
+                            if total > 0.0 {
+                                rural / total
+                            } else {
+                                0.0
+                            }
+                        })
+                        .collect()
+                })
+                .collect()
+        } else {
+            Vec::new()
+        };
+    let place_factor = |k: usize, y: usize, f: &Formula, row: usize| -> f64 {
+        let (mff, rur) = factors_of_place[geography.neighbourhoods[k].place];
+        let rurality = if !f.rurality {
+            1.0
+        } else if row == TOTAL && scenario.variation.place_costs {
+            1.0 + (rur - 1.0) * rural_share[k][y]
         } else if row == TOTAL || rural_sector[row] {
             rur
         } else {
@@ -724,7 +792,7 @@ pub fn budgets(
                                 }
                                 _ => weights.of_census(f, j, census),
                             };
-                            base * place_factor(*k, f, j, census)
+                            base * place_factor(*k, y, f, j)
                         })
                         .collect();
                     let total_raw: f64 = raw.iter().sum();

@@ -271,26 +271,26 @@ pub fn write_unit(
         };
         let levers = &u.plan.scenarios[j + 1].levers;
         let results = &u.results[j + 1];
-        let (metrics, budgets) = compute(
-            &p.model,
-            &p.datasets,
-            &p.weights[g],
-            geo,
-            scenario,
-            levers,
-            results,
-            &u.results[0],
-        );
-        write_run(
+        let (metrics, _) = write_run(
             staging,
             &layout,
             &RunOutput {
                 geography: geo,
                 segments: p.model.segments.ids(),
                 results,
-                metrics: &metrics,
-                budgets: &budgets,
                 draws: &levers.draws,
+            },
+            || {
+                compute(
+                    &p.model,
+                    &p.datasets,
+                    &p.weights[g],
+                    geo,
+                    scenario,
+                    levers,
+                    results,
+                    &u.results[0],
+                )
             },
         )?;
         out.push((metrics, levers.draws.clone()));

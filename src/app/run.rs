@@ -1,5 +1,6 @@
 //! `capsim run`: one scenario (the bundled baseline by default). With one Monte Carlo run
-//! it writes flat tables (Parquet and CSV) and a summary; with more it is a batch of one
+//! it writes flat tables (Parquet, and CSV for the tables a person opens, or all with
+//! `--csv`) and a summary; with more it is a batch of one
 //! scenario and writes the batch layout. The CLI is a thin layer over this.
 
 use std::path::PathBuf;
@@ -31,6 +32,9 @@ pub struct RunOptions {
     pub threads: usize,
     pub datasets: DatasetSource,
     pub out: PathBuf,
+    /// Every table of a single run as CSV too, not only the ones a person opens
+    /// ([`crate::io::tables::CSV_TABLES`]).
+    pub csv: bool,
 }
 
 impl RunOptions {
@@ -48,6 +52,7 @@ impl RunOptions {
             threads,
             datasets: DatasetSource::Bundled,
             out,
+            csv: false,
         }
     }
 
@@ -156,9 +161,15 @@ fn run_single(
     let unit = simulate_unit(&p, &batch, (0, 0), Some(&pool(threads)?), &|| {
         progress(n, done.fetch_add(1, Ordering::Relaxed) + 1)
     });
-    let mut staging = Staging::new(&options.out)?;
+    let mut staging = Staging::new(&options.out)?.with_all_csv(options.csv);
     write_formula_weights(&p, &batch, &mut staging)?;
     let mut per_scenario = write_unit(&p, &batch, &unit, &mut staging, true)?;
+    let own = &unit.results[1];
+    let person_years: u64 = own.iter().map(NeighbourhoodResult::person_years).sum();
+    let totals = Totals::of(own);
+    // The results are written: freed before the summary is built, so the two are never
+    // in memory together (for England, about 400 MB of results).
+    drop(unit);
     let (metrics, draws) = per_scenario.remove(0);
     let scenario = batch.scenarios.into_iter().next().expect("one scenario");
     let mut c = Collected::new(vec![(scenario.name.clone(), scenario.years)]);
@@ -169,8 +180,6 @@ fn run_single(
         "summary",
         &summary_frame(&c.summary())?,
     )?;
-    let own = &unit.results[1];
-    let person_years: u64 = own.iter().map(NeighbourhoodResult::person_years).sum();
     let wall = started.elapsed().as_secs_f64();
     let info = RunInfo {
         capsim_version: env!("CARGO_PKG_VERSION").into(),
@@ -189,35 +198,50 @@ fn run_single(
     };
     write_json(&mut staging, "run.json", &info)?;
     staging.commit()?;
-    Ok(summarise(info, own))
+    Ok(RunSummary {
+        info,
+        people_at_end: totals.people_at_end,
+        births: totals.births,
+        deaths: totals.deaths,
+        year_one: totals.year_one,
+    })
 }
 
-fn summarise(info: RunInfo, results: &[NeighbourhoodResult]) -> RunSummary {
-    let mut year_one = Vec::new();
-    for s in Setting::ALL.iter() {
-        let (mut count, mut pence) = (0u64, 0i64);
-        for r in results {
-            count += r.activity[0].count_of(*s);
-            pence += r.activity[0].pence_of(*s);
+/// The totals a single run prints, taken from its results.
+struct Totals {
+    people_at_end: u64,
+    births: u64,
+    deaths: u64,
+    year_one: Vec<(Setting, u64, f64)>,
+}
+
+impl Totals {
+    fn of(results: &[NeighbourhoodResult]) -> Totals {
+        let mut year_one = Vec::new();
+        for s in Setting::ALL.iter() {
+            let (mut count, mut pence) = (0u64, 0i64);
+            for r in results {
+                count += r.activity[0].count_of(*s);
+                pence += r.activity[0].pence_of(*s);
+            }
+            year_one.push((*s, count, pence as f64 / 100.0));
         }
-        year_one.push((*s, count, pence as f64 / 100.0));
-    }
-    RunSummary {
-        people_at_end: results
-            .iter()
-            .map(|r| r.flows.last().map_or(0, |f| f.end))
-            .sum(),
-        births: results
-            .iter()
-            .flat_map(|r| &r.flows)
-            .map(|f| f.births)
-            .sum(),
-        deaths: results
-            .iter()
-            .flat_map(|r| &r.flows)
-            .map(|f| f.deaths)
-            .sum(),
-        info,
-        year_one,
+        Totals {
+            people_at_end: results
+                .iter()
+                .map(|r| r.flows.last().map_or(0, |f| f.end))
+                .sum(),
+            births: results
+                .iter()
+                .flat_map(|r| &r.flows)
+                .map(|f| f.births)
+                .sum(),
+            deaths: results
+                .iter()
+                .flat_map(|r| &r.flows)
+                .map(|f| f.deaths)
+                .sum(),
+            year_one,
+        }
     }
 }

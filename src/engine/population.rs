@@ -79,18 +79,31 @@ impl People {
     }
 
     /// Keeps the people for whom `keep` is true, in their order, without allocating.
+    ///
+    /// About one person in a hundred leaves a year, so the people kept come in long runs:
+    /// each run is moved down in one block copy per attribute, rather than person by
+    /// person with a branch that mispredicts at every leaver. The order, and so every
+    /// later floating-point sum, is unchanged.
     pub fn retain(&mut self, keep: &[bool]) {
+        let n = self.len();
+        let keep = &keep[..n];
         let mut w = 0;
-        for r in 0..self.len() {
-            if keep[r] {
-                self.age[w] = self.age[r];
-                self.sex[w] = self.sex[r];
-                self.imd[w] = self.imd[r];
-                self.segment[w] = self.segment[r];
-                self.risk[w] = self.risk[r];
-                self.id[w] = self.id[r];
-                w += 1;
+        let mut r = 0;
+        while r < n {
+            // The next run of people kept: [r, end).
+            let end = keep[r..].iter().position(|k| !k).map_or(n, |i| r + i);
+            if end > r {
+                if w != r {
+                    self.age.copy_within(r..end, w);
+                    self.sex.copy_within(r..end, w);
+                    self.imd.copy_within(r..end, w);
+                    self.segment.copy_within(r..end, w);
+                    self.risk.copy_within(r..end, w);
+                    self.id.copy_within(r..end, w);
+                }
+                w += end - r;
             }
+            r = end + 1;
         }
         self.age.truncate(w);
         self.sex.truncate(w);
@@ -118,6 +131,24 @@ pub fn count_into(people: &People, n_segments: usize, counts: &mut [u32]) {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn retain_keeps_runs_in_order() {
+        let mut p = People::default();
+        for i in 0..10 {
+            p.push(i, 0, 0, 0, i as f32);
+        }
+        let keep = [
+            false, true, true, false, false, true, true, true, false, true,
+        ];
+        p.retain(&keep);
+        assert_eq!(p.age, vec![1, 2, 5, 6, 7, 9]);
+        assert_eq!(p.id, vec![1, 2, 5, 6, 7, 9]);
+        p.retain(&[true; 6]);
+        assert_eq!(p.len(), 6);
+        p.retain(&[false; 6]);
+        assert!(p.is_empty());
+    }
 
     #[test]
     fn retain_keeps_order() {

@@ -213,11 +213,25 @@ impl StartCounts {
             women: [[0; N_IMD]; N_BANDS],
             residents: [[0; N_SEX]; N_BANDS],
         };
-        for i in 0..people.len() {
-            let b = band_of(people.age[i]);
-            c.residents[b][people.sex[i] as usize] += 1;
-            if people.sex[i] == FEMALE {
-                c.women[b][people.imd[i] as usize] += 1;
+        // One count per person by single year of age, sex and quintile, without a branch
+        // on sex (it mispredicted for every other person) or a band per person; the bands
+        // are summed from the ages afterwards. The counts are the same.
+        let mut by_age = [[[0u32; N_IMD]; N_SEX]; MAX_AGE as usize + 1];
+        let n = people.len();
+        let (age, sex, imd) = (&people.age[..n], &people.sex[..n], &people.imd[..n]);
+        for i in 0..n {
+            by_age[age[i] as usize][sex[i] as usize][imd[i] as usize] += 1;
+        }
+        for (a, by_sex) in by_age.iter().enumerate() {
+            let b = band_of(a as u8);
+            for (x, by_q) in by_sex.iter().enumerate() {
+                let all: u32 = by_q.iter().sum();
+                c.residents[b][x] += all;
+                if x == FEMALE as usize {
+                    for (q, n) in by_q.iter().enumerate() {
+                        c.women[b][q] += n;
+                    }
+                }
             }
         }
         c

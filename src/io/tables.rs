@@ -35,46 +35,100 @@ crate::labelled_enum! {
     }
 }
 
-/// One scenario-run's results: everything its tables are made from.
+/// One scenario-run's simulated results and drawn parameters: what its tables are made
+/// from, with the metrics and budgets computed from them.
 pub struct RunOutput<'a> {
     pub geography: &'a Geography,
     pub segments: &'a [String],
     pub results: &'a [NeighbourhoodResult],
-    pub metrics: &'a Metrics,
-    pub budgets: &'a Budgets,
     /// Drawn uncertain parameters (name, value).
     pub draws: &'a [(String, f64)],
 }
 
-/// Writes every [`RunTable`] of one scenario-run in `layout`.
-pub fn write_run(staging: &mut Staging, layout: &Layout, run: &RunOutput) -> Result<()> {
-    let (g, segments, results) = (run.geography, run.segments, run.results);
-    for table in RunTable::ALL {
-        let name = table.id();
-        match table {
-            RunTable::Population => write_streamed(staging, layout, name, results.len(), |r| {
-                population_frame(g, segments, results, r)
-            })?,
-            RunTable::Flows => write_streamed(staging, layout, name, results.len(), |r| {
-                flows_frame(g, results, r)
-            })?,
-            RunTable::Activity => write_streamed(staging, layout, name, results.len(), |r| {
-                activity_frame(g, segments, results, r)
-            })?,
-            RunTable::Metrics => write_frame(staging, layout, name, &metrics_frame(run.metrics)?)?,
-            RunTable::Budgets => {
-                write_frame(staging, layout, name, &budgets_frame(g, run.budgets)?)?
-            }
-            RunTable::Parameters => {
-                write_frame(staging, layout, name, &parameters_frame(run.draws)?)?
-            }
-        }
+/// Whether a table is made from the simulated results alone (and can be written while
+/// the metrics and budgets are computed).
+fn from_results(table: RunTable) -> bool {
+    match table {
+        RunTable::Population | RunTable::Flows | RunTable::Activity => true,
+        RunTable::Metrics | RunTable::Budgets | RunTable::Parameters => false,
     }
-    Ok(())
+}
+
+/// Writes every [`RunTable`] of one scenario-run in `layout`, and returns the metrics and
+/// budgets `derive` computes. The tables made from the results alone are each written on
+/// a thread of their own while `derive` runs on this one: the tables are independent
+/// files, so their bytes do not depend on it, and a large run's writing, which had
+/// followed the parallel simulation on one core, overlaps with itself and the accounts.
+pub fn write_run(
+    staging: &mut Staging,
+    layout: &Layout,
+    run: &RunOutput,
+    derive: impl FnOnce() -> (Metrics, Budgets),
+) -> Result<(Metrics, Budgets)> {
+    let (g, segments, results) = (run.geography, run.segments, run.results);
+    let mut streamed = Vec::new();
+    for table in RunTable::ALL.into_iter().filter(|t| from_results(*t)) {
+        streamed.push((table, staging.table_paths(layout, table.id())?));
+    }
+    std::thread::scope(|scope| {
+        let writers: Vec<_> = streamed
+            .into_iter()
+            .map(|(table, paths)| {
+                scope.spawn(move || {
+                    let n = results.len();
+                    match table {
+                        RunTable::Population => {
+                            write_streamed(&paths, n, |r| population_frame(g, segments, results, r))
+                        }
+                        RunTable::Flows => {
+                            write_streamed(&paths, n, |r| flows_frame(g, results, r))
+                        }
+                        RunTable::Activity => {
+                            write_streamed(&paths, n, |r| activity_frame(g, segments, results, r))
+                        }
+                        _ => unreachable!("only tables made from results are streamed"),
+                    }
+                })
+            })
+            .collect();
+        let (metrics, budgets) = derive();
+        let mut written = (|| {
+            for table in RunTable::ALL.into_iter().filter(|t| !from_results(*t)) {
+                let frame = match table {
+                    RunTable::Metrics => metrics_frame(&metrics)?,
+                    RunTable::Budgets => budgets_frame(g, &budgets)?,
+                    RunTable::Parameters => parameters_frame(run.draws)?,
+                    _ => unreachable!("tables made from results are streamed"),
+                };
+                write_frame(staging, layout, table.id(), &frame)?;
+            }
+            Ok(())
+        })();
+        for w in writers {
+            let r = w.join().expect("table writers do not panic");
+            written = written.and(r);
+        }
+        written.map(|_| (metrics, budgets))
+    })
 }
 
 /// Neighbourhoods per written batch: bounds memory while keeping row groups large.
 const BATCH: usize = 64;
+
+/// Tables that a person opens in a spreadsheet: written as CSV beside their Parquet in the
+/// flat layout. The big per-run tables (population, flows, activity, metrics) are read by
+/// programs and by the report, and their CSV would dominate a large run's time and disk
+/// (940 MB of `population.csv` for England over 10 years), so they are CSV only on request
+/// ([`Staging::with_all_csv`], `--csv`).
+pub const CSV_TABLES: [&str; 7] = [
+    "summary",
+    "sensitivity",
+    "risk",
+    "budgets",
+    "budget_table",
+    "formula_weights",
+    "parameters",
+];
 
 /// A folder that files are written into before being moved, all together, into place.
 pub struct Staging {
@@ -82,6 +136,8 @@ pub struct Staging {
     target: PathBuf,
     files: Vec<String>,
     committed: bool,
+    /// Every flat table also as CSV, not only [`CSV_TABLES`].
+    all_csv: bool,
 }
 
 impl Staging {
@@ -109,7 +165,32 @@ impl Staging {
             target: target.to_path_buf(),
             files: Vec::new(),
             committed: false,
+            all_csv: false,
         })
+    }
+
+    /// Asks for every flat table as CSV too (`--csv`), not only [`CSV_TABLES`].
+    pub fn with_all_csv(mut self, all: bool) -> Self {
+        self.all_csv = all;
+        self
+    }
+
+    /// Registers the files of table `name` in `layout`: its Parquet path and, for the
+    /// flat layout, its CSV path when that table is written as CSV.
+    fn table_paths(&mut self, layout: &Layout, name: &str) -> Result<TablePaths> {
+        let (pq, csv) = layout.files(name);
+        Ok(TablePaths {
+            parquet: self.path(&pq)?,
+            csv: match csv.filter(|_| self.wants_csv(name)) {
+                Some(c) => Some(self.path(&c)?),
+                None => None,
+            },
+        })
+    }
+
+    /// Whether flat table `name` is written as CSV too.
+    fn wants_csv(&self, name: &str) -> bool {
+        self.all_csv || CSV_TABLES.contains(&name)
     }
 
     /// A path in the staging folder for a file that will be moved to `target/name`;
@@ -152,8 +233,9 @@ struct TableWriter {
     path: PathBuf,
 }
 
-/// Where a run's tables go: flat (`NAME.parquet` and `NAME.csv`) or one Hive partition of
-/// a batch (`NAME/scenario=S/run=K/part-0.parquet`, Parquet only).
+/// Where a run's tables go: flat (`NAME.parquet`, and `NAME.csv` for [`CSV_TABLES`] or when
+/// asked) or one Hive partition of a batch (`NAME/scenario=S/run=K/part-0.parquet`,
+/// Parquet only).
 #[derive(Debug, Clone)]
 pub enum Layout {
     Flat,
@@ -161,7 +243,7 @@ pub enum Layout {
 }
 
 impl Layout {
-    /// (Parquet file name, CSV file name if any) of table `name`.
+    /// (Parquet file name, CSV file name if the layout can have one) of table `name`.
     pub fn files(&self, name: &str) -> (String, Option<String>) {
         match self {
             Layout::Flat => (format!("{name}.parquet"), Some(format!("{name}.csv"))),
@@ -180,33 +262,35 @@ fn write_err(path: &Path, e: PolarsError) -> CapsimError {
     }
 }
 
+/// Where one table's files go in a staging folder.
+struct TablePaths {
+    parquet: PathBuf,
+    csv: Option<PathBuf>,
+}
+
 impl TableWriter {
-    fn new(staging: &mut Staging, layout: &Layout, name: &str, schema: &Schema) -> Result<Self> {
-        let (pq_name, csv_name) = layout.files(name);
-        let pq = staging.path(&pq_name)?;
+    fn new(paths: &TablePaths, schema: &Schema) -> Result<Self> {
         let open = |p: &Path| {
             File::create(p)
                 .map(BufWriter::new)
                 .map_err(|e| CapsimError::io(p, e))
         };
-        let csv = match csv_name {
-            Some(n) => {
-                let p = staging.path(&n)?;
-                Some(
-                    CsvWriter::new(open(&p)?)
-                        .include_header(true)
-                        .batched(schema)
-                        .map_err(|e| write_err(&p, e))?,
-                )
-            }
+        let csv = match &paths.csv {
+            Some(p) => Some(
+                CsvWriter::new(open(p)?)
+                    .include_header(true)
+                    .batched(schema)
+                    .map_err(|e| write_err(p, e))?,
+            ),
             None => None,
         };
+        let pq = &paths.parquet;
         Ok(TableWriter {
-            parquet: ParquetWriter::new(open(&pq)?)
+            parquet: ParquetWriter::new(open(pq)?)
                 .batched(schema)
-                .map_err(|e| write_err(&pq, e))?,
+                .map_err(|e| write_err(pq, e))?,
             csv,
-            path: pq,
+            path: pq.clone(),
         })
     }
 
@@ -238,7 +322,7 @@ pub fn write_frame(
     name: &str,
     df: &DataFrame,
 ) -> Result<()> {
-    let mut w = TableWriter::new(staging, layout, name, df.schema())?;
+    let mut w = TableWriter::new(&staging.table_paths(layout, name)?, df.schema())?;
     w.write(df)?;
     w.finish()
 }
@@ -409,17 +493,18 @@ fn activity_frame(
 }
 
 /// Writes a per-neighbourhood table in batches of neighbourhoods, so memory stays small
-/// even for all of England: `build(range)` makes the rows of those neighbourhoods.
+/// even for all of England: `build(range)` makes the rows of those neighbourhoods. (Building
+/// the next batch while writing the last saved no time on two cores, and a population batch
+/// of England holds about 150 MB while it is built.)
 fn write_streamed(
-    staging: &mut Staging,
-    layout: &Layout,
-    name: &str,
+    paths: &TablePaths,
     n: usize,
     build: impl Fn(std::ops::Range<usize>) -> Result<DataFrame>,
 ) -> Result<()> {
     let first = build(0..BATCH.min(n))?;
-    let mut writer = TableWriter::new(staging, layout, name, first.schema())?;
+    let mut writer = TableWriter::new(paths, first.schema())?;
     writer.write(&first)?;
+    drop(first);
     let mut start = BATCH;
     while start < n {
         writer.write(&build(start..(start + BATCH).min(n))?)?;

@@ -23,10 +23,21 @@ pub struct SegmentModel {
     p: Vec<f64>,
     /// The same, cumulative along `to`, for drawing with one uniform.
     cum: Vec<f64>,
+    /// The cumulative rows again, each padded to [`WIDE`] entries with infinity, when
+    /// there are at most [`WIDE`] segments: [`SegmentModel::next`] then counts the entries
+    /// a uniform has passed without a branch per entry (the per-entry branch mispredicts
+    /// on every other person and was the yearly loop's largest cost).
+    cum_wide: Vec<[f64; WIDE]>,
+    /// Per row, the probability of a deteriorating move (summed in segment order, as
+    /// [`SegmentModel::next_scaled`] did per person before).
+    worse: Vec<f64>,
     /// Starting prevalence, flat `[band][imd][segment]`.
     initial: Vec<f64>,
     initial_cum: Vec<f64>,
 }
+
+/// Segments up to which transitions are drawn branch-free from padded rows.
+const WIDE: usize = 8;
 
 fn cumulate(p: &[f64], width: usize) -> Vec<f64> {
     let mut cum = Vec::with_capacity(p.len());
@@ -107,6 +118,25 @@ impl SegmentModel {
             }
         }
         let cum = cumulate(&p, n);
+        let cum_wide = if n <= WIDE {
+            cum.chunks(n)
+                .map(|row| std::array::from_fn(|i| row.get(i).copied().unwrap_or(f64::INFINITY)))
+                .collect()
+        } else {
+            Vec::new()
+        };
+        let severity: Vec<i64> = d.segments.iter().map(|s| s.severity).collect();
+        let worse = p
+            .chunks(n)
+            .enumerate()
+            .map(|(r, row)| {
+                let from = r % n;
+                (0..n)
+                    .filter(|t| severity[*t] > severity[from])
+                    .map(|t| row[t])
+                    .sum()
+            })
+            .collect();
 
         let healthy = d.segments.iter().position(|s| s.severity == 0);
         // At the start only children below the first band with births are in the newborn
@@ -140,10 +170,12 @@ impl SegmentModel {
             n,
             ids,
             newborn,
-            severity: d.segments.iter().map(|s| s.severity).collect(),
+            severity,
             group_of_age,
             p,
             cum,
+            cum_wide,
+            worse,
             initial,
             initial_cum,
         })
@@ -166,10 +198,16 @@ impl SegmentModel {
         self.newborn
     }
 
+    /// Index of the row of transitions from `from` at an age and quintile.
+    #[inline]
+    fn row_index(&self, age: u8, imd: u8, from: u8) -> usize {
+        (self.group_of_age[age as usize] as usize * N_IMD + imd as usize) * self.n + from as usize
+    }
+
+    /// Offset of that row in the flat tables.
     #[inline]
     fn row(&self, age: u8, imd: u8, from: u8) -> usize {
-        ((self.group_of_age[age as usize] as usize * N_IMD + imd as usize) * self.n + from as usize)
-            * self.n
+        self.row_index(age, imd, from) * self.n
     }
 
     /// Probability of moving from `from` to `to` in a year, at an age and quintile.
@@ -180,7 +218,14 @@ impl SegmentModel {
     /// The segment reached from `from` given a uniform draw `u` in [0, 1).
     #[inline]
     pub fn next(&self, age: u8, imd: u8, from: u8, u: f64) -> u8 {
-        let start = self.row(age, imd, from);
+        let r = self.row_index(age, imd, from);
+        if let Some(row) = self.cum_wide.get(r) {
+            // The cumulative row is non-decreasing and ends at exactly 1 > u, so the
+            // number of entries at or below `u` is the first index above it: `pick`'s
+            // answer, draw for draw.
+            return row.iter().map(|c| (u >= *c) as u8).sum();
+        }
+        let start = r * self.n;
         pick(&self.cum[start..start + self.n], u)
     }
 
@@ -191,13 +236,11 @@ impl SegmentModel {
         if factor == 1.0 {
             return self.next(age, imd, from, u);
         }
-        let start = self.row(age, imd, from);
+        let r = self.row_index(age, imd, from);
+        let start = r * self.n;
         let row = &self.p[start..start + self.n];
         let sev = &self.severity;
-        let worse: f64 = (0..self.n)
-            .filter(|t| sev[*t] > sev[from as usize])
-            .map(|t| row[t])
-            .sum();
+        let worse = self.worse[r];
         let f = if worse > 0.0 {
             factor.min((row[from as usize] + worse) / worse)
         } else {

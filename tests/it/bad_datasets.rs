@@ -174,7 +174,7 @@ fn a_good_run_writes_every_table_and_run_json() {
     let out = capsim(
         tmp.path(),
         &[
-            "run", "b.toml", "--years", "2", "--runs", "1", "--out", "results",
+            "run", "b.toml", "--years", "2", "--runs", "1", "--out", "results", "--csv",
         ],
     );
     assert!(
@@ -203,6 +203,39 @@ fn a_good_run_writes_every_table_and_run_json() {
         .file_name()
         .to_string_lossy()
         .starts_with(".capsim")));
+}
+
+/// Without `--csv`, only the tables a person opens are CSV; every table is Parquet.
+#[test]
+fn a_run_writes_csv_only_for_the_tables_a_person_opens() {
+    let tmp = tempfile::tempdir().unwrap();
+    std::fs::write(tmp.path().join("b.toml"), "name = \"b\"\n").unwrap();
+    let out = capsim(
+        tmp.path(),
+        &[
+            "run",
+            "b.toml",
+            "--years",
+            "1",
+            "--runs",
+            "1",
+            "--out",
+            "r",
+            "--no-report",
+        ],
+    );
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let dir = tmp.path().join("r");
+    for t in capsim::io::tables::RunTable::ALL.map(|t| t.id()) {
+        assert!(dir.join(format!("{t}.parquet")).is_file(), "{t}.parquet");
+        let human = capsim::io::tables::CSV_TABLES.contains(&t);
+        assert_eq!(dir.join(format!("{t}.csv")).is_file(), human, "{t}.csv");
+    }
+    assert!(dir.join("summary.csv").is_file());
 }
 
 #[test]

@@ -114,6 +114,7 @@ fn budgets_add_up_to_the_envelope_and_pace_stays_within_its_step() {
         threads: 2,
         datasets: capsim::data::datasets::DatasetSource::Bundled,
         out: out.clone(),
+        csv: false,
     };
     run(&options, &|_, _| {}).unwrap();
     let csv = std::fs::read_to_string(out.join("budgets.csv")).unwrap();

@@ -25,7 +25,11 @@ fn output_bytes_do_not_depend_on_threads() {
     let mut outputs = Vec::new();
     for threads in [1, 2, 7] {
         let out = tmp.path().join(format!("t{threads}"));
-        let options = RunOptions::baseline(11, 2, threads, out.clone());
+        let options = RunOptions {
+            // Every table as CSV too, so every byte written is compared.
+            csv: true,
+            ..RunOptions::baseline(11, 2, threads, out.clone())
+        };
         run(&options, &|_, _| {}).unwrap();
         let f = files(&out);
         // Every per-run table, the summary and the need formula's weights, each as

@@ -48,7 +48,10 @@ fn a_delay_holds_the_effect_back_but_not_the_cost() {
     for (file, timing) in [("now.toml", ""), ("later.toml", "effect_delay_years = 1")] {
         write(tmp.path(), file, &scenario(timing));
         let dir = file.replace(".toml", "");
-        let out = capsim(tmp.path(), &["run", file, "--out", &dir, "--no-report"]);
+        let out = capsim(
+            tmp.path(),
+            &["run", file, "--out", &dir, "--no-report", "--csv"],
+        );
         assert!(
             out.status.success(),
             "{}",
@@ -105,7 +108,10 @@ fn discounting_matches_the_yearly_flows() {
         "d.toml",
         &(scenario("") + "[evaluation]\ndiscount_rate = 0.1\n"),
     );
-    let out = capsim(tmp.path(), &["run", "d.toml", "--out", "d", "--no-report"]);
+    let out = capsim(
+        tmp.path(),
+        &["run", "d.toml", "--out", "d", "--no-report", "--csv"],
+    );
     assert!(
         out.status.success(),
         "{}",
@@ -175,7 +181,14 @@ effects.emergency_admissions = -0.5
     for f in ["lives", "none"] {
         let out = capsim(
             tmp.path(),
-            &["run", &format!("{f}.toml"), "--out", f, "--no-report"],
+            &[
+                "run",
+                &format!("{f}.toml"),
+                "--out",
+                f,
+                "--no-report",
+                "--csv",
+            ],
         );
         assert!(
             out.status.success(),
@@ -422,7 +435,10 @@ fn case_finding_avoids_what_the_risk_distribution_implies() {
     ] {
         write(tmp.path(), file, &case_finding_scenario(enrolment));
         let dir = file.replace(".toml", "");
-        let out = capsim(tmp.path(), &["run", file, "--out", &dir, "--no-report"]);
+        let out = capsim(
+            tmp.path(),
+            &["run", file, "--out", &dir, "--no-report", "--csv"],
+        );
         assert!(
             out.status.success(),
             "{}",
