@@ -164,6 +164,8 @@ fn ratios_one_thread() {
         run: 0,
         years: 10,
         variation: Default::default(),
+        mortality: Default::default(),
+        trends: Default::default(),
     });
     let mut py = 0;
     let unit = best_of(5, || {
