@@ -130,7 +130,7 @@ POP = build_population()
 # ---------------------------------------------------------------------------
 # 2. Life table qx 0..100 (100 = 100+)
 # ---------------------------------------------------------------------------
-# Anchors approximate ONS National life tables 2021-23 (REFERENCE.md [U] anchor points:
+# Anchors approximate ONS National life tables 2021-23 (approximate anchor points, unverified [U]:
 # q0 .004/.0035, q70 .019/.012, q80 .052/.038, q90 .16/.13); intermediate anchors are
 # assumptions giving an infant dip, an accident hump near 20 and Gompertz ageing; ages
 # 35-99 are then scaled by LT_SCALE so that e0 is close to ONS 79.0 / 83.0 (E&W 2021-23 [P])
@@ -598,7 +598,7 @@ def mf(m, f=None):
     return (m, f if f is not None else m)
 
 
-# Carr-Hill age-sex workload weights (Formula Review Group 2007, REFERENCE.md [U]),
+# Carr-Hill age-sex workload weights (Formula Review Group 2007 [U]),
 # relative to males 5-14 = 1; females 5-14 1.05 is an assumption, and 0-4 is lowered from
 # the workload weight 3.97/3.92 to 2.6/2.5 (assumption: the weight measures consultation
 # time, and would imply ~9.6 appointments a year per under-5).

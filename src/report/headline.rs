@@ -203,15 +203,16 @@ pub fn findings(rows: &[SummaryRow]) -> Vec<String> {
             gap(Metric::QuintileGapChange(Gap::AdmissionsPer1000)),
         ) {
             // Narrower means closer to zero: a change against the counterfactual gap's sign.
-            let verb = if c.mean == 0.0 {
-                "leaves unchanged".to_string()
+            let gap = "the gap in emergency admissions between the most and least deprived fifths";
+            let change = if c.mean == 0.0 {
+                format!("leaves {gap} unchanged")
             } else if (c.mean < 0.0) == (g.mean - c.mean > 0.0) {
-                format!("narrows by {:.2} per 1,000", c.mean.abs())
+                format!("narrows {gap} by {:.2} per 1,000", c.mean.abs())
             } else {
-                format!("widens by {:.2} per 1,000", c.mean.abs())
+                format!("widens {gap} by {:.2} per 1,000", c.mean.abs())
             };
             s += &format!(
-                "; in year {} it {verb} the gap in emergency admissions between the most and least deprived fifths (90% interval of the change {:.2} to {:.2}; the gap is {:.1} per 1,000)",
+                "; in year {} it {change} (90% interval of the change {:.2} to {:.2}; the gap is {:.1} per 1,000)",
                 h.last_year, c.p5, c.p95, g.mean
             );
         }

@@ -174,7 +174,7 @@ figure {{ margin: 0 0 6mm; }} figure svg {{ max-height: 160mm; }} }}</style>"
     );
     let _ = writeln!(
         h,
-        "<h1>capsim results</h1>\n<p>capsim {}. Scenarios: {}. Money in pounds at simulated prices; intervals are centiles over Monte Carlo runs.</p>",
+        "<h1>capsim results</h1>\n<p>capsim {}. Scenarios: {}. Money in pounds at the datasets' prices (by default real 2023/24 prices); intervals are centiles over Monte Carlo runs.</p>",
         env!("CARGO_PKG_VERSION"),
         escape(&data.scenarios.join(", "))
     );

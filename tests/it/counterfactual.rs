@@ -1,4 +1,4 @@
-//! Issue 13: demand grows beyond demography, the last year of life costs more, only
+//! The counterfactual looks like England: demand grows beyond demography, the last year of life costs more, only
 //! mothers and infants are in maternity, and long-stay care is not short in year one.
 
 use capsim::core::care::Setting;
