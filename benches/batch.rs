@@ -44,14 +44,7 @@ fn scenario_overhead(c: &mut Criterion) {
         interventions: Vec::new(),
         draws: Vec::new(),
     };
-    let config = SimConfig {
-        seed: 1,
-        run: 0,
-        years: 10,
-        variation: Default::default(),
-        mortality: Default::default(),
-        trends: Default::default(),
-    };
+    let config = SimConfig::new(1, 0, 10);
     let plans = [
         ("counterfactual_only", Plan::new(config, vec![none()])),
         (

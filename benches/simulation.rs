@@ -60,14 +60,7 @@ fn key(purpose: Purpose) -> StreamKey {
 fn benches(c: &mut Criterion) {
     let (m, g) = setup();
     eprintln!("bytes per person (attributes): {BYTES_PER_PERSON}");
-    let config = SimConfig {
-        seed: 1,
-        run: 0,
-        years: 1,
-        variation: Default::default(),
-        mortality: Default::default(),
-        trends: Default::default(),
-    };
+    let config = SimConfig::new(1, 0, 1);
     let plan = Plan::baseline(config);
 
     let mut group = c.benchmark_group("simulation");
@@ -159,14 +152,7 @@ fn ratios_one_thread() {
         plain,
     );
 
-    let plan = Plan::baseline(SimConfig {
-        seed: 1,
-        run: 0,
-        years: 10,
-        variation: Default::default(),
-        mortality: Default::default(),
-        trends: Default::default(),
-    });
+    let plan = Plan::baseline(SimConfig::new(1, 0, 10));
     let mut py = 0;
     let unit = best_of(5, || {
         let r = simulate_neighbourhood(&m, &g, 0, &plan, &mut scratch);

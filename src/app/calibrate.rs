@@ -52,15 +52,7 @@ pub fn calibrate(source: &DatasetSource) -> Result<Calibration> {
     let d = Datasets::load(source)?;
     let m = Model::new(&d)?;
     let g = Geography::preset(&d, Preset::England)?;
-    let config = SimConfig {
-        seed: 1,
-        run: 0,
-        years: 1,
-        variation: Default::default(),
-        mortality: Default::default(),
-        // Year 1 of a trend is the base year.
-        trends: Default::default(),
-    };
+    let config = SimConfig::new(1, 0, 1);
     let results = simulate(&m, &g, &config, 0, &|| {})?;
     let (top1, top5) = concentration(&m, &g);
     let rows = d

@@ -53,6 +53,19 @@ pub struct SimConfig {
 }
 
 impl SimConfig {
+    /// Run `run` of seed `seed` over `years`, with the default variation between areas,
+    /// mortality improvement and trends.
+    pub fn new(seed: u64, run: u64, years: u32) -> Self {
+        SimConfig {
+            seed,
+            run,
+            years,
+            variation: Default::default(),
+            mortality: Default::default(),
+            trends: Default::default(),
+        }
+    }
+
     /// Years of mortality improvement applied in simulated year `year` (1-based): none in
     /// year 1, which dies at the base life table's rates.
     pub fn improvement_years(&self, year: u32) -> usize {

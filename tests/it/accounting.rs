@@ -7,14 +7,7 @@ use crate::util::bundled;
 #[test]
 fn flows_balance_and_chain_exactly() {
     let (_, model, geography) = bundled();
-    let config = SimConfig {
-        seed: 7,
-        run: 0,
-        years: 5,
-        variation: Default::default(),
-        mortality: Default::default(),
-        trends: Default::default(),
-    };
+    let config = SimConfig::new(7, 0, 5);
     let results = simulate(&model, &geography, &config, 2, &|| {}).unwrap();
     let cells = capsim::core::dims::n_cells(model.segments.len());
     for (k, r) in results.iter().enumerate() {

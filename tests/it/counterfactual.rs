@@ -3,10 +3,11 @@
 
 use capsim::core::care::Setting;
 use capsim::core::dims::{band_of, n_cells, n_exposure_cells, Cell, FEMALE, N_BANDS, N_SEX};
-use capsim::core::rng::{Purpose, StreamKey};
-use capsim::engine::simulation::{exits, simulate, NeighbourhoodResult, SimConfig, YearTables};
+use capsim::core::rng::StreamKey;
+use capsim::engine::simulation::{simulate, NeighbourhoodResult, SimConfig};
 use capsim::model::activity::Trends;
 
+use crate::util::StepOne;
 use crate::util::{bundled, people_of};
 
 fn baseline(years: u32, trends: Trends) -> Vec<NeighbourhoodResult> {
@@ -65,9 +66,7 @@ fn maternity_holds_mothers_and_infants_only() {
         }
     }
     let people = people_of(&model, &geography, 3, 4);
-    let ce = n_exposure_cells(ns);
-    let (mut keep, mut mother) = (Vec::new(), Vec::new());
-    let (mut exposure, mut presence, mut dying) = (vec![0.0; ce], vec![0.0; ce], vec![0.0; ce]);
+
     let key = |p| StreamKey {
         seed: 1,
         run: 0,
@@ -75,21 +74,13 @@ fn maternity_holds_mothers_and_infants_only() {
         year: 1,
         purpose: p,
     };
-    let e = exits(
-        &model,
-        &people,
-        &mut keep,
-        &mut mother,
-        YearTables {
-            exposure: &mut exposure,
-            presence: &mut presence,
-            dying: &mut dying,
-        },
-        key(Purpose::Exit).hash(),
-        key(Purpose::Mothers).hash(),
-        None,
-        0,
-    );
+    let StepOne {
+        exits: e,
+        keep,
+        mother,
+        presence,
+        ..
+    } = crate::util::step_one(&model, &people, key);
     let (mut stay, mut left, mut men) = (0.0, 0.0, 0.0);
     for i in 0..people.len() {
         if mother[i] {
@@ -127,8 +118,6 @@ fn hospital_cost_of_a_death_matches_the_published_figure() {
     let ns = model.segments.len();
     let people = people_of(&model, &geography, 10, 5);
     let ce = n_exposure_cells(ns);
-    let (mut keep, mut mother) = (Vec::new(), Vec::new());
-    let (mut exposure, mut presence, mut dying) = (vec![0.0; ce], vec![0.0; ce], vec![0.0; ce]);
     let key = |p| StreamKey {
         seed: 2,
         run: 0,
@@ -136,21 +125,7 @@ fn hospital_cost_of_a_death_matches_the_published_figure() {
         year: 1,
         purpose: p,
     };
-    exits(
-        &model,
-        &people,
-        &mut keep,
-        &mut mother,
-        YearTables {
-            exposure: &mut exposure,
-            presence: &mut presence,
-            dying: &mut dying,
-        },
-        key(Purpose::Exit).hash(),
-        key(Purpose::Mothers).hash(),
-        None,
-        0,
-    );
+    let StepOne { dying, .. } = crate::util::step_one(&model, &people, key);
     let a = &model.activity;
     let groups: [(usize, usize); 4] = [(0, 12), (13, 14), (15, 16), (17, 18)];
     let mut total_cost = 0.0;

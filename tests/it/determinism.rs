@@ -49,28 +49,18 @@ fn another_seed_gives_other_results() {
         &model,
         &geography,
         0,
-        &capsim::engine::simulation::Plan::baseline(capsim::engine::simulation::SimConfig {
-            seed: 1,
-            run: 0,
-            years: 1,
-            variation: Default::default(),
-            mortality: Default::default(),
-            trends: Default::default(),
-        }),
+        &capsim::engine::simulation::Plan::baseline(capsim::engine::simulation::SimConfig::new(
+            1, 0, 1,
+        )),
         &mut Default::default(),
     );
     let b = capsim::engine::simulation::simulate_neighbourhood(
         &model,
         &geography,
         0,
-        &capsim::engine::simulation::Plan::baseline(capsim::engine::simulation::SimConfig {
-            seed: 2,
-            run: 0,
-            years: 1,
-            variation: Default::default(),
-            mortality: Default::default(),
-            trends: Default::default(),
-        }),
+        &capsim::engine::simulation::Plan::baseline(capsim::engine::simulation::SimConfig::new(
+            2, 0, 1,
+        )),
         &mut Default::default(),
     );
     assert_ne!(a, b);

@@ -16,21 +16,7 @@ fn england_year_one_matches_published_totals() {
     let m = Model::new(&d).unwrap();
     let g = Geography::preset(&d, Preset::England).unwrap();
     assert_eq!(g.neighbourhoods.len(), 1250);
-    let results = simulate(
-        &m,
-        &g,
-        &SimConfig {
-            seed: 1,
-            run: 0,
-            years: 1,
-            variation: Default::default(),
-            mortality: Default::default(),
-            trends: Default::default(),
-        },
-        0,
-        &|| {},
-    )
-    .unwrap();
+    let results = simulate(&m, &g, &SimConfig::new(1, 0, 1), 0, &|| {}).unwrap();
     let setting_total = |s: Setting| -> f64 {
         results
             .iter()

@@ -8,12 +8,11 @@ use capsim::core::dims::{band_of, N_IMD};
 use capsim::core::rng::{Purpose, StreamKey, StreamRng};
 use capsim::engine::exposure::add_exposure;
 use capsim::engine::population::People;
-use capsim::engine::simulation::{
-    arrivals, births, deaths_by_imd, exits, transitions, StartCounts, YearTables,
-};
+use capsim::engine::simulation::{arrivals, births, deaths_by_imd, transitions, StartCounts};
 use capsim::engine::synthesis::Newcomers;
 use capsim::model::demography::start_of_year_q;
 
+use crate::util::StepOne;
 use crate::util::{assert_close, bundled, people_of};
 
 const Z: f64 = 5.0;
@@ -78,26 +77,7 @@ fn deaths_and_out_migration_match_their_probabilities() {
         e_out += qo;
         v_out += qo * (1.0 - qo);
     }
-    let mut keep = Vec::new();
-    let mut mother = Vec::new();
-    let mut exposure = vec![0.0; n_exposure_cells(ns)];
-    let mut presence = exposure.clone();
-    let mut dying = exposure.clone();
-    let e = exits(
-        &m,
-        &p,
-        &mut keep,
-        &mut mother,
-        YearTables {
-            exposure: &mut exposure,
-            presence: &mut presence,
-            dying: &mut dying,
-        },
-        key(Purpose::Exit).hash(),
-        key(Purpose::Mothers).hash(),
-        None,
-        0,
-    );
+    let StepOne { exits: e, keep, .. } = crate::util::step_one(&m, &p, key);
     let (by_imd, out) = (e.deaths, e.out);
     let deaths: u64 = deaths_by_imd(&by_imd).iter().sum();
     assert_close("deaths", deaths as f64, e_death, v_death, Z);
@@ -182,25 +162,10 @@ fn births_and_arrivals_match_fertility_and_migration_rates() {
         e_in += d.migration[[b, p.sex[i] as usize, 0]];
     }
     // Mothers are drawn woman by woman in step 1 (one Bernoulli draw each).
-    let cells = n_exposure_cells(d.segments.len());
-    let (mut keep, mut mother) = (Vec::new(), Vec::new());
-    let (mut exposure, mut presence, mut dying) =
-        (vec![0.0; cells], vec![0.0; cells], vec![0.0; cells]);
-    let e = exits(
-        &m,
-        &p,
-        &mut keep,
-        &mut mother,
-        YearTables {
-            exposure: &mut exposure,
-            presence: &mut presence,
-            dying: &mut dying,
-        },
-        key(Purpose::Exit).hash(),
-        key(Purpose::Mothers).hash(),
-        None,
-        0,
-    );
+
+    let StepOne {
+        exits: e, mother, ..
+    } = crate::util::step_one(&m, &p, key);
     let mut entrants = People::default();
     births(
         &m,

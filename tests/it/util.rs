@@ -72,3 +72,48 @@ pub fn assert_close(what: &str, observed: f64, expected: f64, variance: f64, z: 
         "{what}: observed {observed}, expected {expected} +/- {z} x {sd:.2}"
     );
 }
+
+/// What step 1 of the yearly cycle (deaths, out-migration, mothers) did to `people`, with
+/// no interventions and no mortality improvement, on the streams `key` gives.
+pub struct StepOne {
+    pub exits: capsim::engine::simulation::Exits,
+    pub keep: Vec<bool>,
+    pub mother: Vec<bool>,
+    pub presence: Vec<f64>,
+    pub dying: Vec<f64>,
+}
+
+pub fn step_one(
+    model: &Model,
+    people: &People,
+    key: impl Fn(capsim::core::rng::Purpose) -> capsim::core::rng::StreamKey,
+) -> StepOne {
+    use capsim::core::rng::Purpose;
+    use capsim::engine::simulation::{exits, YearTables};
+    let cells = capsim::core::dims::n_exposure_cells(model.segments.len());
+    let (mut keep, mut mother) = (Vec::new(), Vec::new());
+    let (mut exposure, mut presence, mut dying) =
+        (vec![0.0; cells], vec![0.0; cells], vec![0.0; cells]);
+    let exits = exits(
+        model,
+        people,
+        &mut keep,
+        &mut mother,
+        YearTables {
+            exposure: &mut exposure,
+            presence: &mut presence,
+            dying: &mut dying,
+        },
+        key(Purpose::Exit).hash(),
+        key(Purpose::Mothers).hash(),
+        None,
+        0,
+    );
+    StepOne {
+        exits,
+        keep,
+        mother,
+        presence,
+        dying,
+    }
+}
