@@ -153,20 +153,46 @@ impl Weights {
         // in the maternity segment; the extra care of the last year of life for those who
         // die; and half a year for the in-migrants and babies they bring.
         let dem = &model.demography;
-        // Expected deaths per resident of each cell, and the extra care of the last year of
-        // life of a death in each band, per row (sector, total): decedents add it on top of
-        // their half year of ordinary use (`ActivityModel::add_end_of_life`).
-        let dies: Vec<f64> = (0..n_cells(ns))
-            .map(|c| {
-                let cell = Cell::from_census(c, ns);
-                age_shares(cell.band)
-                    .into_iter()
-                    .map(|(age, p)| {
-                        p * dem.death(cell.segment as u8, cell.imd as u8, cell.sex as u8, age)
-                    })
-                    .sum()
-            })
-            .collect();
+        let maternity = model.segments.newborn() as usize;
+        let fertility = |b: usize, x: usize| {
+            if x == FEMALE as usize {
+                dem.fertility(b)
+            } else {
+                0.0
+            }
+        };
+        // What a resident of each census cell accrues, as weights on the cells of its band,
+        // sex and quintile by segment (`mix[c][h]`, the same for every row), and expected
+        // deaths per resident (`dies[c]`), summed over single years of age. Computed once:
+        // the rows (sectors, total) differ only in the costs they weigh.
+        let mut mix = vec![vec![0.0; ns]; n_cells(ns)];
+        let mut dies = vec![0.0; n_cells(ns)];
+        for (c, cell) in Cell::all(ns).enumerate() {
+            let (g, q, x) = (cell.segment as u8, cell.imd as u8, cell.sex as u8);
+            let mother = fertility(cell.band, cell.sex);
+            for (age, p) in age_shares(cell.band) {
+                let die = dem.death(g, q, x, age);
+                let out = dem.out_migration(x, age, die);
+                let present = 1.0 - 0.5 * (die + out);
+                let survive = 1.0 - die - out;
+                dies[c] += p * die;
+                // Her own year, with survivors who change segment spending half of it in
+                // the new one.
+                let own = p * (1.0 - mother);
+                mix[c][cell.segment] += own * present;
+                for h in 0..ns {
+                    let moved =
+                        own * 0.5 * survive * model.segments.probability(age, q, g, h as u8);
+                    mix[c][h] += moved;
+                    mix[c][cell.segment] -= moved;
+                }
+                // A mother's year is in the maternity segment.
+                mix[c][maternity] += p * mother * present;
+            }
+        }
+        // The extra care of the last year of life of a death in each band, per row (sector,
+        // total): decedents add it on top of their half year of ordinary use
+        // (`ActivityModel::add_end_of_life`).
         let mut end_of_life = vec![[0.0; N_BANDS]; N_SECTORS + 1];
         for s in Setting::ALL.iter().filter(|s| s.derived_from().is_none()) {
             for b in 0..N_BANDS {
@@ -200,51 +226,20 @@ impl Weights {
                                 }
                                 .census(ns)
                             };
-                            let maternity = model.segments.newborn() as usize;
-                            let mother = if x == FEMALE as usize {
-                                dem.fertility(b)
-                            } else {
-                                0.0
-                            };
                             let (mut stayers, mut newcomer) = (0.0, 0.0);
                             for g in 0..ns {
                                 let share = model.segments.initial_share(b, q as u8, g as u8);
-                                // By single year of age, as the yearly cycle accrues it.
-                                let resident: f64 = age_shares(b)
-                                    .into_iter()
-                                    .map(|(age, p)| {
-                                        let (g8, q8, x8) = (g as u8, q as u8, x as u8);
-                                        let die = dem.death(g8, q8, x8, age);
-                                        let out = dem.out_migration(x8, age, die);
-                                        let present = 1.0 - 0.5 * (die + out);
-                                        // Survivors who change segment spend half the year
-                                        // in the new one.
-                                        let moved: f64 = (0..ns)
-                                            .map(|h| {
-                                                model.segments.probability(age, q8, g8, h as u8)
-                                                    * (w[cell(b, x, h)] - w[cell(b, x, g)])
-                                            })
-                                            .sum();
-                                        let own = present * w[cell(b, x, g)]
-                                            + (1.0 - die - out) * 0.5 * moved;
-                                        // A mother's year is in the maternity segment.
-                                        let as_mother = present * w[cell(b, x, maternity)];
-                                        p * ((1.0 - mother) * own + mother * as_mother)
-                                    })
-                                    .sum();
-                                stayers += share * (resident + dies[cell(b, x, g)] * eol[b]);
-                                newcomer += share * w[cell(b, x, g)];
+                                let c = cell(b, x, g);
+                                let resident: f64 =
+                                    (0..ns).map(|h| mix[c][h] * w[cell(b, x, h)]).sum();
+                                stayers += share * (resident + dies[c] * eol[b]);
+                                newcomer += share * w[c];
                             }
-                            let g = maternity;
-                            let baby = male * w[cell(0, 0, g)] + (1.0 - male) * w[cell(0, 1, g)];
-                            let births = if x == FEMALE as usize {
-                                dem.fertility(b)
-                            } else {
-                                0.0
-                            };
+                            let baby = male * w[cell(0, 0, maternity)]
+                                + (1.0 - male) * w[cell(0, 1, maternity)];
                             *v = stayers
                                 + 0.5 * dem.in_migration(b, x) * newcomer
-                                + 0.5 * births * baby;
+                                + 0.5 * fertility(b, x) * baby;
                         }
                     }
                 }
