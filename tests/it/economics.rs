@@ -2,7 +2,7 @@
 //! evaluator's issue), checked against hand-worked expectations.
 
 use crate::scenarios::write;
-use crate::util::capsim;
+use crate::util::{capsim, capsim_ok};
 
 /// A scenario with one intervention halving emergency admissions of everyone enrolled,
 /// coverage 50% from year 1, and a time to effect given by `timing`.
@@ -48,14 +48,9 @@ fn a_delay_holds_the_effect_back_but_not_the_cost() {
     for (file, timing) in [("now.toml", ""), ("later.toml", "effect_delay_years = 1")] {
         write(tmp.path(), file, &scenario(timing));
         let dir = file.replace(".toml", "");
-        let out = capsim(
+        capsim_ok(
             tmp.path(),
             &["run", file, "--out", &dir, "--no-report", "--csv"],
-        );
-        assert!(
-            out.status.success(),
-            "{}",
-            String::from_utf8_lossy(&out.stderr)
         );
     }
     let read = |f: &str| {
@@ -108,14 +103,9 @@ fn discounting_matches_the_yearly_flows() {
         "d.toml",
         &(scenario("") + "[evaluation]\ndiscount_rate = 0.1\n"),
     );
-    let out = capsim(
+    capsim_ok(
         tmp.path(),
         &["run", "d.toml", "--out", "d", "--no-report", "--csv"],
-    );
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
     );
     let m = system_metrics(&std::fs::read_to_string(tmp.path().join("d/metrics.csv")).unwrap());
     let get = |y: i64, k: &str| m[&(y, k.to_string())];
@@ -179,7 +169,7 @@ effects.emergency_admissions = -0.5
     );
     write(tmp.path(), "none.toml", &none);
     for f in ["lives", "none"] {
-        let out = capsim(
+        capsim_ok(
             tmp.path(),
             &[
                 "run",
@@ -189,11 +179,6 @@ effects.emergency_admissions = -0.5
                 "--no-report",
                 "--csv",
             ],
-        );
-        assert!(
-            out.status.success(),
-            "{}",
-            String::from_utf8_lossy(&out.stderr)
         );
     }
     // (year, life years, QALYs) from a population table: mean of start and end of year.
@@ -243,7 +228,7 @@ fn shipped_batch_summary(runs: u32, years: u32) -> String {
     let tmp = tempfile::tempdir().unwrap();
     let batch = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("scenarios/batch.toml");
     let (runs, years) = (runs.to_string(), years.to_string());
-    let out = capsim(
+    capsim_ok(
         tmp.path(),
         &[
             "batch",
@@ -256,11 +241,6 @@ fn shipped_batch_summary(runs: u32, years: u32) -> String {
             "b",
             "--no-report",
         ],
-    );
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
     );
     std::fs::read_to_string(tmp.path().join("b/summary.csv")).unwrap()
 }
@@ -435,14 +415,9 @@ fn case_finding_avoids_what_the_risk_distribution_implies() {
     ] {
         write(tmp.path(), file, &case_finding_scenario(enrolment));
         let dir = file.replace(".toml", "");
-        let out = capsim(
+        capsim_ok(
             tmp.path(),
             &["run", file, "--out", &dir, "--no-report", "--csv"],
-        );
-        assert!(
-            out.status.success(),
-            "{}",
-            String::from_utf8_lossy(&out.stderr)
         );
         let rows = summary_means(
             &std::fs::read_to_string(tmp.path().join(&dir).join("summary.csv")).unwrap(),

@@ -19,6 +19,18 @@ pub fn capsim(dir: &Path, args: &[&str]) -> Output {
         .expect("capsim runs")
 }
 
+/// Runs capsim like [`capsim`] and fails the test, with capsim's stderr, unless it
+/// succeeds.
+pub fn capsim_ok(dir: &Path, args: &[&str]) -> Output {
+    let out = capsim(dir, args);
+    assert!(
+        out.status.success(),
+        "capsim {args:?}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    out
+}
+
 /// Writes the bundled datasets into `dir/datasets` and returns that folder.
 pub fn copy_datasets(dir: &Path) -> PathBuf {
     let d = dir.join("datasets");
