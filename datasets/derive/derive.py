@@ -7,6 +7,7 @@ It (re)writes every CSV in datasets/ and datasets/derive/checks.txt, determinist
 published figure (see the SOURCES comments and datasets/README.md) or an assumption
 listed in datasets/README.md.
 """
+import csv
 import math
 import os
 
@@ -82,8 +83,9 @@ def write_csv(name, header, rows):
         for r in rows:
             cells = [str(c) for c in r]
             for c in cells:
-                assert "," not in c and "\n" not in c and '"' not in c, (name, c)
-            f.write(",".join(cells) + "\n")
+                assert "\n" not in c and '"' not in c, (name, c)
+            # A cell with a comma (a source in words) is quoted, as CSV readers expect.
+            f.write(",".join(f'"{c}"' if "," in c else c for c in cells) + "\n")
     return path
 
 
@@ -968,6 +970,12 @@ def build_parameters():
          "assumption: primary community mental health and social care supply and style vary at least as much as hospital use but independently"),
         ("variation_yearly_sd", "0.01", "log-scale sd (lognormal mean 1)",
          "assumption: small year-to-year wobble of a PCN's rates beyond Poisson chance (staffing gaps; winters); the simulated chance already gives about the PCN-level chance implied by Dixon et al. 2011 (README)"),
+        ('condition_recording_sensitivity', '0.8', 'share of people with a condition whose GP record shows it',
+         'assumption: recorded prevalence falls short of estimated prevalence, by about 10% for diabetes and 40% for hypertension (PHE prevalence estimates vs QOF registers); 0.8 across segments'),
+        ('ward_beds', '28', 'beds in a ward',
+         'assumption: a typical adult general and acute ward has 24 to 30 beds; fixed ward costs are released only when a whole ward closes'),
+        ('bed_occupancy', '0.9', 'share of beds occupied',
+         'assumption: general and acute bed occupancy in England has run at about 90-95% (NHS England, Bed availability and occupancy KH03, 2023/24)'),
     ]
 
 
@@ -1082,6 +1090,20 @@ BENCHMARKS = [
     ("gp_appointments", 353000000, "2023/24",
      "NHS Digital Appointments in General Practice booked excl. COVID vaccinations [S]"),
     ("outpatient_attendances", 95900000, "2022/23", "HES attended outpatient appointments via PQ 200113 [P]"),
+    ('life_expectancy_male', 79.1, '2021-2023',
+     'ONS National life tables England 2021 to 2023 via Centre for Ageing Better 2024 [S]'),
+    ('life_expectancy_female', 83.0, '2021-2023',
+     'ONS National life tables England 2021 to 2023 via Centre for Ageing Better 2024 [S]'),
+    ('life_expectancy_gap_male', 7.8, '2018-2020',
+     'derived: ONS Health state life expectancies by IMD England 2018 to 2020 slope index of inequality 9.7 years [P] x 0.8 (quintile means under a linear gradient)'),
+    ('life_expectancy_gap_female', 6.3, '2018-2020',
+     'derived: ONS Health state life expectancies by IMD England 2018 to 2020 slope index of inequality 7.9 years [P] x 0.8 (quintile means under a linear gradient)'),
+    ('care_home_residents', 299000, '2019',
+     'Health Foundation IAU 2019 274000 residents aged 65+ [P] plus 25000 under 65 (assumption)'),
+    ('top1_hospital_spend_share', 0.32, '2015',
+     'Kelly Stoye and Vera-Hernandez IFS WP W15/21 2015: costliest 1% of the population 32% of hospital spending [P]'),
+    ('top5_hospital_spend_share', 0.5, '2014/15',
+     'Dreyer et al. Health Foundation Working Paper 7 2019: costliest 5% about 50% of primary care hospital and prescribing costs [P] (simulated: hospital only)'),
 ]
 
 
@@ -1258,7 +1280,7 @@ def write_all(prev, Ts, dep_mort, rates):
     write_csv("fertility.csv", ["age_band", "rate"], [(b, fmt(f, 5)) for b, f in ASFR.items()])
     write_csv("migration.csv", ["age_band", "sex", "in_rate", "out_rate"],
               [(b, sx, fmt(i, 5), fmt(o, 5)) for b, sx, i, o in MIGRATION])
-    write_csv("settings.csv", ["setting", "label", "sector", "unit", "unit_cost", "price_year"], SETTINGS_ROWS)
+    write_csv("settings.csv", ["setting", "label", "sector", "unit", "unit_cost", "price_year", "real_price_growth"], [list(r) + [0] for r in SETTINGS_ROWS])
     write_csv("parameters.csv", ["name", "value", "unit", "source"], build_parameters())
     write_csv("activity_rates.csv", ["setting", "age_band", "sex", "rate"],
               [(st, b, SEXES[s], fmt(rates[st][b][s], 8)) for st in RATE_SETTINGS for b in BANDS for s in range(2)])
@@ -1315,7 +1337,7 @@ def read_csv(name):
     assert text.endswith("\n") and not text.endswith("\n\n"), name
     lines = text[:-1].split("\n")
     header = lines[0].split(",")
-    rows = [l.split(",") for l in lines[1:]]
+    rows = list(csv.reader(lines[1:]))
     for r in rows:
         assert len(r) == len(header) and all(c.strip() != "" for c in r), (name, r)
     return header, rows
@@ -1383,8 +1405,7 @@ def validate():
     h, r = read_csv("default_system.csv")
     assert len({x[2] for x in r}) == len(r) and all(x[3] in ids for x in r)
     h, r = read_csv("england_benchmarks.csv")
-    assert {x[0] for x in r} == {"deaths", "births", "emergency_admissions", "ae_attendances",
-                                  "gp_appointments", "outpatient_attendances"}
+    assert {x[0] for x in r} == {b[0] for b in BENCHMARKS}
     log("")
     log("== Validation: all files present, row counts, exact sums (integer micro-units), ranges, ids: OK")
 
