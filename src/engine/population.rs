@@ -78,6 +78,16 @@ impl People {
         self.risk.push(risk);
     }
 
+    /// Keeps the first `n` people.
+    pub fn truncate(&mut self, n: usize) {
+        self.age.truncate(n);
+        self.sex.truncate(n);
+        self.imd.truncate(n);
+        self.segment.truncate(n);
+        self.risk.truncate(n);
+        self.id.truncate(n);
+    }
+
     /// Keeps the people for whom `keep` is true, in their order, without allocating.
     ///
     /// About one person in a hundred leaves a year, so the people kept come in long runs:
@@ -105,12 +115,7 @@ impl People {
             }
             r = end + 1;
         }
-        self.age.truncate(w);
-        self.sex.truncate(w);
-        self.imd.truncate(w);
-        self.segment.truncate(w);
-        self.risk.truncate(w);
-        self.id.truncate(w);
+        self.truncate(w);
     }
 }
 

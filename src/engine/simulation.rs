@@ -35,6 +35,7 @@ use crate::engine::levers::{
 use crate::engine::population::{count_into, People};
 use crate::engine::synthesis::{synthesise, Newcomers};
 use crate::model::activity::{poisson, Trends, YearActivity};
+use crate::model::demography::Demography;
 use crate::model::Model;
 
 /// What to simulate.
@@ -194,9 +195,11 @@ pub struct Scratch {
     start: People,
     pub people: People,
     entrants: People,
-    keep: Vec<bool>,
-    /// Whether each person gave birth this year (survivors only, after step 1).
-    mother: Vec<bool>,
+    /// Each kind of person's chances of leaving this year ([`live_year`]).
+    chances: Vec<[f64; 2]>,
+    moves: Vec<Move>,
+    /// The year's census, for callers that keep none ([`step_year`]).
+    census: Vec<u32>,
     exposure: Vec<f64>,
     /// Risk of the people who die this year, by exposure cell: what their last year of
     /// life adds ([`crate::model::activity::ActivityModel::add_end_of_life`]).
@@ -211,43 +214,27 @@ pub struct Scratch {
     pub life: LifeYear,
 }
 
-/// Counts taken at the start of a year that the births and migration steps need.
+/// Counts taken at the start of a year that the migration step needs.
 #[derive(Debug, Clone, Copy)]
 pub struct StartCounts {
-    /// Women by age band and quintile.
-    pub women: [[u32; N_IMD]; N_BANDS],
     /// Residents by age band and sex.
     pub residents: [[u32; N_SEX]; N_BANDS],
 }
 
 impl StartCounts {
-    pub fn of(people: &People) -> Self {
-        let mut c = StartCounts {
-            women: [[0; N_IMD]; N_BANDS],
-            residents: [[0; N_SEX]; N_BANDS],
-        };
-        // One count per person by single year of age, sex and quintile, without a branch
-        // on sex (it mispredicted for every other person) or a band per person; the bands
-        // are summed from the ages afterwards. The counts are the same.
-        let mut by_age = [[[0u32; N_IMD]; N_SEX]; MAX_AGE as usize + 1];
-        let n = people.len();
-        let (age, sex, imd) = (&people.age[..n], &people.sex[..n], &people.imd[..n]);
-        for i in 0..n {
-            by_age[age[i] as usize][sex[i] as usize][imd[i] as usize] += 1;
+    pub fn of(people: &People, n_segments: usize) -> Self {
+        let mut census = vec![0; n_cells(n_segments)];
+        count_into(people, n_segments, &mut census);
+        Self::of_census(&census, n_segments)
+    }
+
+    /// From a census (census layout), whose cells run band by band, then sex.
+    pub fn of_census(census: &[u32], n_segments: usize) -> Self {
+        let mut residents = [[0; N_SEX]; N_BANDS];
+        for (k, by_cell) in census.chunks(N_IMD * n_segments).enumerate() {
+            residents[k / N_SEX][k % N_SEX] = by_cell.iter().sum();
         }
-        for (a, by_sex) in by_age.iter().enumerate() {
-            let b = band_of(a as u8);
-            for (x, by_q) in by_sex.iter().enumerate() {
-                let all: u32 = by_q.iter().sum();
-                c.residents[b][x] += all;
-                if x == FEMALE as usize {
-                    for (q, n) in by_q.iter().enumerate() {
-                        c.women[b][q] += n;
-                    }
-                }
-            }
-        }
-        c
+        StartCounts { residents }
     }
 }
 
@@ -386,6 +373,137 @@ pub fn transitions(
     }
 }
 
+/// Half a year of a survivor's exposure moving from one exposure cell to another, when
+/// they change segment (step 2).
+#[derive(Debug, Clone, Copy)]
+pub struct Move {
+    from: u32,
+    to: u32,
+    risk: f32,
+}
+
+/// The per-person streams of a neighbourhood-year.
+#[derive(Debug, Clone, Copy)]
+pub struct PersonStreams {
+    pub exit: u64,
+    pub mothers: u64,
+    pub transition: u64,
+}
+
+/// Steps 1, 2 and 4 in one pass over the people: the yearly loop's hot path.
+///
+/// It makes the same draws and the same sums as [`exits`], then keeping the survivors,
+/// [`transitions`] and [`ageing`] one after another (the test
+/// `fused_pass_is_the_steps_one_at_a_time` checks it bit for bit), but reads each person
+/// once instead of five times, and looks their chances of leaving up in `chances`
+/// ([`crate::model::demography::Demography::exit_chances`]) instead of computing them.
+/// Survivors are written back in order, a year older and in their new segment. The halves
+/// of a year that segment changes move are added after the pass, in order, so every sum
+/// adds the same terms in the same order as the steps do. Everyone present at the start is
+/// also counted into `census` (census layout).
+#[allow(clippy::too_many_arguments)]
+pub fn live_year(
+    model: &Model,
+    people: &mut People,
+    census: &mut [u32],
+    tables: YearTables,
+    streams: PersonStreams,
+    chances: &[[f64; 2]],
+    deterioration: Option<&[f64]>,
+    moves: &mut Vec<Move>,
+) -> Exits {
+    let YearTables {
+        exposure,
+        presence,
+        dying,
+    } = tables;
+    let d = &model.demography;
+    let segments = &model.segments;
+    let (ns, maternity) = (segments.len(), segments.newborn());
+    let mut e = Exits::default();
+    moves.clear();
+    let n = people.len();
+    // Slices of one length, so reading person i needs no bounds check.
+    let (ages, sexes, imds) = (
+        &mut people.age[..n],
+        &mut people.sex[..n],
+        &mut people.imd[..n],
+    );
+    let (segs, risks, ids) = (
+        &mut people.segment[..n],
+        &mut people.risk[..n],
+        &mut people.id[..n],
+    );
+    let mut w = 0;
+    for i in 0..n {
+        let (age, sex, imd, segment, risk, id) =
+            (ages[i], sexes[i], imds[i], segs[i], risks[i], ids[i]);
+        let cell = Cell::of(age, sex, imd, segment);
+        census[cell.census(ns)] += 1;
+        // Step 1: one draw for death or leaving, one for motherhood.
+        let [q, leave] = chances[Demography::row(segment, imd, sex, age)];
+        let u = person_uniform(streams.exit, id);
+        let mother = person_uniform(streams.mothers, id) < d.birth_chance(sex, age);
+        e.born[imd as usize] += mother as u64;
+        let in_segment = if mother { maternity } else { segment };
+        let c = Cell {
+            segment: in_segment as usize,
+            ..cell
+        }
+        .exposure();
+        if u < leave {
+            if u < q {
+                e.deaths[cell.band][cell.sex][cell.imd] += 1;
+                dying[cell.exposure()] += risk as f64;
+            } else {
+                e.out += 1;
+            }
+            exposure[c] += 0.5 * risk as f64;
+            presence[c] += 0.5;
+            continue;
+        }
+        exposure[c] += 1.0 * risk as f64;
+        presence[c] += 1.0;
+        // Step 2, for survivors.
+        let u = person_uniform(streams.transition, id);
+        let to = match deterioration {
+            Some(f) => {
+                let c = Cell::of(age, 0, imd, segment).demographic();
+                segments.next_scaled(age, imd, segment, u, f[c])
+            }
+            None => segments.next(age, imd, segment, u),
+        };
+        if to != segment && !mother {
+            moves.push(Move {
+                from: cell.exposure() as u32,
+                to: Cell {
+                    segment: to as usize,
+                    ..cell
+                }
+                .exposure() as u32,
+                risk,
+            });
+        }
+        // Step 4, and the survivor kept in place.
+        ages[w] = (age + 1).min(MAX_AGE);
+        sexes[w] = sex;
+        imds[w] = imd;
+        segs[w] = to;
+        risks[w] = risk;
+        ids[w] = id;
+        w += 1;
+    }
+    people.truncate(w);
+    for m in moves.iter() {
+        let (from, to, risk) = (m.from as usize, m.to as usize, m.risk as f64);
+        exposure[from] += -0.5 * risk;
+        presence[from] += -0.5;
+        exposure[to] += 0.5 * risk;
+        presence[to] += 0.5;
+    }
+    e
+}
+
 /// Step 3a: the babies of the year's mothers (drawn in step 1), into `entrants`; each
 /// baby takes its mother's quintile.
 pub fn births(
@@ -435,63 +553,58 @@ pub fn ageing(people: &mut People) {
     }
 }
 
-/// Runs the population part of one year for one neighbourhood (steps 1-4), leaving the
-/// year's exposure and presence tables, and its deaths and person-years (`life`), in
-/// `scratch`. Returns the flows.
+/// Runs the population part of one year for one neighbourhood (steps 1-4), counting the
+/// people present at its start into `census` and leaving the year's exposure and presence
+/// tables, and its deaths and person-years (`life`), in `scratch`. Returns the flows.
 pub fn step_population(
     model: &Model,
     newcomers: &Newcomers,
     key: &impl Fn(Purpose) -> StreamKey,
     scratch: &mut Scratch,
+    census: &mut [u32],
     factors: Option<Factors>,
     improvement_years: usize,
 ) -> Flows {
     let Scratch {
         people,
         entrants,
-        keep,
-        mother,
         exposure,
         presence,
         life,
         dying,
+        chances,
+        moves,
         ..
     } = scratch;
-    let cells = n_exposure_cells(model.segments.len());
+    let ns = model.segments.len();
+    let cells = n_exposure_cells(ns);
     for t in [&mut *exposure, &mut *presence, &mut *dying] {
         t.clear();
         t.resize(cells, 0.0);
     }
-    let start = StartCounts::of(people);
     let n_start = people.len() as u64;
-
-    let e = exits(
+    model
+        .demography
+        .exit_chances(improvement_years, factors.map(|f| f.mortality), chances);
+    let e = live_year(
         model,
         people,
-        keep,
-        mother,
+        census,
         YearTables {
             exposure,
             presence,
             dying,
         },
-        key(Purpose::Exit).hash(),
-        key(Purpose::Mothers).hash(),
-        factors,
-        improvement_years,
+        PersonStreams {
+            exit: key(Purpose::Exit).hash(),
+            mothers: key(Purpose::Mothers).hash(),
+            transition: key(Purpose::Transition).hash(),
+        },
+        chances,
+        factors.map(|f| f.deterioration),
+        moves,
     );
-    people.retain(keep);
-    let mut k = keep.iter();
-    mother.retain(|_| *k.next().expect("one flag a person"));
-    transitions(
-        model,
-        people,
-        mother,
-        exposure,
-        presence,
-        key(Purpose::Transition).hash(),
-        factors,
-    );
+    let start = StartCounts::of_census(census, ns);
     entrants.clear();
     births(
         model,
@@ -507,7 +620,6 @@ pub fn step_population(
         entrants,
         &mut key(Purpose::Migration).rng(),
     );
-    ageing(people);
     for i in 0..entrants.len() {
         add_exposure(entrants, i, 0.5, exposure, presence);
         people.push(
@@ -556,14 +668,19 @@ pub fn step_year(
     year: u32,
     scratch: &mut Scratch,
 ) -> (Flows, YearActivity) {
+    let mut census = std::mem::take(&mut scratch.census);
+    census.clear();
+    census.resize(n_cells(model.segments.len()), 0);
     let flows = step_population(
         model,
         newcomers,
         &key,
         scratch,
+        &mut census,
         None,
         year.saturating_sub(1) as usize,
     );
+    scratch.census = census;
     let a = &model.activity;
     let mut means = a.expected(&scratch.exposure);
     let los = vec![1.0; a.n_groups()];
@@ -640,7 +757,6 @@ pub fn simulate_neighbourhood(
             for (a, t) in area.activity.iter_mut().zip(config.trends.factors(year)) {
                 *a *= t;
             }
-            count_into(&scratch.people, ns, &mut census[y * cells..(y + 1) * cells]);
             let key = keys(config, nb.id, year);
             let mut mortality = std::mem::take(&mut scratch.mortality);
             let mut deterioration = std::mem::take(&mut scratch.deterioration);
@@ -656,6 +772,7 @@ pub fn simulate_neighbourhood(
                 &newcomers,
                 &key,
                 scratch,
+                &mut census[y * cells..(y + 1) * cells],
                 factors,
                 config.improvement_years(year),
             ));

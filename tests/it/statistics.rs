@@ -150,7 +150,7 @@ fn births_and_arrivals_match_fertility_and_migration_rates() {
     let (d, m, p) = pool();
     let (_, _, g) = bundled();
     let newcomers = Newcomers::new(&m, &g.neighbourhoods[0]);
-    let start = StartCounts::of(&p);
+    let start = StartCounts::of(&p, m.segments.len());
     let (mut e_births, mut v_births) = (0.0, 0.0);
     let mut e_in = 0.0;
     for i in 0..p.len() {
