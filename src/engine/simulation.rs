@@ -36,6 +36,7 @@ use crate::engine::population::{count_into, People};
 use crate::engine::synthesis::{synthesise, Newcomers};
 use crate::model::activity::{poisson, Trends, YearActivity};
 use crate::model::demography::Demography;
+use crate::model::segments::pick;
 use crate::model::Model;
 
 /// What to simulate.
@@ -197,6 +198,8 @@ pub struct Scratch {
     entrants: People,
     /// Each kind of person's chances of leaving this year ([`live_year`]).
     chances: Vec<[f64; 2]>,
+    /// The year's cumulative transition rows ([`live_year`]).
+    rows: Vec<f64>,
     moves: Vec<Move>,
     /// The year's census, for callers that keep none ([`step_year`]).
     census: Vec<u32>,
@@ -396,7 +399,8 @@ pub struct PersonStreams {
 /// [`transitions`] and [`ageing`] one after another (the test
 /// `fused_pass_is_the_steps_one_at_a_time` checks it bit for bit), but reads each person
 /// once instead of five times, and looks their chances of leaving up in `chances`
-/// ([`crate::model::demography::Demography::exit_chances`]) instead of computing them.
+/// ([`Demography::exit_chances`]) and their transitions in `rows`
+/// ([`crate::model::segments::SegmentModel::rows`]) instead of computing them.
 /// Survivors are written back in order, a year older and in their new segment. The halves
 /// of a year that segment changes move are added after the pass, in order, so every sum
 /// adds the same terms in the same order as the steps do. Everyone present at the start is
@@ -409,7 +413,7 @@ pub fn live_year(
     tables: YearTables,
     streams: PersonStreams,
     chances: &[[f64; 2]],
-    deterioration: Option<&[f64]>,
+    rows: &[f64],
     moves: &mut Vec<Move>,
 ) -> Exits {
     let YearTables {
@@ -465,14 +469,8 @@ pub fn live_year(
         exposure[c] += 1.0 * risk as f64;
         presence[c] += 1.0;
         // Step 2, for survivors.
-        let u = person_uniform(streams.transition, id);
-        let to = match deterioration {
-            Some(f) => {
-                let c = Cell::of(age, 0, imd, segment).demographic();
-                segments.next_scaled(age, imd, segment, u, f[c])
-            }
-            None => segments.next(age, imd, segment, u),
-        };
+        let r = ((segments.class_of_age(age) * N_IMD + imd as usize) * ns + segment as usize) * ns;
+        let to = pick(&rows[r..r + ns], person_uniform(streams.transition, id));
         if to != segment && !mother {
             moves.push(Move {
                 from: cell.exposure() as u32,
@@ -573,6 +571,7 @@ pub fn step_population(
         life,
         dying,
         chances,
+        rows,
         moves,
         ..
     } = scratch;
@@ -586,6 +585,7 @@ pub fn step_population(
     model
         .demography
         .exit_chances(improvement_years, factors.map(|f| f.mortality), chances);
+    model.segments.rows(factors.map(|f| f.deterioration), rows);
     let e = live_year(
         model,
         people,
@@ -601,7 +601,7 @@ pub fn step_population(
             transition: key(Purpose::Transition).hash(),
         },
         chances,
-        factors.map(|f| f.deterioration),
+        rows,
         moves,
     );
     let start = StartCounts::of_census(census, ns);

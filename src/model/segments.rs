@@ -6,7 +6,7 @@
 //! on the diagonal; and by scaling the starting prevalence of every segment other than
 //! `healthy` and the newborn segment.
 
-use crate::core::dims::{N_AGES, N_BANDS, N_IMD};
+use crate::core::dims::{band_of, Cell, N_AGES, N_BANDS, N_IMD};
 use crate::core::error::{CapsimError, Result};
 use crate::data::datasets::Datasets;
 
@@ -23,11 +23,11 @@ pub struct SegmentModel {
     p: Vec<f64>,
     /// The same, cumulative along `to`, for drawing with one uniform.
     cum: Vec<f64>,
-    /// The cumulative rows again, each padded to [`WIDE`] entries with infinity, when
-    /// there are at most [`WIDE`] segments: [`SegmentModel::next`] then counts the entries
-    /// a uniform has passed without a branch per entry (the per-entry branch mispredicts
-    /// on every other person and was the yearly loop's largest cost).
-    cum_wide: Vec<[f64; WIDE]>,
+    /// Age classes: runs of ages in one transition age group and one five-year band, so a
+    /// factor by band applies to whole rows of [`SegmentModel::rows`].
+    class_of_age: [u8; N_AGES],
+    /// The transition age group and the band of each class.
+    classes: Vec<(u8, u8)>,
     /// Per row, the probability of a deteriorating move (summed in segment order, as
     /// [`SegmentModel::next_scaled`] did per person before).
     worse: Vec<f64>,
@@ -35,9 +35,6 @@ pub struct SegmentModel {
     initial: Vec<f64>,
     initial_cum: Vec<f64>,
 }
-
-/// Segments up to which transitions are drawn branch-free from padded rows.
-const WIDE: usize = 8;
 
 fn cumulate(p: &[f64], width: usize) -> Vec<f64> {
     let mut cum = Vec::with_capacity(p.len());
@@ -118,13 +115,15 @@ impl SegmentModel {
             }
         }
         let cum = cumulate(&p, n);
-        let cum_wide = if n <= WIDE {
-            cum.chunks(n)
-                .map(|row| std::array::from_fn(|i| row.get(i).copied().unwrap_or(f64::INFINITY)))
-                .collect()
-        } else {
-            Vec::new()
-        };
+        let mut class_of_age = [0u8; N_AGES];
+        let mut classes: Vec<(u8, u8)> = Vec::new();
+        for age in 0..N_AGES {
+            let class = (group_of_age[age], band_of(age as u8) as u8);
+            if classes.last() != Some(&class) {
+                classes.push(class);
+            }
+            class_of_age[age] = (classes.len() - 1) as u8;
+        }
         let severity: Vec<i64> = d.segments.iter().map(|s| s.severity).collect();
         let worse = p
             .chunks(n)
@@ -174,7 +173,8 @@ impl SegmentModel {
             group_of_age,
             p,
             cum,
-            cum_wide,
+            class_of_age,
+            classes,
             worse,
             initial,
             initial_cum,
@@ -216,16 +216,9 @@ impl SegmentModel {
     }
 
     /// The segment reached from `from` given a uniform draw `u` in [0, 1).
-    #[inline(always)]
+    #[inline]
     pub fn next(&self, age: u8, imd: u8, from: u8, u: f64) -> u8 {
-        let r = self.row_index(age, imd, from);
-        if let Some(row) = self.cum_wide.get(r) {
-            // The cumulative row is non-decreasing and ends at exactly 1 > u, so the
-            // number of entries at or below `u` is the first index above it: `pick`'s
-            // answer, draw for draw.
-            return row.iter().map(|c| (u >= *c) as u8).sum();
-        }
-        let start = r * self.n;
+        let start = self.row(age, imd, from);
         pick(&self.cum[start..start + self.n], u)
     }
 
@@ -236,7 +229,22 @@ impl SegmentModel {
         if factor == 1.0 {
             return self.next(age, imd, from, u);
         }
-        let r = self.row_index(age, imd, from);
+        let mut acc = 0.0;
+        for (t, p) in self
+            .scaled(self.row_index(age, imd, from), from, factor)
+            .enumerate()
+        {
+            acc += p;
+            if u < acc {
+                return t as u8;
+            }
+        }
+        (self.n - 1) as u8
+    }
+
+    /// The probabilities of row `r` (from `from`) with deteriorating moves multiplied by
+    /// `factor` ([`SegmentModel::next_scaled`]).
+    fn scaled(&self, r: usize, from: u8, factor: f64) -> impl Iterator<Item = f64> + '_ {
         let start = r * self.n;
         let row = &self.p[start..start + self.n];
         let sev = &self.severity;
@@ -246,20 +254,59 @@ impl SegmentModel {
         } else {
             1.0
         };
-        let mut acc = 0.0;
-        for t in 0..self.n {
-            acc += if sev[t] > sev[from as usize] {
+        (0..self.n).map(move |t| {
+            if sev[t] > sev[from as usize] {
                 row[t] * f
             } else if t == from as usize {
                 row[t] + worse * (1.0 - f)
             } else {
                 row[t]
-            };
-            if u < acc {
-                return t as u8;
+            }
+        })
+    }
+
+    /// The age class of an age: its row block in [`SegmentModel::rows`].
+    #[inline]
+    pub fn class_of_age(&self, age: u8) -> usize {
+        self.class_of_age[age as usize] as usize
+    }
+
+    /// Fills `out` with the year's cumulative transition rows, flat
+    /// `[age class][quintile][from][to]`, with deteriorating moves scaled by
+    /// `deterioration` (by [`Cell::demographic`]) when a path's interventions change them.
+    /// [`pick`] on a row with a uniform gives what [`SegmentModel::next_scaled`] gives, draw
+    /// for draw: a scaled row is summed in the same order, and where rounding makes a
+    /// running sum dip it keeps the highest sum so far, which changes no first crossing.
+    /// The yearly loop then draws every transition the same way, from a row looked up
+    /// once, instead of scaling a row per person.
+    pub fn rows(&self, deterioration: Option<&[f64]>, out: &mut Vec<f64>) {
+        out.clear();
+        for &(group, band) in &self.classes {
+            for imd in 0..N_IMD {
+                for from in 0..self.n {
+                    let r = (group as usize * N_IMD + imd) * self.n + from;
+                    let factor = deterioration.map_or(1.0, |f| {
+                        f[Cell {
+                            band: band as usize,
+                            sex: 0,
+                            imd,
+                            segment: from,
+                        }
+                        .demographic()]
+                    });
+                    if factor == 1.0 {
+                        out.extend_from_slice(&self.cum[r * self.n..(r + 1) * self.n]);
+                        continue;
+                    }
+                    let (mut acc, mut highest) = (0.0, f64::NEG_INFINITY);
+                    for p in self.scaled(r, from as u8, factor) {
+                        acc += p;
+                        highest = f64::max(highest, acc);
+                        out.push(highest);
+                    }
+                }
             }
         }
-        (self.n - 1) as u8
     }
 
     /// Starting prevalence of a segment in an age band and quintile.

@@ -146,9 +146,10 @@ fn fused_pass_is_the_steps_one_at_a_time() {
             let mut b = start.clone();
             let (mut ex_b, mut pr_b, mut dy_b) = tables();
             let mut census = vec![0; n_cells(ns)];
-            let mut chances = Vec::new();
+            let (mut chances, mut rows) = (Vec::new(), Vec::new());
             m.demography
                 .exit_chances(t, factors.map(|f| f.mortality), &mut chances);
+            m.segments.rows(factors.map(|f| f.deterioration), &mut rows);
             let e_b = live_year(
                 &m,
                 &mut b,
@@ -164,7 +165,7 @@ fn fused_pass_is_the_steps_one_at_a_time() {
                     transition: key(Purpose::Transition).hash(),
                 },
                 &chances,
-                factors.map(|f| f.deterioration),
+                &rows,
                 &mut Vec::new(),
             );
             let case = format!("factors {}, improvement {t}", factors.is_some());
