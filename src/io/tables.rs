@@ -19,6 +19,7 @@ use crate::core::error::{CapsimError, Result};
 use crate::data::geography::Geography;
 use crate::engine::simulation::NeighbourhoodResult;
 use crate::io::summary::{metrics_frame, parameters_frame};
+use crate::io::text::{coded, Texts};
 
 crate::labelled_enum! {
     /// The tables every scenario-run writes: flat as `NAME.parquet` and `NAME.csv`, or as
@@ -327,37 +328,81 @@ pub fn write_frame(
     w.finish()
 }
 
-/// Geography columns repeated on every row: which neighbourhood a row belongs to.
-#[derive(Default)]
+/// Geography columns repeated on every row: which neighbourhood a row belongs to, as codes
+/// into the geography's names (see [`crate::io::text`]). The code one past the last name is
+/// the nation (`system`) or empty (`place`, `neighbourhood`), for rows of wider areas.
 struct Area<'a> {
-    system: Vec<&'a str>,
-    place: Vec<&'a str>,
-    neighbourhood: Vec<&'a str>,
+    g: &'a Geography,
+    system: Vec<IdxSize>,
+    place: Vec<IdxSize>,
+    neighbourhood: Vec<IdxSize>,
 }
 
 impl<'a> Area<'a> {
-    fn push(&mut self, g: &'a Geography, k: usize) {
-        let nb = &g.neighbourhoods[k];
-        let place = &g.places[nb.place];
-        self.system.push(&g.systems[place.system]);
-        self.place.push(&place.name);
-        self.neighbourhood.push(&nb.name);
+    fn new(g: &'a Geography, rows: usize) -> Self {
+        Area {
+            g,
+            system: Vec::with_capacity(rows),
+            place: Vec::with_capacity(rows),
+            neighbourhood: Vec::with_capacity(rows),
+        }
     }
 
-    fn columns(self) -> Vec<Column> {
-        vec![
-            Column::new("system".into(), self.system),
-            Column::new("place".into(), self.place),
-            Column::new("neighbourhood".into(), self.neighbourhood),
-        ]
+    /// `rows` rows of neighbourhood `k`.
+    fn push_n(&mut self, k: usize, rows: usize) {
+        let place = self.g.neighbourhoods[k].place;
+        let system = self.g.places[place].system;
+        self.push_codes(system, place, k, rows);
+    }
+
+    fn push(&mut self, k: usize) {
+        self.push_n(k, 1);
+    }
+
+    /// The nation's code of `system`, or the empty code of `place` or `neighbourhood`.
+    fn none(&self) -> (usize, usize, usize) {
+        (
+            self.g.systems.len(),
+            self.g.places.len(),
+            self.g.neighbourhoods.len(),
+        )
+    }
+
+    fn push_codes(&mut self, system: usize, place: usize, neighbourhood: usize, rows: usize) {
+        let n = self.system.len() + rows;
+        self.system.resize(n, system as IdxSize);
+        self.place.resize(n, place as IdxSize);
+        self.neighbourhood.resize(n, neighbourhood as IdxSize);
+    }
+
+    fn columns(self) -> PolarsResult<Vec<Column>> {
+        use crate::core::level::ENGLAND;
+        let g = self.g;
+        let mut systems: Vec<&str> = g.systems.iter().map(String::as_str).collect();
+        systems.push(ENGLAND);
+        let mut places: Vec<&str> = g.places.iter().map(|p| p.name.as_str()).collect();
+        places.push("");
+        let mut nbs: Vec<&str> = g.neighbourhoods.iter().map(|n| n.name.as_str()).collect();
+        nbs.push("");
+        Ok(vec![
+            coded("system", &systems, &self.system)?,
+            coded("place", &places, &self.place)?,
+            coded("neighbourhood", &nbs, &self.neighbourhood)?,
+        ])
     }
 }
 
 fn frame(year: Vec<i32>, area: Area, rest: Vec<Column>) -> Result<DataFrame> {
+    let err = |e| write_err(Path::new("(table)"), e);
     let mut cols = vec![Column::new("year".into(), year)];
-    cols.extend(area.columns());
+    cols.extend(area.columns().map_err(err)?);
     cols.extend(rest);
-    DataFrame::new_infer_height(cols).map_err(|e| write_err(Path::new("(table)"), e))
+    DataFrame::new_infer_height(cols).map_err(err)
+}
+
+/// A text column from codes into `dict`, for the frames of this module.
+fn labels(name: &str, dict: &[&str], codes: &[IdxSize]) -> Result<Column> {
+    coded(name, dict, codes).map_err(|e| write_err(Path::new("(table)"), e))
 }
 
 /// Population at the start of each year by age band, sex, quintile and segment. Cells with
@@ -370,11 +415,18 @@ fn population_frame(
 ) -> Result<DataFrame> {
     let ns = segments.len();
     let cells = n_cells(ns);
-    let (mut year, mut area) = (Vec::new(), Area::default());
-    let (mut band, mut sex, mut imd, mut seg, mut people) =
-        (Vec::new(), Vec::new(), Vec::new(), Vec::new(), Vec::new());
+    // Rows counted first, so no column grows by copying itself.
+    let rows: usize = results[range.clone()]
+        .iter()
+        .map(|r| r.census.iter().filter(|n| **n != 0).count())
+        .sum();
+    let (mut year, mut area) = (Vec::with_capacity(rows), Area::new(g, rows));
+    let with = |n| Vec::<IdxSize>::with_capacity(n);
+    let (mut band, mut sex, mut seg) = (with(rows), with(rows), with(rows));
+    let (mut imd, mut people) = (Vec::with_capacity(rows), Vec::with_capacity(rows));
     for k in range {
         let census = &results[k].census;
+        let before = year.len();
         for (y, snapshot) in census.chunks(cells).enumerate() {
             for b in 0..N_BANDS {
                 for x in 0..N_SEX {
@@ -391,26 +443,27 @@ fn population_frame(
                                 continue;
                             }
                             year.push(y as i32 + 1);
-                            area.push(g, k);
-                            band.push(BAND_LABELS[b]);
-                            sex.push(SEX_LABELS[x]);
+                            band.push(b as IdxSize);
+                            sex.push(x as IdxSize);
                             imd.push(q as i32 + 1);
-                            seg.push(segments[s].as_str());
+                            seg.push(s as IdxSize);
                             people.push(n);
                         }
                     }
                 }
             }
         }
+        area.push_n(k, year.len() - before);
     }
+    let segments: Vec<&str> = segments.iter().map(String::as_str).collect();
     frame(
         year,
         area,
         vec![
-            Column::new("age_band".into(), band),
-            Column::new("sex".into(), sex),
+            labels("age_band", &BAND_LABELS, &band)?,
+            labels("sex", &SEX_LABELS, &sex)?,
             Column::new("imd_quintile".into(), imd),
-            Column::new("segment".into(), seg),
+            labels("segment", &segments, &seg)?,
             Column::new("people".into(), people),
         ],
     )
@@ -421,12 +474,12 @@ fn flows_frame(
     results: &[NeighbourhoodResult],
     range: std::ops::Range<usize>,
 ) -> Result<DataFrame> {
-    let (mut year, mut area) = (Vec::new(), Area::default());
+    let (mut year, mut area) = (Vec::new(), Area::new(g, 0));
     let mut cols: [Vec<u64>; 6] = Default::default();
     for k in range {
         for (y, f) in results[k].flows.iter().enumerate() {
             year.push(y as i32 + 1);
-            area.push(g, k);
+            area.push(k);
             let values = [
                 f.start,
                 f.births,
@@ -463,29 +516,36 @@ fn activity_frame(
     results: &[NeighbourhoodResult],
     range: std::ops::Range<usize>,
 ) -> Result<DataFrame> {
-    let (mut year, mut area) = (Vec::new(), Area::default());
-    let (mut setting, mut seg, mut count, mut cost) =
-        (Vec::new(), Vec::new(), Vec::new(), Vec::new());
+    let rows: usize = results[range.clone()]
+        .iter()
+        .map(|r| r.activity.len() * Setting::ALL.len() * segments.len())
+        .sum();
+    let (mut year, mut area) = (Vec::with_capacity(rows), Area::new(g, rows));
+    let (mut setting, mut seg) = (Vec::with_capacity(rows), Vec::with_capacity(rows));
+    let (mut count, mut cost) = (Vec::with_capacity(rows), Vec::with_capacity(rows));
     for k in range {
+        let before = year.len();
         for (y, a) in results[k].activity.iter().enumerate() {
-            for s in Setting::ALL.iter() {
-                for (j, sid) in segments.iter().enumerate() {
+            for (i, s) in Setting::ALL.iter().enumerate() {
+                for j in 0..segments.len() {
                     year.push(y as i32 + 1);
-                    area.push(g, k);
-                    setting.push(s.id());
-                    seg.push(sid.as_str());
+                    setting.push(i as IdxSize);
+                    seg.push(j as IdxSize);
                     count.push(a.count_in_segment(*s, j));
                     cost.push(a.pence_in_segment(*s, j) as f64 / 100.0);
                 }
             }
         }
+        area.push_n(k, year.len() - before);
     }
+    let settings: Vec<&str> = Setting::ALL.iter().map(|s| s.id()).collect();
+    let segments: Vec<&str> = segments.iter().map(String::as_str).collect();
     frame(
         year,
         area,
         vec![
-            Column::new("setting".into(), setting),
-            Column::new("segment".into(), seg),
+            labels("setting", &settings, &setting)?,
+            labels("segment", &segments, &seg)?,
             Column::new("count".into(), count),
             Column::new("cost".into(), cost),
         ],
@@ -537,36 +597,22 @@ pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<()> {
 
 /// The budgets of one scenario-run as a frame (money in pounds, from exact pence).
 fn budgets_frame(g: &Geography, b: &Budgets) -> Result<DataFrame> {
-    use crate::core::level::{Level, ENGLAND};
-    let mut area = Area::default();
+    use crate::core::level::Level;
+    let mut area = Area::new(g, b.level.len());
+    let (nation, no_place, no_nb) = area.none();
     for (level, k) in b.level.iter().zip(&b.area) {
         match level {
-            Level::Neighbourhood => area.push(g, *k),
-            Level::Place => {
-                area.system.push(&g.systems[g.places[*k].system]);
-                area.place.push(&g.places[*k].name);
-                area.neighbourhood.push("");
-            }
-            Level::System => {
-                area.system.push(&g.systems[*k]);
-                area.place.push("");
-                area.neighbourhood.push("");
-            }
-            Level::England => {
-                area.system.push(ENGLAND);
-                area.place.push("");
-                area.neighbourhood.push("");
-            }
+            Level::Neighbourhood => area.push(*k),
+            Level::Place => area.push_codes(g.places[*k].system, *k, no_nb, 1),
+            Level::System => area.push_codes(*k, no_place, no_nb, 1),
+            Level::England => area.push_codes(nation, no_place, no_nb, 1),
             // A pool names the place or system it sits at.
             Level::Pool => {
                 if b.pool_at == Some(Level::Place) {
-                    area.system.push(&g.systems[g.places[*k].system]);
-                    area.place.push(&g.places[*k].name);
+                    area.push_codes(g.places[*k].system, *k, no_nb, 1);
                 } else {
-                    area.system.push(&g.systems[*k]);
-                    area.place.push("");
+                    area.push_codes(*k, no_place, no_nb, 1);
                 }
-                area.neighbourhood.push("");
             }
             Level::ImdQuintile => unreachable!("budgets are set for areas, not quintiles"),
         }
@@ -579,16 +625,22 @@ fn budgets_frame(g: &Geography, b: &Budgets) -> Result<DataFrame> {
             .map(|(p, n)| *p as f64 / 100.0 / (*n).max(1) as f64)
             .collect()
     };
-    let level: Vec<&str> = b.level.iter().map(|l| l.id()).collect();
+    let texts = |values: &mut dyn Iterator<Item = &'static str>| {
+        let mut t = Texts::with_capacity(b.level.len());
+        values.for_each(|v| t.push(v));
+        t
+    };
+    let level = texts(&mut b.level.iter().map(|l| l.id()));
+    let sector = texts(&mut b.sector.iter().map(|s| s.id()));
+    let mut formula = Texts::with_capacity(b.formula.len());
+    b.formula.iter().for_each(|f| formula.push(f));
+    let err = |e| write_err(Path::new("(budgets)"), e);
     frame(
         b.year.clone(),
         area,
         vec![
-            Column::new(
-                "sector".into(),
-                b.sector.iter().map(|s| s.id()).collect::<Vec<_>>(),
-            ),
-            Column::new("formula".into(), &b.formula),
+            sector.column("sector").map_err(err)?,
+            formula.column("formula").map_err(err)?,
             Column::new("weighted_population".into(), &b.weighted_population),
             Column::new("budget".into(), pounds(&b.budget)),
             Column::new("spend".into(), pounds(&b.spend)),
@@ -597,7 +649,7 @@ fn budgets_frame(g: &Geography, b: &Budgets) -> Result<DataFrame> {
                 "position_after_risk_share".into(),
                 pounds(&b.position_after_risk_share),
             ),
-            Column::new("level".into(), level),
+            level.column("level").map_err(err)?,
             Column::new("people".into(), &b.people),
             Column::new("budget_per_head".into(), per_head(&b.budget)),
             Column::new("spend_per_head".into(), per_head(&b.spend)),
