@@ -426,33 +426,90 @@ pub fn read_population_by_cell(path: &Path) -> Result<Vec<PeopleByCell>> {
         let people = people
             .f64()
             .map_err(|e| bad(path, "people", &e.to_string()))?;
-        let mut slice: std::collections::HashMap<(i32, &str, &str, &str), f64> =
-            std::collections::HashMap::new();
-        for (i, (((b, s), g), p)) in b
+        // Each row's key as codes into the slice's few distinct years and labels, and the
+        // sums in a dense table of them: no hashing of strings per row. Each cell still
+        // sums its rows in order, from zero, and is added to the total once per slice.
+        let (mut ys, mut bs, mut ss, mut gs) = (
+            Distinct::default(),
+            Distinct::default(),
+            Distinct::default(),
+            Distinct::default(),
+        );
+        let codes: Vec<[usize; 4]> = b
             .iter()
             .zip(s.iter())
             .zip(g.iter())
-            .zip(people.iter())
             .enumerate()
-        {
-            let key = (
-                year[i],
-                b.unwrap_or_default(),
-                s.unwrap_or_default(),
-                g.unwrap_or_default(),
-            );
-            *slice.entry(key).or_default() += p.unwrap_or(0.0);
+            .map(|(i, ((b, s), g))| {
+                [
+                    ys.code(year[i]),
+                    bs.code(b.unwrap_or_default()),
+                    ss.code(s.unwrap_or_default()),
+                    gs.code(g.unwrap_or_default()),
+                ]
+            })
+            .collect();
+        let dims = [ys.0.len(), bs.0.len(), ss.0.len(), gs.0.len()];
+        let at = |c: &[usize; 4]| ((c[0] * dims[1] + c[1]) * dims[2] + c[2]) * dims[3] + c[3];
+        let cells = dims.iter().product();
+        let (mut slice, mut seen) = (vec![0.0f64; cells], vec![false; cells]);
+        for (c, p) in codes.iter().zip(people.iter()) {
+            slice[at(c)] += p.unwrap_or(0.0);
+            seen[at(c)] = true;
         }
-        for ((y, b, s, g), v) in slice {
-            *sums
-                .entry((y, b.to_string(), s.to_string(), g.to_string()))
-                .or_default() += v;
+        for (y, yv) in ys.0.iter().enumerate() {
+            for (b, bv) in bs.0.iter().enumerate() {
+                for (s, sv) in ss.0.iter().enumerate() {
+                    for (g, gv) in gs.0.iter().enumerate() {
+                        let i = at(&[y, b, s, g]);
+                        if seen[i] {
+                            *sums
+                                .entry((*yv, bv.to_string(), sv.to_string(), gv.to_string()))
+                                .or_default() += slice[i];
+                        }
+                    }
+                }
+            }
         }
     }
     Ok(sums
         .into_iter()
         .map(|((y, b, s, g), n)| (y, b, s, g, n))
         .collect())
+}
+
+/// The distinct values of a column with few of them, in first-seen order, and the code of
+/// the last value looked up.
+struct Distinct<T>(Vec<T>, usize);
+
+impl<T> Default for Distinct<T> {
+    fn default() -> Self {
+        Distinct(Vec::new(), 0)
+    }
+}
+
+impl<T: PartialEq + Copy> Distinct<T> {
+    /// The index of `v` among the values seen, adding it if new. A table's rows repeat
+    /// the last value or step to the next one (they run through the cells in order), so
+    /// those two are tried first.
+    fn code(&mut self, v: T) -> usize {
+        let n = self.0.len();
+        let next = if self.1 + 1 < n { self.1 + 1 } else { 0 };
+        self.1 = if n > 0 && self.0[self.1] == v {
+            self.1
+        } else if n > 0 && self.0[next] == v {
+            next
+        } else {
+            match self.0.iter().position(|x| *x == v) {
+                Some(i) => i,
+                None => {
+                    self.0.push(v);
+                    n
+                }
+            }
+        };
+        self.1
+    }
 }
 
 /// The budget table of `capsim budget`: per place and neighbourhood, the last year's means.
