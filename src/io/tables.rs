@@ -230,6 +230,11 @@ impl Drop for Staging {
 /// Writes one table as Parquet (and CSV when asked), batch by batch.
 struct TableWriter {
     parquet: polars::io::parquet::write::BatchedWriter<BufWriter<File>>,
+    /// Parquet's types, encodings and write options of each column, as polars'
+    /// `ParquetWriter` sets them: row groups are encoded here (see [`dictionary_of`]).
+    fields: Vec<polars_parquet::write::ParquetType>,
+    encodings: Vec<Vec<polars_parquet::write::Encoding>>,
+    options: polars_parquet::write::WriteOptions,
     csv: Option<polars::io::csv::write::BatchedWriter<BufWriter<File>>>,
     path: PathBuf,
 }
@@ -286,21 +291,78 @@ impl TableWriter {
             None => None,
         };
         let pq = &paths.parquet;
+        let mut parquet = ParquetWriter::new(open(pq)?)
+            .batched(schema)
+            .map_err(|e| write_err(pq, e))?;
+        let arrow = schema.to_arrow(CompatLevel::newest());
         Ok(TableWriter {
-            parquet: ParquetWriter::new(open(pq)?)
-                .batched(schema)
-                .map_err(|e| write_err(pq, e))?,
+            fields: parquet.parquet_schema().fields().to_vec(),
+            encodings: get_encodings(&arrow).iter().cloned().collect(),
+            // What `ParquetWriter::new` writes with.
+            options: polars_parquet::write::WriteOptions {
+                statistics: StatisticsOptions::default(),
+                compression: ParquetCompression::default().into(),
+                version: polars_parquet::write::Version::V1,
+                data_page_size: None,
+            },
+            parquet,
             csv,
             path: pq.clone(),
         })
     }
 
     fn write(&mut self, df: &DataFrame) -> Result<()> {
-        self.parquet
-            .write_batch(df)
+        self.write_parquet(df)
             .map_err(|e| write_err(&self.path, e))?;
         if let Some(csv) = &mut self.csv {
             csv.write_batch(df).map_err(|e| write_err(&self.path, e))?;
+        }
+        Ok(())
+    }
+
+    /// Writes `df` as row groups, one per chunk, as `BatchedWriter::write_batch` does, but
+    /// with each text column that is worth a dictionary handed over as one
+    /// ([`dictionary_of`]), so the writer does not build it by hashing every row.
+    fn write_parquet(&mut self, df: &DataFrame) -> PolarsResult<()> {
+        use polars_parquet::write::{
+            array_to_columns, CompressedPage, Compressor, DynIter, DynStreamingIterator,
+            FallibleStreamingIterator,
+        };
+        for batch in df.iter_chunks(CompatLevel::newest(), false) {
+            let rows = batch.len();
+            if rows == 0 {
+                continue;
+            }
+            let mut columns = Vec::new();
+            for ((array, field), encoding) in batch
+                .columns()
+                .iter()
+                .zip(&self.fields)
+                .zip(&self.encodings)
+            {
+                let dictionary = dictionary_of(array.as_ref());
+                let array: &dyn polars_arrow::array::Array = match &dictionary {
+                    Some(d) => d,
+                    None => array.as_ref(),
+                };
+                for pages in array_to_columns(array, field.clone(), self.options, encoding)? {
+                    let pages = pages.map(|page| {
+                        page.map_err(|e| {
+                            polars_parquet::read::ParquetError::FeatureNotSupported(format!(
+                                "reraised in polars: {e}"
+                            ))
+                        })
+                    });
+                    let compressed: DynStreamingIterator<'static, CompressedPage, PolarsError> =
+                        DynStreamingIterator::new(
+                            Compressor::new_from_vec(pages, self.options.compression, vec![])
+                                .map_err(PolarsError::from),
+                        );
+                    columns.push(Ok(compressed));
+                }
+            }
+            let mut writer = self.parquet.get_writer().lock().expect("not poisoned");
+            writer.write(rows as u64, DynIter::new(columns.into_iter()))?;
         }
         Ok(())
     }
@@ -313,6 +375,102 @@ impl TableWriter {
             csv.finish().map_err(|e| write_err(&self.path, e))?;
         }
         Ok(())
+    }
+}
+
+/// A text column as the dictionary polars' Parquet writer would make of it, or `None` to
+/// leave the choice to the writer (other types, nulls, or many distinct values).
+///
+/// The writer dictionary-encodes a text column unless it estimates that more than three
+/// quarters of its values are distinct, by casting it to a dictionary: keys in the order
+/// values are first seen, found by hashing every row's string. Our text columns are
+/// gathered from small dictionaries ([`crate::io::text`]), so equal values mostly share
+/// one 16-byte view, and the same dictionary is found by hashing views, with a string
+/// looked up only for a view not seen before. Only columns with at most half their values
+/// distinct are handed over, where the writer's estimate (exact to a few percent) would
+/// certainly choose a dictionary too: the pages written are the same.
+fn dictionary_of(
+    array: &dyn polars_arrow::array::Array,
+) -> Option<polars_arrow::array::DictionaryArray<u32>> {
+    use polars_arrow::array::{Array, DictionaryArray, PrimitiveArray, Utf8ViewArray};
+    use polars_arrow::datatypes::{ArrowDataType, IntegerType};
+    let array = array.as_any().downcast_ref::<Utf8ViewArray>()?;
+    let n = array.len();
+    if n == 0 || array.null_count() > 0 {
+        return None;
+    }
+    let mut by_view: std::collections::HashMap<u128, u32, ViewHash> = Default::default();
+    let mut by_text: std::collections::HashMap<&str, u32> = Default::default();
+    let mut values: Vec<&str> = Vec::new();
+    let mut keys: Vec<u32> = Vec::with_capacity(n);
+    let mut last: Option<(u128, u32)> = None;
+    for (i, view) in array.views().iter().enumerate() {
+        let bits = view.as_u128();
+        let key = match last {
+            Some((b, k)) if b == bits => k,
+            _ => match by_view.get(&bits) {
+                Some(k) => *k,
+                None => {
+                    // SAFETY: `i` is within the array.
+                    let text = unsafe { array.value_unchecked(i) };
+                    let k = *by_text.entry(text).or_insert_with(|| {
+                        values.push(text);
+                        (values.len() - 1) as u32
+                    });
+                    by_view.insert(bits, k);
+                    k
+                }
+            },
+        };
+        last = Some((bits, key));
+        keys.push(key);
+        if values.len() > n.div_ceil(2) && n > 128 {
+            return None;
+        }
+    }
+    if n > 128 && 2 * values.len() > n {
+        return None;
+    }
+    DictionaryArray::try_new(
+        ArrowDataType::Dictionary(
+            IntegerType::UInt32,
+            Box::new(ArrowDataType::Utf8View),
+            false,
+        ),
+        PrimitiveArray::from_vec(keys),
+        Utf8ViewArray::from_slice_values(values).boxed(),
+    )
+    .ok()
+}
+
+/// Hashes a string view (16 bytes) by folding and multiplying: views are keys of a small
+/// table in [`dictionary_of`], where SipHash per row would cost more than the lookup.
+#[derive(Default, Clone, Copy)]
+struct ViewHash;
+
+impl std::hash::BuildHasher for ViewHash {
+    type Hasher = ViewHasher;
+    fn build_hasher(&self) -> ViewHasher {
+        ViewHasher(0)
+    }
+}
+
+struct ViewHasher(u64);
+
+impl std::hash::Hasher for ViewHasher {
+    fn write(&mut self, bytes: &[u8]) {
+        for b in bytes {
+            self.0 = (self.0.rotate_left(5) ^ *b as u64).wrapping_mul(0x51_7c_c1_b7_27_22_0a_95);
+        }
+    }
+
+    fn write_u128(&mut self, v: u128) {
+        let folded = (v as u64) ^ ((v >> 64) as u64).rotate_left(32);
+        self.0 = (self.0 ^ folded).wrapping_mul(0x9e37_79b9_7f4a_7c15);
+    }
+
+    fn finish(&self) -> u64 {
+        self.0 ^ (self.0 >> 29)
     }
 }
 
