@@ -333,6 +333,70 @@ impl Weights {
         }
     }
 
+    /// Raw weighted population of a census snapshot under a cell-based formula, for every
+    /// row (the sectors, then the total) in one pass over the cells: budgets price each
+    /// neighbourhood-year in every row, and one pass reads the census once instead of once
+    /// a row. Each row sums the same terms in the same order as [`Weights::of_census`], so
+    /// the values are the same to the bit.
+    fn of_census_rows(&self, f: &Formula, census: &[u32]) -> [f64; N_SECTORS + 1] {
+        // Bases whose weight is the same in every row: one sum, copied.
+        let same = |total: f64| [total; N_SECTORS + 1];
+        match f.basis {
+            Basis::Headcount | Basis::Historic => same(self.sum_cells(f, census, |_, _| 1.0)),
+            Basis::AgeSex => self.sum_cells_rows(f, census, |row, _, cell| {
+                self.age_sex[row][cell.band][cell.sex]
+            }),
+            Basis::Need => {
+                let w = &self.estimated.by_true_segment;
+                self.sum_cells_rows(f, census, |row, c, _| w[row][c])
+            }
+            Basis::TrueExpectedCost => {
+                self.sum_cells_rows(f, census, |row, c, _| self.need[row][c])
+            }
+            Basis::Table => same(self.of_census(f, TOTAL, census)),
+        }
+    }
+
+    /// [`Weights::sum_cells`] for every row at once: `weight(row, index, cell)`.
+    #[inline]
+    fn sum_cells_rows(
+        &self,
+        f: &Formula,
+        census: &[u32],
+        weight: impl Fn(usize, usize, Cell) -> f64,
+    ) -> [f64; N_SECTORS + 1] {
+        let ns = self.ns;
+        let mut total = [0.0; N_SECTORS + 1];
+        let mut c = 0;
+        for band in 0..N_BANDS {
+            for sex in 0..N_SEX {
+                for imd in 0..N_IMD {
+                    let up = if f.inequalities {
+                        1.0 + self.uplift[imd]
+                    } else {
+                        1.0
+                    };
+                    for segment in 0..ns {
+                        let n = census[c] as f64;
+                        if n != 0.0 {
+                            let cell = Cell {
+                                band,
+                                sex,
+                                imd,
+                                segment,
+                            };
+                            for (row, t) in total.iter_mut().enumerate() {
+                                *t += n * weight(row, c, cell) * up;
+                            }
+                        }
+                        c += 1;
+                    }
+                }
+            }
+        }
+        total
+    }
+
     /// Sum over the occupied cells of a census snapshot, in census order, of people times
     /// `weight(index, cell)` times the formula's inequalities uplift.
     #[inline]
@@ -600,10 +664,11 @@ pub fn budgets(
                     (0..years)
                         .map(|y| {
                             let census = &r.census[y * cells..(y + 1) * cells];
-                            let total = weights.of_census(&need, TOTAL, census);
+                            let rows = weights.of_census_rows(&need, census);
+                            let total = rows[TOTAL];
                             let rural: f64 = (0..N_SECTORS)
                                 .filter(|j| rural_sector[*j])
-                                .map(|j| weights.of_census(&need, j, census))
+                                .map(|j| rows[j])
                                 .sum();
                             if total > 0.0 {
                                 rural / total
@@ -742,21 +807,26 @@ pub fn budgets(
                             .sum::<f64>()
                     })
                     .sum();
-                // Target shares of the system for a row (sector, or total).
-                let targets = |j: usize| -> Vec<f64> {
-                    let raw: Vec<f64> = members
-                        .iter()
-                        .map(|k| {
-                            // Recorded conditions are a year old: the estimated and table
-                            // formulas see last year's case mix (year 1: this year's).
-                            let seen = match f.basis {
-                                Basis::Need | Basis::Table => y.saturating_sub(1),
-                                _ => y,
-                            };
-                            let census = &results[*k].census[y * cells..(y + 1) * cells];
-                            let observed = &results[*k].census[seen * cells..(seen + 1) * cells];
-                            let base = match f.basis {
-                                Basis::Historic => {
+                // Raw target weights of each member in every row (sectors, then total),
+                // each census priced in one pass for all rows.
+                let heads = |c: &[u32]| c.iter().map(|n| *n as f64).sum::<f64>();
+                let raw_rows: Vec<[f64; N_SECTORS + 1]> = members
+                    .iter()
+                    .map(|k| {
+                        // Recorded conditions are a year old: the estimated and table
+                        // formulas see last year's case mix (year 1: this year's).
+                        let seen = match f.basis {
+                            Basis::Need | Basis::Table => y.saturating_sub(1),
+                            _ => y,
+                        };
+                        let census = &results[*k].census[y * cells..(y + 1) * cells];
+                        let observed = &results[*k].census[seen * cells..(seen + 1) * cells];
+                        let mut raw = [0.0; N_SECTORS + 1];
+                        match f.basis {
+                            Basis::Historic => {
+                                let rows = weights.of_census_rows(f, census);
+                                let heads = heads(census);
+                                for (j, r) in raw.iter_mut().enumerate() {
                                     let row = |v: &[i64; N_SECTORS]| -> f64 {
                                         if j == TOTAL {
                                             v.iter().sum::<i64>() as f64
@@ -774,22 +844,29 @@ pub fn budgets(
                                     } else {
                                         row(&spend[*k][y - 1])
                                     };
-                                    let heads: f64 = census.iter().map(|n| *n as f64).sum();
-                                    let ineq = weights.of_census(f, j, census) / heads.max(1.0);
-                                    prev * ineq
+                                    let ineq = rows[j] / heads.max(1.0);
+                                    *r = prev * ineq;
                                 }
-                                // Last year's need per head, for this year's people.
-                                Basis::Need | Basis::Table => {
-                                    let heads =
-                                        |c: &[u32]| c.iter().map(|n| *n as f64).sum::<f64>();
-                                    weights.of_census(f, j, observed) / heads(observed).max(1.0)
-                                        * heads(census)
+                            }
+                            // Last year's need per head, for this year's people.
+                            Basis::Need | Basis::Table => {
+                                let rows = weights.of_census_rows(f, observed);
+                                let (seen_heads, now) = (heads(observed), heads(census));
+                                for (r, w) in raw.iter_mut().zip(rows) {
+                                    *r = w / seen_heads.max(1.0) * now;
                                 }
-                                _ => weights.of_census(f, j, census),
-                            };
-                            base * place_factor(*k, y, f, j)
-                        })
-                        .collect();
+                            }
+                            _ => raw = weights.of_census_rows(f, census),
+                        }
+                        for (j, r) in raw.iter_mut().enumerate() {
+                            *r *= place_factor(*k, y, f, j);
+                        }
+                        raw
+                    })
+                    .collect();
+                // Target shares of the system for a row (sector, or total).
+                let targets = |j: usize| -> Vec<f64> {
+                    let raw: Vec<f64> = raw_rows.iter().map(|r| r[j]).collect();
                     let total_raw: f64 = raw.iter().sum();
                     raw.iter()
                         .map(|w| {

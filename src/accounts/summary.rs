@@ -5,7 +5,7 @@
 //! runs ascending), so a batch resumed after a crash, or merged from shards, produces the
 //! same bytes as an unbroken run.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 
 use crate::accounts::metric::{FormulaMetric, Metric};
 use crate::accounts::metrics::Metrics;
@@ -112,14 +112,57 @@ pub struct BudgetTableRow {
     pub values: [f64; 6],
 }
 
-/// (scenario, year, level, area, metric name): rows sort by the name as written.
-type Key = (usize, i32, Level, String, String);
+/// (scenario, year, level, area, metric name), the names as codes into [`Names`]: rows
+/// sort by the names as written.
+type Key = (usize, i32, Level, u32, u32);
+
+/// Distinct names (areas, metric names), each kept once, with their codes.
+#[derive(Debug, Default)]
+struct Names {
+    names: Vec<String>,
+    codes: HashMap<String, u32>,
+}
+
+impl Names {
+    fn code(&mut self, name: &str) -> u32 {
+        if let Some(c) = self.codes.get(name) {
+            return *c;
+        }
+        let c = self.names.len() as u32;
+        self.names.push(name.to_string());
+        self.codes.insert(name.to_string(), c);
+        c
+    }
+
+    /// Each code's rank in the names' sorted order.
+    fn ranks(&self) -> Vec<u32> {
+        let mut order: Vec<u32> = (0..self.names.len() as u32).collect();
+        order.sort_unstable_by(|a, b| self.names[*a as usize].cmp(&self.names[*b as usize]));
+        let mut rank = vec![0; order.len()];
+        for (r, c) in order.iter().enumerate() {
+            rank[*c as usize] = r as u32;
+        }
+        rank
+    }
+}
 
 /// Per-run values of every metric, gathered scenario by scenario, run by run.
+///
+/// Areas and metric names are kept once each, as codes: a national run has hundreds of
+/// thousands of rows but a few thousand names, so a row is added by a lookup of integer
+/// keys rather than by copying and comparing its strings; rows are put in the order of
+/// their names once, when a table is made.
 #[derive(Debug, Default)]
 pub struct Collected {
     scenarios: Vec<String>,
-    values: BTreeMap<Key, (Metric, Vec<f64>)>,
+    areas: Names,
+    metric_names: Names,
+    /// The code of each metric's name.
+    metric_codes: HashMap<Metric, u32>,
+    /// Row of each key in `rows`.
+    index: HashMap<Key, usize>,
+    /// Each key's metric (as first added) and values by run, in the order first added.
+    rows: Vec<(Key, Metric, Vec<f64>)>,
     /// Per scenario: parameter name -> values by run.
     parameters: Vec<BTreeMap<String, Vec<f64>>>,
     /// Per scenario: the runs' cumulative net cost over the horizon, summed over systems.
@@ -134,24 +177,44 @@ impl Collected {
         Collected {
             years: scenarios.iter().map(|(_, y)| *y as i32).collect(),
             scenarios: scenarios.into_iter().map(|(s, _)| s).collect(),
-            values: BTreeMap::new(),
             parameters: vec![BTreeMap::new(); n],
             net_cost: vec![Vec::new(); n],
+            ..Collected::default()
         }
+    }
+
+    /// The code of a metric's name.
+    fn metric_code(&mut self, metric: &Metric) -> u32 {
+        if let Some(c) = self.metric_codes.get(metric) {
+            return *c;
+        }
+        let c = self.metric_names.code(&metric.name());
+        self.metric_codes.insert(metric.clone(), c);
+        c
     }
 
     /// Adds one run of scenario `s`. Runs must be added in ascending order.
     pub fn add(&mut self, s: usize, metrics: &Metrics, draws: &[(String, f64)]) {
         let mut net = 0.0;
         let mut has_net = false;
+        // Rows come area by area: the last area's code is reused while the area repeats.
+        let mut last_area: Option<(&str, u32)> = None;
         for i in 0..metrics.len() {
             let metric = &metrics.metric[i];
+            let area = match last_area {
+                Some((a, c)) if a == metrics.area[i] => c,
+                _ => {
+                    let c = self.areas.code(&metrics.area[i]);
+                    last_area = Some((&metrics.area[i], c));
+                    c
+                }
+            };
             let key = (
                 s,
                 metrics.year[i],
                 metrics.level[i],
-                metrics.area[i].clone(),
-                metric.name(),
+                area,
+                self.metric_code(metric),
             );
             if metrics.level[i] == Level::System
                 && metrics.year[i] == self.years[s]
@@ -160,11 +223,11 @@ impl Collected {
                 net += metrics.value[i];
                 has_net = true;
             }
-            self.values
-                .entry(key)
-                .or_insert_with(|| (metric.clone(), Vec::new()))
-                .1
-                .push(metrics.value[i]);
+            let row = *self.index.entry(key).or_insert_with(|| {
+                self.rows.push((key, metric.clone(), Vec::new()));
+                self.rows.len() - 1
+            });
+            self.rows[row].2.push(metrics.value[i]);
         }
         if has_net {
             self.net_cost[s].push(net);
@@ -174,12 +237,22 @@ impl Collected {
         }
     }
 
+    /// The rows in key order: scenario, year, level, then area and metric name as written.
+    fn sorted(&self) -> Vec<&(Key, Metric, Vec<f64>)> {
+        let (area, metric) = (self.areas.ranks(), self.metric_names.ranks());
+        let mut rows: Vec<&(Key, Metric, Vec<f64>)> = self.rows.iter().collect();
+        rows.sort_unstable_by_key(|((s, y, l, a, m), _, _)| {
+            (*s, *y, *l, area[*a as usize], metric[*m as usize])
+        });
+        rows
+    }
+
     /// The summary: per scenario, year, level, area and metric, the mean and centiles.
     pub fn summary(&self) -> Vec<SummaryRow> {
         let mut sorted = Vec::new();
-        self.values
-            .iter()
-            .map(|((s, y, l, a, _), (m, v))| {
+        self.sorted()
+            .into_iter()
+            .map(|((s, y, l, a, _), m, v)| {
                 sorted.clear();
                 sorted.extend_from_slice(v);
                 sorted.sort_by(f64::total_cmp);
@@ -187,7 +260,7 @@ impl Collected {
                     scenario: self.scenarios[*s].clone(),
                     year: *y,
                     level: *l,
-                    area: a.clone(),
+                    area: self.areas.names[*a as usize].clone(),
                     metric: m.clone(),
                     stat: Stat::from_centiles(
                         v.iter().sum::<f64>() / v.len() as f64,
@@ -209,7 +282,7 @@ impl Collected {
     /// explains. `mean_position` is the plain position's mean, for reference.
     pub fn risk(&self) -> Vec<RiskRow> {
         let mut out = Vec::new();
-        for ((s, y, l, a, _), (m, rel)) in &self.values {
+        for ((s, y, l, a, _), m, rel) in self.sorted() {
             let Metric::Formula(FormulaMetric::RelativePosition, formula) = m else {
                 continue;
             };
@@ -217,9 +290,9 @@ impl Collected {
                 continue;
             }
             let get = |metric: Metric| {
-                self.values
-                    .get(&(*s, *y, *l, a.clone(), metric.name()))
-                    .map(|v| &v.1)
+                let name = self.metric_names.codes.get(&metric.name())?;
+                let row = self.index.get(&(*s, *y, *l, *a, *name))?;
+                Some(&self.rows[*row].2)
             };
             let (Some(budget), Some(people), Some(pos)) = (
                 get(Metric::formula(FormulaMetric::Budget, formula)),
@@ -246,7 +319,7 @@ impl Collected {
                 scenario: self.scenarios[*s].clone(),
                 year: *y,
                 level: *l,
-                area: a.clone(),
+                area: self.areas.names[*a as usize].clone(),
                 formula: formula.clone(),
                 population: people.iter().sum::<f64>() / n,
                 budget: mean_budget,

@@ -5,3 +5,4 @@ pub mod geography;
 pub mod read;
 pub mod summary;
 pub mod tables;
+pub mod text;

@@ -2,7 +2,7 @@
 //! sensitivity) as frames, and read back into typed rows. A name that does not parse back
 //! (an unknown metric or level) is an error naming the file, never a silently dropped row.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 use std::path::Path;
 
 use polars::prelude::*;
@@ -17,6 +17,7 @@ use crate::core::level::Level;
 use crate::io::read::{
     floats, ints, parquet_rows, read_parquet, read_parquet_columns, rows_where, str_column, strings,
 };
+use crate::io::text::{coded, Texts};
 
 fn table_err(what: &str, e: PolarsError) -> CapsimError {
     CapsimError::Write {
@@ -50,16 +51,48 @@ fn metrics_of(path: &Path, names: Vec<String>) -> Result<Vec<Metric>> {
 
 /// The metrics of one scenario-run as a frame.
 pub fn metrics_frame(m: &Metrics) -> Result<DataFrame> {
-    let level: Vec<&str> = m.level.iter().map(|l| l.id()).collect();
-    let metric: Vec<String> = m.metric.iter().map(Metric::name).collect();
+    let err = |e| table_err("(metrics)", e);
+    let (mut level, mut area) = (Texts::with_capacity(m.len()), Texts::with_capacity(m.len()));
+    m.level.iter().for_each(|l| level.push(l.id()));
+    m.area.iter().for_each(|a| area.push(a));
+    let metric = metric_names(&m.metric);
     DataFrame::new_infer_height(vec![
         Column::new("year".into(), &m.year),
-        Column::new("level".into(), level),
-        Column::new("area".into(), &m.area),
-        Column::new("metric".into(), metric),
+        level.column("level").map_err(err)?,
+        area.column("area").map_err(err)?,
+        metric.column("metric").map_err(err)?,
         Column::new("value".into(), &m.value),
     ])
-    .map_err(|e| table_err("(metrics)", e))
+    .map_err(err)
+}
+
+/// The names of `metrics` as codes into their distinct names: a table repeats a few
+/// hundred metrics over every area, and each is named (formatted) once.
+fn metric_names<'a>(metrics: impl IntoIterator<Item = &'a Metric>) -> OwnedTexts {
+    let mut seen: HashMap<&Metric, IdxSize> = HashMap::new();
+    let mut out = OwnedTexts::default();
+    for m in metrics {
+        let code = *seen.entry(m).or_insert_with(|| {
+            out.dict.push(m.name());
+            (out.dict.len() - 1) as IdxSize
+        });
+        out.codes.push(code);
+    }
+    out
+}
+
+/// Codes into a dictionary of owned names.
+#[derive(Default)]
+struct OwnedTexts {
+    dict: Vec<String>,
+    codes: Vec<IdxSize>,
+}
+
+impl OwnedTexts {
+    fn column(&self, name: &str) -> PolarsResult<Column> {
+        let dict: Vec<&str> = self.dict.iter().map(String::as_str).collect();
+        coded(name, &dict, &self.codes)
+    }
 }
 
 /// Reads a run's metrics back.
@@ -109,30 +142,36 @@ pub fn read_draws(path: &Path) -> Result<Vec<(String, f64)>> {
 fn key_columns<'a, R>(
     rows: &'a [R],
     key: impl Fn(&'a R) -> (&'a str, i32, Level, &'a str),
-) -> Vec<Column> {
-    let keys: Vec<_> = rows.iter().map(key).collect();
-    vec![
-        Column::new(
-            "scenario".into(),
-            keys.iter().map(|k| k.0).collect::<Vec<_>>(),
-        ),
-        Column::new("year".into(), keys.iter().map(|k| k.1).collect::<Vec<_>>()),
-        Column::new(
-            "level".into(),
-            keys.iter().map(|k| k.2.id()).collect::<Vec<_>>(),
-        ),
-        Column::new("area".into(), keys.iter().map(|k| k.3).collect::<Vec<_>>()),
-    ]
+) -> PolarsResult<Vec<Column>> {
+    let n = rows.len();
+    let (mut scenario, mut level, mut area) = (
+        Texts::with_capacity(n),
+        Texts::with_capacity(n),
+        Texts::with_capacity(n),
+    );
+    let mut year = Vec::with_capacity(n);
+    for k in rows.iter().map(key) {
+        scenario.push(k.0);
+        year.push(k.1);
+        level.push(k.2.id());
+        area.push(k.3);
+    }
+    Ok(vec![
+        scenario.column("scenario")?,
+        Column::new("year".into(), year),
+        level.column("level")?,
+        area.column("area")?,
+    ])
 }
 
 /// The summary table: scenario, year, level, area, metric, mean, centiles, runs.
 pub fn summary_frame(rows: &[SummaryRow]) -> Result<DataFrame> {
-    let mut cols = key_columns(rows, |r| (&r.scenario, r.year, r.level, &r.area));
+    let err = |e| table_err("(summary)", e);
+    let mut cols = key_columns(rows, |r| (&r.scenario, r.year, r.level, &r.area)).map_err(err)?;
     cols.extend([
-        Column::new(
-            "metric".into(),
-            rows.iter().map(|r| r.metric.name()).collect::<Vec<_>>(),
-        ),
+        metric_names(rows.iter().map(|r| &r.metric))
+            .column("metric")
+            .map_err(err)?,
         Column::new(
             "mean".into(),
             rows.iter().map(|r| r.stat.mean).collect::<Vec<_>>(),
@@ -251,7 +290,8 @@ fn risk_numbers(r: &RiskRow) -> [f64; 8] {
 
 /// The risk table.
 pub fn risk_frame(rows: &[RiskRow]) -> Result<DataFrame> {
-    let mut cols = key_columns(rows, |r| (&r.scenario, r.year, r.level, &r.area));
+    let mut cols = key_columns(rows, |r| (&r.scenario, r.year, r.level, &r.area))
+        .map_err(|e| table_err("(risk)", e))?;
     cols.push(Column::new(
         "formula".into(),
         rows.iter().map(|r| r.formula.as_str()).collect::<Vec<_>>(),
@@ -386,33 +426,90 @@ pub fn read_population_by_cell(path: &Path) -> Result<Vec<PeopleByCell>> {
         let people = people
             .f64()
             .map_err(|e| bad(path, "people", &e.to_string()))?;
-        let mut slice: std::collections::HashMap<(i32, &str, &str, &str), f64> =
-            std::collections::HashMap::new();
-        for (i, (((b, s), g), p)) in b
+        // Each row's key as codes into the slice's few distinct years and labels, and the
+        // sums in a dense table of them: no hashing of strings per row. Each cell still
+        // sums its rows in order, from zero, and is added to the total once per slice.
+        let (mut ys, mut bs, mut ss, mut gs) = (
+            Distinct::default(),
+            Distinct::default(),
+            Distinct::default(),
+            Distinct::default(),
+        );
+        let codes: Vec<[usize; 4]> = b
             .iter()
             .zip(s.iter())
             .zip(g.iter())
-            .zip(people.iter())
             .enumerate()
-        {
-            let key = (
-                year[i],
-                b.unwrap_or_default(),
-                s.unwrap_or_default(),
-                g.unwrap_or_default(),
-            );
-            *slice.entry(key).or_default() += p.unwrap_or(0.0);
+            .map(|(i, ((b, s), g))| {
+                [
+                    ys.code(year[i]),
+                    bs.code(b.unwrap_or_default()),
+                    ss.code(s.unwrap_or_default()),
+                    gs.code(g.unwrap_or_default()),
+                ]
+            })
+            .collect();
+        let dims = [ys.0.len(), bs.0.len(), ss.0.len(), gs.0.len()];
+        let at = |c: &[usize; 4]| ((c[0] * dims[1] + c[1]) * dims[2] + c[2]) * dims[3] + c[3];
+        let cells = dims.iter().product();
+        let (mut slice, mut seen) = (vec![0.0f64; cells], vec![false; cells]);
+        for (c, p) in codes.iter().zip(people.iter()) {
+            slice[at(c)] += p.unwrap_or(0.0);
+            seen[at(c)] = true;
         }
-        for ((y, b, s, g), v) in slice {
-            *sums
-                .entry((y, b.to_string(), s.to_string(), g.to_string()))
-                .or_default() += v;
+        for (y, yv) in ys.0.iter().enumerate() {
+            for (b, bv) in bs.0.iter().enumerate() {
+                for (s, sv) in ss.0.iter().enumerate() {
+                    for (g, gv) in gs.0.iter().enumerate() {
+                        let i = at(&[y, b, s, g]);
+                        if seen[i] {
+                            *sums
+                                .entry((*yv, bv.to_string(), sv.to_string(), gv.to_string()))
+                                .or_default() += slice[i];
+                        }
+                    }
+                }
+            }
         }
     }
     Ok(sums
         .into_iter()
         .map(|((y, b, s, g), n)| (y, b, s, g, n))
         .collect())
+}
+
+/// The distinct values of a column with few of them, in first-seen order, and the code of
+/// the last value looked up.
+struct Distinct<T>(Vec<T>, usize);
+
+impl<T> Default for Distinct<T> {
+    fn default() -> Self {
+        Distinct(Vec::new(), 0)
+    }
+}
+
+impl<T: PartialEq + Copy> Distinct<T> {
+    /// The index of `v` among the values seen, adding it if new. A table's rows repeat
+    /// the last value or step to the next one (they run through the cells in order), so
+    /// those two are tried first.
+    fn code(&mut self, v: T) -> usize {
+        let n = self.0.len();
+        let next = if self.1 + 1 < n { self.1 + 1 } else { 0 };
+        self.1 = if n > 0 && self.0[self.1] == v {
+            self.1
+        } else if n > 0 && self.0[next] == v {
+            next
+        } else {
+            match self.0.iter().position(|x| *x == v) {
+                Some(i) => i,
+                None => {
+                    self.0.push(v);
+                    n
+                }
+            }
+        };
+        self.1
+    }
 }
 
 /// The budget table of `capsim budget`: per place and neighbourhood, the last year's means.

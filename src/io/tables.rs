@@ -19,6 +19,7 @@ use crate::core::error::{CapsimError, Result};
 use crate::data::geography::Geography;
 use crate::engine::simulation::NeighbourhoodResult;
 use crate::io::summary::{metrics_frame, parameters_frame};
+use crate::io::text::{coded, Texts};
 
 crate::labelled_enum! {
     /// The tables every scenario-run writes: flat as `NAME.parquet` and `NAME.csv`, or as
@@ -229,6 +230,11 @@ impl Drop for Staging {
 /// Writes one table as Parquet (and CSV when asked), batch by batch.
 struct TableWriter {
     parquet: polars::io::parquet::write::BatchedWriter<BufWriter<File>>,
+    /// Parquet's types, encodings and write options of each column, as polars'
+    /// `ParquetWriter` sets them: row groups are encoded here (see [`dictionary_of`]).
+    fields: Vec<polars_parquet::write::ParquetType>,
+    encodings: Vec<Vec<polars_parquet::write::Encoding>>,
+    options: polars_parquet::write::WriteOptions,
     csv: Option<polars::io::csv::write::BatchedWriter<BufWriter<File>>>,
     path: PathBuf,
 }
@@ -285,21 +291,78 @@ impl TableWriter {
             None => None,
         };
         let pq = &paths.parquet;
+        let mut parquet = ParquetWriter::new(open(pq)?)
+            .batched(schema)
+            .map_err(|e| write_err(pq, e))?;
+        let arrow = schema.to_arrow(CompatLevel::newest());
         Ok(TableWriter {
-            parquet: ParquetWriter::new(open(pq)?)
-                .batched(schema)
-                .map_err(|e| write_err(pq, e))?,
+            fields: parquet.parquet_schema().fields().to_vec(),
+            encodings: get_encodings(&arrow).iter().cloned().collect(),
+            // What `ParquetWriter::new` writes with.
+            options: polars_parquet::write::WriteOptions {
+                statistics: StatisticsOptions::default(),
+                compression: ParquetCompression::default().into(),
+                version: polars_parquet::write::Version::V1,
+                data_page_size: None,
+            },
+            parquet,
             csv,
             path: pq.clone(),
         })
     }
 
     fn write(&mut self, df: &DataFrame) -> Result<()> {
-        self.parquet
-            .write_batch(df)
+        self.write_parquet(df)
             .map_err(|e| write_err(&self.path, e))?;
         if let Some(csv) = &mut self.csv {
             csv.write_batch(df).map_err(|e| write_err(&self.path, e))?;
+        }
+        Ok(())
+    }
+
+    /// Writes `df` as row groups, one per chunk, as `BatchedWriter::write_batch` does, but
+    /// with each text column that is worth a dictionary handed over as one
+    /// ([`dictionary_of`]), so the writer does not build it by hashing every row.
+    fn write_parquet(&mut self, df: &DataFrame) -> PolarsResult<()> {
+        use polars_parquet::write::{
+            array_to_columns, CompressedPage, Compressor, DynIter, DynStreamingIterator,
+            FallibleStreamingIterator,
+        };
+        for batch in df.iter_chunks(CompatLevel::newest(), false) {
+            let rows = batch.len();
+            if rows == 0 {
+                continue;
+            }
+            let mut columns = Vec::new();
+            for ((array, field), encoding) in batch
+                .columns()
+                .iter()
+                .zip(&self.fields)
+                .zip(&self.encodings)
+            {
+                let dictionary = dictionary_of(array.as_ref());
+                let array: &dyn polars_arrow::array::Array = match &dictionary {
+                    Some(d) => d,
+                    None => array.as_ref(),
+                };
+                for pages in array_to_columns(array, field.clone(), self.options, encoding)? {
+                    let pages = pages.map(|page| {
+                        page.map_err(|e| {
+                            polars_parquet::read::ParquetError::FeatureNotSupported(format!(
+                                "reraised in polars: {e}"
+                            ))
+                        })
+                    });
+                    let compressed: DynStreamingIterator<'static, CompressedPage, PolarsError> =
+                        DynStreamingIterator::new(
+                            Compressor::new_from_vec(pages, self.options.compression, vec![])
+                                .map_err(PolarsError::from),
+                        );
+                    columns.push(Ok(compressed));
+                }
+            }
+            let mut writer = self.parquet.get_writer().lock().expect("not poisoned");
+            writer.write(rows as u64, DynIter::new(columns.into_iter()))?;
         }
         Ok(())
     }
@@ -315,6 +378,102 @@ impl TableWriter {
     }
 }
 
+/// A text column as the dictionary polars' Parquet writer would make of it, or `None` to
+/// leave the choice to the writer (other types, nulls, or many distinct values).
+///
+/// The writer dictionary-encodes a text column unless it estimates that more than three
+/// quarters of its values are distinct, by casting it to a dictionary: keys in the order
+/// values are first seen, found by hashing every row's string. Our text columns are
+/// gathered from small dictionaries ([`crate::io::text`]), so equal values mostly share
+/// one 16-byte view, and the same dictionary is found by hashing views, with a string
+/// looked up only for a view not seen before. Only columns with at most half their values
+/// distinct are handed over, where the writer's estimate (exact to a few percent) would
+/// certainly choose a dictionary too: the pages written are the same.
+fn dictionary_of(
+    array: &dyn polars_arrow::array::Array,
+) -> Option<polars_arrow::array::DictionaryArray<u32>> {
+    use polars_arrow::array::{Array, DictionaryArray, PrimitiveArray, Utf8ViewArray};
+    use polars_arrow::datatypes::{ArrowDataType, IntegerType};
+    let array = array.as_any().downcast_ref::<Utf8ViewArray>()?;
+    let n = array.len();
+    if n == 0 || array.null_count() > 0 {
+        return None;
+    }
+    let mut by_view: std::collections::HashMap<u128, u32, ViewHash> = Default::default();
+    let mut by_text: std::collections::HashMap<&str, u32> = Default::default();
+    let mut values: Vec<&str> = Vec::new();
+    let mut keys: Vec<u32> = Vec::with_capacity(n);
+    let mut last: Option<(u128, u32)> = None;
+    for (i, view) in array.views().iter().enumerate() {
+        let bits = view.as_u128();
+        let key = match last {
+            Some((b, k)) if b == bits => k,
+            _ => match by_view.get(&bits) {
+                Some(k) => *k,
+                None => {
+                    // SAFETY: `i` is within the array.
+                    let text = unsafe { array.value_unchecked(i) };
+                    let k = *by_text.entry(text).or_insert_with(|| {
+                        values.push(text);
+                        (values.len() - 1) as u32
+                    });
+                    by_view.insert(bits, k);
+                    k
+                }
+            },
+        };
+        last = Some((bits, key));
+        keys.push(key);
+        if values.len() > n.div_ceil(2) && n > 128 {
+            return None;
+        }
+    }
+    if n > 128 && 2 * values.len() > n {
+        return None;
+    }
+    DictionaryArray::try_new(
+        ArrowDataType::Dictionary(
+            IntegerType::UInt32,
+            Box::new(ArrowDataType::Utf8View),
+            false,
+        ),
+        PrimitiveArray::from_vec(keys),
+        Utf8ViewArray::from_slice_values(values).boxed(),
+    )
+    .ok()
+}
+
+/// Hashes a string view (16 bytes) by folding and multiplying: views are keys of a small
+/// table in [`dictionary_of`], where SipHash per row would cost more than the lookup.
+#[derive(Default, Clone, Copy)]
+struct ViewHash;
+
+impl std::hash::BuildHasher for ViewHash {
+    type Hasher = ViewHasher;
+    fn build_hasher(&self) -> ViewHasher {
+        ViewHasher(0)
+    }
+}
+
+struct ViewHasher(u64);
+
+impl std::hash::Hasher for ViewHasher {
+    fn write(&mut self, bytes: &[u8]) {
+        for b in bytes {
+            self.0 = (self.0.rotate_left(5) ^ *b as u64).wrapping_mul(0x51_7c_c1_b7_27_22_0a_95);
+        }
+    }
+
+    fn write_u128(&mut self, v: u128) {
+        let folded = (v as u64) ^ ((v >> 64) as u64).rotate_left(32);
+        self.0 = (self.0 ^ folded).wrapping_mul(0x9e37_79b9_7f4a_7c15);
+    }
+
+    fn finish(&self) -> u64 {
+        self.0 ^ (self.0 >> 29)
+    }
+}
+
 /// Writes one whole frame as a table in `layout`.
 pub fn write_frame(
     staging: &mut Staging,
@@ -327,37 +486,81 @@ pub fn write_frame(
     w.finish()
 }
 
-/// Geography columns repeated on every row: which neighbourhood a row belongs to.
-#[derive(Default)]
+/// Geography columns repeated on every row: which neighbourhood a row belongs to, as codes
+/// into the geography's names (see [`crate::io::text`]). The code one past the last name is
+/// the nation (`system`) or empty (`place`, `neighbourhood`), for rows of wider areas.
 struct Area<'a> {
-    system: Vec<&'a str>,
-    place: Vec<&'a str>,
-    neighbourhood: Vec<&'a str>,
+    g: &'a Geography,
+    system: Vec<IdxSize>,
+    place: Vec<IdxSize>,
+    neighbourhood: Vec<IdxSize>,
 }
 
 impl<'a> Area<'a> {
-    fn push(&mut self, g: &'a Geography, k: usize) {
-        let nb = &g.neighbourhoods[k];
-        let place = &g.places[nb.place];
-        self.system.push(&g.systems[place.system]);
-        self.place.push(&place.name);
-        self.neighbourhood.push(&nb.name);
+    fn new(g: &'a Geography, rows: usize) -> Self {
+        Area {
+            g,
+            system: Vec::with_capacity(rows),
+            place: Vec::with_capacity(rows),
+            neighbourhood: Vec::with_capacity(rows),
+        }
     }
 
-    fn columns(self) -> Vec<Column> {
-        vec![
-            Column::new("system".into(), self.system),
-            Column::new("place".into(), self.place),
-            Column::new("neighbourhood".into(), self.neighbourhood),
-        ]
+    /// `rows` rows of neighbourhood `k`.
+    fn push_n(&mut self, k: usize, rows: usize) {
+        let place = self.g.neighbourhoods[k].place;
+        let system = self.g.places[place].system;
+        self.push_codes(system, place, k, rows);
+    }
+
+    fn push(&mut self, k: usize) {
+        self.push_n(k, 1);
+    }
+
+    /// The nation's code of `system`, or the empty code of `place` or `neighbourhood`.
+    fn none(&self) -> (usize, usize, usize) {
+        (
+            self.g.systems.len(),
+            self.g.places.len(),
+            self.g.neighbourhoods.len(),
+        )
+    }
+
+    fn push_codes(&mut self, system: usize, place: usize, neighbourhood: usize, rows: usize) {
+        let n = self.system.len() + rows;
+        self.system.resize(n, system as IdxSize);
+        self.place.resize(n, place as IdxSize);
+        self.neighbourhood.resize(n, neighbourhood as IdxSize);
+    }
+
+    fn columns(self) -> PolarsResult<Vec<Column>> {
+        use crate::core::level::ENGLAND;
+        let g = self.g;
+        let mut systems: Vec<&str> = g.systems.iter().map(String::as_str).collect();
+        systems.push(ENGLAND);
+        let mut places: Vec<&str> = g.places.iter().map(|p| p.name.as_str()).collect();
+        places.push("");
+        let mut nbs: Vec<&str> = g.neighbourhoods.iter().map(|n| n.name.as_str()).collect();
+        nbs.push("");
+        Ok(vec![
+            coded("system", &systems, &self.system)?,
+            coded("place", &places, &self.place)?,
+            coded("neighbourhood", &nbs, &self.neighbourhood)?,
+        ])
     }
 }
 
 fn frame(year: Vec<i32>, area: Area, rest: Vec<Column>) -> Result<DataFrame> {
+    let err = |e| write_err(Path::new("(table)"), e);
     let mut cols = vec![Column::new("year".into(), year)];
-    cols.extend(area.columns());
+    cols.extend(area.columns().map_err(err)?);
     cols.extend(rest);
-    DataFrame::new_infer_height(cols).map_err(|e| write_err(Path::new("(table)"), e))
+    DataFrame::new_infer_height(cols).map_err(err)
+}
+
+/// A text column from codes into `dict`, for the frames of this module.
+fn labels(name: &str, dict: &[&str], codes: &[IdxSize]) -> Result<Column> {
+    coded(name, dict, codes).map_err(|e| write_err(Path::new("(table)"), e))
 }
 
 /// Population at the start of each year by age band, sex, quintile and segment. Cells with
@@ -370,11 +573,18 @@ fn population_frame(
 ) -> Result<DataFrame> {
     let ns = segments.len();
     let cells = n_cells(ns);
-    let (mut year, mut area) = (Vec::new(), Area::default());
-    let (mut band, mut sex, mut imd, mut seg, mut people) =
-        (Vec::new(), Vec::new(), Vec::new(), Vec::new(), Vec::new());
+    // Rows counted first, so no column grows by copying itself.
+    let rows: usize = results[range.clone()]
+        .iter()
+        .map(|r| r.census.iter().filter(|n| **n != 0).count())
+        .sum();
+    let (mut year, mut area) = (Vec::with_capacity(rows), Area::new(g, rows));
+    let with = |n| Vec::<IdxSize>::with_capacity(n);
+    let (mut band, mut sex, mut seg) = (with(rows), with(rows), with(rows));
+    let (mut imd, mut people) = (Vec::with_capacity(rows), Vec::with_capacity(rows));
     for k in range {
         let census = &results[k].census;
+        let before = year.len();
         for (y, snapshot) in census.chunks(cells).enumerate() {
             for b in 0..N_BANDS {
                 for x in 0..N_SEX {
@@ -391,26 +601,27 @@ fn population_frame(
                                 continue;
                             }
                             year.push(y as i32 + 1);
-                            area.push(g, k);
-                            band.push(BAND_LABELS[b]);
-                            sex.push(SEX_LABELS[x]);
+                            band.push(b as IdxSize);
+                            sex.push(x as IdxSize);
                             imd.push(q as i32 + 1);
-                            seg.push(segments[s].as_str());
+                            seg.push(s as IdxSize);
                             people.push(n);
                         }
                     }
                 }
             }
         }
+        area.push_n(k, year.len() - before);
     }
+    let segments: Vec<&str> = segments.iter().map(String::as_str).collect();
     frame(
         year,
         area,
         vec![
-            Column::new("age_band".into(), band),
-            Column::new("sex".into(), sex),
+            labels("age_band", &BAND_LABELS, &band)?,
+            labels("sex", &SEX_LABELS, &sex)?,
             Column::new("imd_quintile".into(), imd),
-            Column::new("segment".into(), seg),
+            labels("segment", &segments, &seg)?,
             Column::new("people".into(), people),
         ],
     )
@@ -421,12 +632,12 @@ fn flows_frame(
     results: &[NeighbourhoodResult],
     range: std::ops::Range<usize>,
 ) -> Result<DataFrame> {
-    let (mut year, mut area) = (Vec::new(), Area::default());
+    let (mut year, mut area) = (Vec::new(), Area::new(g, 0));
     let mut cols: [Vec<u64>; 6] = Default::default();
     for k in range {
         for (y, f) in results[k].flows.iter().enumerate() {
             year.push(y as i32 + 1);
-            area.push(g, k);
+            area.push(k);
             let values = [
                 f.start,
                 f.births,
@@ -463,29 +674,36 @@ fn activity_frame(
     results: &[NeighbourhoodResult],
     range: std::ops::Range<usize>,
 ) -> Result<DataFrame> {
-    let (mut year, mut area) = (Vec::new(), Area::default());
-    let (mut setting, mut seg, mut count, mut cost) =
-        (Vec::new(), Vec::new(), Vec::new(), Vec::new());
+    let rows: usize = results[range.clone()]
+        .iter()
+        .map(|r| r.activity.len() * Setting::ALL.len() * segments.len())
+        .sum();
+    let (mut year, mut area) = (Vec::with_capacity(rows), Area::new(g, rows));
+    let (mut setting, mut seg) = (Vec::with_capacity(rows), Vec::with_capacity(rows));
+    let (mut count, mut cost) = (Vec::with_capacity(rows), Vec::with_capacity(rows));
     for k in range {
+        let before = year.len();
         for (y, a) in results[k].activity.iter().enumerate() {
-            for s in Setting::ALL.iter() {
-                for (j, sid) in segments.iter().enumerate() {
+            for (i, s) in Setting::ALL.iter().enumerate() {
+                for j in 0..segments.len() {
                     year.push(y as i32 + 1);
-                    area.push(g, k);
-                    setting.push(s.id());
-                    seg.push(sid.as_str());
+                    setting.push(i as IdxSize);
+                    seg.push(j as IdxSize);
                     count.push(a.count_in_segment(*s, j));
                     cost.push(a.pence_in_segment(*s, j) as f64 / 100.0);
                 }
             }
         }
+        area.push_n(k, year.len() - before);
     }
+    let settings: Vec<&str> = Setting::ALL.iter().map(|s| s.id()).collect();
+    let segments: Vec<&str> = segments.iter().map(String::as_str).collect();
     frame(
         year,
         area,
         vec![
-            Column::new("setting".into(), setting),
-            Column::new("segment".into(), seg),
+            labels("setting", &settings, &setting)?,
+            labels("segment", &segments, &seg)?,
             Column::new("count".into(), count),
             Column::new("cost".into(), cost),
         ],
@@ -537,36 +755,22 @@ pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<()> {
 
 /// The budgets of one scenario-run as a frame (money in pounds, from exact pence).
 fn budgets_frame(g: &Geography, b: &Budgets) -> Result<DataFrame> {
-    use crate::core::level::{Level, ENGLAND};
-    let mut area = Area::default();
+    use crate::core::level::Level;
+    let mut area = Area::new(g, b.level.len());
+    let (nation, no_place, no_nb) = area.none();
     for (level, k) in b.level.iter().zip(&b.area) {
         match level {
-            Level::Neighbourhood => area.push(g, *k),
-            Level::Place => {
-                area.system.push(&g.systems[g.places[*k].system]);
-                area.place.push(&g.places[*k].name);
-                area.neighbourhood.push("");
-            }
-            Level::System => {
-                area.system.push(&g.systems[*k]);
-                area.place.push("");
-                area.neighbourhood.push("");
-            }
-            Level::England => {
-                area.system.push(ENGLAND);
-                area.place.push("");
-                area.neighbourhood.push("");
-            }
+            Level::Neighbourhood => area.push(*k),
+            Level::Place => area.push_codes(g.places[*k].system, *k, no_nb, 1),
+            Level::System => area.push_codes(*k, no_place, no_nb, 1),
+            Level::England => area.push_codes(nation, no_place, no_nb, 1),
             // A pool names the place or system it sits at.
             Level::Pool => {
                 if b.pool_at == Some(Level::Place) {
-                    area.system.push(&g.systems[g.places[*k].system]);
-                    area.place.push(&g.places[*k].name);
+                    area.push_codes(g.places[*k].system, *k, no_nb, 1);
                 } else {
-                    area.system.push(&g.systems[*k]);
-                    area.place.push("");
+                    area.push_codes(*k, no_place, no_nb, 1);
                 }
-                area.neighbourhood.push("");
             }
             Level::ImdQuintile => unreachable!("budgets are set for areas, not quintiles"),
         }
@@ -579,16 +783,22 @@ fn budgets_frame(g: &Geography, b: &Budgets) -> Result<DataFrame> {
             .map(|(p, n)| *p as f64 / 100.0 / (*n).max(1) as f64)
             .collect()
     };
-    let level: Vec<&str> = b.level.iter().map(|l| l.id()).collect();
+    let texts = |values: &mut dyn Iterator<Item = &'static str>| {
+        let mut t = Texts::with_capacity(b.level.len());
+        values.for_each(|v| t.push(v));
+        t
+    };
+    let level = texts(&mut b.level.iter().map(|l| l.id()));
+    let sector = texts(&mut b.sector.iter().map(|s| s.id()));
+    let mut formula = Texts::with_capacity(b.formula.len());
+    b.formula.iter().for_each(|f| formula.push(f));
+    let err = |e| write_err(Path::new("(budgets)"), e);
     frame(
         b.year.clone(),
         area,
         vec![
-            Column::new(
-                "sector".into(),
-                b.sector.iter().map(|s| s.id()).collect::<Vec<_>>(),
-            ),
-            Column::new("formula".into(), &b.formula),
+            sector.column("sector").map_err(err)?,
+            formula.column("formula").map_err(err)?,
             Column::new("weighted_population".into(), &b.weighted_population),
             Column::new("budget".into(), pounds(&b.budget)),
             Column::new("spend".into(), pounds(&b.spend)),
@@ -597,7 +807,7 @@ fn budgets_frame(g: &Geography, b: &Budgets) -> Result<DataFrame> {
                 "position_after_risk_share".into(),
                 pounds(&b.position_after_risk_share),
             ),
-            Column::new("level".into(), level),
+            level.column("level").map_err(err)?,
             Column::new("people".into(), &b.people),
             Column::new("budget_per_head".into(), per_head(&b.budget)),
             Column::new("spend_per_head".into(), per_head(&b.spend)),
