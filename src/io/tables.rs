@@ -411,8 +411,7 @@ fn dictionary_of(
             _ => match by_view.get(&bits) {
                 Some(k) => *k,
                 None => {
-                    // SAFETY: `i` is within the array.
-                    let text = unsafe { array.value_unchecked(i) };
+                    let text = array.value(i);
                     let k = *by_text.entry(text).or_insert_with(|| {
                         values.push(text);
                         (values.len() - 1) as u32
