@@ -85,6 +85,31 @@ fn deaths_and_out_migration_match_their_probabilities() {
     assert_eq!(keep.iter().filter(|k| !**k).count() as u64, deaths + out);
 }
 
+/// Individual risk is gamma with mean 1 and the shape of `parameters.csv`: the share of
+/// people below each of several points, from the tiny risks near zero to the tail that
+/// makes the costliest 1%, matches the gamma distribution function.
+#[test]
+fn risk_is_gamma_with_mean_one() {
+    use statrs::distribution::{ContinuousCDF, Gamma};
+    let (d, _, p) = pool();
+    let k = d.parameters.risk_shape;
+    let gamma = Gamma::new(k, k).unwrap();
+    let n = p.len() as f64;
+    for x in [1e-6, 1e-3, 0.05, 0.5, 1.0, 2.0, 5.0, 10.0, 20.0] {
+        let below = p.risk.iter().filter(|r| (**r as f64) < x).count() as f64;
+        let f = gamma.cdf(x);
+        assert_close(
+            &format!("share of risks below {x}"),
+            below,
+            n * f,
+            n * f * (1.0 - f),
+            Z,
+        );
+    }
+    let mean = p.risk.iter().map(|r| *r as f64).sum::<f64>() / n;
+    assert_close("mean risk", mean, 1.0, 1.0 / k / n, Z);
+}
+
 #[test]
 fn segment_transitions_match_the_markov_matrix() {
     let (d, m, mut p) = pool();

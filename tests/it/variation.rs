@@ -78,7 +78,10 @@ fn switched_off_every_multiplier_is_exactly_one() {
 /// total slightly down; mortality improvement is off here, as before the feature;
 /// and again for the rest of issue 13, which changes the model on purpose (mothers drawn woman by
 /// woman, half a year in the new segment after a transition, the last year of life's
-/// extra use; trends are off here).
+/// extra use; trends are off here); and for issue 14's risk sampler (U^(1/k) drawn as
+/// exp(-E/k), the same gamma from other draws): over 30 seeds, every total's mean moved
+/// by less than 1.3 standard errors, the tail-heavy totals here by up to 11% for this
+/// seed, where every neighbourhood repeats one 40,000-person draw.
 #[test]
 fn variation_off_reproduces_the_results_from_before_the_feature() {
     let (d, model, _) = bundled();
@@ -105,24 +108,24 @@ fn variation_off_reproduces_the_results_from_before_the_feature() {
     assert_eq!(
         count,
         [
-            18703646, 3152324, 3744314, 1355767, 1365567, 335773, 1515784, 465443, 5071886,
-            10759350, 803452
+            18715423, 3168424, 3618670, 1376063, 1371872, 334168, 1504665, 466123, 5111882,
+            9969759, 721140
         ]
     );
     assert_eq!(
         cost,
         [
-            59851667200,
-            12609296000,
-            24338041000,
-            23725922500,
-            34002618300,
-            40292760000,
-            61692408800,
-            80288917500,
-            79121421600,
-            30126180000,
-            78095534400
+            59889353600,
+            12673696000,
+            23521355000,
+            24081102500,
+            34159612800,
+            40100160000,
+            61239865500,
+            80406217500,
+            79745359200,
+            27915325200,
+            70094808000
         ]
     );
     // And with it on, they differ.
