@@ -14,6 +14,7 @@ use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Instant;
 
+use rayon::prelude::*;
 use serde::Serialize;
 
 use crate::accounts::metric::{FormulaMetric, Metric};
@@ -209,7 +210,7 @@ pub fn run_batch(
         }
         py
     };
-    let summarised = finish(batch, &p.units, &options.out)?;
+    let summarised = finish(batch, &p.units, &options.out, threads)?;
     Ok(BatchReport {
         units_total: p.units.len(),
         units_run: todo.len(),
@@ -220,8 +221,9 @@ pub fn run_batch(
     })
 }
 
-/// Writes `summary` and `sensitivity` when every unit of the batch is in `out`.
-fn finish(batch: &Batch, units: &[(usize, u64)], out: &Path) -> Result<bool> {
+/// Writes `summary` and `sensitivity` when every unit of the batch is in `out`, reading
+/// the partitions on `threads` threads (0 = all cores).
+fn finish(batch: &Batch, units: &[(usize, u64)], out: &Path, threads: usize) -> Result<bool> {
     if units.iter().any(|u| !marker(out, *u).exists()) {
         return Ok(false);
     }
@@ -232,15 +234,31 @@ fn finish(batch: &Batch, units: &[(usize, u64)], out: &Path) -> Result<bool> {
             .map(|s| (s.name.clone(), s.years))
             .collect(),
     );
-    for (i, s) in batch.scenarios.iter().enumerate() {
-        for run in 0..s.runs as u64 {
-            let layout = Layout::Partition {
-                scenario: s.name.clone(),
-                run,
-            };
-            let m = read_metrics(&out.join(layout.files("metrics").0))?;
-            let draws = read_draws(&out.join(layout.files("parameters").0))?;
-            c.add(i, &m, &draws);
+    // Each scenario-run's partitions, decoded a block at a time in parallel (13 ms each,
+    // so 6.5 s one after another for 5 scenarios x 100 runs) and added in order; a block
+    // at a time keeps memory flat in the number of runs.
+    let parts: Vec<(usize, u64)> = batch
+        .scenarios
+        .iter()
+        .enumerate()
+        .flat_map(|(i, s)| (0..s.runs as u64).map(move |run| (i, run)))
+        .collect();
+    let read = |&(i, run): &(usize, u64)| {
+        let layout = Layout::Partition {
+            scenario: batch.scenarios[i].name.clone(),
+            run,
+        };
+        Ok((
+            read_metrics(&out.join(layout.files("metrics").0))?,
+            read_draws(&out.join(layout.files("parameters").0))?,
+        ))
+    };
+    let pool = pool(threads)?;
+    for block in parts.chunks(16) {
+        let metrics: Vec<Result<_>> = pool.install(|| block.par_iter().map(read).collect());
+        for ((i, _), m) in block.iter().zip(metrics) {
+            let (m, draws) = m?;
+            c.add(*i, &m, &draws);
         }
     }
     let mut staging = Staging::named(out, "summary")?;
@@ -347,7 +365,7 @@ pub fn merge(inputs: &[PathBuf], out: &Path) -> Result<(usize, bool)> {
         }
         staging.commit()?;
     }
-    let summarised = finish(&batch, &batch.units(), out)?;
+    let summarised = finish(&batch, &batch.units(), out, 0)?;
     Ok((gathered, summarised))
 }
 
