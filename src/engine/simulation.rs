@@ -743,6 +743,8 @@ pub fn simulate_neighbourhood(
         let mut effects: Vec<Vec<InterventionYear>> =
             vec![Vec::with_capacity(years); on_path.len()];
         scratch.people.copy_from(&scratch.start);
+        let plain = |s: &usize| plan.scenarios[*s].levers.interventions.is_empty();
+        let first_plain = on_path.iter().position(plain);
         for year in 1..=config.years {
             let y = year as usize - 1;
             // The same for the counterfactual and every scenario (common random numbers).
@@ -782,6 +784,16 @@ pub fn simulate_neighbourhood(
             scratch.means.resize(N_SETTINGS * ns * N_IMD, 0.0);
             scratch.los.resize(ns * N_IMD, 1.0);
             for (j, s) in on_path.iter().enumerate() {
+                // A scenario without interventions would draw the very care of the first
+                // such scenario on its path (the counterfactual's): the same means from the
+                // same streams. A run of one scenario without interventions (England's
+                // baseline) drew every year twice; now the year is copied.
+                if let Some(f) = first_plain.filter(|f| *f < j && plain(s)) {
+                    let (a, e) = (activity[f][y].clone(), effects[f][y].clone());
+                    activity[j].push(a);
+                    effects[j].push(e);
+                    continue;
+                }
                 let iy = scenario_means(
                     &model.activity,
                     &plan.scenarios[*s].levers,
