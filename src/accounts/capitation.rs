@@ -365,35 +365,12 @@ impl Weights {
         census: &[u32],
         weight: impl Fn(usize, usize, Cell) -> f64,
     ) -> [f64; N_SECTORS + 1] {
-        let ns = self.ns;
         let mut total = [0.0; N_SECTORS + 1];
-        let mut c = 0;
-        for band in 0..N_BANDS {
-            for sex in 0..N_SEX {
-                for imd in 0..N_IMD {
-                    let up = if f.inequalities {
-                        1.0 + self.uplift[imd]
-                    } else {
-                        1.0
-                    };
-                    for segment in 0..ns {
-                        let n = census[c] as f64;
-                        if n != 0.0 {
-                            let cell = Cell {
-                                band,
-                                sex,
-                                imd,
-                                segment,
-                            };
-                            for (row, t) in total.iter_mut().enumerate() {
-                                *t += n * weight(row, c, cell) * up;
-                            }
-                        }
-                        c += 1;
-                    }
-                }
+        self.each_occupied(f, census, |c, cell, n, up| {
+            for (row, t) in total.iter_mut().enumerate() {
+                *t += n * weight(row, c, cell) * up;
             }
-        }
+        });
         total
     }
 
@@ -401,8 +378,24 @@ impl Weights {
     /// `weight(index, cell)` times the formula's inequalities uplift.
     #[inline]
     fn sum_cells(&self, f: &Formula, census: &[u32], weight: impl Fn(usize, Cell) -> f64) -> f64 {
-        let ns = self.ns;
         let mut total = 0.0;
+        self.each_occupied(f, census, |c, cell, n, up| {
+            total += n * weight(c, cell) * up
+        });
+        total
+    }
+
+    /// Calls `visit(index, cell, people, uplift)` for each occupied cell of a census
+    /// snapshot, in census order, with the formula's inequalities uplift of the cell's
+    /// quintile. Nested loops rather than a division per cell: budgets price every area,
+    /// year and formula's census this way.
+    #[inline]
+    fn each_occupied(
+        &self,
+        f: &Formula,
+        census: &[u32],
+        mut visit: impl FnMut(usize, Cell, f64, f64),
+    ) {
         let mut c = 0;
         for band in 0..N_BANDS {
             for sex in 0..N_SEX {
@@ -412,7 +405,7 @@ impl Weights {
                     } else {
                         1.0
                     };
-                    for segment in 0..ns {
+                    for segment in 0..self.ns {
                         let n = census[c] as f64;
                         if n != 0.0 {
                             let cell = Cell {
@@ -421,14 +414,13 @@ impl Weights {
                                 imd,
                                 segment,
                             };
-                            total += n * weight(c, cell) * up;
+                            visit(c, cell, n, up);
                         }
                         c += 1;
                     }
                 }
             }
         }
-        total
     }
 }
 
