@@ -10,6 +10,9 @@
 //! and sex; (4) ageing; (5) care used, drawn as exact Poisson totals from the year's exposure
 //! (survivors count a full year, leavers and joiners half a year, in the segment they were in)
 //! at the neighbourhood-year's rates and local unit costs ([`crate::model::variation`]).
+//! Steps 1, 2 and 4 run fused in one pass over the people ([`live_year`]), the yearly
+//! loop's hot path; [`exits`], [`transitions`] and [`ageing`] are the same steps one at a
+//! time, for the statistical tests and as its specification.
 //!
 //! A work unit ([`Plan`]) is one Monte Carlo run of several scenarios. They share the
 //! synthesised population and every random stream (common random numbers). Scenarios whose
