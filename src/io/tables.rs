@@ -827,3 +827,62 @@ fn budgets_frame(g: &Geography, b: &Budgets) -> Result<DataFrame> {
         ],
     )
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// [`TableWriter`] hands text columns to polars' Parquet writer as dictionaries it
+    /// builds itself ([`dictionary_of`]); the files must be the bytes polars' own
+    /// `ParquetWriter` writes, whatever the columns' cardinality (a few labels, more than
+    /// half distinct, a short column, text gathered from codes). A polars upgrade that
+    /// changes the writer's defaults or its dictionary rule fails here.
+    #[test]
+    fn parquet_is_the_bytes_polars_writes() {
+        let n = 5_000;
+        let labels = ["0-4", "5-9", "male", "female", "healthy", "frailty", "90+"];
+        let codes: Vec<IdxSize> = (0..n).map(|i| ((i * 7 + i / 3) % 7) as IdxSize).collect();
+        let few: Vec<&str> = (0..n).map(|i| labels[(i * 5 + i / 11) % 7]).collect();
+        let many: Vec<String> = (0..n)
+            .map(|i| format!("PCN {}", (i * 13) % 4_000))
+            .collect();
+        let half: Vec<String> = (0..n).map(|i| format!("area {}", i / 2)).collect();
+        let frames = [
+            DataFrame::new_infer_height(vec![
+                Column::new("few".into(), &few),
+                coded("coded", &labels, &codes).unwrap(),
+                Column::new("many".into(), &many),
+                Column::new("half".into(), &half),
+                Column::new(
+                    "value".into(),
+                    (0..n).map(|i| i as f64 * 0.5).collect::<Vec<_>>(),
+                ),
+            ])
+            .unwrap(),
+            DataFrame::new_infer_height(vec![
+                Column::new("short".into(), &few[..100]),
+                Column::new("distinct".into(), &many[..100]),
+            ])
+            .unwrap(),
+        ];
+        let dir = tempfile::tempdir().unwrap();
+        for (k, df) in frames.iter().enumerate() {
+            let ours = dir.path().join(format!("ours-{k}.parquet"));
+            let paths = TablePaths {
+                parquet: ours.clone(),
+                csv: None,
+            };
+            let mut w = TableWriter::new(&paths, df.schema()).unwrap();
+            w.write(df).unwrap();
+            w.finish().unwrap();
+            let theirs = dir.path().join(format!("theirs-{k}.parquet"));
+            ParquetWriter::new(File::create(&theirs).unwrap())
+                .finish(&mut df.clone())
+                .unwrap();
+            assert!(
+                std::fs::read(&ours).unwrap() == std::fs::read(&theirs).unwrap(),
+                "frame {k}: our Parquet differs from polars' own"
+            );
+        }
+    }
+}
