@@ -10,7 +10,7 @@
 //! Then, timed directly and each printed beside the plain loop measured in the same process
 //! on the same threads (`common::plain_rate`), as a ratio: the yearly step and one work
 //! unit (40k people, 10 years) on one thread, and the England preset, 10 years, one run,
-//! with its tables, charts and report, on all cores: one sample (about half a minute on
+//! with its tables, charts and report, on all cores: one sample (about 12 s on
 //! two cores; `CAPSIM_BENCH_ENGLAND=0` skips it), against the plain loop over the bundled
 //! 1.5-million-person system on the same threads.
 
