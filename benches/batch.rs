@@ -90,10 +90,7 @@ fn full_batch() {
         .unwrap();
     let d = Datasets::bundled().unwrap();
     let m = Model::new(&d).unwrap();
-    let threads = std::thread::available_parallelism().map_or(1, |n| n.get());
-    let people = common::people_of(&m, &Geography::default_system(&d));
-    let plain = common::plain_rate(&m, &people, threads, 3);
-    drop(people);
+    let (threads, plain) = common::plain_rate_all_cores(&m, &d);
     let tmp = tempfile::tempdir().unwrap();
     let started = Instant::now();
     let report = run_batch(

@@ -27,7 +27,6 @@ use criterion::{BenchmarkId, Criterion, Throughput};
 
 use capsim::app::run::{run, RunOptions, RunOutcome};
 use capsim::config::scenario::Overrides;
-use capsim::core::care::Setting;
 use capsim::core::rng::{Purpose, StreamKey};
 use capsim::data::datasets::{DatasetSource, Datasets};
 use capsim::data::geography::{Geography, Preset};
@@ -36,7 +35,6 @@ use capsim::engine::simulation::{
     simulate, simulate_neighbourhood, step_year, Plan, Scratch, SimConfig,
 };
 use capsim::engine::synthesis::{synthesise, Newcomers};
-use capsim::model::activity::poisson;
 use capsim::model::Model;
 
 fn setup() -> (Model, Geography) {
@@ -86,23 +84,7 @@ fn benches(c: &mut Criterion) {
         let nb = &g.neighbourhoods[0];
         let mut people = Default::default();
         synthesise(&m, nb, &mut people, &mut key(Purpose::Synthesis).rng());
-        b.iter(|| {
-            let mut rng = key(Purpose::Activity).rng();
-            let mut total = 0u64;
-            for i in 0..people.len() {
-                let cell = capsim::core::dims::Cell::of(
-                    people.age[i],
-                    people.sex[i],
-                    people.imd[i],
-                    people.segment[i],
-                )
-                .exposure();
-                for s in Setting::ALL {
-                    total += poisson(m.activity.rate(s, cell) * people.risk[i] as f64, &mut rng);
-                }
-            }
-            total
-        })
+        b.iter(|| common::plain_year(&m, &people, 0))
     });
     group.finish();
 
@@ -173,10 +155,7 @@ fn england() {
     }
     let d = Datasets::bundled().unwrap();
     let m = Model::new(&d).unwrap();
-    let threads = std::thread::available_parallelism().map_or(1, |n| n.get());
-    let people = common::people_of(&m, &Geography::default_system(&d));
-    let plain = common::plain_rate(&m, &people, threads, 3);
-    drop(people);
+    let (threads, plain) = common::plain_rate_all_cores(&m, &d);
     let tmp = tempfile::tempdir().unwrap();
     let out = tmp.path().join("england");
     let options = RunOptions {

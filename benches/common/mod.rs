@@ -15,6 +15,7 @@ use rayon::prelude::*;
 use capsim::core::care::Setting;
 use capsim::core::dims::Cell;
 use capsim::core::rng::{Purpose, StreamKey};
+use capsim::data::datasets::Datasets;
 use capsim::data::geography::Geography;
 use capsim::engine::population::People;
 use capsim::engine::synthesis::synthesise;
@@ -88,6 +89,14 @@ pub fn plain_rate(m: &Model, people: &[People], threads: usize, reps: usize) -> 
         best = best.min(t.elapsed().as_secs_f64());
     }
     n as f64 / best
+}
+
+/// The number of cores and the plain loop's rate on all of them, over the bundled
+/// system's people: the reference of the whole-command benchmarks (England, the batch).
+pub fn plain_rate_all_cores(m: &Model, d: &Datasets) -> (usize, f64) {
+    let threads = std::thread::available_parallelism().map_or(1, |n| n.get());
+    let people = people_of(m, &Geography::default_system(d));
+    (threads, plain_rate(m, &people, threads, 3))
 }
 
 /// Prints a throughput beside the plain loop's, as a ratio.
