@@ -9,6 +9,7 @@ use std::collections::{BTreeMap, HashMap};
 
 use crate::accounts::metric::{FormulaMetric, Metric};
 use crate::accounts::metrics::Metrics;
+use crate::config::scenario::Scenario;
 use crate::core::level::Level;
 
 /// Centiles reported, with their column names.
@@ -169,16 +170,27 @@ pub struct Collected {
     net_cost: Vec<Vec<f64>>,
     /// Per scenario: last year.
     years: Vec<i32>,
+    /// Per scenario: Monte Carlo runs, so each row holds its values without spare room.
+    runs: Vec<usize>,
+    /// The row that followed each row in the last run that had it, and per scenario the
+    /// first row of its last run. Runs of a scenario list nearly the same rows in the same
+    /// order, so a row is found by checking the key of the one that came next last time,
+    /// without hashing the key; a row one run adds or leaves out costs a lookup or two.
+    after: Vec<usize>,
+    first: Vec<usize>,
 }
 
 impl Collected {
-    pub fn new(scenarios: Vec<(String, u32)>) -> Self {
+    /// Gathers the runs of these scenarios, in this order.
+    pub fn new(scenarios: &[Scenario]) -> Self {
         let n = scenarios.len();
         Collected {
-            years: scenarios.iter().map(|(_, y)| *y as i32).collect(),
-            scenarios: scenarios.into_iter().map(|(s, _)| s).collect(),
+            years: scenarios.iter().map(|s| s.years as i32).collect(),
+            runs: scenarios.iter().map(|s| s.runs as usize).collect(),
+            scenarios: scenarios.iter().map(|s| s.name.clone()).collect(),
             parameters: vec![BTreeMap::new(); n],
             net_cost: vec![Vec::new(); n],
+            first: vec![usize::MAX; n],
             ..Collected::default()
         }
     }
@@ -197,6 +209,7 @@ impl Collected {
     pub fn add(&mut self, s: usize, metrics: &Metrics, draws: &[(String, f64)]) {
         let mut net = 0.0;
         let mut has_net = false;
+        let mut previous: Option<usize> = None;
         // Rows come area by area: the last area's code is reused while the area repeats.
         let mut last_area: Option<(&str, u32)> = None;
         for i in 0..metrics.len() {
@@ -209,13 +222,6 @@ impl Collected {
                     c
                 }
             };
-            let key = (
-                s,
-                metrics.year[i],
-                metrics.level[i],
-                area,
-                self.metric_code(metric),
-            );
             if metrics.level[i] == Level::System
                 && metrics.year[i] == self.years[s]
                 && *metric == Metric::CumulativeNetCost
@@ -223,10 +229,35 @@ impl Collected {
                 net += metrics.value[i];
                 has_net = true;
             }
-            let row = *self.index.entry(key).or_insert_with(|| {
-                self.rows.push((key, metric.clone(), Vec::new()));
-                self.rows.len() - 1
-            });
+            // The same metric (so the same name) in the same place: the same key.
+            let same = |(key, m, _): &(Key, Metric, Vec<f64>)| {
+                (key.0, key.1, key.2, key.3) == (s, metrics.year[i], metrics.level[i], area)
+                    && m == metric
+            };
+            let guess = previous.map_or(self.first[s], |p| self.after[p]);
+            let row = match self.rows.get(guess) {
+                Some(r) if same(r) => guess,
+                _ => {
+                    let key = (
+                        s,
+                        metrics.year[i],
+                        metrics.level[i],
+                        area,
+                        self.metric_code(metric),
+                    );
+                    *self.index.entry(key).or_insert_with(|| {
+                        let values = Vec::with_capacity(self.runs[s]);
+                        self.rows.push((key, metric.clone(), values));
+                        self.after.push(usize::MAX);
+                        self.rows.len() - 1
+                    })
+                }
+            };
+            match previous {
+                Some(p) => self.after[p] = row,
+                None => self.first[s] = row,
+            }
+            previous = Some(row);
             self.rows[row].2.push(metrics.value[i]);
         }
         if has_net {
@@ -437,6 +468,61 @@ mod tests {
         assert!((spearman(&x, &y) - 1.0).abs() < 1e-12);
         let z: Vec<f64> = x.iter().map(|v| -v).collect();
         assert!((spearman(&x, &z) + 1.0).abs() < 1e-12);
+    }
+
+    /// Runs that add or leave out rows still put every value in its own row: the guess
+    /// from the last run's order is checked, never trusted.
+    #[test]
+    fn runs_with_other_rows_are_gathered_by_key() {
+        let scenario = Scenario::bundled_baseline().unwrap();
+        let mut c = Collected::new(std::slice::from_ref(&scenario));
+        let run = |rows: &[(&str, Metric, f64)]| {
+            let mut m = Metrics::default();
+            for (area, metric, v) in rows {
+                m.push(1, Level::Neighbourhood, area, metric.clone(), *v);
+            }
+            m
+        };
+        let (x, y, z) = (Metric::Population, Metric::Births, Metric::Deaths);
+        c.add(
+            0,
+            &run(&[
+                ("a", x.clone(), 1.0),
+                ("a", y.clone(), 2.0),
+                ("b", z.clone(), 3.0),
+            ]),
+            &[],
+        );
+        c.add(
+            0,
+            &run(&[
+                ("a", x.clone(), 10.0),
+                ("a", z.clone(), 5.0),
+                ("a", y.clone(), 20.0),
+                ("b", z.clone(), 30.0),
+            ]),
+            &[],
+        );
+        c.add(
+            0,
+            &run(&[("b", z.clone(), 300.0), ("a", x.clone(), 100.0)]),
+            &[],
+        );
+        let got: Vec<(String, String, f64, u32)> = c
+            .summary()
+            .into_iter()
+            .map(|r| (r.area, r.metric.name(), r.stat.mean, r.runs))
+            .collect();
+        let want = [
+            ("a", "births", 11.0, 2),
+            ("a", "deaths", 5.0, 1),
+            ("a", "population", 37.0, 3),
+            ("b", "deaths", 111.0, 3),
+        ];
+        assert_eq!(got.len(), want.len(), "{got:?}");
+        for (g, w) in got.iter().zip(want) {
+            assert_eq!((g.0.as_str(), g.1.as_str(), g.2, g.3), w);
+        }
     }
 
     #[test]

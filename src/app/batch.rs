@@ -7,11 +7,14 @@
 //! `.units/`; a unit with a marker is complete and is skipped on a re-run, so a batch
 //! killed midway loses only the units in flight. `--shard I/N` takes every N-th unit from
 //! the I-th, so an array job of N tasks covers the batch; `merge` gathers shard folders.
-//! The summary is computed from the partitions once every unit is present, so it does not
-//! depend on how the work was split or interrupted.
+//! The summary is gathered in the units' order, from memory as this call's units finish
+//! and from the partitions for units written before or elsewhere, so it does not depend on
+//! how the work was split or interrupted.
 
+use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::Mutex;
 use std::time::Instant;
 
 use rayon::prelude::*;
@@ -20,7 +23,8 @@ use serde::Serialize;
 use crate::accounts::metric::{FormulaMetric, Metric};
 use crate::accounts::summary::{BudgetTableRow, Collected};
 use crate::app::pipeline::{
-    prepare, simulate_unit, unit_staging, write_formula_weights, write_unit, Prepared, Unit,
+    prepare, simulate_unit, unit_staging, write_formula_weights, write_unit, Prepared, ScenarioRun,
+    Unit,
 };
 use crate::config::batch::{Batch, Shard};
 use crate::config::scenario::{parse_toml, scenario_error, Mortality, Scenario, Variation};
@@ -115,21 +119,142 @@ fn clean_stale(out: &Path) {
 }
 
 /// Runs one work unit and writes its partitions, then its marker; returns person-years
-/// simulated. Writing happens outside any pool of ours: polars runs its own, and a worker
-/// of ours waiting on it would steal further units and hold them all in memory.
+/// simulated and each scenario's metrics with its index in the batch. Writing happens
+/// outside any pool of ours: polars runs its own, and a worker of ours waiting on it would
+/// steal further units and hold them all in memory.
 fn run_unit(
     p: &Prepared,
     batch: &Batch,
     out: &Path,
     unit: Unit,
     pool: Option<&rayon::ThreadPool>,
-) -> Result<u64> {
+) -> Result<(u64, Vec<(usize, ScenarioRun)>)> {
     let u = simulate_unit(p, batch, unit, pool, &|| {});
     let mut staging = unit_staging(out, unit)?;
-    write_unit(p, batch, &u, &mut staging, false)?;
+    let runs = write_unit(p, batch, &u, &mut staging, false)?;
     staging.commit()?;
     write_atomic(&marker(out, unit), b"done\n")?;
-    Ok(u.person_years())
+    Ok((
+        u.person_years(),
+        u.members.iter().copied().zip(runs).collect(),
+    ))
+}
+
+/// The summary's inputs, gathered while a batch runs, in the batch's unit order, so each
+/// scenario's runs are added in ascending order as [`Collected::add`] needs and the
+/// summary is the one [`finish`] would make from the partitions: a unit this call
+/// simulates is added from memory, one an earlier call or another shard wrote is read
+/// back from its partitions. A unit that finishes far ahead of the next one in order is
+/// read back later instead of held, so memory stays flat in the number of runs.
+struct Gatherer<'a> {
+    batch: &'a Batch,
+    out: &'a Path,
+    units: &'a [Unit],
+    groups: Vec<Vec<usize>>,
+    /// Whether this call simulates each unit (else its partitions are on disk).
+    here: Vec<bool>,
+    /// The next unit to add, by position in `units`.
+    next: usize,
+    /// Units finished ahead of `next`: their scenario-runs, or `None` when to be read back.
+    ahead: BTreeMap<usize, Option<Vec<(usize, ScenarioRun)>>>,
+    /// How many finished units are held in memory at most.
+    hold: usize,
+    collected: Collected,
+}
+
+impl<'a> Gatherer<'a> {
+    /// A gatherer when this call simulates units and every other unit is already on disk
+    /// (so this call completes the batch); `None` otherwise.
+    fn new(
+        batch: &'a Batch,
+        out: &'a Path,
+        units: &'a [Unit],
+        todo: &[Unit],
+        threads: usize,
+    ) -> Option<Self> {
+        let here: Vec<bool> = units.iter().map(|u| todo.contains(u)).collect();
+        let complete = units
+            .iter()
+            .zip(&here)
+            .all(|(u, h)| *h || marker(out, *u).exists());
+        (complete && !todo.is_empty()).then(|| Gatherer {
+            batch,
+            out,
+            units,
+            groups: batch.groups(),
+            here,
+            next: 0,
+            ahead: BTreeMap::new(),
+            hold: 2 * threads + 2,
+            collected: collected_of(batch),
+        })
+    }
+
+    /// Takes a unit this call finished, then adds every unit that is next in order.
+    fn finished(&mut self, unit: Unit, runs: Vec<(usize, ScenarioRun)>) -> Result<()> {
+        let at = self
+            .units
+            .iter()
+            .position(|u| *u == unit)
+            .expect("a finished unit is one of the batch's");
+        let held = self.ahead.values().filter(|r| r.is_some()).count();
+        self.ahead
+            .insert(at, (at == self.next || held < self.hold).then_some(runs));
+        self.add_ready()
+    }
+
+    fn add_ready(&mut self) -> Result<()> {
+        while self.next < self.units.len() {
+            let runs = match self.ahead.remove(&self.next) {
+                Some(Some(runs)) => runs,
+                Some(None) => self.read_back(self.units[self.next])?,
+                None if !self.here[self.next] => self.read_back(self.units[self.next])?,
+                None => break,
+            };
+            for (s, (metrics, draws)) in &runs {
+                self.collected.add(*s, metrics, draws);
+            }
+            self.next += 1;
+        }
+        Ok(())
+    }
+
+    /// A unit's scenario-runs read back from its partitions.
+    fn read_back(&self, (g, run): Unit) -> Result<Vec<(usize, ScenarioRun)>> {
+        self.groups[g]
+            .iter()
+            .filter(|s| run < self.batch.scenarios[**s].runs as u64)
+            .map(|s| Ok((*s, read_scenario_run(self.batch, self.out, *s, run)?)))
+            .collect()
+    }
+
+    /// Everything gathered, once every unit has been added.
+    fn into_collected(mut self) -> Result<Collected> {
+        self.add_ready()?;
+        assert_eq!(
+            self.next,
+            self.units.len(),
+            "every unit of the batch is gathered"
+        );
+        Ok(self.collected)
+    }
+}
+
+/// An empty [`Collected`] for the batch's scenarios.
+fn collected_of(batch: &Batch) -> Collected {
+    Collected::new(&batch.scenarios)
+}
+
+/// Scenario `i`'s metrics and drawn parameters of one run, read from its partitions.
+fn read_scenario_run(batch: &Batch, out: &Path, i: usize, run: u64) -> Result<ScenarioRun> {
+    let layout = Layout::Partition {
+        scenario: batch.scenarios[i].name.clone(),
+        run,
+    };
+    Ok((
+        read_metrics(&out.join(layout.files("metrics").0))?,
+        read_draws(&out.join(layout.files("parameters").0))?,
+    ))
 }
 
 /// Runs the units of `batch` not yet complete in `options.out` (only this shard's, if
@@ -169,9 +294,13 @@ pub fn run_batch(
     } else {
         options.threads
     };
-    let finished = |py: u64| {
+    let gatherer = Mutex::new(Gatherer::new(batch, &options.out, &p.units, &todo, threads));
+    let finished = |unit: Unit, (py, runs): (u64, Vec<(usize, ScenarioRun)>)| -> Result<u64> {
+        if let Some(g) = gatherer.lock().expect("no panics").as_mut() {
+            g.finished(unit, runs)?;
+        }
         progress(todo.len(), done.fetch_add(1, Ordering::Relaxed) + 1);
-        py
+        Ok(py)
     };
     let person_years: u64 = if todo.len() >= 2 * threads {
         // Many units: each of `threads` plain threads takes the next unit and simulates
@@ -184,8 +313,8 @@ pub fn run_batch(
                 let Some(u) = todo.get(next.fetch_add(1, Ordering::Relaxed)) else {
                     break;
                 };
-                match run_unit(&p, batch, &options.out, *u, None) {
-                    Ok(n) => py += finished(n),
+                match run_unit(&p, batch, &options.out, *u, None).and_then(|r| finished(*u, r)) {
+                    Ok(n) => py += n,
                     Err(e) => {
                         failed.store(true, Ordering::Relaxed);
                         return Err(e);
@@ -206,11 +335,17 @@ pub fn run_batch(
         let pool = pool(threads)?;
         let mut py = 0;
         for u in &todo {
-            py += finished(run_unit(&p, batch, &options.out, *u, Some(&pool))?);
+            py += finished(*u, run_unit(&p, batch, &options.out, *u, Some(&pool))?)?;
         }
         py
     };
-    let summarised = finish(batch, &p.units, &options.out, threads)?;
+    let summarised = match gatherer.into_inner().expect("no panics") {
+        Some(g) => {
+            write_summary(&g.into_collected()?, &options.out)?;
+            true
+        }
+        None => finish(batch, &p.units, &options.out, threads)?,
+    };
     Ok(BatchReport {
         units_total: p.units.len(),
         units_run: todo.len(),
@@ -221,46 +356,41 @@ pub fn run_batch(
     })
 }
 
-/// Writes `summary` and `sensitivity` when every unit of the batch is in `out`, reading
-/// the partitions on `threads` threads (0 = all cores).
+/// Writes `summary`, `sensitivity` and `risk` when every unit of the batch is in `out`,
+/// reading the partitions on `threads` threads (0 = all cores): after a merge, or when
+/// another shard completed the batch.
 fn finish(batch: &Batch, units: &[(usize, u64)], out: &Path, threads: usize) -> Result<bool> {
     if units.iter().any(|u| !marker(out, *u).exists()) {
         return Ok(false);
     }
-    let mut c = Collected::new(
-        batch
-            .scenarios
-            .iter()
-            .map(|s| (s.name.clone(), s.years))
-            .collect(),
-    );
-    // Each scenario-run's partitions, decoded a block at a time in parallel (13 ms each,
-    // so 6.5 s one after another for 5 scenarios x 100 runs) and added in order; a block
-    // at a time keeps memory flat in the number of runs.
+    let mut c = collected_of(batch);
+    // Each scenario-run's partitions, decoded a block at a time in parallel and added in
+    // order; a block at a time keeps memory flat in the number of runs.
     let parts: Vec<(usize, u64)> = batch
         .scenarios
         .iter()
         .enumerate()
         .flat_map(|(i, s)| (0..s.runs as u64).map(move |run| (i, run)))
         .collect();
-    let read = |&(i, run): &(usize, u64)| {
-        let layout = Layout::Partition {
-            scenario: batch.scenarios[i].name.clone(),
-            run,
-        };
-        Ok((
-            read_metrics(&out.join(layout.files("metrics").0))?,
-            read_draws(&out.join(layout.files("parameters").0))?,
-        ))
-    };
     let pool = pool(threads)?;
     for block in parts.chunks(16) {
-        let metrics: Vec<Result<_>> = pool.install(|| block.par_iter().map(read).collect());
+        let metrics: Vec<Result<_>> = pool.install(|| {
+            block
+                .par_iter()
+                .map(|(i, run)| read_scenario_run(batch, out, *i, *run))
+                .collect()
+        });
         for ((i, _), m) in block.iter().zip(metrics) {
             let (m, draws) = m?;
             c.add(*i, &m, &draws);
         }
     }
+    write_summary(&c, out)?;
+    Ok(true)
+}
+
+/// Writes the Monte Carlo tables of a whole batch: `summary`, `sensitivity` and `risk`.
+fn write_summary(c: &Collected, out: &Path) -> Result<()> {
     let mut staging = Staging::named(out, "summary")?;
     write_frame(
         &mut staging,
@@ -275,8 +405,7 @@ fn finish(batch: &Batch, units: &[(usize, u64)], out: &Path, threads: usize) -> 
         &sensitivity_frame(&c.sensitivity())?,
     )?;
     write_frame(&mut staging, &Layout::Flat, "risk", &risk_frame(&c.risk())?)?;
-    staging.commit()?;
-    Ok(true)
+    staging.commit()
 }
 
 /// Combines shard folders of one batch into `out`, then writes the summary if every unit
@@ -542,4 +671,52 @@ pub fn budget_table(out: &Path, formula: &str) -> Result<Vec<String>> {
     )?;
     staging.commit()?;
     Ok(lines)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::config::scenario::Overrides;
+
+    /// Units that arrive out of order, none of them held (so each is read back from its
+    /// partitions when its turn comes), give the summary of the partitions read in order.
+    #[test]
+    fn units_gathered_out_of_order_give_the_summary_of_the_partitions() {
+        let tmp = tempfile::tempdir().unwrap();
+        let mut batch = Batch::bundled().unwrap();
+        batch
+            .apply(&Overrides {
+                years: Some(2),
+                runs: Some(4),
+                population: None,
+                geography: None,
+                seed: None,
+            })
+            .unwrap();
+        let out = tmp.path().join("batch");
+        let options = BatchOptions {
+            out: out.clone(),
+            threads: 2,
+            shard: None,
+            datasets: DatasetSource::Bundled,
+        };
+        assert!(run_batch(&batch, &options, &|_, _| {}).unwrap().summarised);
+        let written = std::fs::read(out.join("summary.parquet")).unwrap();
+
+        let units = batch.units();
+        let mut g = Gatherer::new(&batch, &out, &units, &units, 1).unwrap();
+        g.hold = 0;
+        for u in units.iter().rev() {
+            let runs = g.read_back(*u).unwrap();
+            g.finished(*u, runs).unwrap();
+            assert!(g.ahead.values().all(Option::is_none), "nothing held");
+        }
+        let again = tmp.path().join("again");
+        std::fs::create_dir_all(&again).unwrap();
+        write_summary(&g.into_collected().unwrap(), &again).unwrap();
+        assert_eq!(
+            std::fs::read(again.join("summary.parquet")).unwrap(),
+            written
+        );
+    }
 }

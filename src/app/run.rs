@@ -172,7 +172,7 @@ fn run_single(
     drop(unit);
     let (metrics, draws) = per_scenario.remove(0);
     let scenario = batch.scenarios.into_iter().next().expect("one scenario");
-    let mut c = Collected::new(vec![(scenario.name.clone(), scenario.years)]);
+    let mut c = Collected::new(std::slice::from_ref(&scenario));
     c.add(0, &metrics, &draws);
     write_frame(
         &mut staging,

@@ -35,18 +35,36 @@ fn bad(path: &Path, column: &str, value: &str) -> CapsimError {
     }
 }
 
-fn levels(path: &Path, names: Vec<String>) -> Result<Vec<Level>> {
-    names
+/// A text column parsed into typed values, each distinct text parsed once: a table
+/// repeats a few hundred names over hundreds of thousands of rows. A text that does not
+/// parse is an error naming the file and column.
+fn parsed<T: Clone>(
+    df: &DataFrame,
+    path: &Path,
+    column: &str,
+    parse: impl Fn(&str) -> Option<T>,
+) -> Result<Vec<T>> {
+    let mut seen: HashMap<&str, T> = HashMap::new();
+    str_column(df, path, column)?
         .iter()
-        .map(|l| Level::parse(l).ok_or_else(|| bad(path, "level", l)))
+        .map(|x| {
+            let x = x.unwrap_or_default();
+            if let Some(v) = seen.get(x) {
+                return Ok(v.clone());
+            }
+            let v = parse(x).ok_or_else(|| bad(path, column, x))?;
+            seen.insert(x, v.clone());
+            Ok(v)
+        })
         .collect()
 }
 
-fn metrics_of(path: &Path, names: Vec<String>) -> Result<Vec<Metric>> {
-    names
-        .iter()
-        .map(|m| Metric::parse(m).ok_or_else(|| bad(path, "metric", m)))
-        .collect()
+fn levels(df: &DataFrame, path: &Path) -> Result<Vec<Level>> {
+    parsed(df, path, "level", Level::parse)
+}
+
+fn metrics_of(df: &DataFrame, path: &Path) -> Result<Vec<Metric>> {
+    parsed(df, path, "metric", Metric::parse)
 }
 
 /// The metrics of one scenario-run as a frame.
@@ -111,9 +129,9 @@ pub fn read_metrics_where(path: &Path, keep: Keep) -> Result<Metrics> {
 fn metrics_of_frame(df: &DataFrame, path: &Path) -> Result<Metrics> {
     Ok(Metrics {
         year: ints(df, path, "year")?,
-        level: levels(path, strings(df, path, "level")?)?,
+        level: levels(df, path)?,
         area: strings(df, path, "area")?,
-        metric: metrics_of(path, strings(df, path, "metric")?)?,
+        metric: metrics_of(df, path)?,
         value: floats(df, path, "value")?,
     })
 }
@@ -229,9 +247,9 @@ pub fn read_summary_where(path: &Path, keep: Keep) -> Result<Vec<SummaryRow>> {
 fn summary_rows(df: &DataFrame, path: &Path) -> Result<Vec<SummaryRow>> {
     let scenario = strings(df, path, "scenario")?;
     let year = ints(df, path, "year")?;
-    let level = levels(path, strings(df, path, "level")?)?;
+    let level = levels(df, path)?;
     let area = strings(df, path, "area")?;
-    let metric = metrics_of(path, strings(df, path, "metric")?)?;
+    let metric = metrics_of(df, path)?;
     let mean = floats(df, path, "mean")?;
     let cents: Vec<Vec<f64>> = CENTILES
         .iter()
@@ -315,7 +333,7 @@ pub fn read_risk_where(path: &Path, keep: Keep) -> Result<Vec<RiskRow>> {
     let df = kept(&read_parquet(path)?, path, keep, None)?;
     let scenario = strings(&df, path, "scenario")?;
     let year = ints(&df, path, "year")?;
-    let level = levels(path, strings(&df, path, "level")?)?;
+    let level = levels(&df, path)?;
     let area = strings(&df, path, "area")?;
     let formula = strings(&df, path, "formula")?;
     let n: Vec<Vec<f64>> = RISK_NUMBERS
