@@ -6,6 +6,7 @@ use std::collections::{BTreeMap, HashMap};
 use std::path::Path;
 
 use polars::prelude::*;
+use rayon::iter::{IntoParallelIterator, ParallelIterator};
 
 use crate::accounts::metric::Metric;
 use crate::accounts::metrics::Metrics;
@@ -424,76 +425,91 @@ pub type PeopleByCell = (i32, String, String, String, f64);
 /// rows, which read whole took gigabytes.
 pub fn read_population_by_cell(path: &Path) -> Result<Vec<PeopleByCell>> {
     const SLICE: usize = 1 << 20;
-    let columns = ["year", "age_band", "sex", "segment", "people"];
-    let mut sums: BTreeMap<(i32, String, String, String), f64> = BTreeMap::new();
     let n = parquet_rows(path)?;
-    let mut offset = 0;
-    while offset < n {
-        let df = read_parquet_columns(path, &columns, Some((offset, SLICE)))?;
-        offset += SLICE;
-        let year = ints(&df, path, "year")?;
-        let (b, s, g) = (
-            str_column(&df, path, "age_band")?,
-            str_column(&df, path, "sex")?,
-            str_column(&df, path, "segment")?,
-        );
-        let people = df
-            .column("people")
-            .and_then(|c| c.cast(&DataType::Float64))
-            .map_err(|e| bad(path, "people", &e.to_string()))?;
-        let people = people
-            .f64()
-            .map_err(|e| bad(path, "people", &e.to_string()))?;
-        // Each row's key as codes into the slice's few distinct years and labels, and the
-        // sums in a dense table of them: no hashing of strings per row. Each cell still
-        // sums its rows in order, from zero, and is added to the total once per slice.
-        let (mut ys, mut bs, mut ss, mut gs) = (
-            Distinct::default(),
-            Distinct::default(),
-            Distinct::default(),
-            Distinct::default(),
-        );
-        let codes: Vec<[usize; 4]> = b
-            .iter()
-            .zip(s.iter())
-            .zip(g.iter())
-            .enumerate()
-            .map(|(i, ((b, s), g))| {
-                [
-                    ys.code(year[i]),
-                    bs.code(b.unwrap_or_default()),
-                    ss.code(s.unwrap_or_default()),
-                    gs.code(g.unwrap_or_default()),
-                ]
-            })
-            .collect();
-        let dims = [ys.0.len(), bs.0.len(), ss.0.len(), gs.0.len()];
-        let at = |c: &[usize; 4]| ((c[0] * dims[1] + c[1]) * dims[2] + c[2]) * dims[3] + c[3];
-        let cells = dims.iter().product();
-        let (mut slice, mut seen) = (vec![0.0f64; cells], vec![false; cells]);
-        for (c, p) in codes.iter().zip(people.iter()) {
-            slice[at(c)] += p.unwrap_or(0.0);
-            seen[at(c)] = true;
-        }
-        for (y, yv) in ys.0.iter().enumerate() {
-            for (b, bv) in bs.0.iter().enumerate() {
-                for (s, sv) in ss.0.iter().enumerate() {
-                    for (g, gv) in gs.0.iter().enumerate() {
-                        let i = at(&[y, b, s, g]);
-                        if seen[i] {
-                            *sums
-                                .entry((*yv, bv.to_string(), sv.to_string(), gv.to_string()))
-                                .or_default() += slice[i];
-                        }
-                    }
-                }
-            }
-        }
+    // Slices summed in parallel and added in order. Each cell still sums its rows in
+    // order, from zero, and is added to the total once per slice.
+    let slices: Vec<Vec<(Key4, f64)>> = (0..n.div_ceil(SLICE))
+        .into_par_iter()
+        .map(|k| population_slice(path, k * SLICE, SLICE))
+        .collect::<Result<_>>()?;
+    let mut sums: BTreeMap<Key4, f64> = BTreeMap::new();
+    for (key, n) in slices.into_iter().flatten() {
+        *sums.entry(key).or_default() += n;
     }
     Ok(sums
         .into_iter()
         .map(|((y, b, s, g), n)| (y, b, s, g, n))
         .collect())
+}
+
+/// A population cell's key: year, age band, sex, segment.
+type Key4 = (i32, String, String, String);
+
+/// The people of each cell among `len` rows of a `population` table from `offset`, in the
+/// order of the cells' keys.
+fn population_slice(path: &Path, offset: usize, len: usize) -> Result<Vec<(Key4, f64)>> {
+    let columns = ["year", "age_band", "sex", "segment", "people"];
+    let df = read_parquet_columns(path, &columns, Some((offset, len)))?;
+    let year = ints(&df, path, "year")?;
+    let (b, s, g) = (
+        str_column(&df, path, "age_band")?,
+        str_column(&df, path, "sex")?,
+        str_column(&df, path, "segment")?,
+    );
+    let people = df
+        .column("people")
+        .and_then(|c| c.cast(&DataType::Float64))
+        .map_err(|e| bad(path, "people", &e.to_string()))?;
+    let people = people
+        .f64()
+        .map_err(|e| bad(path, "people", &e.to_string()))?;
+    // Each row's key as codes into the slice's few distinct years and labels, and the
+    // sums in a dense table of them: no hashing of strings per row.
+    let (mut ys, mut bs, mut ss, mut gs) = (
+        Distinct::default(),
+        Distinct::default(),
+        Distinct::default(),
+        Distinct::default(),
+    );
+    let codes: Vec<[usize; 4]> = b
+        .iter()
+        .zip(s.iter())
+        .zip(g.iter())
+        .enumerate()
+        .map(|(i, ((b, s), g))| {
+            [
+                ys.code(year[i]),
+                bs.code(b.unwrap_or_default()),
+                ss.code(s.unwrap_or_default()),
+                gs.code(g.unwrap_or_default()),
+            ]
+        })
+        .collect();
+    let dims = [ys.0.len(), bs.0.len(), ss.0.len(), gs.0.len()];
+    let at = |c: &[usize; 4]| ((c[0] * dims[1] + c[1]) * dims[2] + c[2]) * dims[3] + c[3];
+    let cells = dims.iter().product();
+    let (mut slice, mut seen) = (vec![0.0f64; cells], vec![false; cells]);
+    for (c, p) in codes.iter().zip(people.iter()) {
+        slice[at(c)] += p.unwrap_or(0.0);
+        seen[at(c)] = true;
+    }
+    let mut out = Vec::new();
+    for (y, yv) in ys.0.iter().enumerate() {
+        for (b, bv) in bs.0.iter().enumerate() {
+            for (s, sv) in ss.0.iter().enumerate() {
+                for (g, gv) in gs.0.iter().enumerate() {
+                    let i = at(&[y, b, s, g]);
+                    if seen[i] {
+                        out.push((
+                            (*yv, bv.to_string(), sv.to_string(), gv.to_string()),
+                            slice[i],
+                        ));
+                    }
+                }
+            }
+        }
+    }
+    Ok(out)
 }
 
 /// The distinct values of a column with few of them, in first-seen order, and the code of
@@ -623,7 +639,6 @@ pub fn read_run_values(
     scenarios: &[String],
     wanted: &[Metric],
 ) -> Result<Vec<RunValues>> {
-    let mut out = Vec::new();
     let values = |m: &Metrics| -> Vec<f64> {
         let last = m.year.iter().copied().max().unwrap_or(0);
         wanted
@@ -644,22 +659,37 @@ pub fn read_run_values(
             .collect()
     };
     // Only the last year's system rows are parsed.
-    let keep: Keep = &|l, y, last, _| l == Level::System && y == last;
+    fn last_system(l: Level, y: i32, last: i32, _: &str) -> bool {
+        l == Level::System && y == last
+    }
+    let keep: Keep = &last_system;
     let flat = dir.join("metrics.parquet");
     if flat.exists() {
-        if let Some(s) = scenarios.first() {
-            out.push((s.clone(), 0, values(&read_metrics_where(&flat, keep)?)));
-        }
-        return Ok(out);
+        return match scenarios.first() {
+            Some(s) => Ok(vec![(
+                s.clone(),
+                0,
+                values(&read_metrics_where(&flat, keep)?),
+            )]),
+            None => Ok(Vec::new()),
+        };
     }
+    let mut parts = Vec::new();
     for s in scenarios {
         for run in 0.. {
             let path = dir.join(format!("metrics/scenario={s}/run={run}/part-0.parquet"));
             if !path.exists() {
                 break;
             }
-            out.push((s.clone(), run, values(&read_metrics_where(&path, keep)?)));
+            parts.push((s, run, path));
         }
     }
-    Ok(out)
+    // Hundreds of small files for a large batch: read in parallel, kept in order.
+    parts
+        .into_par_iter()
+        .map(|(s, run, path)| {
+            let m = read_metrics_where(&path, &last_system)?;
+            Ok((s.clone(), run, values(&m)))
+        })
+        .collect()
 }
