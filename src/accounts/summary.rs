@@ -7,6 +7,9 @@
 
 use std::collections::{BTreeMap, HashMap};
 
+use foldhash::fast::FixedState;
+use rayon::prelude::*;
+
 use crate::accounts::metric::{FormulaMetric, Metric};
 use crate::accounts::metrics::Metrics;
 use crate::config::scenario::Scenario;
@@ -121,7 +124,7 @@ type Key = (usize, i32, Level, u32, u32);
 #[derive(Debug, Default)]
 struct Names {
     names: Vec<String>,
-    codes: HashMap<String, u32>,
+    codes: HashMap<String, u32, FixedState>,
 }
 
 impl Names {
@@ -159,9 +162,9 @@ pub struct Collected {
     areas: Names,
     metric_names: Names,
     /// The code of each metric's name.
-    metric_codes: HashMap<Metric, u32>,
+    metric_codes: HashMap<Metric, u32, FixedState>,
     /// Row of each key in `rows`.
-    index: HashMap<Key, usize>,
+    index: HashMap<Key, usize, FixedState>,
     /// Each key's metric (as first added) and values by run, in the order first added.
     rows: Vec<(Key, Metric, Vec<f64>)>,
     /// Per scenario: parameter name -> values by run.
@@ -280,10 +283,10 @@ impl Collected {
 
     /// The summary: per scenario, year, level, area and metric, the mean and centiles.
     pub fn summary(&self) -> Vec<SummaryRow> {
-        let mut sorted = Vec::new();
+        // Rows are independent: made in parallel (a national run has some 700,000), in order.
         self.sorted()
-            .into_iter()
-            .map(|((s, y, l, a, _), m, v)| {
+            .into_par_iter()
+            .map_init(Vec::new, |sorted, ((s, y, l, a, _), m, v)| {
                 sorted.clear();
                 sorted.extend_from_slice(v);
                 sorted.sort_by(f64::total_cmp);
@@ -295,7 +298,7 @@ impl Collected {
                     metric: m.clone(),
                     stat: Stat::from_centiles(
                         v.iter().sum::<f64>() / v.len() as f64,
-                        CENTILES.map(|(_, p)| quantile(&sorted, p)),
+                        CENTILES.map(|(_, p)| quantile(sorted, p)),
                     ),
                     runs: v.len() as u32,
                 }
