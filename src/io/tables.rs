@@ -19,7 +19,7 @@ use crate::core::error::{CapsimError, Result};
 use crate::data::geography::Geography;
 use crate::engine::simulation::NeighbourhoodResult;
 use crate::io::summary::{metrics_frame, parameters_frame};
-use crate::io::text::{coded, Texts};
+use crate::io::text::{Coded, Texts};
 
 crate::labelled_enum! {
     /// The tables every scenario-run writes: flat as `NAME.parquet` and `NAME.csv`, or as
@@ -97,7 +97,10 @@ pub fn write_run(
             for table in RunTable::ALL.into_iter().filter(|t| !from_results(*t)) {
                 let frame = match table {
                     RunTable::Metrics => metrics_frame(&metrics)?,
-                    RunTable::Budgets => budgets_frame(g, &budgets)?,
+                    RunTable::Budgets => {
+                        write_table(staging, layout, table.id(), &budgets_frame(g, &budgets))?;
+                        continue;
+                    }
                     RunTable::Parameters => parameters_frame(run.draws)?,
                     _ => unreachable!("tables made from results are streamed"),
                 };
@@ -332,51 +335,99 @@ impl TableWriter {
         Ok(())
     }
 
+    /// Writes `table` like [`TableWriter::write`] writes its frame, with the dictionary of
+    /// each coded column made from its codes ([`dictionary_from_codes`]). The CSV file,
+    /// if any, is written from the frame with its text gathered.
+    fn write_table(&mut self, table: &Table) -> Result<()> {
+        let single = table.parts.iter().all(|p| match p {
+            Part::Plain(c) => c.n_chunks() == 1,
+            Part::Coded(_) => true,
+        });
+        if self.csv.is_some() || !single {
+            return self.write(&table.frame()?);
+        }
+        if table.height == 0 {
+            return Ok(());
+        }
+        let arrays = table
+            .parts
+            .iter()
+            .map(|p| match p {
+                Part::Plain(c) => {
+                    let array = c
+                        .as_materialized_series()
+                        .to_arrow(0, CompatLevel::newest());
+                    Ok(match dictionary_of(array.as_ref()) {
+                        Some(d) => d.boxed(),
+                        None => array,
+                    })
+                }
+                Part::Coded(c) => Ok(match dictionary_from_codes(&c.dict, &c.codes) {
+                    Some(d) => d.boxed(),
+                    None => c
+                        .column()?
+                        .as_materialized_series()
+                        .to_arrow(0, CompatLevel::newest()),
+                }),
+            })
+            .collect::<PolarsResult<Vec<_>>>()
+            .map_err(|e| write_err(&self.path, e))?;
+        self.write_row_group(table.height, &arrays)
+            .map_err(|e| write_err(&self.path, e))
+    }
+
     /// Writes `df` as row groups, one per chunk, as `BatchedWriter::write_batch` does, but
     /// with each text column that is worth a dictionary handed over as one
     /// ([`dictionary_of`]), so the writer does not build it by hashing every row.
     fn write_parquet(&mut self, df: &DataFrame) -> PolarsResult<()> {
-        use polars_parquet::write::{
-            array_to_columns, CompressedPage, Compressor, DynIter, DynStreamingIterator,
-            FallibleStreamingIterator,
-        };
         for batch in df.iter_chunks(CompatLevel::newest(), false) {
             let rows = batch.len();
             if rows == 0 {
                 continue;
             }
-            let mut columns = Vec::new();
-            for ((array, field), encoding) in batch
+            let arrays: Vec<Box<dyn polars_arrow::array::Array>> = batch
                 .columns()
                 .iter()
-                .zip(&self.fields)
-                .zip(&self.encodings)
-            {
-                let dictionary = dictionary_of(array.as_ref());
-                let array: &dyn polars_arrow::array::Array = match &dictionary {
-                    Some(d) => d,
-                    None => array.as_ref(),
-                };
-                for pages in array_to_columns(array, field.clone(), self.options, encoding)? {
-                    let pages = pages.map(|page| {
-                        page.map_err(|e| {
-                            polars_parquet::read::ParquetError::FeatureNotSupported(format!(
-                                "reraised in polars: {e}"
-                            ))
-                        })
-                    });
-                    let compressed: DynStreamingIterator<'static, CompressedPage, PolarsError> =
-                        DynStreamingIterator::new(
-                            Compressor::new_from_vec(pages, self.options.compression, vec![])
-                                .map_err(PolarsError::from),
-                        );
-                    columns.push(Ok(compressed));
-                }
-            }
-            let mut writer = self.parquet.get_writer().lock().expect("not poisoned");
-            writer.write(rows as u64, DynIter::new(columns.into_iter()))?;
+                .map(|array| match dictionary_of(array.as_ref()) {
+                    Some(d) => d.boxed(),
+                    None => array.clone(),
+                })
+                .collect();
+            self.write_row_group(rows, &arrays)?;
         }
         Ok(())
+    }
+
+    /// Encodes and compresses one row group's columns as polars' writer does, and writes it.
+    fn write_row_group(
+        &mut self,
+        rows: usize,
+        arrays: &[Box<dyn polars_arrow::array::Array>],
+    ) -> PolarsResult<()> {
+        use polars_parquet::write::{
+            array_to_columns, CompressedPage, Compressor, DynIter, DynStreamingIterator,
+            FallibleStreamingIterator,
+        };
+        let mut columns = Vec::new();
+        for ((array, field), encoding) in arrays.iter().zip(&self.fields).zip(&self.encodings) {
+            for pages in array_to_columns(array.as_ref(), field.clone(), self.options, encoding)? {
+                let pages = pages.map(|page| {
+                    page.map_err(|e| {
+                        polars_parquet::read::ParquetError::FeatureNotSupported(format!(
+                            "reraised in polars: {e}"
+                        ))
+                    })
+                });
+                let compressed: DynStreamingIterator<'static, CompressedPage, PolarsError> =
+                    DynStreamingIterator::new(
+                        Compressor::new_from_vec(pages, self.options.compression, vec![])
+                            .map_err(PolarsError::from),
+                    );
+                columns.push(Ok(compressed));
+            }
+        }
+        let mut writer = self.parquet.get_writer().lock().expect("not poisoned");
+        writer.write(rows as u64, DynIter::new(columns.into_iter()))
     }
 
     fn finish(mut self) -> Result<()> {
@@ -404,8 +455,7 @@ impl TableWriter {
 fn dictionary_of(
     array: &dyn polars_arrow::array::Array,
 ) -> Option<polars_arrow::array::DictionaryArray<u32>> {
-    use polars_arrow::array::{Array, DictionaryArray, PrimitiveArray, Utf8ViewArray};
-    use polars_arrow::datatypes::{ArrowDataType, IntegerType};
+    use polars_arrow::array::{Array, Utf8ViewArray};
     let array = array.as_any().downcast_ref::<Utf8ViewArray>()?;
     let n = array.len();
     if n == 0 || array.null_count() > 0 {
@@ -442,6 +492,16 @@ fn dictionary_of(
     if n > 128 && 2 * values.len() > n {
         return None;
     }
+    text_dictionary(keys, &values)
+}
+
+/// A dictionary-encoded text array as the writer's own cast makes it.
+fn text_dictionary(
+    keys: Vec<u32>,
+    values: &[&str],
+) -> Option<polars_arrow::array::DictionaryArray<u32>> {
+    use polars_arrow::array::{DictionaryArray, PrimitiveArray, Utf8ViewArray};
+    use polars_arrow::datatypes::{ArrowDataType, IntegerType};
     DictionaryArray::try_new(
         ArrowDataType::Dictionary(
             IntegerType::UInt32,
@@ -497,6 +557,90 @@ pub fn write_frame(
     w.finish()
 }
 
+/// Writes one whole [`Table`] in `layout`.
+fn write_table(staging: &mut Staging, layout: &Layout, name: &str, t: &Table) -> Result<()> {
+    let mut w = TableWriter::new(&staging.table_paths(layout, name)?, &t.schema())?;
+    w.write_table(t)?;
+    w.finish()
+}
+
+/// A column of a [`Table`]: plain, or text kept as codes.
+enum Part<'a> {
+    Plain(Column),
+    Coded(Coded<'a>),
+}
+
+/// A table to write whose text columns built from codes stay codes: Parquet takes each
+/// one's dictionary straight from its codes, so no row's text is gathered (16 bytes a row
+/// a column) or hashed; only a CSV file gathers them. The population table of England has
+/// 18 million rows and six text columns.
+struct Table<'a> {
+    parts: Vec<Part<'a>>,
+    height: usize,
+}
+
+impl Table<'_> {
+    fn schema(&self) -> Schema {
+        self.parts
+            .iter()
+            .map(|p| match p {
+                Part::Plain(c) => c.field().into_owned(),
+                Part::Coded(c) => Field::new(c.name.into(), DataType::String),
+            })
+            .collect()
+    }
+
+    /// The table as a frame, its coded columns gathered into text.
+    fn frame(&self) -> Result<DataFrame> {
+        let err = |e| write_err(Path::new("(table)"), e);
+        let columns = self
+            .parts
+            .iter()
+            .map(|p| match p {
+                Part::Plain(c) => Ok(c.clone()),
+                Part::Coded(c) => c.column(),
+            })
+            .collect::<PolarsResult<Vec<Column>>>()
+            .map_err(err)?;
+        DataFrame::new(self.height, columns).map_err(err)
+    }
+}
+
+/// The dictionary polars' Parquet writer would make of a column that is `dict[codes[i]]`
+/// at row `i` (see [`dictionary_of`]): values in the order first seen, equal texts one
+/// value; `None` when more than half the rows are distinct.
+fn dictionary_from_codes(
+    dict: &[&str],
+    codes: &[IdxSize],
+) -> Option<polars_arrow::array::DictionaryArray<u32>> {
+    let n = codes.len();
+    if n == 0 {
+        return None;
+    }
+    // Equal texts under two codes are one value, as when the writer hashes the text.
+    let mut first_of: std::collections::HashMap<&str, usize> = Default::default();
+    let same: Vec<usize> = dict
+        .iter()
+        .enumerate()
+        .map(|(i, t)| *first_of.entry(t).or_insert(i))
+        .collect();
+    let mut key_of = vec![u32::MAX; dict.len()];
+    let mut values: Vec<&str> = Vec::new();
+    let mut keys: Vec<u32> = Vec::with_capacity(n);
+    for c in codes {
+        let c = same[*c as usize];
+        if key_of[c] == u32::MAX {
+            key_of[c] = values.len() as u32;
+            values.push(dict[c]);
+        }
+        keys.push(key_of[c]);
+    }
+    if n > 128 && 2 * values.len() > n {
+        return None;
+    }
+    text_dictionary(keys, &values)
+}
+
 /// Geography columns repeated on every row: which neighbourhood a row belongs to, as codes
 /// into the geography's names (see [`crate::io::text`]). The code one past the last name is
 /// the nation (`system`) or empty (`place`, `neighbourhood`), for rows of wider areas.
@@ -544,7 +688,7 @@ impl<'a> Area<'a> {
         self.neighbourhood.resize(n, neighbourhood as IdxSize);
     }
 
-    fn columns(self) -> PolarsResult<Vec<Column>> {
+    fn parts(self) -> [Part<'a>; 3] {
         use crate::core::level::ENGLAND;
         let g = self.g;
         let mut systems: Vec<&str> = g.systems.iter().map(String::as_str).collect();
@@ -553,35 +697,35 @@ impl<'a> Area<'a> {
         places.push("");
         let mut nbs: Vec<&str> = g.neighbourhoods.iter().map(|n| n.name.as_str()).collect();
         nbs.push("");
-        Ok(vec![
-            coded("system", &systems, &self.system)?,
-            coded("place", &places, &self.place)?,
-            coded("neighbourhood", &nbs, &self.neighbourhood)?,
-        ])
+        [
+            labels("system", systems, self.system),
+            labels("place", places, self.place),
+            labels("neighbourhood", nbs, self.neighbourhood),
+        ]
     }
 }
 
-fn frame(year: Vec<i32>, area: Area, rest: Vec<Column>) -> Result<DataFrame> {
-    let err = |e| write_err(Path::new("(table)"), e);
-    let mut cols = vec![Column::new("year".into(), year)];
-    cols.extend(area.columns().map_err(err)?);
-    cols.extend(rest);
-    DataFrame::new_infer_height(cols).map_err(err)
+fn frame<'a>(year: Vec<i32>, area: Area<'a>, rest: Vec<Part<'a>>) -> Table<'a> {
+    let height = year.len();
+    let mut parts = vec![Part::Plain(Column::new("year".into(), year))];
+    parts.extend(area.parts());
+    parts.extend(rest);
+    Table { parts, height }
 }
 
-/// A text column from codes into `dict`, for the frames of this module.
-fn labels(name: &str, dict: &[&str], codes: &[IdxSize]) -> Result<Column> {
-    coded(name, dict, codes).map_err(|e| write_err(Path::new("(table)"), e))
+/// A text column of codes into `dict`, for the tables of this module.
+fn labels<'a>(name: &'a str, dict: Vec<&'a str>, codes: Vec<IdxSize>) -> Part<'a> {
+    Part::Coded(Coded { name, dict, codes })
 }
 
 /// Population at the start of each year by age band, sex, quintile and segment. Cells with
 /// nobody in them are left out (a missing row means zero people).
-fn population_frame(
-    g: &Geography,
-    segments: &[String],
+fn population_frame<'a>(
+    g: &'a Geography,
+    segments: &'a [String],
     results: &[NeighbourhoodResult],
     range: std::ops::Range<usize>,
-) -> Result<DataFrame> {
+) -> Result<Table<'a>> {
     let ns = segments.len();
     let cells = n_cells(ns);
     // Rows counted first, so no column grows by copying itself.
@@ -625,24 +769,24 @@ fn population_frame(
         area.push_n(k, year.len() - before);
     }
     let segments: Vec<&str> = segments.iter().map(String::as_str).collect();
-    frame(
+    Ok(frame(
         year,
         area,
         vec![
-            labels("age_band", &BAND_LABELS, &band)?,
-            labels("sex", &SEX_LABELS, &sex)?,
-            Column::new("imd_quintile".into(), imd),
-            labels("segment", &segments, &seg)?,
-            Column::new("people".into(), people),
+            labels("age_band", BAND_LABELS.to_vec(), band),
+            labels("sex", SEX_LABELS.to_vec(), sex),
+            Part::Plain(Column::new("imd_quintile".into(), imd)),
+            labels("segment", segments, seg),
+            Part::Plain(Column::new("people".into(), people)),
         ],
-    )
+    ))
 }
 
-fn flows_frame(
-    g: &Geography,
+fn flows_frame<'a>(
+    g: &'a Geography,
     results: &[NeighbourhoodResult],
     range: std::ops::Range<usize>,
-) -> Result<DataFrame> {
+) -> Result<Table<'a>> {
     let (mut year, mut area) = (Vec::new(), Area::new(g, 0));
     let mut cols: [Vec<u64>; 6] = Default::default();
     for k in range {
@@ -673,18 +817,18 @@ fn flows_frame(
     let rest = names
         .iter()
         .zip(cols)
-        .map(|(n, c)| Column::new((*n).into(), c))
+        .map(|(n, c)| Part::Plain(Column::new((*n).into(), c)))
         .collect();
-    frame(year, area, rest)
+    Ok(frame(year, area, rest))
 }
 
 /// Activity counts and cost (pounds, from exact integer pence) by setting and segment.
-fn activity_frame(
-    g: &Geography,
-    segments: &[String],
+fn activity_frame<'a>(
+    g: &'a Geography,
+    segments: &'a [String],
     results: &[NeighbourhoodResult],
     range: std::ops::Range<usize>,
-) -> Result<DataFrame> {
+) -> Result<Table<'a>> {
     let rows: usize = results[range.clone()]
         .iter()
         .map(|r| r.activity.len() * Setting::ALL.len() * segments.len())
@@ -709,34 +853,34 @@ fn activity_frame(
     }
     let settings: Vec<&str> = Setting::ALL.iter().map(|s| s.id()).collect();
     let segments: Vec<&str> = segments.iter().map(String::as_str).collect();
-    frame(
+    Ok(frame(
         year,
         area,
         vec![
-            labels("setting", &settings, &setting)?,
-            labels("segment", &segments, &seg)?,
-            Column::new("count".into(), count),
-            Column::new("cost".into(), cost),
+            labels("setting", settings, setting),
+            labels("segment", segments, seg),
+            Part::Plain(Column::new("count".into(), count)),
+            Part::Plain(Column::new("cost".into(), cost)),
         ],
-    )
+    ))
 }
 
 /// Writes a per-neighbourhood table in batches of neighbourhoods, so memory stays small
 /// even for all of England: `build(range)` makes the rows of those neighbourhoods. (Building
 /// the next batch while writing the last saved no time on two cores, and a population batch
 /// of England holds about 150 MB while it is built.)
-fn write_streamed(
+fn write_streamed<'a>(
     paths: &TablePaths,
     n: usize,
-    build: impl Fn(std::ops::Range<usize>) -> Result<DataFrame>,
+    build: impl Fn(std::ops::Range<usize>) -> Result<Table<'a>>,
 ) -> Result<()> {
     let first = build(0..BATCH.min(n))?;
-    let mut writer = TableWriter::new(paths, first.schema())?;
-    writer.write(&first)?;
+    let mut writer = TableWriter::new(paths, &first.schema())?;
+    writer.write_table(&first)?;
     drop(first);
     let mut start = BATCH;
     while start < n {
-        writer.write(&build(start..(start + BATCH).min(n))?)?;
+        writer.write_table(&build(start..(start + BATCH).min(n))?)?;
         start += BATCH;
     }
     writer.finish()
@@ -765,7 +909,7 @@ pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<()> {
 }
 
 /// The budgets of one scenario-run as a frame (money in pounds, from exact pence).
-fn budgets_frame(g: &Geography, b: &Budgets) -> Result<DataFrame> {
+fn budgets_frame<'a>(g: &'a Geography, b: &'a Budgets) -> Table<'a> {
     use crate::core::level::Level;
     let mut area = Area::new(g, b.level.len());
     let (nation, no_place, no_nb) = area.none();
@@ -803,27 +947,30 @@ fn budgets_frame(g: &Geography, b: &Budgets) -> Result<DataFrame> {
     let sector = texts(&mut b.sector.iter().map(|s| s.id()));
     let mut formula = Texts::with_capacity(b.formula.len());
     b.formula.iter().for_each(|f| formula.push(f));
-    let err = |e| write_err(Path::new("(budgets)"), e);
+    let number = |name: &str, values: Vec<f64>| Part::Plain(Column::new(name.into(), values));
     frame(
         b.year.clone(),
         area,
         vec![
-            sector.column("sector").map_err(err)?,
-            formula.column("formula").map_err(err)?,
-            Column::new("weighted_population".into(), &b.weighted_population),
-            Column::new("budget".into(), pounds(&b.budget)),
-            Column::new("spend".into(), pounds(&b.spend)),
-            Column::new("position".into(), pounds(&b.position)),
-            Column::new(
-                "position_after_risk_share".into(),
+            Part::Coded(sector.into_coded("sector")),
+            Part::Coded(formula.into_coded("formula")),
+            Part::Plain(Column::new(
+                "weighted_population".into(),
+                &b.weighted_population,
+            )),
+            number("budget", pounds(&b.budget)),
+            number("spend", pounds(&b.spend)),
+            number("position", pounds(&b.position)),
+            number(
+                "position_after_risk_share",
                 pounds(&b.position_after_risk_share),
             ),
-            level.column("level").map_err(err)?,
-            Column::new("people".into(), &b.people),
-            Column::new("budget_per_head".into(), per_head(&b.budget)),
-            Column::new("spend_per_head".into(), per_head(&b.spend)),
-            Column::new("position_per_head".into(), per_head(&b.position)),
-            Column::new("distance_from_target".into(), pounds(&distance)),
+            Part::Coded(level.into_coded("level")),
+            Part::Plain(Column::new("people".into(), &b.people)),
+            number("budget_per_head", per_head(&b.budget)),
+            number("spend_per_head", per_head(&b.spend)),
+            number("position_per_head", per_head(&b.position)),
+            number("distance_from_target", pounds(&distance)),
         ],
     )
 }
@@ -840,9 +987,9 @@ mod tests {
     #[test]
     fn parquet_is_the_bytes_polars_writes() {
         let n = 5_000;
-        let labels = ["0-4", "5-9", "male", "female", "healthy", "frailty", "90+"];
+        let words = ["0-4", "5-9", "male", "female", "healthy", "frailty", "90+"];
         let codes: Vec<IdxSize> = (0..n).map(|i| ((i * 7 + i / 3) % 7) as IdxSize).collect();
-        let few: Vec<&str> = (0..n).map(|i| labels[(i * 5 + i / 11) % 7]).collect();
+        let few: Vec<&str> = (0..n).map(|i| words[(i * 5 + i / 11) % 7]).collect();
         let many: Vec<String> = (0..n)
             .map(|i| format!("PCN {}", (i * 13) % 4_000))
             .collect();
@@ -850,7 +997,7 @@ mod tests {
         let frames = [
             DataFrame::new_infer_height(vec![
                 Column::new("few".into(), &few),
-                coded("coded", &labels, &codes).unwrap(),
+                crate::io::text::coded("coded", &words, &codes).unwrap(),
                 Column::new("many".into(), &many),
                 Column::new("half".into(), &half),
                 Column::new(
@@ -866,6 +1013,55 @@ mod tests {
             .unwrap(),
         ];
         let dir = tempfile::tempdir().unwrap();
+        // Tables with coded columns: their dictionaries come from the codes.
+        let dict = ["b", "a", "c", "a", ""];
+        let names: Vec<String> = (0..4_000).map(|i| format!("PCN {i}")).collect();
+        let names: Vec<&str> = names.iter().map(String::as_str).collect();
+        let table = |rows: usize| Table {
+            parts: vec![
+                labels(
+                    "labels",
+                    dict.to_vec(),
+                    (0..rows)
+                        .map(|i| ((i * 3 + i / 7) % 5) as IdxSize)
+                        .collect(),
+                ),
+                labels(
+                    "many",
+                    names.clone(),
+                    (0..rows).map(|i| ((i * 13) % 4_000) as IdxSize).collect(),
+                ),
+                labels(
+                    "half",
+                    names.clone(),
+                    (0..rows).map(|i| (i / 2) as IdxSize).collect(),
+                ),
+                Part::Plain(Column::new("few".into(), &few[..rows])),
+                Part::Plain(Column::new(
+                    "value".into(),
+                    (0..rows).map(|i| i as f64).collect::<Vec<_>>(),
+                )),
+            ],
+            height: rows,
+        };
+        for (k, t) in [table(3_000), table(100)].iter().enumerate() {
+            let ours = dir.path().join(format!("table-{k}.parquet"));
+            let paths = TablePaths {
+                parquet: ours.clone(),
+                csv: None,
+            };
+            let mut w = TableWriter::new(&paths, &t.schema()).unwrap();
+            w.write_table(t).unwrap();
+            w.finish().unwrap();
+            let theirs = dir.path().join(format!("frame-{k}.parquet"));
+            ParquetWriter::new(File::create(&theirs).unwrap())
+                .finish(&mut t.frame().unwrap())
+                .unwrap();
+            assert!(
+                std::fs::read(&ours).unwrap() == std::fs::read(&theirs).unwrap(),
+                "table {k}: our Parquet differs from polars' own"
+            );
+        }
         for (k, df) in frames.iter().enumerate() {
             let ours = dir.path().join(format!("ours-{k}.parquet"));
             let paths = TablePaths {

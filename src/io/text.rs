@@ -15,6 +15,22 @@ pub fn coded(name: &str, dict: &[&str], codes: &[IdxSize]) -> PolarsResult<Colum
     Ok(values.take(codes)?.into_series().into_column())
 }
 
+/// A text column kept as codes into its dictionary until it is written: the Parquet
+/// writer takes its dictionary straight from the codes (`io::tables`), and only a CSV
+/// file, which needs each row's text, gathers it ([`Coded::column`]).
+pub struct Coded<'a> {
+    pub name: &'a str,
+    pub dict: Vec<&'a str>,
+    pub codes: Vec<IdxSize>,
+}
+
+impl Coded<'_> {
+    /// The column of text, row `i` being `dict[codes[i]]`.
+    pub fn column(&self) -> PolarsResult<Column> {
+        coded(self.name, &self.dict, &self.codes)
+    }
+}
+
 /// Codes of arbitrary text pushed row by row, with its dictionary in first-seen order.
 #[derive(Default)]
 pub struct Texts<'a> {
@@ -49,5 +65,14 @@ impl<'a> Texts<'a> {
 
     pub fn column(&self, name: &str) -> PolarsResult<Column> {
         coded(name, &self.dict, &self.codes)
+    }
+
+    /// The codes as a column written from them.
+    pub fn into_coded(self, name: &'a str) -> Coded<'a> {
+        Coded {
+            name,
+            dict: self.dict,
+            codes: self.codes,
+        }
     }
 }
