@@ -259,6 +259,7 @@ pub fn write_unit(
         "the simulated spend",
     )?;
     let mut out = Vec::new();
+    let mut layouts: Vec<Layout> = Vec::new();
     for (j, s) in u.members.iter().enumerate() {
         let scenario = &batch.scenarios[*s];
         let layout = if flat {
@@ -269,6 +270,11 @@ pub fn write_unit(
                 run,
             }
         };
+        // The first scenario written before this one on the same population path.
+        let path = u.plan.scenarios[j + 1].path;
+        let same_people_as = (0..j)
+            .find(|i| u.plan.scenarios[i + 1].path == path)
+            .map(|i| &layouts[i]);
         let levers = &u.plan.scenarios[j + 1].levers;
         let results = &u.results[j + 1];
         let (metrics, _) = write_run(
@@ -279,6 +285,7 @@ pub fn write_unit(
                 segments: p.model.segments.ids(),
                 results,
                 draws: &levers.draws,
+                same_people_as,
             },
             || {
                 compute(
@@ -294,6 +301,7 @@ pub fn write_unit(
             },
         )?;
         out.push((metrics, levers.draws.clone()));
+        layouts.push(layout);
     }
     Ok(out)
 }

@@ -44,6 +44,16 @@ pub struct RunOutput<'a> {
     pub results: &'a [NeighbourhoodResult],
     /// Drawn uncertain parameters (name, value).
     pub draws: &'a [(String, f64)],
+    /// An earlier scenario-run of the same staging folder on the same population path:
+    /// its population and flows tables are this run's too (the same people), so their
+    /// files are copied instead of encoded again.
+    pub same_people_as: Option<&'a Layout>,
+}
+
+/// Whether a table depends only on the population path (people and their flows), so
+/// scenario-runs sharing a path share it byte for byte.
+fn of_people(table: RunTable) -> bool {
+    matches!(table, RunTable::Population | RunTable::Flows)
 }
 
 /// Whether a table is made from the simulated results alone (and can be written while
@@ -69,7 +79,15 @@ pub fn write_run(
     let (g, segments, results) = (run.geography, run.segments, run.results);
     let mut streamed = Vec::new();
     for table in RunTable::ALL.into_iter().filter(|t| from_results(*t)) {
-        streamed.push((table, staging.table_paths(layout, table.id())?));
+        let source = run
+            .same_people_as
+            .filter(|_| of_people(table))
+            .map(|earlier| staging.staged(earlier, table.id()));
+        let paths = staging.table_paths(layout, table.id())?;
+        match source {
+            Some(from) => copy_table(&from, &paths)?,
+            None => streamed.push((table, paths)),
+        }
     }
     std::thread::scope(|scope| {
         let writers: Vec<_> = streamed
@@ -114,6 +132,16 @@ pub fn write_run(
         }
         written.map(|_| (metrics, budgets))
     })
+}
+
+/// Copies a table's files written earlier into the paths of another.
+fn copy_table(from: &TablePaths, to: &TablePaths) -> Result<()> {
+    let copy = |a: &Path, b: &Path| std::fs::copy(a, b).map_err(|e| CapsimError::io(b, e));
+    copy(&from.parquet, &to.parquet)?;
+    if let (Some(a), Some(b)) = (&from.csv, &to.csv) {
+        copy(a, b)?;
+    }
+    Ok(())
 }
 
 /// Neighbourhoods per written batch: bounds memory while keeping row groups large.
@@ -190,6 +218,17 @@ impl Staging {
                 None => None,
             },
         })
+    }
+
+    /// The paths table `name` in `layout` was written to in this folder.
+    fn staged(&self, layout: &Layout, name: &str) -> TablePaths {
+        let (pq, csv) = layout.files(name);
+        TablePaths {
+            parquet: self.dir.join(pq),
+            csv: csv
+                .filter(|_| self.wants_csv(name))
+                .map(|c| self.dir.join(c)),
+        }
     }
 
     /// Whether flat table `name` is written as CSV too.

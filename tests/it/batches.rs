@@ -145,6 +145,23 @@ fn batch_writes_hive_partitions_and_a_summary() {
         "{sens}"
     );
 
+    // Scenarios on one population path share their population and flows files (copied,
+    // not encoded again): the bytes of wards written alone, and not those of prevention,
+    // whose mortality effect puts it on a path of its own.
+    let alone = tmp.path().join("alone");
+    let wards = Scenario::load(&tmp.path().join("wards.toml")).unwrap();
+    run_batch(&Batch::single(wards), &options(&alone, 2, None), &|_, _| {}).unwrap();
+    for t in ["population", "flows"] {
+        for k in 0..6 {
+            let part = |dir: &Path, s: &str| {
+                std::fs::read(dir.join(format!("{t}/scenario={s}/run={k}/part-0.parquet"))).unwrap()
+            };
+            assert!(part(&out, "wards") == part(&alone, "wards"), "{t} {k}");
+            assert!(part(&out, "wards") == part(&out, "small"), "{t} {k}");
+            assert!(part(&out, "prevention") != part(&out, "small"), "{t} {k}");
+        }
+    }
+
     // A re-run finds everything done and changes nothing.
     let before = tree(&out);
     let again = run_batch(&b, &options(&out, 2, None), &|_, _| {}).unwrap();
