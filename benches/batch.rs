@@ -1,7 +1,7 @@
 //! The batch benchmark of issue 4: the shipped comparison (`scenarios/batch.toml`: five
 //! scenarios) on the bundled 1.5-million-person system, 10 years, 100 Monte Carlo runs:
 //! 7.5 billion scenario person-years. It runs once (a criterion loop of ten samples of
-//! this 80-second job would take a quarter of an hour on two cores) and prints wall time,
+//! this one-minute job would take ten minutes on two cores) and prints wall time,
 //! scenario person-years per
 //! second (what the batch delivers) and simulated person-years per second (population paths
 //! actually stepped: scenarios that change nobody's health share the baseline's).
