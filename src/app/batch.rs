@@ -17,7 +17,6 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Mutex;
 use std::time::Instant;
 
-use rayon::prelude::*;
 use serde::Serialize;
 
 use crate::accounts::metric::{FormulaMetric, Metric};
@@ -372,15 +371,35 @@ fn finish(batch: &Batch, units: &[(usize, u64)], out: &Path, threads: usize) -> 
         .enumerate()
         .flat_map(|(i, s)| (0..s.runs as u64).map(move |run| (i, run)))
         .collect();
-    let pool = pool(threads)?;
+    let threads = if threads == 0 {
+        std::thread::available_parallelism().map_or(1, |n| n.get())
+    } else {
+        threads
+    };
     for block in parts.chunks(16) {
-        let metrics: Vec<Result<_>> = pool.install(|| {
-            block
-                .par_iter()
-                .map(|(i, run)| read_scenario_run(batch, out, *i, *run))
-                .collect()
+        // Plain threads, each taking every `threads`-th file of the block: on rayon's
+        // workers polars' reader holds far more memory than the files need.
+        let mut metrics: Vec<Option<Result<ScenarioRun>>> =
+            (0..block.len()).map(|_| None).collect();
+        std::thread::scope(|scope| {
+            let readers: Vec<_> = (0..threads.min(block.len()))
+                .map(|t| {
+                    scope.spawn(move || {
+                        (t..block.len())
+                            .step_by(threads)
+                            .map(|k| (k, read_scenario_run(batch, out, block[k].0, block[k].1)))
+                            .collect::<Vec<_>>()
+                    })
+                })
+                .collect();
+            for r in readers {
+                for (k, m) in r.join().expect("readers do not panic") {
+                    metrics[k] = Some(m);
+                }
+            }
         });
         for ((i, _), m) in block.iter().zip(metrics) {
+            let m = m.expect("every file of the block is read");
             let (m, draws) = m?;
             c.add(*i, &m, &draws);
         }
