@@ -31,6 +31,7 @@ use crate::core::error::{CapsimError, Result};
 use crate::core::level::Level;
 use crate::data::datasets::DatasetSource;
 use crate::engine::simulation::pool;
+use crate::io::read::read_on_threads;
 use crate::io::summary::{
     budget_table_frame, read_draws, read_metrics, read_summary, read_summary_where, risk_frame,
     sensitivity_frame, summary_frame,
@@ -185,7 +186,7 @@ impl<'a> Gatherer<'a> {
             next: 0,
             ahead: BTreeMap::new(),
             hold: 2 * threads + 2,
-            collected: collected_of(batch),
+            collected: Collected::new(&batch.scenarios),
         })
     }
 
@@ -237,11 +238,6 @@ impl<'a> Gatherer<'a> {
         );
         Ok(self.collected)
     }
-}
-
-/// An empty [`Collected`] for the batch's scenarios.
-fn collected_of(batch: &Batch) -> Collected {
-    Collected::new(&batch.scenarios)
 }
 
 /// Scenario `i`'s metrics and drawn parameters of one run, read from its partitions.
@@ -362,7 +358,7 @@ fn finish(batch: &Batch, units: &[(usize, u64)], out: &Path, threads: usize) -> 
     if units.iter().any(|u| !marker(out, *u).exists()) {
         return Ok(false);
     }
-    let mut c = collected_of(batch);
+    let mut c = Collected::new(&batch.scenarios);
     // Each scenario-run's partitions, decoded a block at a time in parallel and added in
     // order; a block at a time keeps memory flat in the number of runs.
     let parts: Vec<(usize, u64)> = batch
@@ -371,36 +367,11 @@ fn finish(batch: &Batch, units: &[(usize, u64)], out: &Path, threads: usize) -> 
         .enumerate()
         .flat_map(|(i, s)| (0..s.runs as u64).map(move |run| (i, run)))
         .collect();
-    let threads = if threads == 0 {
-        std::thread::available_parallelism().map_or(1, |n| n.get())
-    } else {
-        threads
-    };
     for block in parts.chunks(16) {
-        // Plain threads, each taking every `threads`-th file of the block: on rayon's
-        // workers polars' reader holds far more memory than the files need.
-        let mut metrics: Vec<Option<Result<ScenarioRun>>> =
-            (0..block.len()).map(|_| None).collect();
-        std::thread::scope(|scope| {
-            let readers: Vec<_> = (0..threads.min(block.len()))
-                .map(|t| {
-                    scope.spawn(move || {
-                        (t..block.len())
-                            .step_by(threads)
-                            .map(|k| (k, read_scenario_run(batch, out, block[k].0, block[k].1)))
-                            .collect::<Vec<_>>()
-                    })
-                })
-                .collect();
-            for r in readers {
-                for (k, m) in r.join().expect("readers do not panic") {
-                    metrics[k] = Some(m);
-                }
-            }
-        });
-        for ((i, _), m) in block.iter().zip(metrics) {
-            let m = m.expect("every file of the block is read");
-            let (m, draws) = m?;
+        let metrics = read_on_threads(block.len(), threads, |k| {
+            read_scenario_run(batch, out, block[k].0, block[k].1)
+        })?;
+        for ((i, _), (m, draws)) in block.iter().zip(metrics) {
             c.add(*i, &m, &draws);
         }
     }

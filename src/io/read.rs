@@ -7,6 +7,44 @@ use polars::prelude::*;
 
 use crate::core::error::{CapsimError, Result};
 
+/// `read(k)` for every `k` in `0..count`, on `threads` plain threads (0 = all cores), each
+/// taking every `threads`-th `k`; the results in order of `k`, or the first error in that
+/// order. Plain threads, not rayon's: called from a rayon worker, polars' Parquet reader
+/// holds far more memory than the rows asked for (a sliced read of England's population
+/// took 814 MB, 400 small metrics files 600 MB).
+pub fn read_on_threads<T: Send>(
+    count: usize,
+    threads: usize,
+    read: impl Fn(usize) -> Result<T> + Sync,
+) -> Result<Vec<T>> {
+    let threads = match threads {
+        0 => std::thread::available_parallelism().map_or(1, |n| n.get()),
+        n => n,
+    };
+    let mut out: Vec<Option<Result<T>>> = (0..count).map(|_| None).collect();
+    std::thread::scope(|scope| {
+        let read = &read;
+        let readers: Vec<_> = (0..threads.min(count))
+            .map(|t| {
+                scope.spawn(move || {
+                    (t..count)
+                        .step_by(threads)
+                        .map(|k| (k, read(k)))
+                        .collect::<Vec<_>>()
+                })
+            })
+            .collect();
+        for r in readers {
+            for (k, v) in r.join().expect("readers do not panic") {
+                out[k] = Some(v);
+            }
+        }
+    });
+    out.into_iter()
+        .map(|v| v.expect("every k is read"))
+        .collect()
+}
+
 /// Reads a Parquet file whole.
 pub fn read_parquet(path: &Path) -> Result<DataFrame> {
     let f = File::open(path).map_err(|e| CapsimError::io(path, e))?;

@@ -15,7 +15,8 @@ use crate::accounts::summary::{RiskRow, SensitivityRow, Stat, SummaryRow, CENTIL
 use crate::core::error::{CapsimError, Result};
 use crate::core::level::Level;
 use crate::io::read::{
-    floats, ints, parquet_rows, read_parquet, read_parquet_columns, rows_where, str_column, strings,
+    floats, ints, parquet_rows, read_on_threads, read_parquet, read_parquet_columns, rows_where,
+    str_column, strings,
 };
 use crate::io::text::{coded, Texts};
 
@@ -427,28 +428,8 @@ pub fn read_population_by_cell(path: &Path) -> Result<Vec<PeopleByCell>> {
     let n = parquet_rows(path)?;
     // Slices summed in parallel and added in order. Each cell still sums its rows in
     // order, from zero, and is added to the total once per slice.
-    let count = n.div_ceil(SLICE);
-    let threads = std::thread::available_parallelism().map_or(1, |t| t.get());
-    // Plain threads, each taking every `threads`-th slice: called from a rayon worker,
-    // polars' reader decodes the whole file instead of the slice (800 MB for England).
-    let mut slices: Vec<Vec<(Key4, f64)>> = vec![Vec::new(); count];
-    std::thread::scope(|scope| {
-        let workers: Vec<_> = (0..threads.min(count))
-            .map(|t| {
-                scope.spawn(move || {
-                    (t..count)
-                        .step_by(threads)
-                        .map(|k| Ok((k, population_slice(path, k * SLICE, SLICE)?)))
-                        .collect::<Result<Vec<_>>>()
-                })
-            })
-            .collect();
-        for w in workers {
-            for (k, slice) in w.join().expect("readers do not panic")? {
-                slices[k] = slice;
-            }
-        }
-        Ok::<(), CapsimError>(())
+    let slices = read_on_threads(n.div_ceil(SLICE), 0, |k| {
+        population_slice(path, k * SLICE, SLICE)
     })?;
     let mut sums: BTreeMap<Key4, f64> = BTreeMap::new();
     for (key, n) in slices.into_iter().flatten() {
