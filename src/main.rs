@@ -66,7 +66,7 @@ struct Common {
     #[arg(long, default_value_t = 0)]
     threads: usize,
     /// Output folder.
-    #[arg(long, default_value = "out")]
+    #[arg(long, default_value = "out", value_parser = output_folder)]
     out: PathBuf,
     /// Folder of datasets to use instead of the bundled copy.
     #[arg(long)]
@@ -148,7 +148,7 @@ enum Command {
         #[arg(required = true)]
         dirs: Vec<PathBuf>,
         /// Folder to write the merged batch into.
-        #[arg(long)]
+        #[arg(long, value_parser = output_folder)]
         out: PathBuf,
         /// Do not draw charts and the HTML report.
         #[arg(long)]
@@ -189,7 +189,7 @@ enum Import {
         #[arg(required = true)]
         files: Vec<PathBuf>,
         /// Geography folder to write.
-        #[arg(long)]
+        #[arg(long, value_parser = output_folder)]
         out: PathBuf,
         /// Keep only this ICB (ICB_CODE); repeat for more. All by default.
         #[arg(long, value_name = "CODE")]
@@ -220,6 +220,16 @@ enum Exit {
     Ok = 0,
     Failure = 1,
     BadInput = 2,
+}
+
+/// An output folder: a path that is a folder or does not exist yet. An existing file is
+/// refused as a bad argument (exit 2), like every other, before any work.
+fn output_folder(s: &str) -> Result<PathBuf, String> {
+    let p = PathBuf::from(s);
+    if p.exists() && !p.is_dir() {
+        return Err(format!("{s} is a file; give a folder (new or existing)"));
+    }
+    Ok(p)
 }
 
 fn main() -> ExitCode {

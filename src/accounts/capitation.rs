@@ -578,22 +578,20 @@ fn pooled_part(p: f64, values: &[i64]) -> Vec<i64> {
     split(&w, pence)
 }
 
-/// Pence of each sector of one neighbourhood-year: spend on care plus intervention costs
-/// (counted in community services, where shift-left money goes).
-fn sector_spend(model: &Model, r: &NeighbourhoodResult, y: usize) -> [i64; N_SECTORS] {
-    let mut out = [0i64; N_SECTORS];
-    for s in Setting::ALL {
-        out[model.activity.sector(s) as usize] += r.activity[y].pence_of(s);
-    }
-    out[Sector::Community as usize] += r.interventions[y].cost_pence.iter().flatten().sum::<i64>();
-    out
-}
+/// Pence `[neighbourhood][year][sector]` that each budget line pays: the cash a scenario
+/// costs ([`crate::accounts::costs`]), set against the budgets.
+pub type LineSpend = Vec<Vec<[i64; N_SECTORS]>>;
 
-/// Computes the budgets of every formula of `scenario` for one run.
+/// Computes the budgets of every formula of `scenario` for one run, against `spend`, the
+/// cash each neighbourhood's sectors pay.
 ///
 /// The envelope is set before the year starts: `per_head` times the registered
 /// population, or the expected year-one cost ([`Weights::expected_cost`]), never the run's
-/// realised spend, so each system's budget is the same in every run.
+/// realised spend, so each system's budget is the same in every run. Each formula goes
+/// through the same steps: allocation (envelope -> sectors -> target weights -> pace of
+/// change -> funding shifts), the money of each neighbourhood row (with the pooled fund),
+/// risk sharing, and the rows of neighbourhoods, their sums and the pools.
+#[allow(clippy::too_many_arguments)]
 pub fn budgets(
     model: &Model,
     datasets: &Datasets,
@@ -602,46 +600,94 @@ pub fn budgets(
     scenario: &Scenario,
     levers: &Levers,
     results: &[NeighbourhoodResult],
+    spend: &LineSpend,
 ) -> Budgets {
-    let years = scenario.years as usize;
-    let ns = model.segments.len();
-    let cells = n_cells(ns);
-    let nn = geography.neighbourhoods.len();
-    let env = &scenario.envelope;
+    let b = Budgeting::new(
+        model, datasets, weights, geography, scenario, levers, results, spend,
+    );
     let cap = &scenario.capitation;
-    let pooled_share = env.pooled_social_care.map(|s| s.0);
-    let n_rows = N_SECTORS + 1 + pooled_share.is_some() as usize;
-    // Rurality raises the cost of care delivered at home. Where the simulation's unit costs
-    // follow it (`[variation] place_costs`, model::variation), the index adjusts only the
-    // sectors of those settings, and the total row takes it on the share of the
-    // neighbourhood's need-priced cost in them; otherwise, as before, every row.
-    let rural_sector: [bool; N_SECTORS] = std::array::from_fn(|j| {
-        !scenario.variation.place_costs
-            || Setting::ALL
-                .iter()
-                .any(|s| s.cost_rises_with_distance() && model.activity.sector(*s) as usize == j)
-    });
-    // Each place's (market forces factor, rurality index), looked up by name once rather
-    // than for every neighbourhood, formula, year and row.
-    let factors_of_place: Vec<(f64, f64)> = geography
-        .places
-        .iter()
-        .map(|place| {
-            let pf = datasets
-                .place_factors
-                .iter()
-                .find(|p| p.place == place.name);
-            (
-                pf.map_or(1.0, |p| p.market_forces_factor),
-                pf.map_or(1.0, |p| p.rurality_index),
-            )
-        })
-        .collect();
-    // With place costs, the share of each neighbourhood-year's need-priced cost in the
-    // sectors rurality adjusts: it depends on the people only, so it is priced once per
-    // neighbourhood-year, not once per formula and row.
-    let rural_share: Vec<Vec<f64>> =
-        if scenario.variation.place_costs && cap.formula.iter().any(|f| f.rurality) {
+    let mut out = Budgets {
+        pool_at: cap.risk_sharing.as_ref().map(|rs| match rs.pool {
+            PoolLevel::Place => Level::Place,
+            PoolLevel::System => Level::System,
+        }),
+        ..Budgets::default()
+    };
+    for f in &cap.formula {
+        let allocation = b.allocate(f);
+        let money = b.money_rows(&allocation);
+        let (after, pools) = b.share_risks(&money);
+        b.push_rows(&mut out, &f.name(), &money, &after, pools);
+    }
+    out
+}
+
+/// Budgets `[neighbourhood][year][sector]` of one formula, with the formula's targets and
+/// weighted populations (`[.][.][sector or total]`).
+struct Allocation {
+    budget: Vec<Vec<[i64; N_SECTORS]>>,
+    target: Vec<Vec<[i64; N_SECTORS]>>,
+    weighted: Vec<Vec<[f64; N_SECTORS + 1]>>,
+}
+
+/// Money of one neighbourhood row: budget, spend, target (pence), weighted population.
+type RowMoney = (i64, i64, i64, f64);
+
+/// Each pool's (balance, deficit covered), keyed by (year, pool area, row).
+type PoolBalances = BTreeMap<(i32, usize, BudgetRow), (i64, i64)>;
+
+/// How market forces and rurality adjust a formula's weights, place by place.
+struct PlaceAdjustment {
+    /// Each place's (market forces factor, rurality index), looked up by name once rather
+    /// than for every neighbourhood, formula, year and row.
+    factors: Vec<(f64, f64)>,
+    /// Sectors rurality adjusts.
+    rural_sector: [bool; N_SECTORS],
+    /// With place costs, the share of each neighbourhood-year's need-priced cost in the
+    /// rural sectors (`[neighbourhood][year]`).
+    rural_share: Vec<Vec<f64>>,
+    place_costs: bool,
+}
+
+impl PlaceAdjustment {
+    fn new(
+        model: &Model,
+        datasets: &Datasets,
+        weights: &Weights,
+        geography: &Geography,
+        scenario: &Scenario,
+        results: &[NeighbourhoodResult],
+    ) -> Self {
+        let years = scenario.years as usize;
+        let cells = n_cells(model.segments.len());
+        let place_costs = scenario.variation.place_costs;
+        // Rurality raises the cost of care delivered at home. Where the simulation's unit
+        // costs follow it (`[variation] place_costs`, model::variation), the index adjusts
+        // only the sectors of those settings, and the total row takes it on the share of
+        // the neighbourhood's need-priced cost in them; otherwise, as before, every row.
+        let rural_sector: [bool; N_SECTORS] = std::array::from_fn(|j| {
+            !place_costs
+                || Setting::ALL.iter().any(|s| {
+                    s.cost_rises_with_distance() && model.activity.sector(*s) as usize == j
+                })
+        });
+        let factors = geography
+            .places
+            .iter()
+            .map(|place| {
+                let pf = datasets
+                    .place_factors
+                    .iter()
+                    .find(|p| p.place == place.name);
+                (
+                    pf.map_or(1.0, |p| p.market_forces_factor),
+                    pf.map_or(1.0, |p| p.rurality_index),
+                )
+            })
+            .collect();
+        // It depends on the people only, so it is priced once per neighbourhood-year, not
+        // once per formula and row.
+        let rural_share = if place_costs && scenario.capitation.formula.iter().any(|f| f.rurality) {
             let need = Formula {
                 name: None,
                 basis: Basis::Need,
@@ -674,33 +720,101 @@ pub fn budgets(
         } else {
             Vec::new()
         };
-    let place_factor = |k: usize, y: usize, f: &Formula, row: usize| -> f64 {
-        let (mff, rur) = factors_of_place[geography.neighbourhoods[k].place];
+        PlaceAdjustment {
+            factors,
+            rural_sector,
+            rural_share,
+            place_costs,
+        }
+    }
+
+    /// The factor on neighbourhood `k`'s (of place `place`) weight in year `y` and row.
+    fn factor(&self, k: usize, place: usize, y: usize, f: &Formula, row: usize) -> f64 {
+        let (mff, rur) = self.factors[place];
         let rurality = if !f.rurality {
             1.0
-        } else if row == TOTAL && scenario.variation.place_costs {
-            1.0 + (rur - 1.0) * rural_share[k][y]
-        } else if row == TOTAL || rural_sector[row] {
+        } else if row == TOTAL && self.place_costs {
+            1.0 + (rur - 1.0) * self.rural_share[k][y]
+        } else if row == TOTAL || self.rural_sector[row] {
             rur
         } else {
             1.0
         };
         (if f.market_forces { mff } else { 1.0 }) * rurality
-    };
-    // Spend by neighbourhood, year and sector.
-    let spend: Vec<Vec<[i64; N_SECTORS]>> = results
-        .iter()
-        .map(|r| (0..years).map(|y| sector_spend(model, r, y)).collect())
-        .collect();
-    // Expected year-one cost by neighbourhood and sector (pence), with no random draw.
-    let expected: Vec<[f64; N_SECTORS]> = geography
-        .neighbourhoods
-        .iter()
-        .map(|nb| weights.expected_cost(nb))
-        .collect();
-    // Funding moved by the interventions, per neighbourhood-year: (from, to, pence).
-    let shifts = |k: usize, y: usize| -> Vec<(usize, usize, i64)> {
-        levers
+    }
+}
+
+/// What every formula's budgets of one run share: the inputs, each neighbourhood's
+/// expected year-one cost, the systems' members and the pools.
+struct Budgeting<'a> {
+    weights: &'a Weights,
+    geography: &'a Geography,
+    scenario: &'a Scenario,
+    levers: &'a Levers,
+    results: &'a [NeighbourhoodResult],
+    spend: &'a LineSpend,
+    years: usize,
+    cells: usize,
+    /// Sector rows, the total, and the pooled fund when configured.
+    n_rows: usize,
+    pooled_share: Option<f64>,
+    places: PlaceAdjustment,
+    /// Expected year-one cost by neighbourhood and sector (pence), with no random draw.
+    expected: Vec<[f64; N_SECTORS]>,
+    /// The neighbourhoods of each system.
+    systems: Vec<Vec<usize>>,
+    /// The pool each neighbourhood pays into and draws on.
+    pool_of: Vec<usize>,
+}
+
+impl<'a> Budgeting<'a> {
+    #[allow(clippy::too_many_arguments)]
+    fn new(
+        model: &'a Model,
+        datasets: &'a Datasets,
+        weights: &'a Weights,
+        geography: &'a Geography,
+        scenario: &'a Scenario,
+        levers: &'a Levers,
+        results: &'a [NeighbourhoodResult],
+        spend: &'a LineSpend,
+    ) -> Self {
+        let nn = geography.neighbourhoods.len();
+        let pooled_share = scenario.envelope.pooled_social_care.map(|s| s.0);
+        Budgeting {
+            weights,
+            geography,
+            scenario,
+            levers,
+            results,
+            spend,
+            years: scenario.years as usize,
+            cells: n_cells(model.segments.len()),
+            n_rows: N_SECTORS + 1 + pooled_share.is_some() as usize,
+            pooled_share,
+            places: PlaceAdjustment::new(model, datasets, weights, geography, scenario, results),
+            expected: geography
+                .neighbourhoods
+                .iter()
+                .map(|nb| weights.expected_cost(nb))
+                .collect(),
+            systems: (0..geography.systems.len())
+                .map(|sys| (0..nn).filter(|k| geography.system_of(*k) == sys).collect())
+                .collect(),
+            pool_of: (0..nn)
+                .map(
+                    |k| match scenario.capitation.risk_sharing.as_ref().map(|rs| rs.pool) {
+                        Some(PoolLevel::Place) => geography.neighbourhoods[k].place,
+                        _ => geography.system_of(k),
+                    },
+                )
+                .collect(),
+        }
+    }
+
+    /// Funding moved by the interventions in a neighbourhood-year: (from, to, pence).
+    fn shifts(&self, k: usize, y: usize) -> Vec<(usize, usize, i64)> {
+        self.levers
             .interventions
             .iter()
             .enumerate()
@@ -709,269 +823,288 @@ pub fn budgets(
                     (
                         from as usize,
                         to as usize,
-                        results[k].interventions[y].shift_total(i),
+                        self.results[k].interventions[y].shift_total(i),
                     )
                 })
             })
             .collect()
-    };
-    let systems: Vec<Vec<usize>> = (0..geography.systems.len())
-        .map(|sys| (0..nn).filter(|k| geography.system_of(*k) == sys).collect())
-        .collect();
-    // The pool each neighbourhood pays into and draws on.
-    let pool_of: Vec<usize> = (0..nn)
-        .map(|k| match cap.risk_sharing.as_ref().map(|rs| rs.pool) {
-            Some(PoolLevel::Place) => geography.neighbourhoods[k].place,
-            _ => geography.system_of(k),
-        })
-        .collect();
+    }
 
-    let mut out = Budgets {
-        pool_at: cap.risk_sharing.as_ref().map(|rs| match rs.pool {
-            PoolLevel::Place => Level::Place,
-            PoolLevel::System => Level::System,
-        }),
-        ..Budgets::default()
-    };
-    for f in &cap.formula {
-        let fname = f.name();
-        // Budgets and targets `[neighbourhood][year][sector]` and weighted populations,
-        // system by system.
-        let mut budget = vec![vec![[0i64; N_SECTORS]; years]; nn];
-        let mut target_pence = vec![vec![[0i64; N_SECTORS]; years]; nn];
-        let mut wpop = vec![vec![[0.0f64; N_SECTORS + 1]; years]; nn];
-        for members in &systems {
-            if members.is_empty() {
-                continue;
-            }
-            let pop1: u64 = members
-                .iter()
-                .map(|k| geography.neighbourhoods[*k].population)
-                .sum();
-            let expected_total: f64 = members
-                .iter()
-                .map(|k| expected[*k].iter().sum::<f64>())
-                .sum();
-            let start = match env.per_head {
-                Some(p) => (p * 100.0 * pop1 as f64).round(),
-                None => expected_total.round(),
-            };
-            let sector_weights: Vec<f64> = match &env.sector_shares {
-                Some(m) => Sector::ALL
+    /// Formula `f`'s budgets, system by system.
+    fn allocate(&self, f: &Formula) -> Allocation {
+        let nn = self.geography.neighbourhoods.len();
+        let mut a = Allocation {
+            budget: vec![vec![[0; N_SECTORS]; self.years]; nn],
+            target: vec![vec![[0; N_SECTORS]; self.years]; nn],
+            weighted: vec![vec![[0.0; N_SECTORS + 1]; self.years]; nn],
+        };
+        for members in self.systems.iter().filter(|m| !m.is_empty()) {
+            self.allocate_system(f, members, &mut a);
+        }
+        a
+    }
+
+    /// One system's year-one envelope (pence): `per_head` times its registered population,
+    /// or its expected year-one cost.
+    fn envelope(&self, members: &[usize]) -> f64 {
+        match self.scenario.envelope.per_head {
+            Some(p) => {
+                let pop1: u64 = members
                     .iter()
-                    .map(|s| m.get(s).copied().unwrap_or(0.0))
-                    .collect(),
-                None => (0..N_SECTORS)
-                    .map(|j| members.iter().map(|k| expected[*k][j]).sum())
-                    .collect(),
-            };
-            // Current shares: each neighbourhood's share of the expected year-one cost,
-            // sector by sector; after that, its share of last year's allocation.
-            let mut current: Vec<Vec<f64>> = (0..N_SECTORS)
-                .map(|j| {
-                    let tot: f64 = members.iter().map(|k| expected[*k][j]).sum();
-                    members
-                        .iter()
-                        .map(|k| {
-                            if tot > 0.0 {
-                                expected[*k][j] / tot
-                            } else {
-                                1.0 / members.len() as f64
-                            }
-                        })
-                        .collect()
-                })
-                .collect();
-            let mut last_cash: Vec<Vec<i64>> = vec![Vec::new(); N_SECTORS];
-            let place_of: Vec<usize> = members
-                .iter()
-                .map(|k| geography.neighbourhoods[*k].place)
-                .collect();
-            for y in 0..years {
-                let envelope = (start * (1.0 + env.growth).powi(y as i32)).round() as i64;
-                let by_sector = split(&sector_weights, envelope);
-                let people: f64 = members
-                    .iter()
-                    .map(|k| {
-                        results[*k].census[y * cells..(y + 1) * cells]
-                            .iter()
-                            .map(|n| *n as f64)
-                            .sum::<f64>()
-                    })
+                    .map(|k| self.geography.neighbourhoods[*k].population)
                     .sum();
-                // Raw target weights of each member in every row (sectors, then total),
-                // each census priced in one pass for all rows.
-                let heads = |c: &[u32]| c.iter().map(|n| *n as f64).sum::<f64>();
-                let raw_rows: Vec<[f64; N_SECTORS + 1]> = members
+                (p * 100.0 * pop1 as f64).round()
+            }
+            None => members
+                .iter()
+                .map(|k| self.expected[*k].iter().sum::<f64>())
+                .sum::<f64>()
+                .round(),
+        }
+    }
+
+    /// One system's budgets, year by year: the envelope split by sector, each sector
+    /// allocated toward the formula's targets (paced, when configured), then the funding
+    /// the interventions shift between sectors.
+    fn allocate_system(&self, f: &Formula, members: &[usize], a: &mut Allocation) {
+        let env = &self.scenario.envelope;
+        let start = self.envelope(members);
+        let sector_weights: Vec<f64> = match &env.sector_shares {
+            Some(m) => Sector::ALL
+                .iter()
+                .map(|s| m.get(s).copied().unwrap_or(0.0))
+                .collect(),
+            None => (0..N_SECTORS)
+                .map(|j| members.iter().map(|k| self.expected[*k][j]).sum())
+                .collect(),
+        };
+        // Current shares: each neighbourhood's share of the expected year-one cost,
+        // sector by sector; after that, its share of last year's allocation.
+        let mut current: Vec<Vec<f64>> = (0..N_SECTORS)
+            .map(|j| {
+                let tot: f64 = members.iter().map(|k| self.expected[*k][j]).sum();
+                members
                     .iter()
                     .map(|k| {
-                        // Recorded conditions are a year old: the estimated and table
-                        // formulas see last year's case mix (year 1: this year's).
-                        let seen = match f.basis {
-                            Basis::Need | Basis::Table => y.saturating_sub(1),
-                            _ => y,
-                        };
-                        let census = &results[*k].census[y * cells..(y + 1) * cells];
-                        let observed = &results[*k].census[seen * cells..(seen + 1) * cells];
-                        let mut raw = [0.0; N_SECTORS + 1];
-                        match f.basis {
-                            Basis::Historic => {
-                                let rows = weights.of_census_rows(f, census);
-                                let heads = heads(census);
-                                for (j, r) in raw.iter_mut().enumerate() {
-                                    let row = |v: &[i64; N_SECTORS]| -> f64 {
-                                        if j == TOTAL {
-                                            v.iter().sum::<i64>() as f64
-                                        } else {
-                                            v[j] as f64
-                                        }
-                                    };
-                                    // Year one: the expected cost, known in advance.
-                                    let prev = if y == 0 {
-                                        if j == TOTAL {
-                                            expected[*k].iter().sum()
-                                        } else {
-                                            expected[*k][j]
-                                        }
-                                    } else {
-                                        row(&spend[*k][y - 1])
-                                    };
-                                    let ineq = rows[j] / heads.max(1.0);
-                                    *r = prev * ineq;
-                                }
-                            }
-                            // Last year's need per head, for this year's people.
-                            Basis::Need | Basis::Table => {
-                                let rows = weights.of_census_rows(f, observed);
-                                let (seen_heads, now) = (heads(observed), heads(census));
-                                for (r, w) in raw.iter_mut().zip(rows) {
-                                    *r = w / seen_heads.max(1.0) * now;
-                                }
-                            }
-                            _ => raw = weights.of_census_rows(f, census),
+                        if tot > 0.0 {
+                            self.expected[*k][j] / tot
+                        } else {
+                            1.0 / members.len() as f64
                         }
-                        for (j, r) in raw.iter_mut().enumerate() {
-                            *r *= place_factor(*k, y, f, j);
-                        }
-                        raw
                     })
-                    .collect();
-                // Target shares of the system for a row (sector, or total).
-                let targets = |j: usize| -> Vec<f64> {
-                    let raw: Vec<f64> = raw_rows.iter().map(|r| r[j]).collect();
-                    let total_raw: f64 = raw.iter().sum();
-                    raw.iter()
-                        .map(|w| {
-                            if total_raw > 0.0 {
-                                w / total_raw
-                            } else {
-                                1.0 / raw.len() as f64
-                            }
-                        })
-                        .collect()
-                };
-                for (m, t) in targets(TOTAL).iter().enumerate() {
-                    wpop[members[m]][y][TOTAL] = t * people;
-                }
-                for j in 0..N_SECTORS {
-                    let target = targets(j);
-                    for (m, k) in members.iter().enumerate() {
-                        wpop[*k][y][j] = target[m] * people;
-                    }
-                    let e = by_sector[j];
-                    let goal = allocate(e, &place_of, &target);
-                    let alloc = match &cap.pace_of_change {
-                        None => goal.clone(),
-                        Some(p) => {
-                            let base: Vec<f64> = current[j].iter().map(|c| c * e as f64).collect();
-                            let aim: Vec<f64> = target.iter().map(|t| t * e as f64).collect();
-                            // No floor in year one: there is no cash of a year before.
-                            let floor: Vec<f64> = if y == 0 {
-                                vec![0.0; members.len()]
-                            } else {
-                                last_cash[j]
-                                    .iter()
-                                    .map(|c| *c as f64 * (1.0 + p.cash_floor))
-                                    .collect()
-                            };
-                            allocate(e, &place_of, &pace(&base, &aim, p.max_step.0, &floor))
+                    .collect()
+            })
+            .collect();
+        let mut last_cash: Vec<Vec<i64>> = vec![Vec::new(); N_SECTORS];
+        let place_of: Vec<usize> = members
+            .iter()
+            .map(|k| self.geography.neighbourhoods[*k].place)
+            .collect();
+        let cells = self.cells;
+        for y in 0..self.years {
+            let envelope = (start * (1.0 + env.growth).powi(y as i32)).round() as i64;
+            let by_sector = split(&sector_weights, envelope);
+            let people: f64 = members
+                .iter()
+                .map(|k| {
+                    self.results[*k].census[y * cells..(y + 1) * cells]
+                        .iter()
+                        .map(|n| *n as f64)
+                        .sum::<f64>()
+                })
+                .sum();
+            let raw_rows = self.target_weights(f, members, y);
+            // Target shares of the system for a row (sector, or total).
+            let targets = |j: usize| -> Vec<f64> {
+                let raw: Vec<f64> = raw_rows.iter().map(|r| r[j]).collect();
+                let total_raw: f64 = raw.iter().sum();
+                raw.iter()
+                    .map(|w| {
+                        if total_raw > 0.0 {
+                            w / total_raw
+                        } else {
+                            1.0 / raw.len() as f64
                         }
-                    };
-                    for (m, k) in members.iter().enumerate() {
-                        budget[*k][y][j] = alloc[m];
-                        target_pence[*k][y][j] = goal[m];
-                    }
-                    if e > 0 {
-                        current[j] = alloc.iter().map(|a| *a as f64 / e as f64).collect();
-                    }
-                    last_cash[j] = alloc;
+                    })
+                    .collect()
+            };
+            for (m, t) in targets(TOTAL).iter().enumerate() {
+                a.weighted[members[m]][y][TOTAL] = t * people;
+            }
+            for j in 0..N_SECTORS {
+                let target = targets(j);
+                for (m, k) in members.iter().enumerate() {
+                    a.weighted[*k][y][j] = target[m] * people;
                 }
-                for k in members {
-                    for (from, to, pence) in shifts(*k, y) {
-                        budget[*k][y][from] -= pence;
-                        budget[*k][y][to] += pence;
+                let e = by_sector[j];
+                let goal = allocate(e, &place_of, &target);
+                let alloc = match &self.scenario.capitation.pace_of_change {
+                    None => goal.clone(),
+                    Some(p) => {
+                        let base: Vec<f64> = current[j].iter().map(|c| c * e as f64).collect();
+                        let aim: Vec<f64> = target.iter().map(|t| t * e as f64).collect();
+                        // No floor in year one: there is no cash of a year before.
+                        let floor: Vec<f64> = if y == 0 {
+                            vec![0.0; members.len()]
+                        } else {
+                            last_cash[j]
+                                .iter()
+                                .map(|c| *c as f64 * (1.0 + p.cash_floor))
+                                .collect()
+                        };
+                        allocate(e, &place_of, &pace(&base, &aim, p.max_step.0, &floor))
                     }
+                };
+                for (m, k) in members.iter().enumerate() {
+                    a.budget[*k][y][j] = alloc[m];
+                    a.target[*k][y][j] = goal[m];
+                }
+                if e > 0 {
+                    current[j] = alloc.iter().map(|a| *a as f64 / e as f64).collect();
+                }
+                last_cash[j] = alloc;
+            }
+            for k in members {
+                for (from, to, pence) in self.shifts(*k, y) {
+                    a.budget[*k][y][from] -= pence;
+                    a.budget[*k][y][to] += pence;
                 }
             }
         }
-        // Money of each neighbourhood row `[neighbourhood][year][row]`: budget, spend,
-        // target, weighted population.
-        let mut money = vec![vec![vec![(0i64, 0i64, 0i64, 0.0f64); n_rows]; years]; nn];
+    }
+
+    /// Raw target weights of each member in every row (sectors, then total) in year `y`,
+    /// each census priced in one pass for all rows, adjusted for its place.
+    fn target_weights(
+        &self,
+        f: &Formula,
+        members: &[usize],
+        y: usize,
+    ) -> Vec<[f64; N_SECTORS + 1]> {
+        let cells = self.cells;
+        let heads = |c: &[u32]| c.iter().map(|n| *n as f64).sum::<f64>();
+        members
+            .iter()
+            .map(|k| {
+                // Recorded conditions are a year old: the estimated and table formulas see
+                // last year's case mix (year 1: this year's).
+                let seen = match f.basis {
+                    Basis::Need | Basis::Table => y.saturating_sub(1),
+                    _ => y,
+                };
+                let census = &self.results[*k].census[y * cells..(y + 1) * cells];
+                let observed = &self.results[*k].census[seen * cells..(seen + 1) * cells];
+                let mut raw = [0.0; N_SECTORS + 1];
+                match f.basis {
+                    Basis::Historic => {
+                        let rows = self.weights.of_census_rows(f, census);
+                        let heads = heads(census);
+                        for (j, r) in raw.iter_mut().enumerate() {
+                            let row = |v: &[i64; N_SECTORS]| -> f64 {
+                                if j == TOTAL {
+                                    v.iter().sum::<i64>() as f64
+                                } else {
+                                    v[j] as f64
+                                }
+                            };
+                            // Year one: the expected cost, known in advance.
+                            let prev = if y == 0 {
+                                if j == TOTAL {
+                                    self.expected[*k].iter().sum()
+                                } else {
+                                    self.expected[*k][j]
+                                }
+                            } else {
+                                row(&self.spend[*k][y - 1])
+                            };
+                            let ineq = rows[j] / heads.max(1.0);
+                            *r = prev * ineq;
+                        }
+                    }
+                    // Last year's need per head, for this year's people.
+                    Basis::Need | Basis::Table => {
+                        let rows = self.weights.of_census_rows(f, observed);
+                        let (seen_heads, now) = (heads(observed), heads(census));
+                        for (r, w) in raw.iter_mut().zip(rows) {
+                            *r = w / seen_heads.max(1.0) * now;
+                        }
+                    }
+                    _ => raw = self.weights.of_census_rows(f, census),
+                }
+                let place = self.geography.neighbourhoods[*k].place;
+                for (j, r) in raw.iter_mut().enumerate() {
+                    *r *= self.places.factor(*k, place, y, f, j);
+                }
+                raw
+            })
+            .collect()
+    }
+
+    /// Money of each neighbourhood row `[neighbourhood][year][row]`: sectors, the total,
+    /// and the pooled fund (health sectors plus the pooled share of social care, that
+    /// share computed for the whole system and split by largest remainder).
+    fn money_rows(&self, a: &Allocation) -> Vec<Vec<Vec<RowMoney>>> {
+        let nn = self.geography.neighbourhoods.len();
+        let mut money = vec![vec![vec![(0i64, 0i64, 0i64, 0.0f64); self.n_rows]; self.years]; nn];
         for k in 0..nn {
-            for y in 0..years {
-                let (b, s, t) = (budget[k][y], spend[k][y], target_pence[k][y]);
+            for y in 0..self.years {
+                let (b, s, t) = (a.budget[k][y], self.spend[k][y], a.target[k][y]);
                 for j in 0..N_SECTORS {
-                    money[k][y][j] = (b[j], s[j], t[j], wpop[k][y][j]);
+                    money[k][y][j] = (b[j], s[j], t[j], a.weighted[k][y][j]);
                 }
                 money[k][y][TOTAL] = (
                     b.iter().sum(),
                     s.iter().sum(),
                     t.iter().sum(),
-                    wpop[k][y][TOTAL],
+                    a.weighted[k][y][TOTAL],
                 );
             }
         }
-        if let Some(p) = pooled_share {
-            // Health sectors plus the pooled share of social care, that share computed for
-            // the whole system and split by largest remainder.
-            let sc = Sector::SocialCare as usize;
-            let health = |v: &[i64; N_SECTORS]| -> i64 {
-                (0..N_SECTORS).filter(|j| *j != sc).map(|j| v[j]).sum()
-            };
-            for members in &systems {
-                for y in 0..years {
-                    let of = |v: &Vec<Vec<[i64; N_SECTORS]>>| -> Vec<i64> {
-                        members.iter().map(|k| v[*k][y][sc]).collect()
-                    };
-                    let parts = [
-                        pooled_part(p, &of(&budget)),
-                        pooled_part(p, &of(&spend)),
-                        pooled_part(p, &of(&target_pence)),
-                    ];
-                    for (m, k) in members.iter().enumerate() {
-                        money[*k][y][POOLED] = (
-                            health(&budget[*k][y]) + parts[0][m],
-                            health(&spend[*k][y]) + parts[1][m],
-                            health(&target_pence[*k][y]) + parts[2][m],
-                            wpop[*k][y][TOTAL],
-                        );
-                    }
+        let Some(p) = self.pooled_share else {
+            return money;
+        };
+        let sc = Sector::SocialCare as usize;
+        let health = |v: &[i64; N_SECTORS]| -> i64 {
+            (0..N_SECTORS).filter(|j| *j != sc).map(|j| v[j]).sum()
+        };
+        for members in &self.systems {
+            for y in 0..self.years {
+                let of = |v: &Vec<Vec<[i64; N_SECTORS]>>| -> Vec<i64> {
+                    members.iter().map(|k| v[*k][y][sc]).collect()
+                };
+                let parts = [
+                    pooled_part(p, &of(&a.budget)),
+                    pooled_part(p, &of(self.spend)),
+                    pooled_part(p, &of(&a.target)),
+                ];
+                for (m, k) in members.iter().enumerate() {
+                    money[*k][y][POOLED] = (
+                        health(&a.budget[*k][y]) + parts[0][m],
+                        health(&self.spend[*k][y]) + parts[1][m],
+                        health(&a.target[*k][y]) + parts[2][m],
+                        a.weighted[*k][y][TOTAL],
+                    );
                 }
             }
         }
-        // Risk sharing: positions after sharing `[neighbourhood][year][row]` and each
-        // pool's balance and cover.
-        let mut after = vec![vec![vec![0i64; n_rows]; years]; nn];
-        let mut pools: BTreeMap<(i32, usize, BudgetRow), (i64, i64)> = BTreeMap::new();
-        for y in 0..years {
-            for j in 0..n_rows {
+        money
+    }
+
+    /// Risk sharing: positions after sharing `[neighbourhood][year][row]` and each pool's
+    /// balance and cover.
+    fn share_risks(&self, money: &[Vec<Vec<RowMoney>>]) -> (Vec<Vec<Vec<i64>>>, PoolBalances) {
+        let nn = money.len();
+        let mut after = vec![vec![vec![0i64; self.n_rows]; self.years]; nn];
+        let mut pools = PoolBalances::new();
+        for y in 0..self.years {
+            for j in 0..self.n_rows {
                 let b: Vec<i64> = (0..nn).map(|k| money[k][y][j].0).collect();
                 let pos: Vec<i64> = (0..nn)
                     .map(|k| money[k][y][j].0 - money[k][y][j].1)
                     .collect();
-                let shared = match &cap.risk_sharing {
+                let shared = match &self.scenario.capitation.risk_sharing {
                     Some(rs) => {
-                        let (a, balances) = pool(rs, &b, &pos, &pool_of);
+                        let (a, balances) = pool(rs, &b, &pos, &self.pool_of);
                         for (area, v) in balances {
                             pools.insert((y as i32 + 1, area, BudgetRow::of_index(j)), v);
                         }
@@ -984,20 +1117,33 @@ pub fn budgets(
                 }
             }
         }
-        // Rows: neighbourhoods, then places and systems as their sums, then the pools.
+        (after, pools)
+    }
+
+    /// The rows of one formula: neighbourhoods, then places and systems (and the nation,
+    /// with several systems) as their sums, then the pools.
+    fn push_rows(
+        &self,
+        out: &mut Budgets,
+        fname: &str,
+        money: &[Vec<Vec<RowMoney>>],
+        after: &[Vec<Vec<i64>>],
+        pools: PoolBalances,
+    ) {
+        let geography = self.geography;
         let first = out.year.len();
-        for k in 0..nn {
-            for y in 0..years {
-                for j in 0..n_rows {
-                    let (bj, sj, tj, w) = money[k][y][j];
+        for (k, money) in money.iter().enumerate() {
+            for y in 0..self.years {
+                for j in 0..self.n_rows {
+                    let (bj, sj, tj, w) = money[y][j];
                     let position = bj - sj;
                     let a = after[k][y][j];
                     out.push(
-                        &fname,
+                        fname,
                         y,
                         (Level::Neighbourhood, k),
                         BudgetRow::of_index(j),
-                        results[k].flows[y].start,
+                        self.results[k].flows[y].start,
                         w,
                         [bj, sj, position, a, (a - position).max(0), tj],
                     );
@@ -1039,7 +1185,7 @@ pub fn budgets(
             for key in keys {
                 let (people, w, money) = sums[&key];
                 out.push(
-                    &fname,
+                    fname,
                     key.1 as usize - 1,
                     (level, key.0),
                     key.2,
@@ -1051,7 +1197,7 @@ pub fn budgets(
         }
         for ((year, area, row), (balance, covered)) in pools {
             out.push(
-                &fname,
+                fname,
                 year as usize - 1,
                 (Level::Pool, area),
                 row,
@@ -1061,7 +1207,6 @@ pub fn budgets(
             );
         }
     }
-    out
 }
 
 /// (area index, year, row) of an aggregated row.

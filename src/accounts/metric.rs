@@ -52,7 +52,7 @@ crate::labelled_enum! {
     /// Measures whose gap between the most and least deprived quintiles is reported.
     #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
     pub enum Gap {
-        SpendPerHead => "spend_per_head",
+        SpendPerHead => "care_spend_per_head",
         AdmissionsPer1000 => "admissions_per_1000",
         DeathsPer1000 => "deaths_per_1000",
         /// QALYs lived in the year per resident at its start.
@@ -60,7 +60,12 @@ crate::labelled_enum! {
     }
 }
 
-/// One reported metric.
+/// One reported metric. Money is in pounds at the price year. Where a figure could be
+/// misread its name says which it is: `cumulative_` and `discounted_cumulative_` sum
+/// years 1 to the row's year (discounted to year 1), anything else is the row's year
+/// alone; `total_cost` is the economic cost (full average unit costs) and `cash_cost`
+/// what budgets pay (`accounts::costs`); savings are gross (avoided activity), net (less
+/// added activity) or cashable.
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub enum Metric {
     /// Residents at the start of the year.
@@ -69,32 +74,57 @@ pub enum Metric {
     Deaths,
     /// Care used in a setting.
     Count(Setting),
-    /// Spend on care in total (pounds).
-    Spend,
+    /// Care used, at full average unit costs.
+    CareSpend,
+    /// Care used in a sector.
     SectorSpend(Sector),
-    SpendPerHead,
+    /// Care spend per resident.
+    CareSpendPerHead,
     /// A capitation quantity under the named formula.
     Formula(FormulaMetric, String),
+    /// The interventions' running and set-up costs.
+    ProgrammeCost,
+    /// The set-up part of the programme cost (year 1).
+    SetupCost,
+    /// Care spend plus programme cost: the economic cost.
+    TotalCost,
+    TotalCostPerHead,
+    /// Total cost plus the fixed costs of avoided activity that providers still pay: what
+    /// budget lines pay.
+    CashCost,
+    /// Cash cost per resident: what budgets per head are set against.
+    CashCostPerHead,
     /// Enrolled person-years.
     Enrolled,
-    InterventionCost,
     FundingShift,
-    /// Counterfactual spend minus spend.
+    /// The counterfactual's cost of the activity the scenario avoided, setting by
+    /// setting, before any added activity.
     GrossSavings,
-    /// The part of the gross saving released in cash: variable costs, and fixed bed-day
-    /// costs in whole wards.
+    /// The cost of activity the scenario added (substitution), setting by setting.
+    AddedActivityCost,
+    /// Gross savings minus added activity: counterfactual care spend minus care spend.
+    NetSavings,
+    /// The part of net savings released in cash: variable costs, and fixed bed-day costs
+    /// in whole wards.
     CashableSavings,
-    /// Spend plus intervention cost minus counterfactual spend.
+    /// Net savings not released in cash (cash cost minus total cost): capacity released
+    /// that providers still pay for.
+    RetainedFixedCost,
+    /// Total cost minus the counterfactual's (in-year, economic).
     NetCost,
     CumulativeNetCost,
     /// Cumulative net cost with each year's flow discounted to year 1 (`[evaluation]
     /// discount_rate`).
     DiscountedCumulativeNetCost,
+    /// Cash cost minus the counterfactual's (in-year): what the system's budgets bear.
+    NetCashCost,
     AvoidedAdmissions,
     AvoidedBedDays,
-    /// Cumulative gross savings over cumulative intervention cost.
+    /// Cumulative (net savings - programme cost) / programme cost.
     Roi,
-    /// The same on discounted flows.
+    /// Cumulative net savings / programme cost.
+    BenefitCostRatio,
+    /// The return on investment on discounted flows.
     DiscountedRoi,
     /// Period life expectancy at birth of males, from the year's simulated deaths and
     /// person-years by age band (`accounts::life`).
@@ -105,17 +135,23 @@ pub enum Metric {
     DeathsAverted,
     /// Person-years lived minus the counterfactual's.
     LifeYearsGained,
-    /// Quality-adjusted life years minus the counterfactual's (segment utilities).
+    /// Quality-adjusted life years minus the counterfactual's, in the year: from life
+    /// years and segment utilities, less the QALYs lost to emergency admissions and bed
+    /// days.
     QalysGained,
-    /// Cumulative QALYs gained, discounted like money.
+    /// The part of the year's QALYs gained from fewer emergency admissions and bed days.
+    AdmissionQalysGained,
+    /// Cumulative QALYs gained, discounted at the health rate (`[evaluation]
+    /// health_discount_rate`).
     DiscountedQalysGained,
-    /// Discounted cumulative net cost per discounted QALY gained (when QALYs are gained).
+    /// The ICER: mean discounted cumulative net cost over mean discounted cumulative QALYs
+    /// gained, over all runs (a ratio of means, formed in the summary, never per run).
     CostPerQaly,
-    /// Threshold x discounted QALYs gained minus discounted cumulative net cost.
+    /// Threshold x discounted cumulative QALYs gained minus discounted cumulative net cost.
     NetMonetaryBenefit,
-    /// 1 when cumulative net cost is at or below zero.
+    /// 1 when the discounted cumulative net cost is at or below zero.
     BrokenEven,
-    /// First year the cumulative net cost reaches zero; horizon + 1 when not reached.
+    /// First year the discounted cumulative net cost reaches zero; horizon + 1 when not.
     BreakEvenYear,
     /// Quintile 1 (most deprived) minus quintile 5 of a measure, at level `imd_quintile`,
     /// area `1-5`.
@@ -125,39 +161,53 @@ pub enum Metric {
     QuintileGapChange(Gap),
 }
 
-/// Metrics without a parameter, with their names, for parsing (the names themselves are
-/// written by `Display`; a test checks the two agree).
-const PLAIN: [(Metric, &str); 27] = [
+/// Metrics without a parameter, with their names: the one place a name is written
+/// (`Display`) and read (`parse`).
+const PLAIN: [(Metric, &str); 38] = [
     (Metric::Population, "population"),
     (Metric::Births, "births"),
     (Metric::Deaths, "deaths"),
     (Metric::LifeExpectancyMale, "life_expectancy.male"),
     (Metric::LifeExpectancyFemale, "life_expectancy.female"),
-    (Metric::Spend, "spend"),
-    (Metric::SpendPerHead, "spend_per_head"),
+    (Metric::CareSpend, "care_spend"),
+    (Metric::CareSpendPerHead, "care_spend_per_head"),
+    (Metric::ProgrammeCost, "programme_cost"),
+    (Metric::SetupCost, "setup_cost"),
+    (Metric::TotalCost, "total_cost"),
+    (Metric::TotalCostPerHead, "total_cost_per_head"),
+    (Metric::CashCost, "cash_cost"),
+    (Metric::CashCostPerHead, "cash_cost_per_head"),
     (Metric::Enrolled, "enrolled"),
-    (Metric::InterventionCost, "intervention_cost"),
     (Metric::FundingShift, "funding_shift"),
     (Metric::GrossSavings, "gross_savings"),
+    (Metric::AddedActivityCost, "added_activity_cost"),
+    (Metric::NetSavings, "net_savings"),
     (Metric::CashableSavings, "cashable_savings"),
+    (Metric::RetainedFixedCost, "retained_fixed_cost"),
     (Metric::NetCost, "net_cost"),
     (Metric::CumulativeNetCost, "cumulative_net_cost"),
     (
         Metric::DiscountedCumulativeNetCost,
         "discounted_cumulative_net_cost",
     ),
+    (Metric::NetCashCost, "net_cash_cost"),
     (Metric::AvoidedAdmissions, "avoided_admissions"),
     (Metric::AvoidedBedDays, "avoided_bed_days"),
-    (Metric::Roi, "roi"),
-    (Metric::DiscountedRoi, "discounted_roi"),
+    (Metric::Roi, "cumulative_roi"),
+    (Metric::BenefitCostRatio, "cumulative_benefit_cost_ratio"),
+    (Metric::DiscountedRoi, "discounted_cumulative_roi"),
     (Metric::DeathsAverted, "deaths_averted"),
     (Metric::LifeYearsGained, "life_years_gained"),
     (Metric::QalysGained, "qalys_gained"),
-    (Metric::DiscountedQalysGained, "discounted_qalys_gained"),
+    (Metric::AdmissionQalysGained, "admission_qalys_gained"),
+    (
+        Metric::DiscountedQalysGained,
+        "discounted_cumulative_qalys_gained",
+    ),
     (Metric::CostPerQaly, "cost_per_qaly"),
     (Metric::NetMonetaryBenefit, "net_monetary_benefit"),
-    (Metric::BrokenEven, "broken_even"),
-    (Metric::BreakEvenYear, "break_even_year"),
+    (Metric::BrokenEven, "discounted_broken_even"),
+    (Metric::BreakEvenYear, "discounted_break_even_year"),
 ];
 
 impl Metric {
@@ -179,7 +229,7 @@ impl Metric {
         if let Some(id) = s.strip_prefix("count.") {
             return Setting::parse(id).map(Metric::Count);
         }
-        if let Some(id) = s.strip_prefix("spend.") {
+        if let Some(id) = s.strip_prefix("care_spend.") {
             return Sector::parse(id).map(Metric::SectorSpend);
         }
         if let Some(id) = s.strip_prefix("quintile_gap.") {
@@ -198,16 +248,25 @@ impl Metric {
             Metric::Population => Unit::People,
             Metric::Births | Metric::Deaths | Metric::Count(_) => Unit::Count,
             Metric::LifeExpectancyMale | Metric::LifeExpectancyFemale => Unit::Years,
-            Metric::Spend
+            Metric::CareSpend
             | Metric::SectorSpend(_)
-            | Metric::InterventionCost
+            | Metric::ProgrammeCost
+            | Metric::SetupCost
+            | Metric::TotalCost
+            | Metric::CashCost
             | Metric::FundingShift
             | Metric::GrossSavings
+            | Metric::AddedActivityCost
+            | Metric::NetSavings
             | Metric::CashableSavings
+            | Metric::RetainedFixedCost
             | Metric::NetCost
             | Metric::CumulativeNetCost
-            | Metric::DiscountedCumulativeNetCost => Unit::Pounds,
-            Metric::SpendPerHead => Unit::PoundsPerHead,
+            | Metric::DiscountedCumulativeNetCost
+            | Metric::NetCashCost => Unit::Pounds,
+            Metric::CareSpendPerHead | Metric::TotalCostPerHead | Metric::CashCostPerHead => {
+                Unit::PoundsPerHead
+            }
             Metric::Formula(m, _) => match m {
                 FormulaMetric::WeightedPopulation => Unit::PersonYears,
                 FormulaMetric::BudgetPerHead => Unit::PoundsPerHead,
@@ -215,10 +274,12 @@ impl Metric {
             },
             Metric::Enrolled => Unit::PersonYears,
             Metric::AvoidedAdmissions | Metric::AvoidedBedDays => Unit::Count,
-            Metric::Roi | Metric::DiscountedRoi => Unit::Ratio,
+            Metric::Roi | Metric::BenefitCostRatio | Metric::DiscountedRoi => Unit::Ratio,
             Metric::DeathsAverted => Unit::Count,
             Metric::LifeYearsGained => Unit::PersonYears,
-            Metric::QalysGained | Metric::DiscountedQalysGained => Unit::Qalys,
+            Metric::QalysGained | Metric::AdmissionQalysGained | Metric::DiscountedQalysGained => {
+                Unit::Qalys
+            }
             Metric::CostPerQaly => Unit::PoundsPerQaly,
             Metric::NetMonetaryBenefit => Unit::Pounds,
             Metric::BrokenEven => Unit::Indicator,
@@ -242,41 +303,20 @@ impl Metric {
 
 impl fmt::Display for Metric {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let plain = match self {
-            Metric::Count(s) => return write!(f, "count.{}", s.id()),
-            Metric::SectorSpend(s) => return write!(f, "spend.{}", s.id()),
-            Metric::QuintileGap(g) => return write!(f, "quintile_gap.{}", g.id()),
-            Metric::QuintileGapChange(g) => return write!(f, "quintile_gap_change.{}", g.id()),
-            Metric::Formula(m, name) => return write!(f, "{}:{name}", m.id()),
-            Metric::Population => "population",
-            Metric::Births => "births",
-            Metric::Deaths => "deaths",
-            Metric::LifeExpectancyMale => "life_expectancy.male",
-            Metric::LifeExpectancyFemale => "life_expectancy.female",
-            Metric::Spend => "spend",
-            Metric::SpendPerHead => "spend_per_head",
-            Metric::Enrolled => "enrolled",
-            Metric::InterventionCost => "intervention_cost",
-            Metric::FundingShift => "funding_shift",
-            Metric::GrossSavings => "gross_savings",
-            Metric::CashableSavings => "cashable_savings",
-            Metric::NetCost => "net_cost",
-            Metric::CumulativeNetCost => "cumulative_net_cost",
-            Metric::DiscountedCumulativeNetCost => "discounted_cumulative_net_cost",
-            Metric::AvoidedAdmissions => "avoided_admissions",
-            Metric::AvoidedBedDays => "avoided_bed_days",
-            Metric::Roi => "roi",
-            Metric::DiscountedRoi => "discounted_roi",
-            Metric::DeathsAverted => "deaths_averted",
-            Metric::LifeYearsGained => "life_years_gained",
-            Metric::QalysGained => "qalys_gained",
-            Metric::DiscountedQalysGained => "discounted_qalys_gained",
-            Metric::CostPerQaly => "cost_per_qaly",
-            Metric::NetMonetaryBenefit => "net_monetary_benefit",
-            Metric::BrokenEven => "broken_even",
-            Metric::BreakEvenYear => "break_even_year",
-        };
-        f.write_str(plain)
+        match self {
+            Metric::Count(s) => write!(f, "count.{}", s.id()),
+            Metric::SectorSpend(s) => write!(f, "care_spend.{}", s.id()),
+            Metric::QuintileGap(g) => write!(f, "quintile_gap.{}", g.id()),
+            Metric::QuintileGapChange(g) => write!(f, "quintile_gap_change.{}", g.id()),
+            Metric::Formula(m, name) => write!(f, "{}:{name}", m.id()),
+            plain => {
+                let (_, name) = PLAIN
+                    .iter()
+                    .find(|(m, _)| m == plain)
+                    .expect("every parameterless metric is in PLAIN");
+                f.write_str(name)
+            }
+        }
     }
 }
 
@@ -315,5 +355,9 @@ mod tests {
             assert!(PLAIN[..i].iter().all(|(x, y)| x != m && y != n), "{n}");
             assert_eq!(m.to_string(), *n);
         }
+        assert_eq!(
+            Metric::SectorSpend(Sector::Acute).name(),
+            "care_spend.acute"
+        );
     }
 }

@@ -2,6 +2,8 @@
 //! Monte Carlo summaries, all as typed values (no polars here).
 
 pub mod capitation;
+pub mod costs;
+pub mod icer;
 pub mod life;
 pub mod metric;
 pub mod metrics;

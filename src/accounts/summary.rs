@@ -10,9 +10,11 @@ use std::collections::{BTreeMap, HashMap};
 use foldhash::fast::FixedState;
 use rayon::prelude::*;
 
+use crate::accounts::icer::{bootstrap_centiles, Icer};
 use crate::accounts::metric::{FormulaMetric, Metric};
 use crate::accounts::metrics::Metrics;
 use crate::config::scenario::Scenario;
+use crate::config::uncertainty::name_hash;
 use crate::core::level::Level;
 
 /// Centiles reported, with their column names.
@@ -282,14 +284,17 @@ impl Collected {
     }
 
     /// The summary: per scenario, year, level, area and metric, the mean and centiles.
+    /// The `cost_per_qaly` rows are formed here, not from per-run values: see
+    /// [`Collected::icer_rows`].
     pub fn summary(&self) -> Vec<SummaryRow> {
+        let sorted = self.sorted();
         // Rows are independent: made in parallel (a national run has some 700,000), in order.
-        self.sorted()
-            .into_par_iter()
-            .map_init(Vec::new, |sorted, ((s, y, l, a, _), m, v)| {
-                sorted.clear();
-                sorted.extend_from_slice(v);
-                sorted.sort_by(f64::total_cmp);
+        let rows: Vec<SummaryRow> = sorted
+            .par_iter()
+            .map_init(Vec::new, |values, ((s, y, l, a, _), m, v)| {
+                values.clear();
+                values.extend_from_slice(v);
+                values.sort_by(f64::total_cmp);
                 SummaryRow {
                     scenario: self.scenarios[*s].clone(),
                     year: *y,
@@ -298,10 +303,73 @@ impl Collected {
                     metric: m.clone(),
                     stat: Stat::from_centiles(
                         v.iter().sum::<f64>() / v.len() as f64,
-                        CENTILES.map(|(_, p)| quantile(sorted, p)),
+                        CENTILES.map(|(_, p)| quantile(values, p)),
                     ),
                     runs: v.len() as u32,
                 }
+            })
+            .collect();
+        let mut icers = self.icer_rows(&sorted).into_iter().peekable();
+        let mut out = Vec::with_capacity(rows.len() + icers.len());
+        for (i, row) in rows.into_iter().enumerate() {
+            while let Some((at, icer)) = icers.next_if(|(at, _)| *at == i) {
+                debug_assert_eq!(at, i);
+                out.push(icer);
+            }
+            out.push(row);
+        }
+        out.extend(icers.map(|(_, r)| r));
+        out
+    }
+
+    /// The ICER of each scenario, year and area above the neighbourhood
+    /// ([`crate::accounts::icer`]): in the `mean` column the ratio of the mean discounted
+    /// cumulative net cost to the mean discounted cumulative QALYs gained over all runs,
+    /// where that ratio means something (otherwise no row: the report names the
+    /// quadrant); in the centile columns the ICER's bootstrap centiles. Each comes with the
+    /// position in `sorted` it goes before, so rows stay in name order.
+    fn icer_rows(&self, sorted: &[&(Key, Metric, Vec<f64>)]) -> Vec<(usize, SummaryRow)> {
+        let name = Metric::CostPerQaly.name();
+        let mut groups: Vec<(usize, usize)> = Vec::new();
+        let mut start = 0;
+        for i in 1..=sorted.len() {
+            let same = |a: &Key, b: &Key| (a.0, a.1, a.2, a.3) == (b.0, b.1, b.2, b.3);
+            if i == sorted.len() || !same(&sorted[i].0, &sorted[start].0) {
+                groups.push((start, i));
+                start = i;
+            }
+        }
+        groups
+            .into_par_iter()
+            .filter_map(|(from, to)| {
+                let group = &sorted[from..to];
+                let ((s, y, l, a, _), _, _) = group[0];
+                if matches!(l, Level::Neighbourhood | Level::Pool) {
+                    return None;
+                }
+                let values = |m: Metric| group.iter().find(|r| r.1 == m).map(|r| &r.2);
+                let cost = values(Metric::DiscountedCumulativeNetCost)?;
+                let qalys = values(Metric::DiscountedQalysGained)?;
+                let ratio = Icer::of_runs(cost, qalys).ratio()?;
+                let area = &self.areas.names[*a as usize];
+                let key = name_hash(&format!("{}|{y}|{}|{area}", self.scenarios[*s], l.id()));
+                let at = from
+                    + group
+                        .iter()
+                        .take_while(|r| self.metric_names.names[r.0 .4 as usize] < name)
+                        .count();
+                Some((
+                    at,
+                    SummaryRow {
+                        scenario: self.scenarios[*s].clone(),
+                        year: *y,
+                        level: *l,
+                        area: area.clone(),
+                        metric: Metric::CostPerQaly,
+                        stat: Stat::from_centiles(ratio, bootstrap_centiles(cost, qalys, key)),
+                        runs: cost.len() as u32,
+                    },
+                ))
             })
             .collect()
     }

@@ -37,6 +37,7 @@ use crate::io::summary::{
     sensitivity_frame, summary_frame,
 };
 use crate::io::tables::{write_atomic, write_frame, Layout, RunTable, Staging};
+use crate::report::charts::data::context_of;
 use crate::report::headline::headline_lines;
 
 /// How to run a batch.
@@ -586,10 +587,12 @@ pub fn validate(file: &Path, source: &DatasetSource) -> Result<Vec<String>> {
 /// The headline table of an output folder's summary, as lines for the terminal.
 pub fn headlines(out: &Path) -> Result<Vec<String>> {
     // Headlines read the whole population's rows only.
-    Ok(headline_lines(&read_summary_where(
-        &out.join("summary.parquet"),
-        &|l, _, _, _| matches!(l, Level::System | Level::England),
-    )?))
+    Ok(headline_lines(
+        &read_summary_where(&out.join("summary.parquet"), &|l, _, _, _| {
+            matches!(l, Level::System | Level::England)
+        })?,
+        &context_of(out),
+    ))
 }
 
 /// The budget table `capsim budget` prints and writes (`budget_table.{parquet,csv}`): for
@@ -604,7 +607,7 @@ pub fn budget_table(out: &Path, formula: &str) -> Result<Vec<String>> {
         Metric::Population,
         f(FormulaMetric::WeightedPopulation),
         f(FormulaMetric::BudgetPerHead),
-        Metric::SpendPerHead,
+        Metric::CashCostPerHead,
         f(FormulaMetric::Position),
         f(FormulaMetric::PositionAfterRiskShare),
     ];
@@ -636,7 +639,7 @@ pub fn budget_table(out: &Path, formula: &str) -> Result<Vec<String>> {
     rows.sort_by(|a, b| b.level.id().cmp(a.level.id()).then(a.area.cmp(&b.area)));
     let mut lines = vec![format!(
         "year {last}, formula {formula} (means over runs)\n{:<14} {:<26} {:>10} {:>10} {:>10} {:>10} {:>12} {:>12}",
-        "level", "area", "people", "weighted", "budget/hd", "spend/hd", "position", "after share"
+        "level", "area", "people", "weighted", "budget/hd", "cash/hd", "position", "after share"
     )];
     for r in &rows {
         let v = r.values;

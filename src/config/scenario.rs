@@ -19,7 +19,9 @@ use serde::de::Error as _;
 use serde::{Deserialize, Deserializer, Serialize};
 
 use crate::config::located::{is_span_wrapper, line_of, spanned_vec, Located};
-use crate::config::uncertainty::{default_auc, no_years, Amount, Auc, Effect, EffectYears, Share};
+use crate::config::uncertainty::{
+    default_auc, no_years, Amount, Auc, Dist, Effect, EffectYears, Share,
+};
 use crate::core::care::{Sector, Setting};
 use crate::core::error::{CapsimError, Result};
 use crate::data::geography::Preset;
@@ -649,8 +651,8 @@ fn growth_rates<'de, D: Deserializer<'de>>(
     })
 }
 
-/// How results are valued over time.
-#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+/// How results are valued over time, and what an emergency admission costs in health.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Evaluation {
     /// Discount rate a year for costs and savings: year 1 is undiscounted, year t weighs
@@ -658,14 +660,56 @@ pub struct Evaluation {
     /// health technology evaluations manual, 2022).
     #[serde(default = "green_book", deserialize_with = "discount_rate")]
     pub discount_rate: f64,
+    /// Discount rate a year for health effects (QALYs). Left out, the costs' rate: NICE's
+    /// reference case discounts both at 3.5% (NICE 2022); the Green Book discounts health
+    /// at 1.5% (set 0.015).
+    #[serde(
+        default,
+        deserialize_with = "health_discount_rate",
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub health_discount_rate: Option<f64>,
     /// Pounds a QALY is worth, for net monetary benefit. Default £20,000, the lower end of
     /// NICE's £20,000-£30,000 range (NICE health technology evaluations manual, 2022).
     #[serde(default = "nice_threshold", deserialize_with = "qaly_threshold")]
     pub qaly_threshold: f64,
+    /// QALYs lost by each emergency admission beyond its days in hospital (deconditioning
+    /// and its lasting loss of function after discharge), drawn per run. Default: an
+    /// assumption, triangular from 0 to 0.016 with mode 0.002 (mean 0.006): 0 as trials
+    /// of hospital at home against admission found no difference in QALYs (Singh et al.,
+    /// Age Ageing 2022; the TEAM trial, PLoS One 2015), 0.016 the lower end of the
+    /// lasting utility fall after any hospitalisation (Karampampa et al., BMJ Open 2016,
+    /// men -0.016, women -0.031, over about four years, an association with the illness as
+    /// much as the stay), for one year.
+    #[serde(default = "qaly_loss_per_admission")]
+    pub qaly_loss_per_admission: Amount,
+    /// QALYs lost per emergency bed day: a day in hospital at a lower utility than at
+    /// home, drawn per run. Default: an assumption, triangular from 0 to 0.00057 with mode
+    /// 0.00027 (a utility decrement of 0.1 a day, 0 to 0.21, over 365): EQ-5D of older
+    /// people on an acute geriatric ward rose from 0.44 at admission to 0.65 at discharge
+    /// (Lin et al., IJERPH 2020), the decrement's upper end.
+    #[serde(default = "qaly_loss_per_bed_day")]
+    pub qaly_loss_per_bed_day: Amount,
 }
 
 fn nice_threshold() -> f64 {
     20_000.0
+}
+
+fn qaly_loss_per_admission() -> Amount {
+    Amount(Dist::Triangular {
+        min: 0.0,
+        mode: 0.002,
+        max: 0.016,
+    })
+}
+
+fn qaly_loss_per_bed_day() -> Amount {
+    Amount(Dist::Triangular {
+        min: 0.0,
+        mode: 0.00027,
+        max: 0.00057,
+    })
 }
 
 fn qaly_threshold<'de, D: Deserializer<'de>>(d: D) -> std::result::Result<f64, D::Error> {
@@ -684,23 +728,56 @@ fn green_book() -> f64 {
     0.035
 }
 
+fn rate_allowed(r: &f64) -> std::result::Result<(), String> {
+    if r.is_finite() && (0.0..=0.2).contains(r) {
+        Ok(())
+    } else {
+        Err(format!(
+            "{r} is not allowed; use a rate from 0 to 0.2 (0.035 is 3.5%)"
+        ))
+    }
+}
+
 fn discount_rate<'de, D: Deserializer<'de>>(d: D) -> std::result::Result<f64, D::Error> {
-    checked(d, |r: &f64| {
-        if r.is_finite() && (0.0..=0.2).contains(r) {
-            Ok(())
+    checked(d, rate_allowed)
+}
+
+fn health_discount_rate<'de, D: Deserializer<'de>>(
+    d: D,
+) -> std::result::Result<Option<f64>, D::Error> {
+    checked(d, rate_allowed).map(Some)
+}
+
+impl Evaluation {
+    /// The discount rate of health effects.
+    pub fn health_rate(&self) -> f64 {
+        self.health_discount_rate.unwrap_or(self.discount_rate)
+    }
+
+    /// Which convention the two rates follow, for labels: "NICE reference case" (3.5% and
+    /// 3.5%), "HM Treasury Green Book" (3.5% and 1.5%), or the rates themselves.
+    pub fn discounting_label(&self) -> String {
+        let (c, h) = (self.discount_rate, self.health_rate());
+        let pct = |r: f64| format!("{}%", (r * 1000.0).round() / 10.0);
+        let rates = format!("costs {} a year, health {} a year", pct(c), pct(h));
+        if c == 0.035 && h == 0.035 {
+            format!("{rates}: the NICE reference case")
+        } else if c == 0.035 && h == 0.015 {
+            format!("{rates}: HM Treasury Green Book")
         } else {
-            Err(format!(
-                "{r} is not allowed; use a rate from 0 to 0.2 (0.035 is 3.5%)"
-            ))
+            rates
         }
-    })
+    }
 }
 
 impl Default for Evaluation {
     fn default() -> Self {
         Evaluation {
             discount_rate: green_book(),
+            health_discount_rate: None,
             qaly_threshold: nice_threshold(),
+            qaly_loss_per_admission: qaly_loss_per_admission(),
+            qaly_loss_per_bed_day: qaly_loss_per_bed_day(),
         }
     }
 }

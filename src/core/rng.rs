@@ -45,6 +45,9 @@ pub enum Purpose {
     Estimation = 13,
     /// Which women give birth in the year (one draw per woman, keyed by her id).
     Mothers = 14,
+    /// Bootstrap resamples of Monte Carlo runs (an ICER's interval), keyed by what is
+    /// summarised, never by a run.
+    Bootstrap = 15,
 }
 
 /// The full key of a stream.

@@ -105,6 +105,16 @@ pub struct Levers {
     pub interventions: Vec<Drawn>,
     /// (parameter name, drawn value) of every uncertain parameter, in file order.
     pub draws: Vec<(String, f64)>,
+    /// QALYs an emergency admission and a bed day cost, drawn for the run (`[evaluation]`):
+    /// the same in the scenario and its counterfactual.
+    pub qaly_loss: QalyLoss,
+}
+
+/// QALYs lost per emergency admission (beyond its stay) and per emergency bed day.
+#[derive(Debug, Clone, Copy, Default, PartialEq)]
+pub struct QalyLoss {
+    pub per_admission: f64,
+    pub per_bed_day: f64,
 }
 
 impl Levers {
@@ -113,6 +123,7 @@ impl Levers {
         Levers {
             interventions: Vec::new(),
             draws: Vec::new(),
+            qaly_loss: QalyLoss::default(),
         }
     }
 
@@ -140,9 +151,23 @@ impl Levers {
             .zip(&resolved.targets)
             .map(|(i, t)| Self::draw_one(i, t, model, scenario.years, &mut take))
             .collect();
+        let e = &scenario.evaluation;
+        let qaly_loss = QalyLoss {
+            per_admission: take(
+                "evaluation/qaly_loss_per_admission".into(),
+                &e.qaly_loss_per_admission.0,
+                0.0,
+            ),
+            per_bed_day: take(
+                "evaluation/qaly_loss_per_bed_day".into(),
+                &e.qaly_loss_per_bed_day.0,
+                0.0,
+            ),
+        };
         Levers {
             interventions,
             draws,
+            qaly_loss,
         }
     }
 

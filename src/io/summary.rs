@@ -562,7 +562,7 @@ pub fn budget_table_frame(year: i32, formula: &str, rows: &[BudgetTableRow]) -> 
         Column::new("population".into(), col(0)),
         Column::new("weighted_population".into(), col(1)),
         Column::new("budget_per_head".into(), col(2)),
-        Column::new("spend_per_head".into(), col(3)),
+        Column::new("cash_cost_per_head".into(), col(3)),
         Column::new("position".into(), col(4)),
         Column::new("position_after_risk_share".into(), col(5)),
     ])

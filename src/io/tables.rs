@@ -998,7 +998,7 @@ fn budgets_frame<'a>(g: &'a Geography, b: &'a Budgets) -> Table<'a> {
                 &b.weighted_population,
             )),
             number("budget", pounds(&b.budget)),
-            number("spend", pounds(&b.spend)),
+            number("cash_cost", pounds(&b.spend)),
             number("position", pounds(&b.position)),
             number(
                 "position_after_risk_share",
@@ -1007,7 +1007,7 @@ fn budgets_frame<'a>(g: &'a Geography, b: &'a Budgets) -> Table<'a> {
             Part::Coded(level.into_coded("level")),
             Part::Plain(Column::new("people".into(), &b.people)),
             number("budget_per_head", per_head(&b.budget)),
-            number("spend_per_head", per_head(&b.spend)),
+            number("cash_cost_per_head", per_head(&b.spend)),
             number("position_per_head", per_head(&b.position)),
             number("distance_from_target", pounds(&distance)),
         ],

@@ -1,8 +1,10 @@
 //! The headline table: one line per scenario from a summary, for the terminal and the top
 //! of the report.
 
+use crate::accounts::icer::Icer;
 use crate::accounts::metric::{Gap, Metric};
-use crate::accounts::summary::SummaryRow;
+use crate::accounts::summary::{Stat, SummaryRow};
+use crate::config::scenario::Evaluation;
 use crate::core::care::Setting;
 use crate::core::level::Level;
 
@@ -17,24 +19,49 @@ pub struct Headline {
     pub broken_even: String,
 }
 
-/// Column titles of the headline table.
-pub const COLUMNS: [&str; 6] = [
-    "scenario (last year)",
-    "spend",
-    "emergency admissions",
-    "cumulative net cost",
-    "admissions avoided",
-    "broken even",
+/// Column titles of the headline table. "In year" figures are the last year's alone;
+/// the net cost and QALYs are discounted and cumulative over the horizon.
+pub const COLUMNS: [&str; 7] = [
+    "scenario (year shown)",
+    "total cost, in year",
+    "emergency admissions, in year",
+    "net cost, discounted, cumulative",
+    "QALYs gained, disc., cum.",
+    "cost per QALY (ICER)",
+    "broken even (disc.)",
 ];
 
-/// The metrics of the headline columns after the scenario, with whether each is money.
-fn columns() -> [(Metric, bool); 4] {
+/// The metrics of the headline's plain columns after the scenario, with whether each is
+/// money, and the digits of a count.
+fn columns() -> [(Metric, bool, usize); 4] {
     [
-        (Metric::Spend, true),
-        (Metric::Count(Setting::EmergencyAdmissions), false),
-        (Metric::CumulativeNetCost, true),
-        (Metric::AvoidedAdmissions, false),
+        (Metric::TotalCost, true, 0),
+        (Metric::Count(Setting::EmergencyAdmissions), false, 0),
+        (Metric::DiscountedCumulativeNetCost, true, 0),
+        (Metric::DiscountedQalysGained, false, 1),
     ]
+}
+
+/// What the summary does not say but the headline and findings need: how results were
+/// discounted and how fast the envelope grows, from the first scenario's settings.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Context {
+    /// Which discount rates were used, e.g. "costs 3.5% a year, health 3.5% a year: the
+    /// NICE reference case".
+    pub discounting: Option<String>,
+    /// The envelope's real growth a year.
+    pub envelope_growth: Option<f64>,
+}
+
+impl Context {
+    /// From a scenario as written in `batch.json` or `run.json`.
+    pub fn of_scenario(s: &serde_json::Value) -> Context {
+        let eval: Option<Evaluation> = serde_json::from_value(s["evaluation"].clone()).ok();
+        Context {
+            discounting: eval.map(|e| e.discounting_label()),
+            envelope_growth: s["envelope"]["growth"].as_f64(),
+        }
+    }
 }
 
 /// The level a scenario's headline reads: England when its output has the national sum
@@ -50,9 +77,48 @@ fn top_level(rows: &[SummaryRow], scenario: &str) -> Level {
     }
 }
 
-/// One headline per scenario, in the summary's order: the system's spend, emergency
-/// admissions, cumulative net cost and admissions avoided in the last year, with 90%
-/// intervals, and the share of runs that broke even.
+/// A summary row's value of one scenario at the top level in one year.
+fn stat_of(rows: &[SummaryRow], scenario: &str, year: i32, m: &Metric) -> Option<(Stat, u32)> {
+    let top = top_level(rows, scenario);
+    let picked: Vec<&SummaryRow> = rows
+        .iter()
+        .filter(|r| r.scenario == scenario && r.level == top && r.year == year && r.metric == *m)
+        .collect();
+    match picked.as_slice() {
+        [one] => Some((one.stat, one.runs)),
+        _ => None,
+    }
+}
+
+/// The ICER of a scenario's last year as a cell: the ratio of means with its bootstrap
+/// interval, or the quadrant where no ratio means anything; "-" without QALYs.
+fn icer_cell(rows: &[SummaryRow], scenario: &str, last: i32) -> String {
+    let get = |m: &Metric| stat_of(rows, scenario, last, m).map(|(s, _)| s);
+    let (Some(cost), Some(qalys)) = (
+        get(&Metric::DiscountedCumulativeNetCost),
+        get(&Metric::DiscountedQalysGained),
+    ) else {
+        return "-".into();
+    };
+    let icer = Icer::of(cost.mean, qalys.mean);
+    let ends = |x: f64| {
+        if x.is_finite() {
+            pounds(x)
+        } else {
+            "no gain".into()
+        }
+    };
+    match (icer, get(&Metric::CostPerQaly)) {
+        (Icer::PerQalyGained(r), Some(c)) => {
+            format!("{} ({} to {})", pounds(r), ends(c.p5), ends(c.p95))
+        }
+        (icer, _) => icer.to_string(),
+    }
+}
+
+/// One headline per scenario, in the summary's order: the system's total cost and
+/// emergency admissions in the last year, its discounted cumulative net cost and QALYs
+/// gained with 90% intervals, the ICER, and the share of runs that broke even.
 pub fn headlines(rows: &[SummaryRow]) -> Vec<Headline> {
     let mut order: Vec<&str> = Vec::new();
     for r in rows {
@@ -77,9 +143,9 @@ pub fn headlines(rows: &[SummaryRow]) -> Vec<Headline> {
                     })
                     .collect()
             };
-            let cells = columns()
+            let mut cells: Vec<String> = columns()
                 .iter()
-                .map(|(m, money)| {
+                .map(|(m, money, digits)| {
                     let picked = pick(m);
                     if picked.is_empty() {
                         return "-".into();
@@ -88,7 +154,7 @@ pub fn headlines(rows: &[SummaryRow]) -> Vec<Headline> {
                         if *money {
                             format!("£{:.1}m", x / 1e6)
                         } else {
-                            format!("{x:.0}")
+                            format!("{x:.digits$}")
                         }
                     };
                     let total: f64 = picked.iter().map(|r| r.stat.mean).sum();
@@ -99,6 +165,7 @@ pub fn headlines(rows: &[SummaryRow]) -> Vec<Headline> {
                     }
                 })
                 .collect();
+            cells.push(icer_cell(rows, s, last));
             let broken = pick(&Metric::BrokenEven);
             let broken_even = if broken.is_empty() {
                 "-".to_string()
@@ -118,12 +185,13 @@ pub fn headlines(rows: &[SummaryRow]) -> Vec<Headline> {
         .collect()
 }
 
-/// The headline table as aligned text lines, with a note on what the numbers are.
-pub fn headline_lines(rows: &[SummaryRow]) -> Vec<String> {
-    let line = |c: [&str; 6]| {
+/// The headline table as aligned text lines, with a note on what the numbers are, and
+/// any warning about the horizon.
+pub fn headline_lines(rows: &[SummaryRow], context: &Context) -> Vec<String> {
+    let line = |c: [&str; 7]| {
         format!(
-            "{:<28} {:>30} {:>24} {:>30} {:>20} {:>12}",
-            c[0], c[1], c[2], c[3], c[4], c[5]
+            "{:<28} {:>30} {:>26} {:>32} {:>22} {:>34} {:>12}",
+            c[0], c[1], c[2], c[3], c[4], c[5], c[6]
         )
     };
     let mut lines = vec![line(COLUMNS)];
@@ -135,29 +203,70 @@ pub fn headline_lines(rows: &[SummaryRow]) -> Vec<String> {
             &h.cells[1],
             &h.cells[2],
             &h.cells[3],
+            &h.cells[4],
             &h.broken_even,
         ]));
     }
-    lines.push("(mean, with 5th to 95th centile over Monte Carlo runs)".into());
+    lines.push(note(context));
+    lines.extend(
+        horizon_warnings(rows)
+            .into_iter()
+            .map(|w| format!("warning: {w}")),
+    );
     lines
 }
 
-/// What each intervention scenario found, in a plain sentence with its uncertainty: how
-/// often it saves more than it costs, its discounted net cost with a 90% interval, the
-/// QALYs it gains, and the cost per QALY.
-pub fn findings(rows: &[SummaryRow]) -> Vec<String> {
+/// What the headline's numbers are.
+pub fn note(context: &Context) -> String {
+    let mut s = "(mean, with 5th to 95th centile over Monte Carlo runs; total cost = care + programme + set-up, at full average unit costs; the ICER is mean net cost over mean QALYs over all runs, with a bootstrap 90% interval".to_string();
+    if let Some(d) = &context.discounting {
+        s += &format!("; discounted at {d}");
+    }
+    s.push(')');
+    s
+}
+
+/// Scenarios whose health benefits are still accruing in the last year: the last year's
+/// QALYs gained (in year, undiscounted) are at least the mean year's, so a longer horizon
+/// would change the ICER.
+pub fn horizon_warnings(rows: &[SummaryRow]) -> Vec<String> {
     let mut out = Vec::new();
     for h in headlines(rows) {
-        let top = top_level(rows, &h.scenario);
-        let get = |m: &Metric| {
-            rows.iter()
-                .find(|r| {
-                    r.scenario == h.scenario
-                        && r.level == top
-                        && r.year == h.last_year
-                        && r.metric == *m
-                })
-                .map(|r| (r.stat, r.runs))
+        let by_year: Vec<f64> = (1..=h.last_year)
+            .filter_map(|y| {
+                stat_of(rows, &h.scenario, y, &Metric::QalysGained).map(|(s, _)| s.mean)
+            })
+            .collect();
+        let Some(last) = by_year.last() else {
+            continue;
+        };
+        let mean = by_year.iter().sum::<f64>() / by_year.len() as f64;
+        if *last > 0.0 && *last >= mean && by_year.len() > 1 {
+            out.push(format!(
+                "{}: QALYs are still accruing at the horizon ({:.1} gained in year {} alone, against {:.1} in a mean year); a longer horizon (--years, up to 100) would change its ICER",
+                h.scenario, last, h.last_year, mean
+            ));
+        }
+    }
+    out
+}
+
+/// What each intervention scenario found, in plain sentences with their uncertainty: how
+/// often it costs more than it saves (discounted), its discounted net cost with a 90%
+/// interval and its parts, the QALYs it gains and where they come from, the ICER (or the
+/// quadrant where no ratio means anything), what it does not model, and whether it
+/// narrows or widens the gap between the most and least deprived fifths.
+pub fn findings(rows: &[SummaryRow], context: &Context) -> Vec<String> {
+    let mut out = Vec::new();
+    for h in headlines(rows) {
+        let sc = h.scenario.as_str();
+        let last = h.last_year;
+        let get = |m: &Metric| stat_of(rows, sc, last, m);
+        // The sum over the years of a metric's means: the mean of its cumulative sum.
+        let cumulative = |m: &Metric| -> f64 {
+            (1..=last)
+                .filter_map(|y| stat_of(rows, sc, y, m).map(|(s, _)| s.mean))
+                .sum()
         };
         let (Some((net, runs)), Some((broken, _))) = (
             get(&Metric::DiscountedCumulativeNetCost),
@@ -168,32 +277,47 @@ pub fn findings(rows: &[SummaryRow]) -> Vec<String> {
         let saves = (broken.mean * runs as f64).round() as u32;
         let money = |x: f64| format!("£{:.1}m", x / 1e6);
         let mut s = format!(
-            "{}: by year {} it costs more than it saves in {} of {} runs; discounted net cost {} (90% interval {} to {})",
-            h.scenario,
-            h.last_year,
+            "{sc}: by year {last}, on the discounted basis, it costs more than it saves in {} of {runs} runs; discounted cumulative net cost {} (90% interval {} to {})",
             runs - saves.min(runs),
-            runs,
             money(net.mean),
             money(net.p5),
             money(net.p95)
         );
+        let setup = cumulative(&Metric::SetupCost);
+        s += &format!(
+            ". Undiscounted over years 1-{last}: activity avoided {}, activity added {}, programme {} and set-up {}; the budgets pay a further {} of fixed costs that avoided activity does not release (capacity freed, not cash)",
+            money(cumulative(&Metric::GrossSavings)),
+            money(cumulative(&Metric::AddedActivityCost)),
+            money(cumulative(&Metric::ProgrammeCost) - setup),
+            money(setup),
+            money(cumulative(&Metric::RetainedFixedCost)),
+        );
         if let Some((q, _)) = get(&Metric::DiscountedQalysGained) {
-            s += &format!("; {:.0} QALYs gained (discounted)", q.mean);
-            match get(&Metric::CostPerQaly) {
-                Some((c, _)) if q.mean > 0.0 => {
-                    s += &format!(", about {} per QALY (median over runs)", pounds(c.p50))
-                }
-                _ => {}
+            let from_admissions = cumulative(&Metric::AdmissionQalysGained);
+            s += &format!(
+                ". It gains {:.1} QALYs (discounted, cumulative; 90% interval {:.1} to {:.1}), {:.1} of them (undiscounted) from fewer emergency admissions and bed days",
+                q.mean, q.p5, q.p95, from_admissions
+            );
+            let icer = Icer::of(net.mean, q.mean);
+            s += &match icer {
+                Icer::PerQalyGained(_) => format!("; ICER {}", icer_cell(rows, sc, last)),
+                _ => format!("; ICER: {icer}"),
+            };
+            if let Some(d) = &context.discounting {
+                s += &format!(" (discounted at {d})");
             }
+        }
+        if mortality_not_modelled(rows, sc) {
+            s += ". Deaths and life years: not modelled (the scenario changes neither mortality nor deterioration, so its people are the counterfactual's; its QALYs come only from care avoided)";
         }
         // The gap between the most and least deprived quintiles in admissions per 1,000.
         let gap = |m: Metric| {
             rows.iter()
                 .find(|r| {
-                    r.scenario == h.scenario
+                    r.scenario == sc
                         && r.level == Level::ImdQuintile
                         && r.area == "1-5"
-                        && r.year == h.last_year
+                        && r.year == last
                         && r.metric == m
                 })
                 .map(|r| r.stat)
@@ -212,14 +336,33 @@ pub fn findings(rows: &[SummaryRow]) -> Vec<String> {
                 format!("widens {gap} by {:.2} per 1,000", c.mean.abs())
             };
             s += &format!(
-                "; in year {} it {change} (90% interval of the change {:.2} to {:.2}; the gap is {:.1} per 1,000)",
-                h.last_year, c.p5, c.p95, g.mean
+                ". In year {last} it {change} (90% interval of the change {:.2} to {:.2}; the gap is {:.1} per 1,000)",
+                c.p5, c.p95, g.mean
             );
         }
         s.push('.');
         out.push(s);
     }
+    out.extend(horizon_warnings(rows));
     out
+}
+
+/// Whether a scenario's deaths are the counterfactual's in every run and year: then it
+/// does not model mortality, and its life years gained are zero by construction, not by
+/// finding.
+fn mortality_not_modelled(rows: &[SummaryRow], scenario: &str) -> bool {
+    let top = top_level(rows, scenario);
+    let mut any = false;
+    for r in rows
+        .iter()
+        .filter(|r| r.scenario == scenario && r.level == top && r.metric == Metric::DeathsAverted)
+    {
+        any = true;
+        if r.stat.p5 != 0.0 || r.stat.p95 != 0.0 || r.stat.mean != 0.0 {
+            return false;
+        }
+    }
+    any
 }
 
 /// Whole pounds with thousands separators: £408,499.

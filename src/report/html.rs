@@ -16,7 +16,7 @@ use crate::io::tables::Staging;
 use crate::report::charts::{
     write_charts, Outcome, ReportData, CHARTS as REGISTRY, FONT, PAGE_FONT_BYTES,
 };
-use crate::report::headline::{findings, headlines, COLUMNS};
+use crate::report::headline::{findings, headlines, note, COLUMNS};
 
 /// Folder of the charts inside an output folder.
 pub const CHARTS: &str = "charts";
@@ -198,11 +198,9 @@ figure {{ margin: 0 0 6mm; }} figure svg {{ max-height: 160mm; }} }}</style>"
         }
         w(&mut h, "</tr>\n");
     }
-    w(
-        &mut h,
-        "</table>\n<p class=\"note\">Mean, with 5th to 95th centile over Monte Carlo runs.</p>\n",
-    );
-    for s in findings(&data.rows) {
+    w(&mut h, "</table>\n");
+    let _ = writeln!(h, "<p class=\"note\">{}</p>", escape(&note(&data.context)));
+    for s in findings(&data.rows, &data.context) {
         let _ = writeln!(h, "<p class=\"finding\">{}</p>", escape(&s));
     }
     if let Some((person, people)) = data.need_fit {

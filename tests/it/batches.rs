@@ -129,8 +129,8 @@ fn batch_writes_hive_partitions_and_a_summary() {
         "wards,3,system,Northvale and Eastmoor ICS,net_cost,",
         "wards,3,neighbourhood,Castlegate PCN,avoided_admissions,",
         "wards,3,place,Northvale City,position:headcount,",
-        "wards,3,system,Northvale and Eastmoor ICS,break_even_year,",
-        "prevention,2,system,Northvale and Eastmoor ICS,roi,",
+        "wards,3,system,Northvale and Eastmoor ICS,discounted_break_even_year,",
+        "prevention,2,system,Northvale and Eastmoor ICS,cumulative_roi,",
         "small,1,system,Northvale and Eastmoor ICS,count.emergency_bed_days,",
     ] {
         assert!(summary.contains(needle), "{needle}");

@@ -118,7 +118,7 @@ fn budgets_add_up_to_the_envelope_and_pace_stays_within_its_step() {
     };
     run(&options, &|_, _| {}).unwrap();
     let csv = std::fs::read_to_string(out.join("budgets.csv")).unwrap();
-    assert!(csv.starts_with("year,system,place,neighbourhood,sector,formula,weighted_population,budget,spend,position,position_after_risk_share,level,people,budget_per_head,spend_per_head,position_per_head,distance_from_target"));
+    assert!(csv.starts_with("year,system,place,neighbourhood,sector,formula,weighted_population,budget,cash_cost,position,position_after_risk_share,level,people,budget_per_head,cash_cost_per_head,position_per_head,distance_from_target"));
     let r = rows(&csv, "neighbourhood");
     // Places and systems are the sums of their neighbourhoods, to the penny.
     let level_total = |level: &str, year: &str| -> i64 {
@@ -368,7 +368,7 @@ fn batch_writes_budgets_and_the_risk_decomposition() {
         let floats = |c: &str| capsim::io::read::floats(&df, &path, c).unwrap();
         let (level, sector, formula) = (strings("level"), strings("sector"), strings("formula"));
         let year = capsim::io::read::ints(&df, &path, "year").unwrap();
-        let (budget, spend) = (floats("budget"), floats("spend"));
+        let (budget, spend) = (floats("budget"), floats("cash_cost"));
         budgets.push(
             (0..year.len())
                 .filter(|i| year[*i] == 1 && level[*i] == "system" && sector[*i] == "total")
@@ -672,7 +672,7 @@ fn relative_positions(summary: &str, formula: &str) -> Vec<f64> {
         }
         let key = (c[2].to_string(), c[3].to_string());
         let mean: f64 = c[5].parse().unwrap();
-        if c[4] == "spend" {
+        if c[4] == "care_spend" {
             spend.insert(key, mean);
         } else if c[4] == want {
             budget.insert(key, mean);

@@ -61,11 +61,8 @@ fn a_delay_holds_the_effect_back_but_not_the_cost() {
         r[&(y, k.to_string())]
     };
     assert_eq!(m(&later, 1, "avoided_admissions"), 0.0);
-    assert!(m(&later, 1, "intervention_cost") > 0.0);
-    assert_eq!(
-        m(&later, 1, "intervention_cost"),
-        m(&now, 1, "intervention_cost")
-    );
+    assert!(m(&later, 1, "programme_cost") > 0.0);
+    assert_eq!(m(&later, 1, "programme_cost"), m(&now, 1, "programme_cost"));
     assert!(m(&now, 1, "avoided_admissions") > 0.0);
     assert!(m(&later, 2, "avoided_admissions") > 0.0);
 }
@@ -116,13 +113,26 @@ fn discounting_matches_the_yearly_flows() {
         (got - want).abs() < 1e-6 * want.abs().max(1.0),
         "{got} vs {want}"
     );
-    let savings: f64 = (1..=3).map(|y| get(y, "gross_savings") * df(y)).sum();
-    let cost: f64 = (1..=3).map(|y| get(y, "intervention_cost") * df(y)).sum();
-    let roi = get(3, "discounted_roi");
+    // Return on investment is (savings - cost) / cost: minus the net cost over the
+    // programme cost, discounted or not; the benefit-cost ratio is savings / cost.
+    let cost: f64 = (1..=3).map(|y| get(y, "programme_cost") * df(y)).sum();
+    let roi = get(3, "discounted_cumulative_roi");
     assert!(
-        (roi - savings / cost).abs() < 1e-9,
+        (roi - (-want / cost)).abs() < 1e-9,
         "{roi} vs {}",
-        savings / cost
+        -want / cost
+    );
+    let (net, programme, savings): (f64, f64, f64) = (1..=3).fold((0.0, 0.0, 0.0), |a, y| {
+        (
+            a.0 + get(y, "net_cost"),
+            a.1 + get(y, "programme_cost"),
+            a.2 + get(y, "net_savings"),
+        )
+    });
+    assert!((get(3, "cumulative_roi") - (-net / programme)).abs() < 1e-9);
+    assert!((get(3, "cumulative_benefit_cost_ratio") - savings / programme).abs() < 1e-9);
+    assert!(
+        (get(3, "cumulative_roi") - (get(3, "cumulative_benefit_cost_ratio") - 1.0)).abs() < 1e-9
     );
     // Undiscounted and discounted agree in year 1.
     assert!(
@@ -207,12 +217,17 @@ effects.emergency_admissions = -0.5
         let i = y as usize - 1;
         let (ly, q) = (with[i].0 - without[i].0, with[i].1 - without[i].1);
         assert!((get(y, "life_years_gained") - ly).abs() < 1e-6, "year {y}");
-        assert!((get(y, "qalys_gained") - q).abs() < 1e-6, "year {y}");
+        // QALYs from life lived, plus those not lost to the admissions and bed days avoided.
+        let from_care = get(y, "admission_qalys_gained");
+        assert!(
+            (get(y, "qalys_gained") - (q + from_care)).abs() < 1e-6,
+            "year {y}"
+        );
     }
     let total: f64 = (1..=3)
         .map(|y| get(y, "qalys_gained") * 1.035f64.powi(-(y as i32 - 1)))
         .sum();
-    assert!((get(3, "discounted_qalys_gained") - total).abs() < 1e-6);
+    assert!((get(3, "discounted_cumulative_qalys_gained") - total).abs() < 1e-6);
     assert!(
         total > 0.0,
         "fewer deaths and less deterioration gain QALYs"
@@ -245,7 +260,7 @@ fn shipped_batch_summary(runs: u32, years: u32) -> String {
     std::fs::read_to_string(tmp.path().join("b/summary.csv")).unwrap()
 }
 
-/// Cash released never exceeds the gross saving, in any area or year of the shipped
+/// Cash released never exceeds the net saving, in any area or year of the shipped
 /// scenarios (a smaller run of them).
 #[test]
 fn cashable_savings_never_exceed_gross_savings() {
@@ -261,7 +276,7 @@ fn cashable_savings_never_exceed_gross_savings() {
             c[3].to_string(),
         );
         match c[4] {
-            "gross_savings" => gross.insert(key, c[5].parse::<f64>().unwrap()),
+            "net_savings" => gross.insert(key, c[5].parse::<f64>().unwrap()),
             "cashable_savings" => cash.insert(key, c[5].parse::<f64>().unwrap()),
             _ => None,
         };
@@ -306,15 +321,20 @@ fn quintiles_add_up_to_the_system_and_the_gap_is_q1_minus_q5() {
     let rows = summary_means(&shipped_batch_summary(1, 2));
     let additive = |m: &str| {
         m.starts_with("count.")
-            || m.starts_with("spend") && m != "spend_per_head"
+            || m.starts_with("care_spend") && m != "care_spend_per_head"
             || [
                 "population",
                 "births",
                 "deaths",
                 "enrolled",
-                "intervention_cost",
+                "programme_cost",
+                "setup_cost",
+                "total_cost",
+                "cash_cost",
+                "retained_fixed_cost",
+                "cashable_savings",
+                "net_savings",
                 "funding_shift",
-                "gross_savings",
                 "net_cost",
                 "avoided_admissions",
                 "avoided_bed_days",
@@ -358,8 +378,8 @@ fn quintiles_add_up_to_the_system_and_the_gap_is_q1_minus_q5() {
         )]
     };
     let s = "frailty-virtual-wards";
-    let per_head = |a: &str| q(s, 2, a, "spend") / q(s, 2, a, "population");
-    let gap = q(s, 2, "1-5", "quintile_gap.spend_per_head");
+    let per_head = |a: &str| q(s, 2, a, "care_spend") / q(s, 2, a, "population");
+    let gap = q(s, 2, "1-5", "quintile_gap.care_spend_per_head");
     assert!(
         (gap - (per_head("1") - per_head("5"))).abs() < 1e-6,
         "{gap}"

@@ -500,7 +500,7 @@ fn two_systems_add_up_to_england_and_a_places_file_prices_imported_places() {
         for metric in [
             "population",
             "deaths",
-            "spend",
+            "care_spend",
             "count.emergency_admissions",
             budget.as_str(),
         ] {
@@ -542,7 +542,7 @@ fn two_systems_add_up_to_england_and_a_places_file_prices_imported_places() {
             "1".to_string(),
             "place".to_string(),
             area.to_string(),
-            "spend".to_string(),
+            "care_spend".to_string(),
         )]
     };
     let ratio = spend(&priced, place) / spend(&rows, place);

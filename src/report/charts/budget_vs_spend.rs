@@ -14,7 +14,7 @@ pub fn title(d: &ReportData) -> std::result::Result<String, &'static str> {
         .ok_or("needs capitation budgets in the summary")?;
     let last = d.last_year();
     Ok(format!(
-        "Budget and spend per head by neighbourhood, year {last} ({f} formula)"
+        "Budget and cash cost per head by neighbourhood, year {last} ({f} formula)"
     ))
 }
 
@@ -42,7 +42,7 @@ pub fn draw<DB: DrawingBackend>(
                     last,
                     Level::Neighbourhood,
                     &key.3,
-                    &Metric::SpendPerHead,
+                    &Metric::CashCostPerHead,
                 )
                 .map_or(f64::NAN, |x| x.mean);
             (key.3.clone(), st.mean, spend)
@@ -122,7 +122,7 @@ pub fn draw<DB: DrawingBackend>(
                 .map(|(i, r)| Circle::new((r.2, y_of(i)), sz(5.0, k), PALETTE[0].filled())),
         )
         .map_err(err)?
-        .label("spend per head")
+        .label("cash cost per head (care, programme, fixed costs still paid)")
         .legend(|(x, y)| Circle::new((x + 7, y), 5, PALETTE[0].filled()));
     chart
         .draw_series(rows.iter().enumerate().map(|(i, r)| {
@@ -147,7 +147,7 @@ pub fn draw<DB: DrawingBackend>(
                 PALETTE[0].mix(0.6).stroke_width(sz(6.0, k)),
             )])
             .map_err(err)?
-            .label("others: range of spend per head")
+            .label("others: range of cash cost per head")
             .legend(|(x, y)| {
                 PathElement::new(
                     vec![(x, y), (x + 14, y)],

@@ -12,6 +12,7 @@ use crate::io::summary::{
     read_formula_fit, read_population_by_cell, read_risk_where, read_run_values, read_sensitivity,
     read_summary_where, PeopleByCell, RunValues,
 };
+use crate::report::headline::Context;
 
 /// (scenario, year, level, area, metric).
 type Key = (String, i32, Level, String, Metric);
@@ -38,6 +39,16 @@ pub struct ReportData {
     pub runs: Vec<RunValues>,
     /// Pounds per QALY of the first scenario's `[evaluation]` (default £20,000).
     pub qaly_threshold: f64,
+    /// The first scenario's discounting and envelope growth, for the findings.
+    pub context: Context,
+}
+
+/// The headline's context (discounting, envelope growth) of an output folder, from its
+/// first scenario's settings; empty when they cannot be read.
+pub fn context_of(dir: &Path) -> Context {
+    first_scenario(dir)
+        .map(|s| Context::of_scenario(&s))
+        .unwrap_or_default()
 }
 
 /// The metrics read run by run: discounted net cost and discounted QALYs gained.
@@ -80,7 +91,7 @@ fn drawn(level: Level, year: i32, last: i32, metric: &str) -> bool {
         Level::System | Level::England | Level::ImdQuintile => true,
         Level::Neighbourhood => {
             (year == 1 || year == last)
-                && (matches!(metric, "population" | "spend" | "spend_per_head")
+                && (matches!(metric, "population" | "care_spend" | "cash_cost_per_head")
                     || metric.starts_with("budget_per_head:")
                     || metric.starts_with("weighted_population:"))
         }
@@ -108,6 +119,7 @@ impl ReportData {
             );
         }
         d.rows = rows;
+        d.context = context_of(dir);
         let path = dir.join("sensitivity.parquet");
         if path.exists() {
             d.sensitivity = read_sensitivity(&path)?;

@@ -50,7 +50,7 @@ pub fn points(d: &ReportData, f: &str) -> Vec<(String, f64, f64)> {
             Some((
                 r.area.clone(),
                 r.stat.mean,
-                get(Metric::Spend)?,
+                get(Metric::CareSpend)?,
                 get(Metric::Population)?,
             ))
         })

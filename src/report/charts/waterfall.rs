@@ -1,4 +1,8 @@
-//! Chart 4: a waterfall from year-1 spend: demography, morbidity, intervention effect and cost, with the funding shift.
+//! Chart 4: a waterfall of total cost (care, programme and set-up). From the baseline's
+//! year-1 total cost, demography and morbidity take it to the baseline's last year; then
+//! the scenario's net cost over the horizon (cumulative, undiscounted) in its parts:
+//! activity avoided, activity added (substitution), programme running costs and set-up
+//! costs, which sum to the cumulative net cost.
 
 use plotters::coord::Shift;
 use plotters::prelude::*;
@@ -12,8 +16,48 @@ pub fn title(d: &ReportData) -> std::result::Result<String, &'static str> {
     let scenario = with.last().ok_or("needs an intervention scenario")?;
     let last = d.last_year();
     Ok(format!(
-        "From year-1 spend to year-{last} spend with {scenario}"
+        "Total cost: baseline year 1 to year {last}, then {scenario}'s net cost over years 1-{last}"
     ))
+}
+
+/// The steps of the waterfall: (label, value, whether the bar is a level rather than a
+/// change). The scenario's four steps sum to its cumulative net cost.
+pub fn steps(d: &ReportData) -> Vec<(String, f64, bool)> {
+    let with = d.with_interventions();
+    let scen = with.last().cloned().unwrap_or_default();
+    let base = d.baseline().unwrap_or_else(|| d.scenarios[0].clone());
+    let (level, sys) = d.top();
+    let last = d.last_year();
+    let m =
+        |s: &str, y: i32, metric: Metric| d.get(s, y, level, &sys, &metric).map_or(0.0, |x| x.mean);
+    // Means add, so the sum of the years' means is the mean of the cumulative sum.
+    let cumulative = |metric: Metric| (1..=last).map(|y| m(&scen, y, metric.clone())).sum::<f64>();
+    let cost1 = m(&base, 1, Metric::TotalCost);
+    let pop1 = m(&base, 1, Metric::Population);
+    let popn = m(&base, last, Metric::Population);
+    let costn = m(&base, last, Metric::TotalCost);
+    let demography = (popn - pop1) * cost1 / pop1.max(1.0);
+    let morbidity = costn - cost1 - demography;
+    let setup = cumulative(Metric::SetupCost);
+    let running = cumulative(Metric::ProgrammeCost) - setup;
+    vec![
+        ("baseline, year 1".into(), cost1, true),
+        ("demography".into(), demography, false),
+        ("morbidity, ageing and use trends".into(), morbidity, false),
+        (format!("baseline, year {last}"), costn, true),
+        (
+            format!("activity avoided, years 1-{last}"),
+            -cumulative(Metric::GrossSavings),
+            false,
+        ),
+        (
+            "activity added (substitution)".into(),
+            cumulative(Metric::AddedActivityCost),
+            false,
+        ),
+        ("programme running costs".into(), running, false),
+        ("set-up costs".into(), setup, false),
+    ]
 }
 
 pub fn draw<DB: DrawingBackend>(
@@ -23,32 +67,20 @@ pub fn draw<DB: DrawingBackend>(
 ) -> std::result::Result<(), String> {
     let with = d.with_interventions();
     let scen = with.last().cloned().unwrap_or_default();
-    let base = d.baseline().unwrap_or_else(|| d.scenarios[0].clone());
     let (level, sys) = d.top();
     let last = d.last_year();
-    let m =
-        |s: &str, y: i32, metric: Metric| d.get(s, y, level, &sys, &metric).map_or(0.0, |x| x.mean);
-    let spend1 = m(&base, 1, Metric::Spend);
-    let pop1 = m(&base, 1, Metric::Population);
-    let popn = m(&base, last, Metric::Population);
-    let spendn = m(&base, last, Metric::Spend);
-    let demography = (popn - pop1) * spend1 / pop1.max(1.0);
-    let morbidity = spendn - spend1 - demography;
-    let effect = m(&scen, last, Metric::Spend) - spendn;
-    let cost = m(&scen, last, Metric::InterventionCost);
-    let shift = m(&scen, last, Metric::FundingShift);
-    let steps: Vec<(String, f64, bool)> = vec![
-        ("year-1 spend".into(), spend1, true),
-        ("demography".into(), demography, false),
-        ("morbidity, ageing and prices".into(), morbidity, false),
-        ("intervention effect".into(), effect, false),
-        ("intervention cost".into(), cost, false),
-        (format!("year-{last} total"), spendn + effect + cost, true),
-        ("of which funding moved to community".into(), shift, true),
-    ];
+    let shift: f64 = (1..=last)
+        .map(|y| {
+            d.get(&scen, y, level, &sys, &Metric::FundingShift)
+                .map_or(0.0, |x| x.mean)
+        })
+        .sum();
+    let steps = steps(d);
+    let net: f64 = steps[4..].iter().map(|s| s.1).sum();
+    let costn = steps[3].1;
     let mut level = 0.0;
     let mut bars: Vec<(String, f64, f64, RGBColor)> = Vec::new();
-    for (name, v, absolute) in &steps[..6] {
+    for (name, v, absolute) in &steps {
         if *absolute {
             bars.push((name.clone(), 0.0, *v, PALETTE[0]));
             level = *v;
@@ -58,6 +90,12 @@ pub fn draw<DB: DrawingBackend>(
             level += v;
         }
     }
+    bars.push((
+        format!("net cost, years 1-{last}"),
+        costn,
+        costn + net,
+        PALETTE[0],
+    ));
     // The axis starts near the smallest running total, so that changes of a few per cent
     // show; the first and last bars are drawn from there (the axis is marked as cut).
     let tops: Vec<f64> = bars
@@ -79,9 +117,10 @@ pub fn draw<DB: DrawingBackend>(
         .x_labels(bars.len())
         .x_label_formatter(&|x| names.get(x.round() as usize).cloned().unwrap_or_default())
         .y_label_formatter(&|y| money(*y))
-        .y_desc(format!("system spend, £ a year (axis cut; mean over runs; {scen})"))
+        .y_desc("total cost, £ (axis cut; mean over runs; undiscounted)")
         .x_desc(format!(
-            "funding moved from hospital to community budgets in year {last}: {} (a transfer, not a cost)",
+            "{scen}: net cost over years 1-{last} {} (the last bar); funding moved between budgets {} (a transfer, not a cost)",
+            money(net),
             money(shift)
         ))
         .label_style(axis_font(k))
