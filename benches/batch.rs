@@ -41,10 +41,7 @@ fn scenario_overhead(c: &mut Criterion) {
     g.neighbourhoods.truncate(1);
     g.neighbourhoods[0].population = 40_000;
     let batch = Batch::load(&batch_file()).unwrap();
-    let none = || Levers {
-        interventions: Vec::new(),
-        draws: Vec::new(),
-    };
+    let none = Levers::none;
     let config = SimConfig::new(1, 0, 10);
     let plans = [
         ("counterfactual_only", Plan::new(config, vec![none()])),

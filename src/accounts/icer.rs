@@ -9,7 +9,6 @@ use std::fmt;
 
 use rand::RngExt;
 
-use crate::accounts::summary::{quantile, CENTILES};
 use crate::core::rng::{Purpose, StreamKey};
 
 /// Where a scenario lies on the cost-effectiveness plane, from mean incremental cost and
@@ -92,17 +91,17 @@ fn mean(x: &[f64]) -> f64 {
 /// Bootstrap resamples of the runs behind an ICER's interval.
 pub const BOOTSTRAP: usize = 1000;
 
-/// The [`CENTILES`] of the ICER over [`BOOTSTRAP`] resamples of the runs (with
-/// replacement, the pairs of cost and QALYs kept together), each resample's ICER a ratio
-/// of its means. A resample that gains no QALYs has no cost per QALY gained: it counts
-/// as +infinity (worse than any ratio), and one that gains QALYs at no cost has a
-/// negative ratio (better than any), so the centiles order the plane as a decision
-/// maker would. `key` seeds the resampling, so the interval is the same bytes in every
-/// run of the same batch.
-pub fn bootstrap_centiles(cost: &[f64], qalys: &[f64], key: u64) -> [f64; 5] {
+/// The ICERs of [`BOOTSTRAP`] resamples of the runs (with replacement, the pairs of cost
+/// and QALYs kept together), each a ratio of its resample's means, sorted: their centiles
+/// are the ICER's interval. A resample that gains no QALYs has no cost per QALY gained:
+/// it counts as +infinity (worse than any ratio), and one that gains QALYs at no cost
+/// has a negative ratio (better than any), so the order is the one a decision maker
+/// would give the plane. `key` seeds the resampling, so the interval is the same bytes
+/// however the batch was run.
+pub fn bootstrap(cost: &[f64], qalys: &[f64], key: u64) -> Vec<f64> {
     let n = cost.len();
     if n == 0 {
-        return [f64::NAN; 5];
+        return Vec::new();
     }
     let mut rng = StreamKey {
         seed: key,
@@ -128,15 +127,7 @@ pub fn bootstrap_centiles(cost: &[f64], qalys: &[f64], key: u64) -> [f64; 5] {
         })
         .collect();
     ratios.sort_by(f64::total_cmp);
-    CENTILES.map(|(_, p)| {
-        let v = quantile(&ratios, p);
-        // Interpolating between +infinity and a finite ratio is +infinity, not NaN.
-        if v.is_nan() {
-            f64::INFINITY
-        } else {
-            v
-        }
-    })
+    ratios
 }
 
 #[cfg(test)]
@@ -172,18 +163,19 @@ mod tests {
         assert_eq!(Icer::NoQalyGain.to_string(), "more costly, no QALY gain");
     }
 
-    /// The bootstrap centiles bracket the ICER, are the same for the same key, and put
+    /// The bootstrap's ICERs bracket the ICER, are the same for the same key, and put
     /// resamples without a QALY gain at +infinity.
     #[test]
     fn bootstrap_brackets_the_ratio() {
         let cost: Vec<f64> = (0..40).map(|i| 1000.0 + 10.0 * i as f64).collect();
         let qalys: Vec<f64> = (0..40).map(|i| 0.05 + 0.001 * (i % 7) as f64).collect();
         let icer = Icer::of_runs(&cost, &qalys).ratio().unwrap();
-        let c = bootstrap_centiles(&cost, &qalys, 7);
-        assert!(c[0] < icer && icer < c[4], "{c:?} {icer}");
-        assert!(c.windows(2).all(|w| w[0] <= w[1]));
-        assert_eq!(c, bootstrap_centiles(&cost, &qalys, 7));
-        let none = bootstrap_centiles(&[1.0, 2.0], &[0.0, -1.0], 7);
+        let b = bootstrap(&cost, &qalys, 7);
+        assert_eq!(b.len(), BOOTSTRAP);
+        assert!(b[50] < icer && icer < b[950], "{} {icer} {}", b[50], b[950]);
+        assert!(b.windows(2).all(|w| w[0] <= w[1]));
+        assert_eq!(b, bootstrap(&cost, &qalys, 7));
+        let none = bootstrap(&[1.0, 2.0], &[0.0, -1.0], 7);
         assert!(none.iter().all(|x| *x == f64::INFINITY));
     }
 }

@@ -10,7 +10,7 @@ use std::collections::{BTreeMap, HashMap};
 use foldhash::fast::FixedState;
 use rayon::prelude::*;
 
-use crate::accounts::icer::{bootstrap_centiles, Icer};
+use crate::accounts::icer::{bootstrap, Icer};
 use crate::accounts::metric::{FormulaMetric, Metric};
 use crate::accounts::metrics::Metrics;
 use crate::config::scenario::Scenario;
@@ -366,7 +366,7 @@ impl Collected {
                         level: *l,
                         area: area.clone(),
                         metric: Metric::CostPerQaly,
-                        stat: Stat::from_centiles(ratio, bootstrap_centiles(cost, qalys, key)),
+                        stat: Stat::from_centiles(ratio, icer_centiles(cost, qalys, key)),
                         runs: cost.len() as u32,
                     },
                 ))
@@ -469,6 +469,20 @@ impl Collected {
         }
         out
     }
+}
+
+/// The [`CENTILES`] of an ICER's bootstrap ([`bootstrap`]); between +infinity and a
+/// finite ratio a centile is +infinity, not NaN.
+fn icer_centiles(cost: &[f64], qalys: &[f64], key: u64) -> [f64; 5] {
+    let sorted = bootstrap(cost, qalys, key);
+    CENTILES.map(|(_, p)| {
+        let v = quantile(&sorted, p);
+        if v.is_nan() && !sorted.is_empty() {
+            f64::INFINITY
+        } else {
+            v
+        }
+    })
 }
 
 /// Ranks from 1, ties sharing their average rank.

@@ -335,10 +335,7 @@ fn paired(scenario: &Scenario, seed: u64, runs: u64, setting: usize) -> Vec<(f64
     let g = scenario.geography(&d).unwrap();
     (0..runs)
         .map(|run| {
-            let none = Levers {
-                interventions: Vec::new(),
-                draws: Vec::new(),
-            };
+            let none = Levers::none();
             let plan = Plan::new(
                 SimConfig {
                     seed,

@@ -500,3 +500,309 @@ fn an_auc_outside_half_to_one_is_refused() {
         "{err}"
     );
 }
+
+/// The shipped scenarios of `all-of-the-above` and the baseline, simulated through the
+/// library for one run of `years` years on the default system: (metrics, budgets) of the
+/// scenario, its cost lines, and the counterfactual's metrics.
+fn all_of_the_above(
+    years: u32,
+) -> (
+    capsim::accounts::metrics::Metrics,
+    capsim::accounts::capitation::Budgets,
+    capsim::accounts::costs::Costs,
+) {
+    use capsim::accounts::capitation::Weights;
+    use capsim::accounts::costs::Costs;
+    use capsim::accounts::metrics::compute;
+    use capsim::accounts::need_formula::estimate;
+    use capsim::engine::levers::Levers;
+    use capsim::engine::simulation::{simulate_plan_here, Plan, SimConfig};
+    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
+    let mut s =
+        capsim::config::scenario::Scenario::load(&root.join("scenarios/all-of-the-above.toml"))
+            .unwrap();
+    s.years = years;
+    let (d, m, _) = crate::util::bundled();
+    let g = s.geography(&d).unwrap();
+    let levers = Levers::draw(&s, &s.resolve(&d, &g).unwrap(), &m, 0);
+    let plan = Plan::new(
+        SimConfig {
+            seed: s.seed,
+            run: 0,
+            years,
+            variation: s.variation,
+            mortality: s.mortality,
+            trends: Default::default(),
+        },
+        vec![Levers::none(), levers.clone()],
+    );
+    let mut results = simulate_plan_here(&m, &g, &plan, true, &|| {});
+    let scenario = results.pop().unwrap();
+    let cf = results.pop().unwrap();
+    let estimated = estimate(&m, &g, s.variation, s.seed, 0, 0.8);
+    let weights = Weights::new(&m, &d, estimated, Vec::new());
+    let (metrics, budgets) = compute(&m, &d, &weights, &g, &s, &levers, &scenario, &cf);
+    let p = &d.parameters;
+    let costs = Costs::new(
+        &m,
+        &g,
+        &levers,
+        &scenario,
+        &cf,
+        (p.ward_beds, p.bed_occupancy),
+    );
+    (metrics, budgets, costs)
+}
+
+/// Every pound a scenario costs is in exactly one budget line in the year it is paid:
+/// summed over the neighbourhoods' sector lines, every formula's budget spend is the
+/// cash cost (care + programme + set-up + fixed costs of avoided activity still paid) to
+/// the penny, year by year; set-up costs are paid in year 1; and per-run metrics keep
+/// total cost = care spend + programme cost and cash cost = total cost + retained fixed
+/// cost in every row.
+#[test]
+fn every_pound_is_in_one_budget_line_to_the_penny() {
+    use capsim::accounts::capitation::BudgetRow;
+    use capsim::accounts::metric::Metric;
+    use capsim::core::level::Level;
+    let years = 3;
+    let (metrics, budgets, costs) = all_of_the_above(years);
+    for y in 1..=years as i32 {
+        let lines = costs.lines.iter().flat_map(|n| n[y as usize - 1].iter());
+        let (mut care, mut programme, mut setup, mut retained) = (0i64, 0i64, 0i64, 0i64);
+        for l in lines {
+            care += l.care_spend();
+            programme += l.programme;
+            setup += l.setup;
+            retained += l.retained_cost();
+        }
+        assert!(programme > 0 && retained > 0, "y{y}");
+        assert_eq!(setup > 0, y == 1, "set-up costs are paid in year 1 only");
+        let cash = care + programme + setup + retained;
+        for formula in budgets
+            .formula
+            .iter()
+            .collect::<std::collections::BTreeSet<_>>()
+        {
+            let spend: i64 = (0..budgets.year.len())
+                .filter(|i| {
+                    budgets.year[*i] == y
+                        && budgets.level[*i] == Level::Neighbourhood
+                        && matches!(budgets.sector[*i], BudgetRow::Sector(_))
+                        && budgets.formula[*i] == *formula
+                })
+                .map(|i| budgets.spend[i])
+                .sum();
+            assert_eq!(spend, cash, "{formula} y{y}: budget lines vs cash cost");
+        }
+        // The metrics say the same, in pounds.
+        let get = |m: Metric| {
+            (0..metrics.len())
+                .find(|i| {
+                    metrics.year[*i] == y
+                        && metrics.level[*i] == Level::System
+                        && metrics.metric[*i] == m
+                })
+                .map(|i| metrics.value[i])
+                .unwrap()
+        };
+        let pounds = |p: i64| p as f64 / 100.0;
+        assert_eq!(get(Metric::CashCost), pounds(cash));
+        assert_eq!(get(Metric::SetupCost), pounds(setup));
+        assert_eq!(get(Metric::ProgrammeCost), pounds(programme + setup));
+        assert_eq!(get(Metric::CareSpend), pounds(care));
+        assert_eq!(get(Metric::RetainedFixedCost), pounds(retained));
+    }
+    // In every row: total = care + programme, cash = total + retained.
+    let mut by_key = std::collections::BTreeMap::new();
+    for i in 0..metrics.len() {
+        by_key.insert(
+            (
+                metrics.year[i],
+                metrics.level[i],
+                metrics.area[i].clone(),
+                metrics.metric[i].name(),
+            ),
+            metrics.value[i],
+        );
+    }
+    let mut checked = 0;
+    for ((y, l, a, m), total) in &by_key {
+        if m != "total_cost" {
+            continue;
+        }
+        let get = |name: &str| by_key[&(*y, *l, a.clone(), name.to_string())];
+        assert!((total - (get("care_spend") + get("programme_cost"))).abs() < 0.005);
+        assert!((get("cash_cost") - (total + get("retained_fixed_cost"))).abs() < 0.005);
+        if *l != Level::ImdQuintile || a != "1-5" {
+            // Net cost is total cost minus the counterfactual's (its care alone).
+            let cf_total = get("care_spend") + get("net_savings");
+            assert!(
+                (get("net_cost") - (total - cf_total)).abs() < 0.005,
+                "{y} {a}"
+            );
+            // Gross savings less added activity are the net savings.
+            let net = get("gross_savings") - get("added_activity_cost");
+            assert!((net - get("net_savings")).abs() < 0.005);
+        }
+        checked += 1;
+    }
+    assert!(checked > 100, "{checked}");
+}
+
+/// With no interventions the cash cost is the total cost, and budget lines pay care alone.
+#[test]
+fn without_interventions_cash_is_the_total_cost() {
+    use capsim::accounts::costs::Costs;
+    use capsim::engine::levers::Levers;
+    use capsim::engine::simulation::{simulate_plan_here, Plan, SimConfig};
+    let (_, m, g) = crate::util::bundled();
+    let plan = Plan::new(SimConfig::new(3, 0, 2), vec![Levers::none()]);
+    let r = simulate_plan_here(&m, &g, &plan, true, &|| {})
+        .pop()
+        .unwrap();
+    let costs = Costs::new(&m, &g, &Levers::none(), &r, &r, (28.0, 0.9));
+    for l in costs.lines.iter().flatten().flatten() {
+        assert_eq!(l.cash_cost(), l.total_cost());
+        assert_eq!(l.total_cost(), l.care_spend());
+    }
+    let by_sector: i64 = costs.by_sector(&m).iter().flatten().flatten().sum();
+    let care: i64 = r
+        .iter()
+        .flat_map(|n| n.activity.iter())
+        .map(|a| {
+            capsim::core::care::Setting::ALL
+                .iter()
+                .map(|s| a.pence_of(*s))
+                .sum::<i64>()
+        })
+        .sum();
+    assert_eq!(by_sector, care);
+}
+
+/// The summary's ICER is the ratio of the mean discounted net cost to the mean discounted
+/// QALYs over every run (none dropped), recomputed here from the per-run metrics.
+#[test]
+fn the_summary_icer_is_the_ratio_of_means() {
+    let tmp = tempfile::tempdir().unwrap();
+    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
+    let scenario = root.join("scenarios/prevention-stable-ltc.toml");
+    capsim_ok(
+        tmp.path(),
+        &[
+            "run",
+            scenario.to_str().unwrap(),
+            "--runs",
+            "6",
+            "--years",
+            "3",
+            "--out",
+            "p",
+            "--no-report",
+        ],
+    );
+    let (mut cost, mut qalys) = (Vec::new(), Vec::new());
+    for run in 0..6 {
+        let m = capsim::io::summary::read_metrics(&tmp.path().join(format!(
+            "p/metrics/scenario=prevention-stable-ltc/run={run}/part-0.parquet"
+        )))
+        .unwrap();
+        let get = |metric: capsim::accounts::metric::Metric| {
+            (0..m.len())
+                .find(|i| {
+                    m.year[*i] == 3
+                        && m.level[*i] == capsim::core::level::Level::System
+                        && m.metric[*i] == metric
+                })
+                .map(|i| m.value[i])
+        };
+        use capsim::accounts::metric::Metric;
+        cost.push(get(Metric::DiscountedCumulativeNetCost).unwrap());
+        qalys.push(get(Metric::DiscountedQalysGained).unwrap());
+        assert_eq!(get(Metric::CostPerQaly), None, "no per-run ICER");
+    }
+    let mean = |v: &[f64]| v.iter().sum::<f64>() / v.len() as f64;
+    let rows = summary_means(&std::fs::read_to_string(tmp.path().join("p/summary.csv")).unwrap());
+    let icer = rows
+        .iter()
+        .find(|((_, y, l, _, m), _)| *y == 3 && l == "system" && m == "cost_per_qaly")
+        .map(|(_, v)| *v)
+        .expect("an ICER row");
+    let want = mean(&cost) / mean(&qalys);
+    assert!(mean(&qalys) > 0.0);
+    assert!((icer / want - 1.0).abs() < 1e-9, "{icer} vs {want}");
+}
+
+/// QALYs lost to emergency admissions and bed days: with fixed losses, the QALYs a
+/// scenario gains from care are loss x admissions avoided + loss x bed days avoided, and
+/// health is discounted at its own rate when one is given.
+#[test]
+fn qalys_follow_admissions_avoided_and_their_own_discount_rate() {
+    let tmp = tempfile::tempdir().unwrap();
+    write(
+        tmp.path(),
+        "q.toml",
+        &(scenario("")
+            + "[evaluation]\nqaly_loss_per_admission = 0.01\nqaly_loss_per_bed_day = 0.001\nhealth_discount_rate = 0.015\n"),
+    );
+    capsim_ok(
+        tmp.path(),
+        &["run", "q.toml", "--out", "q", "--no-report", "--csv"],
+    );
+    let m = system_metrics(&std::fs::read_to_string(tmp.path().join("q/metrics.csv")).unwrap());
+    let get = |y: i64, k: &str| m[&(y, k.to_string())];
+    for y in 1..=3 {
+        let want = 0.01 * get(y, "avoided_admissions") + 0.001 * get(y, "avoided_bed_days");
+        assert!(want > 0.0);
+        assert!(
+            (get(y, "admission_qalys_gained") - want).abs() < 1e-9,
+            "y{y}"
+        );
+        // No mortality or deterioration effect: every QALY gained comes from care.
+        assert!((get(y, "qalys_gained") - want).abs() < 1e-9, "y{y}");
+    }
+    let total: f64 = (1..=3)
+        .map(|y| get(y, "qalys_gained") * 1.015f64.powi(-(y as i32 - 1)))
+        .sum();
+    assert!((get(3, "discounted_cumulative_qalys_gained") - total).abs() < 1e-9);
+}
+
+/// A 40-year horizon runs, and its headline warns when QALYs are still accruing.
+#[test]
+fn a_forty_year_horizon_runs() {
+    let tmp = tempfile::tempdir().unwrap();
+    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
+    let scenario = root.join("scenarios/prevention-stable-ltc.toml");
+    let out = capsim_ok(
+        tmp.path(),
+        &[
+            "run",
+            scenario.to_str().unwrap(),
+            "--runs",
+            "1",
+            "--years",
+            "40",
+            "--population",
+            "default",
+            "--out",
+            "p",
+            "--no-report",
+        ],
+    );
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(text.contains("40 years"), "{text}");
+}
+
+/// `--out` naming an existing file is a bad argument: exit 2, no panic.
+#[test]
+fn an_output_path_that_is_a_file_exits_2() {
+    let tmp = tempfile::tempdir().unwrap();
+    std::fs::write(tmp.path().join("taken"), "x").unwrap();
+    let out = capsim(
+        tmp.path(),
+        &["run", "--runs", "1", "--years", "1", "--out", "taken"],
+    );
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{err}");
+    assert!(err.contains("taken") && !err.contains("panicked"), "{err}");
+}

@@ -57,11 +57,11 @@ fn a_batch_draws_every_chart_and_a_self_contained_report() {
     // The headline table is a table, and the findings say what was found, in words.
     assert!(html.contains("<table class=\"headlines\">"));
     assert!(
-        html.contains("wards: by year 3 it costs more than it saves in")
-            || html.contains("wards: by year 3 it costs more than it saves in 0 of"),
+        html.contains("wards: by year 3, on the discounted basis, it costs more than it saves in"),
         "a sentence per intervention scenario"
     );
-    assert!(html.contains("QALYs gained (discounted)"));
+    assert!(html.contains("QALYs (discounted, cumulative"));
+    assert!(html.contains("ICER"));
     for name in CHARTS {
         let png = std::fs::read(dir.join(format!("charts/{name}.png"))).unwrap();
         assert_eq!(&png[..8], b"\x89PNG\r\n\x1a\n", "{name}.png is a PNG");
@@ -85,7 +85,7 @@ fn a_batch_draws_every_chart_and_a_self_contained_report() {
         (
             "budget_vs_spend",
             vec![
-                "Budget and spend per head",
+                "Budget and cash cost per head",
                 "£ per resident",
                 "need formula",
             ],
@@ -113,7 +113,16 @@ fn a_batch_draws_every_chart_and_a_self_contained_report() {
             "position_risk",
             vec!["systematic", "chance", "neighbourhood population"],
         ),
-        ("waterfall", vec!["demography", "intervention cost"]),
+        (
+            "waterfall",
+            vec![
+                "demography",
+                "activity avoided",
+                "activity added",
+                "programme running costs",
+                "set-up costs",
+            ],
+        ),
         (
             "hospital_vs_community",
             vec!["community services spend", "year"],
@@ -129,6 +138,26 @@ fn a_batch_draws_every_chart_and_a_self_contained_report() {
             "{name}: raw numbers"
         );
     }
+    // The waterfall's steps for the scenario sum to its cumulative net cost.
+    let d = capsim::report::charts::ReportData::load(&dir).unwrap();
+    let steps = capsim::report::charts::waterfall::steps(&d);
+    let parts: f64 = steps[4..].iter().map(|s| s.1).sum();
+    let (level, sys) = d.top();
+    let net = d
+        .get(
+            "wards",
+            d.last_year(),
+            level,
+            &sys,
+            &capsim::accounts::metric::Metric::CumulativeNetCost,
+        )
+        .unwrap()
+        .mean;
+    assert!(
+        (parts - net).abs() < 1e-6 * net.abs().max(1.0),
+        "{parts} vs {net}"
+    );
+    assert!(steps[4].1 < 0.0 && steps[6].1 > 0.0, "{steps:?}");
     let bvs = svg("budget_vs_spend");
     let thousands = bvs.split('£').skip(1).any(|t| {
         let b = t.as_bytes();

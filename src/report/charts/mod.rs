@@ -112,7 +112,7 @@ mod position_risk;
 mod quintile_effects;
 mod scenario_comparison;
 mod tornado;
-mod waterfall;
+pub mod waterfall;
 
 pub use data::ReportData;
 
