@@ -976,6 +976,8 @@ def build_parameters():
          'assumption: a typical adult general and acute ward has 24 to 30 beds; fixed ward costs are released only when a whole ward closes'),
         ('bed_occupancy', '0.9', 'share of beds occupied',
          'assumption: general and acute bed occupancy in England has run at about 90-95% (NHS England, Bed availability and occupancy KH03, 2023/24)'),
+        ('envelope_real_growth', '0.01', 'per year, real terms',
+         'ICB core allocations grow 2.72% in 2026/27 and 2.92% in 2027/28 on average (NHS England, ICB allocations 2026/27 to 2028/29, Nov 2025, as stated in Parliament, written answer HL14384, Feb 2026), read as cash, less a GDP deflator of about 2% (assumption): about 1% real. Range 0.5% to 3%: NHS England day-to-day spending grows 3.0% a year real to 2028/29 (HM Treasury Spending Review 2025, as summarised by the King\'s Fund 2025); ICBs above their fair share grow more slowly as allocations converge'),
     ]
 
 

@@ -758,6 +758,8 @@ struct Budgeting<'a> {
     /// Sector rows, the total, and the pooled fund when configured.
     n_rows: usize,
     pooled_share: Option<f64>,
+    /// The envelope's growth a year: the scenario's, or the datasets' default.
+    growth: f64,
     places: PlaceAdjustment,
     /// Expected year-one cost by neighbourhood and sector (pence), with no random draw.
     expected: Vec<[f64; N_SECTORS]>,
@@ -792,6 +794,10 @@ impl<'a> Budgeting<'a> {
             cells: n_cells(model.segments.len()),
             n_rows: N_SECTORS + 1 + pooled_share.is_some() as usize,
             pooled_share,
+            growth: scenario
+                .envelope
+                .growth
+                .unwrap_or(datasets.parameters.envelope_real_growth),
             places: PlaceAdjustment::new(model, datasets, weights, geography, scenario, results),
             expected: geography
                 .neighbourhoods
@@ -902,7 +908,7 @@ impl<'a> Budgeting<'a> {
             .collect();
         let cells = self.cells;
         for y in 0..self.years {
-            let envelope = (start * (1.0 + env.growth).powi(y as i32)).round() as i64;
+            let envelope = (start * (1.0 + self.growth).powi(y as i32)).round() as i64;
             let by_sector = split(&sector_weights, envelope);
             let people: f64 = members
                 .iter()

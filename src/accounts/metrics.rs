@@ -570,7 +570,10 @@ impl AreaRows<'_> {
                 .sum();
             put(Metric::formula(RelativePosition, name), relative);
             put(Metric::formula(PositionAfterRiskShare, name), pounds(after));
-            if self.pooled_at == Some(area.level) {
+            // At the pools' level, and summed over them at system and national level.
+            let pooled_here = self.pooled_at == Some(area.level)
+                || self.pooled_at.is_some() && matches!(area.level, Level::System | Level::England);
+            if pooled_here {
                 put(Metric::formula(PooledDeficit, name), pounds(pooled));
                 // What the neighbourhoods paid into the pool less what it covered.
                 put(Metric::formula(PoolBalance, name), pounds(p - after));

@@ -141,9 +141,15 @@ pub struct Envelope {
     /// is the same in every Monte Carlo run.
     #[serde(default, deserialize_with = "per_head")]
     pub per_head: Option<f64>,
-    /// Growth of the envelope per year (0.03 = 3%).
-    #[serde(default, deserialize_with = "growth")]
-    pub growth: f64,
+    /// Growth of the envelope per year (0.03 = 3%), real like the prices. Left out: the
+    /// datasets' `envelope_real_growth` (published ICB allocation growth,
+    /// `datasets/parameters.csv`).
+    #[serde(
+        default,
+        deserialize_with = "growth",
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub growth: Option<f64>,
     /// Split of the envelope between sectors, summing to 1. When absent, the system's
     /// expected year-one cost by sector.
     #[serde(default, deserialize_with = "sector_shares")]
@@ -191,8 +197,8 @@ fn per_head<'de, D: Deserializer<'de>>(d: D) -> std::result::Result<Option<f64>,
     .map(Some)
 }
 
-fn growth<'de, D: Deserializer<'de>>(d: D) -> std::result::Result<f64, D::Error> {
-    checked(d, |g: &f64| within(*g, -0.5, 1.0))
+fn growth<'de, D: Deserializer<'de>>(d: D) -> std::result::Result<Option<f64>, D::Error> {
+    checked(d, |g: &f64| within(*g, -0.5, 1.0)).map(Some)
 }
 
 fn sector_shares<'de, D: Deserializer<'de>>(
@@ -218,7 +224,7 @@ impl Default for Envelope {
     fn default() -> Self {
         Envelope {
             per_head: None,
-            growth: 0.0,
+            growth: None,
             sector_shares: None,
             pooled_social_care: None,
         }
@@ -382,6 +388,28 @@ pub enum PoolLevel {
     System,
 }
 
+fn icb_funds() -> BTreeMap<String, f64> {
+    BTreeMap::from([("ICB".to_string(), 1.0)])
+}
+
+fn funders<'de, D: Deserializer<'de>>(
+    d: D,
+) -> std::result::Result<BTreeMap<String, f64>, D::Error> {
+    checked(d, |m: &BTreeMap<String, f64>| {
+        if m.is_empty() {
+            return Err("name at least one funder, e.g. { icb = 1.0 }".into());
+        }
+        for (name, v) in m {
+            within(*v, 0.0, 1.0).map_err(|e| format!("{name}: {e} (a share)"))?;
+        }
+        let total: f64 = m.values().sum();
+        if (total - 1.0).abs() > 1e-9 {
+            return Err(format!("the shares sum to {total}; they must sum to 1"));
+        }
+        Ok(())
+    })
+}
+
 fn system_pool() -> PoolLevel {
     PoolLevel::System
 }
@@ -439,6 +467,12 @@ pub struct RiskSharing {
     pub cap: Option<Share>,
     #[serde(default)]
     pub collar: Option<Share>,
+    /// Who funds what a pool cannot cover (a negative balance), in shares summing to 1,
+    /// e.g. `{ icb = 0.6, acute_trust = 0.3, council = 0.1 }`. Default: the ICB alone,
+    /// which holds the system's statutory financial duty (Health and Care Act 2022);
+    /// partners' shares are whatever their risk-share agreement says.
+    #[serde(default = "icb_funds", deserialize_with = "funders")]
+    pub funders: BTreeMap<String, f64>,
     #[doc(hidden)]
     #[serde(
         default,
@@ -464,6 +498,7 @@ impl Default for RiskSharing {
             loss_share: Share(0.0),
             cap: None,
             collar: None,
+            funders: icb_funds(),
             provider_share: Replaced,
             pool_threshold: Replaced,
         }

@@ -407,6 +407,10 @@ pub const PARAMETER_RANGES: &[(&str, Range)] = &[
     ),
     ("ward_beds", Range::new("beds", 4.0, 100.0)),
     ("bed_occupancy", Range::new("a share", 0.5, 1.0)),
+    (
+        "envelope_real_growth",
+        Range::new("a yearly real growth rate", -0.05, 0.1),
+    ),
     // 0 (none) to 0.5 on the log scale, i.e. about a third of areas more than 40% off;
     // practice-level hospital cost residuals are about 10% (Dixon et al. BMJ 2011), so
     // larger values are typos rather than judgements.
@@ -530,6 +534,8 @@ pub struct Parameters {
     /// avoided bed days add up to a whole ward (`ward_beds` x 365 x `bed_occupancy`).
     pub ward_beds: f64,
     pub bed_occupancy: f64,
+    /// Default real growth of a system's envelope a year, where a scenario sets none.
+    pub envelope_real_growth: f64,
     /// Unexplained variation between areas (log-scale standard deviations of lognormal
     /// multipliers with mean 1): a hospital factor shared by the hospital settings...
     pub variation_hospital_shared_sd: f64,
@@ -1422,6 +1428,7 @@ fn load_parameters(t: &Table) -> Result<Parameters> {
         condition_recording_sensitivity: get("condition_recording_sensitivity")?,
         ward_beds: get("ward_beds")?,
         bed_occupancy: get("bed_occupancy")?,
+        envelope_real_growth: get("envelope_real_growth")?,
         variation_hospital_shared_sd: get("variation_hospital_shared_sd")?,
         variation_hospital_setting_sd: get("variation_hospital_setting_sd")?,
         variation_other_sd: get("variation_other_sd")?,

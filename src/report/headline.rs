@@ -2,7 +2,7 @@
 //! of the report.
 
 use crate::accounts::icer::Icer;
-use crate::accounts::metric::{Gap, Metric};
+use crate::accounts::metric::{FormulaMetric, Gap, Metric};
 use crate::accounts::summary::{Stat, SummaryRow};
 use crate::config::scenario::Evaluation;
 use crate::core::care::Setting;
@@ -49,17 +49,32 @@ pub struct Context {
     /// Which discount rates were used, e.g. "costs 3.5% a year, health 3.5% a year: the
     /// NICE reference case".
     pub discounting: Option<String>,
-    /// The envelope's real growth a year.
-    pub envelope_growth: Option<f64>,
+    /// The first capitation formula's name.
+    pub formula: Option<String>,
+    /// Who funds a risk pool's shortfall, with their shares, when pools are configured.
+    pub funders: Vec<(String, f64)>,
 }
 
 impl Context {
     /// From a scenario as written in `batch.json` or `run.json`.
     pub fn of_scenario(s: &serde_json::Value) -> Context {
         let eval: Option<Evaluation> = serde_json::from_value(s["evaluation"].clone()).ok();
+        let cap = &s["capitation"];
+        let f = &cap["formula"][0];
         Context {
             discounting: eval.map(|e| e.discounting_label()),
-            envelope_growth: s["envelope"]["growth"].as_f64(),
+            formula: f["name"]
+                .as_str()
+                .or_else(|| f["basis"].as_str())
+                .map(String::from),
+            funders: cap["risk_sharing"]["funders"]
+                .as_object()
+                .map(|m| {
+                    m.iter()
+                        .filter_map(|(k, v)| Some((k.clone(), v.as_f64()?)))
+                        .collect()
+                })
+                .unwrap_or_default(),
         }
     }
 }
@@ -257,7 +272,7 @@ pub fn horizon_warnings(rows: &[SummaryRow]) -> Vec<String> {
 /// quadrant where no ratio means anything), what it does not model, and whether it
 /// narrows or widens the gap between the most and least deprived fifths.
 pub fn findings(rows: &[SummaryRow], context: &Context) -> Vec<String> {
-    let mut out = Vec::new();
+    let mut out: Vec<String> = envelope_gap(rows, context).into_iter().collect();
     for h in headlines(rows) {
         let sc = h.scenario.as_str();
         let last = h.last_year;
@@ -300,7 +315,15 @@ pub fn findings(rows: &[SummaryRow], context: &Context) -> Vec<String> {
             );
             let icer = Icer::of(net.mean, q.mean);
             s += &match icer {
-                Icer::PerQalyGained(_) => format!("; ICER {}", icer_cell(rows, sc, last)),
+                Icer::PerQalyGained(r) => match get(&Metric::CostPerQaly) {
+                    Some((c, _)) => format!(
+                        "; ICER {} per QALY gained (mean net cost over mean QALYs, all runs; bootstrap 90% interval {} to {})",
+                        pounds(r),
+                        if c.p5.is_finite() { pounds(c.p5) } else { "no QALY gain".into() },
+                        if c.p95.is_finite() { pounds(c.p95) } else { "no QALY gain".into() },
+                    ),
+                    None => format!("; ICER {} per QALY gained", pounds(r)),
+                },
                 _ => format!("; ICER: {icer}"),
             };
             if let Some(d) = &context.discounting {
@@ -345,6 +368,84 @@ pub fn findings(rows: &[SummaryRow], context: &Context) -> Vec<String> {
     }
     out.extend(horizon_warnings(rows));
     out
+}
+
+/// The gap between the envelope and what the first scenario (the baseline) costs in cash,
+/// in one sentence: the growth of each a year, the system's position in the last year
+/// under the first formula, what the risk pools covered and hold, and who funds a pool's
+/// shortfall.
+pub fn envelope_gap(rows: &[SummaryRow], context: &Context) -> Option<String> {
+    let formula = context.formula.as_deref()?;
+    let sc = rows.first()?.scenario.as_str();
+    let last = rows
+        .iter()
+        .filter(|r| r.scenario == sc)
+        .map(|r| r.year)
+        .max()?;
+    let get = |y: i32, m: Metric| stat_of(rows, sc, y, &m).map(|(s, _)| s);
+    let fm = |m: FormulaMetric| Metric::formula(m, formula);
+    let (b1, bn) = (
+        get(1, fm(FormulaMetric::Budget))?,
+        get(last, fm(FormulaMetric::Budget))?,
+    );
+    let (c1, cn) = (get(1, Metric::CashCost)?, get(last, Metric::CashCost)?);
+    let position = get(last, fm(FormulaMetric::Position))?;
+    let growth = |a: f64, b: f64| {
+        if last > 1 && a > 0.0 {
+            100.0 * ((b / a).powf(1.0 / (last - 1) as f64) - 1.0)
+        } else {
+            0.0
+        }
+    };
+    let money = |x: f64| format!("£{:.1}m", x.abs() / 1e6);
+    let side = if position.mean < 0.0 {
+        "short"
+    } else {
+        "in surplus"
+    };
+    let mut s = format!(
+        "The envelope and the gap ({sc}, `{formula}` formula): the envelope grows {:.1}% a year while cash costs grow {:.1}% a year, so by year {last} the system is {} {side} ({:.1}% of its budget; 90% interval {} to {})",
+        growth(b1.mean, bn.mean),
+        growth(c1.mean, cn.mean),
+        money(position.mean),
+        100.0 * position.mean.abs() / bn.mean.max(1.0),
+        signed(position.p5),
+        signed(position.p95),
+    );
+    if let (Some(covered), Some(balance)) = (
+        get(last, fm(FormulaMetric::PooledDeficit)),
+        get(last, fm(FormulaMetric::PoolBalance)),
+    ) {
+        let funders: Vec<String> = context
+            .funders
+            .iter()
+            .map(|(name, share)| {
+                format!(
+                    "{name} {:.0}% ({})",
+                    100.0 * share,
+                    money(share * balance.mean.min(0.0))
+                )
+            })
+            .collect();
+        s += &format!(
+            "; in year {last} the risk pools cover {} of neighbourhood deficits and end the year at {}",
+            money(covered.mean),
+            signed(balance.mean)
+        );
+        if balance.mean < 0.0 && !funders.is_empty() {
+            s += &format!(
+                ", a shortfall funded by {} (risk_sharing.funders)",
+                funders.join(", ")
+            );
+        }
+    }
+    s.push('.');
+    Some(s)
+}
+
+/// Millions of pounds with their sign.
+fn signed(x: f64) -> String {
+    format!("{}£{:.1}m", if x < 0.0 { "-" } else { "" }, x.abs() / 1e6)
 }
 
 /// Whether a scenario's deaths are the counterfactual's in every run and year: then it

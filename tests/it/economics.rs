@@ -806,3 +806,45 @@ fn an_output_path_that_is_a_file_exits_2() {
     assert_eq!(out.status.code(), Some(2), "{err}");
     assert!(err.contains("taken") && !err.contains("panicked"), "{err}");
 }
+
+/// Without `[envelope] growth` the envelope grows at the datasets' sourced real rate
+/// (`envelope_real_growth`, 1%); pool funders must be shares summing to 1.
+#[test]
+fn the_envelope_grows_at_the_sourced_default_and_funders_are_checked() {
+    let tmp = tempfile::tempdir().unwrap();
+    write(tmp.path(), "g.toml", &scenario(""));
+    capsim_ok(
+        tmp.path(),
+        &["run", "g.toml", "--out", "g", "--no-report", "--csv"],
+    );
+    let m = system_metrics(&std::fs::read_to_string(tmp.path().join("g/metrics.csv")).unwrap());
+    let budget = |y: i64| {
+        m.iter()
+            .find(|((yy, k), _)| *yy == y && k.starts_with("budget:"))
+            .map(|(_, v)| *v)
+            .unwrap()
+    };
+    let d = capsim::data::datasets::Datasets::bundled().unwrap();
+    let g = d.parameters.envelope_real_growth;
+    assert_eq!(g, 0.01);
+    for y in 2..=3 {
+        assert!(
+            (budget(y) / budget(y - 1) - (1.0 + g)).abs() < 1e-6,
+            "y{y}: {}",
+            budget(y) / budget(y - 1)
+        );
+    }
+    write(
+        tmp.path(),
+        "bad.toml",
+        &(scenario("")
+            + "[capitation]\nrisk_sharing = { gain_share = 0.5, funders = { icb = 0.6, council = 0.3 } }\n"),
+    );
+    let out = capsim(tmp.path(), &["validate", "bad.toml"]);
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{err}");
+    assert!(
+        err.contains("bad.toml") && err.contains("funders") && err.contains("sum to 1"),
+        "{err}"
+    );
+}
