@@ -131,7 +131,7 @@ impl Default for Population {
 }
 
 /// The money available: a system envelope per year.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Default, Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Envelope {
     /// Year-one envelope in pounds per resident. When absent, each system's envelope starts
@@ -218,17 +218,6 @@ fn sector_shares<'de, D: Deserializer<'de>>(
         )));
     }
     Ok(Some(shares))
-}
-
-impl Default for Envelope {
-    fn default() -> Self {
-        Envelope {
-            per_head: None,
-            growth: None,
-            sector_shares: None,
-            pooled_social_care: None,
-        }
-    }
 }
 
 /// What a capitation formula weights people by.
