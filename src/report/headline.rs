@@ -307,6 +307,12 @@ pub fn findings(rows: &[SummaryRow], context: &Context) -> Vec<String> {
             money(setup),
             money(cumulative(&Metric::RetainedFixedCost)),
         );
+        if let Some((bd, _)) = get(&Metric::AvoidedBedDays) {
+            s += &format!(
+                "; in year {last} it frees {:.0} emergency bed days (90% interval {:.0} to {:.0})",
+                bd.mean, bd.p5, bd.p95
+            );
+        }
         if let Some((q, _)) = get(&Metric::DiscountedQalysGained) {
             let from_admissions = cumulative(&Metric::AdmissionQalysGained);
             s += &format!(
