@@ -125,7 +125,7 @@ fn a_batch_draws_every_chart_and_a_self_contained_report() {
         ),
         (
             "hospital_vs_community",
-            vec!["community services spend", "year"],
+            vec!["community services care spend", "year"],
         ),
     ] {
         let s = svg(name);

@@ -11,7 +11,7 @@ pub fn title(d: &ReportData) -> std::result::Result<String, &'static str> {
     let with = d.with_interventions();
     let first = with.first().ok_or("needs an intervention scenario")?;
     Ok(format!(
-        "Hospital and community spend by year: baseline and {first}"
+        "Hospital and community care spend by year (care used; programme costs in chart 4): baseline and {first}"
     ))
 }
 
@@ -25,8 +25,8 @@ pub fn draw<DB: DrawingBackend>(
     let scen = with[0].clone();
     let panels = root.split_evenly((1, 2));
     for (panel, (sector, title)) in panels.iter().zip([
-        (Sector::Acute, "hospital (acute) spend"),
-        (Sector::Community, "community services spend"),
+        (Sector::Acute, "hospital (acute) care spend"),
+        (Sector::Community, "community services care spend"),
     ]) {
         let lines = [
             (
