@@ -2,6 +2,7 @@
 //! Monte Carlo summaries, all as typed values (no polars here).
 
 pub mod capitation;
+pub mod incremental;
 pub mod life;
 pub mod metric;
 pub mod metrics;
