@@ -137,7 +137,11 @@ pub fn frontier(options: &[OptionRuns]) -> Vec<FrontierRow> {
             dominated_by[j] = Some(i);
         }
     }
-    let mut front: Vec<usize> = order.iter().copied().filter(|i| status[*i].is_none()).collect();
+    let mut front: Vec<usize> = order
+        .iter()
+        .copied()
+        .filter(|i| status[*i].is_none())
+        .collect();
     let icers = |front: &[usize]| -> Vec<f64> {
         let mut v = vec![f64::NAN; front.len()];
         for k in 1..front.len() {
@@ -160,10 +164,7 @@ pub fn frontier(options: &[OptionRuns]) -> Vec<FrontierRow> {
             status[front[*k]] = Some(Status::ExtendedDominated);
             between[front[*k]] = Some((front[k - 1], front[k + 1]));
         }
-        front = front
-            .into_iter()
-            .filter(|i| status[*i].is_none())
-            .collect();
+        front = front.into_iter().filter(|i| status[*i].is_none()).collect();
     }
     let icer = icers(&front);
     let runs = |i: usize| options[i].cost.len() as u32;
@@ -558,7 +559,10 @@ mod tests {
         assert_eq!(rows[2].incremental_cost, Some(300.0));
         assert_eq!(rows[2].incremental_qalys, Some(2.0));
         assert_eq!(rows[2].note, "against B");
-        assert_eq!(rows[3].note, "a mix of B and D gains more QALYs for the cost");
+        assert_eq!(
+            rows[3].note,
+            "a mix of B and D gains more QALYs for the cost"
+        );
         assert!(rows[..3].iter().all(FrontierRow::on_frontier) && !rows[3].on_frontier());
     }
 
@@ -780,7 +784,9 @@ mod tests {
         );
         assert_eq!(inc.frontier[1].icer, Some(20.0));
         assert!(inc.frontier[3].note.starts_with("1 runs where x has 2"));
-        assert!(inc.frontier[4].note.contains("not against the same counterfactual"));
+        assert!(inc.frontier[4]
+            .note
+            .contains("not against the same counterfactual"));
         assert_eq!(inc.frontier[4].mean_cost, 20.0);
         // Two options at two thresholds; at £20 per QALY, x (mean benefit 0) ties with
         // base and the tie goes to the option listed first.
