@@ -206,7 +206,10 @@ figure {{ margin: 0 0 6mm; }} figure svg {{ max-height: 160mm; }} }}</style>"
         let _ = writeln!(h, "<p class=\"finding\">{}</p>", escape(&s));
     }
     if !data.frontier.is_empty() {
-        w(&mut h, "<h2>Which option to fund</h2>\n<table class=\"frontier\">\n<tr>");
+        w(
+            &mut h,
+            "<h2>Which option to fund</h2>\n<table class=\"frontier\">\n<tr>",
+        );
         for c in crate::report::incremental::COLUMNS {
             let _ = write!(h, "<th>{}</th>", escape(c));
         }

@@ -37,9 +37,7 @@ pub fn table(d: &ReportData) -> Vec<[String; 7]> {
     d.frontier
         .iter()
         .map(|r| {
-            let num = |x: f64, f: &dyn Fn(f64) -> String| {
-                or_dash(x.is_finite().then(|| f(x)))
-            };
+            let num = |x: f64, f: &dyn Fn(f64) -> String| or_dash(x.is_finite().then(|| f(x)));
             [
                 r.option.clone(),
                 num(r.mean_cost, &money),
