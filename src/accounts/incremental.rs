@@ -738,6 +738,56 @@ mod tests {
         }
     }
 
+    /// A run's outcome is read at the top level: England's value where the run has it
+    /// (never added to its systems'), else the systems' sum; cost and QALYs in the last
+    /// year, the population in the first.
+    #[test]
+    fn the_top_level_is_england_or_the_sum_of_the_systems() {
+        let rows = [
+            (1, Level::System, Metric::Population, 10.0),
+            (1, Level::System, Metric::Population, 20.0),
+            (1, Level::Place, Metric::Population, 5.0),
+            (2, Level::System, Metric::Population, 99.0),
+            (1, Level::System, Metric::DiscountedCumulativeNetCost, 7.0),
+            (3, Level::System, Metric::DiscountedCumulativeNetCost, 1.0),
+            (3, Level::System, Metric::DiscountedCumulativeNetCost, 2.0),
+            (3, Level::System, Metric::DiscountedQalysGained, 0.5),
+        ];
+        let mut top = TopLevel::default();
+        for (y, l, m, v) in &rows {
+            top.take(*y, 3, *l, m, *v);
+        }
+        assert_eq!(
+            top.outcome(),
+            RunOutcome {
+                cost: Some(3.0),
+                qalys: Some(0.5),
+                population: Some(30.0)
+            }
+        );
+        top.take(1, 3, Level::England, &Metric::Population, 31.0);
+        top.take(
+            3,
+            3,
+            Level::England,
+            &Metric::DiscountedCumulativeNetCost,
+            3.5,
+        );
+        top.take(3, 3, Level::England, &Metric::DiscountedQalysGained, 0.25);
+        assert_eq!(
+            top.outcome(),
+            RunOutcome {
+                cost: Some(3.5),
+                qalys: Some(0.25),
+                population: Some(31.0)
+            }
+        );
+        // A scenario without interventions has no cost or QALYs.
+        let mut none = TopLevel::default();
+        none.take(1, 3, Level::System, &Metric::Population, 10.0);
+        assert_eq!(none.outcome().cost, None);
+    }
+
     fn run(cost: f64, qalys: f64) -> RunOutcome {
         RunOutcome {
             cost: Some(cost),
