@@ -164,7 +164,7 @@ pub fn frontier(options: &[OptionRuns]) -> Vec<FrontierRow> {
             status[front[*k]] = Some(Status::ExtendedDominated);
             between[front[*k]] = Some((front[k - 1], front[k + 1]));
         }
-        front = front.into_iter().filter(|i| status[*i].is_none()).collect();
+        front.retain(|i| status[*i].is_none());
     }
     let icer = icers(&front);
     let runs = |i: usize| options[i].cost.len() as u32;
