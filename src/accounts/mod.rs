@@ -4,6 +4,7 @@
 pub mod capitation;
 pub mod costs;
 pub mod icer;
+pub mod incremental;
 pub mod life;
 pub mod metric;
 pub mod metrics;

@@ -11,8 +11,10 @@ use foldhash::fast::FixedState;
 use rayon::prelude::*;
 
 use crate::accounts::icer::{bootstrap, Icer};
+use crate::accounts::incremental::{self, Incremental, RunOutcome, ScenarioRuns, TopLevel};
 use crate::accounts::metric::{FormulaMetric, Metric};
 use crate::accounts::metrics::Metrics;
+use crate::config::batch::groups_of;
 use crate::config::scenario::Scenario;
 use crate::config::uncertainty::name_hash;
 use crate::core::level::Level;
@@ -183,6 +185,11 @@ pub struct Collected {
     /// without hashing the key; a row one run adds or leaves out costs a lookup or two.
     after: Vec<usize>,
     first: Vec<usize>,
+    /// Per scenario: its group (the scenarios simulated with one counterfactual).
+    group: Vec<usize>,
+    /// Per scenario: each run's top-level cost, QALYs and population for the incremental
+    /// analysis, by run.
+    outcomes: Vec<Vec<RunOutcome>>,
 }
 
 impl Collected {
@@ -196,6 +203,14 @@ impl Collected {
             parameters: vec![BTreeMap::new(); n],
             net_cost: vec![Vec::new(); n],
             first: vec![usize::MAX; n],
+            group: {
+                let mut group = vec![0; n];
+                for (g, members) in groups_of(scenarios).iter().enumerate() {
+                    members.iter().for_each(|s| group[*s] = g);
+                }
+                group
+            },
+            outcomes: vec![Vec::new(); n],
             ..Collected::default()
         }
     }
@@ -217,8 +232,16 @@ impl Collected {
         let mut previous: Option<usize> = None;
         // Rows come area by area: the last area's code is reused while the area repeats.
         let mut last_area: Option<(&str, u32)> = None;
+        let mut top = TopLevel::default();
         for i in 0..metrics.len() {
             let metric = &metrics.metric[i];
+            top.take(
+                metrics.year[i],
+                self.years[s],
+                metrics.level[i],
+                metric,
+                metrics.value[i],
+            );
             let area = match last_area {
                 Some((a, c)) if a == metrics.area[i] => c,
                 _ => {
@@ -265,6 +288,7 @@ impl Collected {
             previous = Some(row);
             self.rows[row].2.push(metrics.value[i]);
         }
+        self.outcomes[s].push(top.outcome());
         if has_net {
             self.net_cost[s].push(net);
             for (name, v) in draws {
@@ -443,6 +467,19 @@ impl Collected {
             });
         }
         out
+    }
+
+    /// The incremental analysis of the scenarios as options (efficiency frontier,
+    /// acceptability frontier, EVPI): `accounts::incremental`.
+    pub fn incremental(&self) -> Incremental {
+        let scenarios: Vec<ScenarioRuns> = (0..self.scenarios.len())
+            .map(|s| ScenarioRuns {
+                name: &self.scenarios[s],
+                group: self.group[s],
+                runs: &self.outcomes[s],
+            })
+            .collect();
+        incremental::analyse(&scenarios, &incremental::thresholds())
     }
 
     /// Sensitivity of each scenario's cumulative net cost to each uncertain parameter:

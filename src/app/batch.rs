@@ -31,6 +31,7 @@ use crate::core::error::{CapsimError, Result};
 use crate::core::level::Level;
 use crate::data::datasets::DatasetSource;
 use crate::engine::simulation::pool;
+use crate::io::incremental::{ceaf_frame, incremental_frame};
 use crate::io::read::read_on_threads;
 use crate::io::summary::{
     budget_table_frame, read_draws, read_metrics, read_summary, read_summary_where, risk_frame,
@@ -352,7 +353,7 @@ pub fn run_batch(
     })
 }
 
-/// Writes `summary`, `sensitivity` and `risk` when every unit of the batch is in `out`,
+/// Writes the Monte Carlo tables ([`write_summary`]) when every unit of the batch is in `out`,
 /// reading the partitions on `threads` threads (0 = all cores): after a merge, or when
 /// another shard completed the batch.
 fn finish(batch: &Batch, units: &[(usize, u64)], out: &Path, threads: usize) -> Result<bool> {
@@ -380,7 +381,8 @@ fn finish(batch: &Batch, units: &[(usize, u64)], out: &Path, threads: usize) -> 
     Ok(true)
 }
 
-/// Writes the Monte Carlo tables of a whole batch: `summary`, `sensitivity` and `risk`.
+/// Writes the Monte Carlo tables of a whole batch: `summary`, `sensitivity`, `risk`, and
+/// the incremental analysis across its scenarios, `incremental` and `ceaf`.
 fn write_summary(c: &Collected, out: &Path) -> Result<()> {
     let mut staging = Staging::named(out, "summary")?;
     write_frame(
@@ -396,6 +398,14 @@ fn write_summary(c: &Collected, out: &Path) -> Result<()> {
         &sensitivity_frame(&c.sensitivity())?,
     )?;
     write_frame(&mut staging, &Layout::Flat, "risk", &risk_frame(&c.risk())?)?;
+    let inc = c.incremental();
+    write_frame(
+        &mut staging,
+        &Layout::Flat,
+        "incremental",
+        &incremental_frame(&inc.frontier)?,
+    )?;
+    write_frame(&mut staging, &Layout::Flat, "ceaf", &ceaf_frame(&inc.ceaf)?)?;
     staging.commit()
 }
 

@@ -140,23 +140,7 @@ impl Batch {
     /// Groups of scenarios that can share a work unit: same population, horizon, seed,
     /// variation, mortality and trends settings (the counterfactual they share is simulated with them).
     pub fn groups(&self) -> Vec<Vec<usize>> {
-        let mut groups: Vec<Vec<usize>> = Vec::new();
-        for (i, s) in self.scenarios.iter().enumerate() {
-            let same = |j: &usize| {
-                let t = &self.scenarios[*j];
-                t.population == s.population
-                    && t.years == s.years
-                    && t.seed == s.seed
-                    && t.variation == s.variation
-                    && t.mortality == s.mortality
-                    && t.trends == s.trends
-            };
-            match groups.iter_mut().find(|g| same(&g[0])) {
-                Some(g) => g.push(i),
-                None => groups.push(vec![i]),
-            }
-        }
-        groups
+        groups_of(&self.scenarios)
     }
 
     /// Every work unit (group, run), in a fixed order.
@@ -172,6 +156,27 @@ impl Batch {
         }
         units
     }
+}
+
+/// Groups of scenarios that can share a work unit (see [`Batch::groups`]), by index.
+pub fn groups_of(scenarios: &[Scenario]) -> Vec<Vec<usize>> {
+    let mut groups: Vec<Vec<usize>> = Vec::new();
+    for (i, s) in scenarios.iter().enumerate() {
+        let same = |j: &usize| {
+            let t = &scenarios[*j];
+            t.population == s.population
+                && t.years == s.years
+                && t.seed == s.seed
+                && t.variation == s.variation
+                && t.mortality == s.mortality
+                && t.trends == s.trends
+        };
+        match groups.iter_mut().find(|g| same(&g[0])) {
+            Some(g) => g.push(i),
+            None => groups.push(vec![i]),
+        }
+    }
+    groups
 }
 
 fn expand(file: &Path, i: usize, sw: &Sweep, base: &Scenario) -> Result<Vec<Scenario>> {

@@ -152,7 +152,7 @@ const BATCH: usize = 64;
 /// programs and by the report, and their CSV would dominate a large run's time and disk
 /// (940 MB of `population.csv` for England over 10 years), so they are CSV only on request
 /// ([`Staging::with_all_csv`], `--csv`).
-pub const CSV_TABLES: [&str; 7] = [
+pub const CSV_TABLES: [&str; 9] = [
     "summary",
     "sensitivity",
     "risk",
@@ -160,6 +160,8 @@ pub const CSV_TABLES: [&str; 7] = [
     "budget_table",
     "formula_weights",
     "parameters",
+    "incremental",
+    "ceaf",
 ];
 
 /// A folder that files are written into before being moved, all together, into place.

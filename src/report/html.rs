@@ -203,6 +203,27 @@ figure {{ margin: 0 0 6mm; }} figure svg {{ max-height: 160mm; }} }}</style>"
     for s in findings(&data.rows, &data.context) {
         let _ = writeln!(h, "<p class=\"finding\">{}</p>", escape(&s));
     }
+    if !data.frontier.is_empty() {
+        w(
+            &mut h,
+            "<h2>Which option to fund</h2>\n<table class=\"frontier\">\n<tr>",
+        );
+        for c in crate::report::incremental::COLUMNS {
+            let _ = write!(h, "<th>{}</th>", escape(c));
+        }
+        w(&mut h, "</tr>\n");
+        for row in crate::report::incremental::table(data) {
+            w(&mut h, "<tr>");
+            for cell in row {
+                let _ = write!(h, "<td>{}</td>", escape(&cell));
+            }
+            w(&mut h, "</tr>\n");
+        }
+        w(&mut h, "</table>\n<p class=\"note\">Means over Monte Carlo runs of discounted incremental cost and QALYs over the horizon against no intervention; ICERs against the frontier option before, as ratios of means.</p>\n");
+        for s in crate::report::incremental::sentences(data) {
+            let _ = writeln!(h, "<p class=\"finding\">{}</p>", escape(&s));
+        }
+    }
     if let Some((person, people)) = data.need_fit {
         let _ = writeln!(
             h,

@@ -3,3 +3,4 @@
 pub mod charts;
 pub mod headline;
 pub mod html;
+pub mod incremental;

@@ -79,12 +79,18 @@ fn tree(dir: &Path) -> BTreeMap<String, Vec<u8>> {
     out
 }
 
+/// The Monte Carlo tables, including the incremental analysis across the scenarios
+/// (`incremental`, `ceaf`), which resumed, sharded and merged batches must match too.
 fn summary_bytes(dir: &Path) -> Vec<Vec<u8>> {
     [
         "summary.parquet",
         "summary.csv",
         "sensitivity.parquet",
         "sensitivity.csv",
+        "incremental.parquet",
+        "incremental.csv",
+        "ceaf.parquet",
+        "ceaf.csv",
     ]
     .iter()
     .map(|f| std::fs::read(dir.join(f)).unwrap_or_else(|_| panic!("{f} in {dir:?}")))

@@ -62,6 +62,22 @@ fn a_batch_draws_every_chart_and_a_self_contained_report() {
     );
     assert!(html.contains("QALYs (discounted, cumulative"));
     assert!(html.contains("ICER"));
+    // Which option to fund: the frontier table and the sentence at the threshold, with
+    // the two options (the comparator and one intervention scenario).
+    assert!(html.contains("<h2>Which option to fund</h2>"));
+    assert!(html.contains("<td>base</td>") && html.contains("reference: "));
+    assert!(
+        html.contains("At £20,000 per QALY the option with the highest expected net benefit is "),
+        "the frontier's sentence"
+    );
+    assert!(html.contains("for the population over the 3-year horizon (discounted)"));
+    let ceaf = std::fs::read_to_string(dir.join("ceaf.csv")).unwrap();
+    assert!(ceaf.starts_with("threshold,best_option,prob_best,evpi_per_person,evpi_population,option,option_prob_best,option_mean_nmb,runs"));
+    assert_eq!(
+        ceaf.lines().count(),
+        1 + 101 * 2,
+        "two options at 101 thresholds"
+    );
     for name in CHARTS {
         let png = std::fs::read(dir.join(format!("charts/{name}.png"))).unwrap();
         assert_eq!(&png[..8], b"\x89PNG\r\n\x1a\n", "{name}.png is a PNG");
@@ -222,7 +238,12 @@ fn charts_a_run_cannot_support_are_named_with_the_reason() {
         String::from_utf8_lossy(&out.stderr)
     );
     let html = std::fs::read_to_string(tmp.path().join("r/report.html")).unwrap();
-    for name in ["hospital_vs_community", "waterfall", "scenario_comparison"] {
+    for name in [
+        "hospital_vs_community",
+        "waterfall",
+        "scenario_comparison",
+        "acceptability_frontier",
+    ] {
         assert!(
             html.contains(&format!(
                 "Chart <code>{name}</code> not drawn: needs an intervention scenario."

@@ -1,13 +1,15 @@
-//! What the charts are drawn from: the summary, sensitivity and risk tables and a
-//! population table of an output folder, read through `io` into typed rows.
+//! What the charts are drawn from: the summary, sensitivity, risk, incremental and ceaf
+//! tables and a population table of an output folder, read through `io` into typed rows.
 
 use std::collections::BTreeMap;
 use std::path::Path;
 
+use crate::accounts::incremental::{CeafRow, FrontierRow};
 use crate::accounts::metric::{FormulaMetric, Metric};
 use crate::accounts::summary::{RiskRow, SensitivityRow, Stat, SummaryRow};
 use crate::core::error::Result;
 use crate::core::level::Level;
+use crate::io::incremental::{read_ceaf, read_incremental};
 use crate::io::summary::{
     read_formula_fit, read_population_by_cell, read_risk_where, read_run_values, read_sensitivity,
     read_summary_where, PeopleByCell, RunValues,
@@ -41,6 +43,10 @@ pub struct ReportData {
     pub qaly_threshold: f64,
     /// The first scenario's discounting and envelope growth, for the findings.
     pub context: Context,
+    /// The efficiency frontier across the scenarios (`incremental.parquet`), when written.
+    pub frontier: Vec<FrontierRow>,
+    /// The acceptability frontier and EVPI (`ceaf.parquet`), when written.
+    pub ceaf: Vec<CeafRow>,
 }
 
 /// The headline's context (discounting, envelope growth) of an output folder, from its
@@ -136,6 +142,14 @@ impl ReportData {
             .and_then(|s| s["evaluation"]["qaly_threshold"].as_f64())
             .unwrap_or(20_000.0);
         d.runs = read_run_values(dir, &d.with_interventions(), &RUN_METRICS)?;
+        let path = dir.join("incremental.parquet");
+        if path.exists() {
+            d.frontier = read_incremental(&path)?;
+        }
+        let path = dir.join("ceaf.parquet");
+        if path.exists() {
+            d.ceaf = read_ceaf(&path)?;
+        }
         let path = dir.join("formula_weights.parquet");
         if path.exists() {
             d.need_fit = read_formula_fit(&path)?;

@@ -102,6 +102,7 @@ pub(crate) fn short(s: &str, n: usize) -> String {
 pub mod data;
 
 mod acceptability;
+pub mod acceptability_frontier;
 mod budget_vs_spend;
 pub mod ce_plane;
 mod hospital_vs_community;
@@ -159,6 +160,7 @@ registry!(
     need_fit,
     ce_plane,
     acceptability,
+    acceptability_frontier,
     quintile_effects,
 );
 

@@ -1,4 +1,5 @@
-//! Chart 3: a fan chart of the system's budget position over the years (p5-p95, p10-p90, median).
+//! Chart 3: fan charts of the system's budget position over the years (p5-p95, p10-p90,
+//! median), one panel per scenario on the same y axis, so scenarios compare at a glance.
 
 use plotters::coord::Shift;
 use plotters::prelude::*;
@@ -16,10 +17,20 @@ pub fn title(d: &ReportData) -> std::result::Result<String, &'static str> {
         Level::England => "England",
         _ => "System",
     };
-    Ok(format!(
-        "{whole} budget position by year, {}",
-        d.scenarios.last().cloned().unwrap_or_default()
-    ))
+    Ok(match d.scenarios.as_slice() {
+        [one] => format!("{whole} budget position by year, {one}"),
+        _ => format!("{whole} budget position by year, by scenario"),
+    })
+}
+
+/// Panels in rows and columns for `n` scenarios: one row up to three, then two or more.
+fn grid(n: usize) -> (usize, usize) {
+    let cols = match n {
+        0..=3 => n.max(1),
+        4 => 2,
+        _ => 3,
+    };
+    (n.div_ceil(cols).max(1), cols)
 }
 
 pub fn draw<DB: DrawingBackend>(
@@ -28,18 +39,45 @@ pub fn draw<DB: DrawingBackend>(
     k: f64,
 ) -> std::result::Result<(), String> {
     let f = d.formula().unwrap_or_default();
-    let s = d.scenarios.last().cloned().unwrap_or_default();
-    let pts = d.system_series(&s, &Metric::formula(FormulaMetric::Position, &f));
+    let metric = Metric::formula(FormulaMetric::Position, &f);
+    let series: Vec<(&String, Vec<(i32, Stat)>)> = d
+        .scenarios
+        .iter()
+        .map(|s| (s, d.system_series(s, &metric)))
+        .collect();
+    // One y axis for every panel.
+    let (lo, hi) = range(
+        series
+            .iter()
+            .flat_map(|(_, pts)| pts.iter().flat_map(|p| [p.1.p5, p.1.p95])),
+        true,
+    );
+    let (rows, cols) = grid(series.len());
+    let panels = root.split_evenly((rows, cols));
+    let several = series.len() > 1;
+    for (i, ((name, pts), panel)) in series.iter().zip(&panels).enumerate() {
+        let caption = several.then(|| short(name, 34));
+        fan(d, panel, caption.as_deref(), pts, (lo, hi), i == 0, k)?;
+    }
+    Ok(())
+}
+
+/// One scenario's fan in one panel, with the legend when asked.
+fn fan<DB: DrawingBackend>(
+    d: &ReportData,
+    area: &DrawingArea<DB, Shift>,
+    caption: Option<&str>,
+    pts: &[(i32, Stat)],
+    (lo, hi): (f64, f64),
+    with_legend: bool,
+    k: f64,
+) -> std::result::Result<(), String> {
     let last = d.last_year() as f64;
-    let (lo, hi) = range(pts.iter().flat_map(|p| [p.1.p5, p.1.p95]), true);
-    let mut chart = year_chart(
-        root,
-        None,
-        d.last_year(),
-        (lo, hi),
-        "budget minus spend (surplus above zero)",
-        k,
-    )?;
+    let y_desc = match caption {
+        None => "budget minus spend (surplus above zero)",
+        Some(_) => "budget minus spend",
+    };
+    let mut chart = year_chart(area, caption, d.last_year(), (lo, hi), y_desc, k)?;
     let band = |lo: fn(&Stat) -> f64, hi: fn(&Stat) -> f64| -> Vec<(f64, f64)> {
         let mut v: Vec<(f64, f64)> = pts.iter().map(|(y, s)| (*y as f64, hi(s))).collect();
         v.extend(pts.iter().rev().map(|(y, s)| (*y as f64, lo(s))));
@@ -81,5 +119,22 @@ pub fn draw<DB: DrawingBackend>(
             BLACK.mix(0.5).stroke_width(1),
         ))
         .map_err(err)?;
-    legend(&mut chart, k, SeriesLabelPosition::LowerLeft)
+    if with_legend {
+        legend(&mut chart, k, SeriesLabelPosition::LowerLeft)?;
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::grid;
+
+    #[test]
+    fn panels_fill_a_grid() {
+        assert_eq!(grid(1), (1, 1));
+        assert_eq!(grid(2), (1, 2));
+        assert_eq!(grid(4), (2, 2));
+        assert_eq!(grid(5), (2, 3));
+        assert_eq!(grid(7), (3, 3));
+    }
 }
