@@ -9,6 +9,7 @@ use std::fmt;
 
 use rand::RngExt;
 
+use crate::core::money::whole_pounds;
 use crate::core::rng::{Purpose, StreamKey};
 
 /// Where a scenario lies on the cost-effectiveness plane, from mean incremental cost and
@@ -61,27 +62,14 @@ impl Icer {
 impl fmt::Display for Icer {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
-            Icer::PerQalyGained(r) => write!(f, "£{} per QALY gained", thousands(*r)),
+            Icer::PerQalyGained(r) => write!(f, "{} per QALY gained", whole_pounds(*r)),
             Icer::Dominant => f.write_str("dominant (saves money and gains QALYs)"),
             Icer::Dominated => f.write_str("dominated (costs more, loses QALYs)"),
             Icer::NoQalyGain => f.write_str("more costly, no QALY gain"),
-            Icer::SavedPerQalyLost(r) => write!(f, "saves £{} per QALY lost", thousands(*r)),
+            Icer::SavedPerQalyLost(r) => write!(f, "saves {} per QALY lost", whole_pounds(-*r)),
             Icer::NoChange => f.write_str("no change in cost or QALYs"),
         }
     }
-}
-
-/// Whole pounds with thousands separators.
-fn thousands(x: f64) -> String {
-    let digits = format!("{:.0}", x.abs());
-    let mut out = String::new();
-    for (i, ch) in digits.chars().enumerate() {
-        if i > 0 && (digits.len() - i) % 3 == 0 {
-            out.push(',');
-        }
-        out.push(ch);
-    }
-    out
 }
 
 fn mean(x: &[f64]) -> f64 {

@@ -100,10 +100,34 @@ pub fn pounds(pence: i64) -> f64 {
     pence as f64 / 100.0
 }
 
+/// Whole pounds with thousands separators, for people to read: £408,499, -£12,000.
+pub fn whole_pounds(x: f64) -> String {
+    let digits = format!("{:.0}", x.abs());
+    let mut out = String::new();
+    for (i, ch) in digits.chars().enumerate() {
+        if i > 0 && (digits.len() - i).is_multiple_of(3) {
+            out.push(',');
+        }
+        out.push(ch);
+    }
+    let negative = x < 0.0 && digits.chars().any(|c| c != '0');
+    format!("{}£{out}", if negative { "-" } else { "" })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
     use proptest::prelude::*;
+
+    #[test]
+    fn whole_pounds_have_thousands_separators() {
+        assert_eq!(whole_pounds(408_499.4), "£408,499");
+        assert_eq!(whole_pounds(1_104_715.0), "£1,104,715");
+        assert_eq!(whole_pounds(999.0), "£999");
+        assert_eq!(whole_pounds(-12_000.0), "-£12,000");
+        assert_eq!(whole_pounds(-999.6), "-£1,000");
+        assert_eq!(whole_pounds(-0.2), "£0");
+    }
 
     #[test]
     fn costs_that_do_not_fit_are_refused_not_wrapped() {

@@ -7,6 +7,7 @@ use crate::accounts::summary::{Stat, SummaryRow};
 use crate::config::scenario::Evaluation;
 use crate::core::care::Setting;
 use crate::core::level::Level;
+use crate::core::money::whole_pounds as pounds;
 
 /// The system-level, last-year figures of one scenario.
 #[derive(Debug, Clone)]
@@ -470,30 +471,4 @@ fn mortality_not_modelled(rows: &[SummaryRow], scenario: &str) -> bool {
         }
     }
     any
-}
-
-/// Whole pounds with thousands separators: £408,499.
-fn pounds(x: f64) -> String {
-    let digits = format!("{:.0}", x.abs());
-    let mut out = String::new();
-    for (i, ch) in digits.chars().enumerate() {
-        if i > 0 && (digits.len() - i) % 3 == 0 {
-            out.push(',');
-        }
-        out.push(ch);
-    }
-    format!("{}£{out}", if x < 0.0 { "-" } else { "" })
-}
-
-#[cfg(test)]
-mod tests {
-    use super::pounds;
-
-    #[test]
-    fn pounds_have_thousands_separators() {
-        assert_eq!(pounds(408_499.4), "£408,499");
-        assert_eq!(pounds(1_104_715.0), "£1,104,715");
-        assert_eq!(pounds(999.0), "£999");
-        assert_eq!(pounds(-12_000.0), "-£12,000");
-    }
 }

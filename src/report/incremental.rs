@@ -3,6 +3,7 @@
 //! best, and what perfect information would be worth (`accounts::incremental`).
 
 use crate::accounts::incremental::Status;
+use crate::core::money::whole_pounds as pounds;
 use crate::report::charts::{money, ReportData};
 
 /// The frontier table's columns.
@@ -15,20 +16,6 @@ pub const COLUMNS: [&str; 7] = [
     "ICER (£ per QALY)",
     "status",
 ];
-
-/// Pounds to the pound with thousands separated: £5,646,313.
-fn pounds(x: f64) -> String {
-    let n = x.abs().round() as u64;
-    let digits = n.to_string();
-    let mut out = String::new();
-    for (i, c) in digits.chars().enumerate() {
-        if i > 0 && (digits.len() - i).is_multiple_of(3) {
-            out.push(',');
-        }
-        out.push(c);
-    }
-    format!("{}£{out}", if x < 0.0 { "-" } else { "" })
-}
 
 /// The frontier table: each option's means over runs and where it stands, with the note
 /// (what it is against, what dominates it, or why it is left out).
@@ -112,13 +99,6 @@ pub fn sentences(d: &ReportData) -> Vec<String> {
 mod tests {
     use super::*;
     use crate::accounts::incremental::{analyse, thresholds, RunOutcome, ScenarioRuns};
-
-    #[test]
-    fn pounds_are_grouped_by_thousands() {
-        assert_eq!(pounds(5646312.85), "£5,646,313");
-        assert_eq!(pounds(-999.6), "-£1,000");
-        assert_eq!(pounds(20000.0), "£20,000");
-    }
 
     /// The sentence names the best option at £20,000 with its share of runs and the EVPI.
     #[test]
