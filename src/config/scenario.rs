@@ -662,6 +662,17 @@ pub struct Evaluation {
     /// NICE's £20,000-£30,000 range (NICE health technology evaluations manual, 2022).
     #[serde(default = "nice_threshold", deserialize_with = "qaly_threshold")]
     pub qaly_threshold: f64,
+    /// Whether a batch runs the one-way sensitivity analysis of this scenario (the
+    /// tornado: `crate::accounts::one_way`), 1 + 2 simulations per uncertain parameter.
+    /// Default on; off is for a large population where each simulation is long.
+    #[serde(default = "on", skip_serializing_if = "is_on")]
+    pub one_way: bool,
+}
+
+/// For `skip_serializing_if`: the default (on) is not written, so manifests of batches
+/// that leave it alone are as before.
+fn is_on(b: &bool) -> bool {
+    *b
 }
 
 fn nice_threshold() -> f64 {
@@ -701,6 +712,7 @@ impl Default for Evaluation {
         Evaluation {
             discount_rate: green_book(),
             qaly_threshold: nice_threshold(),
+            one_way: true,
         }
     }
 }
