@@ -170,16 +170,46 @@ mod tests {
     #[test]
     fn outcomes_are_read_at_the_top_level_in_the_last_year() {
         let mut m = Metrics::default();
-        m.push(2, Level::System, "S", Metric::DiscountedCumulativeNetCost, 7.0);
-        m.push(3, Level::Place, "P", Metric::DiscountedCumulativeNetCost, 1.0);
-        m.push(3, Level::System, "S", Metric::DiscountedCumulativeNetCost, 5.0);
+        m.push(
+            2,
+            Level::System,
+            "S",
+            Metric::DiscountedCumulativeNetCost,
+            7.0,
+        );
+        m.push(
+            3,
+            Level::Place,
+            "P",
+            Metric::DiscountedCumulativeNetCost,
+            1.0,
+        );
+        m.push(
+            3,
+            Level::System,
+            "S",
+            Metric::DiscountedCumulativeNetCost,
+            5.0,
+        );
         m.push(3, Level::System, "S", Metric::NetMonetaryBenefit, -5.0);
         let o = outcomes(&m, 3);
         assert_eq!((o[0], o[2]), (5.0, -5.0));
         assert!(o[1].is_nan());
         // With several systems, England's row is the outcome.
-        m.push(3, Level::System, "T", Metric::DiscountedCumulativeNetCost, 2.0);
-        m.push(3, Level::England, "England", Metric::DiscountedCumulativeNetCost, 7.0);
+        m.push(
+            3,
+            Level::System,
+            "T",
+            Metric::DiscountedCumulativeNetCost,
+            2.0,
+        );
+        m.push(
+            3,
+            Level::England,
+            "England",
+            Metric::DiscountedCumulativeNetCost,
+            7.0,
+        );
         assert_eq!(outcomes(&m, 3)[0], 7.0);
     }
 }

@@ -18,18 +18,35 @@ use crate::accounts::one_way::{outcomes, rows, OneWayRow, Point, HIGH, LOW};
 use crate::app::pipeline::{check_spend, sim_config, Prepared};
 use crate::config::batch::Batch;
 use crate::core::error::Result;
-use crate::engine::levers::{Draws, Levers};
-use crate::engine::simulation::{simulate_plan_here, Plan};
+use crate::engine::levers::{DemographicLevers, Draws, Levers};
+use crate::engine::simulation::{simulate_plan_here, NeighbourhoodResult, Plan};
 use crate::io::summary::one_way_frame;
 use crate::io::tables::{write_frame, Layout, Staging};
 
 /// The table's name.
 pub const TABLE: &str = "one_way";
 
-/// Scenario simulations per plan, beside its counterfactual: bounds memory (a plan's
-/// results are held until its metrics are computed) at the cost of simulating the
-/// counterfactual again for every eighth variant.
-const CHUNK: usize = 8;
+/// The run whose random numbers every simulation of the analysis uses.
+pub const RUN: u64 = 0;
+
+/// Simulations per plan for a population of up to [`SMALL`] people. A plan's results are
+/// held until their metrics are computed (for the bundled system about 3 MB a
+/// simulation), and a population path shared by more variants than this is simulated
+/// again for each such chunk; most of a variant's cost is drawing its care, not its path.
+const CHUNK: usize = 16;
+
+/// Above this many people a plan holds no more simulations than a Monte Carlo unit of
+/// the group does (its scenarios), so the analysis needs no more memory than the batch.
+const SMALL: u64 = 4_000_000;
+
+/// Simulations per plan for group `g`.
+fn chunk(p: &Prepared, g: usize) -> usize {
+    if p.geographies[g].total_population() <= SMALL {
+        CHUNK
+    } else {
+        p.groups[g].len().max(1)
+    }
+}
 
 /// True when `out` holds the one-way table already.
 pub fn written(out: &Path) -> bool {
@@ -53,65 +70,80 @@ pub fn write_one_way(
 /// The one-way rows of every scenario of the batch that has uncertain parameters, in
 /// batch order.
 pub fn one_way(p: &Prepared, batch: &Batch, pool: &rayon::ThreadPool) -> Result<Vec<OneWayRow>> {
-    let mut out = Vec::new();
-    for s in 0..batch.scenarios.len() {
-        let scenario = &batch.scenarios[s];
-        if !scenario.evaluation.one_way {
-            continue;
+    let mut by_scenario: Vec<Vec<OneWayRow>> = vec![Vec::new(); batch.scenarios.len()];
+    for (g, members) in p.groups.iter().enumerate() {
+        // The group's counterfactual, simulated once when a scenario first needs it.
+        let mut counterfactual: Option<Vec<NeighbourhoodResult>> = None;
+        for &s in members {
+            let scenario = &batch.scenarios[s];
+            if !scenario.evaluation.one_way {
+                continue;
+            }
+            let levers =
+                |vary| Levers::with(scenario, &p.resolved[s], &p.model, Draws::OneWay { vary });
+            let base = levers(None);
+            if base.draws.is_empty() {
+                continue;
+            }
+            let mut variants = vec![base.clone()];
+            for (name, _) in &base.draws {
+                variants.push(levers(Some((name.as_str(), LOW))));
+                variants.push(levers(Some((name.as_str(), HIGH))));
+            }
+            let cf = match &mut counterfactual {
+                Some(cf) => cf,
+                none => {
+                    let plan = Plan::new(sim_config(p, batch, g, RUN), vec![Levers::none()]);
+                    let mut r = pool.install(|| {
+                        simulate_plan_here(&p.model, &p.geographies[g], &plan, true, &|| {})
+                    });
+                    none.insert(r.remove(0))
+                }
+            };
+            let points = simulate(p, batch, (g, s), cf, variants, pool)?;
+            let ends: Vec<(Point, Point)> = points[1..]
+                .chunks(2)
+                .map(|e| (e[0].clone(), e[1].clone()))
+                .collect();
+            by_scenario[s] = rows(&scenario.name, &points[0], &ends);
         }
-        let levers = |vary| {
-            Levers::with(
-                scenario,
-                &p.resolved[s],
-                &p.model,
-                Draws::OneWay { vary },
-            )
-        };
-        let base = levers(None);
-        if base.draws.is_empty() {
-            continue;
-        }
-        let mut variants = vec![base.clone()];
-        for (name, _) in &base.draws {
-            variants.push(levers(Some((name.as_str(), LOW))));
-            variants.push(levers(Some((name.as_str(), HIGH))));
-        }
-        let points = simulate(p, batch, s, variants, pool)?;
-        let ends: Vec<(Point, Point)> = points[1..]
-            .chunks(2)
-            .map(|e| (e[0].clone(), e[1].clone()))
-            .collect();
-        out.extend(rows(&scenario.name, &points[0], &ends));
     }
-    Ok(out)
+    Ok(by_scenario.into_iter().flatten().collect())
 }
 
-/// Simulates scenario `s` under each of `variants` from the random numbers of run 0,
-/// against the counterfactual, and returns each one's parameter values and outcomes.
+/// Simulates scenario `s` of group `g` under each of `variants` from the random numbers of
+/// [`RUN`], and returns each one's parameter values and outcomes against `counterfactual`.
+/// Variants are simulated a few at a time ([`chunk`]), those on the same population path together
+/// (most parameters leave the population alone, so one path serves a whole chunk).
 fn simulate(
     p: &Prepared,
     batch: &Batch,
-    s: usize,
+    (g, s): (usize, usize),
+    counterfactual: &[NeighbourhoodResult],
     variants: Vec<Levers>,
     pool: &rayon::ThreadPool,
 ) -> Result<Vec<Point>> {
     let scenario = &batch.scenarios[s];
-    let g = p
-        .groups
-        .iter()
-        .position(|m| m.contains(&s))
-        .expect("every scenario is in a group");
     let geo = &p.geographies[g];
-    let mut points = Vec::with_capacity(variants.len());
-    for chunk in variants.chunks(CHUNK) {
-        let levers = std::iter::once(Levers::none())
-            .chain(chunk.iter().cloned())
-            .collect();
-        let plan = Plan::new(sim_config(p, batch, g, 0), levers);
+    let mut paths: Vec<DemographicLevers> = Vec::new();
+    let mut path_of = Vec::with_capacity(variants.len());
+    for v in &variants {
+        let d = v.demographic();
+        path_of.push(paths.iter().position(|x| *x == d).unwrap_or_else(|| {
+            paths.push(d);
+            paths.len() - 1
+        }));
+    }
+    let mut order: Vec<usize> = (0..variants.len()).collect();
+    order.sort_by_key(|i| path_of[*i]);
+    let mut points: Vec<Option<Point>> = vec![None; variants.len()];
+    for chunk in order.chunks(chunk(p, g)) {
+        let levers = chunk.iter().map(|i| variants[*i].clone()).collect();
+        let plan = Plan::new(sim_config(p, batch, g, RUN), levers);
         let results = pool.install(|| simulate_plan_here(&p.model, geo, &plan, true, &|| {}));
         check_spend(&results)?;
-        let chunk_points: Vec<Point> = pool.install(|| {
-            (1..plan.scenarios.len())
+        let done: Vec<Point> = pool.install(|| {
+            (0..plan.scenarios.len())
                 .into_par_iter()
                 .map(|j| {
                     let levers = &plan.scenarios[j].levers;
@@ -123,7 +155,7 @@ fn simulate(
                         scenario,
                         levers,
                         &results[j],
-                        &results[0],
+                        counterfactual,
                     );
                     Point {
                         draws: levers.draws.clone(),
@@ -132,7 +164,12 @@ fn simulate(
                 })
                 .collect()
         });
-        points.extend(chunk_points);
+        for (i, point) in chunk.iter().zip(done) {
+            points[*i] = Some(point);
+        }
     }
-    Ok(points)
+    Ok(points
+        .into_iter()
+        .map(|x| x.expect("every variant simulated"))
+        .collect())
 }

@@ -13,9 +13,9 @@
 //! ([`Dist::quantile`]): its base case is every parameter at its median.
 
 use rand_distr::{Beta, Distribution, LogNormal, Normal, Triangular};
-use statrs::distribution::ContinuousCDF;
 use serde::de::{self, Deserializer, MapAccess, Visitor};
 use serde::{Deserialize, Serialize};
+use statrs::distribution::ContinuousCDF;
 
 use crate::core::rng::{Purpose, StreamKey};
 
@@ -534,8 +534,22 @@ mod tests {
     fn quantiles_match_known_values() {
         let close = |a: f64, b: f64| assert!((a - b).abs() < 1e-9, "{a} vs {b}");
         close(Dist::Fixed { value: 3.0 }.quantile(0.1), 3.0);
-        close(Dist::Uniform { min: 200.0, max: 400.0 }.quantile(0.1), 220.0);
-        close(Dist::Uniform { min: 200.0, max: 400.0 }.median(), 300.0);
+        close(
+            Dist::Uniform {
+                min: 200.0,
+                max: 400.0,
+            }
+            .quantile(0.1),
+            220.0,
+        );
+        close(
+            Dist::Uniform {
+                min: 200.0,
+                max: 400.0,
+            }
+            .median(),
+            300.0,
+        );
         // Triangular(0, 1, 4): F(1) = 1/4; below it x = sqrt(4p), above 4 - sqrt(12(1-p)).
         let t = Dist::Triangular {
             min: 0.0,
@@ -556,7 +570,10 @@ mod tests {
             sigma: 0.5,
         };
         close(l.median(), 2.0);
-        close(l.quantile(0.9), 2.0 * (0.5 * 1.281_551_565_544_600_4_f64).exp());
+        close(
+            l.quantile(0.9),
+            2.0 * (0.5 * 1.281_551_565_544_600_4_f64).exp(),
+        );
         // Beta(2, 1) has F(x) = x^2, so its p-quantile is sqrt(p); rescaled to [10, 20].
         let b = Dist::Beta {
             alpha: 2.0,
@@ -582,9 +599,15 @@ mod tests {
         };
         assert_eq!((i.quantile(0.1), i.quantile(0.9)), (-0.3, 0.0));
         close(i.median(), -0.15);
-        close(i.quantile(0.05), -0.15 - 0.15 / Z90 * 1.644_853_626_951_472_2);
+        close(
+            i.quantile(0.05),
+            -0.15 - 0.15 / Z90 * 1.644_853_626_951_472_2,
+        );
         let same = Dist::Interval80 { p10: 0.2, p90: 0.2 };
-        assert_eq!((same.quantile(0.1), same.median(), same.quantile(0.9)), (0.2, 0.2, 0.2));
+        assert_eq!(
+            (same.quantile(0.1), same.median(), same.quantile(0.9)),
+            (0.2, 0.2, 0.2)
+        );
     }
 
     /// Each quantile splits draws in its proportion: the centiles are those of the

@@ -134,10 +134,7 @@ pub fn draw<DB: DrawingBackend>(
         (|r| r.outcome_low, "parameter at its 10th centile (p10)"),
         (|r| r.outcome_high, "parameter at its 90th centile (p90)"),
     ];
-    for (c, (end, label)) in ends
-    .into_iter()
-    .enumerate()
-    {
+    for (c, (end, label)) in ends.into_iter().enumerate() {
         let colour = PALETTE[c];
         chart
             .draw_series(rows.iter().enumerate().map(|(i, r)| {
@@ -160,7 +157,11 @@ pub fn draw<DB: DrawingBackend>(
             let low = format!("p10 {}", value(r.low_value));
             let high = format!("p90 {}", value(r.high_value));
             let (l, h) = (r.outcome_low, r.outcome_high);
-            let (west, east) = if l <= h { ((l, low), (h, high)) } else { ((h, high), (l, low)) };
+            let (west, east) = if l <= h {
+                ((l, low), (h, high))
+            } else {
+                ((h, high), (l, low))
+            };
             [
                 Text::new(west.1, (west.0 - gap, i as f64), left.clone()),
                 Text::new(east.1, (east.0 + gap, i as f64), right.clone()),
@@ -177,6 +178,8 @@ pub fn draw<DB: DrawingBackend>(
             "base case, every parameter at its median: {}",
             money(base)
         ))
-        .legend(|(x, y)| PathElement::new(vec![(x + 7, y - 6), (x + 7, y + 6)], BLACK.stroke_width(2)));
+        .legend(|(x, y)| {
+            PathElement::new(vec![(x + 7, y - 6), (x + 7, y + 6)], BLACK.stroke_width(2))
+        });
     legend(&mut chart, k, SeriesLabelPosition::LowerRight)
 }
