@@ -57,6 +57,8 @@ fn value(v: f64) -> String {
         count(v)
     } else if a >= 100.0 {
         format!("{v:.0}")
+    } else if a >= 10.0 {
+        format!("{v:.1}")
     } else if a >= 1.0 {
         format!("{v:.2}")
     } else {
@@ -95,6 +97,10 @@ pub fn draw<DB: DrawingBackend>(
     let pad = (hi - lo) * 0.22;
     let n = rows.len() as f64;
     let mut chart = ChartBuilder::on(root)
+        .caption(
+            "one-way: each parameter at its 10th and 90th centile, others at base case",
+            label_font(k),
+        )
         .margin(sz(12.0, k))
         .x_label_area_size(sz(50.0, k))
         .y_label_area_size(sz(330.0, k))
@@ -124,7 +130,7 @@ pub fn draw<DB: DrawingBackend>(
             }
         })
         .x_label_formatter(&|x| money(*x))
-        .x_desc("discounted cumulative net cost, one-way: each parameter at its 10th and 90th centile, others at base case")
+        .x_desc("discounted cumulative net cost (£, last year of the horizon)")
         .label_style(axis_font(k))
         .axis_desc_style(label_font(k))
         .draw()
