@@ -85,6 +85,8 @@ fn summary_bytes(dir: &Path) -> Vec<Vec<u8>> {
         "summary.csv",
         "sensitivity.parquet",
         "sensitivity.csv",
+        "one_way.parquet",
+        "one_way.csv",
     ]
     .iter()
     .map(|f| std::fs::read(dir.join(f)).unwrap_or_else(|_| panic!("{f} in {dir:?}")))
