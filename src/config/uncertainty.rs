@@ -160,9 +160,9 @@ impl Dist {
                     max - ((1.0 - p) * (max - min) * (max - mode)).sqrt()
                 }
             }
-            Dist::Normal { mean, sd } if sd == 0.0 => mean,
+            Dist::Normal { mean, sd: 0.0 } => mean,
             Dist::Normal { mean, sd } => mean + sd * z(p),
-            Dist::Lognormal { median, sigma } if sigma == 0.0 => median,
+            Dist::Lognormal { median, sigma: 0.0 } => median,
             Dist::Lognormal { median, sigma } => median * (sigma * z(p)).exp(),
             Dist::Beta {
                 alpha,

@@ -63,7 +63,9 @@ fn a_batch_draws_every_chart_and_a_self_contained_report() {
     );
     assert!(html.contains("QALYs gained (discounted)"));
     // The Monte Carlo rank correlations sit under the one-way tornado.
-    let table = html.find("<table class=\"sensitivity\">").expect("rank correlations");
+    let table = html
+        .find("<table class=\"sensitivity\">")
+        .expect("rank correlations");
     assert!(html.find("id=\"tornado\"").unwrap() < table);
     assert!(html[table..].contains("Wards/cost_per_enrolled"));
     for name in CHARTS {

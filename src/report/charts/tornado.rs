@@ -13,6 +13,9 @@ use crate::accounts::one_way::OneWayRow;
 
 /// The outcome the bars show.
 const OUTCOME: Metric = Metric::DiscountedCumulativeNetCost;
+/// One end of a bar, read from its row.
+type End = fn(&OneWayRow) -> f64;
+
 /// Bars drawn at most.
 const BARS: usize = 10;
 
@@ -136,7 +139,7 @@ pub fn draw<DB: DrawingBackend>(
         .draw()
         .map_err(err)?;
     // The two halves of each bar: base case to the low end (p10), and to the high (p90).
-    let ends: [(fn(&OneWayRow) -> f64, &str); 2] = [
+    let ends: [(End, &str); 2] = [
         (|r| r.outcome_low, "parameter at its 10th centile (p10)"),
         (|r| r.outcome_high, "parameter at its 90th centile (p90)"),
     ];
