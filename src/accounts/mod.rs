@@ -9,4 +9,5 @@ pub mod life;
 pub mod metric;
 pub mod metrics;
 pub mod need_formula;
+pub mod one_way;
 pub mod summary;

@@ -1,5 +1,6 @@
-//! Monte Carlo summaries: the distribution over runs of every metric, and which uncertain
-//! parameters drive the spread of net cost (for a tornado chart).
+//! Monte Carlo summaries: the distribution over runs of every metric, and how each
+//! uncertain parameter's draws rank with discounted net cost over the runs (the one-way
+//! analysis behind the tornado chart is [`crate::accounts::one_way`]).
 //!
 //! Both are computed from the per-run metrics in a fixed order (scenarios in batch order,
 //! runs ascending), so a batch resumed after a crash, or merged from shards, produces the
@@ -100,14 +101,23 @@ pub struct RiskRow {
     pub runs: u32,
 }
 
-/// One row of the sensitivity table (a tornado bar).
+/// The outcome of the sensitivity table: what its rank correlations are with.
+pub const SENSITIVITY_OUTCOME: Metric = Metric::DiscountedCumulativeNetCost;
+
+/// One row of the sensitivity table: how an uncertain parameter's draws rank with the
+/// outcome over the Monte Carlo runs, every parameter varying at once.
 #[derive(Debug, Clone, PartialEq)]
 pub struct SensitivityRow {
     pub scenario: String,
     pub parameter: String,
+    /// [`SENSITIVITY_OUTCOME`] (tables written before it was discounted: cumulative net
+    /// cost).
+    pub outcome: Metric,
+    /// Spearman's rank correlation of the parameter with the outcome.
     pub spearman: f64,
-    pub net_cost_low: f64,
-    pub net_cost_high: f64,
+    /// Partial rank correlation: the same with the scenario's other parameters' ranks
+    /// regressed out of both. NaN with too few runs (fewer than parameters + 3) to tell.
+    pub prcc: f64,
     pub runs: u32,
 }
 
@@ -173,7 +183,8 @@ pub struct Collected {
     rows: Vec<(Key, Metric, Vec<f64>)>,
     /// Per scenario: parameter name -> values by run.
     parameters: Vec<BTreeMap<String, Vec<f64>>>,
-    /// Per scenario: the runs' cumulative net cost over the horizon, summed over systems.
+    /// Per scenario: the runs' discounted cumulative net cost over the horizon, summed over
+    /// systems.
     net_cost: Vec<Vec<f64>>,
     /// Per scenario: last year.
     years: Vec<i32>,
@@ -252,7 +263,7 @@ impl Collected {
             };
             if metrics.level[i] == Level::System
                 && metrics.year[i] == self.years[s]
-                && *metric == Metric::CumulativeNetCost
+                && *metric == SENSITIVITY_OUTCOME
             {
                 net += metrics.value[i];
                 has_net = true;
@@ -482,24 +493,26 @@ impl Collected {
         incremental::analyse(&scenarios, &incremental::thresholds())
     }
 
-    /// Sensitivity of each scenario's cumulative net cost to each uncertain parameter:
-    /// Spearman's rank correlation over runs, and the mean net cost of the runs in the
-    /// parameter's lowest and highest tenth (the two ends of a tornado bar).
+    /// Sensitivity of each scenario's discounted cumulative net cost to each uncertain
+    /// parameter over the Monte Carlo runs: Spearman's rank correlation, and the partial
+    /// rank correlation (PRCC) given the scenario's other parameters.
     pub fn sensitivity(&self) -> Vec<SensitivityRow> {
         let mut out = Vec::new();
         for (s, params) in self.parameters.iter().enumerate() {
             let y = &self.net_cost[s];
-            for (name, x) in params {
-                if x.len() != y.len() || x.len() < 3 {
-                    continue;
-                }
-                let (low, high) = tails(x, y);
+            let xs: Vec<(&String, &Vec<f64>)> = params
+                .iter()
+                .filter(|(_, x)| x.len() == y.len() && x.len() >= 3)
+                .collect();
+            let columns: Vec<&[f64]> = xs.iter().map(|(_, x)| x.as_slice()).collect();
+            let partial = prcc(&columns, y);
+            for ((name, x), p) in xs.into_iter().zip(partial) {
                 out.push(SensitivityRow {
                     scenario: self.scenarios[s].clone(),
                     parameter: name.clone(),
+                    outcome: SENSITIVITY_OUTCOME,
                     spearman: spearman(x, y),
-                    net_cost_low: low,
-                    net_cost_high: high,
+                    prcc: p,
                     runs: x.len() as u32,
                 });
             }
@@ -560,14 +573,70 @@ pub fn spearman(x: &[f64], y: &[f64]) -> f64 {
     }
 }
 
-/// Mean of `y` over the runs whose `x` is in its lowest tenth, and in its highest tenth
-/// (at least one run each).
-fn tails(x: &[f64], y: &[f64]) -> (f64, f64) {
-    let mut order: Vec<usize> = (0..x.len()).collect();
-    order.sort_by(|a, b| x[*a].total_cmp(&x[*b]).then(a.cmp(b)));
-    let k = (x.len() / 10).max(1);
-    let mean = |idx: &[usize]| idx.iter().map(|i| y[*i]).sum::<f64>() / idx.len() as f64;
-    (mean(&order[..k]), mean(&order[order.len() - k..]))
+/// Pearson's correlation; NaN when either side is constant.
+fn pearson(x: &[f64], y: &[f64]) -> f64 {
+    let n = x.len() as f64;
+    let (mx, my) = (x.iter().sum::<f64>() / n, y.iter().sum::<f64>() / n);
+    let (mut sxy, mut sxx, mut syy) = (0.0, 0.0, 0.0);
+    for i in 0..x.len() {
+        sxy += (x[i] - mx) * (y[i] - my);
+        sxx += (x[i] - mx) * (x[i] - mx);
+        syy += (y[i] - my) * (y[i] - my);
+    }
+    sxy / (sxx * syy).sqrt()
+}
+
+/// Partial rank correlation coefficients of each column of `xs` with `y`, each given the
+/// other columns: from the inverse `P` of the correlation matrix of the ranks of
+/// (x_1..x_k, y), `-P[j][y] / sqrt(P[j][j] P[y][y])` (Marino et al., J Theor Biol 2008).
+/// NaN for every column when the runs cannot tell them apart: fewer than k + 3 runs, a
+/// constant side, or ranks that are linearly dependent.
+pub fn prcc(xs: &[&[f64]], y: &[f64]) -> Vec<f64> {
+    let k = xs.len();
+    let nan = vec![f64::NAN; k];
+    if y.len() < k + 3 {
+        return nan;
+    }
+    let ranked: Vec<Vec<f64>> = xs.iter().map(|x| ranks(x)).chain([ranks(y)]).collect();
+    let m = k + 1;
+    let mut a = vec![vec![0.0; 2 * m]; m];
+    for i in 0..m {
+        for j in 0..m {
+            a[i][j] = if i == j {
+                1.0
+            } else {
+                pearson(&ranked[i], &ranked[j])
+            };
+        }
+        a[i][m + i] = 1.0;
+    }
+    if a.iter().flatten().any(|v| !v.is_finite()) {
+        return nan;
+    }
+    // Gauss-Jordan with partial pivoting.
+    for c in 0..m {
+        let p = (c..m)
+            .max_by(|i, j| a[*i][c].abs().total_cmp(&a[*j][c].abs()))
+            .expect("rows");
+        if a[p][c].abs() < 1e-12 {
+            return nan;
+        }
+        a.swap(c, p);
+        let d = a[c][c];
+        a[c].iter_mut().for_each(|v| *v /= d);
+        for r in (0..m).filter(|r| *r != c) {
+            let f = a[r][c];
+            if f != 0.0 {
+                for j in 0..2 * m {
+                    a[r][j] -= f * a[c][j];
+                }
+            }
+        }
+    }
+    let inv = |i: usize, j: usize| a[i][m + j];
+    (0..k)
+        .map(|j| -inv(j, k) / (inv(j, j) * inv(k, k)).sqrt())
+        .collect()
 }
 
 #[cfg(test)]
@@ -645,6 +714,25 @@ mod tests {
         for (g, w) in got.iter().zip(want) {
             assert_eq!((g.0.as_str(), g.1.as_str(), g.2, g.3), w);
         }
+    }
+
+    /// PRCC against a hand-checkable case: y rises with x1 and falls with x2 exactly,
+    /// so each partial correlation is +-1 while Spearman's sees both blurred by the other.
+    #[test]
+    fn prcc_separates_parameters_that_vary_together() {
+        let x1: Vec<f64> = (0..40).map(|i| ((i * 7) % 40) as f64).collect();
+        let x2: Vec<f64> = (0..40).map(|i| ((i * 13) % 40) as f64).collect();
+        let y: Vec<f64> = x1.iter().zip(&x2).map(|(a, b)| a - b).collect();
+        let p = prcc(&[&x1, &x2], &y);
+        // Ranks of a linear function are not exactly linear in the ranks; near +-1.
+        assert!(p[0] > 0.95 && p[1] < -0.95, "{p:?}");
+        assert!(spearman(&x1, &y) < p[0]);
+        // A third, irrelevant column: its partial correlation is small.
+        let x3: Vec<f64> = (0..40).map(|i| ((i * 11) % 40) as f64).collect();
+        let p = prcc(&[&x1, &x2, &x3], &y);
+        assert!(p[2].abs() < 0.3, "{p:?}");
+        // Too few runs to tell: NaN.
+        assert!(prcc(&[&x1[..4], &x2[..4]], &y[..4])[0].is_nan());
     }
 
     #[test]

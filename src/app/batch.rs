@@ -21,6 +21,7 @@ use serde::Serialize;
 
 use crate::accounts::metric::{FormulaMetric, Metric};
 use crate::accounts::summary::{BudgetTableRow, Collected};
+use crate::app::one_way;
 use crate::app::pipeline::{
     prepare, simulate_unit, unit_staging, write_formula_weights, write_unit, Prepared, ScenarioRun,
     Unit,
@@ -336,6 +337,11 @@ pub fn run_batch(
         }
         py
     };
+    // The one-way sensitivity analysis, once per batch folder: by this call unless it
+    // is a shard other than the first, or an earlier call wrote it.
+    if options.shard.is_none_or(|s| s.index == 0) && !one_way::written(&options.out) {
+        one_way::write_one_way(&p, batch, &options.out, &pool(threads)?)?;
+    }
     let summarised = match gatherer.into_inner().expect("no panics") {
         Some(g) => {
             write_summary(&g.into_collected()?, &options.out)?;
@@ -484,13 +490,19 @@ pub fn merge(inputs: &[PathBuf], out: &Path) -> Result<(usize, bool)> {
         write_atomic(&marker(out, unit), b"done\n")?;
         gathered += 1;
     }
-    if let Some(src) = inputs
-        .iter()
-        .find(|d| d.join("formula_weights.parquet").exists())
-    {
-        let mut staging = Staging::named(out, "merge-formula")?;
-        for name in ["formula_weights.parquet", "formula_weights.csv"] {
-            let (from, to) = (src.join(name), staging.path(name)?);
+    // Tables computed once per batch rather than per unit: copied from a folder that has
+    // them (the formula weights are in every shard, the one-way table in the first's).
+    for table in ["formula_weights", one_way::TABLE] {
+        let parquet = format!("{table}.parquet");
+        let Some(src) = inputs.iter().find(|d| d.join(&parquet).exists()) else {
+            continue;
+        };
+        if out.join(&parquet).exists() {
+            continue;
+        }
+        let mut staging = Staging::named(out, &format!("merge-{table}"))?;
+        for name in [parquet, format!("{table}.csv")] {
+            let (from, to) = (src.join(&name), staging.path(&name)?);
             std::fs::copy(&from, &to).map_err(|e| CapsimError::io(&from, e))?;
         }
         staging.commit()?;

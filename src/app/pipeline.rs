@@ -197,7 +197,6 @@ pub fn simulate_unit(
         .copied()
         .filter(|s| run < batch.scenarios[*s].runs as u64)
         .collect();
-    let first = &batch.scenarios[p.groups[g][0]];
     let mut levers = vec![Levers::none()];
     for s in &members {
         levers.push(Levers::draw(
@@ -207,21 +206,7 @@ pub fn simulate_unit(
             run,
         ));
     }
-    let plan = Plan::new(
-        SimConfig {
-            seed: first.seed,
-            run,
-            years: first.years,
-            variation: first.variation,
-            mortality: first.mortality,
-            trends: crate::model::activity::Trends {
-                growth: first
-                    .trends
-                    .growth(&p.model.activity.default_trends().growth),
-            },
-        },
-        levers,
-    );
+    let plan = Plan::new(sim_config(p, batch, g, run), levers);
     let results = match pool {
         Some(pool) => pool.install(|| simulate_plan_here(&p.model, geo, &plan, true, progress)),
         None => simulate_plan_here(&p.model, geo, &plan, false, progress),
@@ -232,6 +217,40 @@ pub fn simulate_unit(
         plan,
         results,
     }
+}
+
+/// The simulation settings of group `g` in run `run`: those of the group's first scenario
+/// (its scenarios share them).
+pub fn sim_config(p: &Prepared, batch: &Batch, g: usize, run: u64) -> SimConfig {
+    let first = &batch.scenarios[p.groups[g][0]];
+    SimConfig {
+        seed: first.seed,
+        run,
+        years: first.years,
+        variation: first.variation,
+        mortality: first.mortality,
+        trends: crate::model::activity::Trends {
+            growth: first
+                .trends
+                .growth(&p.model.activity.default_trends().growth),
+        },
+    }
+}
+
+/// Refuses simulated spend whose pence could overflow when added up (see `core::money`),
+/// before anything adds them.
+pub fn check_spend(results: &[Vec<NeighbourhoodResult>]) -> Result<()> {
+    money::check_total(
+        results.iter().flatten().flat_map(|r| {
+            let care = r.activity.iter().flat_map(|a| a.cost_pence.iter());
+            let interventions = r
+                .interventions
+                .iter()
+                .flat_map(|i| i.cost_pence.iter().chain(&i.shift_pence).flatten());
+            care.chain(interventions).copied()
+        }),
+        "the simulated spend",
+    )
 }
 
 /// Computes each scenario's metrics and budgets and writes its tables into `staging`:
@@ -247,17 +266,7 @@ pub fn write_unit(
     let (g, run) = u.unit;
     let geo = &p.geographies[g];
     // Before anything adds pence up: see `core::money` on overflow.
-    money::check_total(
-        u.results.iter().flatten().flat_map(|r| {
-            let care = r.activity.iter().flat_map(|a| a.cost_pence.iter());
-            let interventions = r
-                .interventions
-                .iter()
-                .flat_map(|i| i.cost_pence.iter().chain(&i.shift_pence).flatten());
-            care.chain(interventions).copied()
-        }),
-        "the simulated spend",
-    )?;
+    check_spend(&u.results)?;
     let mut out = Vec::new();
     let mut layouts: Vec<Layout> = Vec::new();
     for (j, s) in u.members.iter().enumerate() {

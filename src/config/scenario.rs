@@ -714,6 +714,17 @@ pub struct Evaluation {
     /// (Lin et al., IJERPH 2020), the decrement's upper end.
     #[serde(default = "qaly_loss_per_bed_day")]
     pub qaly_loss_per_bed_day: Amount,
+    /// Whether a batch runs the one-way sensitivity analysis of this scenario (the
+    /// tornado: `crate::accounts::one_way`), 1 + 2 simulations per uncertain parameter.
+    /// Default on; off is for a large population where each simulation is long.
+    #[serde(default = "on", skip_serializing_if = "is_on")]
+    pub one_way: bool,
+}
+
+/// For `skip_serializing_if`: the default (on) is not written, so manifests of batches
+/// that leave it alone are as before.
+fn is_on(b: &bool) -> bool {
+    *b
 }
 
 fn nice_threshold() -> f64 {
@@ -802,6 +813,7 @@ impl Default for Evaluation {
             qaly_threshold: nice_threshold(),
             qaly_loss_per_admission: qaly_loss_per_admission(),
             qaly_loss_per_bed_day: qaly_loss_per_bed_day(),
+            one_way: true,
         }
     }
 }

@@ -8,10 +8,14 @@
 //! line. Each run draws every parameter once from its own stream, keyed by the parameter's
 //! name rather than its position, so the same intervention draws the same value in every
 //! scenario of a run (common random numbers) and adding a parameter shifts no other draw.
+//!
+//! The one-way sensitivity analysis reads each distribution's centiles instead
+//! ([`Dist::quantile`]): its base case is every parameter at its median.
 
 use rand_distr::{Beta, Distribution, LogNormal, Normal, Triangular};
 use serde::de::{self, Deserializer, MapAccess, Visitor};
 use serde::{Deserialize, Serialize};
+use statrs::distribution::ContinuousCDF;
 
 use crate::core::rng::{Purpose, StreamKey};
 
@@ -138,6 +142,47 @@ impl Dist {
             } => min + (max - min) * alpha / (alpha + beta),
             Dist::Interval80 { p10, p90 } => (p10 + p90) / 2.0,
         }
+    }
+
+    /// The `p`-quantile (0 < p < 1): the value below which a share `p` of draws fall.
+    /// An interval80 gives exactly its `p10` and `p90` at 0.1 and 0.9; a normal with no
+    /// spread, its mean. Callers clamp as they clamp draws (an effect at -1...).
+    pub fn quantile(&self, p: f64) -> f64 {
+        let z = |p: f64| statrs::distribution::Normal::standard().inverse_cdf(p);
+        match *self {
+            Dist::Fixed { value } => value,
+            Dist::Uniform { min, max } => min + p * (max - min),
+            Dist::Triangular { min, mode, max } => {
+                // Inverse of the piecewise-quadratic distribution function.
+                if p < (mode - min) / (max - min) {
+                    min + (p * (max - min) * (mode - min)).sqrt()
+                } else {
+                    max - ((1.0 - p) * (max - min) * (max - mode)).sqrt()
+                }
+            }
+            Dist::Normal { mean, sd: 0.0 } => mean,
+            Dist::Normal { mean, sd } => mean + sd * z(p),
+            Dist::Lognormal { median, sigma: 0.0 } => median,
+            Dist::Lognormal { median, sigma } => median * (sigma * z(p)).exp(),
+            Dist::Beta {
+                alpha,
+                beta,
+                min,
+                max,
+            } => {
+                let b = statrs::distribution::Beta::new(alpha, beta).expect("checked");
+                min + (max - min) * b.inverse_cdf(p)
+            }
+            Dist::Interval80 { p10, .. } if p == 0.1 => p10,
+            Dist::Interval80 { p90, .. } if p == 0.9 => p90,
+            Dist::Interval80 { p10, p90 } if p10 == p90 => p10,
+            Dist::Interval80 { p10, p90 } => (p10 + p90) / 2.0 + (p90 - p10) / (2.0 * Z90) * z(p),
+        }
+    }
+
+    /// The median: the base case of the one-way sensitivity analysis.
+    pub fn median(&self) -> f64 {
+        self.quantile(0.5)
     }
 
     /// Multiplies every value of the distribution by `k` (used by grid sweeps).
@@ -482,6 +527,121 @@ mod tests {
         assert_eq!(draw(&d, "a", 1, 4), draw(&d, "a", 1, 4));
         assert_ne!(draw(&d, "a", 1, 4), draw(&d, "b", 1, 4));
         assert_ne!(draw(&d, "a", 1, 4), draw(&d, "a", 1, 5));
+    }
+
+    /// Centiles against values worked by hand or from tables.
+    #[test]
+    fn quantiles_match_known_values() {
+        let close = |a: f64, b: f64| assert!((a - b).abs() < 1e-9, "{a} vs {b}");
+        close(Dist::Fixed { value: 3.0 }.quantile(0.1), 3.0);
+        close(
+            Dist::Uniform {
+                min: 200.0,
+                max: 400.0,
+            }
+            .quantile(0.1),
+            220.0,
+        );
+        close(
+            Dist::Uniform {
+                min: 200.0,
+                max: 400.0,
+            }
+            .median(),
+            300.0,
+        );
+        // Triangular(0, 1, 4): F(1) = 1/4; below it x = sqrt(4p), above 4 - sqrt(12(1-p)).
+        let t = Dist::Triangular {
+            min: 0.0,
+            mode: 1.0,
+            max: 4.0,
+        };
+        close(t.quantile(0.1), 0.4_f64.sqrt() * 1.0);
+        close(t.median(), 4.0 - 6.0_f64.sqrt());
+        close(t.quantile(0.25), 1.0);
+        // The standard normal's 90th centile is 1.2815515655446004.
+        let n = Dist::Normal { mean: 5.0, sd: 2.0 };
+        close(n.quantile(0.9), 5.0 + 2.0 * 1.281_551_565_544_600_4);
+        close(n.quantile(0.1), 5.0 - 2.0 * 1.281_551_565_544_600_4);
+        close(n.median(), 5.0);
+        close(Dist::Normal { mean: 1.0, sd: 0.0 }.quantile(0.1), 1.0);
+        let l = Dist::Lognormal {
+            median: 2.0,
+            sigma: 0.5,
+        };
+        close(l.median(), 2.0);
+        close(
+            l.quantile(0.9),
+            2.0 * (0.5 * 1.281_551_565_544_600_4_f64).exp(),
+        );
+        // Beta(2, 1) has F(x) = x^2, so its p-quantile is sqrt(p); rescaled to [10, 20].
+        let b = Dist::Beta {
+            alpha: 2.0,
+            beta: 1.0,
+            min: 10.0,
+            max: 20.0,
+        };
+        close(b.quantile(0.1), 10.0 + 10.0 * 0.1_f64.sqrt());
+        close(
+            Dist::Beta {
+                alpha: 3.0,
+                beta: 3.0,
+                min: 0.0,
+                max: 1.0,
+            }
+            .median(),
+            0.5,
+        );
+        // An interval80 is given by its 10th and 90th centiles, and they come back exactly.
+        let i = Dist::Interval80 {
+            p10: -0.3,
+            p90: 0.0,
+        };
+        assert_eq!((i.quantile(0.1), i.quantile(0.9)), (-0.3, 0.0));
+        close(i.median(), -0.15);
+        close(
+            i.quantile(0.05),
+            -0.15 - 0.15 / Z90 * 1.644_853_626_951_472_2,
+        );
+        let same = Dist::Interval80 { p10: 0.2, p90: 0.2 };
+        assert_eq!(
+            (same.quantile(0.1), same.median(), same.quantile(0.9)),
+            (0.2, 0.2, 0.2)
+        );
+    }
+
+    /// Each quantile splits draws in its proportion: the centiles are those of the
+    /// distribution that runs sample.
+    #[test]
+    fn quantiles_are_the_centiles_of_the_draws() {
+        for d in [
+            Dist::Triangular {
+                min: 900.0,
+                mode: 1200.0,
+                max: 1600.0,
+            },
+            Dist::Lognormal {
+                median: 2.0,
+                sigma: 0.5,
+            },
+            Dist::Beta {
+                alpha: 2.0,
+                beta: 5.0,
+                min: 0.0,
+                max: 3.0,
+            },
+            Dist::Interval80 {
+                p10: -0.2,
+                p90: 0.0,
+            },
+        ] {
+            let n = 20_000;
+            for p in [0.1, 0.5, 0.9] {
+                let q = d.quantile(p);
+                let below = (0..n).filter(|r| draw(&d, "q", 5, *r) < q).count() as f64 / n as f64;
+                assert!((below - p).abs() < 0.01, "{d:?} at {p}: {below}");
+            }
+        }
     }
 
     #[test]

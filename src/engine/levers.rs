@@ -98,6 +98,30 @@ pub struct Drawn {
     pub funding_shift: Option<(Sector, Sector, f64)>,
 }
 
+/// Where the values of a scenario's uncertain parameters come from.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum Draws<'a> {
+    /// Monte Carlo run `run`: each parameter drawn from its own stream.
+    Random { run: u64 },
+    /// The one-way sensitivity analysis: every parameter at its base case, its median,
+    /// except the one named by `vary`, at the given centile (e.g. 0.1). `None` is the base
+    /// case itself.
+    OneWay { vary: Option<(&'a str, f64)> },
+}
+
+impl Draws<'_> {
+    /// The value of parameter `name` (before clamping), distributed as `dist`.
+    fn value(&self, dist: &Dist, name: &str, seed: u64) -> f64 {
+        match *self {
+            Draws::Random { run } => draw(dist, name, seed, run),
+            Draws::OneWay {
+                vary: Some((varied, p)),
+            } if varied == name => dist.quantile(p),
+            Draws::OneWay { .. } => dist.median(),
+        }
+    }
+}
+
 /// A scenario's interventions drawn for one run, and the draws themselves (for the
 /// sensitivity analysis).
 #[derive(Debug, Clone, PartialEq)]
@@ -132,6 +156,13 @@ impl Levers {
     /// named "INTERVENTION/field", and streams are keyed by that name. `model` gives the
     /// risk distribution and admission rates that case finding is calibrated on.
     pub fn draw(scenario: &Scenario, resolved: &Resolved, model: &Model, run: u64) -> Self {
+        Self::with(scenario, resolved, model, Draws::Random { run })
+    }
+
+    /// The levers of `scenario` with each parameter's value taken as `values` says: drawn
+    /// for a Monte Carlo run, or set for the one-way sensitivity analysis. Values are
+    /// clamped alike either way (an effect at -1, an amount at 0...).
+    pub fn with(scenario: &Scenario, resolved: &Resolved, model: &Model, values: Draws) -> Self {
         assert_eq!(
             scenario.interventions.len(),
             resolved.targets.len(),
@@ -139,7 +170,7 @@ impl Levers {
         );
         let mut draws = Vec::new();
         let mut take = |name: String, dist: &Dist, lo: f64| -> f64 {
-            let v = draw(dist, &name, scenario.seed, run).max(lo);
+            let v = values.value(dist, &name, scenario.seed).max(lo);
             if !dist.is_fixed() {
                 draws.push((name, v));
             }
@@ -151,18 +182,24 @@ impl Levers {
             .zip(&resolved.targets)
             .map(|(i, t)| Self::draw_one(i, t, model, scenario.years, &mut take))
             .collect();
+        // The health an admission costs is valued only against a counterfactual, so a
+        // scenario without interventions draws no loss (and lists none as a parameter).
         let e = &scenario.evaluation;
-        let qaly_loss = QalyLoss {
-            per_admission: take(
-                "evaluation/qaly_loss_per_admission".into(),
-                &e.qaly_loss_per_admission.0,
-                0.0,
-            ),
-            per_bed_day: take(
-                "evaluation/qaly_loss_per_bed_day".into(),
-                &e.qaly_loss_per_bed_day.0,
-                0.0,
-            ),
+        let qaly_loss = if scenario.interventions.is_empty() {
+            QalyLoss::default()
+        } else {
+            QalyLoss {
+                per_admission: take(
+                    "evaluation/qaly_loss_per_admission".into(),
+                    &e.qaly_loss_per_admission.0,
+                    0.0,
+                ),
+                per_bed_day: take(
+                    "evaluation/qaly_loss_per_bed_day".into(),
+                    &e.qaly_loss_per_bed_day.0,
+                    0.0,
+                ),
+            }
         };
         Levers {
             interventions,

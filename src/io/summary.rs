@@ -10,6 +10,7 @@ use polars::prelude::*;
 use crate::accounts::metric::Metric;
 use crate::accounts::metrics::Metrics;
 use crate::accounts::need_formula::{row_id, NeedFormula};
+use crate::accounts::one_way::OneWayRow;
 use crate::accounts::summary::BudgetTableRow;
 use crate::accounts::summary::{RiskRow, SensitivityRow, Stat, SummaryRow, CENTILES};
 use crate::core::error::{CapsimError, Result};
@@ -361,7 +362,8 @@ pub fn read_risk_where(path: &Path, keep: Keep) -> Result<Vec<RiskRow>> {
         .collect())
 }
 
-/// The sensitivity table.
+/// The sensitivity table: each uncertain parameter's rank correlations with the outcome
+/// over the Monte Carlo runs.
 pub fn sensitivity_frame(rows: &[SensitivityRow]) -> Result<DataFrame> {
     DataFrame::new_infer_height(vec![
         Column::new(
@@ -375,16 +377,16 @@ pub fn sensitivity_frame(rows: &[SensitivityRow]) -> Result<DataFrame> {
                 .collect::<Vec<_>>(),
         ),
         Column::new(
+            "outcome".into(),
+            rows.iter().map(|r| r.outcome.name()).collect::<Vec<_>>(),
+        ),
+        Column::new(
             "spearman".into(),
             rows.iter().map(|r| r.spearman).collect::<Vec<_>>(),
         ),
         Column::new(
-            "net_cost_low".into(),
-            rows.iter().map(|r| r.net_cost_low).collect::<Vec<_>>(),
-        ),
-        Column::new(
-            "net_cost_high".into(),
-            rows.iter().map(|r| r.net_cost_high).collect::<Vec<_>>(),
+            "prcc".into(),
+            rows.iter().map(|r| r.prcc).collect::<Vec<_>>(),
         ),
         Column::new(
             "runs".into(),
@@ -394,22 +396,91 @@ pub fn sensitivity_frame(rows: &[SensitivityRow]) -> Result<DataFrame> {
     .map_err(|e| table_err("(sensitivity)", e))
 }
 
-/// Reads `sensitivity.parquet` back.
+/// Reads `sensitivity.parquet` back. Tables written before PRCC existed read with NaN
+/// there; their `outcome` was cumulative net cost, undiscounted.
 pub fn read_sensitivity(path: &Path) -> Result<Vec<SensitivityRow>> {
     let df = read_parquet(path)?;
     let scenario = strings(&df, path, "scenario")?;
     let parameter = strings(&df, path, "parameter")?;
     let spearman = floats(&df, path, "spearman")?;
-    let low = floats(&df, path, "net_cost_low")?;
-    let high = floats(&df, path, "net_cost_high")?;
-    Ok((0..scenario.len())
+    let n = scenario.len();
+    let prcc = match df.column("prcc") {
+        Ok(_) => floats(&df, path, "prcc")?,
+        Err(_) => vec![f64::NAN; n],
+    };
+    let outcome = match df.column("outcome") {
+        Ok(_) => parsed(&df, path, "outcome", Metric::parse)?,
+        Err(_) => vec![Metric::CumulativeNetCost; n],
+    };
+    Ok((0..n)
         .map(|i| SensitivityRow {
             scenario: scenario[i].clone(),
             parameter: parameter[i].clone(),
+            outcome: outcome[i].clone(),
             spearman: spearman[i],
-            net_cost_low: low[i],
-            net_cost_high: high[i],
+            prcc: prcc[i],
             runs: 0,
+        })
+        .collect())
+}
+
+/// The one-way sensitivity table (the tornado's bars).
+pub fn one_way_frame(rows: &[OneWayRow]) -> Result<DataFrame> {
+    let f = |g: fn(&OneWayRow) -> f64| rows.iter().map(g).collect::<Vec<f64>>();
+    DataFrame::new_infer_height(vec![
+        Column::new(
+            "scenario".into(),
+            rows.iter().map(|r| r.scenario.as_str()).collect::<Vec<_>>(),
+        ),
+        Column::new(
+            "parameter".into(),
+            rows.iter()
+                .map(|r| r.parameter.as_str())
+                .collect::<Vec<_>>(),
+        ),
+        Column::new("base_value".into(), f(|r| r.base_value)),
+        Column::new("low_value".into(), f(|r| r.low_value)),
+        Column::new("high_value".into(), f(|r| r.high_value)),
+        Column::new(
+            "outcome".into(),
+            rows.iter().map(|r| r.outcome.name()).collect::<Vec<_>>(),
+        ),
+        Column::new("outcome_base".into(), f(|r| r.outcome_base)),
+        Column::new("outcome_low".into(), f(|r| r.outcome_low)),
+        Column::new("outcome_high".into(), f(|r| r.outcome_high)),
+        Column::new("width".into(), f(OneWayRow::width)),
+    ])
+    .map_err(|e| table_err("(one_way)", e))
+}
+
+/// Reads `one_way.parquet` back.
+pub fn read_one_way(path: &Path) -> Result<Vec<OneWayRow>> {
+    let df = read_parquet(path)?;
+    let scenario = strings(&df, path, "scenario")?;
+    let parameter = strings(&df, path, "parameter")?;
+    let outcome = parsed(&df, path, "outcome", Metric::parse)?;
+    let n: Vec<Vec<f64>> = [
+        "base_value",
+        "low_value",
+        "high_value",
+        "outcome_base",
+        "outcome_low",
+        "outcome_high",
+    ]
+    .iter()
+    .map(|c| floats(&df, path, c))
+    .collect::<Result<_>>()?;
+    Ok((0..scenario.len())
+        .map(|i| OneWayRow {
+            scenario: scenario[i].clone(),
+            parameter: parameter[i].clone(),
+            outcome: outcome[i].clone(),
+            base_value: n[0][i],
+            low_value: n[1][i],
+            high_value: n[2][i],
+            outcome_base: n[3][i],
+            outcome_low: n[4][i],
+            outcome_high: n[5][i],
         })
         .collect())
 }

@@ -152,9 +152,10 @@ const BATCH: usize = 64;
 /// programs and by the report, and their CSV would dominate a large run's time and disk
 /// (940 MB of `population.csv` for England over 10 years), so they are CSV only on request
 /// ([`Staging::with_all_csv`], `--csv`).
-pub const CSV_TABLES: [&str; 9] = [
+pub const CSV_TABLES: [&str; 10] = [
     "summary",
     "sensitivity",
+    "one_way",
     "risk",
     "budgets",
     "budget_table",

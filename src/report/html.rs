@@ -14,7 +14,7 @@ use base64::Engine;
 use crate::core::error::{CapsimError, Result};
 use crate::io::tables::Staging;
 use crate::report::charts::{
-    write_charts, Outcome, ReportData, CHARTS as REGISTRY, FONT, PAGE_FONT_BYTES,
+    tornado, write_charts, Outcome, ReportData, CHARTS as REGISTRY, FONT, PAGE_FONT_BYTES,
 };
 use crate::report::headline::{findings, headlines, note, COLUMNS};
 
@@ -135,6 +135,47 @@ fn settings(dir: &Path) -> Vec<[String; 7]> {
             ]
         })
         .collect()
+}
+
+/// Under the tornado: the Monte Carlo runs' rank correlations of its scenario's
+/// parameters with discounted net cost, strongest first, every parameter varying at once.
+fn rank_correlations(h: &mut String, data: &ReportData) {
+    let Some(scenario) = tornado::scenario(data) else {
+        return;
+    };
+    let mut rows: Vec<_> = data
+        .sensitivity
+        .iter()
+        .filter(|r| r.scenario == scenario)
+        .collect();
+    if rows.is_empty() {
+        return;
+    }
+    rows.sort_by(|a, b| b.spearman.abs().total_cmp(&a.spearman.abs()));
+    rows.truncate(10);
+    let _ = writeln!(
+        h,
+        "<p>Over the Monte Carlo runs of {}, every parameter varying at once: each parameter's rank correlation with {} (Spearman), and its partial rank correlation given the other parameters (PRCC; blank with too few runs).</p>\n<table class=\"sensitivity\">\n<tr><th>parameter</th><th>Spearman</th><th>PRCC</th></tr>",
+        escape(&scenario),
+        escape(&rows[0].outcome.name().replace('_', " "))
+    );
+    let num = |v: f64| {
+        if v.is_finite() {
+            format!("{v:.2}")
+        } else {
+            String::new()
+        }
+    };
+    for r in rows {
+        let _ = writeln!(
+            h,
+            "<tr><td>{}</td><td>{}</td><td>{}</td></tr>",
+            escape(&r.parameter),
+            num(r.spearman),
+            num(r.prcc)
+        );
+    }
+    h.push_str("</table>\n");
 }
 
 fn page(
@@ -274,6 +315,9 @@ figure {{ margin: 0 0 6mm; }} figure svg {{ max-height: 160mm; }} }}</style>"
                     escape(why)
                 );
             }
+        }
+        if *name == "tornado" {
+            rank_correlations(&mut h, data);
         }
     }
     w(

@@ -91,6 +91,8 @@ fn summary_bytes(dir: &Path) -> Vec<Vec<u8>> {
         "incremental.csv",
         "ceaf.parquet",
         "ceaf.csv",
+        "one_way.parquet",
+        "one_way.csv",
     ]
     .iter()
     .map(|f| std::fs::read(dir.join(f)).unwrap_or_else(|_| panic!("{f} in {dir:?}")))

@@ -18,5 +18,6 @@ mod import;
 mod report;
 mod scenarios;
 mod statistics;
+mod tornado;
 mod util;
 mod variation;

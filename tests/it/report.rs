@@ -78,6 +78,12 @@ fn a_batch_draws_every_chart_and_a_self_contained_report() {
         1 + 101 * 2,
         "two options at 101 thresholds"
     );
+    // The Monte Carlo rank correlations sit under the one-way tornado.
+    let table = html
+        .find("<table class=\"sensitivity\">")
+        .expect("rank correlations");
+    assert!(html.find("id=\"tornado\"").unwrap() < table);
+    assert!(html[table..].contains("Wards/cost_per_enrolled"));
     for name in CHARTS {
         let png = std::fs::read(dir.join(format!("charts/{name}.png"))).unwrap();
         assert_eq!(&png[..8], b"\x89PNG\r\n\x1a\n", "{name}.png is a PNG");
@@ -112,7 +118,14 @@ fn a_batch_draws_every_chart_and_a_self_contained_report() {
         ),
         (
             "tornado",
-            vec!["What drives net cost", "cumulative net cost"],
+            vec![
+                "What drives net cost",
+                "discounted cumulative net cost",
+                "one-way: each parameter at its 10th and 90th centile, others at base case",
+                "p10",
+                "p90",
+                "base case",
+            ],
         ),
         (
             "population_pyramid",
@@ -259,6 +272,19 @@ fn charts_a_run_cannot_support_are_named_with_the_reason() {
     for name in CHARTS {
         assert!(html.contains(&format!("id=\"{name}\"")), "{name}");
     }
+    assert!(html.contains(
+        "Chart <code>tornado</code> not drawn: needs an intervention scenario with uncertain parameters."
+    ));
+    // A folder written before the one-way table existed still has a report, which says why
+    // there is no tornado.
+    std::fs::remove_file(tmp.path().join("r/one_way.parquet")).unwrap();
+    let again = capsim(tmp.path(), &["report", "r"]);
+    assert!(again.status.success());
+    let html = std::fs::read_to_string(tmp.path().join("r/report.html")).unwrap();
+    assert!(
+        html.contains("Chart <code>tornado</code> not drawn: needs the one-way table"),
+        "{html}"
+    );
 }
 
 /// `capsim merge` draws the report as `batch` does once the shards are all merged (and

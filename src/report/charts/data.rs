@@ -1,18 +1,20 @@
-//! What the charts are drawn from: the summary, sensitivity, risk, incremental and ceaf
-//! tables and a population table of an output folder, read through `io` into typed rows.
+//! What the charts are drawn from: the summary, sensitivity, one-way, risk, incremental
+//! and ceaf tables and a population table of an output folder, read through `io` into
+//! typed rows.
 
 use std::collections::BTreeMap;
 use std::path::Path;
 
 use crate::accounts::incremental::{CeafRow, FrontierRow};
 use crate::accounts::metric::{FormulaMetric, Metric};
+use crate::accounts::one_way::OneWayRow;
 use crate::accounts::summary::{RiskRow, SensitivityRow, Stat, SummaryRow};
 use crate::core::error::Result;
 use crate::core::level::Level;
 use crate::io::incremental::{read_ceaf, read_incremental};
 use crate::io::summary::{
-    read_formula_fit, read_population_by_cell, read_risk_where, read_run_values, read_sensitivity,
-    read_summary_where, PeopleByCell, RunValues,
+    read_formula_fit, read_one_way, read_population_by_cell, read_risk_where, read_run_values,
+    read_sensitivity, read_summary_where, PeopleByCell, RunValues,
 };
 use crate::report::headline::Context;
 
@@ -28,6 +30,9 @@ pub struct ReportData {
     /// The same, by key.
     pub summary: BTreeMap<Key, Stat>,
     pub sensitivity: Vec<SensitivityRow>,
+    /// The one-way table; `None` when the folder has none (a single run, or a folder
+    /// written before the table existed).
+    pub one_way: Option<Vec<OneWayRow>>,
     pub risk: Vec<RiskRow>,
     /// (year, band, sex, segment, people) of the first scenario's first run, summed.
     pub population: Vec<PeopleByCell>,
@@ -129,6 +134,10 @@ impl ReportData {
         let path = dir.join("sensitivity.parquet");
         if path.exists() {
             d.sensitivity = read_sensitivity(&path)?;
+        }
+        let path = dir.join("one_way.parquet");
+        if path.exists() {
+            d.one_way = Some(read_one_way(&path)?);
         }
         let path = dir.join("risk.parquet");
         if path.exists() {

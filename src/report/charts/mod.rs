@@ -112,12 +112,12 @@ mod population_pyramid;
 mod position_risk;
 mod quintile_effects;
 mod scenario_comparison;
-mod tornado;
+pub mod tornado;
 pub mod waterfall;
 
 pub use data::ReportData;
 
-pub(crate) use crate::accounts::summary::{RiskRow, SensitivityRow, Stat};
+pub(crate) use crate::accounts::summary::{RiskRow, Stat};
 pub(crate) use crate::core::care::Sector;
 
 /// Declares the charts, in report order: each name is a module of this folder.
