@@ -146,10 +146,11 @@ fn a_batch_draws_every_chart_and_a_self_contained_report() {
             "waterfall",
             vec![
                 "demography",
-                "activity avoided",
-                "activity added",
-                "programme running costs",
-                "set-up costs",
+                "care avoided",
+                "care added",
+                "programme",
+                "set-up",
+                "net cost",
             ],
         ),
         (

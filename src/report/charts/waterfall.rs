@@ -41,22 +41,22 @@ pub fn steps(d: &ReportData) -> Vec<(String, f64, bool)> {
     let setup = cumulative(Metric::SetupCost);
     let running = cumulative(Metric::ProgrammeCost) - setup;
     vec![
-        ("baseline, year 1".into(), cost1, true),
+        ("baseline y1".into(), cost1, true),
         ("demography".into(), demography, false),
-        ("morbidity, ageing and use trends".into(), morbidity, false),
-        (format!("baseline, year {last}"), costn, true),
+        ("morbidity, trends".into(), morbidity, false),
+        (format!("baseline y{last}"), costn, true),
         (
-            format!("activity avoided, years 1-{last}"),
+            "care avoided".into(),
             -cumulative(Metric::GrossSavings),
             false,
         ),
         (
-            "activity added (substitution)".into(),
+            "care added".into(),
             cumulative(Metric::AddedActivityCost),
             false,
         ),
-        ("programme running costs".into(), running, false),
-        ("set-up costs".into(), setup, false),
+        ("programme".into(), running, false),
+        ("set-up".into(), setup, false),
     ]
 }
 
@@ -91,10 +91,10 @@ pub fn draw<DB: DrawingBackend>(
         }
     }
     bars.push((
-        format!("net cost, years 1-{last}"),
+        format!("net cost y1-{last}"),
         costn,
         costn + net,
-        PALETTE[0],
+        PALETTE[4],
     ));
     // The axis starts near the smallest running total, so that changes of a few per cent
     // show; the first and last bars are drawn from there (the axis is marked as cut).
@@ -119,7 +119,7 @@ pub fn draw<DB: DrawingBackend>(
         .y_label_formatter(&|y| money(*y))
         .y_desc("total cost, £ (axis cut; mean over runs; undiscounted)")
         .x_desc(format!(
-            "{scen}: net cost over years 1-{last} {} (the last bar); funding moved between budgets {} (a transfer, not a cost)",
+            "{scen}, years 1-{last}: net cost {} = the four steps before it; funding moved {} (a transfer)",
             money(net),
             money(shift)
         ))
