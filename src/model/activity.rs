@@ -6,7 +6,11 @@
 //! an exposure table by (segment, age band, sex, deprivation), then draws one exact Poisson
 //! total per (setting, segment). Overdispersion between people comes from the persistent
 //! gamma risk multiplier; emergency bed days are a gamma-Poisson (negative binomial) sum of
-//! per-admission lengths of stay, drawn exactly from the admission count.
+//! per-admission lengths of stay, drawn exactly from the admission count. The mean length
+//! of stay depends on the admission's age band and segment (`length_of_stay.csv`,
+//! `length_of_stay_segments.csv`), so each (segment, quintile) group's stays have the mean
+//! of its own admissions: expected bed days over expected admissions, with the age mix,
+//! the extra admissions of the last year of life and the interventions' effects on stays.
 
 use rand::RngExt;
 use rand_distr::{Distribution, Gamma, Poisson};
@@ -31,6 +35,9 @@ pub struct ActivityModel {
     cost_inflation: f64,
     /// Real yearly price growth of each setting's unit cost, on top of `cost_inflation`.
     real_price_growth: [f64; N_SETTINGS],
+    /// Mean length of stay of an emergency admission, `[segment * N_BANDS + band]`.
+    los: Vec<f64>,
+    /// England's admission-weighted mean of `los` (the national mean stay).
     los_mean: f64,
     los_shape: f64,
     /// Extra use in the last year of life per death of mean risk, flat `[setting][band]`.
@@ -189,7 +196,8 @@ impl ActivityModel {
             cashable: d.cashable,
             cost_inflation: d.parameters.cost_inflation,
             real_price_growth: std::array::from_fn(|i| d.settings[i].real_price_growth),
-            los_mean: d.parameters.emergency_los_mean,
+            los: length_of_stay(d),
+            los_mean: national_length_of_stay(d),
             los_shape: d.parameters.emergency_los_shape,
             end_of_life: d.end_of_life.iter().copied().collect(),
             trends: Trends { growth: d.trends },
@@ -212,15 +220,15 @@ impl ActivityModel {
     /// the area's (and year's) `activity` multiplier. Their ordinary use, half a year in
     /// their segment, is already in the exposure table; the published use of the last year
     /// of life is its sum with this (datasets/README.md). Bed days follow the extra
-    /// admissions at the group's length of stay. Interventions change it as they change
-    /// ordinary use: `effects[setting][exposure cell]` multiplies the rates when given.
+    /// admissions at the length of stay of each one's cell (age band and segment).
+    /// Interventions change it as they change ordinary use: `effects` = (multiplier
+    /// `[setting][exposure cell]`, length-of-stay multiplier `[cell]`) when given.
     pub fn add_end_of_life(
         &self,
         dying: &[f64],
-        effects: Option<&[f64]>,
+        effects: Option<(&[f64], &[f64])>,
         activity: &[f64; N_SETTINGS],
         means: &mut [f64],
-        los_factor: &[f64],
     ) {
         let cells = n_exposure_cells(self.n_segments);
         let ns = self.n_segments;
@@ -237,32 +245,30 @@ impl ActivityModel {
                 continue;
             }
             for g in 0..ns {
-                let d = &dying[g * per_seg..(g + 1) * per_seg];
+                let base = g * per_seg;
                 let mut sums = [0.0; N_IMD];
+                let mut days = [0.0; N_IMD];
                 // Exposure layout within a segment: (band, sex, quintile), quintile inner.
-                match effects {
-                    None => {
-                        for (c, x) in d.iter().enumerate() {
-                            sums[c % N_IMD] += x * eol[c / (N_SEX * N_IMD)];
-                        }
-                    }
-                    Some(m) => {
-                        let m = &m[si * cells + g * per_seg..si * cells + (g + 1) * per_seg];
-                        for (c, (x, m)) in d.iter().zip(m).enumerate() {
-                            sums[c % N_IMD] += x * m * eol[c / (N_SEX * N_IMD)];
-                        }
+                for c in 0..per_seg {
+                    let (m, l) = match effects {
+                        None => (1.0, 1.0),
+                        Some((m, l)) => (m[si * cells + base + c], l[base + c]),
+                    };
+                    let x = dying[base + c] * m * eol[c / (N_SEX * N_IMD)];
+                    sums[c % N_IMD] += x;
+                    if s == adm {
+                        days[c % N_IMD] += x * self.los_of_cell(base + c) * l;
                     }
                 }
-                for (q, x) in sums.iter().enumerate() {
+                for q in 0..N_IMD {
                     let j = group(g, q);
-                    means[si * ng + j] += x * activity[si];
+                    means[si * ng + j] += sums[q] * activity[si];
                     if s == adm {
                         for b in Setting::ALL
                             .iter()
                             .filter(|b| b.derived_from() == Some(adm))
                         {
-                            means[b.index() * ng + j] +=
-                                x * self.los_mean * los_factor[j] * activity[b.index()];
+                            means[b.index() * ng + j] += days[q] * activity[b.index()];
                         }
                     }
                 }
@@ -280,8 +286,19 @@ impl ActivityModel {
         self.rate[setting.index() * n_exposure_cells(self.n_segments) + cell]
     }
 
+    /// England's mean length of stay of an emergency admission: the mean of
+    /// [`ActivityModel::los_of_cell`] weighted by England's admissions (population x
+    /// published rate by band and sex; datasets/README.md, length_of_stay.csv).
     pub fn los_mean(&self) -> f64 {
         self.los_mean
+    }
+
+    /// Mean length of stay (bed days) of an emergency admission of an exposure cell: its
+    /// age band's mean times its segment's relative stay.
+    #[inline]
+    pub fn los_of_cell(&self, cell: usize) -> f64 {
+        // Exposure layout (segment, band, sex, quintile): segment * N_BANDS + band.
+        self.los[cell / (N_SEX * N_IMD)]
     }
 
     /// The variable share of a setting's unit cost, which avoiding a unit saves in cash.
@@ -332,20 +349,20 @@ impl ActivityModel {
     /// Expected counts `[setting][group]` from an exposure table.
     pub fn expected(&self, exposure: &[f64]) -> Vec<f64> {
         let mut out = vec![0.0; N_SETTINGS * self.n_groups()];
-        let mut los = vec![0.0; self.n_groups()];
-        self.expected_into(exposure, None, &mut out, &mut los);
+        self.expected_into(exposure, None, &mut out);
         out
     }
 
     /// Expected counts `[setting][group]` into `out`, with rates multiplied cell by cell by
     /// `effects` = (multiplier `[setting][cell]`, length-of-stay multiplier `[cell]`) when
-    /// given. `los_factor[group]` receives each group's mean length-of-stay multiplier.
+    /// given. Expected bed days of a group are the sum over its cells of expected
+    /// admissions x the cell's length of stay ([`ActivityModel::los_of_cell`]) x the
+    /// length-of-stay multiplier.
     pub fn expected_into(
         &self,
         exposure: &[f64],
         effects: Option<(&[f64], &[f64])>,
         out: &mut [f64],
-        los_factor: &mut [f64],
     ) {
         let ns = self.n_segments;
         let ng = self.n_groups();
@@ -378,32 +395,22 @@ impl ActivityModel {
                 out[si * ng + group(g, 0)..si * ng + group(g, 0) + N_IMD].copy_from_slice(&sums);
             }
         }
+        // Derived: bed days are admissions x their cell's length of stay.
         let adm = Setting::EmergencyAdmissions.index();
-        for g in 0..ns {
-            let (mut with, mut without) = ([0.0; N_IMD], [0.0; N_IMD]);
-            if let Some((m, l)) = effects {
-                let base = adm * cells + g * per_seg;
-                for c in 0..per_seg {
-                    let a = self.rate[base + c] * exposure[g * per_seg + c] * m[base + c];
-                    without[c % N_IMD] += a;
-                    with[c % N_IMD] += a * l[g * per_seg + c];
-                }
-            }
-            for q in 0..N_IMD {
-                los_factor[group(g, q)] = if without[q] > 0.0 {
-                    with[q] / without[q]
-                } else {
-                    1.0
-                };
+        let mut days = vec![[0.0; N_IMD]; ns];
+        for (g, days) in days.iter_mut().enumerate() {
+            let base = adm * cells + g * per_seg;
+            for c in 0..per_seg {
+                let e = g * per_seg + c;
+                let (m, l) = effects.map_or((1.0, 1.0), |(m, l)| (m[base + c], l[e]));
+                days[c % N_IMD] +=
+                    self.rate[base + c] * exposure[e] * m * self.los[e / (N_SEX * N_IMD)] * l;
             }
         }
-        // Derived: bed days have mean admissions x length of stay.
-        for s in Setting::ALL {
-            if let Some(parent) = s.derived_from() {
-                for j in 0..ng {
-                    out[s.index() * ng + j] =
-                        out[parent.index() * ng + j] * self.los_mean * los_factor[j];
-                }
+        for s in Setting::ALL.iter().filter(|s| s.derived_from().is_some()) {
+            for (g, days) in days.iter().enumerate() {
+                let at = s.index() * ng + group(g, 0);
+                out[at..at + N_IMD].copy_from_slice(days);
             }
         }
     }
@@ -412,23 +419,18 @@ impl ActivityModel {
     /// rates and costs).
     pub fn draw(&self, exposure: &[f64], year: u32, key: &StreamKey) -> YearActivity {
         let mean = self.expected(exposure);
-        self.draw_from(
-            &mean,
-            &vec![1.0; self.n_groups()],
-            &[1.0; N_SETTINGS],
-            year,
-            key,
-        )
+        self.draw_from(&mean, &[1.0; N_SETTINGS], year, key)
     }
 
     /// Draws one year's counts and costs from expected counts `[setting][group]`, with
     /// unit costs `local_cost[setting]` times the national ones. Each (setting, group)
     /// total has its own stream (a lane of `key`), so scenarios whose means differ still
-    /// share their random numbers cell by cell.
+    /// share their random numbers cell by cell. A derived setting (bed days) is drawn
+    /// from its parent's count, each unit with the group's mean length of stay: its
+    /// expected count over its parent's.
     pub fn draw_from(
         &self,
         mean: &[f64],
-        los_factor: &[f64],
         local_cost: &[f64; N_SETTINGS],
         year: u32,
         key: &StreamKey,
@@ -448,9 +450,13 @@ impl ActivityModel {
             if let Some(parent) = s.derived_from() {
                 for g in 0..ns {
                     let i = s.index() * ns + g;
-                    let events = count[parent.index() * ns + g];
-                    count[i] =
-                        self.total_length_of_stay(events, los_factor[g], &mut key.lane(i as u64));
+                    let p = parent.index() * ns + g;
+                    let stay = if mean[p] > 0.0 {
+                        mean[i] / mean[p]
+                    } else {
+                        0.0
+                    };
+                    count[i] = self.total_length_of_stay(count[p], stay, &mut key.lane(i as u64));
                 }
             }
         }
@@ -468,18 +474,61 @@ impl ActivityModel {
         YearActivity { count, cost_pence }
     }
 
-    /// Total bed days of `admissions` stays, each negative binomial with mean `los_mean` and
+    /// Total bed days of `admissions` stays, each negative binomial with mean `stay` and
     /// shape `los_shape`: the sum is negative binomial with shape `admissions x los_shape`,
     /// drawn as a gamma-Poisson mixture.
-    pub fn total_length_of_stay(&self, admissions: u64, factor: f64, rng: &mut StreamRng) -> u64 {
-        if admissions == 0 || self.los_mean <= 0.0 || factor <= 0.0 {
+    pub fn total_length_of_stay(&self, admissions: u64, stay: f64, rng: &mut StreamRng) -> u64 {
+        if admissions == 0 || !(stay > 0.0) {
             return 0;
         }
         let shape = admissions as f64 * self.los_shape;
-        let lambda = Gamma::new(shape, self.los_mean * factor / self.los_shape)
+        let lambda = Gamma::new(shape, stay / self.los_shape)
             .expect("shape and scale validated positive")
             .sample(rng);
         poisson(lambda, rng)
+    }
+}
+
+/// Mean length of stay of an emergency admission by cell, `[segment * N_BANDS + band]`:
+/// the band's mean (`length_of_stay.csv`) times the segment's relative stay
+/// (`length_of_stay_segments.csv`) divided by its mean over the band's admissions
+/// (segment prevalence x the segment's admission multiplier), so that each band's
+/// admissions keep the band's published mean, as activity rates keep theirs.
+fn length_of_stay(d: &Datasets) -> Vec<f64> {
+    let ns = d.segments.len();
+    let adm = Setting::EmergencyAdmissions.index();
+    let mut los = vec![0.0; ns * N_BANDS];
+    for b in 0..N_BANDS {
+        let weight = |g: usize| d.prevalence[[b, g]] * d.activity_segment[[adm, g]];
+        let total: f64 = (0..ns).map(weight).sum();
+        let mean = if total > 0.0 {
+            (0..ns).map(|g| weight(g) * d.los_segment[g]).sum::<f64>() / total
+        } else {
+            1.0
+        };
+        for g in 0..ns {
+            los[g * N_BANDS + b] = d.los_band[b] * d.los_segment[g] / mean;
+        }
+    }
+    los
+}
+
+/// England's admission-weighted mean length of stay: `length_of_stay.csv` weighted by
+/// population x published emergency admission rate, by band and sex.
+pub fn national_length_of_stay(d: &Datasets) -> f64 {
+    let adm = Setting::EmergencyAdmissions.index();
+    let (mut days, mut admissions) = (0.0, 0.0);
+    for b in 0..N_BANDS {
+        for x in 0..N_SEX {
+            let a = d.population[[b, x]] * d.activity_rates[[adm, b, x]];
+            admissions += a;
+            days += a * d.los_band[b];
+        }
+    }
+    if admissions > 0.0 {
+        days / admissions
+    } else {
+        0.0
     }
 }
 
