@@ -545,3 +545,98 @@ pub fn poisson(mean: f64, rng: &mut StreamRng) -> u64 {
         .expect("finite positive mean")
         .sample(rng) as u64
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::core::dims::n_exposure_cells;
+
+    fn model() -> (Datasets, ActivityModel) {
+        let d = Datasets::bundled().unwrap();
+        let m = ActivityModel::new(&d);
+        (d, m)
+    }
+
+    fn cell(band: usize, segment: usize, imd: usize) -> usize {
+        Cell {
+            band,
+            sex: 1,
+            imd,
+            segment,
+        }
+        .exposure()
+    }
+
+    /// Issue 24, item 8: expected bed days of a group are Σ admissions(cell) x LOS(band,
+    /// segment), worked by hand for a group of two cells (a child and a woman of 85-89, both
+    /// frail, same quintile) from the datasets' files.
+    #[test]
+    fn bed_days_of_a_group_are_admissions_times_each_cells_stay() {
+        let (d, m) = model();
+        let ns = d.segments.len();
+        let frail = d.segment_index("frailty").unwrap();
+        let adm = Setting::EmergencyAdmissions;
+        let mut exposure = vec![0.0; n_exposure_cells(ns)];
+        let (child, old) = (cell(1, frail, 2), cell(17, frail, 2));
+        exposure[child] = 100.0;
+        exposure[old] = 50.0;
+        let by_hand = |b: usize| {
+            let w = |g: usize| d.prevalence[[b, g]] * d.activity_segment[[adm.index(), g]];
+            let mean =
+                (0..ns).map(|g| w(g) * d.los_segment[g]).sum::<f64>() / (0..ns).map(w).sum::<f64>();
+            d.los_band[b] * d.los_segment[frail] / mean
+        };
+        let want = m.rate(adm, child) * 100.0 * by_hand(1) + m.rate(adm, old) * 50.0 * by_hand(17);
+        let out = m.expected(&exposure);
+        let ng = m.n_groups();
+        let got = out[Setting::EmergencyBedDays.index() * ng + group(frail, 2)];
+        assert!((got / want - 1.0).abs() < 1e-12, "{got} vs {want}");
+        // The old and frail stay far longer than a child (with the same segment).
+        assert!(
+            by_hand(17) > 3.0 * by_hand(1),
+            "{} {}",
+            by_hand(17),
+            by_hand(1)
+        );
+        assert!((m.los_of_cell(old) - by_hand(17)).abs() < 1e-12);
+    }
+
+    /// Avoiding an admission of an old frail person avoids more bed days than avoiding a
+    /// child's: halving admissions in one cell removes that cell's stay per admission.
+    #[test]
+    fn avoiding_an_old_frail_admission_avoids_more_bed_days_than_a_childs() {
+        let (d, m) = model();
+        let ns = d.segments.len();
+        let cells = n_exposure_cells(ns);
+        let ng = m.n_groups();
+        let (adm, bed) = (
+            Setting::EmergencyAdmissions.index(),
+            Setting::EmergencyBedDays.index(),
+        );
+        let frail = d.segment_index("frailty").unwrap();
+        let healthy = d.segment_index("healthy").unwrap();
+        let avoided_per_admission = |c: usize| {
+            let mut exposure = vec![0.0; cells];
+            exposure[c] = 1000.0;
+            let mut mult = vec![1.0; N_SETTINGS * cells];
+            mult[adm * cells + c] = 0.5;
+            let los = vec![1.0; cells];
+            let (mut before, mut after) = (vec![0.0; N_SETTINGS * ng], vec![0.0; N_SETTINGS * ng]);
+            m.expected_into(&exposure, None, &mut before);
+            m.expected_into(&exposure, Some((&mult, &los)), &mut after);
+            let sum = |v: &[f64], s: usize| v[s * ng..(s + 1) * ng].iter().sum::<f64>();
+            (sum(&before, bed) - sum(&after, bed)) / (sum(&before, adm) - sum(&after, adm))
+        };
+        let old_frail = avoided_per_admission(cell(17, frail, 0));
+        let child = avoided_per_admission(cell(1, healthy, 0));
+        assert!(old_frail > 8.0 && child < 1.5, "{old_frail} vs {child}");
+    }
+
+    /// England's admission-weighted mean stay is the 4.5 days the model used for everyone
+    /// before (datasets/README.md, length_of_stay.csv), so national bed days are kept.
+    #[test]
+    fn englands_mean_stay_is_kept() {
+        let (_, m) = model();
+        assert!((m.los_mean() - 4.5).abs() < 0.01, "{}", m.los_mean());
+    }
+}

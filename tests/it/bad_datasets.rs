@@ -278,3 +278,35 @@ fn implausible_market_forces_factor() {
         ],
     );
 }
+
+/// Issue 24, item 8: a length of stay beyond the plausible range is refused with the file,
+/// line, column and range; so is a segment missing from the segment multipliers.
+#[test]
+fn implausible_length_of_stay() {
+    expect_rejected(
+        |d| set_cell(&d.join("length_of_stay.csv"), 18, "mean_days", "450"),
+        &[
+            "length_of_stay.csv",
+            "line 18",
+            "`mean_days`",
+            "450",
+            "from 0 to 60",
+        ],
+    );
+    expect_rejected(
+        |d| {
+            set_cell(
+                &d.join("length_of_stay_segments.csv"),
+                7,
+                "segment",
+                "frail",
+            )
+        },
+        &[
+            "length_of_stay_segments.csv",
+            "line 7",
+            "`segment`",
+            "frail",
+        ],
+    );
+}
