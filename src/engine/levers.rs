@@ -156,9 +156,7 @@ impl Levers {
         let n = |field: &str| format!("{}/{}", i.name, field);
         let mut activity = [0.0; N_SETTINGS];
         for (s, e) in i.effects.activity() {
-            if let Some(e) = e {
-                activity[s.index()] = take(n(&format!("effects.{}", s.id())), &e.0, -1.0);
-            }
+            activity[s.index()] = take(n(&format!("effects.{}", s.id())), &e.0, -1.0);
         }
         let mut effect = |field: &str, e: &Option<crate::config::uncertainty::Effect>| {
             e.as_ref()
