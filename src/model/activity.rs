@@ -62,9 +62,14 @@ impl Trends {
     };
 
     /// Multipliers on each setting's rates in a simulation year (1 in year 1), computed
-    /// once per neighbourhood-year, never per person.
+    /// once per neighbourhood-year, never per person. A derived setting (bed days) grows
+    /// with the setting it derives from, so that its expected count stays its parent's
+    /// times the length of stay (the draw takes the stay as their ratio).
     pub fn factors(&self, year: u32) -> [f64; N_SETTINGS] {
-        std::array::from_fn(|s| (1.0 + self.growth[s]).powi(year as i32 - 1))
+        std::array::from_fn(|s| {
+            let from = Setting::ALL[s].derived_from().map_or(s, |p| p.index());
+            (1.0 + self.growth[from]).powi(year as i32 - 1)
+        })
     }
 }
 
@@ -630,6 +635,20 @@ mod tests {
         let old_frail = avoided_per_admission(cell(17, frail, 0));
         let child = avoided_per_admission(cell(1, healthy, 0));
         assert!(old_frail > 8.0 && child < 1.5, "{old_frail} vs {child}");
+    }
+
+    /// Bed days grow with admissions: without it, the rates' trend made each admission's
+    /// expected stay shrink year by year once the draw took the stay from the means.
+    #[test]
+    fn bed_days_follow_the_trend_of_admissions() {
+        let (d, m) = model();
+        let f = m.default_trends().factors(10);
+        let (adm, bed) = (
+            Setting::EmergencyAdmissions.index(),
+            Setting::EmergencyBedDays.index(),
+        );
+        assert!(d.trends[adm] > 0.0 && d.trends[bed] == 0.0);
+        assert!(f[adm] > 1.1 && f[bed] == f[adm], "{f:?}");
     }
 
     /// England's admission-weighted mean stay is the 4.5 days the model used for everyone
