@@ -483,7 +483,7 @@ impl ActivityModel {
     /// shape `los_shape`: the sum is negative binomial with shape `admissions x los_shape`,
     /// drawn as a gamma-Poisson mixture.
     pub fn total_length_of_stay(&self, admissions: u64, stay: f64, rng: &mut StreamRng) -> u64 {
-        if admissions == 0 || !(stay > 0.0) {
+        if admissions == 0 || stay.is_nan() || stay <= 0.0 {
             return 0;
         }
         let shape = admissions as f64 * self.los_shape;
