@@ -37,6 +37,8 @@ pub struct ActivityModel {
     real_price_growth: [f64; N_SETTINGS],
     /// Mean length of stay of an emergency admission, `[segment * N_BANDS + band]`.
     los: Vec<f64>,
+    /// Mean length of stay by age band over the band's admissions (`length_of_stay.csv`).
+    los_band: [f64; N_BANDS],
     /// England's admission-weighted mean of `los` (the national mean stay).
     los_mean: f64,
     los_shape: f64,
@@ -202,6 +204,7 @@ impl ActivityModel {
             cost_inflation: d.parameters.cost_inflation,
             real_price_growth: std::array::from_fn(|i| d.settings[i].real_price_growth),
             los: length_of_stay(d),
+            los_band: d.los_band,
             los_mean: national_length_of_stay(d),
             los_shape: d.parameters.emergency_los_shape,
             end_of_life: d.end_of_life.iter().copied().collect(),
@@ -296,6 +299,11 @@ impl ActivityModel {
     /// published rate by band and sex; datasets/README.md, length_of_stay.csv).
     pub fn los_mean(&self) -> f64 {
         self.los_mean
+    }
+
+    /// Mean length of stay of an emergency admission in an age band, over its segments.
+    pub fn los_of_band(&self, band: usize) -> f64 {
+        self.los_band[band]
     }
 
     /// Mean length of stay (bed days) of an emergency admission of an exposure cell: its
