@@ -900,7 +900,9 @@ def expected_activity(expo, rates, prev, by_band=False):
 
 YEAR1 = {}
 MALE_BIRTH_SHARE = 0.512     # assumption: sex ratio at birth ~105 boys per 100 girls
-EMERG_LOS_MEAN = 4.5         # assumption (HES-based order of magnitude)
+EMERG_LOS_MEAN = 4.5         # assumption (HES-based order of magnitude); since issue 24 the
+                             # England admission-weighted mean of length_of_stay.csv
+                             # (derive/length_of_stay.py), not a parameter
 
 
 # ---------------------------------------------------------------------------
@@ -945,8 +947,6 @@ def build_parameters():
     p0 = (LOS_SHAPE / (LOS_SHAPE + EMERG_LOS_MEAN)) ** LOS_SHAPE
     return [
         ("cost_inflation", "0", "per year", "real prices: costs held at the 2023/24 price year (HM Treasury Green Book 2022 appraises in real terms); set e.g. 0.025 for cash prices (assumption: long-run NHS pay and prices growth)"),
-        ("emergency_los_mean", fmt(EMERG_LOS_MEAN), "bed days per admission",
-         "assumption: order of magnitude of HES mean stay for emergency admissions incl. zero-day stays"),
         ("emergency_los_shape", fmt(LOS_SHAPE), "negative binomial shape per admission",
          f"assumption: gives P(zero-day stay) = {p0:.2f} matching 'about a third are zero-day stays' (Health Foundation 2018 [P])"),
         ("risk_shape", "0.15", "gamma shape (mean 1)",

@@ -94,7 +94,7 @@ impl Weights {
             let (c, e) = (cell.census(ns), cell.exposure());
             for s in Setting::ALL {
                 let rate = match s.derived_from() {
-                    Some(parent) => a.rate(parent, e) * a.los_mean(),
+                    Some(parent) => a.rate(parent, e) * a.los_of_cell(e),
                     None => a.rate(s, e),
                 };
                 let cost = rate * a.unit_cost_pence(s, 1) as f64;
@@ -204,7 +204,7 @@ impl Weights {
                 };
                 add(*s, extra);
                 for derived in Setting::ALL.iter().filter(|d| d.derived_from() == Some(*s)) {
-                    add(*derived, extra * a.los_mean());
+                    add(*derived, extra * a.los_of_band(b));
                 }
             }
         }

@@ -133,7 +133,7 @@ fn person_cost(
         let mut pence = n as f64 * cost(s);
         out[a.sector(s).index()] += pence;
         if s == Setting::EmergencyAdmissions {
-            let days = a.total_length_of_stay(n, 1.0, rng);
+            let days = a.total_length_of_stay(n, a.los_of_cell(cell), rng);
             pence = days as f64 * cost(Setting::EmergencyBedDays);
             out[a.sector(Setting::EmergencyBedDays).index()] += pence;
         }

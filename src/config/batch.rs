@@ -232,19 +232,7 @@ fn expand(file: &Path, i: usize, sw: &Sweep, base: &Scenario) -> Result<Vec<Scen
                     parts.push(format!("cov{c}"));
                 }
                 if let Some(e) = e {
-                    let fx = &mut iv.effects;
-                    for slot in [
-                        &mut fx.emergency_admissions,
-                        &mut fx.emergency_bed_days,
-                        &mut fx.ae_attendances,
-                        &mut fx.elective_admissions,
-                        &mut fx.outpatient_attendances,
-                        &mut fx.deterioration,
-                        &mut fx.mortality,
-                    ]
-                    .into_iter()
-                    .flatten()
-                    {
+                    for slot in iv.effects.all_mut() {
                         slot.0 = slot.0.scaled(e);
                     }
                     parts.push(format!("eff{e}"));

@@ -916,38 +916,105 @@ impl Coverage {
 }
 
 /// Relative changes in the use of care, transitions and mortality of enrolled people.
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
+///
+/// `effects.SETTING` may name any care setting (issue 24, item 5(b)): the hospital ones, and
+/// GP appointments, community nursing, home care hours, care-home weeks and the rest. A
+/// derived setting keeps its meaning: `emergency_bed_days` is the length of stay per
+/// remaining emergency admission (fewer admissions already mean fewer bed days). Any other
+/// key is refused with the list of those allowed.
+#[derive(Debug, Clone, Default, PartialEq)]
 pub struct Effects {
-    #[serde(default)]
-    pub emergency_admissions: Option<Effect>,
-    /// Length of stay per emergency admission (fewer admissions already mean fewer bed days).
-    #[serde(default)]
-    pub emergency_bed_days: Option<Effect>,
-    #[serde(default)]
-    pub ae_attendances: Option<Effect>,
-    #[serde(default)]
-    pub elective_admissions: Option<Effect>,
-    #[serde(default)]
-    pub outpatient_attendances: Option<Effect>,
+    /// Relative change in each setting's use, by setting.
+    pub activity: BTreeMap<Setting, Effect>,
     /// Probability of moving to a more severe segment in a year.
-    #[serde(default)]
     pub deterioration: Option<Effect>,
     /// Probability of dying in a year.
-    #[serde(default)]
     pub mortality: Option<Effect>,
 }
 
 impl Effects {
-    /// The activity effects by setting, with their parameter names.
-    pub fn activity(&self) -> [(Setting, &Option<Effect>); 5] {
-        [
-            (Setting::EmergencyAdmissions, &self.emergency_admissions),
-            (Setting::EmergencyBedDays, &self.emergency_bed_days),
-            (Setting::AeAttendances, &self.ae_attendances),
-            (Setting::ElectiveAdmissions, &self.elective_admissions),
-            (Setting::OutpatientAttendances, &self.outpatient_attendances),
-        ]
+    /// The keys an `effects` table accepts: every setting's id, then `deterioration` and
+    /// `mortality`.
+    pub fn allowed() -> Vec<&'static str> {
+        Setting::ALL
+            .iter()
+            .map(|s| s.id())
+            .chain(["deterioration", "mortality"])
+            .collect()
+    }
+
+    /// The activity effects, in setting order.
+    pub fn activity(&self) -> impl Iterator<Item = (Setting, &Effect)> {
+        self.activity.iter().map(|(s, e)| (*s, e))
+    }
+
+    /// The effect on one setting, if any.
+    pub fn on(&self, setting: Setting) -> Option<&Effect> {
+        self.activity.get(&setting)
+    }
+
+    /// Every effect, mutably (to scale them all).
+    pub fn all_mut(&mut self) -> impl Iterator<Item = &mut Effect> {
+        self.activity
+            .values_mut()
+            .chain(self.deterioration.iter_mut())
+            .chain(self.mortality.iter_mut())
+    }
+}
+
+impl Serialize for Effects {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> std::result::Result<S::Ok, S::Error> {
+        use serde::ser::SerializeMap;
+        let mut m = s.serialize_map(None)?;
+        for (k, v) in &self.activity {
+            m.serialize_entry(k.id(), v)?;
+        }
+        if let Some(v) = &self.deterioration {
+            m.serialize_entry("deterioration", v)?;
+        }
+        if let Some(v) = &self.mortality {
+            m.serialize_entry("mortality", v)?;
+        }
+        m.end()
+    }
+}
+
+impl<'de> Deserialize<'de> for Effects {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> std::result::Result<Self, D::Error> {
+        struct Table;
+        impl<'de> serde::de::Visitor<'de> for Table {
+            type Value = Effects;
+
+            fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+                write!(f, "a table of effects by setting")
+            }
+
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> std::result::Result<Effects, A::Error> {
+                let mut out = Effects::default();
+                while let Some(key) = map.next_key::<String>()? {
+                    match key.as_str() {
+                        "deterioration" => out.deterioration = Some(map.next_value()?),
+                        "mortality" => out.mortality = Some(map.next_value()?),
+                        k => match Setting::parse(k) {
+                            Some(s) => {
+                                out.activity.insert(s, map.next_value()?);
+                            }
+                            None => {
+                                return Err(A::Error::custom(format!(
+                                    "unknown effect `{k}`; allowed: {}",
+                                    Effects::allowed().join(", ")
+                                )))
+                            }
+                        },
+                    }
+                }
+                Ok(out)
+            }
+        }
+        d.deserialize_map(Table)
     }
 }
 

@@ -85,6 +85,14 @@ pub const BUNDLED: &[(&str, &str)] = &[
         include_str!("../../datasets/activity_deprivation_multipliers.csv"),
     ),
     (
+        "length_of_stay.csv",
+        include_str!("../../datasets/length_of_stay.csv"),
+    ),
+    (
+        "length_of_stay_segments.csv",
+        include_str!("../../datasets/length_of_stay_segments.csv"),
+    ),
+    (
         "archetypes.csv",
         include_str!("../../datasets/archetypes.csv"),
     ),
@@ -336,6 +344,23 @@ pub const COLUMN_RANGES: &[(&str, &str, Bound)] = &[
         "multiplier",
         Bound::Fixed(MULTIPLIER),
     ),
+    // Mean bed days of an emergency admission in an age band: England's oldest bands
+    // stay about 8-9 days on average (datasets/README.md); 60 allows long-stay local
+    // services (assumption).
+    (
+        "length_of_stay.csv",
+        "mean_days",
+        Bound::Fixed(Range::new(
+            "mean bed days per emergency admission",
+            0.0,
+            60.0,
+        )),
+    ),
+    (
+        "length_of_stay_segments.csv",
+        "multiplier",
+        Bound::Fixed(MULTIPLIER),
+    ),
     ("archetypes.csv", "england_share", Bound::Fixed(SHARE)),
     ("archetypes.csv", "imd_1", Bound::Fixed(SHARE)),
     ("archetypes.csv", "imd_2", Bound::Fixed(SHARE)),
@@ -366,10 +391,6 @@ pub const PARAMETER_RANGES: &[(&str, Range)] = &[
     // A sustained yearly change; UK consumer price inflation peaked at about 25% in 1975
     // (assumption: remembered, not verified).
     ("cost_inflation", Range::new("a yearly rate", -0.05, 0.2)),
-    (
-        "emergency_los_mean",
-        Range::new("bed days per admission", 0.0, 60.0),
-    ),
     (
         "emergency_los_shape",
         Range::new("a negative binomial shape", 0.01, 100.0),
@@ -516,7 +537,6 @@ pub struct SettingDef {
 #[derive(Debug, Clone, PartialEq)]
 pub struct Parameters {
     pub cost_inflation: f64,
-    pub emergency_los_mean: f64,
     pub emergency_los_shape: f64,
     pub risk_shape: f64,
     pub male_birth_share: f64,
@@ -620,6 +640,12 @@ pub struct Datasets {
     pub activity_segment: Array2<f64>,
     /// Relative use by deprivation quintile, `[setting, imd]`.
     pub activity_deprivation: Array2<f64>,
+    /// Mean length of stay (bed days) of an emergency admission by age band, over the
+    /// band's segments (`length_of_stay.csv`).
+    pub los_band: [f64; N_BANDS],
+    /// Relative length of stay by segment (`length_of_stay_segments.csv`), divided by its
+    /// admission-weighted mean within each band ([`crate::model::activity`]).
+    pub los_segment: Vec<f64>,
     pub archetypes: Vec<Archetype>,
     pub default_system: Vec<NeighbourhoodRow>,
     /// Health-inequalities (unmet need) uplift of capitation weights by quintile.
@@ -701,6 +727,8 @@ impl Datasets {
             load_activity_segment(&table("activity_segment_multipliers.csv")?, &segments)?;
         let activity_deprivation =
             load_activity_deprivation(&table("activity_deprivation_multipliers.csv")?)?;
+        let los_band = load_los_band(&table("length_of_stay.csv")?)?;
+        let los_segment = load_los_segment(&table("length_of_stay_segments.csv")?, &segments)?;
         let archetypes = load_archetypes(
             &table("archetypes.csv")?,
             &table("archetype_age_profile.csv")?,
@@ -729,6 +757,8 @@ impl Datasets {
             activity_rates,
             activity_segment,
             activity_deprivation,
+            los_band,
+            los_segment,
             archetypes,
             default_system,
             inequalities_uplift,
@@ -1414,7 +1444,6 @@ fn load_parameters(t: &Table) -> Result<Parameters> {
     };
     let p = Parameters {
         cost_inflation: get("cost_inflation")?,
-        emergency_los_mean: get("emergency_los_mean")?,
         emergency_los_shape: get("emergency_los_shape")?,
         risk_shape: get("risk_shape")?,
         male_birth_share: get("male_birth_share")?,
@@ -1504,6 +1533,36 @@ fn load_activity_segment(t: &Table, segments: &[SegmentDef]) -> Result<Array2<f6
     let mut out = Array2::ones((Setting::ALL.len(), segments.len()));
     for r in 0..t.height() {
         out[[setting_index(setting.values[r]), seg.values[r]]] = m.values[r];
+    }
+    Ok(out)
+}
+
+/// `length_of_stay.csv`: one row per age band.
+fn load_los_band(t: &Table) -> Result<[f64; N_BANDS]> {
+    let cols = ["age_band", "mean_days", "source"];
+    let band = t.choice("age_band", &cols, &bands())?;
+    let days = t.number("mean_days", &cols)?;
+    t.text("source", &cols)?;
+    let keys: Vec<Vec<usize>> = band.values.iter().map(|b| vec![*b]).collect();
+    t.require_grid("age_band", &keys, &[N_BANDS])?;
+    let mut out = [0.0; N_BANDS];
+    for r in 0..t.height() {
+        out[band.values[r]] = days.values[r];
+    }
+    Ok(out)
+}
+
+/// `length_of_stay_segments.csv`: one row per segment.
+fn load_los_segment(t: &Table, segments: &[SegmentDef]) -> Result<Vec<f64>> {
+    let cols = ["segment", "multiplier", "source"];
+    let seg = t.choice("segment", &cols, &segment_ids(segments))?;
+    let m = t.number("multiplier", &cols)?;
+    t.text("source", &cols)?;
+    let keys: Vec<Vec<usize>> = seg.values.iter().map(|g| vec![*g]).collect();
+    t.require_grid("segment", &keys, &[segments.len()])?;
+    let mut out = vec![1.0; segments.len()];
+    for r in 0..t.height() {
+        out[seg.values[r]] = m.values[r];
     }
     Ok(out)
 }

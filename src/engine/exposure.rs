@@ -62,7 +62,7 @@ pub fn person_hospital_spend(
         let n = poisson(model.rate(s, cell) * risk, rng);
         pence += n as i64 * model.unit_cost_pence(s, 1);
         if s == Setting::EmergencyAdmissions {
-            let days = model.total_length_of_stay(n, 1.0, rng);
+            let days = model.total_length_of_stay(n, model.los_of_cell(cell), rng);
             pence += days as i64 * model.unit_cost_pence(Setting::EmergencyBedDays, 1);
         }
     }

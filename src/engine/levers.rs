@@ -218,9 +218,7 @@ impl Levers {
         let n = |field: &str| format!("{}/{}", i.name, field);
         let mut activity = [0.0; N_SETTINGS];
         for (s, e) in i.effects.activity() {
-            if let Some(e) = e {
-                activity[s.index()] = take(n(&format!("effects.{}", s.id())), &e.0, -1.0);
-            }
+            activity[s.index()] = take(n(&format!("effects.{}", s.id())), &e.0, -1.0);
         }
         let mut effect = |field: &str, e: &Option<crate::config::uncertainty::Effect>| {
             e.as_ref()
@@ -430,11 +428,12 @@ pub struct EffectScratch {
 }
 
 impl EffectScratch {
-    /// The multipliers on rates `[setting][exposure cell]` of the last call of
-    /// [`scenario_means`] (all 1 when no intervention was active), so that the extra care
-    /// of the last year of life is changed as ordinary care is.
-    pub fn rate_multipliers(&self) -> &[f64] {
-        &self.mult
+    /// The multipliers on rates `[setting][exposure cell]` and on length of stay
+    /// `[exposure cell]` of the last call of [`scenario_means`] (all 1 when no
+    /// intervention was active), so that the extra care of the last year of life is
+    /// changed as ordinary care is.
+    pub fn multipliers(&self) -> (&[f64], &[f64]) {
+        (&self.mult, &self.los_mult)
     }
 }
 
@@ -465,7 +464,6 @@ pub fn scenario_means(
     presence: &[f64],
     scratch: &mut EffectScratch,
     means: &mut [f64],
-    los_factor: &mut [f64],
 ) -> InterventionYear {
     let ns = model.n_segments();
     let ng = model.n_groups();
@@ -486,7 +484,9 @@ pub fn scenario_means(
     if active.is_empty() {
         scratch.mult.clear();
         scratch.mult.resize(N_SETTINGS * cells, 1.0);
-        model.expected_into(exposure, None, means, los_factor);
+        scratch.los_mult.clear();
+        scratch.los_mult.resize(cells, 1.0);
+        model.expected_into(exposure, None, means);
         apply_area(means, ng, area);
         for (k, d) in levers.interventions.iter().enumerate() {
             if d.reach.neighbourhoods[neighbourhood] {
@@ -517,11 +517,10 @@ pub fn scenario_means(
             }
         });
     }
-    model.expected_into(exposure, Some((mult, los_mult)), means, los_factor);
+    model.expected_into(exposure, Some((mult, los_mult)), means);
     apply_area(means, ng, area);
 
     let adm = Setting::EmergencyAdmissions;
-    let los = model.los_mean();
     let inflation = model.cost_factor(year);
     for (k, d) in levers.interventions.iter().enumerate() {
         if !d.reach.neighbourhoods[neighbourhood] {
@@ -556,7 +555,7 @@ pub fn scenario_means(
             avoided[q][Setting::EmergencyBedDays.index()] += model.rate(adm, cell)
                 * area.activity[adm.index()]
                 * exposure[cell]
-                * los
+                * model.los_of_cell(cell)
                 * (1.0 - (1.0 + u * ea) * (1.0 + u * el));
         });
         for &(s, per_enrolled, per_avoided) in &d.substitution {

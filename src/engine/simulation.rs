@@ -215,7 +215,6 @@ pub struct Scratch {
     deterioration: Vec<f64>,
     effects: EffectScratch,
     means: Vec<f64>,
-    los: Vec<f64>,
     /// The last year's deaths and person-years ([`step_population`]).
     pub life: LifeYear,
 }
@@ -686,15 +685,8 @@ pub fn step_year(
     scratch.census = census;
     let a = &model.activity;
     let mut means = a.expected(&scratch.exposure);
-    let los = vec![1.0; a.n_groups()];
-    a.add_end_of_life(&scratch.dying, None, &[1.0; N_SETTINGS], &mut means, &los);
-    let activity = a.draw_from(
-        &means,
-        &los,
-        &[1.0; N_SETTINGS],
-        year,
-        &key(Purpose::Activity),
-    );
+    a.add_end_of_life(&scratch.dying, None, &[1.0; N_SETTINGS], &mut means);
+    let activity = a.draw_from(&means, &[1.0; N_SETTINGS], year, &key(Purpose::Activity));
     (flows, activity)
 }
 
@@ -785,7 +777,6 @@ pub fn simulate_neighbourhood(
             scratch.mortality = mortality;
             scratch.deterioration = deterioration;
             scratch.means.resize(N_SETTINGS * ns * N_IMD, 0.0);
-            scratch.los.resize(ns * N_IMD, 1.0);
             for (j, s) in on_path.iter().enumerate() {
                 // A scenario without interventions would draw the very care of the first
                 // such scenario on its path (the counterfactual's): the same means from the
@@ -807,18 +798,15 @@ pub fn simulate_neighbourhood(
                     &scratch.presence,
                     &mut scratch.effects,
                     &mut scratch.means,
-                    &mut scratch.los,
                 );
                 model.activity.add_end_of_life(
                     &scratch.dying,
-                    Some(scratch.effects.rate_multipliers()),
+                    Some(scratch.effects.multipliers()),
                     &area.activity,
                     &mut scratch.means,
-                    &scratch.los,
                 );
                 activity[j].push(model.activity.draw_from(
                     &scratch.means,
-                    &scratch.los,
                     &area.cost,
                     year,
                     &key(Purpose::Activity),

@@ -6,7 +6,11 @@
 //! an exposure table by (segment, age band, sex, deprivation), then draws one exact Poisson
 //! total per (setting, segment). Overdispersion between people comes from the persistent
 //! gamma risk multiplier; emergency bed days are a gamma-Poisson (negative binomial) sum of
-//! per-admission lengths of stay, drawn exactly from the admission count.
+//! per-admission lengths of stay, drawn exactly from the admission count. The mean length
+//! of stay depends on the admission's age band and segment (`length_of_stay.csv`,
+//! `length_of_stay_segments.csv`), so each (segment, quintile) group's stays have the mean
+//! of its own admissions: expected bed days over expected admissions, with the age mix,
+//! the extra admissions of the last year of life and the interventions' effects on stays.
 
 use rand::RngExt;
 use rand_distr::{Distribution, Gamma, Poisson};
@@ -31,6 +35,11 @@ pub struct ActivityModel {
     cost_inflation: f64,
     /// Real yearly price growth of each setting's unit cost, on top of `cost_inflation`.
     real_price_growth: [f64; N_SETTINGS],
+    /// Mean length of stay of an emergency admission, `[segment * N_BANDS + band]`.
+    los: Vec<f64>,
+    /// Mean length of stay by age band over the band's admissions (`length_of_stay.csv`).
+    los_band: [f64; N_BANDS],
+    /// England's admission-weighted mean of `los` (the national mean stay).
     los_mean: f64,
     los_shape: f64,
     /// Extra use in the last year of life per death of mean risk, flat `[setting][band]`.
@@ -55,9 +64,14 @@ impl Trends {
     };
 
     /// Multipliers on each setting's rates in a simulation year (1 in year 1), computed
-    /// once per neighbourhood-year, never per person.
+    /// once per neighbourhood-year, never per person. A derived setting (bed days) grows
+    /// with the setting it derives from, so that its expected count stays its parent's
+    /// times the length of stay (the draw takes the stay as their ratio).
     pub fn factors(&self, year: u32) -> [f64; N_SETTINGS] {
-        std::array::from_fn(|s| (1.0 + self.growth[s]).powi(year as i32 - 1))
+        std::array::from_fn(|s| {
+            let from = Setting::ALL[s].derived_from().map_or(s, |p| p.index());
+            (1.0 + self.growth[from]).powi(year as i32 - 1)
+        })
     }
 }
 
@@ -189,7 +203,9 @@ impl ActivityModel {
             cashable: d.cashable,
             cost_inflation: d.parameters.cost_inflation,
             real_price_growth: std::array::from_fn(|i| d.settings[i].real_price_growth),
-            los_mean: d.parameters.emergency_los_mean,
+            los: length_of_stay(d),
+            los_band: d.los_band,
+            los_mean: national_length_of_stay(d),
             los_shape: d.parameters.emergency_los_shape,
             end_of_life: d.end_of_life.iter().copied().collect(),
             trends: Trends { growth: d.trends },
@@ -212,15 +228,15 @@ impl ActivityModel {
     /// the area's (and year's) `activity` multiplier. Their ordinary use, half a year in
     /// their segment, is already in the exposure table; the published use of the last year
     /// of life is its sum with this (datasets/README.md). Bed days follow the extra
-    /// admissions at the group's length of stay. Interventions change it as they change
-    /// ordinary use: `effects[setting][exposure cell]` multiplies the rates when given.
+    /// admissions at the length of stay of each one's cell (age band and segment).
+    /// Interventions change it as they change ordinary use: `effects` = (multiplier
+    /// `[setting][exposure cell]`, length-of-stay multiplier `[cell]`) when given.
     pub fn add_end_of_life(
         &self,
         dying: &[f64],
-        effects: Option<&[f64]>,
+        effects: Option<(&[f64], &[f64])>,
         activity: &[f64; N_SETTINGS],
         means: &mut [f64],
-        los_factor: &[f64],
     ) {
         let cells = n_exposure_cells(self.n_segments);
         let ns = self.n_segments;
@@ -237,32 +253,30 @@ impl ActivityModel {
                 continue;
             }
             for g in 0..ns {
-                let d = &dying[g * per_seg..(g + 1) * per_seg];
+                let base = g * per_seg;
                 let mut sums = [0.0; N_IMD];
+                let mut days = [0.0; N_IMD];
                 // Exposure layout within a segment: (band, sex, quintile), quintile inner.
-                match effects {
-                    None => {
-                        for (c, x) in d.iter().enumerate() {
-                            sums[c % N_IMD] += x * eol[c / (N_SEX * N_IMD)];
-                        }
-                    }
-                    Some(m) => {
-                        let m = &m[si * cells + g * per_seg..si * cells + (g + 1) * per_seg];
-                        for (c, (x, m)) in d.iter().zip(m).enumerate() {
-                            sums[c % N_IMD] += x * m * eol[c / (N_SEX * N_IMD)];
-                        }
+                for c in 0..per_seg {
+                    let (m, l) = match effects {
+                        None => (1.0, 1.0),
+                        Some((m, l)) => (m[si * cells + base + c], l[base + c]),
+                    };
+                    let x = dying[base + c] * m * eol[c / (N_SEX * N_IMD)];
+                    sums[c % N_IMD] += x;
+                    if s == adm {
+                        days[c % N_IMD] += x * self.los_of_cell(base + c) * l;
                     }
                 }
-                for (q, x) in sums.iter().enumerate() {
+                for q in 0..N_IMD {
                     let j = group(g, q);
-                    means[si * ng + j] += x * activity[si];
+                    means[si * ng + j] += sums[q] * activity[si];
                     if s == adm {
                         for b in Setting::ALL
                             .iter()
                             .filter(|b| b.derived_from() == Some(adm))
                         {
-                            means[b.index() * ng + j] +=
-                                x * self.los_mean * los_factor[j] * activity[b.index()];
+                            means[b.index() * ng + j] += days[q] * activity[b.index()];
                         }
                     }
                 }
@@ -280,8 +294,24 @@ impl ActivityModel {
         self.rate[setting.index() * n_exposure_cells(self.n_segments) + cell]
     }
 
+    /// England's mean length of stay of an emergency admission: the mean of
+    /// [`ActivityModel::los_of_cell`] weighted by England's admissions (population x
+    /// published rate by band and sex; datasets/README.md, length_of_stay.csv).
     pub fn los_mean(&self) -> f64 {
         self.los_mean
+    }
+
+    /// Mean length of stay of an emergency admission in an age band, over its segments.
+    pub fn los_of_band(&self, band: usize) -> f64 {
+        self.los_band[band]
+    }
+
+    /// Mean length of stay (bed days) of an emergency admission of an exposure cell: its
+    /// age band's mean times its segment's relative stay.
+    #[inline]
+    pub fn los_of_cell(&self, cell: usize) -> f64 {
+        // Exposure layout (segment, band, sex, quintile): segment * N_BANDS + band.
+        self.los[cell / (N_SEX * N_IMD)]
     }
 
     /// The variable share of a setting's unit cost, which avoiding a unit saves in cash.
@@ -332,20 +362,20 @@ impl ActivityModel {
     /// Expected counts `[setting][group]` from an exposure table.
     pub fn expected(&self, exposure: &[f64]) -> Vec<f64> {
         let mut out = vec![0.0; N_SETTINGS * self.n_groups()];
-        let mut los = vec![0.0; self.n_groups()];
-        self.expected_into(exposure, None, &mut out, &mut los);
+        self.expected_into(exposure, None, &mut out);
         out
     }
 
     /// Expected counts `[setting][group]` into `out`, with rates multiplied cell by cell by
     /// `effects` = (multiplier `[setting][cell]`, length-of-stay multiplier `[cell]`) when
-    /// given. `los_factor[group]` receives each group's mean length-of-stay multiplier.
+    /// given. Expected bed days of a group are the sum over its cells of expected
+    /// admissions x the cell's length of stay ([`ActivityModel::los_of_cell`]) x the
+    /// length-of-stay multiplier.
     pub fn expected_into(
         &self,
         exposure: &[f64],
         effects: Option<(&[f64], &[f64])>,
         out: &mut [f64],
-        los_factor: &mut [f64],
     ) {
         let ns = self.n_segments;
         let ng = self.n_groups();
@@ -378,32 +408,22 @@ impl ActivityModel {
                 out[si * ng + group(g, 0)..si * ng + group(g, 0) + N_IMD].copy_from_slice(&sums);
             }
         }
+        // Derived: bed days are admissions x their cell's length of stay.
         let adm = Setting::EmergencyAdmissions.index();
-        for g in 0..ns {
-            let (mut with, mut without) = ([0.0; N_IMD], [0.0; N_IMD]);
-            if let Some((m, l)) = effects {
-                let base = adm * cells + g * per_seg;
-                for c in 0..per_seg {
-                    let a = self.rate[base + c] * exposure[g * per_seg + c] * m[base + c];
-                    without[c % N_IMD] += a;
-                    with[c % N_IMD] += a * l[g * per_seg + c];
-                }
-            }
-            for q in 0..N_IMD {
-                los_factor[group(g, q)] = if without[q] > 0.0 {
-                    with[q] / without[q]
-                } else {
-                    1.0
-                };
+        let mut days = vec![[0.0; N_IMD]; ns];
+        for (g, days) in days.iter_mut().enumerate() {
+            let base = adm * cells + g * per_seg;
+            for c in 0..per_seg {
+                let e = g * per_seg + c;
+                let (m, l) = effects.map_or((1.0, 1.0), |(m, l)| (m[base + c], l[e]));
+                days[c % N_IMD] +=
+                    self.rate[base + c] * exposure[e] * m * self.los[e / (N_SEX * N_IMD)] * l;
             }
         }
-        // Derived: bed days have mean admissions x length of stay.
-        for s in Setting::ALL {
-            if let Some(parent) = s.derived_from() {
-                for j in 0..ng {
-                    out[s.index() * ng + j] =
-                        out[parent.index() * ng + j] * self.los_mean * los_factor[j];
-                }
+        for s in Setting::ALL.iter().filter(|s| s.derived_from().is_some()) {
+            for (g, days) in days.iter().enumerate() {
+                let at = s.index() * ng + group(g, 0);
+                out[at..at + N_IMD].copy_from_slice(days);
             }
         }
     }
@@ -412,23 +432,18 @@ impl ActivityModel {
     /// rates and costs).
     pub fn draw(&self, exposure: &[f64], year: u32, key: &StreamKey) -> YearActivity {
         let mean = self.expected(exposure);
-        self.draw_from(
-            &mean,
-            &vec![1.0; self.n_groups()],
-            &[1.0; N_SETTINGS],
-            year,
-            key,
-        )
+        self.draw_from(&mean, &[1.0; N_SETTINGS], year, key)
     }
 
     /// Draws one year's counts and costs from expected counts `[setting][group]`, with
     /// unit costs `local_cost[setting]` times the national ones. Each (setting, group)
     /// total has its own stream (a lane of `key`), so scenarios whose means differ still
-    /// share their random numbers cell by cell.
+    /// share their random numbers cell by cell. A derived setting (bed days) is drawn
+    /// from its parent's count, each unit with the group's mean length of stay: its
+    /// expected count over its parent's.
     pub fn draw_from(
         &self,
         mean: &[f64],
-        los_factor: &[f64],
         local_cost: &[f64; N_SETTINGS],
         year: u32,
         key: &StreamKey,
@@ -448,9 +463,13 @@ impl ActivityModel {
             if let Some(parent) = s.derived_from() {
                 for g in 0..ns {
                     let i = s.index() * ns + g;
-                    let events = count[parent.index() * ns + g];
-                    count[i] =
-                        self.total_length_of_stay(events, los_factor[g], &mut key.lane(i as u64));
+                    let p = parent.index() * ns + g;
+                    let stay = if mean[p] > 0.0 {
+                        mean[i] / mean[p]
+                    } else {
+                        0.0
+                    };
+                    count[i] = self.total_length_of_stay(count[p], stay, &mut key.lane(i as u64));
                 }
             }
         }
@@ -468,18 +487,61 @@ impl ActivityModel {
         YearActivity { count, cost_pence }
     }
 
-    /// Total bed days of `admissions` stays, each negative binomial with mean `los_mean` and
+    /// Total bed days of `admissions` stays, each negative binomial with mean `stay` and
     /// shape `los_shape`: the sum is negative binomial with shape `admissions x los_shape`,
     /// drawn as a gamma-Poisson mixture.
-    pub fn total_length_of_stay(&self, admissions: u64, factor: f64, rng: &mut StreamRng) -> u64 {
-        if admissions == 0 || self.los_mean <= 0.0 || factor <= 0.0 {
+    pub fn total_length_of_stay(&self, admissions: u64, stay: f64, rng: &mut StreamRng) -> u64 {
+        if admissions == 0 || stay.is_nan() || stay <= 0.0 {
             return 0;
         }
         let shape = admissions as f64 * self.los_shape;
-        let lambda = Gamma::new(shape, self.los_mean * factor / self.los_shape)
+        let lambda = Gamma::new(shape, stay / self.los_shape)
             .expect("shape and scale validated positive")
             .sample(rng);
         poisson(lambda, rng)
+    }
+}
+
+/// Mean length of stay of an emergency admission by cell, `[segment * N_BANDS + band]`:
+/// the band's mean (`length_of_stay.csv`) times the segment's relative stay
+/// (`length_of_stay_segments.csv`) divided by its mean over the band's admissions
+/// (segment prevalence x the segment's admission multiplier), so that each band's
+/// admissions keep the band's published mean, as activity rates keep theirs.
+fn length_of_stay(d: &Datasets) -> Vec<f64> {
+    let ns = d.segments.len();
+    let adm = Setting::EmergencyAdmissions.index();
+    let mut los = vec![0.0; ns * N_BANDS];
+    for b in 0..N_BANDS {
+        let weight = |g: usize| d.prevalence[[b, g]] * d.activity_segment[[adm, g]];
+        let total: f64 = (0..ns).map(weight).sum();
+        let mean = if total > 0.0 {
+            (0..ns).map(|g| weight(g) * d.los_segment[g]).sum::<f64>() / total
+        } else {
+            1.0
+        };
+        for g in 0..ns {
+            los[g * N_BANDS + b] = d.los_band[b] * d.los_segment[g] / mean;
+        }
+    }
+    los
+}
+
+/// England's admission-weighted mean length of stay: `length_of_stay.csv` weighted by
+/// population x published emergency admission rate, by band and sex.
+pub fn national_length_of_stay(d: &Datasets) -> f64 {
+    let adm = Setting::EmergencyAdmissions.index();
+    let (mut days, mut admissions) = (0.0, 0.0);
+    for b in 0..N_BANDS {
+        for x in 0..N_SEX {
+            let a = d.population[[b, x]] * d.activity_rates[[adm, b, x]];
+            admissions += a;
+            days += a * d.los_band[b];
+        }
+    }
+    if admissions > 0.0 {
+        days / admissions
+    } else {
+        0.0
     }
 }
 
@@ -495,4 +557,113 @@ pub fn poisson(mean: f64, rng: &mut StreamRng) -> u64 {
     Poisson::new(mean)
         .expect("finite positive mean")
         .sample(rng) as u64
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::core::dims::n_exposure_cells;
+
+    fn model() -> (Datasets, ActivityModel) {
+        let d = Datasets::bundled().unwrap();
+        let m = ActivityModel::new(&d);
+        (d, m)
+    }
+
+    fn cell(band: usize, segment: usize, imd: usize) -> usize {
+        Cell {
+            band,
+            sex: 1,
+            imd,
+            segment,
+        }
+        .exposure()
+    }
+
+    /// Issue 24, item 8: expected bed days of a group are Σ admissions(cell) x LOS(band,
+    /// segment), worked by hand for a group of two cells (a child and a woman of 85-89, both
+    /// frail, same quintile) from the datasets' files.
+    #[test]
+    fn bed_days_of_a_group_are_admissions_times_each_cells_stay() {
+        let (d, m) = model();
+        let ns = d.segments.len();
+        let frail = d.segment_index("frailty").unwrap();
+        let adm = Setting::EmergencyAdmissions;
+        let mut exposure = vec![0.0; n_exposure_cells(ns)];
+        let (child, old) = (cell(1, frail, 2), cell(17, frail, 2));
+        exposure[child] = 100.0;
+        exposure[old] = 50.0;
+        let by_hand = |b: usize| {
+            let w = |g: usize| d.prevalence[[b, g]] * d.activity_segment[[adm.index(), g]];
+            let mean =
+                (0..ns).map(|g| w(g) * d.los_segment[g]).sum::<f64>() / (0..ns).map(w).sum::<f64>();
+            d.los_band[b] * d.los_segment[frail] / mean
+        };
+        let want = m.rate(adm, child) * 100.0 * by_hand(1) + m.rate(adm, old) * 50.0 * by_hand(17);
+        let out = m.expected(&exposure);
+        let ng = m.n_groups();
+        let got = out[Setting::EmergencyBedDays.index() * ng + group(frail, 2)];
+        assert!((got / want - 1.0).abs() < 1e-12, "{got} vs {want}");
+        // The old and frail stay far longer than a child (with the same segment).
+        assert!(
+            by_hand(17) > 3.0 * by_hand(1),
+            "{} {}",
+            by_hand(17),
+            by_hand(1)
+        );
+        assert!((m.los_of_cell(old) - by_hand(17)).abs() < 1e-12);
+    }
+
+    /// Avoiding an admission of an old frail person avoids more bed days than avoiding a
+    /// child's: halving admissions in one cell removes that cell's stay per admission.
+    #[test]
+    fn avoiding_an_old_frail_admission_avoids_more_bed_days_than_a_childs() {
+        let (d, m) = model();
+        let ns = d.segments.len();
+        let cells = n_exposure_cells(ns);
+        let ng = m.n_groups();
+        let (adm, bed) = (
+            Setting::EmergencyAdmissions.index(),
+            Setting::EmergencyBedDays.index(),
+        );
+        let frail = d.segment_index("frailty").unwrap();
+        let healthy = d.segment_index("healthy").unwrap();
+        let avoided_per_admission = |c: usize| {
+            let mut exposure = vec![0.0; cells];
+            exposure[c] = 1000.0;
+            let mut mult = vec![1.0; N_SETTINGS * cells];
+            mult[adm * cells + c] = 0.5;
+            let los = vec![1.0; cells];
+            let (mut before, mut after) = (vec![0.0; N_SETTINGS * ng], vec![0.0; N_SETTINGS * ng]);
+            m.expected_into(&exposure, None, &mut before);
+            m.expected_into(&exposure, Some((&mult, &los)), &mut after);
+            let sum = |v: &[f64], s: usize| v[s * ng..(s + 1) * ng].iter().sum::<f64>();
+            (sum(&before, bed) - sum(&after, bed)) / (sum(&before, adm) - sum(&after, adm))
+        };
+        let old_frail = avoided_per_admission(cell(17, frail, 0));
+        let child = avoided_per_admission(cell(1, healthy, 0));
+        assert!(old_frail > 8.0 && child < 1.5, "{old_frail} vs {child}");
+    }
+
+    /// Bed days grow with admissions: without it, the rates' trend made each admission's
+    /// expected stay shrink year by year once the draw took the stay from the means.
+    #[test]
+    fn bed_days_follow_the_trend_of_admissions() {
+        let (d, m) = model();
+        let f = m.default_trends().factors(10);
+        let (adm, bed) = (
+            Setting::EmergencyAdmissions.index(),
+            Setting::EmergencyBedDays.index(),
+        );
+        assert!(d.trends[adm] > 0.0 && d.trends[bed] == 0.0);
+        assert!(f[adm] > 1.1 && f[bed] == f[adm], "{f:?}");
+    }
+
+    /// England's admission-weighted mean stay is the 4.5 days the model used for everyone
+    /// before (datasets/README.md, length_of_stay.csv), so national bed days are kept.
+    #[test]
+    fn englands_mean_stay_is_kept() {
+        let (_, m) = model();
+        assert!((m.los_mean() - 4.5).abs() < 0.01, "{}", m.los_mean());
+    }
 }

@@ -240,12 +240,13 @@ fn a_run_writes_csv_only_for_the_tables_a_person_opens() {
 
 #[test]
 fn implausible_variation_between_areas() {
-    // Line 17 of parameters.csv is variation_yearly_sd.
+    // Line 16 of parameters.csv is variation_yearly_sd (17 before `emergency_los_mean` left
+    // the file for length_of_stay.csv, issue 24).
     expect_rejected(
-        |d| set_cell(&d.join("parameters.csv"), 17, "value", "0.9"),
+        |d| set_cell(&d.join("parameters.csv"), 16, "value", "0.9"),
         &[
             "parameters.csv",
-            "line 17",
+            "line 16",
             "value",
             "0.9",
             "variation_yearly_sd",
@@ -253,8 +254,8 @@ fn implausible_variation_between_areas() {
         ],
     );
     expect_rejected(
-        |d| set_cell(&d.join("parameters.csv"), 14, "value", "-0.1"),
-        &["parameters.csv", "line 14", "variation_hospital_shared_sd"],
+        |d| set_cell(&d.join("parameters.csv"), 13, "value", "-0.1"),
+        &["parameters.csv", "line 13", "variation_hospital_shared_sd"],
     );
 }
 
@@ -275,6 +276,38 @@ fn implausible_market_forces_factor() {
             "line 2",
             "market_forces_factor",
             "1.9",
+        ],
+    );
+}
+
+/// Issue 24, item 8: a length of stay beyond the plausible range is refused with the file,
+/// line, column and range; so is a segment missing from the segment multipliers.
+#[test]
+fn implausible_length_of_stay() {
+    expect_rejected(
+        |d| set_cell(&d.join("length_of_stay.csv"), 18, "mean_days", "450"),
+        &[
+            "length_of_stay.csv",
+            "line 18",
+            "`mean_days`",
+            "450",
+            "from 0 to 60",
+        ],
+    );
+    expect_rejected(
+        |d| {
+            set_cell(
+                &d.join("length_of_stay_segments.csv"),
+                7,
+                "segment",
+                "frail",
+            )
+        },
+        &[
+            "length_of_stay_segments.csv",
+            "line 7",
+            "`segment`",
+            "frail",
         ],
     );
 }

@@ -144,13 +144,11 @@ fn hospital_cost_of_a_death_matches_the_published_figure() {
             }
         }
         let mut means = a.expected(&half);
-        let ones = vec![1.0; a.n_groups()];
         a.add_end_of_life(
             &only,
             None,
             &[1.0; capsim::core::care::N_SETTINGS],
             &mut means,
-            &ones,
         );
         let ng = a.n_groups();
         let cost: f64 = Setting::ALL

@@ -848,3 +848,128 @@ fn the_envelope_grows_at_the_sourced_default_and_funders_are_checked() {
         "{err}"
     );
 }
+
+/// Issue 24, item 5(b): an effect may act on any setting. `effects.care_home_weeks = -0.5`
+/// for frail people aged 65+, 40% enrolled at random, lowers the expected care-home weeks
+/// of the target by 0.4 x 0.5 of the target's own (worked by hand from the model's rates
+/// and the people's exposure), and leaves everyone else's and every other setting alone.
+#[test]
+fn an_effect_on_care_home_weeks_lowers_the_targets_weeks_by_the_enrolled_share() {
+    use capsim::config::scenario::{Scenario, Variation};
+    use capsim::core::care::Setting;
+    use capsim::core::dims::{n_exposure_cells, Cell};
+    use capsim::engine::exposure::add_exposure;
+    use capsim::engine::levers::{scenario_means, EffectScratch, Levers};
+
+    let tmp = tempfile::tempdir().unwrap();
+    let file = write(
+        tmp.path(),
+        "homes.toml",
+        r#"name = "homes"
+years = 1
+seed = 5
+runs = 1
+[population]
+neighbourhoods = ["Harbourside PCN"]
+[[intervention]]
+name = "Homes"
+target = { segments = ["frailty"], age_min = 65 }
+coverage = { start = 0.4, target = 0.4 }
+effects.care_home_weeks = -0.5
+"#,
+    );
+    let (d, m, g) = crate::util::bundled();
+    let s = Scenario::load(&file).unwrap();
+    let levers = Levers::draw(&s, &s.resolve(&d, &g).unwrap(), &m, 0);
+    let ns = d.segments.len();
+    let p = crate::util::people_of(&m, &g, 1, 5);
+    let mut exposure = vec![0.0; n_exposure_cells(ns)];
+    let mut presence = exposure.clone();
+    for i in 0..p.len() {
+        add_exposure(&p, i, 1.0, &mut exposure, &mut presence);
+    }
+    let nb = &g.neighbourhoods[0];
+    let off = Variation {
+        between_areas: false,
+        place_costs: false,
+    };
+    let area = m
+        .variation
+        .factors(off, (5, 0), (nb.id, &g.places[nb.place].name), 1);
+    let ng = m.activity.n_groups();
+    let means = |l: &Levers| {
+        let mut out = vec![0.0; Setting::COUNT * ng];
+        let mut scratch = EffectScratch::default();
+        scenario_means(
+            &m.activity,
+            l,
+            &area,
+            0,
+            1,
+            &exposure,
+            &presence,
+            &mut scratch,
+            &mut out,
+        );
+        out
+    };
+    let (without, with) = (means(&Levers::none()), means(&levers));
+    // By hand: the target's expected care-home weeks.
+    let homes = Setting::CareHomeWeeks;
+    let frail = d.segment_index("frailty").unwrap();
+    let target: f64 = Cell::all(ns)
+        .filter(|c| c.segment == frail && c.band >= 13)
+        .map(|c| m.activity.rate(homes, c.exposure()) * exposure[c.exposure()])
+        .sum();
+    let total = |v: &[f64], s: Setting| v[s.index() * ng..(s.index() + 1) * ng].iter().sum::<f64>();
+    let fall = total(&without, homes) - total(&with, homes);
+    eprintln!("care-home weeks of the target {target:.1}, fall {fall:.2}");
+    assert!(target > 100.0, "{target}");
+    assert!(
+        (fall / (0.4 * 0.5 * target) - 1.0).abs() < 1e-9,
+        "{fall} vs {target}"
+    );
+    for s in Setting::ALL.into_iter().filter(|s| *s != homes) {
+        assert!(
+            (total(&without, s) - total(&with, s)).abs() < 1e-9,
+            "{}",
+            s.id()
+        );
+    }
+}
+
+/// A setting name an `effects` table does not know is refused (exit 2) with the file, the
+/// line and every allowed name.
+#[test]
+fn an_unknown_effect_lists_the_allowed_settings() {
+    let tmp = tempfile::tempdir().unwrap();
+    write(
+        tmp.path(),
+        "bad.toml",
+        "name = \"bad\"\nyears = 1\n[[intervention]]\nname = \"A\"\ncoverage = { start = 0.1, target = 0.5 }\neffects.care_homes = -0.5\n",
+    );
+    for args in [
+        vec!["validate", "bad.toml"],
+        vec!["run", "bad.toml", "--out", "results"],
+    ] {
+        let out = capsim(tmp.path(), &args);
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(2), "{err}");
+        assert_eq!(err.trim().lines().count(), 1, "one line: {err}");
+        assert!(!err.contains("panicked"), "{err}");
+        for part in [
+            "bad.toml",
+            "line 6",
+            "care_homes",
+            "gp_appointments",
+            "community_nursing",
+            "care_home_weeks",
+            "emergency_bed_days",
+            "deterioration",
+            "mortality",
+        ] {
+            assert!(err.contains(part), "`{part}` missing from: {err}");
+        }
+        assert!(!tmp.path().join("results").exists(), "wrote nothing");
+    }
+}

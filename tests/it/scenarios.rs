@@ -5,6 +5,7 @@ use std::path::Path;
 
 use capsim::config::batch::Batch;
 use capsim::config::scenario::{Overrides, Runs, Scenario, Years};
+use capsim::core::care::Setting;
 use capsim::core::error::CapsimError;
 use capsim::data::datasets::Datasets;
 use proptest::prelude::*;
@@ -139,7 +140,7 @@ cost_scale = [1.5]
     assert_eq!(s.name, "wards--cov0.6-eff2-cost1.5");
     let i = &s.interventions[0];
     assert_eq!(i.coverage.target.0, 0.6);
-    assert!((i.effects.emergency_admissions.as_ref().unwrap().0.mean() + 0.2).abs() < 1e-12);
+    assert!((i.effects.on(Setting::EmergencyAdmissions).unwrap().0.mean() + 0.2).abs() < 1e-12);
     assert!((i.cost_per_enrolled.0.mean() - 1500.0).abs() < 1e-9);
 }
 

@@ -237,8 +237,10 @@ fn activity_counts_and_costs_match_rates_and_unit_costs() {
     for i in 0..p.len() {
         add_exposure(&p, i, 1.0, &mut exposure, &mut presence);
     }
-    // Expected counts straight from the dataset tables.
+    // Expected counts straight from the dataset tables; (admissions, bed days) by
+    // (segment, quintile) group, the unit bed days are drawn by.
     let mut expected = [0.0; Setting::ALL.len()];
+    let mut groups = vec![(0.0, 0.0); ns * N_IMD];
     for s in Setting::ALL {
         if s.derived_from().is_some() {
             continue;
@@ -265,15 +267,19 @@ fn activity_counts_and_costs_match_rates_and_unit_costs() {
                 (lo..=hi).map(|a| d.qx[[x, a as usize]]).sum::<f64>() / (hi - lo + 1) as f64;
             let rate = d.activity_rates[[si, b, x]];
             let ordinary = (rate - q_band * d.end_of_life[[si, b]]).max(0.1 * rate);
-            expected[si] += p.risk[i] as f64 * ordinary * d.activity_segment[[si, g]] / seg_mean
+            let a = p.risk[i] as f64 * ordinary * d.activity_segment[[si, g]] / seg_mean
                 * d.activity_deprivation[[si, q]]
                 / dep_mean;
+            expected[si] += a;
+            if s == Setting::EmergencyAdmissions {
+                // Bed days: each admission at its band's and segment's length of stay.
+                groups[g * N_IMD + q].0 += a;
+                groups[g * N_IMD + q].1 += a * los_by_hand(&d, b, g);
+            }
         }
     }
-    let los = d.parameters.emergency_los_mean;
     let k = d.parameters.emergency_los_shape;
-    let adm = Setting::EmergencyAdmissions.index();
-    expected[Setting::EmergencyBedDays.index()] = expected[adm] * los;
+    expected[Setting::EmergencyBedDays.index()] = groups.iter().map(|(_, days)| days).sum();
 
     let year = 3;
     let drawn = m.activity.draw(&exposure, year, &key(Purpose::Activity));
@@ -281,8 +287,9 @@ fn activity_counts_and_costs_match_rates_and_unit_costs() {
         let si = s.index();
         let count = drawn.count_of(s);
         let variance = if s == Setting::EmergencyBedDays {
-            // Compound: E[A] Var(L) + Var(A) E[L]^2, with L negative binomial.
-            expected[adm] * (los + los * los / k + los * los)
+            // Compound per group: E[A] Var(L) + Var(A) E[L]^2, with L negative binomial
+            // of the group's mean stay.
+            compound_variance(&groups, k)
         } else {
             expected[si]
         };
@@ -295,6 +302,84 @@ fn activity_counts_and_costs_match_rates_and_unit_costs() {
         let cost = drawn.pence_of(s);
         assert_eq!(cost, count as i64 * unit, "{}", s.id());
     }
+}
+
+/// Mean length of stay of an emergency admission in band `b` and segment `g`, by hand from
+/// the datasets: the band's mean times the segment's relative stay over its mean among
+/// the band's admissions (prevalence x the segment's admission multiplier).
+fn los_by_hand(d: &capsim::data::datasets::Datasets, b: usize, g: usize) -> f64 {
+    let adm = Setting::EmergencyAdmissions.index();
+    let ns = d.segments.len();
+    let w = |h: usize| d.prevalence[[b, h]] * d.activity_segment[[adm, h]];
+    let mean = (0..ns).map(|h| w(h) * d.los_segment[h]).sum::<f64>() / (0..ns).map(w).sum::<f64>();
+    d.los_band[b] * d.los_segment[g] / mean
+}
+
+/// Variance of bed days drawn per group from (expected admissions, expected bed days):
+/// Poisson admissions A of mean a, each stay negative binomial of mean L = days / a and
+/// shape k, so Var = E[A] Var(L) + Var(A) E[L]^2 = a (L + L^2 / k + L^2), summed.
+fn compound_variance(groups: &[(f64, f64)], k: f64) -> f64 {
+    groups
+        .iter()
+        .filter(|(a, _)| *a > 0.0)
+        .map(|(a, days)| {
+            let l = days / a;
+            a * (l + l * l / k + l * l)
+        })
+        .sum()
+}
+
+/// Issue 24, item 8 ("One length of stay for everyone"): bed days follow each admission's
+/// age band and segment. For the people of one band at a time, the simulated bed days
+/// (mean of 300 independent draws) match Σ admissions(cell) x LOS(band, segment) computed
+/// by hand from the datasets, within 5 standard deviations; and the stays differ by age as
+/// the dataset says (an admission at 85-89 is several times as long as one at 5-9).
+#[test]
+fn bed_days_by_age_band_match_admissions_times_length_of_stay() {
+    let (d, m, p) = pool();
+    let ns = d.segments.len();
+    let adm = Setting::EmergencyAdmissions;
+    let k = d.parameters.emergency_los_shape;
+    let mut stays = Vec::new();
+    for band in [1usize, 8, 17] {
+        let mut exposure = vec![0.0; n_exposure_cells(ns)];
+        let mut presence = exposure.clone();
+        for i in (0..p.len()).filter(|i| band_of(p.age[*i]) == band) {
+            add_exposure(&p, i, 1.0, &mut exposure, &mut presence);
+        }
+        // By hand: admissions of each cell (the model's rate, checked against the dataset
+        // by `activity_counts_and_costs_match_rates_and_unit_costs`) x the cell's stay.
+        let mut groups = vec![(0.0, 0.0); ns * N_IMD];
+        for c in capsim::core::dims::Cell::all(ns) {
+            let e = c.exposure();
+            let a = m.activity.rate(adm, e) * exposure[e];
+            groups[c.segment * N_IMD + c.imd].0 += a;
+            groups[c.segment * N_IMD + c.imd].1 += a * los_by_hand(&d, c.band, c.segment);
+        }
+        let admissions: f64 = groups.iter().map(|g| g.0).sum();
+        let days: f64 = groups.iter().map(|g| g.1).sum();
+        let runs = 300u64;
+        let mut drawn = 0.0;
+        for run in 0..runs {
+            let key = StreamKey {
+                run,
+                ..key(Purpose::Activity)
+            };
+            drawn += m
+                .activity
+                .draw(&exposure, 1, &key)
+                .count_of(Setting::EmergencyBedDays) as f64;
+        }
+        let mean = drawn / runs as f64;
+        let variance = compound_variance(&groups, k) / runs as f64;
+        eprintln!(
+            "band {band}: admissions {admissions:.0}, expected bed days {days:.0}, simulated {mean:.0}, stay {:.2}",
+            days / admissions
+        );
+        assert_close(&format!("bed days, band {band}"), mean, days, variance, Z);
+        stays.push(days / admissions);
+    }
+    assert!(stays[0] < 1.6 && stays[2] > 5.0 * stays[0], "{stays:?}");
 }
 
 #[test]
@@ -346,10 +431,9 @@ fn activity_of_a_neighbourhood_averages_its_expectation_times_its_multiplier() {
     let runs = 400u64;
     let year = 2;
     let mut sums = [0.0; Setting::COUNT];
-    let (mut scratch, mut means, mut los) = (
+    let (mut scratch, mut means) = (
         EffectScratch::default(),
         vec![0.0; Setting::COUNT * m.activity.n_groups()],
-        vec![1.0; m.activity.n_groups()],
     );
     for run in 0..runs {
         let area = m.variation.factors(on, (99, run), (nb.id, place), year);
@@ -363,7 +447,6 @@ fn activity_of_a_neighbourhood_averages_its_expectation_times_its_multiplier() {
             &presence,
             &mut scratch,
             &mut means,
-            &mut los,
         );
         let key = StreamKey {
             seed: 99,
@@ -372,23 +455,30 @@ fn activity_of_a_neighbourhood_averages_its_expectation_times_its_multiplier() {
             year: year as u64,
             purpose: Purpose::Activity,
         };
-        let drawn = m.activity.draw_from(&means, &los, &area.cost, year, &key);
+        let drawn = m.activity.draw_from(&means, &area.cost, year, &key);
         for s in Setting::ALL {
             let si = s.index();
             sums[si] += drawn.count_of(s) as f64;
         }
     }
-    let los_mean = d.parameters.emergency_los_mean;
     let shape = d.parameters.emergency_los_shape;
     let adm = Setting::EmergencyAdmissions.index();
+    let bed = Setting::EmergencyBedDays.index();
     let mut rejects_national = 0;
     for s in Setting::ALL {
         let si = s.index();
         let mu: f64 = national[si * ng..(si + 1) * ng].iter().sum::<f64>() * persistent[si];
         // Per run: Poisson (or compound, for bed days) given the wobble, plus the wobble.
         let poisson = if s == Setting::EmergencyBedDays {
-            let a: f64 = national[adm * ng..(adm + 1) * ng].iter().sum::<f64>() * persistent[adm];
-            a * (los_mean + los_mean * los_mean / shape + los_mean * los_mean)
+            let groups: Vec<(f64, f64)> = (0..ng)
+                .map(|j| {
+                    (
+                        national[adm * ng + j] * persistent[adm],
+                        national[bed * ng + j] * persistent[adm],
+                    )
+                })
+                .collect();
+            compound_variance(&groups, shape)
         } else {
             mu
         };
