@@ -168,7 +168,7 @@ pub fn headlines(rows: &[SummaryRow]) -> Vec<Headline> {
                     }
                     let f = |x: f64| {
                         if *money {
-                            format!("£{:.1}m", x / 1e6)
+                            signed(x)
                         } else {
                             format!("{x:.digits$}")
                         }
@@ -291,7 +291,7 @@ pub fn findings(rows: &[SummaryRow], context: &Context) -> Vec<String> {
             continue;
         };
         let saves = (broken.mean * runs as f64).round() as u32;
-        let money = |x: f64| format!("£{:.1}m", x / 1e6);
+        let money = signed;
         let mut s = format!(
             "{sc}: by year {last}, on the discounted basis, it costs more than it saves in {} of {runs} runs; discounted cumulative net cost {} (90% interval {} to {})",
             runs - saves.min(runs),
