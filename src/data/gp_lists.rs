@@ -483,18 +483,27 @@ fn unique_names(nbs: &mut [ImportedNeighbourhood]) {
     }
 }
 
+/// The first layout whose columns a header has, or else the nearest: the one lacking the
+/// fewest columns (the first of those).
+fn recognise(header: &[String]) -> std::result::Result<&'static Layout, &'static Layout> {
+    if let Some(l) = LAYOUTS.iter().find(|l| l.missing(header).is_empty()) {
+        return Ok(l);
+    }
+    Err(LAYOUTS
+        .iter()
+        .min_by_key(|l| l.missing(header).len())
+        .expect("layouts"))
+}
+
 /// The layout of a file, by its columns: the first of [`LAYOUTS`] whose columns it has.
 /// A file with none is one error naming the columns found, the layout it is nearest (the
 /// one with most of its columns) and what that one lacks, and every layout read.
 fn layout_of(t: &Table) -> Result<&'static Layout> {
     let header = t.columns();
-    if let Some(l) = LAYOUTS.iter().find(|l| l.missing(&header).is_empty()) {
-        return Ok(l);
-    }
-    let nearest = LAYOUTS
-        .iter()
-        .min_by_key(|l| l.missing(&header).len())
-        .expect("layouts");
+    let nearest = match recognise(&header) {
+        Ok(layout) => return Ok(layout),
+        Err(nearest) => nearest,
+    };
     Err(CapsimError::InvalidValue {
         file: t.file.clone(),
         line: 1,
@@ -700,7 +709,85 @@ fn read_deprivation(t: &Table) -> Result<HashMap<String, usize>> {
 
 #[cfg(test)]
 mod tests {
-    use super::is_unallocated;
+    use super::{is_unallocated, recognise, Columns, LAYOUTS};
+
+    fn header(columns: &[&str]) -> Vec<String> {
+        columns.iter().map(|c| c.to_string()).collect()
+    }
+
+    /// Each layout is taken for a file of its columns, among others and in any order.
+    #[test]
+    fn each_layout_is_recognised_by_its_own_columns() {
+        for layout in &LAYOUTS {
+            let mut columns = layout.columns.names();
+            columns.reverse();
+            columns.insert(1, "PUBLICATION");
+            columns.push("POSTCODE");
+            let got = recognise(&header(&columns)).expect(layout.name);
+            assert_eq!(got.name, layout.name);
+        }
+    }
+
+    /// A layout whose columns all belong to an earlier one would never be taken.
+    #[test]
+    fn no_layout_is_hidden_by_an_earlier_one() {
+        for (i, early) in LAYOUTS.iter().enumerate() {
+            for late in &LAYOUTS[i + 1..] {
+                let late_header = header(&late.columns.names());
+                assert!(
+                    !early.missing(&late_header).is_empty(),
+                    "{} hides {}",
+                    early.name,
+                    late.name
+                );
+            }
+        }
+        let names: std::collections::BTreeSet<_> = LAYOUTS.iter().map(|l| l.name).collect();
+        assert_eq!(names.len(), LAYOUTS.len());
+    }
+
+    /// Both kinds of file have a layout, and the mapping layouts name their place by a
+    /// CCG or a sub-ICB location.
+    #[test]
+    fn layouts_cover_both_kinds_of_file() {
+        let ages = LAYOUTS
+            .iter()
+            .filter(|l| matches!(l.columns, Columns::Ages(_)))
+            .count();
+        assert!(ages >= 2 && ages < LAYOUTS.len());
+        let places: Vec<&str> = LAYOUTS
+            .iter()
+            .filter_map(|l| match l.columns {
+                Columns::Map(c) => Some(c.place_code),
+                Columns::Ages(_) => None,
+            })
+            .collect();
+        assert_eq!(places, ["SUB_ICB_LOCATION_CODE", "CCG_CODE"]);
+    }
+
+    /// A header of no layout gives the one it is nearest.
+    #[test]
+    fn an_unknown_header_gives_the_nearest_layout() {
+        let quinary = header(&[
+            "ORG_TYPE",
+            "ORG_CODE",
+            "SEX",
+            "AGE_GROUP_5",
+            "NUMBER_OF_PATIENTS",
+        ]);
+        let nearest = recognise(&quinary).unwrap_err();
+        assert_eq!(nearest.missing(&quinary), ["AGE"]);
+        assert!(nearest.name.contains("ORG_CODE"), "{}", nearest.name);
+        let before_pcns = header(&[
+            "PRACTICE_CODE",
+            "CCG_CODE",
+            "CCG_NAME",
+            "STP_CODE",
+            "STP_NAME",
+        ]);
+        let nearest = recognise(&before_pcns).unwrap_err();
+        assert_eq!(nearest.missing(&before_pcns), ["PCN_CODE", "PCN_NAME"]);
+    }
 
     #[test]
     fn pcn_codes_are_u_and_five_digits_and_the_rest_is_unallocated() {
