@@ -7,8 +7,13 @@
 //! - the single-year-of-age practice files (`gp-reg-pat-prac-sing-age-male.csv`, `-female`):
 //!   one row per practice, sex and age (`0` to `94`, `95+`, and the total `ALL`);
 //! - the practice mapping file (`gp-reg-pat-prac-map.csv`): practice to PCN, sub-ICB
-//!   location and ICB, columns found by name whatever their order;
+//!   location (CCG before July 2022) and ICB (STP before July 2022);
 //! - optionally, a practice deprivation file: a practice code and an IMD score or quintile.
+//!
+//! The first two have been published in several layouts over the years, each a row of
+//! [`LAYOUTS`] naming the column of each role; a file's columns are found by name whatever
+//! their order, and a file matching no layout is an error listing what it has and what
+//! each layout needs.
 //!
 //! Every bad cell is an error naming the file, line and column: what is read here becomes
 //! the population capsim simulates, so a silently dropped row would be a wrong budget.
@@ -21,18 +26,149 @@ use crate::core::error::{CapsimError, Result};
 use crate::data::datasets::Table;
 use crate::data::geography::{list_age_labels, LIST_AGES};
 
-/// Columns of the single-year-of-age practice files that are read.
-const AGE_COLUMNS: [&str; 4] = ["ORG_CODE", "SEX", "AGE", "NUMBER_OF_PATIENTS"];
-/// Columns of the mapping file that are read; the others are ignored.
-const MAP_COLUMNS: [&str; 7] = [
-    "PRACTICE_CODE",
-    "PCN_CODE",
-    "PCN_NAME",
-    "SUB_ICB_LOCATION_CODE",
-    "SUB_ICB_LOCATION_NAME",
-    "ICB_CODE",
-    "ICB_NAME",
+/// The columns a single-year-of-age practice file is read by, whatever it calls them.
+#[derive(Debug, Clone, Copy)]
+pub struct AgeColumns {
+    /// The practice's ODS code.
+    pub practice: &'static str,
+    /// `MALE` or `FEMALE`.
+    pub sex: &'static str,
+    /// `0` to `94`, `95+` or `ALL`.
+    pub age: &'static str,
+    pub patients: &'static str,
+}
+
+/// The columns a practice mapping file is read by: practice to neighbourhood (PCN), place
+/// (sub-ICB location, or CCG before July 2022) and system (ICB, or STP before July 2022).
+#[derive(Debug, Clone, Copy)]
+pub struct MapColumns {
+    pub practice: &'static str,
+    pub pcn_code: &'static str,
+    pub pcn_name: &'static str,
+    pub place_code: &'static str,
+    pub place_name: &'static str,
+    pub system_code: &'static str,
+    pub system_name: &'static str,
+}
+
+/// What a file holds, and the names of the columns read from it.
+#[derive(Debug, Clone, Copy)]
+pub enum Columns {
+    Ages(AgeColumns),
+    Map(MapColumns),
+}
+
+impl Columns {
+    /// The columns read, in the order messages list them.
+    pub fn names(&self) -> Vec<&'static str> {
+        match self {
+            Columns::Ages(c) => vec![c.practice, c.sex, c.age, c.patients],
+            Columns::Map(c) => vec![
+                c.practice,
+                c.pcn_code,
+                c.pcn_name,
+                c.place_code,
+                c.place_name,
+                c.system_code,
+                c.system_name,
+            ],
+        }
+    }
+}
+
+/// A layout NHS Digital has published a file in: recognised when a file has all of its
+/// columns (others are ignored, whatever their order).
+#[derive(Debug, Clone, Copy)]
+pub struct Layout {
+    pub name: &'static str,
+    /// The editions that use it.
+    pub published: &'static str,
+    pub columns: Columns,
+}
+
+impl Layout {
+    /// The layout's columns absent from a header.
+    fn missing(&self, header: &[String]) -> Vec<&'static str> {
+        self.columns
+            .names()
+            .into_iter()
+            .filter(|c| !header.iter().any(|h| h == c))
+            .collect()
+    }
+
+    fn describe(&self) -> String {
+        format!(
+            "{} ({}): {}",
+            self.name,
+            self.published,
+            self.columns.names().join(", ")
+        )
+    }
+}
+
+/// Every layout read, tried in this order; a file takes the first whose columns it has.
+/// The single-year-of-age files have named the practice `ORG_CODE` (with `ORG_TYPE`, or
+/// with the CCG's or sub-ICB location's codes beside it) and, from 2025-26, `CODE`; the
+/// mapping file named CCGs and STPs until June 2022, then sub-ICB locations and ICBs.
+pub const LAYOUTS: [Layout; 4] = [
+    Layout {
+        name: "single-year-of-age practice file, practice ORG_CODE",
+        published: "2017 to 2024-25",
+        columns: Columns::Ages(AgeColumns {
+            practice: "ORG_CODE",
+            sex: "SEX",
+            age: "AGE",
+            patients: "NUMBER_OF_PATIENTS",
+        }),
+    },
+    Layout {
+        name: "single-year-of-age practice file, practice CODE",
+        published: "2025-26 on",
+        columns: Columns::Ages(AgeColumns {
+            practice: "CODE",
+            sex: "SEX",
+            age: "AGE",
+            patients: "NUMBER_OF_PATIENTS",
+        }),
+    },
+    Layout {
+        name: "practice mapping file of sub-ICB locations and ICBs",
+        published: "July 2022 on",
+        columns: Columns::Map(MapColumns {
+            practice: "PRACTICE_CODE",
+            pcn_code: "PCN_CODE",
+            pcn_name: "PCN_NAME",
+            place_code: "SUB_ICB_LOCATION_CODE",
+            place_name: "SUB_ICB_LOCATION_NAME",
+            system_code: "ICB_CODE",
+            system_name: "ICB_NAME",
+        }),
+    },
+    Layout {
+        name: "practice mapping file of CCGs and STPs",
+        published: "with PCNs, 2019 to June 2022",
+        columns: Columns::Map(MapColumns {
+            practice: "PRACTICE_CODE",
+            pcn_code: "PCN_CODE",
+            pcn_name: "PCN_NAME",
+            place_code: "CCG_CODE",
+            place_name: "CCG_NAME",
+            system_code: "STP_CODE",
+            system_name: "STP_NAME",
+        }),
+    },
 ];
+
+/// The layouts of one kind, described for messages.
+fn expected(ages: bool) -> String {
+    LAYOUTS
+        .iter()
+        .filter(|l| matches!(l.columns, Columns::Ages(_)) == ages)
+        .map(Layout::describe)
+        .collect::<Vec<_>>()
+        .join("; ")
+}
+
 /// Names accepted for the practice code of a deprivation file.
 const DEPRIVATION_CODE: [&str; 4] = ["PRACTICE_CODE", "ORG_CODE", "practice_code", "practice"];
 /// Names accepted for a deprivation quintile (1 = most deprived) ...
@@ -46,11 +182,13 @@ const DEPRIVATION_SCORE: [&str; 2] = ["IMD_SCORE", "imd_score"];
 /// the people (`datasets/README.md`).
 pub const ENGLAND_IMD_SHARES: [f64; N_IMD] = [0.2; N_IMD];
 
-/// Where a practice was first seen: its file and the line of its first row.
+/// Where a row was seen: its file and line, and the column that messages about it name
+/// (as the file's layout names it).
 #[derive(Debug, Clone)]
 struct Seen {
     file: String,
     line: usize,
+    column: &'static str,
 }
 
 /// One practice's registered patients, `[age][sex]` (ages as [`LIST_AGES`]).
@@ -133,28 +271,38 @@ pub struct GpListSources {
 pub fn read_gp_lists(src: &GpListSources) -> Result<Imported> {
     let mut practices: BTreeMap<String, PracticeCounts> = BTreeMap::new();
     let mut map: HashMap<String, MapRow> = HashMap::new();
-    let (mut age_files, mut map_files) = (0, 0);
+    let mut age_files = 0;
+    // The mapping files' columns for the practice and the system, for messages.
+    let (mut practice_columns, mut system_columns): (Vec<&str>, Vec<&str>) = (vec![], vec![]);
     for path in &src.files {
         let t = Table::read(path)?;
-        match kind(&t)? {
-            Kind::Ages => {
-                read_ages(&t, &mut practices)?;
+        match layout_of(&t)?.columns {
+            Columns::Ages(c) => {
+                read_ages(&t, &c, &mut practices)?;
                 age_files += 1;
             }
-            Kind::Map => {
-                read_map(&t, &mut map)?;
-                map_files += 1;
+            Columns::Map(c) => {
+                read_map(&t, &c, &mut map)?;
+                for (seen, column) in [
+                    (&mut practice_columns, c.practice),
+                    (&mut system_columns, c.system_code),
+                ] {
+                    if !seen.contains(&column) {
+                        seen.push(column);
+                    }
+                }
             }
         }
     }
-    if age_files == 0 || map_files == 0 {
+    if age_files == 0 || system_columns.is_empty() {
         return Err(CapsimError::InvalidSetting {
             setting: "import gp-lists FILE...".into(),
             problem: format!(
-                "needs the mapping file (columns {}) and at least one single-year-of-age \
-                 file (columns {}); got {map_files} and {age_files}",
-                MAP_COLUMNS.join(", "),
-                AGE_COLUMNS.join(", ")
+                "needs the mapping file (one of: {}) and at least one single-year-of-age \
+                 file (one of: {}); got {} and {age_files}",
+                expected(false),
+                expected(true),
+                src.files.len() - age_files
             ),
         });
     }
@@ -164,9 +312,12 @@ pub fn read_gp_lists(src: &GpListSources) -> Result<Imported> {
             return Err(CapsimError::InvalidValue {
                 file: p.first.file.clone(),
                 line: p.first.line,
-                column: "ORG_CODE".into(),
+                column: p.first.column.into(),
                 value: code.clone(),
-                allowed: "a practice listed in the mapping file (PRACTICE_CODE)".into(),
+                allowed: format!(
+                    "a practice listed in the mapping file ({})",
+                    practice_columns.join(" or ")
+                ),
             });
         }
     }
@@ -175,7 +326,10 @@ pub fn read_gp_lists(src: &GpListSources) -> Result<Imported> {
         if !map.values().any(|m| m.icb_code.eq_ignore_ascii_case(icb)) {
             return Err(CapsimError::InvalidSetting {
                 setting: "--icb".into(),
-                problem: format!("`{icb}` is no ICB_CODE of the mapping file"),
+                problem: format!(
+                    "`{icb}` is no {} of the mapping file",
+                    system_columns.join(" or ")
+                ),
             });
         }
     }
@@ -329,45 +483,60 @@ fn unique_names(nbs: &mut [ImportedNeighbourhood]) {
     }
 }
 
-enum Kind {
-    Ages,
-    Map,
-}
-
-/// Which file this is, by its columns.
-fn kind(t: &Table) -> Result<Kind> {
-    let ages = ["NUMBER_OF_PATIENTS", "AGE"].iter().any(|c| t.has(c));
-    let map = ["PRACTICE_CODE", "PCN_CODE"].iter().any(|c| t.has(c));
-    match (ages, map) {
-        (true, false) => Ok(Kind::Ages),
-        (false, true) => Ok(Kind::Map),
-        _ => Err(CapsimError::InvalidValue {
-            file: t.file.clone(),
-            line: 1,
-            column: "(header)".into(),
-            value: t.columns().join(","),
-            allowed: format!(
-                "the header of a single-year-of-age practice file ({}) or of the practice \
-                 mapping file ({})",
-                AGE_COLUMNS.join(", "),
-                MAP_COLUMNS.join(", ")
-            ),
-        }),
+/// The first layout whose columns a header has, or else the nearest: the one lacking the
+/// fewest columns (the first of those).
+fn recognise(header: &[String]) -> std::result::Result<&'static Layout, &'static Layout> {
+    if let Some(l) = LAYOUTS.iter().find(|l| l.missing(header).is_empty()) {
+        return Ok(l);
     }
+    Err(LAYOUTS
+        .iter()
+        .min_by_key(|l| l.missing(header).len())
+        .expect("layouts"))
 }
 
-fn read_ages(t: &Table, practices: &mut BTreeMap<String, PracticeCounts>) -> Result<()> {
-    let code = t.text("ORG_CODE", &AGE_COLUMNS)?;
-    let sex = t.text("SEX", &AGE_COLUMNS)?;
-    let age = t.text("AGE", &AGE_COLUMNS)?;
-    let n = t.text("NUMBER_OF_PATIENTS", &AGE_COLUMNS)?;
+/// The layout of a file, by its columns: the first of [`LAYOUTS`] whose columns it has.
+/// A file with none is one error naming the columns found, the layout it is nearest (the
+/// one with most of its columns) and what that one lacks, and every layout read.
+fn layout_of(t: &Table) -> Result<&'static Layout> {
+    let header = t.columns();
+    let nearest = match recognise(&header) {
+        Ok(layout) => return Ok(layout),
+        Err(nearest) => nearest,
+    };
+    Err(CapsimError::InvalidValue {
+        file: t.file.clone(),
+        line: 1,
+        column: "(header)".into(),
+        value: header.join(","),
+        allowed: format!(
+            "the header of a layout NHS Digital has published; nearest is the {}, which \
+             lacks {}. Layouts read: {}; {}",
+            nearest.name,
+            nearest.missing(&header).join(", "),
+            expected(true),
+            expected(false)
+        ),
+    })
+}
+
+fn read_ages(
+    t: &Table,
+    c: &AgeColumns,
+    practices: &mut BTreeMap<String, PracticeCounts>,
+) -> Result<()> {
+    let names = Columns::Ages(*c).names();
+    let code = t.text(c.practice, &names)?;
+    let sex = t.text(c.sex, &names)?;
+    let age = t.text(c.age, &names)?;
+    let n = t.text(c.patients, &names)?;
     let labels = list_age_labels();
     for r in 0..t.height() {
         let s = match sex.values[r].to_ascii_uppercase().as_str() {
             "MALE" => 0,
             "FEMALE" => 1,
             _ => return Err(t.invalid(
-                "SEX",
+                c.sex,
                 r,
                 &sex.values[r],
                 "MALE or FEMALE (the -male and -female files; the -all file has no split by sex)",
@@ -375,13 +544,12 @@ fn read_ages(t: &Table, practices: &mut BTreeMap<String, PracticeCounts>) -> Res
         };
         let patients = match n.values[r].parse::<u64>() {
             Ok(x) => x,
-            Err(_) => {
-                return Err(t.invalid("NUMBER_OF_PATIENTS", r, &n.values[r], "a whole number >= 0"))
-            }
+            Err(_) => return Err(t.invalid(c.patients, r, &n.values[r], "a whole number >= 0")),
         };
         let here = Seen {
             file: t.file.clone(),
             line: r + 2,
+            column: c.practice,
         };
         let p = practices
             .entry(code.values[r].clone())
@@ -392,16 +560,23 @@ fn read_ages(t: &Table, practices: &mut BTreeMap<String, PracticeCounts>) -> Res
                 totals: Vec::new(),
             });
         if age.values[r].eq_ignore_ascii_case("ALL") {
-            p.totals.push((s, patients, here));
+            p.totals.push((
+                s,
+                patients,
+                Seen {
+                    column: c.patients,
+                    ..here
+                },
+            ));
             continue;
         }
         let Some(a) = labels.iter().position(|l| *l == age.values[r]) else {
-            return Err(t.invalid("AGE", r, &age.values[r], "0 to 94, 95+ or ALL"));
+            return Err(t.invalid(c.age, r, &age.values[r], "0 to 94, 95+ or ALL"));
         };
         let seen = p.seen[s].get_or_insert_with(|| vec![false; LIST_AGES]);
         if seen[a] {
             return Err(t.invalid(
-                "AGE",
+                c.age,
                 r,
                 &age.values[r],
                 "each age once per practice and sex (this one is repeated)",
@@ -422,7 +597,7 @@ fn check_totals(practices: &BTreeMap<String, PracticeCounts>) -> Result<()> {
                 return Err(CapsimError::InvalidValue {
                     file: at.file.clone(),
                     line: at.line,
-                    column: "NUMBER_OF_PATIENTS".into(),
+                    column: at.column.into(),
                     value: total.to_string(),
                     allowed: format!("the sum of the practice's ages 0 to 95+, {sum}"),
                 });
@@ -432,22 +607,25 @@ fn check_totals(practices: &BTreeMap<String, PracticeCounts>) -> Result<()> {
     Ok(())
 }
 
-fn read_map(t: &Table, map: &mut HashMap<String, MapRow>) -> Result<()> {
-    let practice = t.text("PRACTICE_CODE", &MAP_COLUMNS)?;
-    let pcn_code = t.text_or_empty("PCN_CODE", &MAP_COLUMNS)?;
-    let pcn_name = t.text_or_empty("PCN_NAME", &MAP_COLUMNS)?;
-    let place_code = t.text("SUB_ICB_LOCATION_CODE", &MAP_COLUMNS)?;
-    let place_name = t.text("SUB_ICB_LOCATION_NAME", &MAP_COLUMNS)?;
-    let icb_code = t.text("ICB_CODE", &MAP_COLUMNS)?;
-    let icb_name = t.text("ICB_NAME", &MAP_COLUMNS)?;
+/// A mapping file's rows: a CCG is read as a place exactly as a sub-ICB location is, and
+/// an STP as a system exactly as an ICB is.
+fn read_map(t: &Table, c: &MapColumns, map: &mut HashMap<String, MapRow>) -> Result<()> {
+    let names = Columns::Map(*c).names();
+    let practice = t.text(c.practice, &names)?;
+    let pcn_code = t.text_or_empty(c.pcn_code, &names)?;
+    let pcn_name = t.text_or_empty(c.pcn_name, &names)?;
+    let place_code = t.text(c.place_code, &names)?;
+    let place_name = t.text(c.place_name, &names)?;
+    let icb_code = t.text(c.system_code, &names)?;
+    let icb_name = t.text(c.system_name, &names)?;
     for r in 0..t.height() {
         let code = &practice.values[r];
         if map.contains_key(code) {
-            return Err(t.invalid("PRACTICE_CODE", r, code, "each practice once"));
+            return Err(t.invalid(c.practice, r, code, "each practice once"));
         }
         let pcn = pcn_code.values[r].clone();
         if !is_unallocated(&pcn, &pcn_name.values[r]) && pcn_name.values[r].is_empty() {
-            return Err(t.invalid("PCN_NAME", r, "", &format!("the name of PCN {pcn}")));
+            return Err(t.invalid(c.pcn_name, r, "", &format!("the name of PCN {pcn}")));
         }
         map.insert(
             code.clone(),
@@ -531,7 +709,85 @@ fn read_deprivation(t: &Table) -> Result<HashMap<String, usize>> {
 
 #[cfg(test)]
 mod tests {
-    use super::is_unallocated;
+    use super::{is_unallocated, recognise, Columns, LAYOUTS};
+
+    fn header(columns: &[&str]) -> Vec<String> {
+        columns.iter().map(|c| c.to_string()).collect()
+    }
+
+    /// Each layout is taken for a file of its columns, among others and in any order.
+    #[test]
+    fn each_layout_is_recognised_by_its_own_columns() {
+        for layout in &LAYOUTS {
+            let mut columns = layout.columns.names();
+            columns.reverse();
+            columns.insert(1, "PUBLICATION");
+            columns.push("POSTCODE");
+            let got = recognise(&header(&columns)).expect(layout.name);
+            assert_eq!(got.name, layout.name);
+        }
+    }
+
+    /// A layout whose columns all belong to an earlier one would never be taken.
+    #[test]
+    fn no_layout_is_hidden_by_an_earlier_one() {
+        for (i, early) in LAYOUTS.iter().enumerate() {
+            for late in &LAYOUTS[i + 1..] {
+                let late_header = header(&late.columns.names());
+                assert!(
+                    !early.missing(&late_header).is_empty(),
+                    "{} hides {}",
+                    early.name,
+                    late.name
+                );
+            }
+        }
+        let names: std::collections::BTreeSet<_> = LAYOUTS.iter().map(|l| l.name).collect();
+        assert_eq!(names.len(), LAYOUTS.len());
+    }
+
+    /// Both kinds of file have a layout, and the mapping layouts name their place by a
+    /// CCG or a sub-ICB location.
+    #[test]
+    fn layouts_cover_both_kinds_of_file() {
+        let ages = LAYOUTS
+            .iter()
+            .filter(|l| matches!(l.columns, Columns::Ages(_)))
+            .count();
+        assert!(ages >= 2 && ages < LAYOUTS.len());
+        let places: Vec<&str> = LAYOUTS
+            .iter()
+            .filter_map(|l| match l.columns {
+                Columns::Map(c) => Some(c.place_code),
+                Columns::Ages(_) => None,
+            })
+            .collect();
+        assert_eq!(places, ["SUB_ICB_LOCATION_CODE", "CCG_CODE"]);
+    }
+
+    /// A header of no layout gives the one it is nearest.
+    #[test]
+    fn an_unknown_header_gives_the_nearest_layout() {
+        let quinary = header(&[
+            "ORG_TYPE",
+            "ORG_CODE",
+            "SEX",
+            "AGE_GROUP_5",
+            "NUMBER_OF_PATIENTS",
+        ]);
+        let nearest = recognise(&quinary).unwrap_err();
+        assert_eq!(nearest.missing(&quinary), ["AGE"]);
+        assert!(nearest.name.contains("ORG_CODE"), "{}", nearest.name);
+        let before_pcns = header(&[
+            "PRACTICE_CODE",
+            "CCG_CODE",
+            "CCG_NAME",
+            "STP_CODE",
+            "STP_NAME",
+        ]);
+        let nearest = recognise(&before_pcns).unwrap_err();
+        assert_eq!(nearest.missing(&before_pcns), ["PCN_CODE", "PCN_NAME"]);
+    }
 
     #[test]
     fn pcn_codes_are_u_and_five_digits_and_the_rest_is_unallocated() {

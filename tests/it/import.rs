@@ -2,7 +2,8 @@
 //! (`tests/fixtures/gp-lists/`): two ICBs, three sub-ICB locations, eight practices, one
 //! of them with an unallocated PCN code and one with none, and a mapped practice with no
 //! patients listed. Bad input names the file, line and column and exits 2 with nothing
-//! written; the imported folder runs.
+//! written; the imported folder runs. Each layout NHS Digital has published (`layout_*`)
+//! imports to the same bytes as the fixtures' own.
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -258,13 +259,22 @@ fn a_missing_column_is_named_with_its_file() {
         |d| edit_line(&d.join(MAP), 1, ",ICB_NAME,", ",ICB_TITLE,"),
         &ALL_FILES,
         &[],
-        &[MAP, "line 1", "missing column `ICB_NAME`"],
+        &[
+            MAP,
+            "line 1",
+            "ICB_TITLE",
+            "nearest is the practice mapping file of sub-ICB locations and ICBs, which lacks ICB_NAME.",
+        ],
     );
     rejected(
         |d| edit_line(&d.join(FEMALE), 1, "NUMBER_OF_PATIENTS", "PATIENTS"),
         &ALL_FILES,
         &[],
-        &[FEMALE, "line 1", "missing column `NUMBER_OF_PATIENTS`"],
+        &[
+            FEMALE,
+            "line 1",
+            "practice ORG_CODE, which lacks NUMBER_OF_PATIENTS.",
+        ],
     );
 }
 
@@ -568,4 +578,272 @@ fn two_systems_add_up_to_england_and_a_places_file_prices_imported_places() {
         "{err}"
     );
     assert!(!tmp.path().join("bad").exists());
+}
+
+// Layouts. NHS Digital has published the files in several layouts; each test rewrites the
+// fixtures into one (its columns in the published order, with the columns capsim does not
+// read filled in) and checks the import writes the same geography, byte for byte, as from
+// the fixtures' own layout.
+
+/// The fields of a CSV line, quotes kept (the fixtures quote names holding commas).
+fn fields(line: &str) -> Vec<String> {
+    let mut out = vec![String::new()];
+    let mut quoted = false;
+    for ch in line.chars() {
+        match ch {
+            ',' if !quoted => out.push(String::new()),
+            _ => {
+                quoted ^= ch == '"';
+                out.last_mut().unwrap().push(ch);
+            }
+        }
+    }
+    out
+}
+
+/// Rewrites `file` with the columns `header`, each `(name, source)`: the source is a column
+/// of the file, or `=VALUE` for a column filled with VALUE.
+fn relayout(file: &Path, header: &[(&str, &str)]) {
+    let text = std::fs::read_to_string(file).unwrap();
+    let mut lines = text.lines();
+    let old = fields(lines.next().unwrap());
+    let at = |name: &str| {
+        old.iter()
+            .position(|c| c == name)
+            .unwrap_or_else(|| panic!("no column {name} in {}", file.display()))
+    };
+    let sources: Vec<Result<usize, &str>> = header
+        .iter()
+        .map(|(_, src)| src.strip_prefix('=').map_or_else(|| Ok(at(src)), Err))
+        .collect();
+    let mut out = header.iter().map(|(n, _)| *n).collect::<Vec<_>>().join(",") + "\n";
+    for line in lines {
+        let row = fields(line);
+        let cells: Vec<&str> = sources
+            .iter()
+            .map(|s| match s {
+                Ok(i) => row[*i].as_str(),
+                Err(v) => v,
+            })
+            .collect();
+        out += &(cells.join(",") + "\n");
+    }
+    std::fs::write(file, out).unwrap();
+}
+
+/// Imports the fixtures as given into `base`, then rewrites them with `rewrite` and imports
+/// them into `geo`; returns the folder for further checks after asserting every file of
+/// `geo` is the same bytes as in `base`.
+fn same_geography_after(rewrite: impl FnOnce(&Path)) -> tempfile::TempDir {
+    let tmp = tempfile::tempdir().unwrap();
+    let lists = fixtures(tmp.path());
+    let mut args = vec!["import", "gp-lists"];
+    args.extend_from_slice(&ALL_FILES);
+    args.extend_from_slice(&["--out", "base"]);
+    ok(&capsim(tmp.path(), &args));
+    rewrite(&lists);
+    ok(&import(tmp.path(), &ALL_FILES, &[]));
+    let mut names: Vec<_> = std::fs::read_dir(tmp.path().join("base"))
+        .unwrap()
+        .map(|e| e.unwrap().file_name())
+        .collect();
+    names.sort();
+    assert!(names.len() >= 3, "{names:?}");
+    for name in &names {
+        let base = std::fs::read(tmp.path().join("base").join(name)).unwrap();
+        let geo = std::fs::read(tmp.path().join("geo").join(name)).unwrap();
+        assert!(base == geo, "{name:?} differs");
+    }
+    tmp
+}
+
+/// The age files' columns in a published order: `practice` names the practice's column
+/// and `extra` the geography columns beside it.
+fn age_layout<'a>(before: &[(&'a str, &'a str)], practice: &'a str) -> Vec<(&'a str, &'a str)> {
+    let mut h = vec![
+        ("PUBLICATION", "PUBLICATION"),
+        ("EXTRACT_DATE", "EXTRACT_DATE"),
+    ];
+    h.extend_from_slice(before);
+    h.extend_from_slice(&[
+        (practice, "ORG_CODE"),
+        ("POSTCODE", "POSTCODE"),
+        ("SEX", "SEX"),
+        ("AGE", "AGE"),
+        ("NUMBER_OF_PATIENTS", "NUMBER_OF_PATIENTS"),
+    ]);
+    h
+}
+
+/// Single-year-of-age files naming the practice ORG_CODE: beside ORG_TYPE as on NHS
+/// Digital's metadata page (the fixtures), beside the CCG's codes (to June 2022), and
+/// beside the sub-ICB location's codes (July 2022 to 2024-25).
+#[test]
+fn layout_age_files_naming_the_practice_org_code() {
+    let ccg = age_layout(
+        &[("CCG_CODE", "=00A"), ("ONS_CCG_CODE", "=E38000000")],
+        "ORG_CODE",
+    );
+    let sub_icb = age_layout(
+        &[
+            ("SUB_ICB_LOCATION_CODE", "=00A"),
+            ("ONS_SUB_ICB_LOCATION_CODE", "=E38000000"),
+        ],
+        "ORG_CODE",
+    );
+    for header in [ccg, sub_icb] {
+        same_geography_after(|d| {
+            for f in [MALE, FEMALE] {
+                relayout(&d.join(f), &header);
+            }
+        });
+    }
+}
+
+/// The 2025-26 single-year-of-age files name the practice CODE, beside TYPE and the
+/// sub-ICB location's codes; a practice missing from the map is named by that column.
+#[test]
+fn layout_age_files_naming_the_practice_code_2025_26() {
+    let header = age_layout(
+        &[
+            ("TYPE", "=GP"),
+            ("SUB_ICB_LOCATION_CODE", "=00A"),
+            ("ONS_SUB_ICB_LOCATION_CODE", "=E38000000"),
+        ],
+        "CODE",
+    );
+    same_geography_after(|d| {
+        for f in [MALE, FEMALE] {
+            relayout(&d.join(f), &header);
+        }
+    });
+    // One file of each layout works too.
+    same_geography_after(|d| relayout(&d.join(MALE), &header));
+    rejected(
+        |d| {
+            relayout(&d.join(MALE), &header);
+            let f = d.join(MALE);
+            for line in 99..=195 {
+                edit_line(&f, line, "A81002", "Z99999");
+            }
+        },
+        &ALL_FILES,
+        &[],
+        &[MALE, "line 99", "column `CODE`", "value `Z99999`"],
+    );
+}
+
+/// Mapping files naming sub-ICB locations and ICBs (July 2022 on), in the column order of
+/// the July 2023 file (the fixtures have the order of May 2025).
+#[test]
+fn layout_mapping_files_naming_sub_icb_locations() {
+    let same = |c: &'static str| (c, c);
+    let header = [
+        same("PUBLICATION"),
+        same("EXTRACT_DATE"),
+        same("PRACTICE_CODE"),
+        same("PRACTICE_NAME"),
+        same("PRACTICE_POSTCODE"),
+        same("PCN_CODE"),
+        same("PCN_NAME"),
+        same("ONS_SUB_ICB_LOCATION_CODE"),
+        same("SUB_ICB_LOCATION_CODE"),
+        same("SUB_ICB_LOCATION_NAME"),
+        same("ONS_ICB_CODE"),
+        same("ICB_CODE"),
+        same("ICB_NAME"),
+        same("ONS_COMM_REGION_CODE"),
+        same("COMM_REGION_CODE"),
+        same("COMM_REGION_NAME"),
+        same("SUPPLIER_NAME"),
+    ];
+    same_geography_after(|d| relayout(&d.join(MAP), &header));
+}
+
+/// The mapping file's columns before July 2022: CCGs (read as places, as sub-ICB locations
+/// are) within STPs (read as systems, as ICBs are).
+fn ccg_map_layout() -> Vec<(&'static str, &'static str)> {
+    let same = |c: &'static str| (c, c);
+    vec![
+        same("PUBLICATION"),
+        same("EXTRACT_DATE"),
+        same("PRACTICE_CODE"),
+        same("PRACTICE_NAME"),
+        same("PRACTICE_POSTCODE"),
+        same("PCN_CODE"),
+        same("PCN_NAME"),
+        ("ONS_CCG_CODE", "ONS_SUB_ICB_LOCATION_CODE"),
+        ("CCG_CODE", "SUB_ICB_LOCATION_CODE"),
+        ("CCG_NAME", "SUB_ICB_LOCATION_NAME"),
+        ("ONS_STP_CODE", "ONS_ICB_CODE"),
+        ("STP_CODE", "ICB_CODE"),
+        ("STP_NAME", "ICB_NAME"),
+        same("ONS_COMM_REGION_CODE"),
+        same("COMM_REGION_CODE"),
+        same("COMM_REGION_NAME"),
+    ]
+}
+
+/// Mapping files before July 2022 name CCGs and STPs; `--icb` takes an STP code.
+#[test]
+fn layout_mapping_files_naming_ccgs_before_2022() {
+    let tmp = same_geography_after(|d| relayout(&d.join(MAP), &ccg_map_layout()));
+    ok(&import(tmp.path(), &ALL_FILES, &["--icb", "QBB"]));
+    let g = Geography::from_dir(&tmp.path().join("geo")).unwrap();
+    assert_eq!(g.systems, ["NHS Beta Integrated Care Board"]);
+    let out = import(tmp.path(), &ALL_FILES, &["--icb", "QZZ"]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("`QZZ` is no STP_CODE"));
+}
+
+/// Every layout at once: 2025-26 age files with a CCG mapping file.
+#[test]
+fn layouts_of_different_years_combine() {
+    let header = age_layout(&[("TYPE", "=GP")], "CODE");
+    same_geography_after(|d| {
+        relayout(&d.join(FEMALE), &header);
+        relayout(&d.join(MAP), &ccg_map_layout());
+    });
+}
+
+/// A file of no known layout is one error naming it, its columns, the layout it is
+/// nearest and what that lacks, and every layout read: a mapping file from before PCNs
+/// (2017 to 2019) and the quinary-age practice file.
+#[test]
+fn layout_unknown_lists_the_columns_found_and_expected() {
+    let every_layout = [
+        "single-year-of-age practice file, practice ORG_CODE (2017 to 2024-25): ORG_CODE, SEX, AGE, NUMBER_OF_PATIENTS",
+        "single-year-of-age practice file, practice CODE (2025-26 on): CODE, SEX, AGE, NUMBER_OF_PATIENTS",
+        "practice mapping file of sub-ICB locations and ICBs (July 2022 on): PRACTICE_CODE, PCN_CODE, PCN_NAME, SUB_ICB_LOCATION_CODE, SUB_ICB_LOCATION_NAME, ICB_CODE, ICB_NAME",
+        "practice mapping file of CCGs and STPs (with PCNs, 2019 to June 2022): PRACTICE_CODE, PCN_CODE, PCN_NAME, CCG_CODE, CCG_NAME, STP_CODE, STP_NAME",
+    ];
+    let before_pcns: Vec<_> = ccg_map_layout()
+        .into_iter()
+        .filter(|(c, _)| !c.starts_with("PCN_"))
+        .collect();
+    let mut must: Vec<&str> = vec![
+        MAP,
+        "line 1, column `(header)`",
+        "value `PUBLICATION,EXTRACT_DATE,PRACTICE_CODE,PRACTICE_NAME,PRACTICE_POSTCODE,ONS_CCG_CODE,CCG_CODE,CCG_NAME,ONS_STP_CODE,STP_CODE,STP_NAME,",
+        "nearest is the practice mapping file of CCGs and STPs, which lacks PCN_CODE, PCN_NAME.",
+    ];
+    must.extend_from_slice(&every_layout);
+    rejected(
+        |d| relayout(&d.join(MAP), &before_pcns),
+        &ALL_FILES,
+        &[],
+        &must,
+    );
+    let mut must: Vec<&str> = vec![
+        MALE,
+        "value `PUBLICATION,EXTRACT_DATE,ORG_TYPE,ORG_CODE,POSTCODE,SEX,AGE_GROUP_5,NUMBER_OF_PATIENTS`",
+        "nearest is the single-year-of-age practice file, practice ORG_CODE, which lacks AGE.",
+    ];
+    must.extend_from_slice(&every_layout);
+    rejected(
+        |d| edit_line(&d.join(MALE), 1, ",AGE,", ",AGE_GROUP_5,"),
+        &ALL_FILES,
+        &[],
+        &must,
+    );
 }
