@@ -5,3 +5,4 @@
 pub mod datasets;
 pub mod geography;
 pub mod gp_lists;
+pub mod published;
