@@ -6,3 +6,4 @@ pub mod datasets;
 pub mod geography;
 pub mod gp_lists;
 pub mod published;
+pub mod published_geography;
