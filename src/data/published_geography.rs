@@ -26,10 +26,8 @@
 //! its people's shares in each fifth. This is a proxy, not the need model fitted to the
 //! published indices (issue 25, item 2, not done).
 
-use crate::core::dims::{N_BANDS, N_IMD, N_SEX};
+use crate::core::dims::N_IMD;
 use crate::core::money::largest_remainder;
-use crate::data::datasets::Datasets;
-use crate::data::geography::{Geography, Neighbourhood, Place};
 use crate::data::published::{Component, Practices};
 
 /// Patients of a neighbourhood, at least and at most.
@@ -150,58 +148,6 @@ impl RealEngland {
         size_kind(g.population, g.practices.len())
     }
 
-    /// The geography capsim simulates: every ICB, or only `icb` (an index into
-    /// [`RealEngland::icbs`]). Systems are named `NAME (CODE)`, places `NAME (CODE)`,
-    /// neighbourhoods `CODE N01`... by place code; neighbourhood ids are positions in the
-    /// whole of England, so an ICB draws the same numbers alone as within England.
-    pub fn geography(&self, d: &Datasets, icb: Option<usize>) -> Geography {
-        let age_sex = england_age_sex(d);
-        let mut g = Geography {
-            systems: Vec::new(),
-            places: Vec::new(),
-            neighbourhoods: Vec::new(),
-        };
-        let mut place_index = vec![usize::MAX; self.places.len()];
-        let mut system_index = vec![usize::MAX; self.icbs.len()];
-        let mut within_place = vec![0; self.places.len()];
-        for (id, grp) in self.groups.iter().enumerate() {
-            let place = &self.places[grp.place];
-            within_place[grp.place] += 1;
-            if icb.is_some_and(|i| i != place.icb) {
-                continue;
-            }
-            if system_index[place.icb] == usize::MAX {
-                let s = &self.icbs[place.icb];
-                system_index[place.icb] = g.systems.len();
-                g.systems.push(format!("{} ({})", s.name, s.code));
-            }
-            if place_index[grp.place] == usize::MAX {
-                place_index[grp.place] = g.places.len();
-                g.places.push(Place {
-                    name: format!("{} ({})", place.name, place.code),
-                    system: system_index[place.icb],
-                });
-            }
-            let mut imd = [0.0; N_IMD];
-            for &i in &grp.practices {
-                imd[self.quintile[i]] += self.people[i] as f64;
-            }
-            let total: f64 = imd.iter().sum();
-            imd.iter_mut().for_each(|x| *x /= total.max(1.0));
-            g.neighbourhoods.push(Neighbourhood {
-                id: id as u64,
-                name: format!("{} N{:02}", place.code, within_place[grp.place]),
-                place: place_index[grp.place],
-                archetype: None,
-                population: grp.population,
-                age_sex,
-                ages: None,
-                imd,
-            });
-        }
-        g
-    }
-
     /// The index of an ICB given by code or name (either case; the name with or without
     /// `NHS ` and ` ICB`).
     pub fn find_icb(&self, key: &str) -> Option<usize> {
@@ -226,18 +172,6 @@ fn size_kind(population: u64, practices: usize) -> Size {
     } else {
         Size::Forced
     }
-}
-
-/// England's share of people in each age band and sex.
-fn england_age_sex(d: &Datasets) -> [[f64; N_SEX]; N_BANDS] {
-    let total = d.population.sum();
-    let mut out = [[0.0; N_SEX]; N_BANDS];
-    for (b, row) in out.iter_mut().enumerate() {
-        for (s, x) in row.iter_mut().enumerate() {
-            *x = d.population[[b, s]] / total;
-        }
-    }
-    out
 }
 
 /// Each practice's fifth of England's people by the health inequalities index (0 = the

@@ -5,8 +5,11 @@
 use std::collections::HashSet;
 
 use capsim::data::datasets::Datasets;
+use capsim::data::geography::{Geography, Preset};
 use capsim::data::published::Practices;
 use capsim::data::published_geography::{RealEngland, Size};
+
+use crate::util::{capsim, capsim_ok};
 
 #[test]
 fn england_real_has_every_icb_place_and_person() {
@@ -88,7 +91,7 @@ fn england_real_has_every_icb_place_and_person() {
     assert_eq!(e, RealEngland::build(&p), "the build is deterministic");
 
     let d = Datasets::bundled().unwrap();
-    let g = e.geography(&d, None);
+    let g = Geography::real(&e, &d, None);
     assert_eq!(g.systems.len(), 42);
     assert_eq!(g.places.len(), 106);
     assert_eq!(g.total_population(), 62_154_630);
@@ -115,11 +118,12 @@ fn england_real_one_icb_keeps_its_places_codes_and_ids() {
     let p = Practices::bundled().unwrap();
     let e = RealEngland::build(&p);
     let d = Datasets::bundled().unwrap();
-    let whole = e.geography(&d, None);
+    let whole = Geography::real(&e, &d, None);
     let gm = e.find_icb("QOP").unwrap();
     assert_eq!(e.find_icb("Greater Manchester"), Some(gm));
     assert_eq!(e.find_icb("nhs greater manchester icb"), Some(gm));
-    let g = e.geography(&d, Some(gm));
+    let g = Geography::real(&e, &d, Some(gm));
+    assert_eq!(g, Geography::preset(&d, Preset::Icb(gm as u8)).unwrap());
     assert_eq!(
         g.systems,
         vec!["NHS Greater Manchester ICB (QOP)".to_string()]
@@ -139,4 +143,47 @@ fn england_real_one_icb_keeps_its_places_codes_and_ids() {
     for nb in &g.neighbourhoods {
         assert_eq!(whole.neighbourhoods[nb.id as usize].name, nb.name);
     }
+}
+
+#[test]
+fn england_real_list_icbs_and_run_one_by_name() {
+    let tmp = tempfile::tempdir().unwrap();
+    let out = capsim_ok(tmp.path(), &["list", "icbs"]);
+    let text = String::from_utf8(out.stdout).unwrap();
+    let rows: Vec<Vec<&str>> = text
+        .lines()
+        .skip(1)
+        .map(|l| l.split('\t').collect())
+        .collect();
+    assert_eq!(rows.len(), 42);
+    let places: usize = rows.iter().map(|r| r[2].parse::<usize>().unwrap()).sum();
+    let people: u64 = rows.iter().map(|r| r[5].parse::<u64>().unwrap()).sum();
+    assert_eq!((places, people), (106, 62_154_630));
+    assert!(
+        text.contains("QOP\tNHS Greater Manchester ICB\t10\t"),
+        "{text}"
+    );
+
+    let scenario = tmp.path().join("s.toml");
+    std::fs::write(&scenario, "name = \"s\"\nyears = 1\nruns = 1\n").unwrap();
+    capsim_ok(
+        tmp.path(),
+        &[
+            "run",
+            "s.toml",
+            "--icb",
+            "shropshire, telford and wrekin",
+            "--out",
+            "r",
+            "--no-report",
+        ],
+    );
+    let budgets = std::fs::read_to_string(tmp.path().join("r/budgets.csv")).unwrap();
+    assert!(budgets.contains("NHS Shropshire, Telford and Wrekin ICB (QOC)"));
+    assert!(budgets.contains("(M2L0M)"));
+
+    let bad = capsim(tmp.path(), &["run", "s.toml", "--icb", "QZZ", "--out", "x"]);
+    assert_eq!(bad.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&bad.stderr).contains("`QZZ` is not an ICB code or name"));
+    assert!(!tmp.path().join("x").exists());
 }
