@@ -53,9 +53,15 @@ struct Common {
     /// Monte Carlo runs (overrides the scenario files).
     #[arg(long)]
     runs: Option<u32>,
-    /// Population preset, default or england (overrides the scenario files).
+    /// Population preset, default, england (invented) or england-real (NHS England's
+    /// published practices) (overrides the scenario files).
     #[arg(long)]
     population: Option<Preset>,
+    /// Simulate one real ICB (NHS England's published practices): its sub-ICB locations
+    /// as places, its practices grouped into neighbourhoods. By code (QOP) or name
+    /// (Greater Manchester); `capsim list icbs` lists them.
+    #[arg(long, value_name = "CODE", value_parser = icb_preset, conflicts_with_all = ["population", "geography"])]
+    icb: Option<Preset>,
     /// Geography folder to simulate instead of a preset (written by `capsim import`).
     #[arg(long, value_name = "DIR")]
     geography: Option<PathBuf>,
@@ -89,7 +95,7 @@ impl Common {
         Overrides {
             years: self.years,
             runs: self.runs,
-            population: self.population,
+            population: self.icb.or(self.population),
             geography: self.geography.clone(),
             seed: self.seed,
         }
@@ -170,6 +176,11 @@ enum Command {
     },
     /// Write commented example scenarios and a batch into a folder.
     Init { dir: PathBuf },
+    /// List what can be simulated.
+    List {
+        #[command(subcommand)]
+        what: List,
+    },
     /// Simulate England's first year and print each published national figure beside
     /// the simulated value and their ratio.
     Calibrate {
@@ -177,6 +188,18 @@ enum Command {
         #[arg(long)]
         datasets: Option<PathBuf>,
     },
+}
+
+#[derive(Subcommand)]
+enum List {
+    /// Real England's 42 ICBs (NHS England's published practices, 2024/25): code, name,
+    /// places (sub-ICB locations), neighbourhoods, practices and registered population.
+    Icbs,
+}
+
+/// The `--icb` flag: an ICB code or name.
+fn icb_preset(s: &str) -> Result<Preset, String> {
+    capsim::app::list::icb_preset(s).map_err(|e| e.to_string())
 }
 
 #[derive(Subcommand)]
@@ -354,6 +377,20 @@ fn main() -> ExitCode {
             &datasets.map_or(DatasetSource::Bundled, DatasetSource::Dir),
         )
         .map(|c| say!("{c}")),
+        Command::List { what: List::Icbs } => capsim::app::list::icbs().map(|rows| {
+            say!("code\tname\tplaces\tneighbourhoods\tpractices\tpopulation");
+            for r in rows {
+                say!(
+                    "{}\t{}\t{}\t{}\t{}\t{}",
+                    r.code,
+                    r.name,
+                    r.places,
+                    r.neighbourhoods,
+                    r.practices,
+                    r.population
+                );
+            }
+        }),
         Command::Init { dir } => capsim::app::init::init(&dir).map(|files| {
             for f in files {
                 say!("wrote {}", f.display());

@@ -5,6 +5,7 @@ pub mod batch;
 pub mod calibrate;
 pub mod import;
 pub mod init;
+pub mod list;
 pub mod one_way;
 pub mod pipeline;
 pub mod run;

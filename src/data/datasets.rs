@@ -843,7 +843,7 @@ impl Table {
             .map_err(|e| self.whole(name, format!("not text: {e}")))
     }
 
-    fn parse(name: &str, file: String, bytes: &[u8]) -> Result<Self> {
+    pub(crate) fn parse(name: &str, file: String, bytes: &[u8]) -> Result<Self> {
         let df = CsvReadOptions::default()
             .with_has_header(true)
             .with_infer_schema_length(Some(0))

@@ -22,6 +22,8 @@ use crate::core::error::{CapsimError, Result};
 use crate::core::money::largest_remainder;
 use crate::core::rng::{Purpose, StreamKey};
 use crate::data::datasets::{Datasets, Table};
+use crate::data::published::Practices;
+use crate::data::published_geography::RealEngland;
 
 /// A named population preset.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
@@ -31,15 +33,28 @@ pub enum Preset {
     Default,
     /// All of England: 42 systems, about 1,250 neighbourhoods, about 58 million people.
     England,
+    /// Real England from NHS England's published practices: the 42 ICBs, their 106 sub-ICB
+    /// locations as places, 1,602 neighbourhoods, 62.15 million people.
+    #[serde(rename = "england-real")]
+    EnglandReal,
+    /// One ICB of real England, by its position in code order (`published::ICB_CODES`);
+    /// `capsim run --icb CODE` sets it.
+    Icb(u8),
 }
 
 impl Preset {
-    pub const ALL: [Preset; 2] = [Preset::Default, Preset::England];
+    /// The presets named on their own (an ICB is named by its code).
+    pub const ALL: [Preset; 3] = [Preset::Default, Preset::England, Preset::EnglandReal];
 
     pub fn id(self) -> &'static str {
         match self {
             Preset::Default => "default",
             Preset::England => "england",
+            Preset::EnglandReal => "england-real",
+            Preset::Icb(i) => crate::data::published::ICB_CODES
+                .get(i as usize)
+                .copied()
+                .unwrap_or("icb"),
         }
     }
 }
@@ -124,6 +139,19 @@ impl Geography {
         let mut g = match preset {
             Preset::Default => Self::default_system(d),
             Preset::England => Self::england(d)?,
+            Preset::EnglandReal => Self::real(&RealEngland::build(&Practices::bundled()?), d, None),
+            // Ids are positions in the whole of real England, so an ICB draws the same
+            // numbers alone as within England.
+            Preset::Icb(i) => {
+                let e = RealEngland::build(&Practices::bundled()?);
+                if i as usize >= e.icbs.len() {
+                    return Err(CapsimError::InvalidSetting {
+                        setting: "--icb".into(),
+                        problem: format!("no ICB number {i}; there are {}", e.icbs.len()),
+                    });
+                }
+                return Ok(Self::real(&e, d, Some(i as usize)));
+            }
         };
         for (i, nb) in g.neighbourhoods.iter_mut().enumerate() {
             nb.id = i as u64;
@@ -428,6 +456,58 @@ impl Geography {
         Ok(g)
     }
 
+    /// Real England from NHS England's published practices (`data::published_geography`): every ICB, or only `icb` (an index into
+    /// [`RealEngland::icbs`]). Systems are named `NAME (CODE)`, places `NAME (CODE)`,
+    /// neighbourhoods `CODE N01`... by place code; neighbourhood ids are positions in the
+    /// whole of England, so an ICB draws the same numbers alone as within England.
+    pub fn real(e: &RealEngland, d: &Datasets, icb: Option<usize>) -> Geography {
+        let age_sex = england_age_sex(d);
+        let mut g = Geography {
+            systems: Vec::new(),
+            places: Vec::new(),
+            neighbourhoods: Vec::new(),
+        };
+        let mut place_index = vec![usize::MAX; e.places.len()];
+        let mut system_index = vec![usize::MAX; e.icbs.len()];
+        let mut within_place = vec![0; e.places.len()];
+        for (id, grp) in e.groups.iter().enumerate() {
+            let place = &e.places[grp.place];
+            within_place[grp.place] += 1;
+            if icb.is_some_and(|i| i != place.icb) {
+                continue;
+            }
+            if system_index[place.icb] == usize::MAX {
+                let s = &e.icbs[place.icb];
+                system_index[place.icb] = g.systems.len();
+                g.systems.push(format!("{} ({})", s.name, s.code));
+            }
+            if place_index[grp.place] == usize::MAX {
+                place_index[grp.place] = g.places.len();
+                g.places.push(Place {
+                    name: format!("{} ({})", place.name, place.code),
+                    system: system_index[place.icb],
+                });
+            }
+            let mut imd = [0.0; N_IMD];
+            for &i in &grp.practices {
+                imd[e.quintile[i]] += e.people[i] as f64;
+            }
+            let total: f64 = imd.iter().sum();
+            imd.iter_mut().for_each(|x| *x /= total.max(1.0));
+            g.neighbourhoods.push(Neighbourhood {
+                id: id as u64,
+                name: format!("{} N{:02}", place.code, within_place[grp.place]),
+                place: place_index[grp.place],
+                archetype: None,
+                population: grp.population,
+                age_sex,
+                ages: None,
+                imd,
+            });
+        }
+        g
+    }
+
     pub fn total_population(&self) -> u64 {
         self.neighbourhoods.iter().map(|n| n.population).sum()
     }
@@ -436,6 +516,18 @@ impl Geography {
     pub fn system_of(&self, neighbourhood: usize) -> usize {
         self.places[self.neighbourhoods[neighbourhood].place].system
     }
+}
+
+/// England's share of people in each age band and sex.
+fn england_age_sex(d: &Datasets) -> [[f64; N_SEX]; N_BANDS] {
+    let total = d.population.sum();
+    let mut out = [[0.0; N_SEX]; N_BANDS];
+    for (b, row) in out.iter_mut().enumerate() {
+        for (s, x) in row.iter_mut().enumerate() {
+            *x = d.population[[b, s]] / total;
+        }
+    }
+    out
 }
 
 fn index_of(names: &mut Vec<String>, name: &str) -> usize {

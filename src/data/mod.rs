@@ -5,3 +5,5 @@
 pub mod datasets;
 pub mod geography;
 pub mod gp_lists;
+pub mod published;
+pub mod published_geography;

@@ -13,6 +13,7 @@ mod counterfactual;
 mod determinism;
 mod economics;
 mod england;
+mod england_real;
 mod fuzz_datasets;
 mod import;
 mod report;
