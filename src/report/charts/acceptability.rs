@@ -34,37 +34,13 @@ pub fn draw<DB: DrawingBackend>(
     let pts = super::ce_plane::points(d);
     let xs = prices(d);
     let top = *xs.last().unwrap_or(&1.0);
-    let mut chart = plane(root, k, (0.0, top), (0.0, 1.3))?;
-    chart
-        .configure_mesh()
-        .x_label_formatter(&|x| money(*x))
-        .y_label_formatter(&|y| {
-            if *y <= 1.0 {
-                format!("{:.0}%", 100.0 * y)
-            } else {
-                String::new()
-            }
-        })
-        .x_desc("price of a QALY (£)")
-        .y_desc("share of runs cost-effective")
-        .label_style(axis_font(k))
-        .axis_desc_style(label_font(k))
-        .draw()
-        .map_err(err)?;
-    let lambda = d.qaly_threshold;
-    chart
-        .draw_series(LineSeries::new(
-            [(lambda, 0.0), (lambda, 1.0)],
-            BLACK.mix(0.5).stroke_width(sz(1.0, k)),
-        ))
-        .map_err(err)?
-        .label(format!("threshold {}", money(lambda)))
-        .legend(|(x, y)| {
-            PathElement::new(
-                vec![(x + 7, y - 6), (x + 7, y + 6)],
-                BLACK.mix(0.5).stroke_width(2),
-            )
-        });
+    let mut chart = share_by_price(
+        root,
+        k,
+        (top, 1.3),
+        "share of runs cost-effective",
+        d.qaly_threshold,
+    )?;
     for (i, (name, p)) in pts.iter().enumerate() {
         let colour = PALETTE[i % PALETTE.len()];
         chart

@@ -320,6 +320,49 @@ pub(crate) fn plane<'a, DB: DrawingBackend + 'a>(
         .map_err(err)
 }
 
+/// A chart of the share of runs (0 to 100%, with room above for the legend) against the
+/// price of a QALY up to `top`, its axes drawn and the report's threshold marked: the
+/// acceptability curve and frontier share it.
+pub(crate) fn share_by_price<'a, DB: DrawingBackend + 'a>(
+    root: &'a DrawingArea<DB, Shift>,
+    k: f64,
+    (top, room): (f64, f64),
+    y_desc: &str,
+    threshold: f64,
+) -> std::result::Result<ChartContext<'a, DB, Plane>, String> {
+    let mut chart = plane(root, k, (0.0, top), (0.0, room))?;
+    chart
+        .configure_mesh()
+        .x_label_formatter(&|x| money(*x))
+        .y_label_formatter(&|y| {
+            if *y <= 1.0 {
+                format!("{:.0}%", 100.0 * y)
+            } else {
+                String::new()
+            }
+        })
+        .x_desc("price of a QALY (£)")
+        .y_desc(y_desc)
+        .label_style(axis_font(k))
+        .axis_desc_style(label_font(k))
+        .draw()
+        .map_err(err)?;
+    chart
+        .draw_series(LineSeries::new(
+            [(threshold, 0.0), (threshold, 1.0)],
+            BLACK.mix(0.5).stroke_width(sz(1.0, k)),
+        ))
+        .map_err(err)?
+        .label(format!("threshold {}", money(threshold)))
+        .legend(|(x, y)| {
+            PathElement::new(
+                vec![(x + 7, y - 6), (x + 7, y + 6)],
+                BLACK.mix(0.5).stroke_width(2),
+            )
+        });
+    Ok(chart)
+}
+
 /// A chart of money by simulation year, with its axes drawn.
 pub(crate) fn year_chart<'a, DB: DrawingBackend + 'a>(
     area: &'a DrawingArea<DB, Shift>,
