@@ -298,6 +298,7 @@ impl Weights {
             inequalities: false,
             rurality: false,
             weights: None,
+            component: None,
         };
         Some(self.of_census(&f, TOTAL, census))
     }
@@ -312,8 +313,12 @@ impl Weights {
         });
         // One loop per basis, so the cell loop does not match on it (budgets price every
         // neighbourhood, year, formula and row); the sum runs in census order either way.
+        // `published` prices practices, not people: its census pricing (used only where
+        // a census is all there is) is the headcount.
         match f.basis {
-            Basis::Headcount | Basis::Historic => self.sum_cells(f, census, |_, _| 1.0),
+            Basis::Headcount | Basis::Historic | Basis::Published => {
+                self.sum_cells(f, census, |_, _| 1.0)
+            }
             Basis::AgeSex => {
                 let w = &self.age_sex[row];
                 self.sum_cells(f, census, |_, cell| w[cell.band][cell.sex])
@@ -342,7 +347,9 @@ impl Weights {
         // Bases whose weight is the same in every row: one sum, copied.
         let same = |total: f64| [total; N_SECTORS + 1];
         match f.basis {
-            Basis::Headcount | Basis::Historic => same(self.sum_cells(f, census, |_, _| 1.0)),
+            Basis::Headcount | Basis::Historic | Basis::Published => {
+                same(self.sum_cells(f, census, |_, _| 1.0))
+            }
             Basis::AgeSex => self.sum_cells_rows(f, census, |row, _, cell| {
                 self.age_sex[row][cell.band][cell.sex]
             }),
@@ -695,6 +702,7 @@ impl PlaceAdjustment {
                 inequalities: false,
                 rurality: false,
                 weights: None,
+                component: None,
             };
             results
                 .iter()
@@ -1034,6 +1042,14 @@ impl<'a> Budgeting<'a> {
                         for (r, w) in raw.iter_mut().zip(rows) {
                             *r = w / seen_heads.max(1.0) * now;
                         }
+                    }
+                    // The practices' published weighted population, the same in every row
+                    // and year (`prepare` refuses a geography without it).
+                    Basis::Published => {
+                        let w = self.geography.neighbourhoods[*k]
+                            .published
+                            .map_or(0.0, |p| p.weighted(f.component()));
+                        raw = [w; N_SECTORS + 1];
                     }
                     _ => raw = self.weights.of_census_rows(f, census),
                 }

@@ -25,6 +25,7 @@ use crate::config::uncertainty::{
 use crate::core::care::{Sector, Setting};
 use crate::core::error::{CapsimError, Result};
 use crate::data::geography::Preset;
+use crate::data::published::Component;
 
 /// The example scenarios shipped in `scenarios/`, written by `capsim init`.
 pub const EXAMPLES: [(&str, &str); 6] = [
@@ -243,6 +244,10 @@ pub enum Basis {
     /// Each neighbourhood's simulated spend in the previous year (year 1: its spend without
     /// interventions).
     Historic,
+    /// NHS England's published weighted populations (`data::published`): each
+    /// neighbourhood's practices' `Final WP`, or the formula's `component`, summed. Only a
+    /// real geography (`--icb CODE`, `population = "england-real"`) has them.
+    Published,
 }
 
 impl Basis {
@@ -254,6 +259,7 @@ impl Basis {
             Basis::TrueExpectedCost => "true_expected_cost",
             Basis::Table => "table",
             Basis::Historic => "historic",
+            Basis::Published => "published",
         }
     }
 }
@@ -280,11 +286,19 @@ pub struct Formula {
     /// The weight table of `basis = "table"`, relative to the scenario file that names it.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub weights: Option<PathBuf>,
+    /// The weighted population of `basis = "published"` (default `final`, the `Final WP`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub component: Option<Component>,
 }
 
 impl Formula {
     pub fn name(&self) -> String {
         self.name.clone().unwrap_or_else(|| self.basis.id().into())
+    }
+
+    /// The published weighted population a `published` formula shares by.
+    pub fn component(&self) -> Component {
+        self.component.unwrap_or(Component::Final)
     }
 }
 
@@ -314,6 +328,7 @@ fn formulas<'de, D: serde::Deserializer<'de>>(d: D) -> std::result::Result<Vec<F
             inequalities: false,
             rurality: false,
             weights: None,
+            component: None,
         },
         FormulaEntry::Table(f) => f,
     };
@@ -339,6 +354,12 @@ fn formulas<'de, D: serde::Deserializer<'de>>(d: D) -> std::result::Result<Vec<F
                 )))
             }
             _ => {}
+        }
+        if f.component.is_some() && f.basis != Basis::Published {
+            return Err(D::Error::custom(format!(
+                "formula `{}`: `component` goes with basis \"published\" only",
+                f.name()
+            )));
         }
         if formulas[..i].iter().any(|g| g.name() == f.name()) {
             return Err(D::Error::custom(format!(
@@ -543,6 +564,7 @@ fn default_formulas() -> Vec<Formula> {
         inequalities: false,
         rurality: false,
         weights: None,
+        component: None,
     }]
 }
 
