@@ -302,39 +302,36 @@ impl Formula {
     }
 }
 
-/// A formula written as a bare basis name (`"need"`) or as a table.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(untagged)]
-enum FormulaEntry {
-    Basis(Basis),
-    Table(Formula),
-}
-
-/// One formula or a list of them.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(untagged)]
-enum Formulas {
-    // Many first: a table can also be read from a sequence, which would swallow a list.
-    Many(Vec<FormulaEntry>),
-    One(FormulaEntry),
-}
-
+/// One formula or a list of them, each a bare basis name (`"need"`) or a table. Read
+/// through a TOML value, entry by entry, so that a bad basis or component is reported as
+/// what it is (with the names allowed), not as matching no form.
 fn formulas<'de, D: serde::Deserializer<'de>>(d: D) -> std::result::Result<Vec<Formula>, D::Error> {
-    let to = |e: FormulaEntry| match e {
-        FormulaEntry::Basis(basis) => Formula {
-            name: None,
-            basis,
-            market_forces: false,
-            inequalities: false,
-            rurality: false,
-            weights: None,
-            component: None,
-        },
-        FormulaEntry::Table(f) => f,
+    let entry = |v: toml::Value| -> std::result::Result<Formula, D::Error> {
+        let read = match v {
+            toml::Value::String(_) => Basis::deserialize(v).map(|basis| Formula {
+                name: None,
+                basis,
+                market_forces: false,
+                inequalities: false,
+                rurality: false,
+                weights: None,
+                component: None,
+            }),
+            toml::Value::Table(_) => Formula::deserialize(v),
+            other => {
+                return Err(D::Error::custom(format!(
+                    "a formula is a basis name or a table, not `{other}`"
+                )))
+            }
+        };
+        read.map_err(|e| D::Error::custom(e.message().trim_end()))
     };
-    let formulas: Vec<Formula> = match Formulas::deserialize(d)? {
-        Formulas::One(e) => vec![to(e)],
-        Formulas::Many(v) => v.into_iter().map(to).collect(),
+    let formulas: Vec<Formula> = match toml::Value::deserialize(d)? {
+        toml::Value::Array(v) => v
+            .into_iter()
+            .map(entry)
+            .collect::<std::result::Result<_, _>>()?,
+        one => vec![entry(one)?],
     };
     if formulas.is_empty() {
         return Err(D::Error::custom("give at least one formula"));

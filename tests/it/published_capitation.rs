@@ -229,6 +229,11 @@ fn published_basis_without_published_populations_is_refused() {
     .unwrap();
     let out = capsim(tmp.path(), &["run", "c.toml", "--icb", "QJG", "--out", "c"]);
     assert_eq!(out.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("`component` goes with basis \"published\" only"),
+        "{err}"
+    );
     std::fs::write(
         tmp.path().join("u.toml"),
         "name = \"u\"\n[capitation]\nformula = { basis = \"published\", component = \"dental\" }\n",
@@ -236,4 +241,9 @@ fn published_basis_without_published_populations_is_refused() {
     .unwrap();
     let out = capsim(tmp.path(), &["run", "u.toml", "--icb", "QJG", "--out", "u"]);
     assert_eq!(out.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("unknown variant `dental`") && err.contains("`final`"),
+        "{err}"
+    );
 }
