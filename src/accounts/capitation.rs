@@ -298,6 +298,7 @@ impl Weights {
             inequalities: false,
             rurality: false,
             weights: None,
+            component: None,
         };
         Some(self.of_census(&f, TOTAL, census))
     }
@@ -312,8 +313,12 @@ impl Weights {
         });
         // One loop per basis, so the cell loop does not match on it (budgets price every
         // neighbourhood, year, formula and row); the sum runs in census order either way.
+        // `published` prices practices, not people: its census pricing (used only where
+        // a census is all there is) is the headcount.
         match f.basis {
-            Basis::Headcount | Basis::Historic => self.sum_cells(f, census, |_, _| 1.0),
+            Basis::Headcount | Basis::Historic | Basis::Published => {
+                self.sum_cells(f, census, |_, _| 1.0)
+            }
             Basis::AgeSex => {
                 let w = &self.age_sex[row];
                 self.sum_cells(f, census, |_, cell| w[cell.band][cell.sex])
@@ -342,7 +347,9 @@ impl Weights {
         // Bases whose weight is the same in every row: one sum, copied.
         let same = |total: f64| [total; N_SECTORS + 1];
         match f.basis {
-            Basis::Headcount | Basis::Historic => same(self.sum_cells(f, census, |_, _| 1.0)),
+            Basis::Headcount | Basis::Historic | Basis::Published => {
+                same(self.sum_cells(f, census, |_, _| 1.0))
+            }
             Basis::AgeSex => self.sum_cells_rows(f, census, |row, _, cell| {
                 self.age_sex[row][cell.band][cell.sex]
             }),
@@ -559,6 +566,60 @@ pub fn allocate(pence: i64, place_of: &[usize], shares: &[f64]) -> Vec<i64> {
     out
 }
 
+/// NHS England's relative index of an area within a whole (a place within its ICB, an ICB
+/// within England): its weighted population per head over the whole's,
+/// `(area weighted / area population) / (whole weighted / whole population)`. Given
+/// budgets instead of weighted populations, it is the index the budgets pay.
+pub fn relative_index(
+    area_weighted: f64,
+    area_population: f64,
+    whole_weighted: f64,
+    whole_population: f64,
+) -> f64 {
+    (area_weighted / area_population) / (whole_weighted / whole_population)
+}
+
+/// Each place's published weighted population and published (fractional) registered
+/// population under `component`, summed over its neighbourhoods; `None` when a
+/// neighbourhood has no published populations (not real England).
+pub fn published_places(
+    geography: &Geography,
+    component: crate::data::published::Component,
+) -> Option<Vec<(f64, f64)>> {
+    let mut out = vec![(0.0, 0.0); geography.places.len()];
+    for nb in &geography.neighbourhoods {
+        let p = nb.published?;
+        out[nb.place].0 += p.weighted(component);
+        out[nb.place].1 += p.population;
+    }
+    Some(out)
+}
+
+/// Each place's index relative to its system ([`relative_index`]) under `component`, from
+/// the published populations its neighbourhoods carry; `None` outside real England.
+pub fn published_place_indices(
+    geography: &Geography,
+    component: crate::data::published::Component,
+) -> Option<Vec<f64>> {
+    let places = published_places(geography, component)?;
+    let mut systems = vec![(0.0, 0.0); geography.systems.len()];
+    for (pl, (w, n)) in geography.places.iter().zip(&places) {
+        systems[pl.system].0 += w;
+        systems[pl.system].1 += n;
+    }
+    Some(
+        geography
+            .places
+            .iter()
+            .zip(&places)
+            .map(|(pl, (w, n))| {
+                let (sw, sn) = systems[pl.system];
+                relative_index(*w, *n, sw, sn)
+            })
+            .collect(),
+    )
+}
+
 /// Splits `pence` among `weights` by largest remainder.
 fn split(weights: &[f64], pence: i64) -> Vec<i64> {
     largest_remainder(weights, pence.max(0) as u64)
@@ -695,6 +756,7 @@ impl PlaceAdjustment {
                 inequalities: false,
                 rurality: false,
                 weights: None,
+                component: None,
             };
             results
                 .iter()
@@ -1034,6 +1096,14 @@ impl<'a> Budgeting<'a> {
                         for (r, w) in raw.iter_mut().zip(rows) {
                             *r = w / seen_heads.max(1.0) * now;
                         }
+                    }
+                    // The practices' published weighted population, the same in every row
+                    // and year (`prepare` refuses a geography without it).
+                    Basis::Published => {
+                        let w = self.geography.neighbourhoods[*k]
+                            .published
+                            .map_or(0.0, |p| p.weighted(f.component()));
+                        raw = [w; N_SECTORS + 1];
                     }
                     _ => raw = self.weights.of_census_rows(f, census),
                 }

@@ -12,7 +12,7 @@ use crate::accounts::metrics::{compute, Metrics};
 use crate::accounts::need_formula::estimate;
 use crate::config::batch::Batch;
 use crate::config::resolve::Resolved;
-use crate::config::scenario::scenario_error;
+use crate::config::scenario::{scenario_error, Basis};
 use crate::core::error::Result;
 use crate::core::money;
 use crate::data::datasets::{
@@ -71,6 +71,35 @@ pub fn prepare(batch: &Batch, source: &DatasetSource) -> Result<Prepared> {
                 "population",
                 "no neighbourhood matches the listed places and neighbourhoods",
             ));
+        }
+        for s in g {
+            let sc = &batch.scenarios[*s];
+            if let Some(f) = sc
+                .capitation
+                .formula
+                .iter()
+                .find(|f| f.basis == Basis::Published)
+            {
+                if !geo.has_published() {
+                    return Err(scenario_error(
+                        &sc.file,
+                        None,
+                        "capitation.formula",
+                        format!(
+                            "formula `{}` has basis \"published\", which shares by NHS \
+                             England's published weighted populations, but population `{}` \
+                             has none; use it with real England (population = \"england-real\" \
+                             or `capsim run --icb CODE`), or choose another basis (headcount, \
+                             age_sex, need, true_expected_cost, table, historic)",
+                            f.name(),
+                            match &sc.population.geography {
+                                Some(dir) => dir.display().to_string(),
+                                None => sc.population.preset.id().to_string(),
+                            }
+                        ),
+                    ));
+                }
+            }
         }
         let mut tables: Vec<(PathBuf, WeightTable)> = Vec::new();
         for s in g {

@@ -25,6 +25,7 @@ use crate::config::uncertainty::{
 use crate::core::care::{Sector, Setting};
 use crate::core::error::{CapsimError, Result};
 use crate::data::geography::Preset;
+use crate::data::published::Component;
 
 /// The example scenarios shipped in `scenarios/`, written by `capsim init`.
 pub const EXAMPLES: [(&str, &str); 6] = [
@@ -243,6 +244,10 @@ pub enum Basis {
     /// Each neighbourhood's simulated spend in the previous year (year 1: its spend without
     /// interventions).
     Historic,
+    /// NHS England's published weighted populations (`data::published`): each
+    /// neighbourhood's practices' `Final WP`, or the formula's `component`, summed. Only a
+    /// real geography (`--icb CODE`, `population = "england-real"`) has them.
+    Published,
 }
 
 impl Basis {
@@ -254,6 +259,7 @@ impl Basis {
             Basis::TrueExpectedCost => "true_expected_cost",
             Basis::Table => "table",
             Basis::Historic => "historic",
+            Basis::Published => "published",
         }
     }
 }
@@ -280,46 +286,52 @@ pub struct Formula {
     /// The weight table of `basis = "table"`, relative to the scenario file that names it.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub weights: Option<PathBuf>,
+    /// The weighted population of `basis = "published"` (default `final`, the `Final WP`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub component: Option<Component>,
 }
 
 impl Formula {
     pub fn name(&self) -> String {
         self.name.clone().unwrap_or_else(|| self.basis.id().into())
     }
+
+    /// The published weighted population a `published` formula shares by.
+    pub fn component(&self) -> Component {
+        self.component.unwrap_or(Component::Final)
+    }
 }
 
-/// A formula written as a bare basis name (`"need"`) or as a table.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(untagged)]
-enum FormulaEntry {
-    Basis(Basis),
-    Table(Formula),
-}
-
-/// One formula or a list of them.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(untagged)]
-enum Formulas {
-    // Many first: a table can also be read from a sequence, which would swallow a list.
-    Many(Vec<FormulaEntry>),
-    One(FormulaEntry),
-}
-
+/// One formula or a list of them, each a bare basis name (`"need"`) or a table. Read
+/// through a TOML value, entry by entry, so that a bad basis or component is reported as
+/// what it is (with the names allowed), not as matching no form.
 fn formulas<'de, D: serde::Deserializer<'de>>(d: D) -> std::result::Result<Vec<Formula>, D::Error> {
-    let to = |e: FormulaEntry| match e {
-        FormulaEntry::Basis(basis) => Formula {
-            name: None,
-            basis,
-            market_forces: false,
-            inequalities: false,
-            rurality: false,
-            weights: None,
-        },
-        FormulaEntry::Table(f) => f,
+    let entry = |v: toml::Value| -> std::result::Result<Formula, D::Error> {
+        let read = match v {
+            toml::Value::String(_) => Basis::deserialize(v).map(|basis| Formula {
+                name: None,
+                basis,
+                market_forces: false,
+                inequalities: false,
+                rurality: false,
+                weights: None,
+                component: None,
+            }),
+            toml::Value::Table(_) => Formula::deserialize(v),
+            other => {
+                return Err(D::Error::custom(format!(
+                    "a formula is a basis name or a table, not `{other}`"
+                )))
+            }
+        };
+        read.map_err(|e| D::Error::custom(e.message().trim_end()))
     };
-    let formulas: Vec<Formula> = match Formulas::deserialize(d)? {
-        Formulas::One(e) => vec![to(e)],
-        Formulas::Many(v) => v.into_iter().map(to).collect(),
+    let formulas: Vec<Formula> = match toml::Value::deserialize(d)? {
+        toml::Value::Array(v) => v
+            .into_iter()
+            .map(entry)
+            .collect::<std::result::Result<_, _>>()?,
+        one => vec![entry(one)?],
     };
     if formulas.is_empty() {
         return Err(D::Error::custom("give at least one formula"));
@@ -339,6 +351,12 @@ fn formulas<'de, D: serde::Deserializer<'de>>(d: D) -> std::result::Result<Vec<F
                 )))
             }
             _ => {}
+        }
+        if f.component.is_some() && f.basis != Basis::Published {
+            return Err(D::Error::custom(format!(
+                "formula `{}`: `component` goes with basis \"published\" only",
+                f.name()
+            )));
         }
         if formulas[..i].iter().any(|g| g.name() == f.name()) {
             return Err(D::Error::custom(format!(
@@ -543,6 +561,7 @@ fn default_formulas() -> Vec<Formula> {
         inequalities: false,
         rurality: false,
         weights: None,
+        component: None,
     }]
 }
 

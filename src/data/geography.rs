@@ -23,7 +23,7 @@ use crate::core::money::largest_remainder;
 use crate::core::rng::{Purpose, StreamKey};
 use crate::data::datasets::{Datasets, Table};
 use crate::data::published::Practices;
-use crate::data::published_geography::RealEngland;
+use crate::data::published_geography::{Published, RealEngland};
 
 /// A named population preset.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
@@ -100,6 +100,10 @@ pub struct Neighbourhood {
     pub ages: Option<Vec<[f64; N_SEX]>>,
     /// Share in each deprivation quintile.
     pub imd: [f64; N_IMD],
+    /// For a neighbourhood of real England ([`Geography::real`]), its practices' published
+    /// registered and weighted populations (the `published` capitation basis shares by
+    /// them); `None` for the invented presets and imported lists, which have none.
+    pub published: Option<Published>,
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -386,6 +390,7 @@ impl Geography {
                 age_sex: [[0.0; N_SEX]; N_BANDS],
                 ages: None,
                 imd: shares,
+                published: None,
             });
         }
         if g.neighbourhoods.is_empty() {
@@ -503,9 +508,16 @@ impl Geography {
                 age_sex,
                 ages: None,
                 imd,
+                published: Some(grp.published),
             });
         }
         g
+    }
+
+    /// True when every neighbourhood carries published weighted populations (real England
+    /// or one of its ICBs), as the `published` capitation basis needs.
+    pub fn has_published(&self) -> bool {
+        !self.neighbourhoods.is_empty() && self.neighbourhoods.iter().all(|n| n.published.is_some())
     }
 
     pub fn total_population(&self) -> u64 {
@@ -567,6 +579,7 @@ fn neighbourhood(
         age_sex,
         ages: None,
         imd: a.imd,
+        published: None,
     }
 }
 

@@ -31,9 +31,12 @@ pub const ICB_CODES: [&str; 42] = [
 ];
 
 crate::labelled_enum! {
-    /// A weighted population of the allocation formula.
-    #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+    /// A weighted population of the allocation formula. Scenario files name it by its id
+    /// (`component = "general_acute"`; `"general_and_acute"` is also accepted).
+    #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
+    #[serde(rename_all = "snake_case")]
     pub enum Component {
+        #[serde(alias = "general_and_acute")]
         GeneralAcute => "general_acute",
         Community => "community",
         MentalHealth => "mental_health",

@@ -56,6 +56,39 @@ pub struct Group {
     /// Indices into the practices, in curve order.
     pub practices: Vec<usize>,
     pub population: u64,
+    /// Its practices' published (fractional) registered population and weighted
+    /// populations by [`Component::index`], summed in curve order.
+    pub published: Published,
+}
+
+/// The published populations of a group of practices: registered (fractional, as the
+/// allocation formula uses it) and weighted by component, each the sum of its practices'.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Published {
+    pub population: f64,
+    pub weighted: [f64; Component::COUNT],
+}
+
+impl Published {
+    /// The sum over `practices` (indices into `p`), in their order.
+    pub fn of(p: &Practices, practices: &[usize]) -> Self {
+        let mut out = Published {
+            population: 0.0,
+            weighted: [0.0; Component::COUNT],
+        };
+        for &i in practices {
+            let x = &p.practices[i];
+            out.population += x.population;
+            for (w, v) in out.weighted.iter_mut().zip(&x.weighted) {
+                *w += v;
+            }
+        }
+        out
+    }
+
+    pub fn weighted(&self, c: Component) -> f64 {
+        self.weighted[c.index()]
+    }
 }
 
 /// How a neighbourhood's size came about.
@@ -126,10 +159,12 @@ impl RealEngland {
             for g in group_practices(&points, &sizes) {
                 let practices: Vec<usize> = g.iter().map(|&j| members[j]).collect();
                 let population = practices.iter().map(|&i| people[i]).sum();
+                let published = Published::of(p, &practices);
                 groups.push(Group {
                     place: k,
                     practices,
                     population,
+                    published,
                 });
             }
         }
