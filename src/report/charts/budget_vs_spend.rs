@@ -18,11 +18,9 @@ pub fn title(d: &ReportData) -> std::result::Result<String, &'static str> {
     ))
 }
 
-pub fn draw<DB: DrawingBackend>(
-    d: &ReportData,
-    root: &DrawingArea<DB, Shift>,
-    k: f64,
-) -> std::result::Result<(), String> {
+/// Each neighbourhood's (name, budget per head, cash cost per head) in the last year under
+/// the first formula, sorted by budget minus cost, and the system's envelope per head.
+fn per_head(d: &ReportData) -> (Vec<(String, f64, f64)>, f64) {
     let f = d.formula().unwrap_or_default();
     let s = d.scenarios[0].clone();
     let last = d.last_year();
@@ -59,6 +57,15 @@ pub fn draw<DB: DrawingBackend>(
             &Metric::formula(FormulaMetric::BudgetPerHead, &f),
         )
         .map_or(f64::NAN, |x| x.mean);
+    (rows, envelope)
+}
+
+pub fn draw<DB: DrawingBackend>(
+    d: &ReportData,
+    root: &DrawingArea<DB, Shift>,
+    k: f64,
+) -> std::result::Result<(), String> {
+    let (rows, envelope) = per_head(d);
     // With many areas (the England preset's 1,250), a row each would not read: the
     // chart keeps the areas furthest over and under budget per head, and one row
     // summarises the rest as the range of their spend per head, with its median.
