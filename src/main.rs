@@ -338,28 +338,7 @@ fn main() -> ExitCode {
                     icb,
                     deprivation,
                 },
-        } => import_gp_lists(&ImportOptions {
-            sources: GpListSources {
-                files,
-                icbs: icb,
-                deprivation,
-            },
-            out: out.clone(),
-        })
-        .map(|r| {
-            say!(
-                "imported {} practices ({} without a PCN, {} with England's deprivation shares): systems {}, places {}, neighbourhoods {}, people {}, in {:.2} s",
-                r.practices,
-                r.unallocated_practices,
-                r.practices_without_deprivation,
-                r.systems,
-                r.places,
-                r.neighbourhoods,
-                r.people,
-                r.wall_seconds
-            );
-            say!("geography in {}; simulate it with --geography {}", out.display(), out.display());
-        }),
+        } => import(files, out, icb, deprivation),
         Command::Report { dir } => capsim::app::report(&dir).map(|r| {
             say!(
                 "wrote {} and {} charts in {}",
@@ -377,20 +356,7 @@ fn main() -> ExitCode {
             &datasets.map_or(DatasetSource::Bundled, DatasetSource::Dir),
         )
         .map(|c| say!("{c}")),
-        Command::List { what: List::Icbs } => capsim::app::list::icbs().map(|rows| {
-            say!("code\tname\tplaces\tneighbourhoods\tpractices\tpopulation");
-            for r in rows {
-                say!(
-                    "{}\t{}\t{}\t{}\t{}\t{}",
-                    r.code,
-                    r.name,
-                    r.places,
-                    r.neighbourhoods,
-                    r.practices,
-                    r.population
-                );
-            }
-        }),
+        Command::List { what: List::Icbs } => list_icbs(),
         Command::Init { dir } => capsim::app::init::init(&dir).map(|files| {
             for f in files {
                 say!("wrote {}", f.display());
@@ -408,6 +374,55 @@ fn main() -> ExitCode {
             } as u8)
         }
     }
+}
+
+/// `capsim import gp-lists`: a geography folder from NHS Digital's practice files.
+fn import(
+    files: Vec<PathBuf>,
+    out: PathBuf,
+    icbs: Vec<String>,
+    deprivation: Option<PathBuf>,
+) -> Result<(), CapsimError> {
+    import_gp_lists(&ImportOptions {
+        sources: GpListSources {
+            files,
+            icbs,
+            deprivation,
+        },
+        out: out.clone(),
+    })
+    .map(|r| {
+        say!(
+            "imported {} practices ({} without a PCN, {} with England's deprivation shares): systems {}, places {}, neighbourhoods {}, people {}, in {:.2} s",
+            r.practices,
+            r.unallocated_practices,
+            r.practices_without_deprivation,
+            r.systems,
+            r.places,
+            r.neighbourhoods,
+            r.people,
+            r.wall_seconds
+        );
+        say!("geography in {}; simulate it with --geography {}", out.display(), out.display());
+    })
+}
+
+/// `capsim list icbs`: England's real ICBs, tab-separated.
+fn list_icbs() -> Result<(), CapsimError> {
+    capsim::app::list::icbs().map(|rows| {
+        say!("code\tname\tplaces\tneighbourhoods\tpractices\tpopulation");
+        for r in rows {
+            say!(
+                "{}\t{}\t{}\t{}\t{}\t{}",
+                r.code,
+                r.name,
+                r.places,
+                r.neighbourhoods,
+                r.practices,
+                r.population
+            );
+        }
+    })
 }
 
 /// Runs `f` with a progress bar on stderr (hidden when stderr is not a terminal).
