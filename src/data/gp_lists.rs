@@ -267,8 +267,18 @@ pub struct GpListSources {
     pub deprivation: Option<PathBuf>,
 }
 
-/// Reads the files and builds the neighbourhoods.
-pub fn read_gp_lists(src: &GpListSources) -> Result<Imported> {
+/// The files of an import, read and checked against each other: each practice's counts,
+/// the mapping of practices, the ICBs to keep (upper case) and the practices' quintiles.
+struct Sources {
+    practices: BTreeMap<String, PracticeCounts>,
+    map: HashMap<String, MapRow>,
+    icbs: Vec<String>,
+    deprivation: Option<HashMap<String, usize>>,
+}
+
+/// Reads every file by its layout, and checks there are age files and a mapping file,
+/// that every practice is mapped and that every ICB asked for is in the mapping.
+fn read_sources(src: &GpListSources) -> Result<Sources> {
     let mut practices: BTreeMap<String, PracticeCounts> = BTreeMap::new();
     let mut map: HashMap<String, MapRow> = HashMap::new();
     let mut age_files = 0;
@@ -337,6 +347,23 @@ pub fn read_gp_lists(src: &GpListSources) -> Result<Imported> {
         Some(path) => Some(read_deprivation(&Table::read(path)?)?),
         None => None,
     };
+
+    Ok(Sources {
+        practices,
+        map,
+        icbs,
+        deprivation,
+    })
+}
+
+/// Reads the files and builds the neighbourhoods.
+pub fn read_gp_lists(src: &GpListSources) -> Result<Imported> {
+    let Sources {
+        practices,
+        map,
+        icbs,
+        deprivation,
+    } = read_sources(src)?;
 
     // Neighbourhoods keyed by (ICB, place, PCN), in code order so the output does not
     // depend on the order of the files or their rows.
