@@ -4,10 +4,8 @@
 Usage:  python3 datasets/derive/practices.py ORIGINAL.csv
 where ORIGINAL.csv is `data/2024_2025.csv` of the public GitHub repository
 nhsx/AIF_Allocation_Tool (NHS England, ICB place-based allocation tool; Open Government
-Licence v3), e.g.
-
-    git clone https://github.com/nhsx/AIF_Allocation_Tool /tmp/aif
-    python3 datasets/derive/practices.py /tmp/aif/data/2024_2025.csv
+Licence v3): clone that repository anywhere and pass the path of its
+`data/2024_2025.csv`.
 
 It writes datasets/practices_2024_25.csv.gz: the columns capsim reads (KEEP, under their
 published names, so a later publication reads the same way), every cell copied as

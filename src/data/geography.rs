@@ -397,67 +397,7 @@ impl Geography {
             return Err(nbs.whole("neighbourhood", "at least one neighbourhood is needed"));
         }
 
-        let ages = Table::read(&dir.join(AGE_SEX_FILE))?;
-        let acols = ["neighbourhood", "age", "male", "female"];
-        let names: Vec<&str> = g.neighbourhoods.iter().map(|n| n.name.as_str()).collect();
-        let which = ages.choice("neighbourhood", &acols, &names)?;
-        let labels = list_age_labels();
-        let age = ages.choice("age", &acols, &labels)?;
-        let counts = [
-            ages.number_in("male", &acols, ("registered patients", 0.0, 1e8))?,
-            ages.number_in("female", &acols, ("registered patients", 0.0, 1e8))?,
-        ];
-        let mut table = vec![vec![[0.0; N_SEX]; LIST_AGES]; g.neighbourhoods.len()];
-        let mut seen = vec![[false; LIST_AGES]; g.neighbourhoods.len()];
-        for r in 0..ages.height() {
-            let (n, a) = (which.values[r], age.values[r]);
-            if seen[n][a] {
-                return Err(ages.invalid("age", r, &labels[a], "each age once per neighbourhood"));
-            }
-            seen[n][a] = true;
-            for (sex, col) in counts.iter().enumerate() {
-                let x = col.values[r];
-                if x.fract() != 0.0 {
-                    return Err(ages.invalid(
-                        col.name,
-                        r,
-                        &x.to_string(),
-                        "a whole number of people",
-                    ));
-                }
-                table[n][a][sex] = x;
-            }
-        }
-        for (n, nb) in g.neighbourhoods.iter_mut().enumerate() {
-            if let Some(a) = seen[n].iter().position(|s| !s) {
-                return Err(ages.whole(
-                    "age",
-                    format!(
-                        "neighbourhood `{}` has no row for age {}",
-                        nb.name, labels[a]
-                    ),
-                ));
-            }
-            let total: f64 = table[n].iter().flatten().sum();
-            if total != nb.population as f64 {
-                return Err(nbs.invalid(
-                    "registered_population",
-                    n,
-                    &nb.population.to_string(),
-                    &format!("the sum of its rows in {AGE_SEX_FILE}, {total}"),
-                ));
-            }
-            let shares: Vec<[f64; N_SEX]> = table[n]
-                .iter()
-                .map(|row| [row[0] / total, row[1] / total])
-                .collect();
-            for (a, row) in shares.iter().enumerate() {
-                for sex in 0..N_SEX {
-                    nb.age_sex[band_of(a as u8)][sex] += row[sex];
-                }
-            }
-            nb.ages = Some(shares);
-        }
+        add_list_ages(dir, &nbs, &mut g)?;
         Ok(g)
     }
 
@@ -540,6 +480,69 @@ fn england_age_sex(d: &Datasets) -> [[f64; N_SEX]; N_BANDS] {
         }
     }
     out
+}
+
+/// Reads an imported geography's registered patients by single year of age and sex
+/// (`AGE_SEX_FILE`) into its neighbourhoods: every age once per neighbourhood, whole
+/// people, summing to the neighbourhood's registered population (`nbs`, for the message).
+fn add_list_ages(dir: &Path, nbs: &Table, g: &mut Geography) -> Result<()> {
+    let ages = Table::read(&dir.join(AGE_SEX_FILE))?;
+    let acols = ["neighbourhood", "age", "male", "female"];
+    let names: Vec<&str> = g.neighbourhoods.iter().map(|n| n.name.as_str()).collect();
+    let which = ages.choice("neighbourhood", &acols, &names)?;
+    let labels = list_age_labels();
+    let age = ages.choice("age", &acols, &labels)?;
+    let counts = [
+        ages.number_in("male", &acols, ("registered patients", 0.0, 1e8))?,
+        ages.number_in("female", &acols, ("registered patients", 0.0, 1e8))?,
+    ];
+    let mut table = vec![vec![[0.0; N_SEX]; LIST_AGES]; g.neighbourhoods.len()];
+    let mut seen = vec![[false; LIST_AGES]; g.neighbourhoods.len()];
+    for r in 0..ages.height() {
+        let (n, a) = (which.values[r], age.values[r]);
+        if seen[n][a] {
+            return Err(ages.invalid("age", r, &labels[a], "each age once per neighbourhood"));
+        }
+        seen[n][a] = true;
+        for (sex, col) in counts.iter().enumerate() {
+            let x = col.values[r];
+            if x.fract() != 0.0 {
+                return Err(ages.invalid(col.name, r, &x.to_string(), "a whole number of people"));
+            }
+            table[n][a][sex] = x;
+        }
+    }
+    for (n, nb) in g.neighbourhoods.iter_mut().enumerate() {
+        if let Some(a) = seen[n].iter().position(|s| !s) {
+            return Err(ages.whole(
+                "age",
+                format!(
+                    "neighbourhood `{}` has no row for age {}",
+                    nb.name, labels[a]
+                ),
+            ));
+        }
+        let total: f64 = table[n].iter().flatten().sum();
+        if total != nb.population as f64 {
+            return Err(nbs.invalid(
+                "registered_population",
+                n,
+                &nb.population.to_string(),
+                &format!("the sum of its rows in {AGE_SEX_FILE}, {total}"),
+            ));
+        }
+        let shares: Vec<[f64; N_SEX]> = table[n]
+            .iter()
+            .map(|row| [row[0] / total, row[1] / total])
+            .collect();
+        for (a, row) in shares.iter().enumerate() {
+            for sex in 0..N_SEX {
+                nb.age_sex[band_of(a as u8)][sex] += row[sex];
+            }
+        }
+        nb.ages = Some(shares);
+    }
+    Ok(())
 }
 
 fn index_of(names: &mut Vec<String>, name: &str) -> usize {
