@@ -134,15 +134,7 @@ impl Weights {
         ]
         .into_iter()
         .find(|b| b.id() == basis)?;
-        let f = Formula {
-            name: None,
-            basis,
-            market_forces: false,
-            inequalities: false,
-            rurality: false,
-            weights: None,
-            component: None,
-        };
+        let f = Formula::of(basis);
         Some(self.of_census(&f, TOTAL, census))
     }
 
@@ -809,15 +801,7 @@ impl PlaceAdjustment {
         // It depends on the people only, so it is priced once per neighbourhood-year, not
         // once per formula and row.
         let rural_share = if place_costs && scenario.capitation.formula.iter().any(|f| f.rurality) {
-            let need = Formula {
-                name: None,
-                basis: Basis::Need,
-                market_forces: false,
-                inequalities: false,
-                rurality: false,
-                weights: None,
-                component: None,
-            };
+            let need = Formula::of(Basis::Need);
             results
                 .iter()
                 .map(|r| {

@@ -292,6 +292,19 @@ pub struct Formula {
 }
 
 impl Formula {
+    /// A formula of `basis` alone: no adjustment, no table, named by its basis.
+    pub fn of(basis: Basis) -> Formula {
+        Formula {
+            name: None,
+            basis,
+            market_forces: false,
+            inequalities: false,
+            rurality: false,
+            weights: None,
+            component: None,
+        }
+    }
+
     pub fn name(&self) -> String {
         self.name.clone().unwrap_or_else(|| self.basis.id().into())
     }
@@ -308,15 +321,7 @@ impl Formula {
 fn formulas<'de, D: serde::Deserializer<'de>>(d: D) -> std::result::Result<Vec<Formula>, D::Error> {
     let entry = |v: toml::Value| -> std::result::Result<Formula, D::Error> {
         let read = match v {
-            toml::Value::String(_) => Basis::deserialize(v).map(|basis| Formula {
-                name: None,
-                basis,
-                market_forces: false,
-                inequalities: false,
-                rurality: false,
-                weights: None,
-                component: None,
-            }),
+            toml::Value::String(_) => Basis::deserialize(v).map(Formula::of),
             toml::Value::Table(_) => Formula::deserialize(v),
             other => {
                 return Err(D::Error::custom(format!(
@@ -554,15 +559,7 @@ fn risk_sharing<'de, D: Deserializer<'de>>(
 }
 
 fn default_formulas() -> Vec<Formula> {
-    vec![Formula {
-        name: None,
-        basis: Basis::Headcount,
-        market_forces: false,
-        inequalities: false,
-        rurality: false,
-        weights: None,
-        component: None,
-    }]
+    vec![Formula::of(Basis::Headcount)]
 }
 
 impl Default for Capitation {
