@@ -28,6 +28,52 @@ use crate::model::Model;
 /// A work unit: (group of scenarios, Monte Carlo run).
 pub type Unit = (usize, u64);
 
+/// Writes the simulated neighbourhoods of every group with their codes, people,
+/// locations and published populations (`geography.{parquet,csv}`), and, when a group is
+/// real England or one of its ICBs, the published figures of all 42 ICBs
+/// (`published_icbs.{parquet,csv}`), which the report's validation takes England's totals
+/// from.
+pub fn write_geography(p: &Prepared, batch: &Batch, staging: &mut Staging) -> Result<()> {
+    use crate::io::areas::{geography_frame, published_icbs_frame, PublishedIcb};
+    let groups: Vec<(String, &Geography)> = p
+        .groups
+        .iter()
+        .zip(&p.geographies)
+        .map(|(g, geo)| (batch.scenarios[g[0]].name.clone(), geo))
+        .collect();
+    write_frame(
+        staging,
+        &Layout::Flat,
+        crate::io::areas::GEOGRAPHY_TABLE,
+        &geography_frame(&groups)?,
+    )?;
+    if !p.geographies.iter().any(Geography::has_published) {
+        return Ok(());
+    }
+    let practices = crate::data::published::Practices::bundled()?;
+    let icbs: Vec<PublishedIcb> = practices
+        .icbs()
+        .into_iter()
+        .map(|(code, name)| {
+            let members: Vec<usize> = (0..practices.practices.len())
+                .filter(|&i| practices.practices[i].icb_code == code)
+                .collect();
+            let published = crate::data::published_geography::Published::of(&practices, &members);
+            PublishedIcb {
+                code,
+                name,
+                published,
+            }
+        })
+        .collect();
+    write_frame(
+        staging,
+        &Layout::Flat,
+        crate::io::areas::PUBLISHED_ICBS_TABLE,
+        &published_icbs_frame(&icbs)?,
+    )
+}
+
 /// A scenario-run's metrics with its drawn parameters (name, value).
 pub type ScenarioRun = (Metrics, Vec<(String, f64)>);
 

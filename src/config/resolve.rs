@@ -198,11 +198,13 @@ impl Scenario {
         let keep = self.population_mask(&g)?;
         let Geography {
             systems,
+            system_codes,
             places,
             neighbourhoods,
         } = g;
         Ok(Geography {
             systems,
+            system_codes,
             places,
             neighbourhoods: neighbourhoods
                 .into_iter()

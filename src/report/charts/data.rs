@@ -104,9 +104,18 @@ fn drawn(level: Level, year: i32, last: i32, metric: &str) -> bool {
             (year == 1 || year == last)
                 && (matches!(metric, "population" | "care_spend" | "cash_cost_per_head")
                     || metric.starts_with("budget_per_head:")
+                    || metric.starts_with("weighted_population:")
+                    || metric.starts_with("budget:")
+                    || metric.starts_with("position:"))
+        }
+        // The validation and published-against-estimated tables compare places.
+        Level::Place => {
+            (year == 1 || year == last)
+                && (metric == "population"
+                    || metric.starts_with("budget:")
                     || metric.starts_with("weighted_population:"))
         }
-        Level::Place | Level::Pool => false,
+        Level::Pool => false,
     }
 }
 

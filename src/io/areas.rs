@@ -1,0 +1,214 @@
+//! The `geography` table (one row per simulated neighbourhood: its system and place with
+//! their codes, people, location and published populations) and the `published_icbs`
+//! table (NHS England's published populations of every ICB of England), written once per
+//! output folder and read back by the report's maps and validation table, so the report,
+//! like the charts, is drawn from outputs.
+
+use std::path::Path;
+
+use polars::prelude::*;
+
+use crate::core::error::{CapsimError, Result};
+use crate::data::geography::Geography;
+use crate::data::published::Component;
+use crate::data::published_geography::Published;
+use crate::io::read::{floats, read_parquet, strings};
+
+/// The file stem of the per-neighbourhood geography table.
+pub const GEOGRAPHY_TABLE: &str = "geography";
+/// The file stem of the published figures of every ICB of England.
+pub const PUBLISHED_ICBS_TABLE: &str = "published_icbs";
+
+/// One simulated neighbourhood as the geography table holds it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct AreaRow {
+    /// The first scenario of the group that simulates this geography.
+    pub scenario: String,
+    pub system: String,
+    /// ICB code; empty where the geography has none (the invented presets).
+    pub system_code: String,
+    pub place: String,
+    /// Sub-ICB location code; empty where the geography has none.
+    pub place_code: String,
+    pub neighbourhood: String,
+    /// Registered people at the start (whole people).
+    pub population: u64,
+    /// (latitude, longitude) of its practices' population-weighted centroid.
+    pub location: Option<(f64, f64)>,
+    /// Its practices' published registered and weighted populations.
+    pub published: Option<Published>,
+}
+
+/// One ICB's published figures (every ICB of England, simulated or not: the validation
+/// table's shares of England are taken over them).
+#[derive(Debug, Clone, PartialEq)]
+pub struct PublishedIcb {
+    pub code: String,
+    pub name: String,
+    pub published: Published,
+}
+
+fn err(what: &str, e: PolarsError) -> CapsimError {
+    CapsimError::Write {
+        path: what.into(),
+        reason: e.to_string(),
+    }
+}
+
+/// The column of a component's published weighted population.
+pub fn weighted_column(c: Component) -> String {
+    format!("published_weighted_{}", c.id())
+}
+
+/// The geography table of each (scenario, geography) group, in order.
+pub fn geography_frame(groups: &[(String, &Geography)]) -> Result<DataFrame> {
+    let mut text: [Vec<String>; 6] = Default::default();
+    let mut population = Vec::new();
+    let (mut lat, mut lon) = (Vec::new(), Vec::new());
+    let mut published: Vec<Vec<Option<f64>>> = vec![Vec::new(); Component::COUNT + 1];
+    for (scenario, g) in groups {
+        for nb in &g.neighbourhoods {
+            let place = &g.places[nb.place];
+            let code = g.system_codes.get(place.system).cloned().flatten();
+            let row = [
+                scenario.clone(),
+                g.systems[place.system].clone(),
+                code.unwrap_or_default(),
+                place.name.clone(),
+                place.code.clone().unwrap_or_default(),
+                nb.name.clone(),
+            ];
+            for (col, v) in text.iter_mut().zip(row) {
+                col.push(v);
+            }
+            population.push(nb.population);
+            lat.push(nb.location.map(|l| l.latitude));
+            lon.push(nb.location.map(|l| l.longitude));
+            published[0].push(nb.published.map(|p| p.population));
+            for c in Component::ALL {
+                published[c.index() + 1].push(nb.published.map(|p| p.weighted(c)));
+            }
+        }
+    }
+    let names = [
+        "scenario",
+        "system",
+        "system_code",
+        "place",
+        "place_code",
+        "neighbourhood",
+    ];
+    let mut cols: Vec<Column> = names
+        .iter()
+        .zip(text)
+        .map(|(n, v)| Column::new((*n).into(), v))
+        .collect();
+    cols.push(Column::new("population".into(), population));
+    cols.push(Column::new("latitude".into(), lat));
+    cols.push(Column::new("longitude".into(), lon));
+    cols.extend(published_columns(published));
+    DataFrame::new_infer_height(cols).map_err(|e| err("(geography)", e))
+}
+
+/// `published_population`, then each component's weighted population, from `values`
+/// (registered first, then by [`Component::index`]).
+fn published_columns(values: Vec<Vec<Option<f64>>>) -> Vec<Column> {
+    let mut names = vec!["published_population".to_string()];
+    names.extend(Component::ALL.iter().map(|c| weighted_column(*c)));
+    names
+        .into_iter()
+        .zip(values)
+        .map(|(n, v)| Column::new(n.into(), v))
+        .collect()
+}
+
+/// The published figures of every ICB.
+pub fn published_icbs_frame(icbs: &[PublishedIcb]) -> Result<DataFrame> {
+    let mut values: Vec<Vec<Option<f64>>> = vec![Vec::new(); Component::COUNT + 1];
+    for i in icbs {
+        values[0].push(Some(i.published.population));
+        for c in Component::ALL {
+            values[c.index() + 1].push(Some(i.published.weighted(c)));
+        }
+    }
+    let mut cols = vec![
+        Column::new(
+            "icb_code".into(),
+            icbs.iter().map(|i| i.code.as_str()).collect::<Vec<_>>(),
+        ),
+        Column::new(
+            "icb".into(),
+            icbs.iter().map(|i| i.name.as_str()).collect::<Vec<_>>(),
+        ),
+    ];
+    cols.extend(published_columns(values));
+    DataFrame::new_infer_height(cols).map_err(|e| err("(published icbs)", e))
+}
+
+/// The published columns of row `i`, if it has them (all or none are null).
+fn published_at(cols: &[Vec<f64>], i: usize) -> Option<Published> {
+    if cols.iter().any(|c| !c[i].is_finite()) {
+        return None;
+    }
+    Some(Published {
+        population: cols[0][i],
+        weighted: std::array::from_fn(|k| cols[k + 1][i]),
+    })
+}
+
+fn read_published(df: &DataFrame, path: &Path) -> Result<Vec<Vec<f64>>> {
+    let mut names = vec!["published_population".to_string()];
+    names.extend(Component::ALL.iter().map(|c| weighted_column(*c)));
+    names.iter().map(|n| floats(df, path, n)).collect()
+}
+
+/// Reads a geography table back.
+pub fn read_geography(path: &Path) -> Result<Vec<AreaRow>> {
+    let df = read_parquet(path)?;
+    let text = |n: &str| strings(&df, path, n);
+    let (scenario, system, system_code) =
+        (text("scenario")?, text("system")?, text("system_code")?);
+    let (place, place_code, neighbourhood) =
+        (text("place")?, text("place_code")?, text("neighbourhood")?);
+    let population: Vec<u64> = df
+        .column("population")
+        .and_then(|c| c.u64().map(|c| c.iter().map(|x| x.unwrap_or(0)).collect()))
+        .map_err(|e| CapsimError::Write {
+            path: path.to_path_buf(),
+            reason: format!("unexpected contents: {e}"),
+        })?;
+    let (lat, lon) = (
+        floats(&df, path, "latitude")?,
+        floats(&df, path, "longitude")?,
+    );
+    let published = read_published(&df, path)?;
+    Ok((0..scenario.len())
+        .map(|i| AreaRow {
+            scenario: scenario[i].clone(),
+            system: system[i].clone(),
+            system_code: system_code[i].clone(),
+            place: place[i].clone(),
+            place_code: place_code[i].clone(),
+            neighbourhood: neighbourhood[i].clone(),
+            population: population[i],
+            location: (lat[i].is_finite() && lon[i].is_finite()).then(|| (lat[i], lon[i])),
+            published: published_at(&published, i),
+        })
+        .collect())
+}
+
+/// Reads the published figures of every ICB back.
+pub fn read_published_icbs(path: &Path) -> Result<Vec<PublishedIcb>> {
+    let df = read_parquet(path)?;
+    let (code, name) = (strings(&df, path, "icb_code")?, strings(&df, path, "icb")?);
+    let published = read_published(&df, path)?;
+    Ok((0..code.len())
+        .filter_map(|i| {
+            published_at(&published, i).map(|p| PublishedIcb {
+                code: code[i].clone(),
+                name: name[i].clone(),
+                published: p,
+            })
+        })
+        .collect())
+}
