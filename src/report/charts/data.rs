@@ -11,6 +11,10 @@ use crate::accounts::one_way::OneWayRow;
 use crate::accounts::summary::{RiskRow, SensitivityRow, Stat, SummaryRow};
 use crate::core::error::Result;
 use crate::core::level::Level;
+use crate::io::areas::{
+    read_geography, read_published_icbs, AreaRow, PublishedIcb, GEOGRAPHY_TABLE,
+    PUBLISHED_ICBS_TABLE,
+};
 use crate::io::incremental::{read_ceaf, read_incremental};
 use crate::io::summary::{
     read_formula_fit, read_one_way, read_population_by_cell, read_risk_where, read_run_values,
@@ -52,6 +56,15 @@ pub struct ReportData {
     pub frontier: Vec<FrontierRow>,
     /// The acceptability frontier and EVPI (`ceaf.parquet`), when written.
     pub ceaf: Vec<CeafRow>,
+    /// The simulated neighbourhoods of the first scenario's geography, with codes,
+    /// locations and published populations (`geography.parquet`); empty in a folder
+    /// written before the table existed.
+    pub areas: Vec<AreaRow>,
+    /// NHS England's published figures of every ICB (`published_icbs.parquet`), when the
+    /// run is of real England.
+    pub published_icbs: Vec<PublishedIcb>,
+    /// The first scenario's formulas: (name, basis), in configured order.
+    pub bases: Vec<(String, String)>,
 }
 
 /// The headline's context (discounting, envelope growth) of an output folder, from its
@@ -76,6 +89,20 @@ fn first_scenario(dir: &Path) -> Option<serde_json::Value> {
     read("batch.json")
         .map(|v| v["batch"]["scenarios"][0].clone())
         .or_else(|| read("run.json").map(|v| v["scenario"].clone()))
+}
+
+/// The first scenario's formulas as (name, basis), from `batch.json` or `run.json`.
+fn bases_of(dir: &Path) -> Vec<(String, String)> {
+    first_scenario(dir)
+        .and_then(|s| s["capitation"]["formula"].as_array().cloned())
+        .unwrap_or_default()
+        .iter()
+        .filter_map(|f| {
+            let basis = f["basis"].as_str()?;
+            let name = f["name"].as_str().unwrap_or(basis);
+            Some((name.to_string(), basis.to_string()))
+        })
+        .collect()
 }
 
 /// The first scenario's formula names, from `batch.json` or `run.json`.
@@ -156,6 +183,20 @@ impl ReportData {
             })?;
         }
         d.formulas = formulas_of(dir);
+        d.bases = bases_of(dir);
+        let path = dir.join(format!("{GEOGRAPHY_TABLE}.parquet"));
+        if path.exists() {
+            let first = d.scenarios.first().cloned().unwrap_or_default();
+            let rows = read_geography(&path)?;
+            // The first scenario's geography: its group's rows (named by the group's first
+            // scenario, which is the output's first).
+            let group = rows.first().map(|r| r.scenario.clone()).unwrap_or(first);
+            d.areas = rows.into_iter().filter(|r| r.scenario == group).collect();
+        }
+        let path = dir.join(format!("{PUBLISHED_ICBS_TABLE}.parquet"));
+        if path.exists() {
+            d.published_icbs = read_published_icbs(&path)?;
+        }
         d.qaly_threshold = first_scenario(dir)
             .and_then(|s| s["evaluation"]["qaly_threshold"].as_f64())
             .unwrap_or(20_000.0);

@@ -105,7 +105,10 @@ mod acceptability;
 pub mod acceptability_frontier;
 mod budget_vs_spend;
 pub mod ce_plane;
+pub mod geo;
 mod hospital_vs_community;
+pub mod map_icbs;
+pub mod map_neighbourhoods;
 pub mod need_fit;
 mod net_position_fan;
 mod population_pyramid;
@@ -162,6 +165,8 @@ registry!(
     acceptability,
     acceptability_frontier,
     quintile_effects,
+    map_neighbourhoods,
+    map_icbs,
 );
 
 /// What became of each chart of the registry for one output folder.
