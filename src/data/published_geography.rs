@@ -82,7 +82,7 @@ fn centre_of(p: &Practices, practices: &[usize], people: &[u64]) -> (f64, f64) {
 
 /// The published populations of a group of practices: registered (fractional, as the
 /// allocation formula uses it) and weighted by component, each the sum of its practices'.
-#[derive(Debug, Clone, Copy, PartialEq)]
+#[derive(Debug, Clone, Copy, PartialEq, Default)]
 pub struct Published {
     pub population: f64,
     pub weighted: [f64; Component::COUNT],

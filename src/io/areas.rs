@@ -212,3 +212,56 @@ pub fn read_published_icbs(path: &Path) -> Result<Vec<PublishedIcb>> {
         })
         .collect())
 }
+
+/// One comparison of the validation table: a published figure of an area beside capsim's
+/// (see `report::validation` for what capsim's is for each measure).
+#[derive(Debug, Clone, PartialEq)]
+pub struct ValidationRow {
+    /// `system` (an ICB) or `england` (every ICB of the run together).
+    pub level: crate::core::level::Level,
+    pub area: String,
+    /// The ICB code; empty for England.
+    pub code: String,
+    /// What is compared: `registered_population`, `weighted_population.COMPONENT`,
+    /// `share_of_england.registered_population` or `share_of_england.weighted_population`.
+    pub measure: String,
+    pub published: f64,
+    /// capsim's figure; `None` where the run cannot say (a share of England needs all of
+    /// England simulated).
+    pub capsim: Option<f64>,
+    /// The formula capsim's weighted figures come from (empty for people).
+    pub capsim_formula: String,
+}
+
+/// The validation table.
+pub fn validation_frame(rows: &[ValidationRow]) -> Result<DataFrame> {
+    let text = |f: &dyn Fn(&ValidationRow) -> String| rows.iter().map(f).collect::<Vec<_>>();
+    let capsim: Vec<Option<f64>> = rows.iter().map(|r| r.capsim).collect();
+    let difference: Vec<Option<f64>> = rows
+        .iter()
+        .map(|r| r.capsim.map(|c| c - r.published))
+        .collect();
+    let pct: Vec<Option<f64>> = rows
+        .iter()
+        .map(|r| {
+            r.capsim
+                .filter(|_| r.published != 0.0)
+                .map(|c| 100.0 * (c - r.published) / r.published)
+        })
+        .collect();
+    DataFrame::new_infer_height(vec![
+        Column::new("level".into(), text(&|r| r.level.id().to_string())),
+        Column::new("area".into(), text(&|r| r.area.clone())),
+        Column::new("code".into(), text(&|r| r.code.clone())),
+        Column::new("measure".into(), text(&|r| r.measure.clone())),
+        Column::new(
+            "published".into(),
+            rows.iter().map(|r| r.published).collect::<Vec<_>>(),
+        ),
+        Column::new("capsim".into(), capsim),
+        Column::new("difference".into(), difference),
+        Column::new("difference_pct".into(), pct),
+        Column::new("capsim_formula".into(), text(&|r| r.capsim_formula.clone())),
+    ])
+    .map_err(|e| err("(validation)", e))
+}

@@ -12,7 +12,8 @@ use std::path::Path;
 use base64::Engine;
 
 use crate::core::error::{CapsimError, Result};
-use crate::io::tables::Staging;
+use crate::io::areas::{validation_frame, ValidationRow};
+use crate::io::tables::{write_frame, Layout, Staging};
 use crate::report::charts::{
     tornado, write_charts, Outcome, ReportData, CHARTS as REGISTRY, FONT, PAGE_FONT_BYTES,
 };
@@ -24,6 +25,8 @@ pub const CHARTS: &str = "charts";
 pub const FONT_FILE: &str = "DejaVuSans.ttf";
 /// The report's file name.
 pub const REPORT: &str = "report.html";
+/// The validation table's file stem, written beside the report for real England.
+pub const VALIDATION: &str = "validation";
 
 /// What a report call wrote.
 #[derive(Debug, Clone)]
@@ -76,14 +79,23 @@ pub fn report(dir: &Path) -> Result<Report> {
         }
         inline.push(body);
     }
-    let html = page(dir, &data, &charts, &inline)?;
+    let checks = crate::report::validation::validation(&data);
+    if !checks.is_empty() {
+        write_frame(
+            &mut staging,
+            &Layout::Flat,
+            VALIDATION,
+            &validation_frame(&checks)?,
+        )?;
+    }
+    let html = page(dir, &data, &charts, &inline, &checks)?;
     let path = staging.path(REPORT)?;
     std::fs::write(&path, html).map_err(|e| CapsimError::io(&path, e))?;
     staging.commit()?;
     Ok(Report { charts })
 }
 
-fn escape(s: &str) -> String {
+pub(crate) fn escape(s: &str) -> String {
     s.replace('&', "&amp;")
         .replace('<', "&lt;")
         .replace('>', "&gt;")
@@ -183,6 +195,7 @@ fn page(
     data: &ReportData,
     charts: &[(&'static str, Outcome)],
     inline: &[String],
+    checks: &[ValidationRow],
 ) -> Result<String> {
     let font = base64::engine::general_purpose::STANDARD.encode(PAGE_FONT_BYTES);
     let mut h = String::new();
@@ -288,6 +301,7 @@ figure {{ margin: 0 0 6mm; }} figure svg {{ max-height: 160mm; }} }}</style>"
             100.0 * (1.0 - share)
         );
     }
+    crate::report::validation::html(&mut h, data, checks);
     w(&mut h, "<h2>Scenarios</h2>\n<table>\n<tr><th>scenario</th><th>population</th><th>years</th><th>runs</th><th>seed</th><th>interventions</th><th>capitation formulas</th></tr>\n");
     for row in settings(dir) {
         w(&mut h, "<tr>");

@@ -4,3 +4,4 @@ pub mod charts;
 pub mod headline;
 pub mod html;
 pub mod incremental;
+pub mod validation;

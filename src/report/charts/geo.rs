@@ -187,10 +187,7 @@ fn draw_legend<DB: DrawingBackend>(
     for s in 0..steps {
         // Top is the largest surplus, bottom the largest deficit.
         let t = 1.0 - 2.0 * (s as f64 + 0.5) / steps as f64;
-        let (a, b) = (
-            y + bar_h * s / steps,
-            y + bar_h * (s + 1) / steps + 1,
-        );
+        let (a, b) = (y + bar_h * s / steps, y + bar_h * (s + 1) / steps + 1);
         area.draw(&Rectangle::new(
             [(x0, a), (x0 + bar_w, b)],
             colour(t * lim, lim).filled(),
@@ -244,7 +241,11 @@ mod tests {
     fn the_scale_diverges_from_white_at_zero() {
         assert_eq!(colour(0.0, 5.0), RGBColor(247, 247, 247));
         assert_eq!(colour(-5.0, 5.0), RGBColor(178, 24, 43));
-        assert_eq!(colour(9.0, 5.0), RGBColor(33, 102, 172), "clamped at the limit");
+        assert_eq!(
+            colour(9.0, 5.0),
+            RGBColor(33, 102, 172),
+            "clamped at the limit"
+        );
         let p = |x| Point {
             latitude: 52.0,
             longitude: -1.0,

@@ -1,0 +1,400 @@
+//! Real England against what NHS England publishes (issue 25, items 3 and 6), from the
+//! output's geography, published_icbs and summary tables.
+//!
+//! **Validation** ([`validation`]): per ICB of the run (and England, all the run's ICBs
+//! together, when there are several), the published registered population beside the
+//! simulated year-1 population; each component's published weighted population beside
+//! capsim's; and the ICB's share of England, published beside simulated.
+//!
+//! *capsim's weighted population* is its estimated-need formula's (the first formula of
+//! basis `need`, else the first formula not of basis `published`, whose weights would be
+//! the published ones and so trivially equal): its year-1 weighted population of the ICB,
+//! scaled so that over the run's ICBs it sums to the run's simulated year-1 population.
+//! NHS England scales its weighted populations the same way over England, so with every
+//! ICB simulated the two compare directly; for one ICB alone capsim's equals its
+//! population by construction (need relative to England needs England), and the
+//! comparison says how far the ICB's published need is from its headcount.
+//!
+//! **Published against estimated** ([`disagreements`]): when the first scenario has both a
+//! `published` formula and an estimated-need one, each place's share of the year-1
+//! envelope under each, and the difference in pounds and per cent, largest first.
+
+use crate::accounts::metric::{FormulaMetric, Metric};
+use crate::core::level::{Level, ENGLAND};
+use crate::data::published::Component;
+use crate::io::areas::ValidationRow;
+use crate::report::charts::{money, ReportData};
+
+/// The formula capsim's weighted populations come from: the first of basis `need`, else
+/// the first not of basis `published`.
+pub fn estimated_formula(d: &ReportData) -> Option<String> {
+    d.bases
+        .iter()
+        .find(|(_, b)| b == "need")
+        .or_else(|| d.bases.iter().find(|(_, b)| b != "published"))
+        .map(|(n, _)| n.clone())
+}
+
+/// The first `published` formula.
+pub fn published_formula(d: &ReportData) -> Option<String> {
+    d.bases
+        .iter()
+        .find(|(_, b)| b == "published")
+        .map(|(n, _)| n.clone())
+}
+
+/// A year-1 mean of the first scenario.
+fn year_one(d: &ReportData, level: Level, area: &str, m: &Metric) -> Option<f64> {
+    let s = d.scenarios.first()?;
+    d.get(s, 1, level, area, m).map(|x| x.mean)
+}
+
+/// The run's ICBs in order: (name, code, published), summed from its neighbourhoods.
+fn icbs(d: &ReportData) -> Vec<(String, String, crate::data::published_geography::Published)> {
+    let mut out: Vec<(String, String, crate::data::published_geography::Published)> = Vec::new();
+    for a in &d.areas {
+        let Some(p) = a.published else { continue };
+        let at = match out.iter().position(|x| x.0 == a.system) {
+            Some(i) => i,
+            None => {
+                out.push((a.system.clone(), a.system_code.clone(), Default::default()));
+                out.len() - 1
+            }
+        };
+        let sum = &mut out[at].2;
+        sum.population += p.population;
+        for (w, v) in sum.weighted.iter_mut().zip(p.weighted) {
+            *w += v;
+        }
+    }
+    out
+}
+
+/// The validation rows (see the module docs); empty unless the run is of real England.
+pub fn validation(d: &ReportData) -> Vec<ValidationRow> {
+    let icbs = icbs(d);
+    if icbs.is_empty() || d.published_icbs.is_empty() {
+        return Vec::new();
+    }
+    let formula = estimated_formula(d).unwrap_or_default();
+    let wp = Metric::formula(FormulaMetric::WeightedPopulation, &formula);
+    let people: Vec<Option<f64>> = icbs
+        .iter()
+        .map(|i| year_one(d, Level::System, &i.0, &Metric::Population))
+        .collect();
+    let raw: Vec<Option<f64>> = icbs
+        .iter()
+        .map(|i| year_one(d, Level::System, &i.0, &wp))
+        .collect();
+    let total_people: Option<f64> = people.iter().copied().sum();
+    let total_raw: Option<f64> = raw.iter().copied().sum();
+    let scaled: Vec<Option<f64>> = raw
+        .iter()
+        .map(|r| Some(r.as_ref()? / total_raw? * total_people?))
+        .collect();
+    // England's totals, published; simulated only when every ICB of England is in the run.
+    let england = d.published_icbs.iter().fold(
+        crate::data::published_geography::Published::default(),
+        |mut acc, i| {
+            acc.population += i.published.population;
+            for (w, v) in acc.weighted.iter_mut().zip(i.published.weighted) {
+                *w += v;
+            }
+            acc
+        },
+    );
+    let whole = d
+        .published_icbs
+        .iter()
+        .all(|p| icbs.iter().any(|i| i.1 == p.code));
+    let mut rows = Vec::new();
+    for (k, (name, code, p)) in icbs.iter().enumerate() {
+        let row = |measure: String, published: f64, capsim: Option<f64>, f: &str| ValidationRow {
+            level: Level::System,
+            area: name.clone(),
+            code: code.clone(),
+            measure,
+            published,
+            capsim,
+            capsim_formula: f.to_string(),
+        };
+        rows.push(row(
+            "registered_population".into(),
+            p.population,
+            people[k],
+            "",
+        ));
+        for c in Component::ALL {
+            rows.push(row(
+                format!("weighted_population.{}", c.id()),
+                p.weighted(c),
+                scaled[k],
+                &formula,
+            ));
+        }
+        let share = |x: Option<f64>, total: Option<f64>| Some(x? / total?).filter(|_| whole);
+        rows.push(row(
+            "share_of_england.registered_population".into(),
+            p.population / england.population,
+            share(people[k], total_people),
+            "",
+        ));
+        rows.push(row(
+            "share_of_england.weighted_population".into(),
+            p.weighted(Component::Final) / england.weighted(Component::Final),
+            share(raw[k], total_raw),
+            &formula,
+        ));
+    }
+    if icbs.len() > 1 {
+        rows.extend(england_rows(d, &icbs, (total_people, &formula)));
+    }
+    rows
+}
+
+/// England's rows: the run's ICBs together (all of England when all 42 run).
+fn england_rows(
+    d: &ReportData,
+    icbs: &[(String, String, crate::data::published_geography::Published)],
+    (people, formula): (Option<f64>, &str),
+) -> Vec<ValidationRow> {
+    let area = if icbs.len() == d.published_icbs.len() {
+        ENGLAND.to_string()
+    } else {
+        format!("{} ICBs of the run", icbs.len())
+    };
+    let published: f64 = icbs.iter().map(|i| i.2.population).sum();
+    let mut rows = vec![ValidationRow {
+        level: Level::England,
+        area: area.clone(),
+        code: String::new(),
+        measure: "registered_population".into(),
+        published,
+        capsim: people,
+        capsim_formula: String::new(),
+    }];
+    for c in Component::ALL {
+        rows.push(ValidationRow {
+            level: Level::England,
+            area: area.clone(),
+            code: String::new(),
+            measure: format!("weighted_population.{}", c.id()),
+            published: icbs.iter().map(|i| i.2.weighted(c)).sum(),
+            capsim: people,
+            capsim_formula: formula.to_string(),
+        });
+    }
+    rows
+}
+
+/// One place's year-1 budget under the published and the estimated-need formula.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Disagreement {
+    pub place: String,
+    /// Share of the envelope (0 to 1) under each formula.
+    pub published_share: f64,
+    pub estimated_share: f64,
+    /// Budgets (pounds, mean over runs).
+    pub published: f64,
+    pub estimated: f64,
+}
+
+impl Disagreement {
+    /// Published minus estimated, in pounds.
+    pub fn difference(&self) -> f64 {
+        self.published - self.estimated
+    }
+
+    /// The difference as a percentage of the estimated-need budget.
+    pub fn difference_pct(&self) -> f64 {
+        if self.estimated != 0.0 {
+            100.0 * self.difference() / self.estimated
+        } else {
+            0.0
+        }
+    }
+}
+
+/// Each place's year-1 budget under the `published` formula beside the estimated-need
+/// one, the largest absolute difference first; `None` without both formulas. Returns the
+/// two formulas' names too.
+pub fn disagreements(d: &ReportData) -> Option<(String, String, Vec<Disagreement>)> {
+    let (p, e) = (published_formula(d)?, estimated_formula(d)?);
+    let s = d.scenarios.first()?;
+    let mut places: Vec<&str> = Vec::new();
+    for k in d.summary.keys() {
+        if k.0 == *s && k.1 == 1 && k.2 == Level::Place && !places.contains(&k.3.as_str()) {
+            places.push(&k.3);
+        }
+    }
+    let budget = |place: &str, f: &str| {
+        year_one(
+            d,
+            Level::Place,
+            place,
+            &Metric::formula(FormulaMetric::Budget, f),
+        )
+    };
+    let mut rows: Vec<Disagreement> = places
+        .iter()
+        .filter_map(|place| {
+            Some(Disagreement {
+                place: place.to_string(),
+                published_share: 0.0,
+                estimated_share: 0.0,
+                published: budget(place, &p)?,
+                estimated: budget(place, &e)?,
+            })
+        })
+        .collect();
+    if rows.is_empty() {
+        return None;
+    }
+    let (tp, te): (f64, f64) = rows
+        .iter()
+        .fold((0.0, 0.0), |a, r| (a.0 + r.published, a.1 + r.estimated));
+    for r in &mut rows {
+        r.published_share = r.published / tp.max(f64::MIN_POSITIVE);
+        r.estimated_share = r.estimated / te.max(f64::MIN_POSITIVE);
+    }
+    rows.sort_by(|a, b| {
+        b.difference()
+            .abs()
+            .total_cmp(&a.difference().abs())
+            .then(a.place.cmp(&b.place))
+    });
+    Some((p, e, rows))
+}
+
+/// The sentence naming the largest disagreements (up to three places).
+pub fn disagreement_sentence(published: &str, estimated: &str, rows: &[Disagreement]) -> String {
+    let named: Vec<String> = rows
+        .iter()
+        .take(3)
+        .map(|r| {
+            format!(
+                "{} ({} {}, {:+.1}%)",
+                r.place,
+                if r.difference() >= 0.0 {
+                    "gets"
+                } else {
+                    "loses"
+                },
+                money(r.difference().abs()),
+                r.difference_pct()
+            )
+        })
+        .collect();
+    format!(
+        "The published allocation (formula `{published}`) and capsim's estimated need (formula `{estimated}`) disagree most about {}: the difference is what the published formula gives the place in year 1 beyond (or short of) the estimated-need budget, out of the same envelope.",
+        named.join("; ")
+    )
+}
+
+/// Whether a validation row is shown in the report: every row for one ICB; for several,
+/// England's rows and each ICB's people, final weighted population and shares (every
+/// component of every ICB is in `validation.csv`).
+fn shown(r: &ValidationRow, icbs: usize) -> bool {
+    icbs == 1
+        || r.level == Level::England
+        || matches!(
+            r.measure.as_str(),
+            "registered_population" | "weighted_population.final"
+        )
+        || r.measure.starts_with("share_of_england")
+}
+
+/// A figure of the validation table: shares as percentages, people as whole numbers.
+fn figure(measure: &str, x: f64) -> String {
+    if measure.starts_with("share_of_england") {
+        format!("{:.3}%", 100.0 * x)
+    } else {
+        let n = x.round() as i64;
+        let s = n.abs().to_string();
+        let mut out = String::new();
+        for (i, ch) in s.chars().enumerate() {
+            if i > 0 && (s.len() - i) % 3 == 0 {
+                out.push(',');
+            }
+            out.push(ch);
+        }
+        if n < 0 {
+            format!("-{out}")
+        } else {
+            out
+        }
+    }
+}
+
+/// The report's section on real England: the validation table and the published
+/// allocation against the estimated-need one. Nothing for other geographies.
+pub fn html(h: &mut String, d: &ReportData, checks: &[ValidationRow]) {
+    use crate::report::html::escape;
+    use std::fmt::Write as _;
+    if !checks.is_empty() {
+        let icbs = checks.iter().filter(|r| r.level == Level::System).count()
+            / checks
+                .iter()
+                .filter(|r| r.level == Level::System && r.area == checks[0].area)
+                .count()
+                .max(1);
+        let formula = estimated_formula(d).unwrap_or_default();
+        let _ = writeln!(
+            h,
+            "<h2>Against published figures</h2>\n<p>NHS England's published 2024/25 practice figures (registered and weighted populations, summed over each ICB's practices) beside the simulated year 1 (mean over runs). capsim's weighted population is the <code>{}</code> formula's year-1 weighted population, scaled so that over the run's ICBs it sums to the simulated population, as NHS England scales its own over England: with every ICB simulated they compare directly; for one ICB alone capsim's equals its population by construction, so the row says how far the ICB's published need is from its headcount. A share of England is simulated only when all of England runs. Every component of every ICB: <code>validation.csv</code>.</p>\n<table class=\"validation\">\n<tr><th>area</th><th>code</th><th>measure</th><th>published</th><th>capsim</th><th>difference</th></tr>",
+            escape(&formula)
+        );
+        for r in checks.iter().filter(|r| shown(r, icbs)) {
+            let (capsim, diff) = match r.capsim {
+                Some(c) if r.published != 0.0 => (
+                    figure(&r.measure, c),
+                    format!("{:+.1}%", 100.0 * (c - r.published) / r.published),
+                ),
+                Some(c) => (figure(&r.measure, c), String::new()),
+                None => ("not simulated".to_string(), String::new()),
+            };
+            let _ = writeln!(
+                h,
+                "<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>",
+                escape(&r.area),
+                escape(&r.code),
+                escape(&r.measure.replace('_', " ")),
+                figure(&r.measure, r.published),
+                capsim,
+                diff
+            );
+        }
+        h.push_str("</table>\n");
+    }
+    disagreements_html(h, d);
+}
+
+/// The places' year-1 budgets under the published and the estimated-need formula.
+fn disagreements_html(h: &mut String, d: &ReportData) {
+    use crate::report::html::escape;
+    use std::fmt::Write as _;
+    let Some((p, e, rows)) = disagreements(d) else {
+        return;
+    };
+    let _ = writeln!(
+        h,
+        "<h2>Published allocation against estimated need</h2>\n<p class=\"finding\">{}</p>\n<table class=\"disagreements\">\n<tr><th>place</th><th>share of envelope, <code>{}</code></th><th>share of envelope, <code>{}</code></th><th>budget, published</th><th>budget, estimated need</th><th>difference (£)</th><th>difference (%)</th></tr>",
+        escape(&disagreement_sentence(&p, &e, &rows)),
+        escape(&p),
+        escape(&e)
+    );
+    for r in &rows {
+        let _ = writeln!(
+            h,
+            "<tr><td>{}</td><td>{:.2}%</td><td>{:.2}%</td><td>{}</td><td>{}</td><td>{}</td><td>{:+.1}%</td></tr>",
+            escape(&r.place),
+            100.0 * r.published_share,
+            100.0 * r.estimated_share,
+            money(r.published),
+            money(r.estimated),
+            money(r.difference()),
+            r.difference_pct()
+        );
+    }
+    h.push_str("</table>\n<p class=\"note\">Year 1, first scenario, means over runs; places sorted by the absolute difference. Both formulas share the same envelope.</p>\n");
+}
