@@ -4,16 +4,20 @@
 //! **Validation** ([`validation`]): per ICB of the run (and England, all the run's ICBs
 //! together, when there are several), the published registered population beside the
 //! simulated year-1 population; each component's published weighted population beside
-//! capsim's; and the ICB's share of England, published beside simulated.
+//! capsim's; and the ICB's share of England, published beside simulated; then the same
+//! per place of each ICB.
 //!
-//! *capsim's weighted population* is its estimated-need formula's (the first formula of
-//! basis `need`, else the first formula not of basis `published`, whose weights would be
-//! the published ones and so trivially equal): its year-1 weighted population of the ICB,
-//! scaled so that over the run's ICBs it sums to the run's simulated year-1 population.
-//! NHS England scales its weighted populations the same way over England, so with every
-//! ICB simulated the two compare directly; for one ICB alone capsim's equals its
-//! population by construction (need relative to England needs England), and the
-//! comparison says how far the ICB's published need is from its headcount.
+//! *capsim's weighted population.* capsim's capitation formulas share each system's own
+//! envelope, so their weighted populations are scaled to each system's people and say
+//! nothing of one ICB against another. Between ICBs, capsim's measure of need is the cost
+//! it simulates: an ICB's weighted population is its share of the run's year-1 care spend
+//! times the run's population (NHS England scales its weighted populations to England's
+//! population in the same way), so with every ICB simulated the two compare directly, and
+//! for one ICB alone capsim's equals its population by construction. Within an ICB,
+//! capsim's is its estimated-need formula's (the first formula of basis `need`, else the
+//! first not of basis `published`, whose weights would be the published ones and so
+//! trivially equal) year-1 weighted population of each place, beside the published one
+//! scaled to the ICB's published population the same way.
 //!
 //! **Published against estimated** ([`disagreements`]): when the first scenario has both a
 //! `published` formula and an estimated-need one, each place's share of the year-1
@@ -22,6 +26,7 @@
 use crate::accounts::metric::{FormulaMetric, Metric};
 use crate::core::level::{Level, ENGLAND};
 use crate::data::published::Component;
+use crate::data::published_geography::Published;
 use crate::io::areas::ValidationRow;
 use crate::report::charts::{money, ReportData};
 
@@ -49,64 +54,68 @@ fn year_one(d: &ReportData, level: Level, area: &str, m: &Metric) -> Option<f64>
     d.get(s, 1, level, area, m).map(|x| x.mean)
 }
 
-/// The run's ICBs in order: (name, code, published), summed from its neighbourhoods.
-fn icbs(d: &ReportData) -> Vec<(String, String, crate::data::published_geography::Published)> {
-    let mut out: Vec<(String, String, crate::data::published_geography::Published)> = Vec::new();
-    for a in &d.areas {
+/// What capsim's ICB figures are named by in the table: its simulated cost.
+pub const SIMULATED_COST: &str = "simulated care spend";
+
+/// Sums the published figures of `areas` grouped by `key`, in first-seen order:
+/// (name, code, published).
+fn grouped<'a>(
+    areas: impl Iterator<Item = &'a crate::io::areas::AreaRow>,
+    key: impl Fn(&crate::io::areas::AreaRow) -> (String, String),
+) -> Vec<(String, String, Published)> {
+    let mut out: Vec<(String, String, Published)> = Vec::new();
+    for a in areas {
         let Some(p) = a.published else { continue };
-        let at = match out.iter().position(|x| x.0 == a.system) {
+        let (name, code) = key(a);
+        let at = match out.iter().position(|x| x.0 == name) {
             Some(i) => i,
             None => {
-                out.push((a.system.clone(), a.system_code.clone(), Default::default()));
+                out.push((name, code, Published::default()));
                 out.len() - 1
             }
         };
-        let sum = &mut out[at].2;
-        sum.population += p.population;
-        for (w, v) in sum.weighted.iter_mut().zip(p.weighted) {
-            *w += v;
-        }
+        add(&mut out[at].2, &p);
     }
     out
 }
 
+fn add(sum: &mut Published, p: &Published) {
+    sum.population += p.population;
+    for (w, v) in sum.weighted.iter_mut().zip(p.weighted) {
+        *w += v;
+    }
+}
+
 /// The validation rows (see the module docs); empty unless the run is of real England.
 pub fn validation(d: &ReportData) -> Vec<ValidationRow> {
-    let icbs = icbs(d);
+    let icbs = grouped(d.areas.iter(), |a| {
+        (a.system.clone(), a.system_code.clone())
+    });
     if icbs.is_empty() || d.published_icbs.is_empty() {
         return Vec::new();
     }
-    let formula = estimated_formula(d).unwrap_or_default();
-    let wp = Metric::formula(FormulaMetric::WeightedPopulation, &formula);
-    let people: Vec<Option<f64>> = icbs
-        .iter()
-        .map(|i| year_one(d, Level::System, &i.0, &Metric::Population))
-        .collect();
-    let raw: Vec<Option<f64>> = icbs
-        .iter()
-        .map(|i| year_one(d, Level::System, &i.0, &wp))
-        .collect();
+    let at = |name: &str, m: &Metric| year_one(d, Level::System, name, m);
+    let people: Vec<Option<f64>> = icbs.iter().map(|i| at(&i.0, &Metric::Population)).collect();
+    let spend: Vec<Option<f64>> = icbs.iter().map(|i| at(&i.0, &Metric::CareSpend)).collect();
     let total_people: Option<f64> = people.iter().copied().sum();
-    let total_raw: Option<f64> = raw.iter().copied().sum();
-    let scaled: Vec<Option<f64>> = raw
+    let total_spend: Option<f64> = spend.iter().copied().sum();
+    let cost_weighted: Vec<Option<f64>> = spend
         .iter()
-        .map(|r| Some(r.as_ref()? / total_raw? * total_people?))
+        .map(|s| Some(s.as_ref()? / total_spend? * total_people?))
         .collect();
-    // England's totals, published; simulated only when every ICB of England is in the run.
-    let england = d.published_icbs.iter().fold(
-        crate::data::published_geography::Published::default(),
-        |mut acc, i| {
-            acc.population += i.published.population;
-            for (w, v) in acc.weighted.iter_mut().zip(i.published.weighted) {
-                *w += v;
-            }
+    let england = d
+        .published_icbs
+        .iter()
+        .fold(Published::default(), |mut acc, i| {
+            add(&mut acc, &i.published);
             acc
-        },
-    );
+        });
+    // A share of England is simulated only when every ICB of England is in the run.
     let whole = d
         .published_icbs
         .iter()
         .all(|p| icbs.iter().any(|i| i.1 == p.code));
+    let share = |x: Option<f64>, total: Option<f64>| Some(x? / total?).filter(|_| whole);
     let mut rows = Vec::new();
     for (k, (name, code, p)) in icbs.iter().enumerate() {
         let row = |measure: String, published: f64, capsim: Option<f64>, f: &str| ValidationRow {
@@ -125,14 +134,9 @@ pub fn validation(d: &ReportData) -> Vec<ValidationRow> {
             "",
         ));
         for c in Component::ALL {
-            rows.push(row(
-                format!("weighted_population.{}", c.id()),
-                p.weighted(c),
-                scaled[k],
-                &formula,
-            ));
+            let m = format!("weighted_population.{}", c.id());
+            rows.push(row(m, p.weighted(c), cost_weighted[k], SIMULATED_COST));
         }
-        let share = |x: Option<f64>, total: Option<f64>| Some(x? / total?).filter(|_| whole);
         rows.push(row(
             "share_of_england.registered_population".into(),
             p.population / england.population,
@@ -142,12 +146,56 @@ pub fn validation(d: &ReportData) -> Vec<ValidationRow> {
         rows.push(row(
             "share_of_england.weighted_population".into(),
             p.weighted(Component::Final) / england.weighted(Component::Final),
-            share(raw[k], total_raw),
-            &formula,
+            share(spend[k], total_spend),
+            SIMULATED_COST,
         ));
     }
     if icbs.len() > 1 {
-        rows.extend(england_rows(d, &icbs, (total_people, &formula)));
+        rows.extend(england_rows(d, &icbs, total_people));
+    }
+    rows.extend(place_rows(d, &icbs));
+    rows
+}
+
+/// Each place's registered and weighted populations; weighted ones within its ICB (see
+/// the module docs).
+fn place_rows(d: &ReportData, icbs: &[(String, String, Published)]) -> Vec<ValidationRow> {
+    let formula = estimated_formula(d).unwrap_or_default();
+    let wp = Metric::formula(FormulaMetric::WeightedPopulation, &formula);
+    let places = grouped(d.areas.iter(), |a| (a.place.clone(), a.place_code.clone()));
+    let mut rows = Vec::new();
+    for (name, code, p) in &places {
+        let Some(icb) = d
+            .areas
+            .iter()
+            .find(|a| a.place == *name)
+            .and_then(|a| icbs.iter().find(|i| i.0 == a.system))
+        else {
+            continue;
+        };
+        let row = |measure: String, published: f64, capsim: Option<f64>, f: &str| ValidationRow {
+            level: Level::Place,
+            area: name.clone(),
+            code: code.clone(),
+            measure,
+            published,
+            capsim,
+            capsim_formula: f.to_string(),
+        };
+        let people = year_one(d, Level::Place, name, &Metric::Population);
+        rows.push(row(
+            "registered_population".into(),
+            p.population,
+            people,
+            "",
+        ));
+        let capsim = year_one(d, Level::Place, name, &wp);
+        for c in Component::ALL {
+            let within =
+                p.weighted(c) * icb.2.population / icb.2.weighted(c).max(f64::MIN_POSITIVE);
+            let m = format!("weighted_population.{}", c.id());
+            rows.push(row(m, within, capsim, &formula));
+        }
     }
     rows
 }
@@ -155,8 +203,8 @@ pub fn validation(d: &ReportData) -> Vec<ValidationRow> {
 /// England's rows: the run's ICBs together (all of England when all 42 run).
 fn england_rows(
     d: &ReportData,
-    icbs: &[(String, String, crate::data::published_geography::Published)],
-    (people, formula): (Option<f64>, &str),
+    icbs: &[(String, String, Published)],
+    people: Option<f64>,
 ) -> Vec<ValidationRow> {
     let area = if icbs.len() == d.published_icbs.len() {
         ENGLAND.to_string()
@@ -181,7 +229,7 @@ fn england_rows(
             measure: format!("weighted_population.{}", c.id()),
             published: icbs.iter().map(|i| i.2.weighted(c)).sum(),
             capsim: people,
-            capsim_formula: formula.to_string(),
+            capsim_formula: SIMULATED_COST.to_string(),
         });
     }
     rows
@@ -293,15 +341,15 @@ pub fn disagreement_sentence(published: &str, estimated: &str, rows: &[Disagreem
 
 /// Whether a validation row is shown in the report: every row for one ICB; for several,
 /// England's rows and each ICB's people, final weighted population and shares (every
-/// component of every ICB is in `validation.csv`).
+/// component of every ICB and place is in `validation.csv`).
 fn shown(r: &ValidationRow, icbs: usize) -> bool {
     icbs == 1
         || r.level == Level::England
-        || matches!(
-            r.measure.as_str(),
-            "registered_population" | "weighted_population.final"
-        )
-        || r.measure.starts_with("share_of_england")
+        || (r.level == Level::System
+            && (matches!(
+                r.measure.as_str(),
+                "registered_population" | "weighted_population.final"
+            ) || r.measure.starts_with("share_of_england")))
 }
 
 /// A figure of the validation table: shares as percentages, people as whole numbers.
@@ -332,16 +380,14 @@ pub fn html(h: &mut String, d: &ReportData, checks: &[ValidationRow]) {
     use crate::report::html::escape;
     use std::fmt::Write as _;
     if !checks.is_empty() {
-        let icbs = checks.iter().filter(|r| r.level == Level::System).count()
-            / checks
-                .iter()
-                .filter(|r| r.level == Level::System && r.area == checks[0].area)
-                .count()
-                .max(1);
+        let icbs = checks
+            .iter()
+            .filter(|r| r.level == Level::System && r.measure == "registered_population")
+            .count();
         let formula = estimated_formula(d).unwrap_or_default();
         let _ = writeln!(
             h,
-            "<h2>Against published figures</h2>\n<p>NHS England's published 2024/25 practice figures (registered and weighted populations, summed over each ICB's practices) beside the simulated year 1 (mean over runs). capsim's weighted population is the <code>{}</code> formula's year-1 weighted population, scaled so that over the run's ICBs it sums to the simulated population, as NHS England scales its own over England: with every ICB simulated they compare directly; for one ICB alone capsim's equals its population by construction, so the row says how far the ICB's published need is from its headcount. A share of England is simulated only when all of England runs. Every component of every ICB: <code>validation.csv</code>.</p>\n<table class=\"validation\">\n<tr><th>area</th><th>code</th><th>measure</th><th>published</th><th>capsim</th><th>difference</th></tr>",
+            "<h2>Against published figures</h2>\n<p>NHS England's published 2024/25 practice figures (registered and weighted populations, summed over the practices of each ICB and place) beside the simulated year 1 (means over runs). capsim shares each ICB's own envelope, so between ICBs its measure of need is the care it simulates: an ICB's weighted population is its share of the run's year-1 care spend times the run's population, scaled as NHS England scales its own to England's population. With every ICB simulated the two compare directly; for one ICB alone capsim's equals its population by construction, and a share of England is simulated only when all of England runs. Within an ICB, each place's published weighted population (scaled to the ICB's published population) stands beside the <code>{}</code> formula's. Every component of every ICB and place: <code>validation.csv</code>.</p>\n<table class=\"validation\">\n<tr><th>area</th><th>code</th><th>measure</th><th>published</th><th>capsim</th><th>difference</th></tr>",
             escape(&formula)
         );
         for r in checks.iter().filter(|r| shown(r, icbs)) {
