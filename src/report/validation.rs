@@ -444,3 +444,133 @@ fn disagreements_html(h: &mut String, d: &ReportData) {
     }
     h.push_str("</table>\n<p class=\"note\">Year 1, first scenario, means over runs; places sorted by the absolute difference. Both formulas share the same envelope.</p>\n");
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::accounts::summary::Stat;
+    use crate::io::areas::{AreaRow, PublishedIcb};
+
+    fn put(d: &mut ReportData, level: Level, area: &str, m: Metric, v: f64) {
+        d.summary.insert(
+            ("s".into(), 1, level, area.into(), m),
+            Stat::from_centiles(v, [v; 5]),
+        );
+    }
+
+    fn published(population: f64, final_wp: f64) -> Published {
+        let mut p = Published {
+            population,
+            weighted: [population; Component::COUNT],
+        };
+        p.weighted[Component::Final.index()] = final_wp;
+        p
+    }
+
+    /// Two ICBs of one place each, every ICB of "England" simulated: shares of England
+    /// are simulated, capsim's cost-weighted populations sum to the simulated people, and
+    /// the places' published weighted populations are scaled to their ICB.
+    fn two_icbs() -> ReportData {
+        let mut d = ReportData {
+            scenarios: vec!["s".into()],
+            bases: vec![
+                ("need".into(), "need".into()),
+                ("pub".into(), "published".into()),
+            ],
+            ..Default::default()
+        };
+        for (sys, code, place, people, spend, fin) in [
+            ("A (QA1)", "QA1", "a (00A)", 100.0, 300.0, 120.0),
+            ("B (QB1)", "QB1", "b (00B)", 300.0, 300.0, 280.0),
+        ] {
+            d.areas.push(AreaRow {
+                scenario: "s".into(),
+                system: sys.into(),
+                system_code: code.into(),
+                place: place.into(),
+                place_code: place[3..6].into(),
+                neighbourhood: format!("{code} N01"),
+                population: people as u64,
+                location: None,
+                published: Some(published(people, fin)),
+            });
+            d.published_icbs.push(PublishedIcb {
+                code: code.into(),
+                name: sys.into(),
+                published: published(people, fin),
+            });
+            put(&mut d, Level::System, sys, Metric::Population, people);
+            put(&mut d, Level::System, sys, Metric::CareSpend, spend);
+            put(&mut d, Level::Place, place, Metric::Population, people);
+            for (f, budget) in [("need", spend), ("pub", fin)] {
+                put(
+                    &mut d,
+                    Level::Place,
+                    place,
+                    Metric::formula(FormulaMetric::Budget, f),
+                    budget,
+                );
+            }
+        }
+        d
+    }
+
+    #[test]
+    fn icbs_compare_shares_of_england_and_cost_weighted_need() {
+        let d = two_icbs();
+        let rows = validation(&d);
+        let get = |area: &str, measure: &str| {
+            rows.iter()
+                .find(|r| r.area == area && r.measure == measure)
+                .unwrap_or_else(|| panic!("{area} {measure}"))
+        };
+        let share = get("A (QA1)", "share_of_england.registered_population");
+        assert_eq!((share.published, share.capsim), (0.25, Some(0.25)));
+        // Equal spend: capsim's need puts half of the 400 people in each ICB.
+        let w = get("A (QA1)", "weighted_population.final");
+        assert_eq!((w.published, w.capsim), (120.0, Some(200.0)));
+        let s = get("B (QB1)", "share_of_england.weighted_population");
+        assert_eq!((s.published, s.capsim), (0.7, Some(0.5)));
+        // England: both ICBs together.
+        let e = get(ENGLAND, "registered_population");
+        assert_eq!((e.published, e.capsim), (400.0, Some(400.0)));
+        // A place, the whole of its ICB: its published weighted population scaled to the
+        // ICB's people is the ICB's people.
+        let p = get("a (00A)", "weighted_population.final");
+        assert!((p.published - 100.0).abs() < 1e-9);
+
+        // Without the other ICB, no share of England is simulated.
+        let mut one = two_icbs();
+        one.areas.retain(|a| a.system_code == "QA1");
+        let rows = validation(&one);
+        let share = rows
+            .iter()
+            .find(|r| r.measure == "share_of_england.registered_population")
+            .unwrap();
+        assert_eq!((share.published, share.capsim), (0.25, None));
+        assert!(rows.iter().all(|r| r.level != Level::England));
+    }
+
+    #[test]
+    fn disagreements_are_sorted_by_their_size_and_shares_sum_to_one() {
+        let d = two_icbs();
+        let (p, e, rows) = disagreements(&d).unwrap();
+        assert_eq!((p.as_str(), e.as_str()), ("pub", "need"));
+        // a: 120 published against 300 estimated (-180); b: 280 against 300 (-20).
+        assert_eq!(rows[0].place, "a (00A)");
+        assert_eq!(rows[0].difference(), -180.0);
+        assert!((rows[0].difference_pct() + 60.0).abs() < 1e-9);
+        let sum = |f: fn(&Disagreement) -> f64| rows.iter().map(f).sum::<f64>();
+        assert!((sum(|r| r.published_share) - 1.0).abs() < 1e-12);
+        assert!((sum(|r| r.estimated_share) - 1.0).abs() < 1e-12);
+        let sentence = disagreement_sentence(&p, &e, &rows);
+        assert!(
+            sentence.contains("a (00A) (loses £180, -60.0%)"),
+            "{sentence}"
+        );
+        // Without a published formula there is nothing to compare.
+        let mut none = two_icbs();
+        none.bases.retain(|b| b.1 != "published");
+        assert!(disagreements(&none).is_none());
+    }
+}

@@ -105,7 +105,10 @@ fn a_real_icb_is_mapped_coded_validated_and_compared() {
         svg.matches("<circle").count(),
         g.neighbourhoods.len() + LEGEND_CIRCLES
     );
+    let png = std::fs::read(dir.join("charts/map_neighbourhoods.png")).unwrap();
+    assert_eq!(&png[..8], b"\x89PNG\r\n\x1a\n");
     let html = std::fs::read_to_string(dir.join("report.html")).unwrap();
+    assert!(html.contains("<figure id=\"map_neighbourhoods\""));
     assert!(html.contains("Chart <code>map_icbs</code> not drawn: needs more than one ICB"));
 
     // Validation: the simulated people are the published lists to the person (rounded);

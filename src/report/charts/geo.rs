@@ -268,10 +268,8 @@ mod tests {
         let c = 52f64.to_radians().cos();
         let (a, b) = (project(&p(52.0, -1.0), c), project(&p(52.0, 0.0), c));
         assert!(((b.0 - a.0) - c).abs() < 1e-12);
-        let area = plotters::drawing::IntoDrawingArea::into_drawing_area(SVGBackend::with_string(
-            &mut String::new(),
-            (400, 200),
-        ));
+        let mut svg = String::new();
+        let area = SVGBackend::with_string(&mut svg, (400, 200)).into_drawing_area();
         let ((xlo, xhi), (ylo, yhi)) = equal_scale(&area, &[(0.0, 0.0), (1.0, 1.0)], 0.0);
         // One degree per 200 pixels in both directions.
         assert!(((xhi - xlo) / 400.0 - (yhi - ylo) / 200.0).abs() < 1e-12);
