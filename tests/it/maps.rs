@@ -191,3 +191,56 @@ fn the_invented_default_has_no_codes_coordinates_or_validation() {
     assert!(!dir.join("validation.csv").exists());
     assert!(!html.contains("Against published figures"));
 }
+
+/// All of real England: the England map has one circle per ICB, the neighbourhood map one
+/// per neighbourhood, and the validation sets each ICB's simulated share of England beside
+/// the published one (to rounding, for people: the simulated start is the published lists).
+#[test]
+fn england_is_mapped_by_icb_and_validated_as_a_whole() {
+    let tmp = tempfile::tempdir().unwrap();
+    write(
+        tmp.path(),
+        "s.toml",
+        "name = \"s\"\nyears = 1\nruns = 1\n[capitation]\nformula = [\"need\", \"published\"]\n",
+    );
+    capsim_ok(
+        tmp.path(),
+        &[
+            "run",
+            "s.toml",
+            "--population",
+            "england-real",
+            "--out",
+            "r",
+        ],
+    );
+    let dir = tmp.path().join("r");
+    let circles = |chart: &str| {
+        std::fs::read_to_string(dir.join(format!("charts/{chart}.svg")))
+            .unwrap()
+            .matches("<circle")
+            .count()
+    };
+    assert_eq!(circles("map_icbs"), ICB_CODES.len() + LEGEND_CIRCLES);
+    let areas = csv_rows(&dir.join("geography.csv"));
+    assert_eq!(circles("map_neighbourhoods"), areas.len() + LEGEND_CIRCLES);
+    let checks = csv_rows(&dir.join("validation.csv"));
+    let shares: Vec<&BTreeMap<String, String>> = checks
+        .iter()
+        .filter(|r| r["measure"] == "share_of_england.registered_population")
+        .collect();
+    assert_eq!(shares.len(), ICB_CODES.len());
+    for r in shares {
+        let (p, c): (f64, f64) = (
+            r["published"].parse().unwrap(),
+            r["capsim"].parse().unwrap(),
+        );
+        assert!((p - c).abs() < 1e-6, "{r:?}");
+    }
+    let england = checks
+        .iter()
+        .find(|r| r["level"] == "england" && r["measure"] == "registered_population")
+        .unwrap();
+    assert_eq!(england["area"], "England");
+    assert_eq!(england["capsim"].parse::<f64>().unwrap(), 62_154_630.0);
+}
