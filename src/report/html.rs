@@ -95,7 +95,7 @@ pub fn report(dir: &Path) -> Result<Report> {
     Ok(Report { charts })
 }
 
-pub(crate) fn escape(s: &str) -> String {
+fn escape(s: &str) -> String {
     s.replace('&', "&amp;")
         .replace('<', "&lt;")
         .replace('>', "&gt;")
@@ -188,6 +188,55 @@ fn rank_correlations(h: &mut String, data: &ReportData) {
         );
     }
     h.push_str("</table>\n");
+}
+
+/// One table: a header row, then the rows, every cell escaped.
+fn table<const N: usize>(h: &mut String, class: &str, columns: &[String], rows: &[[String; N]]) {
+    let _ = write!(h, "<table class=\"{class}\">\n<tr>");
+    for c in columns {
+        let _ = write!(h, "<th>{}</th>", escape(c));
+    }
+    h.push_str("</tr>\n");
+    for row in rows {
+        h.push_str("<tr>");
+        for cell in row {
+            let _ = write!(h, "<td>{}</td>", escape(cell));
+        }
+        h.push_str("</tr>\n");
+    }
+    h.push_str("</table>\n");
+}
+
+/// For real England: the validation against published figures, and the published
+/// allocation against the estimated-need one by place (`report::validation`).
+fn published_sections(h: &mut String, data: &ReportData, checks: &[ValidationRow]) {
+    use crate::report::validation as v;
+    if !checks.is_empty() {
+        let _ = writeln!(
+            h,
+            "<h2>Against published figures</h2>\n<p>{}</p>",
+            escape(&v::validation_note(data))
+        );
+        let columns: Vec<String> = v::VALIDATION_COLUMNS
+            .iter()
+            .map(|c| c.to_string())
+            .collect();
+        table(h, "validation", &columns, &v::validation_table(checks));
+    }
+    if let Some((p, e, rows)) = v::disagreements(data) {
+        let _ = writeln!(
+            h,
+            "<h2>Published allocation against estimated need</h2>\n<p class=\"finding\">{}</p>",
+            escape(&v::disagreement_sentence(&p, &e, &rows))
+        );
+        table(
+            h,
+            "disagreements",
+            &v::disagreement_columns(&p, &e),
+            &v::disagreement_table(&rows),
+        );
+        h.push_str("<p class=\"note\">Year 1, first scenario, means over runs; places sorted by the absolute difference. Both formulas share the same envelope.</p>\n");
+    }
 }
 
 fn page(
@@ -301,7 +350,7 @@ figure {{ margin: 0 0 6mm; }} figure svg {{ max-height: 160mm; }} }}</style>"
             100.0 * (1.0 - share)
         );
     }
-    crate::report::validation::html(&mut h, data, checks);
+    published_sections(&mut h, data, checks);
     w(&mut h, "<h2>Scenarios</h2>\n<table>\n<tr><th>scenario</th><th>population</th><th>years</th><th>runs</th><th>seed</th><th>interventions</th><th>capitation formulas</th></tr>\n");
     for row in settings(dir) {
         w(&mut h, "<tr>");

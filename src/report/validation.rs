@@ -374,23 +374,34 @@ fn figure(measure: &str, x: f64) -> String {
     }
 }
 
-/// The report's section on real England: the validation table and the published
-/// allocation against the estimated-need one. Nothing for other geographies.
-pub fn html(h: &mut String, d: &ReportData, checks: &[ValidationRow]) {
-    use crate::report::html::escape;
-    use std::fmt::Write as _;
-    if !checks.is_empty() {
-        let icbs = checks
-            .iter()
-            .filter(|r| r.level == Level::System && r.measure == "registered_population")
-            .count();
-        let formula = estimated_formula(d).unwrap_or_default();
-        let _ = writeln!(
-            h,
-            "<h2>Against published figures</h2>\n<p>NHS England's published 2024/25 practice figures (registered and weighted populations, summed over the practices of each ICB and place) beside the simulated year 1 (means over runs). capsim shares each ICB's own envelope, so between ICBs its measure of need is the care it simulates: an ICB's weighted population is its share of the run's year-1 care spend times the run's population, scaled as NHS England scales its own to England's population. With every ICB simulated the two compare directly; for one ICB alone capsim's equals its population by construction, and a share of England is simulated only when all of England runs. Within an ICB, each place's published weighted population (scaled to the ICB's published population) stands beside the <code>{}</code> formula's. Every component of every ICB and place: <code>validation.csv</code>.</p>\n<table class=\"validation\">\n<tr><th>area</th><th>code</th><th>measure</th><th>published</th><th>capsim</th><th>difference</th></tr>",
-            escape(&formula)
-        );
-        for r in checks.iter().filter(|r| shown(r, icbs)) {
+/// The validation table's columns in the report.
+pub const VALIDATION_COLUMNS: [&str; 6] = [
+    "area",
+    "code",
+    "measure",
+    "published",
+    "capsim",
+    "difference",
+];
+
+/// What the validation table compares, for the paragraph above it.
+pub fn validation_note(d: &ReportData) -> String {
+    format!(
+        "NHS England's published 2024/25 practice figures (registered and weighted populations, summed over the practices of each ICB and place) beside the simulated year 1 (means over runs). capsim shares each ICB's own envelope, so between ICBs its measure of need is the care it simulates: an ICB's weighted population is its share of the run's year-1 care spend times the run's population, scaled as NHS England scales its own to England's population. With every ICB simulated the two compare directly; for one ICB alone capsim's equals its population by construction, and a share of England is simulated only when all of England runs. Within an ICB, each place's published weighted population (scaled to the ICB's published population) stands beside the `{}` formula's. Every component of every ICB and place: validation.csv.",
+        estimated_formula(d).unwrap_or_default()
+    )
+}
+
+/// The report's rows of the validation table (see [`shown`]), as text.
+pub fn validation_table(checks: &[ValidationRow]) -> Vec<[String; 6]> {
+    let icbs = checks
+        .iter()
+        .filter(|r| r.level == Level::System && r.measure == "registered_population")
+        .count();
+    checks
+        .iter()
+        .filter(|r| shown(r, icbs))
+        .map(|r| {
             let (capsim, diff) = match r.capsim {
                 Some(c) if r.published != 0.0 => (
                     figure(&r.measure, c),
@@ -399,50 +410,46 @@ pub fn html(h: &mut String, d: &ReportData, checks: &[ValidationRow]) {
                 Some(c) => (figure(&r.measure, c), String::new()),
                 None => ("not simulated".to_string(), String::new()),
             };
-            let _ = writeln!(
-                h,
-                "<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>",
-                escape(&r.area),
-                escape(&r.code),
-                escape(&r.measure.replace('_', " ")),
+            [
+                r.area.clone(),
+                r.code.clone(),
+                r.measure.replace('_', " "),
                 figure(&r.measure, r.published),
                 capsim,
-                diff
-            );
-        }
-        h.push_str("</table>\n");
-    }
-    disagreements_html(h, d);
+                diff,
+            ]
+        })
+        .collect()
 }
 
-/// The places' year-1 budgets under the published and the estimated-need formula.
-fn disagreements_html(h: &mut String, d: &ReportData) {
-    use crate::report::html::escape;
-    use std::fmt::Write as _;
-    let Some((p, e, rows)) = disagreements(d) else {
-        return;
-    };
-    let _ = writeln!(
-        h,
-        "<h2>Published allocation against estimated need</h2>\n<p class=\"finding\">{}</p>\n<table class=\"disagreements\">\n<tr><th>place</th><th>share of envelope, <code>{}</code></th><th>share of envelope, <code>{}</code></th><th>budget, published</th><th>budget, estimated need</th><th>difference (£)</th><th>difference (%)</th></tr>",
-        escape(&disagreement_sentence(&p, &e, &rows)),
-        escape(&p),
-        escape(&e)
-    );
-    for r in &rows {
-        let _ = writeln!(
-            h,
-            "<tr><td>{}</td><td>{:.2}%</td><td>{:.2}%</td><td>{}</td><td>{}</td><td>{}</td><td>{:+.1}%</td></tr>",
-            escape(&r.place),
-            100.0 * r.published_share,
-            100.0 * r.estimated_share,
-            money(r.published),
-            money(r.estimated),
-            money(r.difference()),
-            r.difference_pct()
-        );
-    }
-    h.push_str("</table>\n<p class=\"note\">Year 1, first scenario, means over runs; places sorted by the absolute difference. Both formulas share the same envelope.</p>\n");
+/// The columns of the published-against-estimated table.
+pub fn disagreement_columns(published: &str, estimated: &str) -> [String; 7] {
+    [
+        "place".into(),
+        format!("share of envelope, {published}"),
+        format!("share of envelope, {estimated}"),
+        "budget, published".into(),
+        "budget, estimated need".into(),
+        "difference (£)".into(),
+        "difference (%)".into(),
+    ]
+}
+
+/// The published-against-estimated table's rows, as text.
+pub fn disagreement_table(rows: &[Disagreement]) -> Vec<[String; 7]> {
+    rows.iter()
+        .map(|r| {
+            [
+                r.place.clone(),
+                format!("{:.2}%", 100.0 * r.published_share),
+                format!("{:.2}%", 100.0 * r.estimated_share),
+                money(r.published),
+                money(r.estimated),
+                money(r.difference()),
+                format!("{:+.1}%", r.difference_pct()),
+            ]
+        })
+        .collect()
 }
 
 #[cfg(test)]
