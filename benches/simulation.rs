@@ -163,7 +163,7 @@ fn england() {
         overrides: Overrides {
             years: Some(10),
             runs: Some(1),
-            population: Some(Preset::England),
+            population: Some(Preset::EnglandInvented),
             geography: None,
             seed: None,
         },

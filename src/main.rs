@@ -53,8 +53,9 @@ struct Common {
     /// Monte Carlo runs (overrides the scenario files).
     #[arg(long)]
     runs: Option<u32>,
-    /// Population preset, default, england (invented) or england-real (NHS England's
-    /// published practices) (overrides the scenario files).
+    /// Population: an ICB code (QF7), england (every real ICB, from NHS England's published
+    /// practices), invented (a small invented ICS) or england-invented (overrides the
+    /// scenario files).
     #[arg(long)]
     population: Option<Preset>,
     /// Simulate one real ICB (NHS England's published practices): its sub-ICB locations

@@ -71,7 +71,7 @@ pub struct Population {
 }
 
 fn default_preset() -> Preset {
-    Preset::Default
+    Preset::default_icb()
 }
 
 /// [`Population`] as read from a scenario file, recording where each name was written.
@@ -123,7 +123,7 @@ impl Population {
 impl Default for Population {
     fn default() -> Self {
         Population {
-            preset: Preset::Default,
+            preset: Preset::default_icb(),
             geography: None,
             neighbourhoods: Vec::new(),
             places: Vec::new(),
@@ -246,7 +246,7 @@ pub enum Basis {
     Historic,
     /// NHS England's published weighted populations (`data::published`): each
     /// neighbourhood's practices' `Final WP`, or the formula's `component`, summed. Only a
-    /// real geography (`--icb CODE`, `population = "england-real"`) has them.
+    /// real geography (`--icb CODE`, `preset = "england"` or an ICB code) has them.
     Published,
 }
 
@@ -556,6 +556,21 @@ fn risk_sharing<'de, D: Deserializer<'de>>(
         }
     })
     .map(Some)
+}
+
+impl Capitation {
+    /// Adds a formula named `published` (NHS England's final weighted populations) unless
+    /// one shares by them already or the name is taken: a real population's budgets then
+    /// always show the allocation NHS England's own formula gives, beside the scenario's.
+    pub fn add_published(&mut self) {
+        let taken = self
+            .formula
+            .iter()
+            .any(|f| f.basis == Basis::Published || f.name() == Basis::Published.id());
+        if !taken {
+            self.formula.push(Formula::of(Basis::Published));
+        }
+    }
 }
 
 fn default_formulas() -> Vec<Formula> {
@@ -1587,6 +1602,9 @@ impl Scenario {
         }
         if let Some(v) = o.seed {
             self.seed = v;
+        }
+        if self.population.geography.is_none() && self.population.preset.is_real() {
+            self.capitation.add_published();
         }
         Ok(())
     }
