@@ -187,3 +187,53 @@ fn england_real_list_icbs_and_run_one_by_name() {
     assert!(String::from_utf8_lossy(&bad.stderr).contains("`QZZ` is not an ICB code or name"));
     assert!(!tmp.path().join("x").exists());
 }
+
+/// Issue 25's outputs: the bundled baseline on real England writes NHS England's own
+/// allocation (`published`) to the budgets table beside capsim's estimated-need formulas,
+/// at every level, and the system rows of each formula share the same envelope.
+#[test]
+fn the_bundled_baseline_on_real_england_carries_the_published_formula() {
+    let tmp = tempfile::tempdir().unwrap();
+    let baseline = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("scenarios/baseline.toml");
+    capsim_ok(
+        tmp.path(),
+        &[
+            "run",
+            baseline.to_str().unwrap(),
+            "--population",
+            "england",
+            "--runs",
+            "1",
+            "--years",
+            "1",
+            "--out",
+            "r",
+            "--no-report",
+        ],
+    );
+    let path = tmp.path().join("r/budgets.parquet");
+    let df = capsim::io::read::read_parquet(&path).unwrap();
+    let strings = |c: &str| capsim::io::read::strings(&df, &path, c).unwrap();
+    let (formula, level, sector) = (strings("formula"), strings("level"), strings("sector"));
+    let budget = capsim::io::read::floats(&df, &path, "budget").unwrap();
+    let mut england: std::collections::BTreeMap<String, f64> = Default::default();
+    let mut levels: std::collections::BTreeMap<String, HashSet<String>> = Default::default();
+    for k in 0..formula.len() {
+        levels
+            .entry(formula[k].clone())
+            .or_default()
+            .insert(level[k].clone());
+        if level[k] == "england" && sector[k] == "total" {
+            england.insert(formula[k].clone(), budget[k]);
+        }
+    }
+    let names: Vec<&String> = england.keys().collect();
+    assert!(names.iter().any(|n| *n == "published"), "{names:?}");
+    assert!(names.iter().any(|n| *n == "need_adjusted"), "{names:?}");
+    for l in ["neighbourhood", "place", "system", "england"] {
+        assert!(levels["published"].contains(l), "published lacks {l}");
+    }
+    // One envelope, shared differently.
+    let p = england["published"];
+    assert!((england["need_adjusted"] - p).abs() <= 1.0, "{england:?}");
+}
