@@ -181,6 +181,7 @@ fn england(preset: Preset) {
             population: Some(preset),
             geography: None,
             seed: None,
+            practices: None,
         },
         threads: 0,
         datasets: DatasetSource::Bundled,

@@ -48,6 +48,7 @@ impl RunOptions {
                 population: Some(Preset::Invented),
                 geography: None,
                 seed: Some(seed),
+                practices: None,
             },
             threads,
             datasets: DatasetSource::Bundled,

@@ -26,7 +26,7 @@ use crate::core::money::largest_remainder;
 use crate::core::rng::{Purpose, StreamKey};
 use crate::data::datasets::{Datasets, Table};
 use crate::data::published::Practices;
-use crate::data::published_geography::{Published, RealEngland};
+use crate::data::published_geography::{PlaceBy, Published, RealEngland};
 
 /// A named population preset. Scenario files and `--population` name it by its id, or
 /// name one real ICB by its code (`QF7`).
@@ -195,23 +195,57 @@ pub fn list_age_labels() -> Vec<String> {
 /// with the run seed.
 const ENGLAND_SEED: u64 = 20_231_231;
 
+/// Where real England comes from: NHS England's practice file (the bundled 2024/25 one
+/// unless a scenario or `--practices` names another, with the same columns) and what its
+/// places are. The invented presets ignore it.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Hash)]
+pub struct RealSource {
+    pub practices: Option<std::path::PathBuf>,
+    pub place_by: PlaceBy,
+}
+
+impl RealSource {
+    /// Reads the practices and builds real England's ICBs, places and neighbourhoods.
+    pub fn england(&self) -> Result<RealEngland> {
+        let p = match &self.practices {
+            Some(file) => Practices::from_file(file)?,
+            None => Practices::bundled()?,
+        };
+        Ok(RealEngland::build_by(&p, self.place_by))
+    }
+}
+
 impl Geography {
+    /// A preset, real England from the bundled practice file with sub-ICB places.
     pub fn preset(d: &Datasets, preset: Preset) -> Result<Self> {
+        Self::preset_from(d, preset, &RealSource::default())
+    }
+
+    /// A preset, real England from `source`.
+    pub fn preset_from(d: &Datasets, preset: Preset, source: &RealSource) -> Result<Self> {
         let mut g = match preset {
             Preset::Invented => Self::default_system(d),
             Preset::EnglandInvented => Self::england(d)?,
-            Preset::England => Self::real(&RealEngland::build(&Practices::bundled()?), d, None),
+            Preset::England => Self::real(&source.england()?, d, None),
             // Ids are positions in the whole of real England, so an ICB draws the same
             // numbers alone as within England.
-            Preset::Icb(i) => {
-                let e = RealEngland::build(&Practices::bundled()?);
-                if i as usize >= e.icbs.len() {
+            Preset::Icb(_) => {
+                let e = source.england()?;
+                let Some(i) = e.find_icb(preset.id()) else {
                     return Err(CapsimError::InvalidSetting {
                         setting: "--icb".into(),
-                        problem: format!("no ICB number {i}; there are {}", e.icbs.len()),
+                        problem: format!(
+                            "ICB {} has no practice in the practice file; it has {}",
+                            preset.id(),
+                            e.icbs
+                                .iter()
+                                .map(|i| i.code.as_str())
+                                .collect::<Vec<_>>()
+                                .join(", ")
+                        ),
                     });
-                }
-                return Ok(Self::real(&e, d, Some(i as usize)));
+                };
+                return Ok(Self::real(&e, d, Some(i)));
             }
         };
         for (i, nb) in g.neighbourhoods.iter_mut().enumerate() {

@@ -159,6 +159,7 @@ fn single_cell_mutations_are_refused_or_run_to_finite_costs() {
                 population: None,
                 geography: None,
                 seed: Some(7),
+                practices: None,
             },
             threads: 1,
             datasets: DatasetSource::Dir(datasets.clone()),
