@@ -53,8 +53,9 @@ struct Common {
     /// Monte Carlo runs (overrides the scenario files).
     #[arg(long)]
     runs: Option<u32>,
-    /// Population preset, default, england (invented) or england-real (NHS England's
-    /// published practices) (overrides the scenario files).
+    /// Population: an ICB code (QF7), england (every real ICB, from NHS England's published
+    /// practices), invented (a small invented ICS) or england-invented (overrides the
+    /// scenario files).
     #[arg(long)]
     population: Option<Preset>,
     /// Simulate one real ICB (NHS England's published practices): its sub-ICB locations
@@ -62,6 +63,10 @@ struct Common {
     /// (Greater Manchester); `capsim list icbs` lists them.
     #[arg(long, value_name = "CODE", value_parser = icb_preset, conflicts_with_all = ["population", "geography"])]
     icb: Option<Preset>,
+    /// NHS England's practice file (the columns of the ICB allocation tool's data, plain or
+    /// gzipped) to build real England from instead of the bundled 2024/25 one.
+    #[arg(long, value_name = "FILE", conflicts_with = "geography")]
+    practices: Option<PathBuf>,
     /// Geography folder to simulate instead of a preset (written by `capsim import`).
     #[arg(long, value_name = "DIR")]
     geography: Option<PathBuf>,
@@ -98,6 +103,7 @@ impl Common {
             population: self.icb.or(self.population),
             geography: self.geography.clone(),
             seed: self.seed,
+            practices: self.practices.clone(),
         }
     }
 

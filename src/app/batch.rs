@@ -712,6 +712,7 @@ mod tests {
                 population: None,
                 geography: None,
                 seed: None,
+                practices: None,
             })
             .unwrap();
         let out = tmp.path().join("batch");

@@ -51,7 +51,7 @@ pub struct Calibration {
 pub fn calibrate(source: &DatasetSource) -> Result<Calibration> {
     let d = Datasets::load(source)?;
     let m = Model::new(&d)?;
-    let g = Geography::preset(&d, Preset::England)?;
+    let g = Geography::preset(&d, Preset::EnglandInvented)?;
     let config = SimConfig::new(1, 0, 1);
     let results = simulate(&m, &g, &config, 0, &|| {})?;
     let (top1, top5) = concentration(&m, &g);

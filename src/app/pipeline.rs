@@ -134,7 +134,7 @@ pub fn prepare(batch: &Batch, source: &DatasetSource) -> Result<Prepared> {
                         format!(
                             "formula `{}` has basis \"published\", which shares by NHS \
                              England's published weighted populations, but population `{}` \
-                             has none; use it with real England (population = \"england-real\" \
+                             has none; use it with real England (population = \"england\" \
                              or `capsim run --icb CODE`), or choose another basis (headcount, \
                              age_sex, need, true_expected_cost, table, historic)",
                             f.name(),

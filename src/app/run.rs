@@ -47,9 +47,10 @@ impl RunOptions {
             overrides: Overrides {
                 years: Some(years),
                 runs: Some(1),
-                population: Some(Preset::Default),
+                population: Some(Preset::Invented),
                 geography: None,
                 seed: Some(seed),
+                practices: None,
             },
             threads,
             datasets: DatasetSource::Bundled,

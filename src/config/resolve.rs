@@ -11,6 +11,7 @@ use crate::core::dims::{N_BANDS, N_IMD};
 use crate::core::error::{CapsimError, Result};
 use crate::data::datasets::Datasets;
 use crate::data::geography::Geography;
+use crate::data::published_geography::PlaceBy;
 
 /// Who an intervention reaches, as masks over the model's dimensions.
 #[derive(Debug, Clone, PartialEq)]
@@ -190,9 +191,27 @@ impl Scenario {
     /// The geography this scenario simulates: its geography folder or preset, narrowed to
     /// the listed places and neighbourhoods.
     pub fn geography(&self, datasets: &Datasets) -> Result<Geography> {
-        let g = match &self.population.geography {
+        let pop = &self.population;
+        let real = pop.geography.is_none() && pop.preset.is_real();
+        if !real && (pop.practices.is_some() || pop.place_by != PlaceBy::SubIcb) {
+            let field = match pop.practices {
+                Some(_) => "population.practices",
+                None => "population.place_by",
+            };
+            return Err(scenario_error(
+                &self.file,
+                None,
+                field,
+                format!(
+                    "it applies to real England only (preset = \"england\" or an ICB code \
+                     such as \"QF7\"), not to {}",
+                    pop.label()
+                ),
+            ));
+        }
+        let g = match &pop.geography {
             Some(dir) => Geography::from_dir(dir)?,
-            None => Geography::preset(datasets, self.population.preset)?,
+            None => Geography::preset_from(datasets, pop.preset, &pop.real_source())?,
         };
         self.check(datasets, &g)?;
         let keep = self.population_mask(&g)?;

@@ -24,8 +24,9 @@ use crate::config::uncertainty::{
 };
 use crate::core::care::{Sector, Setting};
 use crate::core::error::{CapsimError, Result};
-use crate::data::geography::Preset;
+use crate::data::geography::{Preset, RealSource};
 use crate::data::published::Component;
+use crate::data::published_geography::PlaceBy;
 
 /// The example scenarios shipped in `scenarios/`, written by `capsim init`.
 pub const EXAMPLES: [(&str, &str); 6] = [
@@ -68,10 +69,17 @@ pub struct Population {
     /// Only the neighbourhoods of these places (by name); empty means all.
     #[serde(default)]
     pub places: Vec<Located<String>>,
+    /// Real England's practice file instead of the bundled one (NHS England's published
+    /// columns; a scenario file names it relative to itself).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub practices: Option<PathBuf>,
+    /// Real England's places: sub-ICB locations (default) or local authorities.
+    #[serde(default)]
+    pub place_by: PlaceBy,
 }
 
 fn default_preset() -> Preset {
-    Preset::Default
+    Preset::default_icb()
 }
 
 /// [`Population`] as read from a scenario file, recording where each name was written.
@@ -86,6 +94,10 @@ struct PopulationFile {
     neighbourhoods: Vec<Located<String>>,
     #[serde(default, deserialize_with = "spanned_vec")]
     places: Vec<Located<String>>,
+    #[serde(default)]
+    practices: Option<PathBuf>,
+    #[serde(default)]
+    place_by: PlaceBy,
 }
 
 impl PopulationFile {
@@ -106,11 +118,21 @@ impl PopulationFile {
             geography: self.geography.map(|g| dir.join(g)),
             neighbourhoods: self.neighbourhoods,
             places: self.places,
+            practices: self.practices.map(|p| dir.join(p)),
+            place_by: self.place_by,
         })
     }
 }
 
 impl Population {
+    /// Where real England comes from, for a real preset.
+    pub fn real_source(&self) -> RealSource {
+        RealSource {
+            practices: self.practices.clone(),
+            place_by: self.place_by,
+        }
+    }
+
     /// What is simulated, for messages: the preset's id or the geography folder.
     pub fn label(&self) -> String {
         match &self.geography {
@@ -123,10 +145,12 @@ impl Population {
 impl Default for Population {
     fn default() -> Self {
         Population {
-            preset: Preset::Default,
+            preset: Preset::default_icb(),
             geography: None,
             neighbourhoods: Vec::new(),
             places: Vec::new(),
+            practices: None,
+            place_by: PlaceBy::SubIcb,
         }
     }
 }
@@ -246,7 +270,7 @@ pub enum Basis {
     Historic,
     /// NHS England's published weighted populations (`data::published`): each
     /// neighbourhood's practices' `Final WP`, or the formula's `component`, summed. Only a
-    /// real geography (`--icb CODE`, `population = "england-real"`) has them.
+    /// real geography (`--icb CODE`, `preset = "england"` or an ICB code) has them.
     Published,
 }
 
@@ -556,6 +580,21 @@ fn risk_sharing<'de, D: Deserializer<'de>>(
         }
     })
     .map(Some)
+}
+
+impl Capitation {
+    /// Adds a formula named `published` (NHS England's final weighted populations) unless
+    /// one shares by them already or the name is taken: a real population's budgets then
+    /// always show the allocation NHS England's own formula gives, beside the scenario's.
+    pub fn add_published(&mut self) {
+        let taken = self
+            .formula
+            .iter()
+            .any(|f| f.basis == Basis::Published || f.name() == Basis::Published.id());
+        if !taken {
+            self.formula.push(Formula::of(Basis::Published));
+        }
+    }
 }
 
 fn default_formulas() -> Vec<Formula> {
@@ -1323,6 +1362,8 @@ pub struct Overrides {
     /// A geography folder simulated instead of any preset.
     pub geography: Option<PathBuf>,
     pub seed: Option<u64>,
+    /// Real England's practice file instead of the bundled one.
+    pub practices: Option<PathBuf>,
 }
 
 impl Overrides {
@@ -1587,6 +1628,12 @@ impl Scenario {
         }
         if let Some(v) = o.seed {
             self.seed = v;
+        }
+        if let Some(v) = &o.practices {
+            self.population.practices = Some(v.clone());
+        }
+        if self.population.geography.is_none() && self.population.preset.is_real() {
+            self.capitation.add_published();
         }
         Ok(())
     }

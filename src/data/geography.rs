@@ -1,8 +1,11 @@
 //! System -> place -> neighbourhood, and the population presets built from the datasets.
 //!
-//! `default` is the bundled integrated care system (`datasets/default_system.csv`).
-//! `england` is all of England, generated from the same datasets: the national population
-//! split into `england_neighbourhoods` neighbourhoods of drawn size and archetype, grouped
+//! `england` is real England from NHS England's published practices (its ICBs, sub-ICB
+//! locations and practices grouped into neighbourhoods: [`Geography::real`]), and an ICB
+//! code (`QF7`) one of its ICBs; the bundled scenarios run [`DEFAULT_ICB`].
+//! `invented` is an invented integrated care system (`datasets/default_system.csv`), a
+//! fixture for tests. `england-invented` is all of England generated from the datasets
+//! instead of the published practices: the national population split into `england_neighbourhoods` neighbourhoods of drawn size and archetype, grouped
 //! into `england_systems` systems of `england_places_per_system` places. It uses a fixed
 //! seed so that the preset is the same population whatever the run seed.
 //!
@@ -23,53 +26,107 @@ use crate::core::money::largest_remainder;
 use crate::core::rng::{Purpose, StreamKey};
 use crate::data::datasets::{Datasets, Table};
 use crate::data::published::Practices;
-use crate::data::published_geography::{Published, RealEngland};
+use crate::data::published_geography::{PlaceBy, Published, RealEngland};
 
-/// A named population preset.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "snake_case")]
+/// A named population preset. Scenario files and `--population` name it by its id, or
+/// name one real ICB by its code (`QF7`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum Preset {
-    /// The bundled integrated care system (about 1.5 million people).
-    Default,
-    /// All of England: 42 systems, about 1,250 neighbourhoods, about 58 million people.
+    /// Real England from NHS England's published practices: the 42 ICBs, their 106
+    /// sub-ICB locations as places, 1,602 neighbourhoods, 62.15 million people.
     England,
-    /// Real England from NHS England's published practices: the 42 ICBs, their 106 sub-ICB
-    /// locations as places, 1,602 neighbourhoods, 62.15 million people.
-    #[serde(rename = "england-real")]
-    EnglandReal,
     /// One ICB of real England, by its position in code order (`published::ICB_CODES`);
-    /// `capsim run --icb CODE` sets it.
+    /// `preset = "QF7"` or `capsim run --icb CODE` sets it. The bundled scenarios run
+    /// [`DEFAULT_ICB`].
     Icb(u8),
+    /// The invented ICS of `datasets/default_system.csv` (Northvale and Eastmoor, about 1.5
+    /// million people): a small, fixed fixture for tests and examples whose place names
+    /// do not change with NHS reorganisations.
+    Invented,
+    /// All of England invented from the datasets' archetypes (42 systems, about 1,250
+    /// neighbourhoods, about 58 million people): the benchmark of the synthetic engine and
+    /// the population `capsim calibrate` compares with national figures.
+    EnglandInvented,
 }
+
+/// The ICB the bundled scenarios simulate: NHS South Yorkshire ICB (QF7), 1.49 million
+/// registered people in four places (Barnsley, Doncaster, Rotherham, Sheffield) and 38
+/// neighbourhoods, a system of the size the brief names with several places, each a local
+/// authority, from Sheffield's city to former coalfield towns.
+pub const DEFAULT_ICB: &str = "QF7";
 
 impl Preset {
     /// The presets named on their own (an ICB is named by its code).
-    pub const ALL: [Preset; 3] = [Preset::Default, Preset::England, Preset::EnglandReal];
+    pub const ALL: [Preset; 3] = [Preset::England, Preset::Invented, Preset::EnglandInvented];
+
+    /// The preset of the bundled scenarios: [`DEFAULT_ICB`].
+    pub fn default_icb() -> Preset {
+        Preset::Icb(
+            crate::data::published::ICB_CODES
+                .iter()
+                .position(|c| *c == DEFAULT_ICB)
+                .expect("the default ICB is one of the codes") as u8,
+        )
+    }
 
     pub fn id(self) -> &'static str {
         match self {
-            Preset::Default => "default",
             Preset::England => "england",
-            Preset::EnglandReal => "england-real",
+            Preset::Invented => "invented",
+            Preset::EnglandInvented => "england-invented",
             Preset::Icb(i) => crate::data::published::ICB_CODES
                 .get(i as usize)
                 .copied()
                 .unwrap_or("icb"),
         }
     }
+
+    /// True for real England or one of its ICBs, whose people carry NHS England's
+    /// published weighted populations.
+    pub fn is_real(self) -> bool {
+        matches!(self, Preset::England | Preset::Icb(_))
+    }
 }
 
 impl std::str::FromStr for Preset {
     type Err = String;
 
+    /// An id of [`Preset::ALL`] (`england-real`, the name real England had before it
+    /// became `england`, is still read), or an ICB code in any case.
     fn from_str(s: &str) -> std::result::Result<Self, String> {
-        Preset::ALL
-            .into_iter()
-            .find(|p| p.id() == s)
-            .ok_or_else(|| {
+        if s == "england-real" {
+            return Ok(Preset::England);
+        }
+        if let Some(p) = Preset::ALL.into_iter().find(|p| p.id() == s) {
+            return Ok(p);
+        }
+        match crate::data::published::ICB_CODES
+            .iter()
+            .position(|c| c.eq_ignore_ascii_case(s))
+        {
+            Some(i) => Ok(Preset::Icb(i as u8)),
+            None => {
                 let ids: Vec<&str> = Preset::ALL.iter().map(|p| p.id()).collect();
-                format!("`{s}` is not a population preset; use {}", ids.join(" or "))
-            })
+                Err(format!(
+                    "`{s}` is not a population preset; use {}, or an ICB code such as {DEFAULT_ICB} \
+                     (`capsim list icbs` lists them)",
+                    ids.join(" or ")
+                ))
+            }
+        }
+    }
+}
+
+impl serde::Serialize for Preset {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> std::result::Result<S::Ok, S::Error> {
+        s.serialize_str(self.id())
+    }
+}
+
+impl<'de> serde::Deserialize<'de> for Preset {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> std::result::Result<Self, D::Error> {
+        let s = String::deserialize(d)?;
+        s.parse().map_err(serde::de::Error::custom)
     }
 }
 
@@ -157,23 +214,57 @@ pub fn list_age_labels() -> Vec<String> {
 /// with the run seed.
 const ENGLAND_SEED: u64 = 20_231_231;
 
+/// Where real England comes from: NHS England's practice file (the bundled 2024/25 one
+/// unless a scenario or `--practices` names another, with the same columns) and what its
+/// places are. The invented presets ignore it.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Hash)]
+pub struct RealSource {
+    pub practices: Option<std::path::PathBuf>,
+    pub place_by: PlaceBy,
+}
+
+impl RealSource {
+    /// Reads the practices and builds real England's ICBs, places and neighbourhoods.
+    pub fn england(&self) -> Result<RealEngland> {
+        let p = match &self.practices {
+            Some(file) => Practices::from_file(file)?,
+            None => Practices::bundled()?,
+        };
+        Ok(RealEngland::build_by(&p, self.place_by))
+    }
+}
+
 impl Geography {
+    /// A preset, real England from the bundled practice file with sub-ICB places.
     pub fn preset(d: &Datasets, preset: Preset) -> Result<Self> {
+        Self::preset_from(d, preset, &RealSource::default())
+    }
+
+    /// A preset, real England from `source`.
+    pub fn preset_from(d: &Datasets, preset: Preset, source: &RealSource) -> Result<Self> {
         let mut g = match preset {
-            Preset::Default => Self::default_system(d),
-            Preset::England => Self::england(d)?,
-            Preset::EnglandReal => Self::real(&RealEngland::build(&Practices::bundled()?), d, None),
+            Preset::Invented => Self::default_system(d),
+            Preset::EnglandInvented => Self::england(d)?,
+            Preset::England => Self::real(&source.england()?, d, None),
             // Ids are positions in the whole of real England, so an ICB draws the same
             // numbers alone as within England.
-            Preset::Icb(i) => {
-                let e = RealEngland::build(&Practices::bundled()?);
-                if i as usize >= e.icbs.len() {
+            Preset::Icb(_) => {
+                let e = source.england()?;
+                let Some(i) = e.find_icb(preset.id()) else {
                     return Err(CapsimError::InvalidSetting {
                         setting: "--icb".into(),
-                        problem: format!("no ICB number {i}; there are {}", e.icbs.len()),
+                        problem: format!(
+                            "ICB {} has no practice in the practice file; it has {}",
+                            preset.id(),
+                            e.icbs
+                                .iter()
+                                .map(|i| i.code.as_str())
+                                .collect::<Vec<_>>()
+                                .join(", ")
+                        ),
                     });
-                }
-                return Ok(Self::real(&e, d, Some(i as usize)));
+                };
+                return Ok(Self::real(&e, d, Some(i)));
             }
         };
         for (i, nb) in g.neighbourhoods.iter_mut().enumerate() {

@@ -34,6 +34,20 @@ use crate::data::published::{Component, Practices};
 pub const NEIGHBOURHOOD_MIN: u64 = 30_000;
 pub const NEIGHBOURHOOD_MAX: u64 = 50_000;
 
+crate::labelled_enum! {
+    /// What real England's places are: sub-ICB locations (the former CCGs, NHS England's
+    /// own unit of place-based allocation) or the local authority districts in which the
+    /// practices lie (where health and social care budgets are pooled), each within its
+    /// ICB. Scenario files name it as `[population] place_by`.
+    #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
+    #[serde(rename_all = "snake_case")]
+    pub enum PlaceBy {
+        #[default]
+        SubIcb => "sub_icb",
+        LocalAuthority => "local_authority",
+    }
+}
+
 /// An ICB: a system.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Icb {
@@ -41,7 +55,8 @@ pub struct Icb {
     pub name: String,
 }
 
-/// A sub-ICB location: a place.
+/// A place: a sub-ICB location, or a local authority district within an ICB
+/// ([`PlaceBy`]).
 #[derive(Debug, Clone, PartialEq)]
 pub struct SubIcb {
     pub code: String,
@@ -137,8 +152,14 @@ pub struct RealEngland {
 }
 
 impl RealEngland {
-    /// Builds the geography (pure and deterministic).
+    /// Builds the geography with sub-ICB locations as places (pure and deterministic).
     pub fn build(p: &Practices) -> Self {
+        Self::build_by(p, PlaceBy::SubIcb)
+    }
+
+    /// Builds the geography with places as `by` says (pure and deterministic). A local
+    /// authority whose practices lie in two ICBs is a place in each.
+    pub fn build_by(p: &Practices, by: PlaceBy) -> Self {
         let pops: Vec<f64> = p.practices.iter().map(|x| x.population).collect();
         let total = pops.iter().sum::<f64>().round() as u64;
         let people = largest_remainder(&pops, total);
@@ -149,26 +170,42 @@ impl RealEngland {
             .map(|(code, name)| Icb { code, name })
             .collect();
         icbs.sort_by(|a, b| a.code.cmp(&b.code));
+        let key = |x: &crate::data::published::Practice| match by {
+            PlaceBy::SubIcb => (x.place_code.clone(), x.place_name.clone()),
+            PlaceBy::LocalAuthority => (x.la_code.clone(), x.la_name.clone()),
+        };
+        let icb_of = |x: &crate::data::published::Practice| {
+            icbs.iter()
+                .position(|i| i.code == x.icb_code)
+                .expect("listed")
+        };
         let mut places: Vec<SubIcb> = Vec::new();
         for x in &p.practices {
-            if !places.iter().any(|s| s.code == x.place_code) {
-                let icb = icbs
-                    .iter()
-                    .position(|i| i.code == x.icb_code)
-                    .expect("listed");
-                places.push(SubIcb {
-                    code: x.place_code.clone(),
-                    name: x.place_name.clone(),
-                    icb,
-                });
+            let (code, name) = key(x);
+            let icb = icb_of(x);
+            if !places.iter().any(|s| s.code == code && s.icb == icb) {
+                places.push(SubIcb { code, name, icb });
             }
         }
         places.sort_by(|a, b| (a.icb, &a.code).cmp(&(b.icb, &b.code)));
+        // Each practice's place, found once.
+        let place_of: Vec<usize> = p
+            .practices
+            .iter()
+            .map(|x| {
+                let (code, _) = key(x);
+                let icb = icb_of(x);
+                places
+                    .iter()
+                    .position(|s| s.code == code && s.icb == icb)
+                    .expect("listed")
+            })
+            .collect();
 
         let mut groups = Vec::new();
-        for (k, place) in places.iter().enumerate() {
+        for k in 0..places.len() {
             let members: Vec<usize> = (0..p.practices.len())
-                .filter(|&i| p.practices[i].place_code == place.code)
+                .filter(|&i| place_of[i] == k)
                 .collect();
             let points: Vec<(f64, f64)> = members
                 .iter()

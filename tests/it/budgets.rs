@@ -21,6 +21,7 @@ years = 4
 seed = 5
 runs = 1
 [population]
+preset = "invented"
 places = ["Northvale City", "Eastmoor Dales"]
 [envelope]
 growth = 0.025
@@ -715,6 +716,8 @@ fn need_budgets_miss_areas_as_much_as_published_and_the_oracle_only_by_chance() 
             r#"years = 1
 seed = 9
 runs = 8
+[population]
+preset = "invented"
 [variation]
 {variation}
 [capitation]

@@ -13,6 +13,7 @@ years = 3
 seed = 11
 runs = 1
 [population]
+preset = "invented"
 neighbourhoods = ["Harbourside PCN"]
 [[intervention]]
 name = "Wards"
@@ -82,7 +83,7 @@ fn a_negative_or_absurd_time_to_effect_is_refused() {
         let err = String::from_utf8_lossy(&out.stderr);
         assert_eq!(out.status.code(), Some(2), "{err}");
         assert!(
-            err.contains("bad.toml") && err.contains("line 12") && err.contains(field),
+            err.contains("bad.toml") && err.contains("line 13") && err.contains(field),
             "{err}"
         );
         assert!(!err.contains("panicked"));
@@ -148,7 +149,7 @@ fn discounting_matches_the_yearly_flows() {
     let err = String::from_utf8_lossy(&out.stderr);
     assert_eq!(out.status.code(), Some(2), "{err}");
     assert!(
-        err.contains("bad.toml") && err.contains("line 14") && err.contains("discount_rate"),
+        err.contains("bad.toml") && err.contains("line 15") && err.contains("discount_rate"),
         "{err}"
     );
 }
@@ -783,7 +784,7 @@ fn a_forty_year_horizon_runs() {
             "--years",
             "40",
             "--population",
-            "default",
+            "invented",
             "--out",
             "p",
             "--no-report",
@@ -870,6 +871,7 @@ years = 1
 seed = 5
 runs = 1
 [population]
+preset = "invented"
 neighbourhoods = ["Harbourside PCN"]
 [[intervention]]
 name = "Homes"

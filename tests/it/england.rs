@@ -14,7 +14,7 @@ use capsim::model::Model;
 fn england_year_one_matches_published_totals() {
     let d = Datasets::bundled().unwrap();
     let m = Model::new(&d).unwrap();
-    let g = Geography::preset(&d, Preset::England).unwrap();
+    let g = Geography::preset(&d, Preset::EnglandInvented).unwrap();
     assert_eq!(g.neighbourhoods.len(), 1250);
     let results = simulate(&m, &g, &SimConfig::new(1, 0, 1), 0, &|| {}).unwrap();
     let setting_total = |s: Setting| -> f64 {

@@ -187,3 +187,170 @@ fn england_real_list_icbs_and_run_one_by_name() {
     assert!(String::from_utf8_lossy(&bad.stderr).contains("`QZZ` is not an ICB code or name"));
     assert!(!tmp.path().join("x").exists());
 }
+
+/// Issue 25's outputs: the bundled baseline on real England writes NHS England's own
+/// allocation (`published`) to the budgets table beside capsim's estimated-need formulas,
+/// at every level, and the system rows of each formula share the same envelope.
+#[test]
+fn the_bundled_baseline_on_real_england_carries_the_published_formula() {
+    let tmp = tempfile::tempdir().unwrap();
+    let baseline = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("scenarios/baseline.toml");
+    capsim_ok(
+        tmp.path(),
+        &[
+            "run",
+            baseline.to_str().unwrap(),
+            "--population",
+            "england",
+            "--runs",
+            "1",
+            "--years",
+            "1",
+            "--out",
+            "r",
+            "--no-report",
+        ],
+    );
+    let path = tmp.path().join("r/budgets.parquet");
+    let df = capsim::io::read::read_parquet(&path).unwrap();
+    let strings = |c: &str| capsim::io::read::strings(&df, &path, c).unwrap();
+    let (formula, level, sector) = (strings("formula"), strings("level"), strings("sector"));
+    let budget = capsim::io::read::floats(&df, &path, "budget").unwrap();
+    let mut england: std::collections::BTreeMap<String, f64> = Default::default();
+    let mut levels: std::collections::BTreeMap<String, HashSet<String>> = Default::default();
+    for k in 0..formula.len() {
+        levels
+            .entry(formula[k].clone())
+            .or_default()
+            .insert(level[k].clone());
+        if level[k] == "england" && sector[k] == "total" {
+            england.insert(formula[k].clone(), budget[k]);
+        }
+    }
+    let names: Vec<&String> = england.keys().collect();
+    assert!(names.iter().any(|n| *n == "published"), "{names:?}");
+    assert!(names.iter().any(|n| *n == "need_adjusted"), "{names:?}");
+    for l in ["neighbourhood", "place", "system", "england"] {
+        assert!(levels["published"].contains(l), "published lacks {l}");
+    }
+    // One envelope, shared differently.
+    let p = england["published"];
+    assert!((england["need_adjusted"] - p).abs() <= 1.0, "{england:?}");
+}
+
+/// Places may be local authority districts instead of sub-ICB locations: one place per
+/// (ICB, district) in the file, every neighbourhood within one, nobody lost.
+#[test]
+fn real_england_places_can_be_local_authorities() {
+    use capsim::data::published_geography::PlaceBy;
+    let p = Practices::bundled().unwrap();
+    let e = RealEngland::build_by(&p, PlaceBy::LocalAuthority);
+    let pairs: HashSet<(&str, &str)> = p
+        .practices
+        .iter()
+        .map(|x| (x.icb_code.as_str(), x.la_code.as_str()))
+        .collect();
+    assert_eq!(e.places.len(), pairs.len());
+    assert!(e.places.len() > 300, "{}", e.places.len());
+    for g in &e.groups {
+        let place = &e.places[g.place];
+        for &i in &g.practices {
+            assert_eq!(p.practices[i].la_code, place.code);
+            assert_eq!(p.practices[i].icb_code, e.icbs[place.icb].code);
+        }
+    }
+    let people: u64 = e.groups.iter().map(|g| g.population).sum();
+    assert_eq!(people, 62_154_630);
+
+    // Through a scenario: Greater Manchester's ten boroughs.
+    let tmp = tempfile::tempdir().unwrap();
+    std::fs::write(
+        tmp.path().join("s.toml"),
+        "name = \"s\"\nyears = 1\nruns = 1\n[population]\npreset = \"QOP\"\nplace_by = \"local_authority\"\n",
+    )
+    .unwrap();
+    capsim_ok(tmp.path(), &["run", "s.toml", "--out", "r", "--no-report"]);
+    let budgets = std::fs::read_to_string(tmp.path().join("r/budgets.csv")).unwrap();
+    assert!(
+        budgets.contains("Bolton (E08000001)"),
+        "{}",
+        &budgets[..400]
+    );
+
+    // Only for real England.
+    std::fs::write(
+        tmp.path().join("bad.toml"),
+        "name = \"s\"\n[population]\npreset = \"invented\"\nplace_by = \"local_authority\"\n",
+    )
+    .unwrap();
+    let out = capsim(tmp.path(), &["run", "bad.toml", "--out", "x"]);
+    assert_eq!(out.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("bad.toml, field `population.place_by`") && err.contains("real England"),
+        "{err}"
+    );
+    assert!(!tmp.path().join("x").exists());
+}
+
+/// `--practices FILE` builds real England from another file of the published columns: here
+/// South Yorkshire's rows alone, plain CSV. An ICB it lacks is a clear error.
+#[test]
+fn real_england_from_another_practice_file() {
+    use std::io::Read;
+    let tmp = tempfile::tempdir().unwrap();
+    let mut text = String::new();
+    flate2::read::GzDecoder::new(
+        &std::fs::read(
+            std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+                .join("datasets/practices_2024_25.csv.gz"),
+        )
+        .unwrap()[..],
+    )
+    .read_to_string(&mut text)
+    .unwrap();
+    let mut lines = text.lines();
+    let mut subset = vec![lines.next().unwrap()];
+    subset.extend(lines.filter(|l| l.contains(",QF7,")));
+    assert!(subset.len() > 100);
+    std::fs::write(tmp.path().join("sy.csv"), subset.join("\n") + "\n").unwrap();
+    let p = Practices::from_file(&tmp.path().join("sy.csv")).unwrap();
+    let published = p.population().round() as u64;
+
+    std::fs::write(
+        tmp.path().join("s.toml"),
+        "name = \"s\"\nyears = 1\nruns = 1\n",
+    )
+    .unwrap();
+    let args = |icb: &'static str| {
+        [
+            "run",
+            "s.toml",
+            "--icb",
+            icb,
+            "--practices",
+            "sy.csv",
+            "--out",
+            "r",
+            "--no-report",
+        ]
+    };
+    let out = capsim_ok(tmp.path(), &args("QF7"));
+    let said = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        said.contains(&format!("{published} person-years")),
+        "{said}"
+    );
+
+    let out = capsim(
+        tmp.path(),
+        &args("QOP").map(|a| if a == "r" { "x" } else { a }),
+    );
+    assert_eq!(out.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("QOP has no practice in the practice file"),
+        "{err}"
+    );
+    assert!(!tmp.path().join("x").exists());
+}

@@ -20,7 +20,8 @@ const MUTATIONS: &[&str] = &["1e300", "-1e300", "-1", "NaN", "inf", "-inf", "lot
 const ROWS_PER_COLUMN: usize = 3;
 
 /// The smallest neighbourhood of the default system keeps every accepted run quick.
-const SCENARIO: &str = "name = \"fuzz\"\n[population]\nneighbourhoods = [\"NEIGHBOURHOOD\"]\n";
+const SCENARIO: &str =
+    "name = \"fuzz\"\n[population]\npreset = \"invented\"\nneighbourhoods = [\"NEIGHBOURHOOD\"]\n";
 
 fn smallest_neighbourhood() -> String {
     let text = BUNDLED
@@ -158,6 +159,7 @@ fn single_cell_mutations_are_refused_or_run_to_finite_costs() {
                 population: None,
                 geography: None,
                 seed: Some(7),
+                practices: None,
             },
             threads: 1,
             datasets: DatasetSource::Dir(datasets.clone()),

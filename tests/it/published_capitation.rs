@@ -208,7 +208,7 @@ fn published_basis_without_published_populations_is_refused() {
     let tmp = tempfile::tempdir().unwrap();
     std::fs::write(
         tmp.path().join("s.toml"),
-        "name = \"s\"\nyears = 1\nruns = 1\n[capitation]\nformula = \"published\"\n",
+        "name = \"s\"\nyears = 1\nruns = 1\n[population]\npreset = \"invented\"\n[capitation]\nformula = \"published\"\n",
     )
     .unwrap();
     let out = capsim(tmp.path(), &["run", "s.toml", "--out", "r", "--no-report"]);
@@ -216,7 +216,7 @@ fn published_basis_without_published_populations_is_refused() {
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(err.contains("s.toml, field `capitation.formula`"), "{err}");
     assert!(
-        err.contains("england-real") && err.contains("--icb"),
+        err.contains("population = \"england\"") && err.contains("--icb"),
         "{err}"
     );
     assert!(!tmp.path().join("r").exists());

@@ -11,6 +11,7 @@ years = 3
 seed = 3
 runs = 4
 [population]
+preset = "invented"
 places = ["Saltmouth"]
 [capitation]
 formula = ["need", "headcount"]

@@ -19,6 +19,7 @@ years = 3
 seed = 7
 runs = 6
 [population]
+preset = "invented"
 neighbourhoods = ["Harbourside PCN", "Castlegate PCN"]
 "#;
 
@@ -53,8 +54,12 @@ fn shipped_examples_load_and_check() {
                 i.name
             );
         }
+        // The bundled scenarios run NHS South Yorkshire ICB: its 1,493,909 registered
+        // people (NHS England's 2024/25 file, rounded) in four places.
         let g = s.geography(&d).unwrap();
-        assert_eq!(g.neighbourhoods.len(), 37);
+        assert_eq!(g.systems, ["NHS South Yorkshire ICB (QF7)"]);
+        assert_eq!(g.places.len(), 4);
+        assert_eq!(g.total_population(), 1_493_909);
     }
     // "All of the above" carries the single scenarios' interventions unchanged, so their
     // uncertain parameters draw the same values run by run.
@@ -313,13 +318,13 @@ fn an_inherited_unknown_name_names_the_base_file_and_its_line() {
     write(
         tmp.path(),
         "base.toml",
-        "name = \"base\"\n[population]\nneighbourhoods = [\"Harbourside PCN\", \"Nowhere PCN\"]\n",
+        "name = \"base\"\n[population]\npreset = \"invented\"\nneighbourhoods = [\"Harbourside PCN\", \"Nowhere PCN\"]\n",
     );
     validate_fails(
         tmp.path(),
         "child.toml",
         "base.toml",
-        3,
+        4,
         "population.neighbourhoods",
     );
 }

@@ -45,7 +45,7 @@ pub fn bundled() -> (Datasets, Model, Geography) {
     let d = Datasets::bundled().expect("bundled datasets");
     let m = Model::new(&d).expect("model");
     // Through `preset`, which numbers the neighbourhoods: random streams are keyed by it.
-    let g = Geography::preset(&d, Preset::Default).expect("default system");
+    let g = Geography::preset(&d, Preset::Invented).expect("default system");
     (d, m, g)
 }
 
