@@ -155,15 +155,15 @@ fn a_real_icb_is_mapped_coded_validated_and_compared() {
     assert!(html.contains("disagree most about"));
 }
 
-/// The invented default has neither codes nor coordinates: its code columns are empty,
+/// The invented system has neither codes nor coordinates: its code columns are empty,
 /// the maps say why they are not drawn, and there is no validation.
 #[test]
-fn the_invented_default_has_no_codes_coordinates_or_validation() {
+fn the_invented_system_has_no_codes_coordinates_or_validation() {
     let tmp = tempfile::tempdir().unwrap();
     write(
         tmp.path(),
         "s.toml",
-        "name = \"s\"\nyears = 1\nruns = 1\n[population]\nplaces = [\"Saltmouth\"]\n",
+        "name = \"s\"\nyears = 1\nruns = 1\n[population]\npreset = \"invented\"\nplaces = [\"Saltmouth\"]\n",
     );
     capsim_ok(tmp.path(), &["run", "s.toml", "--out", "r"]);
     let dir = tmp.path().join("r");
@@ -205,14 +205,7 @@ fn england_is_mapped_by_icb_and_validated_as_a_whole() {
     );
     capsim_ok(
         tmp.path(),
-        &[
-            "run",
-            "s.toml",
-            "--population",
-            "england-real",
-            "--out",
-            "r",
-        ],
+        &["run", "s.toml", "--population", "england", "--out", "r"],
     );
     let dir = tmp.path().join("r");
     let circles = |chart: &str| {

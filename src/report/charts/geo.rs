@@ -28,7 +28,7 @@ pub struct Point {
 pub const LEGEND_CIRCLES: usize = 2;
 
 /// Why a map cannot be drawn, when the output lacks coordinates.
-pub const NO_COORDINATES: &str = "needs coordinates, which only real England's practices carry (the invented presets and imported lists have none): run `--icb CODE` or `--population england-real`";
+pub const NO_COORDINATES: &str = "needs coordinates, which only real England's practices carry (the invented presets and imported lists have none): run `--icb CODE` or `--population england`";
 /// Why a map cannot be drawn, when the output has no geography table.
 pub const NO_GEOGRAPHY: &str =
     "needs the geography table (geography.parquet), which runs write since this capsim";

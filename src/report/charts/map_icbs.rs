@@ -56,7 +56,9 @@ pub fn title(d: &ReportData) -> std::result::Result<String, &'static str> {
     let mut systems: Vec<&str> = d.areas.iter().map(|a| a.system.as_str()).collect();
     systems.dedup();
     if systems.len() < 2 {
-        return Err("needs more than one ICB (`--population england-real`); the neighbourhood map shows one");
+        return Err(
+            "needs more than one ICB (`--population england`); the neighbourhood map shows one",
+        );
     }
     if points(d).is_empty() {
         return Err(NO_BUDGETS);
