@@ -265,3 +265,59 @@ pub fn validation_frame(rows: &[ValidationRow]) -> Result<DataFrame> {
     ])
     .map_err(|e| err("(validation)", e))
 }
+
+/// One place's year-1 budget under the published and the estimated-need formula.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Disagreement {
+    pub place: String,
+    /// Share of the envelope (0 to 1) under each formula.
+    pub published_share: f64,
+    pub estimated_share: f64,
+    /// Budgets (pounds, mean over runs).
+    pub published: f64,
+    pub estimated: f64,
+}
+
+impl Disagreement {
+    /// Published minus estimated, in pounds.
+    pub fn difference(&self) -> f64 {
+        self.published - self.estimated
+    }
+
+    /// The difference as a percentage of the estimated-need budget.
+    pub fn difference_pct(&self) -> f64 {
+        if self.estimated != 0.0 {
+            100.0 * self.difference() / self.estimated
+        } else {
+            0.0
+        }
+    }
+}
+
+/// The published allocation against the estimated-need one, place by place, largest
+/// difference first (`published_vs_estimated`): the formulas' names on every row.
+pub fn disagreements_frame(
+    published: &str,
+    estimated: &str,
+    rows: &[Disagreement],
+) -> Result<DataFrame> {
+    let n = rows.len();
+    let num = |name: &str, f: &dyn Fn(&Disagreement) -> f64| {
+        Column::new(name.into(), rows.iter().map(f).collect::<Vec<_>>())
+    };
+    DataFrame::new_infer_height(vec![
+        Column::new(
+            "place".into(),
+            rows.iter().map(|r| r.place.as_str()).collect::<Vec<_>>(),
+        ),
+        Column::new("published_formula".into(), vec![published; n]),
+        Column::new("estimated_formula".into(), vec![estimated; n]),
+        num("published_share", &|r| r.published_share),
+        num("estimated_share", &|r| r.estimated_share),
+        num("published_budget", &|r| r.published),
+        num("estimated_budget", &|r| r.estimated),
+        num("difference", &Disagreement::difference),
+        num("difference_pct", &Disagreement::difference_pct),
+    ])
+    .map_err(|e| err("(published vs estimated)", e))
+}

@@ -152,7 +152,7 @@ const BATCH: usize = 64;
 /// programs and by the report, and their CSV would dominate a large run's time and disk
 /// (940 MB of `population.csv` for England over 10 years), so they are CSV only on request
 /// ([`Staging::with_all_csv`], `--csv`).
-pub const CSV_TABLES: [&str; 13] = [
+pub const CSV_TABLES: [&str; 14] = [
     "summary",
     "sensitivity",
     "one_way",
@@ -166,6 +166,7 @@ pub const CSV_TABLES: [&str; 13] = [
     "geography",
     "published_icbs",
     "validation",
+    "published_vs_estimated",
 ];
 
 /// A folder that files are written into before being moved, all together, into place.

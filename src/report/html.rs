@@ -12,7 +12,7 @@ use std::path::Path;
 use base64::Engine;
 
 use crate::core::error::{CapsimError, Result};
-use crate::io::areas::{validation_frame, ValidationRow};
+use crate::io::areas::{disagreements_frame, validation_frame, ValidationRow};
 use crate::io::tables::{write_frame, Layout, Staging};
 use crate::report::charts::{
     tornado, write_charts, Outcome, ReportData, CHARTS as REGISTRY, FONT, PAGE_FONT_BYTES,
@@ -27,6 +27,9 @@ pub const FONT_FILE: &str = "DejaVuSans.ttf";
 pub const REPORT: &str = "report.html";
 /// The validation table's file stem, written beside the report for real England.
 pub const VALIDATION: &str = "validation";
+/// The published-against-estimated table's file stem, written beside the report when the
+/// first scenario has both formulas.
+pub const PUBLISHED_VS_ESTIMATED: &str = "published_vs_estimated";
 
 /// What a report call wrote.
 #[derive(Debug, Clone)]
@@ -86,6 +89,14 @@ pub fn report(dir: &Path) -> Result<Report> {
             &Layout::Flat,
             VALIDATION,
             &validation_frame(&checks)?,
+        )?;
+    }
+    if let Some((p, e, rows)) = crate::report::validation::disagreements(&data) {
+        write_frame(
+            &mut staging,
+            &Layout::Flat,
+            PUBLISHED_VS_ESTIMATED,
+            &disagreements_frame(&p, &e, &rows)?,
         )?;
     }
     let html = page(dir, &data, &charts, &inline, &checks)?;

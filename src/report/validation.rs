@@ -27,7 +27,7 @@ use crate::accounts::metric::{FormulaMetric, Metric};
 use crate::core::level::{Level, ENGLAND};
 use crate::data::published::Component;
 use crate::data::published_geography::Published;
-use crate::io::areas::ValidationRow;
+use crate::io::areas::{Disagreement, ValidationRow};
 use crate::report::charts::{money, ReportData};
 
 /// The formula capsim's weighted populations come from: the first of basis `need`, else
@@ -233,34 +233,6 @@ fn england_rows(
         });
     }
     rows
-}
-
-/// One place's year-1 budget under the published and the estimated-need formula.
-#[derive(Debug, Clone, PartialEq)]
-pub struct Disagreement {
-    pub place: String,
-    /// Share of the envelope (0 to 1) under each formula.
-    pub published_share: f64,
-    pub estimated_share: f64,
-    /// Budgets (pounds, mean over runs).
-    pub published: f64,
-    pub estimated: f64,
-}
-
-impl Disagreement {
-    /// Published minus estimated, in pounds.
-    pub fn difference(&self) -> f64 {
-        self.published - self.estimated
-    }
-
-    /// The difference as a percentage of the estimated-need budget.
-    pub fn difference_pct(&self) -> f64 {
-        if self.estimated != 0.0 {
-            100.0 * self.difference() / self.estimated
-        } else {
-            0.0
-        }
-    }
 }
 
 /// Each place's year-1 budget under the `published` formula beside the estimated-need

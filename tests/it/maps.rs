@@ -153,6 +153,28 @@ fn a_real_icb_is_mapped_coded_validated_and_compared() {
     let table = &html[i..i + html[i..].find("</table>").unwrap()];
     assert_eq!(table.matches("<tr><td>").count(), g.places.len());
     assert!(html.contains("disagree most about"));
+    // And as a table: every place once, shares of one envelope, largest first.
+    let rows = csv_rows(&dir.join("published_vs_estimated.csv"));
+    assert_eq!(rows.len(), g.places.len());
+    let num = |r: &BTreeMap<String, String>, c: &str| r[c].parse::<f64>().unwrap();
+    for share in ["published_share", "estimated_share"] {
+        let sum: f64 = rows.iter().map(|r| num(r, share)).sum();
+        assert!((sum - 1.0).abs() < 1e-9, "{share} sums to {sum}");
+    }
+    for w in rows.windows(2) {
+        assert!(num(&w[0], "difference").abs() >= num(&w[1], "difference").abs());
+    }
+    for r in &rows {
+        let d = num(r, "published_budget") - num(r, "estimated_budget");
+        assert!((d - num(r, "difference")).abs() < 1e-6);
+        assert_eq!(
+            (
+                r["published_formula"].as_str(),
+                r["estimated_formula"].as_str()
+            ),
+            ("published", "need")
+        );
+    }
 }
 
 /// The invented system has neither codes nor coordinates: its code columns are empty,
@@ -189,6 +211,7 @@ fn the_invented_system_has_no_codes_coordinates_or_validation() {
         );
     }
     assert!(!dir.join("validation.csv").exists());
+    assert!(!dir.join("published_vs_estimated.csv").exists());
     assert!(!html.contains("Against published figures"));
 }
 
