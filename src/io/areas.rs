@@ -249,7 +249,9 @@ pub fn validation_frame(rows: &[ValidationRow]) -> Result<DataFrame> {
                 .map(|c| 100.0 * (c - r.published) / r.published)
         })
         .collect();
+    // capsim's figures are the simulated year 1 (means over runs), as the column says.
     DataFrame::new_infer_height(vec![
+        Column::new("year".into(), vec![1i32; rows.len()]),
         Column::new("level".into(), text(&|r| r.level.id().to_string())),
         Column::new("area".into(), text(&|r| r.area.clone())),
         Column::new("code".into(), text(&|r| r.code.clone())),
@@ -305,7 +307,9 @@ pub fn disagreements_frame(
     let num = |name: &str, f: &dyn Fn(&Disagreement) -> f64| {
         Column::new(name.into(), rows.iter().map(f).collect::<Vec<_>>())
     };
+    // Year-1 budgets (means over runs), as the column says.
     DataFrame::new_infer_height(vec![
+        Column::new("year".into(), vec![1i32; n]),
         Column::new(
             "place".into(),
             rows.iter().map(|r| r.place.as_str()).collect::<Vec<_>>(),
