@@ -6,6 +6,7 @@ pub mod activity;
 pub mod demography;
 pub mod segments;
 pub mod variation;
+pub mod year_one;
 
 use crate::core::dims::{N_BANDS, N_SEX};
 use crate::core::error::Result;
