@@ -4,6 +4,7 @@
 
 pub mod activity;
 pub mod demography;
+pub mod practice_fit;
 pub mod segments;
 pub mod variation;
 pub mod year_one;
