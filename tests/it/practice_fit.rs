@@ -219,3 +219,81 @@ fn the_fit_is_deterministic_and_leaves_imported_ages_alone() {
     fit.apply(&e, &mut invented);
     assert_eq!(invented, copy);
 }
+
+/// Issue 25, item 2, through the engine: people synthesised from two real ICBs' fitted
+/// neighbourhoods spend on acute care in year one, per head and relative to England's
+/// expected per head, their published general and acute index, within sampling error.
+/// The sampling error is estimated from the neighbourhoods' own misses (simulated minus
+/// expected spend), which under the model are independent with mean zero.
+#[test]
+fn simulated_acute_spend_per_head_of_real_icbs_is_their_published_index() {
+    use capsim::config::scenario::Variation;
+    use capsim::core::care::{Sector, Setting};
+    use capsim::engine::simulation::{simulate, SimConfig};
+    use capsim::model::practice_fit::Structure;
+
+    let (d, m, p, e, fit, _, _) = fitted();
+    let pop: f64 = p.practices.iter().map(|x| x.population).sum();
+    let england = p
+        .practices
+        .iter()
+        .map(|x| x.weighted(Component::GeneralAcute))
+        .sum::<f64>()
+        / pop;
+    // The smallest ICB and a young, low-need one.
+    for code in ["QOC", "QMJ"] {
+        let icb = e.find_icb(code).unwrap();
+        let mut g = Geography::real(&e, &d, Some(icb));
+        fit.apply(&e, &mut g);
+        let mut config = SimConfig::new(7, 0, 1);
+        config.variation = Variation {
+            between_areas: false,
+            place_costs: false,
+        };
+        let results = simulate(&m, &g, &config, 2, &|| {}).unwrap();
+        let (mut spend, mut expected, mut people, mut misses) = (0.0, 0.0, 0.0, 0.0);
+        for (nb, r) in g.neighbourhoods.iter().zip(&results) {
+            let s: f64 = Setting::ALL
+                .iter()
+                .filter(|s| m.activity.sector(**s) == Sector::Acute)
+                .map(|s| r.activity[0].pence_of(*s) as f64)
+                .sum();
+            let structure = Structure {
+                age_sex: nb.age_sex,
+                imd: nb.imd,
+            };
+            let x = nb.population as f64 * fit.need.per_head(&structure)[0];
+            spend += s;
+            expected += x;
+            people += r.flows[0].start as f64;
+            misses += (s - x).powi(2);
+        }
+        let simulated = spend / people / fit.england[0];
+        let se = misses.sqrt() / people / fit.england[0];
+        let published: f64 = {
+            let of = |x: &&capsim::data::published::Practice| x.icb_code == code;
+            p.practices
+                .iter()
+                .filter(of)
+                .map(|x| x.weighted(Component::GeneralAcute))
+                .sum::<f64>()
+                / p.practices
+                    .iter()
+                    .filter(of)
+                    .map(|x| x.population)
+                    .sum::<f64>()
+                / england
+        };
+        let z = (spend - expected) / misses.sqrt();
+        println!(
+            "{code}: {} neighbourhoods, {people} people; simulated acute index {simulated:.4} (standard error {se:.4}), expected {:.4}, published {published:.4}; z {z:.2}",
+            g.neighbourhoods.len(),
+            expected / people / fit.england[0]
+        );
+        assert!(z.abs() < 4.0, "{code}: z {z}");
+        assert!(
+            (simulated - published).abs() < 0.01 * published + 4.0 * se,
+            "{code}: {simulated} against {published} (se {se})"
+        );
+    }
+}
