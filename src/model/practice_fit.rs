@@ -5,42 +5,42 @@
 //! populations by component (`data::published`), but no age-sex or deprivation counts.
 //! A practice's index of a component is (its weighted population / its population) /
 //! (England's weighted population / England's population), so England's index is 1. The
-//! fit gives each practice an age-sex structure and deprivation mix whose indices, priced
-//! by the simulator, are the published ones:
+//! fit gives each practice an age-sex structure and deprivation mix priced by the
+//! simulator:
 //!
 //! - **general and acute**: the expected year-one acute-sector cost per resident
 //!   (`model::year_one`, as the yearly cycle accrues it: A&E, emergency admissions and
-//!   their bed days, electives, outpatients, the last year of life, by band, sex and
+//!   their bed days, electives, outpatients, and the last year of life, by band, sex and
 //!   quintile over the starting segment prevalence);
-//! - **maternity**: expected births per head (fertility by band, women only): NHS
+//! - **maternity**: expected births per head (fertility by band, women only), since NHS
 //!   England's maternity need follows births;
-//! - **health inequalities**: the age-standardised under-75 death rate of the practice's
-//!   deprivation mix, relative to England's (an SMR<75 by quintile, standardised to
-//!   England's age-sex structure). NHS England's health inequalities adjustment is built
-//!   on under-75 mortality (ACRA), and the simulator's quintiles differ in it through their
-//!   segments and their residual mortality gradient; age-standardising makes it a
-//!   function of deprivation alone.
+//! - **health inequalities**: deprivation. The simulator's measure is the age-standardised
+//!   under-75 death rate of a quintile relative to the quintiles' mean
+//!   ([`NeedModel::inequality`]; NHS England's adjustment is built on under-75
+//!   mortality): 1.40, 1.14, 0.93, 0.82, 0.71. The published index spreads far wider
+//!   (5th-95th centile of practices 0.58-1.92, up to 5.8), so over a third of practices lie
+//!   outside what any mix of quintiles reaches, and a tilt to it put 45% of England in
+//!   quintile 5 and 8% in quintile 2. So a practice's people are in its fifth of England's
+//!   registered people by the published index (`RealEngland::quintile`): England's
+//!   quintiles stay fifths, and the measure rises with the published index; the tests
+//!   state how near it comes.
 //!
-//! **Method: minimum relative entropy.** Of all structures with the target indices, each
-//! practice gets the one nearest England's (Kullback-Leibler), which is an exponential
-//! tilt solved by damped Newton on the convex dual ([`tilt`]): first the quintile shares,
-//! `q_k ∝ 0.2 exp(θ h_k)`, to the inequalities index; then, given them, the age-sex
-//! shares, `p_bs ∝ p_England,bs exp(θ_g c_bs + θ_m m_bs)`, where `c_bs` is the acute cost of
-//! a resident of band b and sex s over the practice's quintiles and `m_bs` births per
-//! head, to the general and acute and maternity indices. A target outside what the model
-//! can reach (a practice of 90-year-olds whose index is above the oldest band's) gets the
-//! nearest the dual's path reaches, and is counted ([`PracticeFit::unreached`]).
-//!
-//! **England.** Indices are relative to England's per-head values over all practices'
-//! fitted people, as the published ones are relative to England's weighted population;
-//! those values depend on the fit, so the fit is repeated from England's structure until
-//! they settle (a fixed point: where every target is reached, any reference reproduces
-//! itself).
+//! **Method: minimum relative entropy.** Of all age-sex structures with the practice's
+//! general and acute and maternity indices, at its quintile, each practice gets the one
+//! nearest England's (Kullback-Leibler): `p_bs ∝ p_England,bs exp(θ_g c_bs + θ_m m_bs)`,
+//! with `c_bs` the acute cost and `m_bs` births per head of band b and sex s, θ solved by
+//! damped Newton on the convex dual ([`tilt`]). A target outside what the model can reach
+//! (a practice whose index is above its oldest residents', a practice of no births) gets
+//! the nearest the dual reaches, and is counted ([`PracticeFit::unreached`]). Indices are
+//! relative to England's structure (its age-sex shares, a fifth in each quintile), whose
+//! index is 1; all practices' fitted people together then have index 1 to within 3e-5.
 //!
 //! **Neighbourhoods** ([`PracticeFit::apply`]) take the people-weighted mix of their
-//! practices' age-sex shares and of their quintile shares; synthesis draws the two
-//! independently, which the tests show moves no ICB's index by more than a fraction of a
-//! per cent. Deterministic: no randomness, practices in file order.
+//! practices' age-sex and quintile shares. Synthesis draws the two independently, so
+//! mixing practices of different quintiles and ages moves an ICB's index by up to 0.7%;
+//! each neighbourhood's age-sex shares are therefore tilted once more, from the mix, to
+//! its own published indices ([`PracticeFit::refit`]). Deterministic: no randomness,
+//! practices in file order.
 
 use crate::core::care::Sector;
 use crate::core::dims::{band_ages, FEMALE, N_BANDS, N_IMD, N_SEX};
