@@ -518,8 +518,9 @@ mod tests {
         let f = [[1.0, 0.0], [2.0, 1.0], [3.0, 0.0], [4.0, 1.0]];
         let p = tilt(&prior, &f, [2.5, 0.5]);
         let mean = |j: usize| p.iter().zip(&f).map(|(a, b)| a * b[j]).sum::<f64>();
+        // The ridge leaves a reachable fit about RIDGE x θ from its target.
         assert!(
-            (mean(0) - 2.5).abs() < 1e-10 && (mean(1) - 0.5).abs() < 1e-10,
+            (mean(0) - 2.5).abs() < 1e-6 && (mean(1) - 0.5).abs() < 1e-6,
             "{p:?}"
         );
         assert!((p.iter().sum::<f64>() - 1.0).abs() < 1e-12);
