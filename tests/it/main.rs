@@ -16,6 +16,7 @@ mod england;
 mod england_real;
 mod fuzz_datasets;
 mod import;
+mod practice_fit;
 mod published_capitation;
 mod report;
 mod scenarios;
