@@ -18,8 +18,7 @@ use crate::core::money;
 use crate::data::datasets::{
     load_place_file, load_weight_table, DatasetSource, Datasets, WeightTable,
 };
-use crate::data::geography::Geography;
-use crate::data::published::Practices;
+use crate::data::geography::{Geography, RealSource};
 use crate::data::published_geography::RealEngland;
 use crate::engine::levers::Levers;
 use crate::engine::simulation::{simulate_plan_here, NeighbourhoodResult, Plan, SimConfig};
@@ -60,7 +59,7 @@ pub fn prepare(batch: &Batch, source: &DatasetSource) -> Result<Prepared> {
     }
     place_files(batch, &groups, &geos, &mut datasets)?;
     let model = Model::new(&datasets)?;
-    fit_real_people(&model, &mut geos)?;
+    fit_real_people(batch, &groups, &model, &mut geos)?;
     let mut geographies = Vec::new();
     let mut weights = Vec::new();
     let mut resolved = vec![None; batch.scenarios.len()];
@@ -144,16 +143,32 @@ pub fn prepare(batch: &Batch, source: &DatasetSource) -> Result<Prepared> {
 /// practices' published need indices through the model (`model::practice_fit`), once for
 /// all groups. Imported lists keep their own ages, and the invented presets have no
 /// published populations: both are left as they are.
-fn fit_real_people(model: &Model, geos: &mut [Geography]) -> Result<()> {
+fn fit_real_people(
+    batch: &Batch,
+    groups: &[Vec<usize>],
+    model: &Model,
+    geos: &mut [Geography],
+) -> Result<()> {
     let real = |g: &Geography| g.neighbourhoods.iter().any(|n| n.published.is_some());
-    if !geos.iter().any(real) {
-        return Ok(());
-    }
-    let practices = Practices::bundled()?;
-    let england = RealEngland::build(&practices);
-    let fit = PracticeFit::fit(model, &practices, &england);
-    for g in geos.iter_mut().filter(|g| real(g)) {
-        fit.apply(&england, g);
+    // Each group's real England as its scenarios built it (practice file, places), fitted
+    // once per different source.
+    let mut fitted: Vec<(RealSource, RealEngland, PracticeFit)> = Vec::new();
+    for (g, geo) in groups.iter().zip(geos.iter_mut()) {
+        if !real(geo) {
+            continue;
+        }
+        let source = batch.scenarios[g[0]].population.real_source();
+        if !fitted.iter().any(|(s, _, _)| *s == source) {
+            let practices = source.practices()?;
+            let england = RealEngland::build_by(&practices, source.place_by);
+            let fit = PracticeFit::fit(model, &practices, &england);
+            fitted.push((source.clone(), england, fit));
+        }
+        let (_, england, fit) = fitted
+            .iter()
+            .find(|(s, _, _)| *s == source)
+            .expect("fitted above");
+        fit.apply(england, geo);
     }
     Ok(())
 }

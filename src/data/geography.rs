@@ -205,13 +205,17 @@ pub struct RealSource {
 }
 
 impl RealSource {
+    /// Reads the practices.
+    pub fn practices(&self) -> Result<Practices> {
+        match &self.practices {
+            Some(file) => Practices::from_file(file),
+            None => Practices::bundled(),
+        }
+    }
+
     /// Reads the practices and builds real England's ICBs, places and neighbourhoods.
     pub fn england(&self) -> Result<RealEngland> {
-        let p = match &self.practices {
-            Some(file) => Practices::from_file(file)?,
-            None => Practices::bundled()?,
-        };
-        Ok(RealEngland::build_by(&p, self.place_by))
+        Ok(RealEngland::build_by(&self.practices()?, self.place_by))
     }
 }
 
