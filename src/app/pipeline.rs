@@ -18,11 +18,13 @@ use crate::core::money;
 use crate::data::datasets::{
     load_place_file, load_weight_table, DatasetSource, Datasets, WeightTable,
 };
-use crate::data::geography::Geography;
+use crate::data::geography::{Geography, RealSource};
+use crate::data::published_geography::RealEngland;
 use crate::engine::levers::Levers;
 use crate::engine::simulation::{simulate_plan_here, NeighbourhoodResult, Plan, SimConfig};
 use crate::io::summary::formula_weights_frame;
 use crate::io::tables::{write_frame, write_run, Layout, RunOutput, Staging};
+use crate::model::practice_fit::PracticeFit;
 use crate::model::Model;
 
 /// A work unit: (group of scenarios, Monte Carlo run).
@@ -97,12 +99,13 @@ pub struct Prepared {
 pub fn prepare(batch: &Batch, source: &DatasetSource) -> Result<Prepared> {
     let mut datasets = Datasets::load(source)?;
     let groups = batch.groups();
-    let mut geos = Vec::new();
+    let mut geos: Vec<Geography> = Vec::new();
     for g in &groups {
         geos.push(batch.scenarios[g[0]].geography(&datasets)?);
     }
     place_files(batch, &groups, &geos, &mut datasets)?;
     let model = Model::new(&datasets)?;
+    fit_real_people(batch, &groups, &model, &mut geos)?;
     let mut geographies = Vec::new();
     let mut weights = Vec::new();
     let mut resolved = vec![None; batch.scenarios.len()];
@@ -180,6 +183,40 @@ pub fn prepare(batch: &Batch, source: &DatasetSource) -> Result<Prepared> {
         geographies,
         groups,
     })
+}
+
+/// Gives the neighbourhoods of real England (and its ICBs) people that reproduce their
+/// practices' published need indices through the model (`model::practice_fit`), once for
+/// all groups. Imported lists keep their own ages, and the invented presets have no
+/// published populations: both are left as they are.
+fn fit_real_people(
+    batch: &Batch,
+    groups: &[Vec<usize>],
+    model: &Model,
+    geos: &mut [Geography],
+) -> Result<()> {
+    let real = |g: &Geography| g.neighbourhoods.iter().any(|n| n.published.is_some());
+    // Each group's real England as its scenarios built it (practice file, places), fitted
+    // once per different source.
+    let mut fitted: Vec<(RealSource, RealEngland, PracticeFit)> = Vec::new();
+    for (g, geo) in groups.iter().zip(geos.iter_mut()) {
+        if !real(geo) {
+            continue;
+        }
+        let source = batch.scenarios[g[0]].population.real_source();
+        if !fitted.iter().any(|(s, _, _)| *s == source) {
+            let practices = source.practices()?;
+            let england = RealEngland::build_by(&practices, source.place_by);
+            let fit = PracticeFit::fit(model, &practices, &england);
+            fitted.push((source.clone(), england, fit));
+        }
+        let (_, england, fit) = fitted
+            .iter()
+            .find(|(s, _, _)| *s == source)
+            .expect("fitted above");
+        fit.apply(england, geo);
+    }
+    Ok(())
 }
 
 /// Adds the places files of the batch's scenarios (`[capitation] places`) to the

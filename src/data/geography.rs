@@ -224,13 +224,17 @@ pub struct RealSource {
 }
 
 impl RealSource {
+    /// Reads the practices.
+    pub fn practices(&self) -> Result<Practices> {
+        match &self.practices {
+            Some(file) => Practices::from_file(file),
+            None => Practices::bundled(),
+        }
+    }
+
     /// Reads the practices and builds real England's ICBs, places and neighbourhoods.
     pub fn england(&self) -> Result<RealEngland> {
-        let p = match &self.practices {
-            Some(file) => Practices::from_file(file)?,
-            None => Practices::bundled()?,
-        };
-        Ok(RealEngland::build_by(&p, self.place_by))
+        Ok(RealEngland::build_by(&self.practices()?, self.place_by))
     }
 }
 
@@ -532,7 +536,11 @@ impl Geography {
     /// Real England from NHS England's published practices (`data::published_geography`): every ICB, or only `icb` (an index into
     /// [`RealEngland::icbs`]). Systems are named `NAME (CODE)`, places `NAME (CODE)`,
     /// neighbourhoods `CODE N01`... by place code; neighbourhood ids are positions in the
-    /// whole of England, so an ICB draws the same numbers alone as within England.
+    /// whole of England, so an ICB draws the same numbers alone as within England (and
+    /// `model::practice_fit` finds each neighbourhood's practices by it). Its people have
+    /// England's age-sex structure and their practices' quintiles by the inequalities index
+    /// until `model::practice_fit` fits them to the published need indices, as every run
+    /// does.
     pub fn real(e: &RealEngland, d: &Datasets, icb: Option<usize>) -> Geography {
         let age_sex = england_age_sex(d);
         let mut g = Geography {

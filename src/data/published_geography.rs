@@ -18,13 +18,15 @@
 //! A place whose other practices hold under 60,000 (too few for two) is one neighbourhood. No practice is split. Deterministic: no randomness, ties broken
 //! by file order.
 //!
-//! **What synthesis draws from.** The file has no age-sex or deprivation counts. Every
-//! neighbourhood gets England's age-sex structure (`population_age_sex.csv`), and
-//! deprivation from the health inequalities index (`Health Ineq WP` / population): the
-//! practices are ranked by it over England and cut into population fifths (the fifth with
-//! the highest index is quintile 1, the most deprived), and a neighbourhood's shares are
-//! its people's shares in each fifth. This is a proxy, not the need model fitted to the
-//! published indices (issue 25, item 2, not done).
+//! **What synthesis draws from.** The file has no age-sex or deprivation counts. Each
+//! practice's deprivation quintile is its fifth of England's people by the health
+//! inequalities index (`Health Ineq WP` / population): the practices are ranked by it over
+//! England and cut into population fifths (the fifth with the highest index is quintile 1,
+//! the most deprived). [`crate::data::geography::Geography::real`] gives every
+//! neighbourhood England's age-sex structure and its people's shares in each fifth; a run
+//! then replaces both by the people fitted to the practices' published need indices
+//! through the simulator's need model (`model::practice_fit`, applied by
+//! `app::pipeline::prepare`), which needs the model and so lives above this layer.
 
 use crate::core::dims::N_IMD;
 use crate::core::money::largest_remainder;

@@ -9,36 +9,9 @@ use crate::core::dims::{band_ages, band_of, MAX_AGE, N_BANDS, N_IMD, N_SEX};
 use crate::core::rng::StreamRng;
 use crate::data::geography::Neighbourhood;
 use crate::engine::population::People;
+use crate::model::demography::OLDEST_CONTINUE;
 use crate::model::segments::pick;
 use crate::model::Model;
-
-/// In the oldest band, the chance that a person drawn at one year of age is older still.
-const OLDEST_CONTINUE: f64 = 0.72;
-
-/// The probability of each single year of age within a band, as
-/// [`Newcomers::age_in_band`] draws it.
-pub fn age_shares(band: usize) -> Vec<(u8, f64)> {
-    let (lo, hi) = band_ages(band);
-    if band == N_BANDS - 1 {
-        (lo..=hi)
-            .map(|a| {
-                let j = (a - lo) as i32;
-                let p = OLDEST_CONTINUE.powi(j);
-                (
-                    a,
-                    if a < hi {
-                        p * (1.0 - OLDEST_CONTINUE)
-                    } else {
-                        p
-                    },
-                )
-            })
-            .collect()
-    } else {
-        let n = (hi - lo + 1) as f64;
-        (lo..=hi).map(|a| (a, 1.0 / n)).collect()
-    }
-}
 
 /// The gamma distribution of individual risk, with mean 1.
 ///

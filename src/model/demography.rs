@@ -23,7 +23,7 @@
 //! factors are precomputed per (years of improvement, sex, age), so the yearly loop
 //! multiplies once per person and never calls `powf`.
 
-use crate::core::dims::{band_of, Cell, FEMALE, N_AGES, N_BANDS, N_IMD, N_SEX};
+use crate::core::dims::{band_ages, band_of, Cell, FEMALE, N_AGES, N_BANDS, N_IMD, N_SEX};
 use crate::data::datasets::Datasets;
 
 /// Long-term annual rate of mortality improvement for ages 0 to 90: ONS national
@@ -208,6 +208,34 @@ impl Demography {
 
     pub fn male_birth_share(&self) -> f64 {
         self.male_birth_share
+    }
+}
+
+/// In the oldest band, the chance that a person drawn at one year of age is older still.
+pub const OLDEST_CONTINUE: f64 = 0.72;
+
+/// The probability of each single year of age within a band, as
+/// synthesis draws it (`engine::synthesis::Newcomers::age_in_band`).
+pub fn age_shares(band: usize) -> Vec<(u8, f64)> {
+    let (lo, hi) = band_ages(band);
+    if band == N_BANDS - 1 {
+        (lo..=hi)
+            .map(|a| {
+                let j = (a - lo) as i32;
+                let p = OLDEST_CONTINUE.powi(j);
+                (
+                    a,
+                    if a < hi {
+                        p * (1.0 - OLDEST_CONTINUE)
+                    } else {
+                        p
+                    },
+                )
+            })
+            .collect()
+    } else {
+        let n = (hi - lo + 1) as f64;
+        (lo..=hi).map(|a| (a, 1.0 / n)).collect()
     }
 }
 

@@ -4,8 +4,10 @@
 
 pub mod activity;
 pub mod demography;
+pub mod practice_fit;
 pub mod segments;
 pub mod variation;
+pub mod year_one;
 
 use crate::core::dims::{N_BANDS, N_SEX};
 use crate::core::error::Result;

@@ -17,6 +17,7 @@ mod england_real;
 mod fuzz_datasets;
 mod import;
 mod maps;
+mod practice_fit;
 mod published_capitation;
 mod report;
 mod scenarios;

@@ -1,0 +1,299 @@
+//! Issue 25, item 2: real England's practices get people (age, sex, deprivation) that
+//! reproduce their published need indices through the simulator's own need model
+//! (`model::practice_fit`).
+
+use std::time::Instant;
+
+use capsim::data::datasets::Datasets;
+use capsim::data::geography::Geography;
+use capsim::data::published::{Component, Practices};
+use capsim::data::published_geography::RealEngland;
+use capsim::model::practice_fit::{PracticeFit, FITTED};
+use capsim::model::Model;
+
+/// Real England built with its fitted people, and how long the build took (file read,
+/// grouping, fit and mixing).
+fn fitted() -> (
+    Datasets,
+    Model,
+    Practices,
+    RealEngland,
+    PracticeFit,
+    Geography,
+    f64,
+) {
+    let d = Datasets::bundled().unwrap();
+    let m = Model::new(&d).unwrap();
+    let started = Instant::now();
+    let p = Practices::bundled().unwrap();
+    let e = RealEngland::build(&p);
+    let mut g = Geography::real(&e, &d, None);
+    let fit = PracticeFit::fit(&m, &p, &e);
+    fit.apply(&e, &mut g);
+    let secs = started.elapsed().as_secs_f64();
+    (d, m, p, e, fit, g, secs)
+}
+
+fn median(mut v: Vec<f64>) -> f64 {
+    v.sort_by(f64::total_cmp);
+    v[v.len() / 2]
+}
+
+/// Each ICB's published index of component `k` and the index of its neighbourhoods'
+/// fitted structures (age-sex and deprivation independent, as synthesis draws them).
+fn icb_indices(
+    p: &Practices,
+    e: &RealEngland,
+    fit: &PracticeFit,
+    g: &Geography,
+    k: usize,
+) -> Vec<(String, f64, f64)> {
+    let c: Component = FITTED[k];
+    let pop: f64 = p.practices.iter().map(|x| x.population).sum();
+    let england = p.practices.iter().map(|x| x.weighted(c)).sum::<f64>() / pop;
+    e.icbs
+        .iter()
+        .enumerate()
+        .map(|(i, icb)| {
+            let of = |x: &&capsim::data::published::Practice| x.icb_code == icb.code;
+            let wp: f64 = p.practices.iter().filter(of).map(|x| x.weighted(c)).sum();
+            let pp: f64 = p.practices.iter().filter(of).map(|x| x.population).sum();
+            let (mut num, mut den) = (0.0, 0.0);
+            for nb in &g.neighbourhoods {
+                if e.places[e.groups[nb.id as usize].place].icb == i {
+                    let s = capsim::model::practice_fit::Structure {
+                        age_sex: nb.age_sex,
+                        imd: nb.imd,
+                    };
+                    num += nb.population as f64 * fit.indices(&s)[k];
+                    den += nb.population as f64;
+                }
+            }
+            (icb.code.clone(), wp / pp / england, num / den)
+        })
+        .collect()
+}
+
+/// Each practice's relative error of component `k` (fitted / published - 1), over the
+/// practices with people and a published index above 0.
+fn practice_errors(p: &Practices, fit: &PracticeFit, k: usize) -> Vec<f64> {
+    (0..p.practices.len())
+        .filter(|&i| p.practices[i].population > 0.0 && fit.published[i][k] > 0.0)
+        .map(|i| fit.indices(&fit.structures[i])[k] / fit.published[i][k] - 1.0)
+        .collect()
+}
+
+/// The largest relative error of an ICB's index of component `k`, with its code.
+fn worst_icb(
+    p: &Practices,
+    e: &RealEngland,
+    fit: &PracticeFit,
+    g: &Geography,
+    k: usize,
+) -> (f64, String) {
+    icb_indices(p, e, fit, g, k)
+        .into_iter()
+        .map(|(code, published, fitted)| ((fitted / published - 1.0).abs(), code))
+        .fold((0.0, String::new()), |m, x| if x.0 > m.0 { x } else { m })
+}
+
+#[test]
+fn general_and_acute_index_of_practices_and_icbs_is_the_published_one() {
+    let (_d, _m, p, e, fit, g, secs) = fitted();
+    let k = 0;
+    let errors = practice_errors(&p, &fit, k);
+    let abs: Vec<f64> = errors.iter().map(|x| x.abs()).collect();
+    let within = abs.iter().filter(|x| **x < 0.03).count() as f64 / abs.len() as f64;
+    let (worst, code) = worst_icb(&p, &e, &fit, &g, k);
+    println!(
+        "G&A: built with the fit in {secs:.3} s; practices: median |error| {:.2e}, {:.2}% within 3%, {} unreached; worst ICB {code} {:.4}%; England's fitted index {:.6}",
+        median(abs.clone()),
+        100.0 * within,
+        fit.unreached[k],
+        100.0 * worst,
+        fit.fitted_england[k]
+    );
+    assert!(median(abs) < 0.03);
+    assert!(worst < 0.01, "{code}: {worst}");
+    assert!((fit.fitted_england[k] - 1.0).abs() < 1e-3);
+    // Reading the file, grouping and fitting real England stays well under 2 seconds.
+    assert!(secs < 2.0, "{secs} s");
+    for nb in &g.neighbourhoods {
+        assert!((nb.imd.iter().sum::<f64>() - 1.0).abs() < 1e-9);
+        assert!((nb.age_sex.iter().flatten().sum::<f64>() - 1.0).abs() < 1e-9);
+        assert!(nb.age_sex.iter().flatten().all(|x| *x >= 0.0));
+    }
+}
+
+#[test]
+fn maternity_and_inequalities_indices_are_reproduced_within_stated_tolerances() {
+    let (_d, _m, p, e, fit, g, _) = fitted();
+    // Maternity: as general and acute (a practice of no births published cannot be
+    // reached by a tilt, and is left out of the relative errors).
+    let abs: Vec<f64> = practice_errors(&p, &fit, 1)
+        .iter()
+        .map(|x| x.abs())
+        .collect();
+    let (worst, code) = worst_icb(&p, &e, &fit, &g, 1);
+    println!(
+        "maternity: practices median |error| {:.2e}, {} unreached; worst ICB {code} {:.4}%",
+        median(abs.clone()),
+        fit.unreached[1],
+        100.0 * worst
+    );
+    assert!(median(abs) < 0.03);
+    assert!(worst < 0.01, "{code}: {worst}");
+
+    // Health inequalities: quintiles by England's fifths of the published index, so
+    // England's quintile shares are fifths, a practice's measure never falls as its
+    // published index rises, and ICBs' measures follow the published indices within the
+    // quintiles' reach (their under-75 death rates span 0.71-1.40).
+    let mut shares = [0.0; 5];
+    for nb in &g.neighbourhoods {
+        for q in 0..5 {
+            shares[q] += nb.imd[q] * nb.population as f64 / g.total_population() as f64;
+        }
+    }
+    for share in shares {
+        assert!((share - 0.2).abs() < 0.005, "{shares:?}");
+    }
+    let mut order: Vec<usize> = (0..p.practices.len())
+        .filter(|&i| p.practices[i].population > 0.0)
+        .collect();
+    order.sort_by(|a, b| fit.published[*a][2].total_cmp(&fit.published[*b][2]));
+    for w in order.windows(2) {
+        let (a, b) = (
+            fit.indices(&fit.structures[w[0]])[2],
+            fit.indices(&fit.structures[w[1]])[2],
+        );
+        assert!(a <= b + 1e-12, "{a} > {b}");
+    }
+    let icbs = icb_indices(&p, &e, &fit, &g, 2);
+    let errors: Vec<f64> = icbs.iter().map(|(_, a, b)| (b / a - 1.0).abs()).collect();
+    let (xs, ys): (Vec<f64>, Vec<f64>) = icbs.iter().map(|(_, a, b)| (*a, *b)).unzip();
+    let r = correlation(&xs, &ys);
+    let (worst, code) = worst_icb(&p, &e, &fit, &g, 2);
+    println!(
+        "inequalities: practices median |error| {:.3}; ICBs median |error| {:.3}, worst {code} {:.3}, correlation {r:.3}; England's fifths {shares:?}",
+        median(practice_errors(&p, &fit, 2).iter().map(|x| x.abs()).collect()),
+        median(errors),
+        worst
+    );
+    assert!(r > 0.9, "{r}");
+    assert!(worst < 0.2, "{code}: {worst}");
+}
+
+fn correlation(x: &[f64], y: &[f64]) -> f64 {
+    let n = x.len() as f64;
+    let (mx, my) = (x.iter().sum::<f64>() / n, y.iter().sum::<f64>() / n);
+    let sxy: f64 = x.iter().zip(y).map(|(a, b)| (a - mx) * (b - my)).sum();
+    let sxx: f64 = x.iter().map(|a| (a - mx).powi(2)).sum();
+    let syy: f64 = y.iter().map(|b| (b - my).powi(2)).sum();
+    sxy / (sxx * syy).sqrt()
+}
+
+#[test]
+fn the_fit_is_deterministic_and_leaves_imported_ages_alone() {
+    let (_d, m, p, e, fit, g, _) = fitted();
+    let again = PracticeFit::fit(&m, &p, &e);
+    assert_eq!(fit.structures, again.structures);
+    let mut g2 = Geography::real(&e, &Datasets::bundled().unwrap(), None);
+    again.apply(&e, &mut g2);
+    assert_eq!(g, g2, "the same geography, bit for bit");
+
+    // A neighbourhood with its own list ages (imported) keeps them, and its deprivation;
+    // one without published populations (an invented preset) is not touched.
+    let d = Datasets::bundled().unwrap();
+    let mut real = Geography::real(&e, &d, Some(e.find_icb("QOC").unwrap()));
+    let own: Vec<[f64; 2]> = (0..96).map(|_| [1.0 / 192.0; 2]).collect();
+    real.neighbourhoods[0].ages = Some(own);
+    let before = real.neighbourhoods[0].clone();
+    fit.apply(&e, &mut real);
+    assert_eq!(real.neighbourhoods[0], before);
+    assert_ne!(
+        real.neighbourhoods[1].age_sex,
+        Geography::real(&e, &d, None).neighbourhoods[real.neighbourhoods[1].id as usize].age_sex
+    );
+    let mut invented = Geography::default_system(&d);
+    let copy = invented.clone();
+    fit.apply(&e, &mut invented);
+    assert_eq!(invented, copy);
+}
+
+/// Issue 25, item 2, through the engine: people synthesised from two real ICBs' fitted
+/// neighbourhoods spend on acute care in year one, per head and relative to England's
+/// expected per head, their published general and acute index, within sampling error.
+/// The sampling error is estimated from the neighbourhoods' own misses (simulated minus
+/// expected spend), which under the model are independent with mean zero.
+#[test]
+fn simulated_acute_spend_per_head_of_real_icbs_is_their_published_index() {
+    use capsim::config::scenario::Variation;
+    use capsim::core::care::{Sector, Setting};
+    use capsim::engine::simulation::{simulate, SimConfig};
+    use capsim::model::practice_fit::Structure;
+
+    let (d, m, p, e, fit, _, _) = fitted();
+    let pop: f64 = p.practices.iter().map(|x| x.population).sum();
+    let england = p
+        .practices
+        .iter()
+        .map(|x| x.weighted(Component::GeneralAcute))
+        .sum::<f64>()
+        / pop;
+    // The smallest ICB and a young, low-need one.
+    for code in ["QOC", "QMJ"] {
+        let icb = e.find_icb(code).unwrap();
+        let mut g = Geography::real(&e, &d, Some(icb));
+        fit.apply(&e, &mut g);
+        let mut config = SimConfig::new(7, 0, 1);
+        config.variation = Variation {
+            between_areas: false,
+            place_costs: false,
+        };
+        let results = simulate(&m, &g, &config, 2, &|| {}).unwrap();
+        let (mut spend, mut expected, mut people, mut misses) = (0.0, 0.0, 0.0, 0.0);
+        for (nb, r) in g.neighbourhoods.iter().zip(&results) {
+            let s: f64 = Setting::ALL
+                .iter()
+                .filter(|s| m.activity.sector(**s) == Sector::Acute)
+                .map(|s| r.activity[0].pence_of(*s) as f64)
+                .sum();
+            let structure = Structure {
+                age_sex: nb.age_sex,
+                imd: nb.imd,
+            };
+            let x = nb.population as f64 * fit.need.per_head(&structure)[0];
+            spend += s;
+            expected += x;
+            people += r.flows[0].start as f64;
+            misses += (s - x).powi(2);
+        }
+        let simulated = spend / people / fit.england[0];
+        let se = misses.sqrt() / people / fit.england[0];
+        let published: f64 = {
+            let of = |x: &&capsim::data::published::Practice| x.icb_code == code;
+            p.practices
+                .iter()
+                .filter(of)
+                .map(|x| x.weighted(Component::GeneralAcute))
+                .sum::<f64>()
+                / p.practices
+                    .iter()
+                    .filter(of)
+                    .map(|x| x.population)
+                    .sum::<f64>()
+                / england
+        };
+        let z = (spend - expected) / misses.sqrt();
+        println!(
+            "{code}: {} neighbourhoods, {people} people; simulated acute index {simulated:.4} (standard error {se:.4}), expected {:.4}, published {published:.4}; z {z:.2}",
+            g.neighbourhoods.len(),
+            expected / people / fit.england[0]
+        );
+        assert!(z.abs() < 4.0, "{code}: z {z}");
+        assert!(
+            (simulated - published).abs() < 0.01 * published + 4.0 * se,
+            "{code}: {simulated} against {published} (se {se})"
+        );
+    }
+}
