@@ -559,6 +559,7 @@ fn batch_from_manifest(v: &serde_json::Value) -> Result<Batch> {
             },
             // Merging needs only names, groups, runs and years.
             evaluation: Default::default(),
+            capacity: None,
         });
     }
     Ok(Batch {
