@@ -11,6 +11,7 @@
 //! mortality and deterioration do act per person, through [`DemographicLevers`].
 
 use crate::config::resolve::{Resolved, ResolvedTarget};
+use crate::config::capacity::CostBasis;
 use crate::config::scenario::{Enrolment, Intervention, Scenario};
 use crate::config::uncertainty::{draw, Dist, MAX_YEARS};
 use crate::core::care::{Sector, Setting, N_SETTINGS};
@@ -96,6 +97,60 @@ pub struct Drawn {
     /// (setting, per enrolled person-year, per avoided emergency admission).
     pub substitution: Vec<(Setting, f64, f64)>,
     pub funding_shift: Option<(Sector, Sector, f64)>,
+    /// Places or staff that cap enrolment; `None`: enrolment is the coverage.
+    pub capacity: Option<DrawnCapacity>,
+    /// With case finding, the score: capping enrolment moves down its ranking.
+    pub score: Option<CaseFinding>,
+}
+
+/// An intervention's capacity in a run: what it can hold and where.
+#[derive(Debug, Clone, PartialEq)]
+pub struct DrawnCapacity {
+    /// Enrolled person-years it can hold, by year (index 0 = year 1).
+    pub person_years: Vec<f64>,
+    /// Each neighbourhood's share of it (`ResolvedTarget::capacity_shares`).
+    pub shares: Vec<f64>,
+    /// Whether the running cost follows enrolment or the capacity provided.
+    pub cost: CostBasis,
+}
+
+impl Drawn {
+    /// The share of the wanted enrolment capacity lets in, in a neighbourhood-year where
+    /// `wanted` person-years would be enrolled without it, and the person-years the
+    /// neighbourhood's share of the capacity holds (`None` without capacity). The cap is
+    /// applied neighbourhood by neighbourhood, so enrolment never exceeds the capacity.
+    pub fn admitted(&self, neighbourhood: usize, y: usize, wanted: f64) -> (f64, Option<f64>) {
+        match &self.capacity {
+            None => (1.0, None),
+            Some(c) => {
+                let held = c.person_years[y] * c.shares[neighbourhood];
+                let ratio = if wanted > held { held / wanted } else { 1.0 };
+                (ratio, Some(held))
+            }
+        }
+    }
+
+    /// The share of the target's use held by the enrolled under full effect in year `y`
+    /// when only `ratio` of the wanted enrolment is let in: random enrolment scales it; with
+    /// case finding those let in are the highest ranked, so it falls by S(ratio c) / S(c).
+    pub fn use_share_admitted(&self, y: usize, ratio: f64) -> f64 {
+        let u = self.use_share[y];
+        if ratio >= 1.0 {
+            return u;
+        }
+        match &self.score {
+            Some(score) => {
+                let c = self.coverage[y];
+                let full = score.share(c);
+                if full > 0.0 {
+                    u * score.share(ratio * c) / full
+                } else {
+                    0.0
+                }
+            }
+            None => u * ratio,
+        }
+    }
 }
 
 /// Where the values of a scenario's uncertain parameters come from.
@@ -233,12 +288,14 @@ impl Levers {
         let coverage: Vec<f64> = (1..=years).map(|y| i.coverage.in_year(y)).collect();
         let effective = effective_coverage(&coverage, delay, ramp);
         let reach = Reach::new(target);
+        let mut kept_score = None;
         let use_share = match i.enrolment {
             Enrolment::Random => effective.clone(),
             Enrolment::HighestRisk => {
                 let auc = take(n("case_finding_auc"), &i.case_finding_auc.0, 0.5).min(1.0);
                 let rate = target_admission_rate(model, &reach);
                 let score = CaseFinding::with_auc(model.risk_shape, rate, auc);
+                kept_score = Some(score.clone());
                 coverage
                     .iter()
                     .zip(&effective)
@@ -288,6 +345,12 @@ impl Levers {
                 .funding_shift
                 .as_ref()
                 .map(|f| (f.from, f.to, f.share_of_savings.0)),
+            capacity: i.capacity.as_ref().map(|c| DrawnCapacity {
+                person_years: (1..=years).map(|y| c.person_years(y)).collect(),
+                shares: target.capacity_shares.clone(),
+                cost: c.cost,
+            }),
+            score: kept_score,
         }
     }
 
@@ -406,6 +469,11 @@ pub struct InterventionYear {
     pub cost_pence: Vec<[i64; N_IMD]>,
     /// Funding moved in pence.
     pub shift_pence: Vec<[i64; N_IMD]>,
+    /// Person-years the coverage would enrol, before any capacity caps it.
+    pub wanted: Vec<[f64; N_IMD]>,
+    /// Person-years the neighbourhood's share of each intervention's capacity holds
+    /// (`None` without capacity).
+    pub capacity: Vec<Option<f64>>,
 }
 
 impl InterventionYear {
@@ -480,7 +548,25 @@ pub fn scenario_means(
         target: vec![[0.0; N_IMD]; n],
         cost_pence: vec![[0; N_IMD]; n],
         shift_pence: vec![[0; N_IMD]; n],
+        wanted: vec![[0.0; N_IMD]; n],
+        capacity: vec![None; n],
     };
+    // The share of each intervention's wanted enrolment its capacity lets in.
+    let admitted: Vec<f64> = levers
+        .interventions
+        .iter()
+        .enumerate()
+        .map(|(k, d)| {
+            if !d.reach.neighbourhoods[neighbourhood] {
+                return 1.0;
+            }
+            let mut target = 0.0;
+            d.reach.for_each_cell(|_, c| target += presence[c]);
+            let (ratio, held) = d.admitted(neighbourhood, y, d.coverage[y] * target);
+            out.capacity[k] = held;
+            ratio
+        })
+        .collect();
     if active.is_empty() {
         scratch.mult.clear();
         scratch.mult.resize(N_SETTINGS * cells, 1.0);
@@ -501,9 +587,12 @@ pub fn scenario_means(
     mult.resize(N_SETTINGS * cells, 1.0);
     los_mult.clear();
     los_mult.resize(cells, 1.0);
-    for d in &active {
+    for (k, d) in levers.interventions.iter().enumerate() {
+        if !(d.reach.neighbourhoods[neighbourhood] && d.coverage[y] > 0.0) {
+            continue;
+        }
         // Effects act on the enrolled under full effect, costs on everyone enrolled.
-        let u = d.use_share[y];
+        let u = d.use_share_admitted(y, admitted[k]);
         d.reach.for_each_cell(|_, cell| {
             for s in Setting::ALL {
                 let e = d.activity[s.index()];
@@ -526,7 +615,10 @@ pub fn scenario_means(
         if !d.reach.neighbourhoods[neighbourhood] {
             continue;
         }
-        let (c, u) = (d.coverage[y], d.use_share[y]);
+        let (c, u) = (
+            d.coverage[y] * admitted[k],
+            d.use_share_admitted(y, admitted[k]),
+        );
         // Per group (segment, quintile): enrolled person-years and admissions this
         // intervention avoids alone; per quintile and setting, all it avoids.
         let mut enrolled = vec![0.0; ng];
@@ -536,6 +628,7 @@ pub fn scenario_means(
             let q = cell % N_IMD;
             let j = group(g, q);
             out.target[k][q] += presence[cell];
+            out.wanted[k][q] += d.coverage[y] * presence[cell];
             enrolled[j] += c * presence[cell];
             for s in Setting::ALL {
                 let e = d.activity[s.index()];
@@ -567,7 +660,21 @@ pub fn scenario_means(
         for q in 0..N_IMD {
             let e: f64 = (0..ns).map(|g| enrolled[group(g, q)]).sum();
             out.enrolled[k][q] = e;
-            out.cost_pence[k][q] = (e * d.cost_per_enrolled * 100.0 * inflation).round() as i64;
+            // Paid for as provided: the neighbourhood's capacity, spread over quintiles as
+            // the target is.
+            let paid = match (&d.capacity, out.capacity[k]) {
+                (Some(cap), Some(held)) if cap.cost == CostBasis::Provided => {
+                    let t: f64 = out.target[k].iter().sum();
+                    if t > 0.0 {
+                        held * out.target[k][q] / t
+                    } else {
+                        0.0
+                    }
+                }
+                _ => e,
+            };
+            out.cost_pence[k][q] =
+                (paid * d.cost_per_enrolled * 100.0 * inflation).round() as i64;
             if let Some((from, _, share)) = d.funding_shift {
                 let saved: f64 = Setting::ALL
                     .iter()
