@@ -2,6 +2,7 @@
 //! Monte Carlo summaries, all as typed values (no polars here).
 
 pub mod capacity;
+pub mod capacity_metrics;
 pub mod capitation;
 pub mod costs;
 pub mod icer;
