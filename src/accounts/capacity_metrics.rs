@@ -131,6 +131,7 @@ impl BedSettings {
             put(Metric::BedsRequired, beds);
             put(Metric::BedsRequiredP95, p95);
             if self.has_interventions {
+                put(Metric::CounterfactualBedsRequired, cf_beds);
                 put(Metric::BedsReleased, cf_beds - beds);
                 put(
                     Metric::BedsReleasedP95,

@@ -174,6 +174,8 @@ pub enum Metric {
     /// days (5% by default: `_p95`), with Poisson occupancy and the seasonal profile
     /// (`accounts::capacity`); no occupancy target on top.
     BedsRequiredP95,
+    /// The beds required without the scenario's interventions (the counterfactual).
+    CounterfactualBedsRequired,
     /// The counterfactual's beds required minus the scenario's (in-year, not cumulative).
     BedsReleased,
     /// The same for the peak requirement.
@@ -211,7 +213,7 @@ pub enum Metric {
 
 /// Metrics without a parameter, with their names: the one place a name is written
 /// (`Display`) and read (`parse`).
-const PLAIN: [(Metric, &str); 53] = [
+const PLAIN: [(Metric, &str); 54] = [
     (Metric::Population, "population"),
     (Metric::Births, "births"),
     (Metric::Deaths, "deaths"),
@@ -258,6 +260,10 @@ const PLAIN: [(Metric, &str); 53] = [
     (Metric::BreakEvenYear, "discounted_break_even_year"),
     (Metric::BedsRequired, "beds_required"),
     (Metric::BedsRequiredP95, "beds_required_p95"),
+    (
+        Metric::CounterfactualBedsRequired,
+        "counterfactual_beds_required",
+    ),
     (Metric::BedsReleased, "beds_released"),
     (Metric::BedsReleasedP95, "beds_released_p95"),
     (Metric::BedBase, "bed_base"),
@@ -362,6 +368,7 @@ impl Metric {
                 Gap::AdmissionsPer1000 | Gap::DeathsPer1000 => Unit::Count,
             },
             Metric::BedsRequired
+            | Metric::CounterfactualBedsRequired
             | Metric::BedsRequiredP95
             | Metric::BedsReleased
             | Metric::BedsReleasedP95

@@ -52,6 +52,9 @@ pub struct ReportData {
     pub frontier: Vec<FrontierRow>,
     /// The acceptability frontier and EVPI (`ceaf.parquet`), when written.
     pub ceaf: Vec<CeafRow>,
+    /// Each scenario's monthly profile of occupied bed days (`[capacity]
+    /// monthly_profile`), by scenario name, for scenarios that set one.
+    pub bed_profiles: BTreeMap<String, [f64; 12]>,
 }
 
 /// The headline's context (discounting, envelope growth) of an output folder, from its
@@ -76,6 +79,30 @@ fn first_scenario(dir: &Path) -> Option<serde_json::Value> {
     read("batch.json")
         .map(|v| v["batch"]["scenarios"][0].clone())
         .or_else(|| read("run.json").map(|v| v["scenario"].clone()))
+}
+
+/// The monthly bed-day profiles scenarios set (`[capacity] monthly_profile`), from
+/// `batch.json` or `run.json`.
+fn bed_profiles_of(dir: &Path) -> BTreeMap<String, [f64; 12]> {
+    let read = |name: &str| -> Option<serde_json::Value> {
+        serde_json::from_str(&std::fs::read_to_string(dir.join(name)).ok()?).ok()
+    };
+    let scenarios: Vec<serde_json::Value> = read("batch.json")
+        .and_then(|v| v["batch"]["scenarios"].as_array().cloned())
+        .or_else(|| read("run.json").map(|v| vec![v["scenario"].clone()]))
+        .unwrap_or_default();
+    scenarios
+        .iter()
+        .filter_map(|s| {
+            let name = s["name"].as_str()?.to_string();
+            let months: Vec<f64> = s["capacity"]["monthly_profile"]
+                .as_array()?
+                .iter()
+                .filter_map(|x| x.as_f64())
+                .collect();
+            Some((name, months.try_into().ok()?))
+        })
+        .collect()
 }
 
 /// The first scenario's formula names, from `batch.json` or `run.json`.
@@ -147,6 +174,7 @@ impl ReportData {
             })?;
         }
         d.formulas = formulas_of(dir);
+        d.bed_profiles = bed_profiles_of(dir);
         d.qaly_threshold = first_scenario(dir)
             .and_then(|s| s["evaluation"]["qaly_threshold"].as_f64())
             .unwrap_or(20_000.0);

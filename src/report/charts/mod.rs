@@ -102,8 +102,10 @@ pub(crate) fn short(s: &str, n: usize) -> String {
 pub mod data;
 
 mod acceptability;
+pub mod beds_by_year;
 pub mod acceptability_frontier;
 mod budget_vs_spend;
+pub mod days_over_beds;
 pub mod ce_plane;
 mod hospital_vs_community;
 pub mod need_fit;
@@ -162,6 +164,8 @@ registry!(
     acceptability,
     acceptability_frontier,
     quintile_effects,
+    beds_by_year,
+    days_over_beds,
 );
 
 /// What became of each chart of the registry for one output folder.
