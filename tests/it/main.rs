@@ -7,6 +7,7 @@
 mod accounting;
 mod architecture;
 mod bad_datasets;
+mod capacity;
 mod batches;
 mod budgets;
 mod counterfactual;

@@ -8,6 +8,25 @@ use plotters::prelude::*;
 use super::*;
 use crate::accounts::metric::Metric;
 
+/// A whole number with thousands separated: beds differ by tens in thousands, which
+/// `count`'s one decimal of thousands would hide.
+pub(crate) fn whole(x: f64) -> String {
+    let n = x.round() as i64;
+    let digits = n.unsigned_abs().to_string();
+    let mut out = String::new();
+    for (i, ch) in digits.chars().enumerate() {
+        if i > 0 && (digits.len() - i) % 3 == 0 {
+            out.push(',');
+        }
+        out.push(ch);
+    }
+    if n < 0 {
+        format!("-{out}")
+    } else {
+        out
+    }
+}
+
 /// Scenarios with beds in the summary, with their series at the top level.
 fn with_beds(d: &ReportData) -> Vec<(String, Vec<(i32, Stat)>)> {
     d.scenarios
@@ -57,7 +76,7 @@ pub fn draw<DB: DrawingBackend>(
         .configure_mesh()
         .x_labels(years as usize)
         .x_label_formatter(&|x| format!("{x:.0}"))
-        .y_label_formatter(&|y| count(*y))
+        .y_label_formatter(&|y| whole(*y))
         .x_desc("year")
         .y_desc("beds (median, 10th-90th centile band)")
         .label_style(axis_font(k))
@@ -100,8 +119,18 @@ pub fn draw<DB: DrawingBackend>(
                 red.stroke_width(sz(2.0, k)),
             ))
             .map_err(err)?
-            .label(format!("existing beds ({})", count(b)))
+            .label(format!("existing beds ({})", whole(b)))
             .legend(move |(x, y)| PathElement::new(vec![(x, y), (x + 14, y)], red.stroke_width(2)));
     }
     legend(&mut chart, k, SeriesLabelPosition::UpperLeft)
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn whole_numbers_read_with_separators() {
+        assert_eq!(super::whole(2430.4), "2,430");
+        assert_eq!(super::whole(999.0), "999");
+        assert_eq!(super::whole(-1_234_567.0), "-1,234,567");
+    }
 }

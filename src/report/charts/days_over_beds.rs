@@ -8,6 +8,7 @@
 use plotters::coord::Shift;
 use plotters::prelude::*;
 
+use super::beds_by_year::whole;
 use super::*;
 use crate::accounts::capacity::{Peak, Profile, YEAR_DAYS};
 use crate::accounts::metric::Metric;
@@ -82,7 +83,7 @@ pub fn draw<DB: DrawingBackend>(
     let mut chart = plane(root, k, (xlo, xhi), (0.0, YEAR_DAYS * 1.25))?;
     chart
         .configure_mesh()
-        .x_label_formatter(&|x| count(*x))
+        .x_label_formatter(&|x| whole(*x))
         .y_label_formatter(&|y| format!("{y:.0}"))
         .x_desc("beds")
         .y_desc("expected days a year with more beds occupied")
@@ -125,7 +126,7 @@ pub fn draw<DB: DrawingBackend>(
                 red.stroke_width(sz(2.0, k)),
             ))
             .map_err(err)?
-            .label(format!("existing beds ({})", count(b)))
+            .label(format!("existing beds ({})", whole(b)))
             .legend(move |(x, y)| PathElement::new(vec![(x + 7, y - 6), (x + 7, y + 6)], red.stroke_width(2)));
     }
     legend(&mut chart, k, SeriesLabelPosition::UpperRight)
