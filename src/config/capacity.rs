@@ -12,7 +12,6 @@ use std::path::PathBuf;
 use serde::de::Error as _;
 use serde::{Deserialize, Deserializer, Serialize};
 
-use crate::config::scenario::{checked, within, Coverage};
 
 /// `[capacity]`: beds from bed days. Present, the run reports beds required (average at
 /// the target occupancy, and the peak), beds released, and days over a given bed base.
@@ -40,6 +39,21 @@ pub struct Capacity {
     pub beds_file: Option<PathBuf>,
 }
 
+/// Deserialises a value and checks it, so the error carries the value's line and field
+/// (as `config::scenario` does for its own tables).
+fn checked<'de, D, T>(
+    d: D,
+    check: impl FnOnce(&T) -> std::result::Result<(), String>,
+) -> std::result::Result<T, D::Error>
+where
+    D: Deserializer<'de>,
+    T: Deserialize<'de>,
+{
+    let v = T::deserialize(d)?;
+    check(&v).map_err(D::Error::custom)?;
+    Ok(v)
+}
+
 fn target_occupancy() -> f64 {
     0.92
 }
@@ -49,7 +63,13 @@ fn peak_share() -> f64 {
 }
 
 fn occupancy<'de, D: Deserializer<'de>>(d: D) -> std::result::Result<f64, D::Error> {
-    checked(d, |v: &f64| within(*v, 0.5, 1.0))
+    checked(d, |v: &f64| {
+        if v.is_finite() && (0.5..=1.0).contains(v) {
+            Ok(())
+        } else {
+            Err(format!("{v} is not allowed; use 0.5 to 1"))
+        }
+    })
 }
 
 fn days_share<'de, D: Deserializer<'de>>(d: D) -> std::result::Result<f64, D::Error> {
@@ -293,16 +313,17 @@ fn check_roles(roles: &BTreeMap<String, f64>) -> std::result::Result<(), String>
 /// repeat the last, so those are all the years to check. Returns the problem.
 pub(crate) fn check_against_coverage(
     c: &InterventionCapacity,
-    coverage: &Coverage,
+    coverage: impl Fn(u32) -> f64,
+    ramp_years: u32,
 ) -> std::result::Result<(), String> {
     let listed = c
         .places
         .as_ref()
         .or(c.staff_wte.as_ref())
         .map_or(1, |p| p.0.len());
-    let last = (listed as u32).max(coverage.ramp_years + 1);
+    let last = (listed as u32).max(ramp_years + 1);
     for year in 1..=last {
-        if coverage.in_year(year) > 0.0 && c.provided(year) <= 0.0 {
+        if coverage(year) > 0.0 && c.provided(year) <= 0.0 {
             let what = if c.places.is_some() {
                 "places"
             } else {
@@ -311,7 +332,7 @@ pub(crate) fn check_against_coverage(
             return Err(format!(
                 "{what} is 0 in year {year}, when coverage is {}: enrolment needs capacity; \
                  give a number above 0 (or coverage 0 that year)",
-                coverage.in_year(year)
+                coverage(year)
             ));
         }
     }

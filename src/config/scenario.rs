@@ -164,7 +164,7 @@ pub struct Envelope {
 
 /// Deserialises a value and checks it; the error, raised inside deserialisation, carries
 /// the value's line and field.
-pub(crate) fn checked<'de, D, T>(
+fn checked<'de, D, T>(
     d: D,
     check: impl FnOnce(&T) -> std::result::Result<(), String>,
 ) -> std::result::Result<T, D::Error>
@@ -178,7 +178,7 @@ where
 }
 
 /// A number within `lo..=hi`, refused with the allowed range otherwise.
-pub(crate) fn within(v: f64, lo: f64, hi: f64) -> std::result::Result<(), String> {
+fn within(v: f64, lo: f64, hi: f64) -> std::result::Result<(), String> {
     if v.is_finite() && (lo..=hi).contains(&v) {
         Ok(())
     } else {
@@ -1211,7 +1211,12 @@ impl ScenarioFile {
         for (k, i) in self.intervention.iter().enumerate() {
             if let Some(c) = &i.capacity {
                 let line = i.origin().map(|o| o.line);
-                crate::config::capacity::check_against_coverage(c, &i.coverage).map_err(
+                crate::config::capacity::check_against_coverage(
+                    c,
+                    |y| i.coverage.in_year(y),
+                    i.coverage.ramp_years,
+                )
+                .map_err(
                     |problem| {
                         scenario_error(file, line, &format!("intervention[{k}].capacity"), problem)
                     },
