@@ -202,7 +202,10 @@ mod tests {
         let d = peak.days_over(117);
         assert!((d / YEAR_DAYS - 0.042845).abs() < 1e-5, "{d}");
         assert!((peak.share_of_days_over(116) - 0.052215).abs() < 1e-5);
-        assert_eq!(Peak::new(0.0, &Profile::flat()).beds_for_exceedance(0.05), 0);
+        assert_eq!(
+            Peak::new(0.0, &Profile::flat()).beds_for_exceedance(0.05),
+            0
+        );
         // Seasonality needs more beds for the same bed days.
         let winter = Peak::new(100.0 * YEAR_DAYS, &Profile::default());
         assert!(winter.beds_for_exceedance(0.05) > 117);

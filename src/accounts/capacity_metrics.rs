@@ -43,7 +43,9 @@ pub fn push_capacity(
             let beds = BedSettings {
                 occupancy: cap.target_occupancy,
                 alpha: cap.days_over_allowed,
-                profile: cap.monthly_profile.map_or_else(Profile::default, Profile::new),
+                profile: cap
+                    .monthly_profile
+                    .map_or_else(Profile::default, Profile::new),
                 has_interventions,
                 horizon: scenario.years,
             };
@@ -126,7 +128,10 @@ impl BedSettings {
                 beds_at_occupancy(scenario, self.occupancy),
                 beds_at_occupancy(cf, self.occupancy),
             );
-            let (peak, cf_peak) = (Peak::new(scenario, &self.profile), Peak::new(cf, &self.profile));
+            let (peak, cf_peak) = (
+                Peak::new(scenario, &self.profile),
+                Peak::new(cf, &self.profile),
+            );
             let p95 = peak.beds_for_exceedance(self.alpha) as f64;
             put(Metric::BedsRequired, beds);
             put(Metric::BedsRequiredP95, p95);
@@ -145,7 +150,10 @@ impl BedSettings {
                 put(Metric::BedBase, b);
                 put(Metric::DaysOverBedBase, over);
                 if self.has_interventions {
-                    put(Metric::DaysOverBedBaseChange, over - cf_peak.days_over(whole));
+                    put(
+                        Metric::DaysOverBedBaseChange,
+                        over - cf_peak.days_over(whole),
+                    );
                 }
             }
             required.0.push(beds);

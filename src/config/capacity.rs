@@ -12,7 +12,6 @@ use std::path::PathBuf;
 use serde::de::Error as _;
 use serde::{Deserialize, Deserializer, Serialize};
 
-
 /// `[capacity]`: beds from bed days. Present, the run reports beds required (average at
 /// the target occupancy, and the peak), beds released, and days over a given bed base.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -129,7 +128,9 @@ impl<'de> Deserialize<'de> for PerYear {
             Raw::Years(v) => v,
         };
         if v.is_empty() {
-            return Err(D::Error::custom("the list is empty; give at least one year"));
+            return Err(D::Error::custom(
+                "the list is empty; give at least one year",
+            ));
         }
         if let Some(x) = v.iter().find(|x| !x.is_finite() || **x < 0.0) {
             return Err(D::Error::custom(format!(
@@ -235,9 +236,11 @@ pub(crate) fn intervention_capacity<'de, D: Deserializer<'de>>(
                 return Err("give `places` or `staff_wte`, not both".into());
             }
             (None, None) => {
-                return Err("give `places` (virtual-ward or caseload places) or `staff_wte` \
+                return Err(
+                    "give `places` (virtual-ward or caseload places) or `staff_wte` \
                             with `caseload_per_wte`"
-                    .into());
+                        .into(),
+                );
             }
             _ => {}
         }
@@ -245,13 +248,17 @@ pub(crate) fn intervention_capacity<'de, D: Deserializer<'de>>(
         positive(c.episodes_per_enrolled, "episodes_per_enrolled")?;
         positive(c.caseload_per_wte, "caseload_per_wte")?;
         if c.length_of_stay_days.is_some() != c.episodes_per_enrolled.is_some() {
-            return Err("`length_of_stay_days` and `episodes_per_enrolled` go together: a \
+            return Err(
+                "`length_of_stay_days` and `episodes_per_enrolled` go together: a \
                         virtual-ward place is used for a stay per episode"
-                .into());
+                    .into(),
+            );
         }
         if c.staff_wte.is_some() {
             if c.caseload_per_wte.is_none() {
-                return Err("`staff_wte` needs `caseload_per_wte` (enrolled people per WTE)".into());
+                return Err(
+                    "`staff_wte` needs `caseload_per_wte` (enrolled people per WTE)".into(),
+                );
             }
             if c.length_of_stay_days.is_some() || c.wte_per_place.is_some() {
                 return Err("`length_of_stay_days`, `episodes_per_enrolled` and \
@@ -268,14 +275,18 @@ pub(crate) fn intervention_capacity<'de, D: Deserializer<'de>>(
         }
         if let Some(w) = c.cost_per_wte {
             if !w.is_finite() || w < 0.0 {
-                return Err(format!("cost_per_wte = {w} is not allowed; use 0 or more pounds"));
+                return Err(format!(
+                    "cost_per_wte = {w} is not allowed; use 0 or more pounds"
+                ));
             }
         }
         let has_staff = c.staff_wte.is_some() || c.wte_per_place.is_some();
         if (c.cost_per_wte.is_some() || !c.roles.is_empty()) && !has_staff {
-            return Err("`roles` and `cost_per_wte` need staff: `wte_per_place` with \
+            return Err(
+                "`roles` and `cost_per_wte` need staff: `wte_per_place` with \
                         `places`, or `staff_wte`"
-                .into());
+                    .into(),
+            );
         }
         check_roles(&c.roles)
     })

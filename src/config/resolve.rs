@@ -51,7 +51,10 @@ fn capacity_shares(t: &ResolvedTarget, datasets: &Datasets, geography: &Geograph
             if !on {
                 return 0.0;
             }
-            let quintiles: f64 = (0..N_IMD).filter(|q| t.quintiles[*q]).map(|q| n.imd[q]).sum();
+            let quintiles: f64 = (0..N_IMD)
+                .filter(|q| t.quintiles[*q])
+                .map(|q| n.imd[q])
+                .sum();
             let ages: f64 = (t.bands.0..=t.bands.1)
                 .map(|b| {
                     let segments: f64 = t

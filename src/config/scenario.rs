@@ -1216,11 +1216,9 @@ impl ScenarioFile {
                     |y| i.coverage.in_year(y),
                     i.coverage.ramp_years,
                 )
-                .map_err(
-                    |problem| {
-                        scenario_error(file, line, &format!("intervention[{k}].capacity"), problem)
-                    },
-                )?;
+                .map_err(|problem| {
+                    scenario_error(file, line, &format!("intervention[{k}].capacity"), problem)
+                })?;
                 if i.effects.mortality.is_some() || i.effects.deterioration.is_some() {
                     return Err(scenario_error(
                         file,

@@ -10,8 +10,8 @@
 //! follow band edges: the effect on activity then needs no work per person. Effects on
 //! mortality and deterioration do act per person, through [`DemographicLevers`].
 
-use crate::config::resolve::{Resolved, ResolvedTarget};
 use crate::config::capacity::CostBasis;
+use crate::config::resolve::{Resolved, ResolvedTarget};
 use crate::config::scenario::{Enrolment, Intervention, Scenario};
 use crate::config::uncertainty::{draw, Dist, MAX_YEARS};
 use crate::core::care::{Sector, Setting, N_SETTINGS};
@@ -673,8 +673,7 @@ pub fn scenario_means(
                 }
                 _ => e,
             };
-            out.cost_pence[k][q] =
-                (paid * d.cost_per_enrolled * 100.0 * inflation).round() as i64;
+            out.cost_pence[k][q] = (paid * d.cost_per_enrolled * 100.0 * inflation).round() as i64;
             if let Some((from, _, share)) = d.funding_shift {
                 let saved: f64 = Setting::ALL
                     .iter()

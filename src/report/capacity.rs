@@ -17,7 +17,13 @@ fn top(rows: &[SummaryRow], scenario: &str) -> Option<(Level, String)> {
     })
 }
 
-fn stat(rows: &[SummaryRow], scenario: &str, area: &(Level, String), year: i32, m: &Metric) -> Option<Stat> {
+fn stat(
+    rows: &[SummaryRow],
+    scenario: &str,
+    area: &(Level, String),
+    year: i32,
+    m: &Metric,
+) -> Option<Stat> {
     rows.iter()
         .find(|r| {
             r.scenario == scenario
@@ -73,9 +79,8 @@ fn sentence(rows: &[SummaryRow], sc: &str) -> Option<String> {
     }
     let mut needs: Vec<String> = Vec::new();
     if let Some(p) = get(&Metric::PlacesUsed) {
-        let provided = get(&Metric::PlacesProvided).map_or(String::new(), |q| {
-            format!(" of {:.0} provided", q.mean)
-        });
+        let provided = get(&Metric::PlacesProvided)
+            .map_or(String::new(), |q| format!(" of {:.0} provided", q.mean));
         needs.push(format!(
             "{:.0} virtual-ward or caseload places in use on an average day{provided}",
             p.mean

@@ -60,7 +60,10 @@ fn metrics(dir: &Path) -> Rows {
 
 fn run(dir: &Path, name: &str, text: &str) -> Rows {
     write(dir, &format!("{name}.toml"), text);
-    capsim_ok(dir, &["run", &format!("{name}.toml"), "--out", name, "--csv"]);
+    capsim_ok(
+        dir,
+        &["run", &format!("{name}.toml"), "--out", name, "--csv"],
+    );
     metrics(&dir.join(name))
 }
 
@@ -82,7 +85,10 @@ fn beds_follow_the_bed_days_by_hand() {
         }
         let key = |m: &str| (*year, level.clone(), area.clone(), m.to_string());
         let bed_days = rows[&key("count.emergency_bed_days")];
-        assert!((v - bed_days / (365.0 * 0.9)).abs() < 1e-9 * v.max(1.0), "{area} {year}");
+        assert!(
+            (v - bed_days / (365.0 * 0.9)).abs() < 1e-9 * v.max(1.0),
+            "{area} {year}"
+        );
         let cf = rows[&key("counterfactual_beds_required")];
         assert!((rows[&key("beds_released")] - (cf - v)).abs() < 1e-9);
         let p95 = rows[&key("beds_required_p95")];
@@ -97,7 +103,9 @@ fn beds_follow_the_bed_days_by_hand() {
     // System, place, two neighbourhoods and five quintiles, three years.
     assert!(checked >= 3 * 9, "{checked}");
     // Without an intervention's capacity there are no service rows.
-    assert!(!rows.keys().any(|k| k.3 == "staff_wte" || k.3 == "places_used"));
+    assert!(!rows
+        .keys()
+        .any(|k| k.3 == "staff_wte" || k.3 == "places_used"));
 }
 
 /// Three virtual-ward places of 7-day stays at 0.3 episodes per enrolled person-year hold
@@ -139,8 +147,18 @@ fn enrolment_never_exceeds_capacity() {
     }
     // Uncapped, the same coverage enrols more: the cap is what held it back.
     let free = run(tmp.path(), "free", &scenario("", ""));
-    let key = (3, "system".to_string(), rows.keys().find(|k| k.1 == "system").unwrap().2.clone(), "enrolled".to_string());
-    assert!(free[&key] > rows[&key] + 1.0, "{} vs {}", free[&key], rows[&key]);
+    let key = (
+        3,
+        "system".to_string(),
+        rows.keys().find(|k| k.1 == "system").unwrap().2.clone(),
+        "enrolled".to_string(),
+    );
+    assert!(
+        free[&key] > rows[&key] + 1.0,
+        "{} vs {}",
+        free[&key],
+        rows[&key]
+    );
 }
 
 /// A capacity that never binds, and beds asked for, add rows and change nothing else:
@@ -168,12 +186,19 @@ fn capacity_that_never_binds_changes_no_other_output() {
     };
     let capacity_metric = |l: &str| {
         let m = l.split(',').nth(3).unwrap_or("");
-        m.contains("beds") || m.starts_with("bed_base") || m.starts_with("days_over")
-            || m.starts_with("staff_") || m.starts_with("places_")
-            || m == "capacity_utilisation" || m == "turned_away_share"
+        m.contains("beds")
+            || m.starts_with("bed_base")
+            || m.starts_with("days_over")
+            || m.starts_with("staff_")
+            || m.starts_with("places_")
+            || m == "capacity_utilisation"
+            || m == "turned_away_share"
     };
     let plain = lines("plain");
-    let roomy: Vec<String> = lines("roomy").into_iter().filter(|l| !capacity_metric(l)).collect();
+    let roomy: Vec<String> = lines("roomy")
+        .into_iter()
+        .filter(|l| !capacity_metric(l))
+        .collect();
     assert_eq!(plain.len(), roomy.len());
     assert!(plain == roomy, "metric rows differ");
     for table in ["activity", "budgets", "flows", "population", "parameters"] {
@@ -193,9 +218,16 @@ fn a_bed_base_is_passed_in_the_year_demand_exceeds_it() {
     let system = first.keys().find(|k| k.1 == "system").unwrap().2.clone();
     let key = |y: u32, m: &str| (y, "system".to_string(), system.clone(), m.to_string());
     let required: Vec<f64> = (1..=3).map(|y| first[&key(y, "beds_required")]).collect();
-    assert!(required[2] > required[0] + 1.0, "demand grows: {required:?}");
+    assert!(
+        required[2] > required[0] + 1.0,
+        "demand grows: {required:?}"
+    );
     let base = (required[0] + required[2]) / 2.0;
-    write(tmp.path(), "beds.csv", &format!("area,beds\n{system},{base}\n"));
+    write(
+        tmp.path(),
+        "beds.csv",
+        &format!("area,beds\n{system},{base}\n"),
+    );
     let rows = run(
         tmp.path(),
         "based",
@@ -206,12 +238,17 @@ fn a_bed_base_is_passed_in_the_year_demand_exceeds_it() {
     assert!(rows[&key(3, "counterfactual_bed_base_passed_year")] <= want as f64);
     for y in 1..=3 {
         assert_eq!(rows[&key(y, "bed_base")], base);
-        let peak = Peak::new(rows[&key(y, "count.emergency_bed_days")], &Profile::default());
+        let peak = Peak::new(
+            rows[&key(y, "count.emergency_bed_days")],
+            &Profile::default(),
+        );
         let days = rows[&key(y, "days_over_bed_base")];
         assert!((days - peak.days_over(base.floor() as u64)).abs() < 1e-9);
     }
     // Only the area listed has a base.
-    assert!(!rows.keys().any(|k| k.1 == "neighbourhood" && k.3 == "bed_base"));
+    assert!(!rows
+        .keys()
+        .any(|k| k.1 == "neighbourhood" && k.3 == "bed_base"));
 }
 
 const BASE_INTERVENTION: &str = "extends = \"base.toml\"\n[[intervention]]\nname = \"A\"\ncoverage = { start = 0.1, target = 0.5 }\n";
@@ -273,7 +310,10 @@ fn a_bed_base_with_an_unknown_area_or_negative_beds_is_rejected() {
             "s.toml",
             &scenario("", "[capacity]\nbeds_file = \"beds.csv\"\n"),
         );
-        for args in [vec!["validate", "s.toml"], vec!["run", "s.toml", "--out", "r"]] {
+        for args in [
+            vec!["validate", "s.toml"],
+            vec!["run", "s.toml", "--out", "r"],
+        ] {
             let out = crate::util::capsim(tmp.path(), &args);
             let err = String::from_utf8_lossy(&out.stderr);
             assert_eq!(out.status.code(), Some(2), "{args:?}: {err}");

@@ -7,9 +7,9 @@
 mod accounting;
 mod architecture;
 mod bad_datasets;
-mod capacity;
 mod batches;
 mod budgets;
+mod capacity;
 mod counterfactual;
 mod determinism;
 mod economics;

@@ -57,10 +57,11 @@ pub fn draw<DB: DrawingBackend>(
         .map(|s| d.system_series(s, &Metric::CounterfactualBedsRequired))
         .find(|pts| !pts.is_empty())
         .unwrap_or_default();
-    let base = d
-        .scenarios
-        .iter()
-        .find_map(|s| d.system_series(s, &Metric::BedBase).first().map(|p| p.1.p50));
+    let base = d.scenarios.iter().find_map(|s| {
+        d.system_series(s, &Metric::BedBase)
+            .first()
+            .map(|p| p.1.p50)
+    });
     let (lo, hi) = range(
         series
             .iter()
@@ -97,7 +98,9 @@ pub fn draw<DB: DrawingBackend>(
             ))
             .map_err(err)?
             .label(short(name, 30))
-            .legend(move |(x, y)| PathElement::new(vec![(x, y), (x + 14, y)], colour.stroke_width(3)));
+            .legend(move |(x, y)| {
+                PathElement::new(vec![(x, y), (x + 14, y)], colour.stroke_width(3))
+            });
     }
     if !cf.is_empty() {
         chart

@@ -22,7 +22,9 @@ fn curves(d: &ReportData) -> Vec<(String, Peak)> {
     let bed_days = Metric::Count(Setting::EmergencyBedDays);
     let mut out = Vec::new();
     for s in &d.scenarios {
-        if d.get(s, last, level, &area, &Metric::BedsRequired).is_none() {
+        if d.get(s, last, level, &area, &Metric::BedsRequired)
+            .is_none()
+        {
             continue;
         }
         let Some(days) = d.get(s, last, level, &area, &bed_days) else {
@@ -107,7 +109,9 @@ pub fn draw<DB: DrawingBackend>(
             .draw_series(LineSeries::new(pts, colour.stroke_width(sz(2.5, k))))
             .map_err(err)?
             .label(name.clone())
-            .legend(move |(x, y)| PathElement::new(vec![(x, y), (x + 14, y)], colour.stroke_width(3)));
+            .legend(move |(x, y)| {
+                PathElement::new(vec![(x, y), (x + 14, y)], colour.stroke_width(3))
+            });
     }
     let grey = BLACK.mix(0.5);
     chart
@@ -127,7 +131,9 @@ pub fn draw<DB: DrawingBackend>(
             ))
             .map_err(err)?
             .label(format!("existing beds ({})", whole(b)))
-            .legend(move |(x, y)| PathElement::new(vec![(x + 7, y - 6), (x + 7, y + 6)], red.stroke_width(2)));
+            .legend(move |(x, y)| {
+                PathElement::new(vec![(x + 7, y - 6), (x + 7, y + 6)], red.stroke_width(2))
+            });
     }
     legend(&mut chart, k, SeriesLabelPosition::UpperRight)
 }

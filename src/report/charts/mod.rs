@@ -102,11 +102,11 @@ pub(crate) fn short(s: &str, n: usize) -> String {
 pub mod data;
 
 mod acceptability;
-pub mod beds_by_year;
 pub mod acceptability_frontier;
+pub mod beds_by_year;
 mod budget_vs_spend;
-pub mod days_over_beds;
 pub mod ce_plane;
+pub mod days_over_beds;
 mod hospital_vs_community;
 pub mod need_fit;
 mod net_position_fan;
