@@ -372,4 +372,32 @@ mod tests {
         assert!((c.person_years(5) - 20.0 * 365.0 / 3.5).abs() < 1e-9);
         assert_eq!(c.provided(9), 20.0);
     }
+
+    /// A caseload service: 4 WTE with 30 people each hold 120 person-years; year 3
+    /// repeats the last listed year.
+    #[test]
+    fn staff_hold_their_caseload() {
+        let c = InterventionCapacity {
+            places: None,
+            length_of_stay_days: None,
+            episodes_per_enrolled: None,
+            staff_wte: Some(PerYear(vec![2.0, 4.0])),
+            caseload_per_wte: Some(30.0),
+            wte_per_place: None,
+            roles: BTreeMap::new(),
+            cost_per_wte: None,
+            cost: CostBasis::Provided,
+        };
+        assert_eq!(c.person_years(1), 60.0);
+        assert_eq!(c.person_years(3), 120.0);
+        assert!(check_against_coverage(&c, |_| 0.5, 0).is_ok());
+        let none = InterventionCapacity {
+            staff_wte: Some(PerYear(vec![0.0, 4.0])),
+            ..c
+        };
+        let err = check_against_coverage(&none, |_| 0.5, 0).unwrap_err();
+        assert!(err.contains("staff_wte is 0 in year 1"), "{err}");
+        // No enrolment in year 1 needs no staff then.
+        assert!(check_against_coverage(&none, |y| if y == 1 { 0.0 } else { 0.5 }, 0).is_ok());
+    }
 }

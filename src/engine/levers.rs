@@ -736,6 +736,58 @@ pub fn effective_coverage(coverage: &[f64], delay: f64, ramp: f64) -> Vec<f64> {
 mod tests {
     use super::effective_coverage;
 
+    /// Capacity lets in held / wanted of the enrolment, and the use share falls with it:
+    /// in proportion with random enrolment, by S(r c) / S(c) with case finding, whose
+    /// highest-ranked people are the ones let in (so the share falls by less).
+    #[test]
+    fn capacity_admits_a_share_and_case_finding_keeps_the_riskiest() {
+        use super::{Drawn, DrawnCapacity, Reach};
+        use crate::config::capacity::CostBasis;
+        use crate::engine::case_finding::CaseFinding;
+        let mut d = Drawn {
+            name: "W".into(),
+            reach: Reach {
+                segments: vec![true],
+                bands: (0, 0),
+                quintiles: [true; crate::core::dims::N_IMD],
+                neighbourhoods: vec![true, true],
+            },
+            coverage: vec![0.4],
+            effective: vec![0.4],
+            use_share: vec![0.4],
+            enrolment: crate::config::scenario::Enrolment::Random,
+            activity: [0.0; crate::core::care::N_SETTINGS],
+            deterioration: 0.0,
+            mortality: 0.0,
+            cost_per_enrolled: 0.0,
+            setup_cost: 0.0,
+            substitution: Vec::new(),
+            funding_shift: None,
+            capacity: Some(DrawnCapacity {
+                person_years: vec![100.0],
+                shares: vec![0.25, 0.75],
+                cost: CostBasis::Used,
+            }),
+            score: None,
+        };
+        // Neighbourhood 0 holds 25 person-years: 100 wanted, a quarter let in.
+        assert_eq!(d.admitted(0, 0, 100.0), (0.25, Some(25.0)));
+        assert_eq!(d.admitted(1, 0, 50.0), (1.0, Some(75.0)));
+        assert!((d.use_share_admitted(0, 0.25) - 0.1).abs() < 1e-12);
+        assert_eq!(d.use_share_admitted(0, 1.0), 0.4);
+        let score = CaseFinding::with_rho(0.15, 0.6);
+        d.use_share = vec![score.share(0.4)];
+        d.score = Some(score.clone());
+        let capped = d.use_share_admitted(0, 0.25);
+        assert!((capped - score.share(0.1)).abs() < 1e-12, "{capped}");
+        assert!(
+            capped > 0.25 * d.use_share[0],
+            "the riskiest are let in first"
+        );
+        d.capacity = None;
+        assert_eq!(d.admitted(0, 0, 1e9), (1.0, None));
+    }
+
     /// Hand-worked: coverage 0.2, 0.4, 0.4, 0.4 enrols cohorts of 0.2 in years 1 and 2.
     #[test]
     fn time_to_effect_by_cohort() {
