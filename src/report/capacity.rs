@@ -80,7 +80,7 @@ fn sentence(rows: &[SummaryRow], sc: &str) -> Option<String> {
     let mut needs: Vec<String> = Vec::new();
     if let Some(p) = get(&Metric::PlacesUsed) {
         let provided = get(&Metric::PlacesProvided)
-            .map_or(String::new(), |q| format!(" of {:.0} provided", q.mean));
+            .map_or(String::new(), |q| format!(" (of {:.0} provided)", q.mean));
         needs.push(format!(
             "{:.0} virtual-ward or caseload places in use on an average day{provided}",
             p.mean

@@ -324,3 +324,32 @@ fn a_bed_base_with_an_unknown_area_or_negative_beds_is_rejected() {
         }
     }
 }
+
+/// `cost = "provided"` pays `cost_per_enrolled` for every person-year the places could
+/// hold, filled or not: 1,000 caseload places at £300 are £300,000 a year whatever the
+/// enrolment; `"used"` (the default) pays for the enrolled only.
+#[test]
+fn costs_follow_capacity_provided_or_used() {
+    let tmp = tempfile::tempdir().unwrap();
+    let provided = run(
+        tmp.path(),
+        "provided",
+        &scenario("{ places = 1000, cost = \"provided\" }", ""),
+    );
+    let used = run(tmp.path(), "used", &scenario("{ places = 1000 }", ""));
+    for y in 1..=3 {
+        let get = |rows: &Rows, m: &str| {
+            rows.iter()
+                .find(|(k, _)| k.0 == y && k.1 == "system" && k.3 == m)
+                .map(|(_, v)| *v)
+                .unwrap()
+        };
+        // Set-up is 0 here, so the programme cost is the running cost.
+        let p = get(&provided, "programme_cost");
+        assert!((p - 300_000.0).abs() < 1.0, "year {y}: {p}");
+        let enrolled = get(&used, "enrolled");
+        assert!(enrolled < 1000.0, "the places never fill: {enrolled}");
+        assert!((get(&used, "programme_cost") - 300.0 * enrolled).abs() < 1.0);
+        assert!((get(&used, "capacity_utilisation") - enrolled / 1000.0).abs() < 1e-9);
+    }
+}
