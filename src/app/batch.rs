@@ -565,6 +565,7 @@ fn batch_from_manifest(v: &serde_json::Value) -> Result<Batch> {
             },
             // Merging needs only names, groups, runs and years.
             evaluation: Default::default(),
+            capacity: None,
         });
     }
     Ok(Batch {
@@ -615,12 +616,13 @@ pub fn validate(file: &Path, source: &DatasetSource) -> Result<Vec<String>> {
 /// The headline table of an output folder's summary, as lines for the terminal.
 pub fn headlines(out: &Path) -> Result<Vec<String>> {
     // Headlines read the whole population's rows only.
-    Ok(headline_lines(
-        &read_summary_where(&out.join("summary.parquet"), &|l, _, _, _| {
-            matches!(l, Level::System | Level::England)
-        })?,
-        &context_of(out),
-    ))
+    let rows = read_summary_where(&out.join("summary.parquet"), &|l, _, _, _| {
+        matches!(l, Level::System | Level::England)
+    })?;
+    let mut lines = headline_lines(&rows, &context_of(out));
+    // Beds, places and staff, for scenarios that report them (none otherwise).
+    lines.extend(crate::report::capacity::capacity_sentences(&rows));
+    Ok(lines)
 }
 
 /// The budget table `capsim budget` prints and writes (`budget_table.{parquet,csv}`): for

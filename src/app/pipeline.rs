@@ -7,6 +7,7 @@
 
 use std::path::{Path, PathBuf};
 
+use crate::accounts::capacity_metrics::push_capacity;
 use crate::accounts::capitation::Weights;
 use crate::accounts::metrics::{compute, Metrics};
 use crate::accounts::need_formula::estimate;
@@ -409,7 +410,7 @@ pub fn write_unit(
                 same_people_as,
             },
             || {
-                compute(
+                let (mut metrics, budgets) = compute(
                     &p.model,
                     &p.datasets,
                     &p.weights[g],
@@ -418,7 +419,17 @@ pub fn write_unit(
                     levers,
                     results,
                     &u.results[0],
-                )
+                );
+                push_capacity(
+                    &mut metrics,
+                    &p.model.activity,
+                    scenario,
+                    geo,
+                    results,
+                    &u.results[0],
+                    &p.resolved[*s].bed_base,
+                );
+                (metrics, budgets)
             },
         )?;
         out.push((metrics, levers.draws.clone()));

@@ -10,6 +10,7 @@
 //! follow band edges: the effect on activity then needs no work per person. Effects on
 //! mortality and deterioration do act per person, through [`DemographicLevers`].
 
+use crate::config::capacity::CostBasis;
 use crate::config::resolve::{Resolved, ResolvedTarget};
 use crate::config::scenario::{Enrolment, Intervention, Scenario};
 use crate::config::uncertainty::{draw, Dist, MAX_YEARS};
@@ -96,6 +97,60 @@ pub struct Drawn {
     /// (setting, per enrolled person-year, per avoided emergency admission).
     pub substitution: Vec<(Setting, f64, f64)>,
     pub funding_shift: Option<(Sector, Sector, f64)>,
+    /// Places or staff that cap enrolment; `None`: enrolment is the coverage.
+    pub capacity: Option<DrawnCapacity>,
+    /// With case finding, the score: capping enrolment moves down its ranking.
+    pub score: Option<CaseFinding>,
+}
+
+/// An intervention's capacity in a run: what it can hold and where.
+#[derive(Debug, Clone, PartialEq)]
+pub struct DrawnCapacity {
+    /// Enrolled person-years it can hold, by year (index 0 = year 1).
+    pub person_years: Vec<f64>,
+    /// Each neighbourhood's share of it (`ResolvedTarget::capacity_shares`).
+    pub shares: Vec<f64>,
+    /// Whether the running cost follows enrolment or the capacity provided.
+    pub cost: CostBasis,
+}
+
+impl Drawn {
+    /// The share of the wanted enrolment capacity lets in, in a neighbourhood-year where
+    /// `wanted` person-years would be enrolled without it, and the person-years the
+    /// neighbourhood's share of the capacity holds (`None` without capacity). The cap is
+    /// applied neighbourhood by neighbourhood, so enrolment never exceeds the capacity.
+    pub fn admitted(&self, neighbourhood: usize, y: usize, wanted: f64) -> (f64, Option<f64>) {
+        match &self.capacity {
+            None => (1.0, None),
+            Some(c) => {
+                let held = c.person_years[y] * c.shares[neighbourhood];
+                let ratio = if wanted > held { held / wanted } else { 1.0 };
+                (ratio, Some(held))
+            }
+        }
+    }
+
+    /// The share of the target's use held by the enrolled under full effect in year `y`
+    /// when only `ratio` of the wanted enrolment is let in: random enrolment scales it; with
+    /// case finding those let in are the highest ranked, so it falls by S(ratio c) / S(c).
+    pub fn use_share_admitted(&self, y: usize, ratio: f64) -> f64 {
+        let u = self.use_share[y];
+        if ratio >= 1.0 {
+            return u;
+        }
+        match &self.score {
+            Some(score) => {
+                let c = self.coverage[y];
+                let full = score.share(c);
+                if full > 0.0 {
+                    u * score.share(ratio * c) / full
+                } else {
+                    0.0
+                }
+            }
+            None => u * ratio,
+        }
+    }
 }
 
 /// Where the values of a scenario's uncertain parameters come from.
@@ -233,12 +288,14 @@ impl Levers {
         let coverage: Vec<f64> = (1..=years).map(|y| i.coverage.in_year(y)).collect();
         let effective = effective_coverage(&coverage, delay, ramp);
         let reach = Reach::new(target);
+        let mut kept_score = None;
         let use_share = match i.enrolment {
             Enrolment::Random => effective.clone(),
             Enrolment::HighestRisk => {
                 let auc = take(n("case_finding_auc"), &i.case_finding_auc.0, 0.5).min(1.0);
                 let rate = target_admission_rate(model, &reach);
                 let score = CaseFinding::with_auc(model.risk_shape, rate, auc);
+                kept_score = Some(score.clone());
                 coverage
                     .iter()
                     .zip(&effective)
@@ -288,6 +345,12 @@ impl Levers {
                 .funding_shift
                 .as_ref()
                 .map(|f| (f.from, f.to, f.share_of_savings.0)),
+            capacity: i.capacity.as_ref().map(|c| DrawnCapacity {
+                person_years: (1..=years).map(|y| c.person_years(y)).collect(),
+                shares: target.capacity_shares.clone(),
+                cost: c.cost,
+            }),
+            score: kept_score,
         }
     }
 
@@ -406,6 +469,11 @@ pub struct InterventionYear {
     pub cost_pence: Vec<[i64; N_IMD]>,
     /// Funding moved in pence.
     pub shift_pence: Vec<[i64; N_IMD]>,
+    /// Person-years the coverage would enrol, before any capacity caps it.
+    pub wanted: Vec<[f64; N_IMD]>,
+    /// Person-years the neighbourhood's share of each intervention's capacity holds
+    /// (`None` without capacity).
+    pub capacity: Vec<Option<f64>>,
 }
 
 impl InterventionYear {
@@ -480,7 +548,25 @@ pub fn scenario_means(
         target: vec![[0.0; N_IMD]; n],
         cost_pence: vec![[0; N_IMD]; n],
         shift_pence: vec![[0; N_IMD]; n],
+        wanted: vec![[0.0; N_IMD]; n],
+        capacity: vec![None; n],
     };
+    // The share of each intervention's wanted enrolment its capacity lets in.
+    let admitted: Vec<f64> = levers
+        .interventions
+        .iter()
+        .enumerate()
+        .map(|(k, d)| {
+            if !d.reach.neighbourhoods[neighbourhood] {
+                return 1.0;
+            }
+            let mut target = 0.0;
+            d.reach.for_each_cell(|_, c| target += presence[c]);
+            let (ratio, held) = d.admitted(neighbourhood, y, d.coverage[y] * target);
+            out.capacity[k] = held;
+            ratio
+        })
+        .collect();
     if active.is_empty() {
         scratch.mult.clear();
         scratch.mult.resize(N_SETTINGS * cells, 1.0);
@@ -501,9 +587,12 @@ pub fn scenario_means(
     mult.resize(N_SETTINGS * cells, 1.0);
     los_mult.clear();
     los_mult.resize(cells, 1.0);
-    for d in &active {
+    for (k, d) in levers.interventions.iter().enumerate() {
+        if !(d.reach.neighbourhoods[neighbourhood] && d.coverage[y] > 0.0) {
+            continue;
+        }
         // Effects act on the enrolled under full effect, costs on everyone enrolled.
-        let u = d.use_share[y];
+        let u = d.use_share_admitted(y, admitted[k]);
         d.reach.for_each_cell(|_, cell| {
             for s in Setting::ALL {
                 let e = d.activity[s.index()];
@@ -526,7 +615,10 @@ pub fn scenario_means(
         if !d.reach.neighbourhoods[neighbourhood] {
             continue;
         }
-        let (c, u) = (d.coverage[y], d.use_share[y]);
+        let (c, u) = (
+            d.coverage[y] * admitted[k],
+            d.use_share_admitted(y, admitted[k]),
+        );
         // Per group (segment, quintile): enrolled person-years and admissions this
         // intervention avoids alone; per quintile and setting, all it avoids.
         let mut enrolled = vec![0.0; ng];
@@ -536,6 +628,7 @@ pub fn scenario_means(
             let q = cell % N_IMD;
             let j = group(g, q);
             out.target[k][q] += presence[cell];
+            out.wanted[k][q] += d.coverage[y] * presence[cell];
             enrolled[j] += c * presence[cell];
             for s in Setting::ALL {
                 let e = d.activity[s.index()];
@@ -567,7 +660,20 @@ pub fn scenario_means(
         for q in 0..N_IMD {
             let e: f64 = (0..ns).map(|g| enrolled[group(g, q)]).sum();
             out.enrolled[k][q] = e;
-            out.cost_pence[k][q] = (e * d.cost_per_enrolled * 100.0 * inflation).round() as i64;
+            // Paid for as provided: the neighbourhood's capacity, spread over quintiles as
+            // the target is.
+            let paid = match (&d.capacity, out.capacity[k]) {
+                (Some(cap), Some(held)) if cap.cost == CostBasis::Provided => {
+                    let t: f64 = out.target[k].iter().sum();
+                    if t > 0.0 {
+                        held * out.target[k][q] / t
+                    } else {
+                        0.0
+                    }
+                }
+                _ => e,
+            };
+            out.cost_pence[k][q] = (paid * d.cost_per_enrolled * 100.0 * inflation).round() as i64;
             if let Some((from, _, share)) = d.funding_shift {
                 let saved: f64 = Setting::ALL
                     .iter()
@@ -629,6 +735,58 @@ pub fn effective_coverage(coverage: &[f64], delay: f64, ramp: f64) -> Vec<f64> {
 #[cfg(test)]
 mod tests {
     use super::effective_coverage;
+
+    /// Capacity lets in held / wanted of the enrolment, and the use share falls with it:
+    /// in proportion with random enrolment, by S(r c) / S(c) with case finding, whose
+    /// highest-ranked people are the ones let in (so the share falls by less).
+    #[test]
+    fn capacity_admits_a_share_and_case_finding_keeps_the_riskiest() {
+        use super::{Drawn, DrawnCapacity, Reach};
+        use crate::config::capacity::CostBasis;
+        use crate::engine::case_finding::CaseFinding;
+        let mut d = Drawn {
+            name: "W".into(),
+            reach: Reach {
+                segments: vec![true],
+                bands: (0, 0),
+                quintiles: [true; crate::core::dims::N_IMD],
+                neighbourhoods: vec![true, true],
+            },
+            coverage: vec![0.4],
+            effective: vec![0.4],
+            use_share: vec![0.4],
+            enrolment: crate::config::scenario::Enrolment::Random,
+            activity: [0.0; crate::core::care::N_SETTINGS],
+            deterioration: 0.0,
+            mortality: 0.0,
+            cost_per_enrolled: 0.0,
+            setup_cost: 0.0,
+            substitution: Vec::new(),
+            funding_shift: None,
+            capacity: Some(DrawnCapacity {
+                person_years: vec![100.0],
+                shares: vec![0.25, 0.75],
+                cost: CostBasis::Used,
+            }),
+            score: None,
+        };
+        // Neighbourhood 0 holds 25 person-years: 100 wanted, a quarter let in.
+        assert_eq!(d.admitted(0, 0, 100.0), (0.25, Some(25.0)));
+        assert_eq!(d.admitted(1, 0, 50.0), (1.0, Some(75.0)));
+        assert!((d.use_share_admitted(0, 0.25) - 0.1).abs() < 1e-12);
+        assert_eq!(d.use_share_admitted(0, 1.0), 0.4);
+        let score = CaseFinding::with_rho(0.15, 0.6);
+        d.use_share = vec![score.share(0.4)];
+        d.score = Some(score.clone());
+        let capped = d.use_share_admitted(0, 0.25);
+        assert!((capped - score.share(0.1)).abs() < 1e-12, "{capped}");
+        assert!(
+            capped > 0.25 * d.use_share[0],
+            "the riskiest are let in first"
+        );
+        d.capacity = None;
+        assert_eq!(d.admitted(0, 0, 1e9), (1.0, None));
+    }
 
     /// Hand-worked: coverage 0.2, 0.4, 0.4, 0.4 enrols cohorts of 0.2 in years 1 and 2.
     #[test]

@@ -317,6 +317,13 @@ figure {{ margin: 0 0 6mm; }} figure svg {{ max-height: 160mm; }} }}</style>"
     for s in findings(&data.rows, &data.context) {
         let _ = writeln!(h, "<p class=\"finding\">{}</p>", escape(&s));
     }
+    let capacity = crate::report::capacity::capacity_sentences(&data.rows);
+    if !capacity.is_empty() {
+        w(&mut h, "<h2>Beds, places and staff</h2>\n");
+        for s in capacity {
+            let _ = writeln!(h, "<p class=\"finding\">{}</p>", escape(&s));
+        }
+    }
     if !data.frontier.is_empty() {
         w(
             &mut h,

@@ -27,6 +27,13 @@ coverage = { start = 0.2, target = 0.5, ramp_years = 1 }
 cost_per_enrolled = { dist = "uniform", min = 200, max = 400 }
 effects.emergency_admissions = { dist = "interval80", p10 = -0.3, p90 = 0.0 }
 funding_shift = { from = "acute", to = "community", share_of_savings = 0.5 }
+[intervention.capacity]
+places = 30
+length_of_stay_days = 7
+episodes_per_enrolled = 0.3
+wte_per_place = 0.8
+[capacity]
+target_occupancy = 0.9
 "#;
 
 /// The registry: tests read the charts from it rather than a copy of its list.
@@ -86,6 +93,12 @@ fn a_batch_draws_every_chart_and_a_self_contained_report() {
         "a sentence per intervention scenario"
     );
     assert!(html.contains("QALYs (discounted, cumulative"));
+    // Capacity in words (issue 26): beds freed with an interval, places and staff.
+    assert!(
+        html.contains("wards: frees ") && html.contains("general and acute beds (90% interval"),
+        "a capacity sentence"
+    );
+    assert!(html.contains("places in use on an average day") && html.contains("staff (whole-time"));
     assert!(html.contains("ICER"));
     // Which option to fund: the frontier table and the sentence at the threshold, with
     // the two options (the comparator and one intervention scenario).

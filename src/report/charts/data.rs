@@ -65,6 +65,9 @@ pub struct ReportData {
     pub published_icbs: Vec<PublishedIcb>,
     /// The first scenario's formulas: (name, basis), in configured order.
     pub bases: Vec<(String, String)>,
+    /// Each scenario's monthly profile of occupied bed days (`[capacity]
+    /// monthly_profile`), by scenario name, for scenarios that set one.
+    pub bed_profiles: BTreeMap<String, [f64; 12]>,
 }
 
 /// The headline's context (discounting, envelope growth) of an output folder, from its
@@ -101,6 +104,30 @@ fn bases_of(dir: &Path) -> Vec<(String, String)> {
             let basis = f["basis"].as_str()?;
             let name = f["name"].as_str().unwrap_or(basis);
             Some((name.to_string(), basis.to_string()))
+        })
+        .collect()
+}
+
+/// The monthly bed-day profiles scenarios set (`[capacity] monthly_profile`), from
+/// `batch.json` or `run.json`.
+fn bed_profiles_of(dir: &Path) -> BTreeMap<String, [f64; 12]> {
+    let read = |name: &str| -> Option<serde_json::Value> {
+        serde_json::from_str(&std::fs::read_to_string(dir.join(name)).ok()?).ok()
+    };
+    let scenarios: Vec<serde_json::Value> = read("batch.json")
+        .and_then(|v| v["batch"]["scenarios"].as_array().cloned())
+        .or_else(|| read("run.json").map(|v| vec![v["scenario"].clone()]))
+        .unwrap_or_default();
+    scenarios
+        .iter()
+        .filter_map(|s| {
+            let name = s["name"].as_str()?.to_string();
+            let months: Vec<f64> = s["capacity"]["monthly_profile"]
+                .as_array()?
+                .iter()
+                .filter_map(|x| x.as_f64())
+                .collect();
+            Some((name, months.try_into().ok()?))
         })
         .collect()
 }
@@ -197,6 +224,7 @@ impl ReportData {
         if path.exists() {
             d.published_icbs = read_published_icbs(&path)?;
         }
+        d.bed_profiles = bed_profiles_of(dir);
         d.qaly_threshold = first_scenario(dir)
             .and_then(|s| s["evaluation"]["qaly_threshold"].as_f64())
             .unwrap_or(20_000.0);
