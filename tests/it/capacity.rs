@@ -25,6 +25,7 @@ years = 3
 seed = 7
 runs = 1
 [population]
+preset = "invented"
 neighbourhoods = ["Harbourside PCN", "Castlegate PCN"]
 [[intervention]]
 name = "Wards"
