@@ -1245,7 +1245,7 @@ impl ScenarioFile {
     }
 
     /// Checks across the interventions of one file: each name once; capacity for every
-    /// year with enrolment, and not with effects on the population.
+    /// year with enrolment.
     fn check(&self, file: &Path) -> Result<()> {
         for (k, i) in self.intervention.iter().enumerate() {
             if let Some(c) = &i.capacity {
@@ -1258,16 +1258,6 @@ impl ScenarioFile {
                 .map_err(|problem| {
                     scenario_error(file, line, &format!("intervention[{k}].capacity"), problem)
                 })?;
-                if i.effects.mortality.is_some() || i.effects.deterioration.is_some() {
-                    return Err(scenario_error(
-                        file,
-                        line,
-                        &format!("intervention[{k}].capacity"),
-                        "capacity cannot yet cap an intervention with effects on mortality or \
-                         deterioration (they change the population before enrolment is known); \
-                         remove `capacity` or those effects",
-                    ));
-                }
             }
             if self.intervention[..k].iter().any(|x| x.name == i.name) {
                 return Err(scenario_error(

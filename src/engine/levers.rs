@@ -41,6 +41,27 @@ impl Reach {
         }
     }
 
+    /// The people of a census (census cells, [`Cell::census`]) whom the target reaches.
+    fn people_in(&self, census: &[u32], ns: usize) -> f64 {
+        let mut n = 0u64;
+        for (g, _) in self.segments.iter().enumerate().filter(|(_, on)| **on) {
+            for b in self.bands.0..=self.bands.1 {
+                for x in 0..N_SEX {
+                    for q in (0..N_IMD).filter(|q| self.quintiles[*q]) {
+                        let cell = Cell {
+                            band: b,
+                            sex: x,
+                            imd: q,
+                            segment: g,
+                        };
+                        n += u64::from(census[cell.census(ns)]);
+                    }
+                }
+            }
+        }
+        n as f64
+    }
+
     /// Calls `f(segment, cell)` for every exposure cell reached.
     #[inline]
     fn for_each_cell(&self, mut f: impl FnMut(usize, usize)) {
@@ -361,13 +382,13 @@ impl Levers {
             self.interventions
                 .iter()
                 .filter(|i| i.deterioration != 0.0 || i.mortality != 0.0)
-                .map(|i| {
-                    (
-                        i.reach.clone(),
-                        i.effective.clone(),
-                        i.deterioration,
-                        i.mortality,
-                    )
+                .map(|i| DemographicLever {
+                    reach: i.reach.clone(),
+                    effective: i.effective.clone(),
+                    coverage: i.coverage.clone(),
+                    deterioration: i.deterioration,
+                    mortality: i.mortality,
+                    capacity: i.capacity.clone(),
                 })
                 .collect(),
         )
@@ -407,23 +428,67 @@ fn target_admission_rate(model: &Model, reach: &Reach) -> f64 {
     }
 }
 
-/// Interventions that change mortality or deterioration: (reach, effective coverage by
-/// year, deterioration effect, mortality effect).
+/// An intervention that changes mortality or deterioration.
+#[derive(Debug, Clone, PartialEq)]
+pub struct DemographicLever {
+    pub reach: Reach,
+    /// Effective coverage by year: the share under full effect.
+    pub effective: Vec<f64>,
+    /// Coverage by year: the share the scenario wants enrolled.
+    pub coverage: Vec<f64>,
+    pub deterioration: f64,
+    pub mortality: f64,
+    /// Places or staff that cap enrolment, as they cap its care ([`Drawn::admitted`]).
+    pub capacity: Option<DrawnCapacity>,
+}
+
+impl DemographicLever {
+    /// The share of the wanted enrolment capacity lets in, in a neighbourhood-year whose
+    /// target holds `target` people at the start of the year: as [`Drawn::admitted`] with
+    /// the year's starting people in place of its person-years, since deaths and
+    /// deterioration are drawn before the year's exposure is known.
+    fn admitted(&self, neighbourhood: usize, y: usize, target: f64) -> f64 {
+        match &self.capacity {
+            None => 1.0,
+            Some(c) => {
+                let held = c.person_years[y] * c.shares[neighbourhood];
+                let wanted = self.coverage[y] * target;
+                if wanted > held {
+                    held / wanted
+                } else {
+                    1.0
+                }
+            }
+        }
+    }
+}
+
+/// Interventions that change mortality or deterioration.
 #[derive(Debug, Clone, Default, PartialEq)]
-pub struct DemographicLevers(Vec<(Reach, Vec<f64>, f64, f64)>);
+pub struct DemographicLevers(Vec<DemographicLever>);
 
 impl DemographicLevers {
     pub fn is_empty(&self) -> bool {
         self.0.is_empty()
     }
 
+    /// Whether [`Self::factors`] needs the year's starting census: some lever has a
+    /// capacity, which lets in a share of the target that depends on its size.
+    pub fn needs_census(&self) -> bool {
+        self.0.iter().any(|l| l.capacity.is_some())
+    }
+
     /// Factors on death and deterioration probabilities by (segment, band, quintile) for a
     /// neighbourhood-year, into `mortality` and `deterioration` (each `ns * N_BANDS * N_IMD`).
+    /// `census` (census cells, [`Cell::census`]) holds the year's starting people when
+    /// [`Self::needs_census`]; a lever with a capacity then acts on the share of its
+    /// coverage the capacity lets in.
     pub fn factors(
         &self,
         neighbourhood: usize,
         year: u32,
         ns: usize,
+        census: &[u32],
         mortality: &mut Vec<f64>,
         deterioration: &mut Vec<f64>,
     ) {
@@ -431,11 +496,18 @@ impl DemographicLevers {
         mortality.resize(ns * N_BANDS * N_IMD, 1.0);
         deterioration.clear();
         deterioration.resize(ns * N_BANDS * N_IMD, 1.0);
-        for (reach, coverage, det, mort) in &self.0 {
+        let y = year as usize - 1;
+        for lever in &self.0 {
+            let reach = &lever.reach;
             if !reach.neighbourhoods[neighbourhood] {
                 continue;
             }
-            let c = coverage[year as usize - 1];
+            let ratio = if lever.capacity.is_some() {
+                lever.admitted(neighbourhood, y, reach.people_in(census, ns))
+            } else {
+                1.0
+            };
+            let c = lever.effective[y] * ratio;
             for g in 0..ns {
                 for b in 0..N_BANDS {
                     for q in 0..N_IMD {
@@ -447,8 +519,8 @@ impl DemographicLevers {
                                 segment: g,
                             }
                             .demographic();
-                            mortality[i] *= 1.0 + c * mort;
-                            deterioration[i] *= 1.0 + c * det;
+                            mortality[i] *= 1.0 + c * lever.mortality;
+                            deterioration[i] *= 1.0 + c * lever.deterioration;
                         }
                     }
                 }
@@ -786,6 +858,85 @@ mod tests {
         );
         d.capacity = None;
         assert_eq!(d.admitted(0, 0, 1e9), (1.0, None));
+    }
+
+    /// A capacity caps mortality and deterioration effects as it caps care: with 40 of the
+    /// target's people at the start of the year, coverage 0.5 wants 20 enrolled; 25
+    /// person-years of which this neighbourhood holds a fifth let in 5, a quarter, so a
+    /// mortality effect of -0.2 at effective coverage 0.4 becomes 1 - 0.4 x 0.25 x 0.2.
+    #[test]
+    fn capacity_caps_mortality_and_deterioration_effects() {
+        use super::{DemographicLever, DemographicLevers, DrawnCapacity, Reach};
+        use crate::config::capacity::CostBasis;
+        use crate::core::dims::{n_cells, Cell, N_IMD};
+        let ns = 2;
+        let lever = |capacity: Option<DrawnCapacity>| DemographicLever {
+            reach: Reach {
+                segments: vec![false, true],
+                bands: (3, 3),
+                quintiles: [true; N_IMD],
+                neighbourhoods: vec![true],
+            },
+            effective: vec![0.4],
+            coverage: vec![0.5],
+            deterioration: 0.1,
+            mortality: -0.2,
+            capacity,
+        };
+        let mut census = vec![0u32; n_cells(ns)];
+        // 40 people in the target (segment 1, band 3), 1,000 outside it.
+        census[Cell {
+            band: 3,
+            sex: 0,
+            imd: 2,
+            segment: 1,
+        }
+        .census(ns)] = 40;
+        census[Cell {
+            band: 3,
+            sex: 0,
+            imd: 2,
+            segment: 0,
+        }
+        .census(ns)] = 1000;
+        let at = Cell {
+            band: 3,
+            sex: 0,
+            imd: 2,
+            segment: 1,
+        }
+        .demographic();
+        let (mut m, mut d) = (Vec::new(), Vec::new());
+        let capped = DemographicLevers(vec![lever(Some(DrawnCapacity {
+            person_years: vec![25.0],
+            shares: vec![0.2],
+            cost: CostBasis::Used,
+        }))]);
+        assert!(capped.needs_census());
+        capped.factors(0, 1, ns, &census, &mut m, &mut d);
+        assert!(
+            (m[at] - (1.0 - 0.4 * 0.25 * 0.2)).abs() < 1e-12,
+            "{}",
+            m[at]
+        );
+        assert!(
+            (d[at] - (1.0 + 0.4 * 0.25 * 0.1)).abs() < 1e-12,
+            "{}",
+            d[at]
+        );
+        // Room for all: the uncapped factors.
+        let roomy = DemographicLevers(vec![lever(Some(DrawnCapacity {
+            person_years: vec![1000.0],
+            shares: vec![1.0],
+            cost: CostBasis::Used,
+        }))]);
+        roomy.factors(0, 1, ns, &census, &mut m, &mut d);
+        let (rm, rd) = (m[at], d[at]);
+        let free = DemographicLevers(vec![lever(None)]);
+        assert!(!free.needs_census());
+        free.factors(0, 1, ns, &[], &mut m, &mut d);
+        assert_eq!((rm, rd), (m[at], d[at]));
+        assert!((m[at] - (1.0 - 0.4 * 0.2)).abs() < 1e-12);
     }
 
     /// Hand-worked: coverage 0.2, 0.4, 0.4, 0.4 enrols cohorts of 0.2 in years 1 and 2.

@@ -354,3 +354,44 @@ fn costs_follow_capacity_provided_or_used() {
         assert!((get(&used, "capacity_utilisation") - enrolled / 1000.0).abs() < 1e-9);
     }
 }
+
+/// An intervention that changes mortality may declare a capacity too: its mortality
+/// effect then reaches only those the capacity lets in. A capacity that never binds leaves
+/// the population as without one, byte for byte; a binding one keeps enrolment within
+/// it and holds back part of the deaths avoided.
+#[test]
+fn capacity_caps_an_intervention_that_changes_mortality() {
+    let tmp = tempfile::tempdir().unwrap();
+    let with_mortality = |cap: &str| {
+        scenario(cap, "").replace(
+            "effects.emergency_admissions = -0.2\n",
+            "effects.emergency_admissions = -0.2\neffects.mortality = -0.5\n",
+        )
+    };
+    let free = run(tmp.path(), "free", &with_mortality(""));
+    let roomy_cap = "{ places = 100000, length_of_stay_days = 7, episodes_per_enrolled = 0.3 }";
+    run(tmp.path(), "roomy", &with_mortality(roomy_cap));
+    for table in ["population", "flows"] {
+        let read = |d: &str| std::fs::read(tmp.path().join(d).join(format!("{table}.parquet")));
+        assert_eq!(read("free").unwrap(), read("roomy").unwrap(), "{table}");
+    }
+    let cap = "{ places = 3, length_of_stay_days = 7, episodes_per_enrolled = 0.3 }";
+    let capped = run(tmp.path(), "capped", &with_mortality(cap));
+    let held = 3.0 * 365.0 / (7.0 * 0.3);
+    let system = |rows: &Rows, y: u32, m: &str| {
+        rows.iter()
+            .find(|(k, _)| k.0 == y && k.1 == "system" && k.3 == m)
+            .map(|(_, v)| *v)
+            .unwrap()
+    };
+    let (mut free_deaths, mut capped_deaths) = (0.0, 0.0);
+    for y in 1..=3 {
+        assert!(system(&capped, y, "enrolled") <= held + 1e-9);
+        free_deaths += system(&free, y, "deaths");
+        capped_deaths += system(&capped, y, "deaths");
+    }
+    assert!(
+        capped_deaths > free_deaths,
+        "the cap holds back deaths avoided: {capped_deaths} vs {free_deaths}"
+    );
+}
