@@ -7,3 +7,4 @@ pub mod geography;
 pub mod gp_lists;
 pub mod published;
 pub mod published_geography;
+pub mod observed;

@@ -7,3 +7,4 @@ pub mod levers;
 pub mod population;
 pub mod simulation;
 pub mod synthesis;
+pub mod expected;
