@@ -2,6 +2,7 @@
 //! back for summaries and reports.
 
 pub mod geography;
+pub mod calibration;
 pub mod incremental;
 pub mod read;
 pub mod summary;

@@ -16,7 +16,9 @@ use rand_distr::{Distribution, Gamma as GammaDraw, Normal};
 use statrs::distribution::{ContinuousCDF, Gamma, StudentsT};
 use statrs::function::gamma::ln_gamma;
 
+use crate::core::care::Setting;
 use crate::core::rng::StreamRng;
+use crate::data::observed::AreaLevel;
 use crate::model::activity::poisson;
 
 /// Fewest areas from which the spread between them is estimated.
@@ -368,6 +370,160 @@ pub fn score(pairs: &[(f64, Predicted)]) -> Scores {
         bias: if so > 0.0 { (sp - so) / so } else { f64::NAN },
         coverage: inside as f64 / pairs.len().max(1) as f64,
     }
+}
+
+/// The metadata of a calibration folder (`DIR/calibration.toml`), with its fit
+/// statistics, growth beyond demography and validation scores; the tables beside it hold
+/// the estimates area by area.
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CalibrationMeta {
+    /// Version of this layout.
+    pub format: u32,
+    pub method: String,
+    /// The observed file's name (not its path, which is the analyst's machine's).
+    pub source_file: String,
+    pub source_sha256: String,
+    /// What was calibrated: a preset's id (`QF7`) or `geography NAME` for a folder.
+    pub geography: String,
+    /// SHA-256 of the geography's neighbourhoods (id, name, people), so that a
+    /// calibration is refused for another geography.
+    pub geography_sha256: String,
+    pub neighbourhoods: usize,
+    /// The observed year that is simulated year 1.
+    pub first_year: i32,
+    pub fit_years: Vec<i32>,
+    pub validation_years: Vec<i32>,
+    /// Seed and population paths of the demographic projection expected counts come from.
+    pub seed: u64,
+    pub projection_runs: u32,
+    /// The table of multipliers a scenario's runs apply, by neighbourhood and setting.
+    pub applied_table: String,
+    /// What the runs do with it, and anything a reader should know.
+    pub notes: Vec<String>,
+    #[serde(default)]
+    pub fit: Vec<FitRow>,
+    #[serde(default)]
+    pub growth: Vec<GrowthRow>,
+    #[serde(default)]
+    pub validation: Vec<ScoreRow>,
+}
+
+/// The fit of one setting at one level.
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct FitRow {
+    pub setting: Setting,
+    pub level: AreaLevel,
+    pub areas: usize,
+    pub observed: f64,
+    /// Expected at national rates (with growth beyond demography where estimated),
+    /// summed over the fitting years.
+    pub expected: f64,
+    /// The level of the setting's rates over the areas (`mu`).
+    pub level_multiplier: f64,
+    /// Estimated sd of the areas' true multipliers relative to the level,
+    /// `1/sqrt(alpha)`; absent with too few areas to tell.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub spread: Option<f64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub alpha: Option<f64>,
+    pub log_likelihood: f64,
+    /// Pearson dispersion under Poisson alone (1 = chance only).
+    pub dispersion: f64,
+    /// Estimated log-scale sd of an area's year-to-year wobble beyond chance (with
+    /// several fitting years), used for held-out years.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub yearly_sd: Option<f64>,
+}
+
+/// Growth of a setting's rates beyond demography, yearly.
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct GrowthRow {
+    pub setting: Setting,
+    pub level: AreaLevel,
+    pub years: usize,
+    pub growth: f64,
+    pub growth_lo90: f64,
+    pub growth_hi90: f64,
+    /// The simulator's own trend beyond demography for the setting (`[trends]` default).
+    pub simulator_trend: f64,
+}
+
+/// Out-of-sample scores of one setting at one level over the validation years.
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ScoreRow {
+    pub setting: Setting,
+    pub level: AreaLevel,
+    /// Area-years scored.
+    pub areas: usize,
+    pub mape: f64,
+    pub bias: f64,
+    pub coverage90: f64,
+    /// Set where coverage is further from 90% than chance explains.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub note: Option<String>,
+}
+
+/// One area's estimated multiplier on national rates for one setting.
+#[derive(Debug, Clone, PartialEq)]
+pub struct AreaEstimate {
+    pub setting: Setting,
+    pub level: AreaLevel,
+    pub area: String,
+    pub observed: f64,
+    pub expected: f64,
+    pub multiplier: f64,
+    pub lo90: f64,
+    pub hi90: f64,
+    /// Weight of the area's own data against the level (1 - shrinkage).
+    pub own_weight: f64,
+}
+
+/// A multiplier a calibrated run applies to one neighbourhood's rates in one setting.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Applied {
+    pub neighbourhood_id: u64,
+    pub neighbourhood: String,
+    pub setting: Setting,
+    pub multiplier: f64,
+    /// The level it was estimated at.
+    pub from: AreaLevel,
+}
+
+/// One held-out area-year: observed against the simulated distribution.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ValidationRow {
+    pub setting: Setting,
+    pub level: AreaLevel,
+    pub area: String,
+    pub year: i32,
+    pub observed: f64,
+    pub simulated: Predicted,
+}
+
+/// Whether a coverage over `n` area-years is further from [`INTERVAL`] than chance (two
+/// binomial sds) and two points of rounding of discrete counts explain.
+pub fn coverage_note(coverage: f64, n: usize) -> Option<String> {
+    let sd = (INTERVAL * (1.0 - INTERVAL) / n.max(1) as f64).sqrt();
+    if (coverage - INTERVAL).abs() <= 2.0 * sd + 0.02 {
+        return None;
+    }
+    Some(if coverage < INTERVAL {
+        format!(
+            "coverage {:.0}% is below 90%: the observed counts vary more than the fitted model \
+             (a change between years the growth and yearly wobble do not carry)",
+            coverage * 100.0
+        )
+    } else {
+        format!(
+            "coverage {:.0}% is above 90%: the simulated intervals are wider than the observed \
+             counts vary (uncertainty of growth or of the yearly wobble over-stated)",
+            coverage * 100.0
+        )
+    })
 }
 
 #[cfg(test)]

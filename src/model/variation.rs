@@ -54,6 +54,16 @@ pub struct AreaVariation {
     other_sd: f64,
     yearly_sd: f64,
     places: Vec<PlaceFactors>,
+    /// Multipliers fitted to observed activity (`capsim calibrate --observed`), by
+    /// neighbourhood id: where given, they replace the random persistent ones.
+    calibrated: Option<CalibratedRates>,
+}
+
+/// Persistent multipliers on national rates fitted to an area's observed activity, by
+/// neighbourhood id and setting (`None`: not calibrated, the random one is kept).
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct CalibratedRates {
+    pub by_neighbourhood: std::collections::BTreeMap<u64, [Option<f64>; N_SETTINGS]>,
 }
 
 /// Lane of the shared hospital factor within a neighbourhood's stream; settings take lanes
@@ -78,7 +88,31 @@ impl AreaVariation {
             other_sd: p.variation_other_sd,
             yearly_sd: p.variation_yearly_sd,
             places: d.place_factors.clone(),
+            calibrated: None,
         }
+    }
+
+    /// The log-scale sd of the year-to-year wobble.
+    pub fn yearly_sd(&self) -> f64 {
+        self.yearly_sd
+    }
+
+    /// Replaces the random persistent multipliers by calibrated ones where they are given.
+    pub fn calibrate(&mut self, rates: CalibratedRates) {
+        self.calibrated = Some(rates);
+    }
+
+    /// The calibrated multipliers of a neighbourhood, if any: applied whether or not
+    /// `[variation] between_areas` is on, because they are the area's measured rates, not
+    /// a draw; derived settings (bed days) follow their parent, as the random ones do.
+    fn calibrated_of(&self, neighbourhood: u64) -> Option<[Option<f64>; N_SETTINGS]> {
+        let mut m = *self.calibrated.as_ref()?.by_neighbourhood.get(&neighbourhood)?;
+        for s in Setting::ALL {
+            if let Some(parent) = s.derived_from() {
+                m[s.index()] = m[parent.index()];
+            }
+        }
+        Some(m)
     }
 
     /// The persistent multipliers of a neighbourhood (by its id): the same in every run.
@@ -156,6 +190,18 @@ impl AreaVariation {
             let p = self.persistent(seed, neighbourhood);
             let y = self.yearly(seed, run, neighbourhood, year);
             f.activity = std::array::from_fn(|i| p[i] * y[i]);
+        }
+        if let Some(c) = self.calibrated_of(neighbourhood) {
+            let y = if switches.between_areas {
+                self.yearly(seed, run, neighbourhood, year)
+            } else {
+                [1.0; N_SETTINGS]
+            };
+            for (i, m) in c.iter().enumerate() {
+                if let Some(m) = m {
+                    f.activity[i] = m * y[i];
+                }
+            }
         }
         if switches.place_costs {
             f.cost = self.place_costs(place);
