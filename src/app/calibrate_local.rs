@@ -13,6 +13,7 @@ use std::time::Instant;
 
 use sha2::{Digest, Sha256};
 
+use crate::config::scenario::Population;
 use crate::core::care::{Setting, N_SETTINGS};
 use crate::core::error::{CapsimError, Result};
 use crate::core::rng::{Purpose, StreamKey};
@@ -92,6 +93,22 @@ pub struct Calibrated {
     pub label: String,
 }
 
+/// What a population is called in a calibration: a preset's id, or `geography NAME` for a
+/// geography folder.
+pub fn label_of(p: &Population) -> String {
+    match &p.geography {
+        Some(dir) => folder_label(dir),
+        None => p.preset.id().to_string(),
+    }
+}
+
+fn folder_label(dir: &Path) -> String {
+    let name = dir
+        .file_name()
+        .map_or("geography".into(), |n| n.to_string_lossy().into_owned());
+    format!("geography {name}")
+}
+
 /// Fits and writes a calibration into `o.out`: nothing is written if anything fails.
 pub fn calibrate_observed(o: &LocalOptions) -> Result<LocalCalibration> {
     let d = Datasets::load(&o.datasets)?;
@@ -105,13 +122,10 @@ pub fn calibrate_observed(o: &LocalOptions) -> Result<LocalCalibration> {
 /// The geography calibrated, with real England's practices.
 pub fn geography_of(d: &Datasets, o: &LocalOptions) -> Result<Calibrated> {
     if let Some(dir) = &o.geography {
-        let name = dir
-            .file_name()
-            .map_or("geography".into(), |n| n.to_string_lossy().into_owned());
         return Ok(Calibrated {
             geography: Geography::from_dir(dir)?,
             practices: Vec::new(),
-            label: format!("geography {name}"),
+            label: folder_label(dir),
         });
     }
     if !o.preset.is_real() {

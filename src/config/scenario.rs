@@ -632,6 +632,16 @@ fn on() -> bool {
     true
 }
 
+/// A calibration to observed activity (`[calibration]` in a scenario): the
+/// `calibration.toml` that `capsim calibrate --observed` wrote, named relative to the
+/// scenario file. Its multipliers replace the random persistent ones between areas for
+/// the neighbourhoods and settings it covers.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CalibrationRef {
+    pub file: PathBuf,
+}
+
 /// How mortality changes over the horizon (`[mortality]` in a scenario).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -1207,6 +1217,7 @@ struct ScenarioFile {
     mortality: Option<Mortality>,
     trends: Option<Trends>,
     evaluation: Option<Evaluation>,
+    calibration: Option<CalibrationRef>,
     #[serde(default, deserialize_with = "spanned_vec")]
     intervention: Vec<Located<Intervention>>,
 }
@@ -1351,6 +1362,10 @@ pub struct Scenario {
     pub mortality: Mortality,
     pub trends: Trends,
     pub evaluation: Evaluation,
+    /// The calibration its runs use (`[calibration] file`), resolved against the file
+    /// that names it; `None`: the random persistent multipliers between areas.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub calibration: Option<PathBuf>,
 }
 
 /// Settings given on the command line that override every scenario.
@@ -1545,6 +1560,7 @@ impl Scenario {
             mortality: Mortality::default(),
             trends: Trends::default(),
             evaluation: Evaluation::default(),
+            calibration: None,
         };
         for (path, f) in chain.into_iter().rev() {
             if let Some(v) = f.name {
@@ -1592,6 +1608,10 @@ impl Scenario {
             }
             if let Some(v) = f.evaluation {
                 s.evaluation = v;
+            }
+            if let Some(v) = f.calibration {
+                let dir = path.parent().unwrap_or_else(|| Path::new("."));
+                s.calibration = Some(dir.join(v.file));
             }
             for i in f.intervention.into_iter().map(|i| i.value) {
                 match s.interventions.iter_mut().find(|x| x.name == i.name) {
