@@ -7,7 +7,7 @@
 //! The steps: geography -> observed -> projection -> fits -> applied multipliers ->
 //! validation -> metadata, then everything is written at once (`io::calibration`).
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::time::Instant;
 
@@ -344,7 +344,7 @@ struct CellFit {
     row: FitRow,
     growth_row: Option<GrowthRow>,
     /// Posterior and pooled expected count of each fitted area.
-    areas: HashMap<usize, (Posterior, f64)>,
+    areas: BTreeMap<usize, (Posterior, f64)>,
     estimates: Vec<AreaEstimate>,
 }
 
@@ -378,7 +378,7 @@ fn fit_cell(
     }
     let (o, e): (Vec<f64>, Vec<f64>) = pooled.values().copied().unzip();
     let fit = PoissonGamma::fit(&o, &e);
-    let mut areas = HashMap::new();
+    let mut areas = BTreeMap::new();
     let mut estimates = Vec::new();
     for (&a, &(o, e)) in &pooled {
         let post = fit.posterior(o, e);
@@ -443,7 +443,7 @@ fn yearly_wobble(
     setting: Setting,
     rows: &[&ObservedRow],
     slope: f64,
-    areas: &HashMap<usize, (Posterior, f64)>,
+    areas: &BTreeMap<usize, (Posterior, f64)>,
 ) -> Option<f64> {
     let (mut excess, mut squares) = (0.0, 0.0);
     for r in rows {

@@ -277,6 +277,42 @@ mod tests {
         assert!(r.abs() < 0.03, "{r}");
     }
 
+    /// Calibrated multipliers replace the persistent ones of the settings and
+    /// neighbourhoods they cover, times the yearly wobble when it is on, and exactly
+    /// with it off; bed days follow admissions; everything else is untouched.
+    #[test]
+    fn calibrated_multipliers_replace_the_persistent_ones_they_cover() {
+        let plain = bundled();
+        let mut v = bundled();
+        let (gp, adm, days) = (
+            Setting::GpAppointments.index(),
+            Setting::EmergencyAdmissions.index(),
+            Setting::EmergencyBedDays.index(),
+        );
+        let mut m = [None; N_SETTINGS];
+        m[gp] = Some(0.8);
+        m[adm] = Some(1.3);
+        let mut rates = CalibratedRates::default();
+        rates.by_neighbourhood.insert(7, m);
+        v.calibrate(rates);
+        let on = Variation::default();
+        let f = v.factors(on, (42, 3), (7, "Eastmoor Dales"), 2);
+        let p = plain.factors(on, (42, 3), (7, "Eastmoor Dales"), 2);
+        let y = plain.yearly(42, 3, 7, 2);
+        assert_eq!(f.activity[gp], 0.8 * y[gp]);
+        assert_eq!(f.activity[adm], 1.3 * y[adm]);
+        assert_eq!(f.activity[days], 1.3 * y[days]);
+        let ae = Setting::AeAttendances.index();
+        assert_eq!(f.activity[ae], p.activity[ae]);
+        assert_eq!(f.cost, p.cost);
+        let other = v.factors(on, (42, 3), (8, "Eastmoor Dales"), 2);
+        assert_eq!(other, plain.factors(on, (42, 3), (8, "Eastmoor Dales"), 2));
+        let off = v.factors(Variation::OFF, (42, 3), (7, "Eastmoor Dales"), 2);
+        assert_eq!(off.activity[gp], 0.8);
+        assert_eq!(off.activity[days], 1.3);
+        assert_eq!(off.activity[ae], 1.0);
+    }
+
     #[test]
     fn switched_off_everything_is_exactly_one() {
         let v = bundled();

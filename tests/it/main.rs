@@ -9,6 +9,7 @@ mod architecture;
 mod bad_datasets;
 mod batches;
 mod budgets;
+mod calibration;
 mod counterfactual;
 mod determinism;
 mod economics;
