@@ -171,9 +171,24 @@ fn a_scenario_runs_on_its_calibration_and_another_geography_is_refused() {
         .unwrap();
     };
     scenario("calibrated", "QF7");
-    capsim_ok(tmp.path(), &["run", "calibrated.toml", "--out", "run", "--no-report"]);
+    capsim_ok(tmp.path(), &["run", "calibrated.toml", "--out", "run"]);
     let info = std::fs::read_to_string(tmp.path().join("run/run.json")).unwrap();
     assert!(info.contains("calib/calibration.toml"), "{info}");
+    // The report says which calibration, with its validation table and chart.
+    let report = std::fs::read_to_string(tmp.path().join("run").join(capsim::app::REPORT)).unwrap();
+    assert!(
+        report.contains("<h2>Calibration</h2>")
+            && report.contains("calib/calibration.toml")
+            && report.contains("calibration-validation")
+            && report.contains("id=\"calibration_validation\" class=\"chart\""),
+        "the report lacks the calibration"
+    );
+    assert!(tmp
+        .path()
+        .join("run")
+        .join(capsim::app::CHARTS)
+        .join("calibration_validation.png")
+        .exists());
     scenario("other", "invented");
     let refused = capsim(tmp.path(), &["run", "other.toml", "--out", "run2", "--no-report"]);
     assert_eq!(refused.status.code(), Some(2));
