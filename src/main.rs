@@ -6,8 +6,8 @@ use std::process::ExitCode;
 use clap::{Parser, Subcommand};
 use indicatif::{ProgressBar, ProgressStyle};
 
-use capsim::app::calibrate_local::{calibrate_observed, summary_lines, LocalOptions};
 use capsim::app::batch::{headlines, merge, run_batch, BatchOptions, BatchReport};
+use capsim::app::calibrate_local::{calibrate_observed, summary_lines, LocalOptions};
 use capsim::app::import::{import_gp_lists, ImportOptions};
 use capsim::app::run::{run, RunOptions, RunOutcome, RunSummary};
 use capsim::app::{Batch, DatasetSource, GpListSources, Overrides, Preset, Shard};
@@ -213,10 +213,20 @@ enum Command {
         #[arg(long, value_name = "CODE", value_parser = icb_preset, conflicts_with_all = ["population", "geography"], requires = "observed")]
         icb: Option<Preset>,
         /// A geography folder (written by `capsim import`) instead of a preset.
-        #[arg(long, value_name = "DIR", conflicts_with = "population", requires = "observed")]
+        #[arg(
+            long,
+            value_name = "DIR",
+            conflicts_with = "population",
+            requires = "observed"
+        )]
         geography: Option<PathBuf>,
         /// NHS England's practice file to build real England from instead of the bundled one.
-        #[arg(long, value_name = "FILE", conflicts_with = "geography", requires = "observed")]
+        #[arg(
+            long,
+            value_name = "FILE",
+            conflicts_with = "geography",
+            requires = "observed"
+        )]
         practices: Option<PathBuf>,
         /// Years from this one on are held out: predicted from the fit and scored.
         #[arg(long, value_name = "YEAR", requires = "observed")]
@@ -412,7 +422,8 @@ fn main() -> ExitCode {
             o.seed = seed;
             o.threads = threads;
             o.datasets = datasets.map_or(DatasetSource::Bundled, DatasetSource::Dir);
-            calibrate_observed(&o).map(|c| summary_lines(&c, &o.out).iter().for_each(|l| say!("{l}")))
+            calibrate_observed(&o)
+                .map(|c| summary_lines(&c, &o.out).iter().for_each(|l| say!("{l}")))
         }
         Command::Calibrate { datasets, .. } => capsim::app::calibrate::calibrate(
             &datasets.map_or(DatasetSource::Bundled, DatasetSource::Dir),

@@ -44,7 +44,10 @@ fn main() -> ExitCode {
     };
     match run() {
         Ok(()) => {
-            println!("wrote {}/observed.csv and truth.csv (seed {seed})", dir.display());
+            println!(
+                "wrote {}/observed.csv and truth.csv (seed {seed})",
+                dir.display()
+            );
             ExitCode::SUCCESS
         }
         Err(e) => {

@@ -182,8 +182,7 @@ pub fn fit_with(
     let expected = match projection {
         Some(p) if p.years >= horizon && p.neighbourhoods == g.neighbourhoods.len() => p,
         _ => {
-            computed =
-                expected_activity(model, g, o.seed, horizon, o.projection_runs, o.threads)?;
+            computed = expected_activity(model, g, o.seed, horizon, o.projection_runs, o.threads)?;
             &computed
         }
     };
@@ -371,7 +370,8 @@ fn fit_cell(
     let slope = growth.map_or(0.0, |g| g.log_slope);
     let mut pooled: BTreeMap<usize, (f64, f64)> = BTreeMap::new();
     for r in rows {
-        let e = ctx.expected_of(r.area, r.year, setting) * (slope * (r.year - ctx.first) as f64).exp();
+        let e =
+            ctx.expected_of(r.area, r.year, setting) * (slope * (r.year - ctx.first) as f64).exp();
         let p = pooled.entry(r.area).or_default();
         p.0 += r.count;
         p.1 += e;
@@ -624,7 +624,9 @@ pub fn summary_lines(c: &LocalCalibration, out: &Path) -> Vec<String> {
         ));
     }
     if !m.growth.is_empty() {
-        lines.push("growth beyond demography, a year (90% interval), and the simulator's trend:".into());
+        lines.push(
+            "growth beyond demography, a year (90% interval), and the simulator's trend:".into(),
+        );
         for g in &m.growth {
             lines.push(format!(
                 "{}\t{}\t{:+.2}% ({:+.2}% to {:+.2}%)\tsimulator {:+.2}%",
@@ -648,7 +650,9 @@ pub fn summary_lines(c: &LocalCalibration, out: &Path) -> Vec<String> {
                 100.0 * v.mape,
                 100.0 * v.bias,
                 100.0 * v.coverage90,
-                v.note.as_ref().map_or(String::new(), |n| format!("  ({n})"))
+                v.note
+                    .as_ref()
+                    .map_or(String::new(), |n| format!("  ({n})"))
             ));
         }
     }

@@ -130,7 +130,13 @@ pub fn write_example(
             }
             let mut r = rng(seed, a, k as u64);
             let m = t.multiplier * (t.spread * z.sample(&mut r) - 0.5 * t.spread * t.spread).exp();
-            let _ = writeln!(truth, "{},{},{},{m}", t.level.id(), csv(&area.name), t.setting.id());
+            let _ = writeln!(
+                truth,
+                "{},{},{},{m}",
+                t.level.id(),
+                csv(&area.name),
+                t.setting.id()
+            );
             for year in YEARS {
                 let e = ctx.expected_of(a, year, t.setting);
                 let grown = (1.0 + t.growth).powi(year - YEARS[0]);

@@ -10,6 +10,7 @@ use std::path::{Path, PathBuf};
 use crate::accounts::capitation::Weights;
 use crate::accounts::metrics::{compute, Metrics};
 use crate::accounts::need_formula::estimate;
+use crate::app::calibrate_local;
 use crate::config::batch::Batch;
 use crate::config::resolve::Resolved;
 use crate::config::scenario::{scenario_error, Basis};
@@ -23,7 +24,6 @@ use crate::engine::levers::Levers;
 use crate::engine::simulation::{simulate_plan_here, NeighbourhoodResult, Plan, SimConfig};
 use crate::io::summary::formula_weights_frame;
 use crate::io::tables::{write_frame, write_run, Layout, RunOutput, Staging};
-use crate::app::calibrate_local;
 use crate::model::variation::CalibratedRates;
 use crate::model::Model;
 
@@ -59,9 +59,8 @@ fn calibration_of(
     let c = crate::io::calibration::read(path)?;
     for (g, geo) in groups.iter().zip(geos) {
         let s = &batch.scenarios[g[0]];
-        let refuse = |problem: String| {
-            Err(scenario_error(&s.file, None, "calibration.file", problem))
-        };
+        let refuse =
+            |problem: String| Err(scenario_error(&s.file, None, "calibration.file", problem));
         let label = calibrate_local::label_of(&s.population);
         if label != c.meta.geography {
             return refuse(format!(
@@ -73,9 +72,11 @@ fn calibration_of(
             ));
         }
         let whole = s.population.places.is_empty() && s.population.neighbourhoods.is_empty();
-        let same = geo.neighbourhoods.iter().all(|nb| {
-            c.names.get(&nb.id).is_none_or(|name| *name == nb.name)
-        }) && (!whole || calibrate_local::geography_sha256(geo) == c.meta.geography_sha256);
+        let same = geo
+            .neighbourhoods
+            .iter()
+            .all(|nb| c.names.get(&nb.id).is_none_or(|name| *name == nb.name))
+            && (!whole || calibrate_local::geography_sha256(geo) == c.meta.geography_sha256);
         if !same {
             return refuse(format!(
                 "{} was made for another version of {} (its neighbourhoods differ: another \

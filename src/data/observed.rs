@@ -419,7 +419,10 @@ mod tests {
     #[test]
     fn areas_match_by_name_or_trailing_code() {
         assert!(area_matches("NHS Sheffield CCG (03N)", "03N"));
-        assert!(area_matches("NHS Sheffield CCG (03N)", "nhs sheffield ccg (03n)"));
+        assert!(area_matches(
+            "NHS Sheffield CCG (03N)",
+            "nhs sheffield ccg (03n)"
+        ));
         assert!(area_matches("03N N01", "03n n01"));
         assert!(!area_matches("NHS Sheffield CCG (03N)", "03"));
         assert!(!area_matches("Northvale", "Eastmoor"));
@@ -429,8 +432,17 @@ mod tests {
     fn csv_lines_split_with_quotes() {
         assert_eq!(
             split_csv_line("2023,place,\"Sheffield, City (03N)\",gp_appointments,5"),
-            vec!["2023", "place", "Sheffield, City (03N)", "gp_appointments", "5"]
+            vec![
+                "2023",
+                "place",
+                "Sheffield, City (03N)",
+                "gp_appointments",
+                "5"
+            ]
         );
-        assert_eq!(split_csv_line("a,\"b \"\"c\"\"\",d\r"), vec!["a", "b \"c\"", "d"]);
+        assert_eq!(
+            split_csv_line("a,\"b \"\"c\"\"\",d\r"),
+            vec!["a", "b \"c\"", "d"]
+        );
     }
 }

@@ -41,7 +41,11 @@ impl ExpectedActivity {
     }
 
     fn at(&self, nb: usize, year: u32) -> usize {
-        assert!(year >= 1 && year <= self.years, "year {year} of {}", self.years);
+        assert!(
+            year >= 1 && year <= self.years,
+            "year {year} of {}",
+            self.years
+        );
         (nb * self.years as usize + year as usize - 1) * PER_YEAR
     }
 }

@@ -16,9 +16,7 @@ use crate::core::error::{CapsimError, Result};
 use crate::data::observed::{split_csv_line, AreaLevel};
 use crate::io::read::{floats, ints, strings};
 use crate::io::tables::{write_frame, Layout, Staging};
-use crate::model::calibration::{
-    Applied, AreaEstimate, CalibrationMeta, Predicted, ValidationRow,
-};
+use crate::model::calibration::{Applied, AreaEstimate, CalibrationMeta, Predicted, ValidationRow};
 use crate::model::variation::CalibratedRates;
 
 /// The metadata file of a calibration folder.
@@ -52,8 +50,18 @@ pub fn write(
     })?;
     let path = staging.path(META_FILE)?;
     std::fs::write(&path, text).map_err(|e| CapsimError::io(&path, e))?;
-    write_frame(&mut staging, &Layout::Flat, MULTIPLIERS, &estimates_frame(estimates)?)?;
-    write_frame(&mut staging, &Layout::Flat, APPLIED, &applied_frame(applied)?)?;
+    write_frame(
+        &mut staging,
+        &Layout::Flat,
+        MULTIPLIERS,
+        &estimates_frame(estimates)?,
+    )?;
+    write_frame(
+        &mut staging,
+        &Layout::Flat,
+        APPLIED,
+        &applied_frame(applied)?,
+    )?;
     write_frame(
         &mut staging,
         &Layout::Flat,
@@ -173,8 +181,7 @@ pub fn read(path: &Path) -> Result<CalibrationFile> {
             .ok_or_else(|| CapsimError::MissingColumn {
                 file: file.clone(),
                 column: name.into(),
-                expected: "neighbourhood_id, neighbourhood, setting, multiplier, from_level"
-                    .into(),
+                expected: "neighbourhood_id, neighbourhood, setting, multiplier, from_level".into(),
             })
     };
     let (id_at, name_at, set_at, m_at) = (
@@ -202,7 +209,10 @@ pub fn read(path: &Path) -> Result<CalibrationFile> {
             .ok()
             .filter(|m: &f64| m.is_finite() && *m >= 0.0)
             .ok_or_else(|| bad(m_at, "a non-negative number"))?;
-        rates.by_neighbourhood.entry(id).or_insert([None; N_SETTINGS])[setting.index()] = Some(m);
+        rates
+            .by_neighbourhood
+            .entry(id)
+            .or_insert([None; N_SETTINGS])[setting.index()] = Some(m);
         names.insert(id, cell(name_at).to_string());
     }
     Ok(CalibrationFile { meta, rates, names })
@@ -219,10 +229,15 @@ pub fn read_validation(dir: &Path) -> Result<Vec<ValidationRow>> {
     let f = |c: &str| floats(&df, &path, c);
     let (setting, level, area) = (s("setting")?, s("level")?, s("area")?);
     let (year, obs) = (ints(&df, &path, "year")?, f("observed")?);
-    let (mean, lo, hi) = (f("simulated_mean")?, f("simulated_lo90")?, f("simulated_hi90")?);
+    let (mean, lo, hi) = (
+        f("simulated_mean")?,
+        f("simulated_lo90")?,
+        f("simulated_hi90")?,
+    );
     let mut out = Vec::with_capacity(df.height());
     for i in 0..df.height() {
-        let (Some(st), Some(lv)) = (Setting::parse(&setting[i]), AreaLevel::parse(&level[i])) else {
+        let (Some(st), Some(lv)) = (Setting::parse(&setting[i]), AreaLevel::parse(&level[i]))
+        else {
             return Err(CapsimError::Write {
                 path: path.clone(),
                 reason: format!("row {i}: unknown setting or level"),

@@ -1,8 +1,8 @@
 //! Layer 7, `io`: every output table and file, written atomically with polars, and read
 //! back for summaries and reports.
 
-pub mod geography;
 pub mod calibration;
+pub mod geography;
 pub mod incremental;
 pub mod read;
 pub mod summary;

@@ -164,7 +164,11 @@ fn nb_log_likelihood(o: &[f64], e: &[f64], mu: f64, alpha: f64) -> f64 {
             let m = mu * e;
             ln_gamma(o + alpha) - ln_gamma(alpha) - ln_gamma(o + 1.0)
                 + alpha * (alpha / (alpha + m)).ln()
-                + if o > 0.0 { o * (m / (alpha + m)).ln() } else { 0.0 }
+                + if o > 0.0 {
+                    o * (m / (alpha + m)).ln()
+                } else {
+                    0.0
+                }
         })
         .sum()
 }
@@ -268,7 +272,8 @@ impl Growth {
                 .sum();
             let df = k - 2.0;
             let se = (resid / df / sxx).sqrt().max(poisson_se);
-            let t = StudentsT::new(0.0, 1.0, df).map_or(normal_quantile(tail), |t| t.inverse_cdf(tail));
+            let t =
+                StudentsT::new(0.0, 1.0, df).map_or(normal_quantile(tail), |t| t.inverse_cdf(tail));
             (se, t)
         };
         Some(Growth {

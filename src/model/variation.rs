@@ -106,7 +106,11 @@ impl AreaVariation {
     /// `[variation] between_areas` is on, because they are the area's measured rates, not
     /// a draw; derived settings (bed days) follow their parent, as the random ones do.
     fn calibrated_of(&self, neighbourhood: u64) -> Option<[Option<f64>; N_SETTINGS]> {
-        let mut m = *self.calibrated.as_ref()?.by_neighbourhood.get(&neighbourhood)?;
+        let mut m = *self
+            .calibrated
+            .as_ref()?
+            .by_neighbourhood
+            .get(&neighbourhood)?;
         for s in Setting::ALL {
             if let Some(parent) = s.derived_from() {
                 m[s.index()] = m[parent.index()];

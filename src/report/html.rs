@@ -13,9 +13,7 @@ use base64::Engine;
 
 use crate::core::error::{CapsimError, Result};
 use crate::io::tables::Staging;
-use crate::report::charts::{
-    tornado, write_charts, Outcome, ReportData, FONT, PAGE_FONT_BYTES,
-};
+use crate::report::charts::{tornado, write_charts, Outcome, ReportData, FONT, PAGE_FONT_BYTES};
 use crate::report::headline::{findings, headlines, note, COLUMNS};
 
 /// Folder of the charts inside an output folder.
@@ -193,7 +191,12 @@ fn calibration_section(h: &mut String, data: &ReportData) {
         );
         return;
     };
-    let years = |y: &[i32]| y.iter().map(|y| y.to_string()).collect::<Vec<_>>().join(", ");
+    let years = |y: &[i32]| {
+        y.iter()
+            .map(|y| y.to_string())
+            .collect::<Vec<_>>()
+            .join(", ")
+    };
     let _ = writeln!(
         h,
         "<p>The runs used the calibration <code>{}</code> of {}: fitted to <code>{}</code> (SHA-256 {}) in {} ({}), years held out: {}. Its multipliers replace the random persistent multipliers between areas for the neighbourhoods and settings it covers; multipliers are on national rates in {}.</p>",

@@ -30,7 +30,10 @@ fn truth_of(dir: &Path) -> HashMap<(String, String, String), f64> {
         .skip(1)
         .map(|l| {
             let c = split_csv_line(l);
-            ((c[0].clone(), c[1].clone(), c[2].clone()), c[3].parse().unwrap())
+            (
+                (c[0].clone(), c[1].clone(), c[2].clone()),
+                c[3].parse().unwrap(),
+            )
         })
         .collect()
 }
@@ -87,7 +90,12 @@ fn calibration_recovers_the_true_multipliers_over_seeds() {
                 f.level_multiplier,
                 t.multiplier
             );
-            let g = c.meta.growth.iter().find(|g| g.setting == t.setting).unwrap();
+            let g = c
+                .meta
+                .growth
+                .iter()
+                .find(|g| g.setting == t.setting)
+                .unwrap();
             growth_total += 1;
             growth_inside += usize::from(g.growth_lo90 <= t.growth && t.growth <= g.growth_hi90);
         }
@@ -190,7 +198,10 @@ fn a_scenario_runs_on_its_calibration_and_another_geography_is_refused() {
         .join("calibration_validation.png")
         .exists());
     scenario("other", "invented");
-    let refused = capsim(tmp.path(), &["run", "other.toml", "--out", "run2", "--no-report"]);
+    let refused = capsim(
+        tmp.path(),
+        &["run", "other.toml", "--out", "run2", "--no-report"],
+    );
     assert_eq!(refused.status.code(), Some(2));
     let err = String::from_utf8_lossy(&refused.stderr);
     assert!(
@@ -227,14 +238,21 @@ fn calibrated_runs_follow_the_fitted_multipliers() {
             .clone()
     };
     let body = "years = 1\n[population]\npreset = \"QF7\"\n[variation]\nbetween_areas = false\n";
-    std::fs::write(tmp.path().join("plain.toml"), format!("name = \"plain\"\n{body}")).unwrap();
+    std::fs::write(
+        tmp.path().join("plain.toml"),
+        format!("name = \"plain\"\n{body}"),
+    )
+    .unwrap();
     std::fs::write(
         tmp.path().join("cal.toml"),
         format!("name = \"cal\"\n{body}[calibration]\nfile = \"calib/calibration.toml\"\n"),
     )
     .unwrap();
     let count = |name: &str, setting: &str| -> f64 {
-        let out = capsim_ok(tmp.path(), &["run", &format!("{name}.toml"), "--out", name, "--no-report"]);
+        let out = capsim_ok(
+            tmp.path(),
+            &["run", &format!("{name}.toml"), "--out", name, "--no-report"],
+        );
         let text = String::from_utf8_lossy(&out.stdout).to_string();
         text.lines()
             .find(|l| l.trim_start().starts_with(setting))
@@ -242,12 +260,19 @@ fn calibrated_runs_follow_the_fitted_multipliers() {
             .and_then(|n| n.parse().ok())
             .unwrap_or_else(|| panic!("no {setting} in {text}"))
     };
-    for s in ["community_nursing", "gp_appointments", "emergency_admissions"] {
+    for s in [
+        "community_nursing",
+        "gp_appointments",
+        "emergency_admissions",
+    ] {
         let ratio = count("cal", s) / count("plain", s);
         let want = fit(s).level_multiplier;
         // Areas' multipliers average to about the level, weighted by their size; each
         // count is Poisson around hundreds of thousands.
-        assert!((ratio / want - 1.0).abs() < 0.03, "{s}: ratio {ratio} vs level {want}");
+        assert!(
+            (ratio / want - 1.0).abs() < 0.03,
+            "{s}: ratio {ratio} vs level {want}"
+        );
     }
 }
 
@@ -258,14 +283,46 @@ fn bad_observed_files_name_line_and_column_and_write_nothing() {
     let tmp = tempfile::tempdir().unwrap();
     let good = "year,level,area,setting,count\n2023,place,03N,gp_appointments,100\n";
     let cases: [(&str, String, &str); 8] = [
-        ("unknown area", format!("{good}2023,place,XYZ,gp_appointments,5\n"), "line 3, column `area`"),
-        ("unknown setting", format!("{good}2023,place,03N,dentists,5\n"), "line 3, column `setting`"),
-        ("negative", format!("{good}2023,place,02P,gp_appointments,-5\n"), "line 3, column `count`"),
-        ("not a number", format!("{good}2023,place,02P,gp_appointments,many\n"), "line 3, column `count`"),
-        ("duplicate", format!("{good}2023,place,NHS Sheffield CCG (03N),gp_appointments,7\n"), "line 2 already gives"),
-        ("unknown level", format!("{good}2023,ward,03N,gp_appointments,5\n"), "line 3, column `level`"),
-        ("unknown practice", format!("{good}2023,practice,Z99999,gp_appointments,5\n"), "line 3, column `area`"),
-        ("missing column", "year,level,area,setting\n2023,place,03N,gp_appointments\n".into(), "missing column `count`"),
+        (
+            "unknown area",
+            format!("{good}2023,place,XYZ,gp_appointments,5\n"),
+            "line 3, column `area`",
+        ),
+        (
+            "unknown setting",
+            format!("{good}2023,place,03N,dentists,5\n"),
+            "line 3, column `setting`",
+        ),
+        (
+            "negative",
+            format!("{good}2023,place,02P,gp_appointments,-5\n"),
+            "line 3, column `count`",
+        ),
+        (
+            "not a number",
+            format!("{good}2023,place,02P,gp_appointments,many\n"),
+            "line 3, column `count`",
+        ),
+        (
+            "duplicate",
+            format!("{good}2023,place,NHS Sheffield CCG (03N),gp_appointments,7\n"),
+            "line 2 already gives",
+        ),
+        (
+            "unknown level",
+            format!("{good}2023,ward,03N,gp_appointments,5\n"),
+            "line 3, column `level`",
+        ),
+        (
+            "unknown practice",
+            format!("{good}2023,practice,Z99999,gp_appointments,5\n"),
+            "line 3, column `area`",
+        ),
+        (
+            "missing column",
+            "year,level,area,setting\n2023,place,03N,gp_appointments\n".into(),
+            "missing column `count`",
+        ),
     ];
     for (what, text, want) in cases {
         let file = tmp.path().join("observed.csv");
@@ -276,7 +333,10 @@ fn bad_observed_files_name_line_and_column_and_write_nothing() {
         );
         let err = String::from_utf8_lossy(&out.stderr);
         assert_eq!(out.status.code(), Some(2), "{what}: {err}");
-        assert!(err.contains("observed.csv") && err.contains(want), "{what}: {err}");
+        assert!(
+            err.contains("observed.csv") && err.contains(want),
+            "{what}: {err}"
+        );
         assert!(!err.contains("panicked"), "{what}: {err}");
         assert!(!tmp.path().join("calib").exists(), "{what}: wrote output");
     }
@@ -303,7 +363,12 @@ fn calibration_does_not_depend_on_threads() {
             ],
         );
     }
-    for f in ["multipliers.csv", "applied_multipliers.csv", "validation.csv", "calibration.toml"] {
+    for f in [
+        "multipliers.csv",
+        "applied_multipliers.csv",
+        "validation.csv",
+        "calibration.toml",
+    ] {
         let same = std::fs::read(tmp.path().join("t1").join(f)).unwrap()
             == std::fs::read(tmp.path().join("t2").join(f)).unwrap();
         assert!(same, "{f} differs between one thread and two");

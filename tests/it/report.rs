@@ -50,7 +50,10 @@ fn a_batch_draws_every_chart_and_a_self_contained_report() {
     );
     let dir = tmp.path().join("results");
     let html = std::fs::read_to_string(dir.join("report.html")).unwrap();
-    assert!(html.contains(&format!("data-registry=\"{}\"", CHARTS.len() - OPTIONAL_INPUT.len())));
+    assert!(html.contains(&format!(
+        "data-registry=\"{}\"",
+        CHARTS.len() - OPTIONAL_INPUT.len()
+    )));
     assert!(
         !html.contains("not drawn"),
         "a full batch draws every chart"
@@ -316,7 +319,10 @@ fn merge_draws_the_report_like_batch() {
     }
     ok(&["merge", "s0", "s1", "--out", "merged"]);
     let html = std::fs::read_to_string(tmp.path().join("merged/report.html")).unwrap();
-    assert!(html.contains(&format!("data-registry=\"{}\"", CHARTS.len() - OPTIONAL_INPUT.len())));
+    assert!(html.contains(&format!(
+        "data-registry=\"{}\"",
+        CHARTS.len() - OPTIONAL_INPUT.len()
+    )));
     ok(&["merge", "s0", "s1", "--out", "quiet", "--no-report"]);
     assert!(tmp.path().join("quiet/summary.parquet").exists());
     assert!(!tmp.path().join("quiet/report.html").exists());

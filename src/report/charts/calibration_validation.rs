@@ -49,7 +49,11 @@ pub fn draw<DB: DrawingBackend>(
     let (ylo, yhi) = range(
         rows.iter().flat_map(|r| {
             let m = r.simulated.mean;
-            [ratio(r.observed, m), ratio(r.simulated.lo, m), ratio(r.simulated.hi, m)]
+            [
+                ratio(r.observed, m),
+                ratio(r.simulated.lo, m),
+                ratio(r.simulated.hi, m),
+            ]
         }),
         false,
     );
