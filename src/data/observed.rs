@@ -249,7 +249,10 @@ impl Observed {
         {
             parquet_records(path)?
         } else {
-            let text = std::fs::read_to_string(path).map_err(|e| CapsimError::io(path, e))?;
+            let text = std::fs::read_to_string(path).map_err(|e| CapsimError::InvalidSetting {
+                setting: "--observed".into(),
+                problem: format!("cannot read {}: {e}", path.display()),
+            })?;
             text.lines().map(split_csv_line).collect()
         };
         Self::parse(file, &records, index)
@@ -386,7 +389,10 @@ fn parquet_records(path: &Path) -> Result<Vec<Vec<String>>> {
         file: path.display().to_string(),
         reason: e.to_string(),
     };
-    let f = std::fs::File::open(path).map_err(|e| CapsimError::io(path, e))?;
+    let f = std::fs::File::open(path).map_err(|e| CapsimError::InvalidSetting {
+        setting: "--observed".into(),
+        problem: format!("cannot read {}: {e}", path.display()),
+    })?;
     let df = ParquetReader::new(f).finish().map_err(unreadable)?;
     let mut records = vec![df
         .get_column_names()

@@ -374,3 +374,51 @@ fn calibration_does_not_depend_on_threads() {
         assert!(same, "{f} differs between one thread and two");
     }
 }
+
+/// A Parquet observed file is read as its CSV is: the same fit.
+#[test]
+fn parquet_and_csv_observed_files_fit_the_same() {
+    use polars::prelude::*;
+    let tmp = tempfile::tempdir().unwrap();
+    let text = std::fs::read_to_string(example_observed()).unwrap();
+    // The place and neighbourhood rows, and a few practices: a small file.
+    let lines: Vec<&str> = text
+        .lines()
+        .enumerate()
+        .filter(|(i, l)| *i == 0 || !l.contains(",practice,") || *i < 200)
+        .map(|(_, l)| l)
+        .collect();
+    std::fs::write(tmp.path().join("observed.csv"), lines.join("\n") + "\n").unwrap();
+    let rows: Vec<Vec<String>> = lines[1..].iter().map(|l| split_csv_line(l)).collect();
+    let col = |k: usize| rows.iter().map(|r| r[k].clone()).collect::<Vec<_>>();
+    let mut df = DataFrame::new_infer_height(vec![
+        Column::new(
+            "year".into(),
+            col(0)
+                .iter()
+                .map(|y| y.parse::<i64>().unwrap())
+                .collect::<Vec<_>>(),
+        ),
+        Column::new("level".into(), col(1)),
+        Column::new("area".into(), col(2)),
+        Column::new("setting".into(), col(3)),
+        Column::new(
+            "count".into(),
+            col(4)
+                .iter()
+                .map(|c| c.parse::<i64>().unwrap())
+                .collect::<Vec<_>>(),
+        ),
+    ])
+    .unwrap();
+    let f = std::fs::File::create(tmp.path().join("observed.parquet")).unwrap();
+    ParquetWriter::new(f).finish(&mut df).unwrap();
+    for (file, out) in [("observed.csv", "c"), ("observed.parquet", "p")] {
+        capsim_ok(tmp.path(), &["calibrate", "--observed", file, "--out", out]);
+    }
+    for f in ["multipliers.csv", "applied_multipliers.csv"] {
+        let same = std::fs::read(tmp.path().join("c").join(f)).unwrap()
+            == std::fs::read(tmp.path().join("p").join(f)).unwrap();
+        assert!(same, "{f} differs between the CSV and the Parquet file");
+    }
+}
