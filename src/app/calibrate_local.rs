@@ -254,8 +254,9 @@ fn notes() -> Vec<String> {
         "emergency_bed_days: runs give bed days the multiplier of emergency admissions \
          (length of stay does not vary by area); bed days' own fit is in the tables"
             .into(),
-        "growth beyond demography is estimated and used in validation; runs keep their \
-         scenario's [trends]"
+        "growth beyond demography is estimated and used in validation; runs take each \
+         fitted setting's growth (the level with the narrowest interval) as their default \
+         trend, which a scenario's [trends.growth] still overrides"
             .into(),
         "multipliers are on national rates in the first fitting year (simulated year 1); \
          spend, where given, is read but not fitted"

@@ -15,6 +15,7 @@ use crate::app::calibrate_local;
 use crate::config::batch::Batch;
 use crate::config::resolve::Resolved;
 use crate::config::scenario::{scenario_error, Basis};
+use crate::core::care::Setting;
 use crate::core::error::Result;
 use crate::core::money;
 use crate::data::datasets::{
@@ -24,10 +25,11 @@ use crate::data::geography::{Geography, RealSource};
 use crate::data::published_geography::RealEngland;
 use crate::engine::levers::Levers;
 use crate::engine::simulation::{simulate_plan_here, NeighbourhoodResult, Plan, SimConfig};
+use crate::io::calibration::CalibrationFile;
 use crate::io::summary::formula_weights_frame;
 use crate::io::tables::{write_frame, write_run, Layout, RunOutput, Staging};
+use crate::model::calibration::GrowthRow;
 use crate::model::practice_fit::PracticeFit;
-use crate::model::variation::CalibratedRates;
 use crate::model::Model;
 
 /// The calibration every scenario of the batch names (all the same one, or none: the
@@ -37,7 +39,7 @@ fn calibration_of(
     batch: &Batch,
     groups: &[Vec<usize>],
     geos: &[Geography],
-) -> Result<Option<CalibratedRates>> {
+) -> Result<Option<CalibrationFile>> {
     let first = &batch.scenarios[0];
     for s in &batch.scenarios[1..] {
         if s.calibration != first.calibration {
@@ -89,7 +91,22 @@ fn calibration_of(
             ));
         }
     }
-    Ok(Some(c.rates))
+    Ok(Some(c))
+}
+
+/// Each fitted setting's growth beyond demography from a calibration: of the levels
+/// fitted, the estimate with the narrowest 90% interval (they measure the same series).
+pub fn calibrated_trends(rows: &[GrowthRow]) -> Vec<(Setting, f64)> {
+    let mut best: Vec<&GrowthRow> = Vec::new();
+    for r in rows {
+        let width = |g: &GrowthRow| g.growth_hi90 - g.growth_lo90;
+        match best.iter_mut().find(|b| b.setting == r.setting) {
+            Some(b) if width(r) < width(b) => *b = r,
+            Some(_) => {}
+            None => best.push(r),
+        }
+    }
+    best.iter().map(|r| (r.setting, r.growth)).collect()
 }
 
 /// A work unit: (group of scenarios, Monte Carlo run).
@@ -170,8 +187,11 @@ pub fn prepare(batch: &Batch, source: &DatasetSource) -> Result<Prepared> {
     }
     place_files(batch, &groups, &geos, &mut datasets)?;
     let mut model = Model::new(&datasets)?;
-    if let Some(rates) = calibration_of(batch, &groups, &geos)? {
-        model.variation.calibrate(rates);
+    if let Some(c) = calibration_of(batch, &groups, &geos)? {
+        for (setting, growth) in calibrated_trends(&c.meta.growth) {
+            model.activity.set_trend(setting, growth);
+        }
+        model.variation.calibrate(c.rates);
     }
     fit_real_people(batch, &groups, &model, &mut geos)?;
     let mut geographies = Vec::new();

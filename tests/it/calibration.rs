@@ -209,6 +209,34 @@ fn a_scenario_runs_on_its_calibration_and_another_geography_is_refused() {
         "{err}"
     );
     assert!(!tmp.path().join("run2/run.json").exists());
+
+    // The calibration's growth beyond demography becomes the runs' default trend for each
+    // setting it fitted (the narrowest estimate of the levels); other settings keep the
+    // datasets' default.
+    let calibration =
+        capsim::io::calibration::read(&tmp.path().join("calib/calibration.toml")).unwrap();
+    let trends = capsim::app::pipeline::calibrated_trends(&calibration.meta.growth);
+    assert!(!trends.is_empty());
+    let scenario_file = tmp.path().join("calibrated.toml");
+    let s = capsim::config::scenario::Scenario::load(&scenario_file).unwrap();
+    let p = capsim::app::pipeline::prepare(
+        &capsim::config::batch::Batch::single(s),
+        &capsim::data::datasets::DatasetSource::Bundled,
+    )
+    .unwrap();
+    let national = capsim::model::Model::new(&capsim::data::datasets::Datasets::bundled().unwrap())
+        .unwrap()
+        .activity
+        .default_trends()
+        .growth;
+    let used = p.model.activity.default_trends().growth;
+    for setting in capsim::core::care::Setting::ALL {
+        let want = trends
+            .iter()
+            .find(|(s, _)| *s == setting)
+            .map_or(national[setting.index()], |(_, g)| *g);
+        assert_eq!(used[setting.index()], want, "{}", setting.id());
+    }
 }
 
 /// A calibrated run's activity in year 1 is the expected activity times the calibrated
