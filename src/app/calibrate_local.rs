@@ -203,7 +203,8 @@ pub fn fit_with(
             fits.push(fit_cell(&ctx, model, *setting, *level, &fit_rows));
         }
     }
-    let applied = applied_multipliers(&ctx, g, &fits);
+    let mut applied = applied_multipliers(&ctx, g, &fits);
+    add_unit_costs(&ctx, model, g, &cells, &fit_years, &mut applied);
     let validation = validate(&ctx, model, o.seed, &fits, &cells, &validation_years);
     let meta = CalibrationMeta {
         format: FORMAT,
@@ -259,7 +260,9 @@ fn notes() -> Vec<String> {
          trend, which a scenario's [trends.growth] still overrides"
             .into(),
         "multipliers are on national rates in the first fitting year (simulated year 1); \
-         spend, where given, is read but not fitted"
+         where the file gives spend, each neighbourhood's unit cost factor is its spend over \
+         its counts at national unit costs (finest level with spend), replacing its place's \
+         market forces and rurality factors in runs"
             .into(),
     ]
 }
@@ -495,11 +498,61 @@ fn applied_multipliers(ctx: &Context, g: &Geography, fits: &[CellFit]) -> Vec<Ap
                     setting: s,
                     multiplier: m,
                     from,
+                    unit_cost_factor: None,
                 });
             }
         }
     }
     out
+}
+
+/// Gives each applied multiplier its local unit cost factor where the observed file has
+/// spend: over the fitting years, the area's spend over its counts at national unit costs,
+/// from the finest level with spend (a place's factor applies to each of its
+/// neighbourhoods, a neighbourhood's practices pool theirs).
+fn add_unit_costs(
+    ctx: &Context,
+    model: &Model,
+    g: &Geography,
+    cells: &Cells,
+    fit_years: &[i32],
+    applied: &mut [Applied],
+) {
+    let n = g.neighbourhoods.len();
+    let mut chosen: Vec<[Option<f64>; N_SETTINGS]> = vec![[None; N_SETTINGS]; n];
+    for level in AreaLevel::ALL {
+        for ((setting, _), rows) in cells.iter().filter(|((_, l), _)| *l == level) {
+            // (spend, count at national unit costs), per neighbourhood.
+            let mut acc = vec![(0.0, 0.0); n];
+            for r in rows.iter().filter(|r| fit_years.contains(&r.year)) {
+                let Some(spend) = r.spend else { continue };
+                let unit = model
+                    .activity
+                    .unit_cost_pence(*setting, ctx.sim_year(r.year))
+                    as f64
+                    / 100.0;
+                for (nb, _) in &ctx.index.areas[r.area].members {
+                    acc[*nb].0 += spend;
+                    acc[*nb].1 += r.count * unit;
+                }
+            }
+            for (nb, (spend, valued)) in acc.into_iter().enumerate() {
+                let slot = &mut chosen[nb][setting.index()];
+                if slot.is_none() && valued > 0.0 {
+                    *slot = Some(spend / valued);
+                }
+            }
+        }
+    }
+    for a in applied.iter_mut() {
+        if let Some(k) = g
+            .neighbourhoods
+            .iter()
+            .position(|nb| nb.id == a.neighbourhood_id)
+        {
+            a.unit_cost_factor = chosen[k][a.setting.index()];
+        }
+    }
 }
 
 /// Predicts every held-out area-year of a fitted area from its posterior, the cell's

@@ -120,6 +120,10 @@ fn applied_frame(rows: &[Applied]) -> Result<DataFrame> {
             "from_level".into(),
             rows.iter().map(|r| r.from.id()).collect::<Vec<_>>(),
         ),
+        Column::new(
+            "unit_cost_factor".into(),
+            rows.iter().map(|r| r.unit_cost_factor).collect::<Vec<_>>(),
+        ),
     ])
     .map_err(frame_err)
 }
@@ -190,6 +194,8 @@ pub fn read(path: &Path) -> Result<CalibrationFile> {
         col("setting")?,
         col("multiplier")?,
     );
+    // Unit cost factors: a column of calibrations made from spend (empty cells: none).
+    let cost_at = header.iter().position(|h| h == "unit_cost_factor");
     for (k, line) in lines.enumerate() {
         let rec = split_csv_line(line);
         let cell = |c: usize| rec.get(c).map_or("", |s| s.as_str());
@@ -213,6 +219,14 @@ pub fn read(path: &Path) -> Result<CalibrationFile> {
             .by_neighbourhood
             .entry(id)
             .or_insert([None; N_SETTINGS])[setting.index()] = Some(m);
+        if let Some(c) = cost_at.filter(|c| !cell(*c).is_empty()) {
+            let x: f64 = cell(c)
+                .parse()
+                .ok()
+                .filter(|x: &f64| x.is_finite() && *x > 0.0)
+                .ok_or_else(|| bad(c, "a positive number, or nothing"))?;
+            rates.unit_costs.entry(id).or_insert([None; N_SETTINGS])[setting.index()] = Some(x);
+        }
         names.insert(id, cell(name_at).to_string());
     }
     Ok(CalibrationFile { meta, rates, names })

@@ -496,6 +496,9 @@ pub struct Applied {
     pub multiplier: f64,
     /// The level it was estimated at.
     pub from: AreaLevel,
+    /// The local unit cost over the national one, from observed spend over observed counts
+    /// at national unit costs (the finest level with spend); `None` without spend.
+    pub unit_cost_factor: Option<f64>,
 }
 
 /// One held-out area-year: observed against the simulated distribution.

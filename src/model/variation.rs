@@ -64,6 +64,9 @@ pub struct AreaVariation {
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct CalibratedRates {
     pub by_neighbourhood: std::collections::BTreeMap<u64, [Option<f64>; N_SETTINGS]>,
+    /// Unit cost factors fitted to observed spend, by neighbourhood id and setting
+    /// (`None`: the place's market forces and rurality factors are kept).
+    pub unit_costs: std::collections::BTreeMap<u64, [Option<f64>; N_SETTINGS]>,
 }
 
 /// Lane of the shared hospital factor within a neighbourhood's stream; settings take lanes
@@ -209,6 +212,19 @@ impl AreaVariation {
         }
         if switches.place_costs {
             f.cost = self.place_costs(place);
+        }
+        // Costs measured from the area's own spend replace the place's factors: they are
+        // what its care costs, not a draw, so they apply whatever the switches.
+        if let Some(c) = self
+            .calibrated
+            .as_ref()
+            .and_then(|c| c.unit_costs.get(&neighbourhood))
+        {
+            for (i, x) in c.iter().enumerate() {
+                if let Some(x) = x {
+                    f.cost[i] = *x;
+                }
+            }
         }
         f
     }

@@ -450,3 +450,99 @@ fn parquet_and_csv_observed_files_fit_the_same() {
         assert!(same, "{f} differs between the CSV and the Parquet file");
     }
 }
+
+/// Spend in the observed file gives each neighbourhood a local unit cost: Sheffield's
+/// community nursing, reported at 1.3 times the national unit cost and the other places'
+/// at 0.9, is costed at those factors in every neighbourhood of its place when a scenario
+/// runs on the calibration (in place of the place's market forces and rurality factors).
+#[test]
+fn observed_spend_sets_local_unit_costs() {
+    use capsim::core::care::Setting;
+    let tmp = tempfile::tempdir().unwrap();
+    let d = capsim::data::datasets::Datasets::bundled().unwrap();
+    let model = capsim::model::Model::new(&d).unwrap();
+    let unit = model.activity.unit_cost_pence(Setting::CommunityNursing, 1) as f64 / 100.0;
+    let factor = |area: &str| if area.contains("(03N)") { 1.3 } else { 0.9 };
+    let text = std::fs::read_to_string(example_observed()).unwrap();
+    let mut lines = text.lines();
+    let mut out = vec![format!("{},spend", lines.next().unwrap())];
+    for l in lines {
+        let f: Vec<&str> = l.rsplitn(2, ',').collect();
+        let count: f64 = f[0].parse().unwrap();
+        if l.contains(",place,") && l.contains(",community_nursing,") {
+            out.push(format!("{l},{:.2}", count * unit * factor(l)));
+        } else {
+            out.push(format!("{l},"));
+        }
+    }
+    std::fs::write(tmp.path().join("spend.csv"), out.join("\n") + "\n").unwrap();
+    capsim_ok(
+        tmp.path(),
+        &[
+            "calibrate",
+            "--observed",
+            "spend.csv",
+            "--icb",
+            "QF7",
+            "--validate-from",
+            "2024",
+            "--out",
+            "calib",
+        ],
+    );
+    let applied =
+        std::fs::read_to_string(tmp.path().join("calib/applied_multipliers.csv")).unwrap();
+    let head: Vec<&str> = applied.lines().next().unwrap().split(',').collect();
+    let at = |name: &str| head.iter().position(|h| *h == name).unwrap();
+    let (nb_at, set_at, cost_at) = (at("neighbourhood"), at("setting"), at("unit_cost_factor"));
+    let mut seen = 0;
+    for l in applied.lines().skip(1) {
+        let f: Vec<&str> = l.split(',').collect();
+        if f[set_at] == "community_nursing" {
+            let want = if f[nb_at].starts_with("03N") {
+                1.3
+            } else {
+                0.9
+            };
+            let got: f64 = f[cost_at].parse().unwrap();
+            assert!((got - want).abs() < 1e-6, "{l}");
+            seen += 1;
+        } else {
+            assert_eq!(f[cost_at], "", "no spend, no factor: {l}");
+        }
+    }
+    assert_eq!(seen, 38, "every neighbourhood of the ICB");
+
+    std::fs::write(
+        tmp.path().join("s.toml"),
+        "name = \"s\"\nyears = 1\nruns = 1\n[calibration]\nfile = \"calib/calibration.toml\"\n",
+    )
+    .unwrap();
+    capsim_ok(
+        tmp.path(),
+        &["run", "s.toml", "--out", "run", "--csv", "--no-report"],
+    );
+    let activity = std::fs::read_to_string(tmp.path().join("run/activity.csv")).unwrap();
+    let mut lines = activity.lines();
+    let head: Vec<&str> = lines.next().unwrap().split(',').collect();
+    let at = |name: &str| head.iter().position(|h| *h == name).unwrap();
+    let (pc, set, count, cost) = (at("place_code"), at("setting"), at("count"), at("cost"));
+    let mut totals: std::collections::BTreeMap<bool, (f64, f64)> = Default::default();
+    for l in lines {
+        // Quoted names hold no commas in South Yorkshire.
+        let f: Vec<&str> = l.split(',').collect();
+        if f[set] == "community_nursing" {
+            let t = totals.entry(f[pc] == "03N").or_default();
+            t.0 += f[count].parse::<f64>().unwrap();
+            t.1 += f[cost].parse::<f64>().unwrap();
+        }
+    }
+    for (sheffield, (n, pounds)) in totals {
+        let want = if sheffield { 1.3 } else { 0.9 } * unit;
+        let per_unit = pounds / n;
+        assert!(
+            (per_unit / want - 1.0).abs() < 0.005,
+            "{sheffield}: {per_unit} vs {want}"
+        );
+    }
+}
