@@ -23,7 +23,7 @@ use crate::accounts::metric::{FormulaMetric, Metric};
 use crate::accounts::summary::{BudgetTableRow, Collected};
 use crate::app::one_way;
 use crate::app::pipeline::{
-    prepare, simulate_unit, unit_staging, write_formula_weights, write_unit, Prepared, ScenarioRun,
+    prepare, simulate_and_write_unit, unit_staging, write_formula_weights, Prepared, ScenarioRun,
     Unit,
 };
 use crate::config::batch::{Batch, Shard};
@@ -132,15 +132,15 @@ fn run_unit(
     unit: Unit,
     pool: Option<&rayon::ThreadPool>,
 ) -> Result<(u64, Vec<(usize, ScenarioRun)>)> {
-    let u = simulate_unit(p, batch, unit, pool, &|| {});
     let mut staging = unit_staging(out, unit)?;
-    let runs = write_unit(p, batch, &u, &mut staging, false)?;
+    let u = simulate_and_write_unit(p, batch, unit, pool, &mut staging, false)?;
     staging.commit()?;
     write_atomic(&marker(out, unit), b"done\n")?;
-    Ok((
-        u.person_years(),
-        u.members.iter().copied().zip(runs).collect(),
-    ))
+    let members = p.groups[unit.0]
+        .iter()
+        .copied()
+        .filter(|s| unit.1 < batch.scenarios[*s].runs as u64);
+    Ok((u.person_years, members.zip(u.runs).collect()))
 }
 
 /// The summary's inputs, gathered while a batch runs, in the batch's unit order, so each
