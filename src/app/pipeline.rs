@@ -440,6 +440,21 @@ pub fn simulate_and_write_unit(
     staging: &mut Staging,
     flat: bool,
 ) -> Result<UnitWritten> {
+    let stream = p.geographies[unit.0].total_population() > STREAM_ABOVE;
+    write_unit_in_chunks(p, batch, unit, pool, (staging, flat), stream)
+}
+
+/// [`simulate_and_write_unit`] with the choice made: in chunks of at most
+/// [`STREAM_SCENARIOS`] scenarios on one path when `stream`, else all together (public
+/// so that tests can show the two write the same bytes).
+pub fn write_unit_in_chunks(
+    p: &Prepared,
+    batch: &Batch,
+    unit: Unit,
+    pool: Option<&rayon::ThreadPool>,
+    (staging, flat): (&mut Staging, bool),
+    stream: bool,
+) -> Result<UnitWritten> {
     let (g, run) = unit;
     let geo = &p.geographies[g];
     let members: Vec<usize> = p.groups[g]
@@ -458,7 +473,7 @@ pub fn simulate_and_write_unit(
     }
     let config = sim_config(p, batch, g, run);
     let whole = Plan::new(config, levers);
-    let chunks = stream_chunks(&whole, geo.total_population() > STREAM_ABOVE);
+    let chunks = stream_chunks(&whole, stream);
     let simulate = |plan: &Plan| match pool {
         Some(pool) => pool.install(|| simulate_plan_here(&p.model, geo, plan, true, &|| {})),
         None => simulate_plan_here(&p.model, geo, plan, false, &|| {}),
