@@ -581,6 +581,28 @@ mod tests {
     use super::*;
     use crate::core::dims::n_exposure_cells;
 
+    /// A year with its segments added up answers every question the accounts ask of it
+    /// (by quintile, by setting) with the same integers, and is a seventh of the size.
+    #[test]
+    fn care_by_quintile_keeps_what_the_accounts_read() {
+        let ns = 7;
+        let n = N_SETTINGS * ns * N_IMD;
+        let full = YearActivity {
+            count: (0..n as u64).map(|i| i * 7919 % 1000).collect(),
+            cost_pence: (0..n as i64).map(|i| i * 104_729 % 100_000 - 5).collect(),
+        };
+        let small = full.by_quintile();
+        assert_eq!(small.count.len(), N_SETTINGS * N_IMD);
+        for s in Setting::ALL {
+            assert_eq!(small.count_of(s), full.count_of(s));
+            assert_eq!(small.pence_of(s), full.pence_of(s));
+            for q in 0..N_IMD {
+                assert_eq!(small.in_quintile(s, q), full.in_quintile(s, q));
+            }
+        }
+        assert_eq!(small.by_quintile(), small, "adding up again changes nothing");
+    }
+
     fn model() -> (Datasets, ActivityModel) {
         let d = Datasets::bundled().unwrap();
         let m = ActivityModel::new(&d);
