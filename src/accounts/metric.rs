@@ -27,6 +27,14 @@ pub enum Unit {
     Year,
     /// Years of life (life expectancy).
     Years,
+    /// Hospital beds or virtual-ward places.
+    Beds,
+    /// Days in a year.
+    Days,
+    /// Whole-time equivalent staff.
+    Wte,
+    /// A share from 0 to 1.
+    Share,
 }
 
 crate::labelled_enum! {
@@ -159,11 +167,53 @@ pub enum Metric {
     /// The scenario's quintile gap minus the counterfactual's: negative narrows a gap where
     /// quintile 1 is higher.
     QuintileGapChange(Gap),
+    /// General and acute beds the year's emergency bed days need on average at the target
+    /// occupancy (`[capacity] target_occupancy`): bed days / (365 x occupancy).
+    BedsRequired,
+    /// Beds such that occupied beds exceed them on at most the allowed share of the year's
+    /// days (5% by default: `_p95`), with Poisson occupancy and the seasonal profile
+    /// (`accounts::capacity`); no occupancy target on top.
+    BedsRequiredP95,
+    /// The beds required without the scenario's interventions (the counterfactual).
+    CounterfactualBedsRequired,
+    /// The counterfactual's beds required minus the scenario's (in-year, not cumulative).
+    BedsReleased,
+    /// The same for the peak requirement.
+    BedsReleasedP95,
+    /// The area's current beds, from `[capacity] beds_file`.
+    BedBase,
+    /// Expected days in the year with more beds occupied than the bed base.
+    DaysOverBedBase,
+    /// Days over the bed base minus the counterfactual's.
+    DaysOverBedBaseChange,
+    /// First year the beds required pass the bed base; horizon + 1 when none does.
+    BedBasePassedYear,
+    /// The same without the scenario's interventions (the counterfactual).
+    CounterfactualBedBasePassedYear,
+    /// Enrolled person-years over the person-years the declared capacity holds.
+    CapacityUtilisation,
+    /// The share of the wanted enrolment capacity turned away: (wanted - enrolled) /
+    /// wanted, over interventions that declare capacity.
+    TurnedAwayShare,
+    /// Places provided (virtual-ward or caseload), over interventions that declare places.
+    PlacesProvided,
+    /// Places in use on an average day: enrolled person-years x episodes x stay / 365 for
+    /// virtual wards, enrolled person-years for caseload places.
+    PlacesUsed,
+    /// Staff the enrolment needs (whole-time equivalents), over interventions.
+    StaffWte,
+    /// Staff needed in one role, over interventions that name it.
+    RoleStaffWte(String),
+    /// Staff one intervention needs.
+    InterventionStaffWte(String),
+    /// Pounds: staff x `cost_per_wte` (of the staff needed, or provided when the cost
+    /// follows capacity provided); a part of the programme cost, not added to it.
+    StaffCost,
 }
 
 /// Metrics without a parameter, with their names: the one place a name is written
 /// (`Display`) and read (`parse`).
-const PLAIN: [(Metric, &str); 38] = [
+const PLAIN: [(Metric, &str); 54] = [
     (Metric::Population, "population"),
     (Metric::Births, "births"),
     (Metric::Deaths, "deaths"),
@@ -208,6 +258,28 @@ const PLAIN: [(Metric, &str); 38] = [
     (Metric::NetMonetaryBenefit, "net_monetary_benefit"),
     (Metric::BrokenEven, "discounted_broken_even"),
     (Metric::BreakEvenYear, "discounted_break_even_year"),
+    (Metric::BedsRequired, "beds_required"),
+    (Metric::BedsRequiredP95, "beds_required_p95"),
+    (
+        Metric::CounterfactualBedsRequired,
+        "counterfactual_beds_required",
+    ),
+    (Metric::BedsReleased, "beds_released"),
+    (Metric::BedsReleasedP95, "beds_released_p95"),
+    (Metric::BedBase, "bed_base"),
+    (Metric::DaysOverBedBase, "days_over_bed_base"),
+    (Metric::DaysOverBedBaseChange, "days_over_bed_base_change"),
+    (Metric::BedBasePassedYear, "bed_base_passed_year"),
+    (
+        Metric::CounterfactualBedBasePassedYear,
+        "counterfactual_bed_base_passed_year",
+    ),
+    (Metric::CapacityUtilisation, "capacity_utilisation"),
+    (Metric::TurnedAwayShare, "turned_away_share"),
+    (Metric::PlacesProvided, "places_provided"),
+    (Metric::PlacesUsed, "places_used"),
+    (Metric::StaffWte, "staff_wte"),
+    (Metric::StaffCost, "staff_cost"),
 ];
 
 impl Metric {
@@ -237,6 +309,12 @@ impl Metric {
         }
         if let Some(id) = s.strip_prefix("quintile_gap_change.") {
             return Gap::parse(id).map(Metric::QuintileGapChange);
+        }
+        if let Some(role) = s.strip_prefix("staff_wte.") {
+            return (!role.is_empty()).then(|| Metric::RoleStaffWte(role.to_string()));
+        }
+        if let Some(name) = s.strip_prefix("staff_wte:") {
+            return (!name.is_empty()).then(|| Metric::InterventionStaffWte(name.to_string()));
         }
         let (kind, formula) = s.split_once(':')?;
         let m = FormulaMetric::parse(kind)?;
@@ -289,6 +367,21 @@ impl Metric {
                 Gap::QalysPerHead => Unit::Qalys,
                 Gap::AdmissionsPer1000 | Gap::DeathsPer1000 => Unit::Count,
             },
+            Metric::BedsRequired
+            | Metric::CounterfactualBedsRequired
+            | Metric::BedsRequiredP95
+            | Metric::BedsReleased
+            | Metric::BedsReleasedP95
+            | Metric::BedBase
+            | Metric::PlacesProvided
+            | Metric::PlacesUsed => Unit::Beds,
+            Metric::DaysOverBedBase | Metric::DaysOverBedBaseChange => Unit::Days,
+            Metric::BedBasePassedYear | Metric::CounterfactualBedBasePassedYear => Unit::Year,
+            Metric::CapacityUtilisation | Metric::TurnedAwayShare => Unit::Share,
+            Metric::StaffWte | Metric::RoleStaffWte(_) | Metric::InterventionStaffWte(_) => {
+                Unit::Wte
+            }
+            Metric::StaffCost => Unit::Pounds,
         }
     }
 
@@ -309,6 +402,8 @@ impl fmt::Display for Metric {
             Metric::QuintileGap(g) => write!(f, "quintile_gap.{}", g.id()),
             Metric::QuintileGapChange(g) => write!(f, "quintile_gap_change.{}", g.id()),
             Metric::Formula(m, name) => write!(f, "{}:{name}", m.id()),
+            Metric::RoleStaffWte(role) => write!(f, "staff_wte.{role}"),
+            Metric::InterventionStaffWte(name) => write!(f, "staff_wte:{name}"),
             plain => {
                 let (_, name) = PLAIN
                     .iter()
@@ -333,6 +428,8 @@ mod tests {
         all.extend(FormulaMetric::ALL.map(|m| Metric::formula(m, "need_adjusted")));
         all.extend(Gap::ALL.map(Metric::QuintileGap));
         all.extend(Gap::ALL.map(Metric::QuintileGapChange));
+        all.push(Metric::RoleStaffWte("nurse".into()));
+        all.push(Metric::InterventionStaffWte("Frailty virtual wards".into()));
         for m in &all {
             assert_eq!(Metric::parse(&m.name()).as_ref(), Some(m), "{m}");
         }

@@ -214,11 +214,11 @@ pub fn discount_factor(rate: f64, year: u32) -> f64 {
 
 /// An area a metric row describes: its level and name, the neighbourhoods it sums and,
 /// for a deprivation quintile, the one quintile of them.
-struct Area {
-    level: Level,
-    name: String,
-    members: Vec<usize>,
-    quintile: Option<usize>,
+pub(crate) struct Area {
+    pub(crate) level: Level,
+    pub(crate) name: String,
+    pub(crate) members: Vec<usize>,
+    pub(crate) quintile: Option<usize>,
 }
 
 /// Capitation totals of one neighbourhood-year under one formula: weighted population,
@@ -499,7 +499,7 @@ fn system_position_ratios(
 
 /// The areas of each level: the nation (with several systems), systems, places,
 /// neighbourhoods, and the deprivation quintiles of the whole population.
-fn areas(geography: &Geography) -> Vec<Area> {
+pub(crate) fn areas(geography: &Geography) -> Vec<Area> {
     let nn = geography.neighbourhoods.len();
     let area = |level, name: &str, members, quintile| Area {
         level,

@@ -1,6 +1,8 @@
 //! Layer 6, `accounts`: money and results. Capitated budgets, per-run metrics and their
 //! Monte Carlo summaries, all as typed values (no polars here).
 
+pub mod capacity;
+pub mod capacity_metrics;
 pub mod capitation;
 pub mod costs;
 pub mod icer;

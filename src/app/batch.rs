@@ -23,8 +23,8 @@ use crate::accounts::metric::{FormulaMetric, Metric};
 use crate::accounts::summary::{BudgetTableRow, Collected};
 use crate::app::one_way;
 use crate::app::pipeline::{
-    prepare, simulate_and_write_unit, unit_staging, write_formula_weights, Prepared, ScenarioRun,
-    Unit,
+    prepare, simulate_and_write_unit, unit_staging, write_formula_weights, write_geography,
+    Prepared, ScenarioRun, Unit,
 };
 use crate::config::batch::{Batch, Shard};
 use crate::config::scenario::{parse_toml, scenario_error, Mortality, Scenario, Variation};
@@ -272,6 +272,7 @@ pub fn run_batch(
     // unit and shard, written once (again, identically, on a resume).
     let mut staging = Staging::named(&options.out, "formula")?;
     write_formula_weights(&p, batch, &mut staging)?;
+    write_geography(&p, batch, &mut staging)?;
     staging.commit()?;
     let mine: Vec<(usize, u64)> = p
         .units
@@ -492,7 +493,12 @@ pub fn merge(inputs: &[PathBuf], out: &Path) -> Result<(usize, bool)> {
     }
     // Tables computed once per batch rather than per unit: copied from a folder that has
     // them (the formula weights are in every shard, the one-way table in the first's).
-    for table in ["formula_weights", one_way::TABLE] {
+    for table in [
+        "formula_weights",
+        crate::io::areas::GEOGRAPHY_TABLE,
+        crate::io::areas::PUBLISHED_ICBS_TABLE,
+        one_way::TABLE,
+    ] {
         let parquet = format!("{table}.parquet");
         let Some(src) = inputs.iter().find(|d| d.join(&parquet).exists()) else {
             continue;
@@ -559,6 +565,7 @@ fn batch_from_manifest(v: &serde_json::Value) -> Result<Batch> {
             },
             // Merging needs only names, groups, runs and years.
             evaluation: Default::default(),
+            capacity: None,
         });
     }
     Ok(Batch {
@@ -609,12 +616,13 @@ pub fn validate(file: &Path, source: &DatasetSource) -> Result<Vec<String>> {
 /// The headline table of an output folder's summary, as lines for the terminal.
 pub fn headlines(out: &Path) -> Result<Vec<String>> {
     // Headlines read the whole population's rows only.
-    Ok(headline_lines(
-        &read_summary_where(&out.join("summary.parquet"), &|l, _, _, _| {
-            matches!(l, Level::System | Level::England)
-        })?,
-        &context_of(out),
-    ))
+    let rows = read_summary_where(&out.join("summary.parquet"), &|l, _, _, _| {
+        matches!(l, Level::System | Level::England)
+    })?;
+    let mut lines = headline_lines(&rows, &context_of(out));
+    // Beds, places and staff, for scenarios that report them (none otherwise).
+    lines.extend(crate::report::capacity::capacity_sentences(&rows));
+    Ok(lines)
 }
 
 /// The budget table `capsim budget` prints and writes (`budget_table.{parquet,csv}`): for

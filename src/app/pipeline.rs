@@ -7,6 +7,7 @@
 
 use std::path::{Path, PathBuf};
 
+use crate::accounts::capacity_metrics::push_capacity;
 use crate::accounts::capitation::Weights;
 use crate::accounts::metrics::{compute, Metrics};
 use crate::accounts::need_formula::estimate;
@@ -31,6 +32,52 @@ use crate::model::Model;
 
 /// A work unit: (group of scenarios, Monte Carlo run).
 pub type Unit = (usize, u64);
+
+/// Writes the simulated neighbourhoods of every group with their codes, people,
+/// locations and published populations (`geography.{parquet,csv}`), and, when a group is
+/// real England or one of its ICBs, the published figures of all 42 ICBs
+/// (`published_icbs.{parquet,csv}`), which the report's validation takes England's totals
+/// from.
+pub fn write_geography(p: &Prepared, batch: &Batch, staging: &mut Staging) -> Result<()> {
+    use crate::io::areas::{geography_frame, published_icbs_frame, PublishedIcb};
+    let groups: Vec<(String, &Geography)> = p
+        .groups
+        .iter()
+        .zip(&p.geographies)
+        .map(|(g, geo)| (batch.scenarios[g[0]].name.clone(), geo))
+        .collect();
+    write_frame(
+        staging,
+        &Layout::Flat,
+        crate::io::areas::GEOGRAPHY_TABLE,
+        &geography_frame(&groups)?,
+    )?;
+    if !p.geographies.iter().any(Geography::has_published) {
+        return Ok(());
+    }
+    let practices = crate::data::published::Practices::bundled()?;
+    let icbs: Vec<PublishedIcb> = practices
+        .icbs()
+        .into_iter()
+        .map(|(code, name)| {
+            let members: Vec<usize> = (0..practices.practices.len())
+                .filter(|&i| practices.practices[i].icb_code == code)
+                .collect();
+            let published = crate::data::published_geography::Published::of(&practices, &members);
+            PublishedIcb {
+                code,
+                name,
+                published,
+            }
+        })
+        .collect();
+    write_frame(
+        staging,
+        &Layout::Flat,
+        crate::io::areas::PUBLISHED_ICBS_TABLE,
+        &published_icbs_frame(&icbs)?,
+    )
+}
 
 /// A scenario-run's metrics with its drawn parameters (name, value).
 pub type ScenarioRun = (Metrics, Vec<(String, f64)>);
@@ -389,7 +436,7 @@ fn write_scenario(
             same_people_as,
         },
         || {
-            compute(
+            let (mut metrics, budgets) = compute(
                 &p.model,
                 &p.datasets,
                 &p.weights[g],
@@ -398,7 +445,17 @@ fn write_scenario(
                 levers,
                 results,
                 counterfactual,
-            )
+            );
+            push_capacity(
+                &mut metrics,
+                &p.model.activity,
+                scenario,
+                geo,
+                results,
+                counterfactual,
+                &p.resolved[s].bed_base,
+            );
+            (metrics, budgets)
         },
     )?;
     Ok(((metrics, levers.draws.clone()), layout))

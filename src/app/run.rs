@@ -11,7 +11,9 @@ use serde::Serialize;
 
 use crate::accounts::summary::Collected;
 use crate::app::batch::{run_batch, BatchOptions, BatchReport};
-use crate::app::pipeline::{prepare, simulate_unit, write_formula_weights, write_unit};
+use crate::app::pipeline::{
+    prepare, simulate_unit, write_formula_weights, write_geography, write_unit,
+};
 use crate::config::batch::Batch;
 use crate::config::scenario::{Overrides, Scenario};
 use crate::core::care::Setting;
@@ -164,6 +166,7 @@ fn run_single(
     });
     let mut staging = Staging::new(&options.out)?.with_all_csv(options.csv);
     write_formula_weights(&p, &batch, &mut staging)?;
+    write_geography(&p, &batch, &mut staging)?;
     let mut per_scenario = write_unit(&p, &batch, &unit, &mut staging, true)?;
     let own = &unit.results[1];
     let person_years: u64 = own.iter().map(NeighbourhoodResult::person_years).sum();

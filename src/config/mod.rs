@@ -2,6 +2,7 @@
 //! the uncertain numbers they may hold.
 
 pub mod batch;
+pub mod capacity;
 pub mod located;
 pub mod resolve;
 pub mod scenario;

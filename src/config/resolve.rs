@@ -24,6 +24,11 @@ pub struct ResolvedTarget {
     pub quintiles: [bool; N_IMD],
     /// By position in the geography the scenario was resolved against.
     pub neighbourhoods: Vec<bool>,
+    /// With declared capacity, each neighbourhood's share of it: its share of the target's
+    /// people at the start (population x age-sex shares x quintile shares x the datasets'
+    /// segment prevalence by age), so that enrolment capped neighbourhood by neighbourhood
+    /// never exceeds the capacity in total. Empty without capacity.
+    pub capacity_shares: Vec<f64>,
 }
 
 /// A scenario's interventions resolved against the datasets and the simulated geography:
@@ -31,6 +36,47 @@ pub struct ResolvedTarget {
 #[derive(Debug, Clone, PartialEq)]
 pub struct Resolved {
     pub targets: Vec<ResolvedTarget>,
+    /// The current beds of areas (system, place or neighbourhood names), from `[capacity]
+    /// beds_file`; empty without one.
+    pub bed_base: Vec<(String, f64)>,
+}
+
+/// Each neighbourhood's share of a target's people at the start (see
+/// [`ResolvedTarget::capacity_shares`]); all zero when no neighbourhood holds any.
+fn capacity_shares(t: &ResolvedTarget, datasets: &Datasets, geography: &Geography) -> Vec<f64> {
+    let people: Vec<f64> = geography
+        .neighbourhoods
+        .iter()
+        .zip(&t.neighbourhoods)
+        .map(|(n, on)| {
+            if !on {
+                return 0.0;
+            }
+            let quintiles: f64 = (0..N_IMD)
+                .filter(|q| t.quintiles[*q])
+                .map(|q| n.imd[q])
+                .sum();
+            let ages: f64 = (t.bands.0..=t.bands.1)
+                .map(|b| {
+                    let segments: f64 = t
+                        .segments
+                        .iter()
+                        .enumerate()
+                        .filter(|(_, on)| **on)
+                        .map(|(g, _)| datasets.prevalence[[b, g]])
+                        .sum();
+                    n.age_sex[b].iter().sum::<f64>() * segments
+                })
+                .sum();
+            n.population as f64 * quintiles * ages
+        })
+        .collect();
+    let total: f64 = people.iter().sum();
+    if total > 0.0 {
+        people.iter().map(|p| p / total).collect()
+    } else {
+        people
+    }
 }
 
 /// Names allowed in a list, for error messages: the first 12 and a count.
@@ -162,14 +208,37 @@ impl Scenario {
                 &t.places,
                 &t.neighbourhoods,
             )?;
-            targets.push(ResolvedTarget {
+            let mut target = ResolvedTarget {
                 segments: mask_of(segment_names.len(), &segments, t.segments.is_empty()),
                 bands: target_bands(t),
                 quintiles: target_quintiles(t),
                 neighbourhoods,
-            });
+                capacity_shares: Vec::new(),
+            };
+            if i.capacity.is_some() {
+                target.capacity_shares = capacity_shares(&target, datasets, geography);
+            }
+            targets.push(target);
         }
-        Ok(Resolved { targets })
+        Ok(Resolved {
+            targets,
+            bed_base: self.bed_base(geography)?,
+        })
+    }
+
+    /// The bed base of `[capacity] beds_file`, its areas checked against `geography`.
+    fn bed_base(&self, geography: &Geography) -> Result<Vec<(String, f64)>> {
+        let Some(path) = self.capacity.as_ref().and_then(|c| c.beds_file.as_ref()) else {
+            return Ok(Vec::new());
+        };
+        let areas: Vec<&str> = geography
+            .systems
+            .iter()
+            .map(String::as_str)
+            .chain(geography.places.iter().map(|p| p.name.as_str()))
+            .chain(geography.neighbourhoods.iter().map(|n| n.name.as_str()))
+            .collect();
+        crate::data::datasets::load_bed_base(path, &areas)
     }
 
     /// Checks names against the datasets and the geography.
@@ -217,11 +286,13 @@ impl Scenario {
         let keep = self.population_mask(&g)?;
         let Geography {
             systems,
+            system_codes,
             places,
             neighbourhoods,
         } = g;
         Ok(Geography {
             systems,
+            system_codes,
             places,
             neighbourhoods: neighbourhoods
                 .into_iter()

@@ -18,6 +18,7 @@ use std::path::{Path, PathBuf};
 use serde::de::Error as _;
 use serde::{Deserialize, Deserializer, Serialize};
 
+use crate::config::capacity::{intervention_capacity, Capacity, InterventionCapacity};
 use crate::config::located::{is_span_wrapper, line_of, spanned_vec, Located};
 use crate::config::uncertainty::{
     default_auc, no_years, Amount, Auc, Dist, Effect, EffectYears, Share,
@@ -1148,6 +1149,14 @@ pub struct Intervention {
     pub substitution: BTreeMap<Setting, Substitution>,
     #[serde(default, deserialize_with = "funding_shift")]
     pub funding_shift: Option<FundingShift>,
+    /// Places or staff that cap enrolment (`config::capacity`); absent, enrolment is the
+    /// coverage.
+    #[serde(
+        default,
+        deserialize_with = "intervention_capacity",
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub capacity: Option<InterventionCapacity>,
     /// The file that defined it, for error messages.
     #[serde(skip)]
     pub file: PathBuf,
@@ -1207,6 +1216,7 @@ struct ScenarioFile {
     mortality: Option<Mortality>,
     trends: Option<Trends>,
     evaluation: Option<Evaluation>,
+    capacity: Option<Capacity>,
     #[serde(default, deserialize_with = "spanned_vec")]
     intervention: Vec<Located<Intervention>>,
 }
@@ -1234,9 +1244,21 @@ impl ScenarioFile {
         }
     }
 
-    /// Checks across the interventions of one file: each name once.
+    /// Checks across the interventions of one file: each name once; capacity for every
+    /// year with enrolment.
     fn check(&self, file: &Path) -> Result<()> {
         for (k, i) in self.intervention.iter().enumerate() {
+            if let Some(c) = &i.capacity {
+                let line = i.origin().map(|o| o.line);
+                crate::config::capacity::check_against_coverage(
+                    c,
+                    |y| i.coverage.in_year(y),
+                    i.coverage.ramp_years,
+                )
+                .map_err(|problem| {
+                    scenario_error(file, line, &format!("intervention[{k}].capacity"), problem)
+                })?;
+            }
             if self.intervention[..k].iter().any(|x| x.name == i.name) {
                 return Err(scenario_error(
                     file,
@@ -1351,6 +1373,9 @@ pub struct Scenario {
     pub mortality: Mortality,
     pub trends: Trends,
     pub evaluation: Evaluation,
+    /// Beds from bed days (`[capacity]`); absent, no bed figures are reported.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub capacity: Option<Capacity>,
 }
 
 /// Settings given on the command line that override every scenario.
@@ -1545,6 +1570,7 @@ impl Scenario {
             mortality: Mortality::default(),
             trends: Trends::default(),
             evaluation: Evaluation::default(),
+            capacity: None,
         };
         for (path, f) in chain.into_iter().rev() {
             if let Some(v) = f.name {
@@ -1592,6 +1618,13 @@ impl Scenario {
             }
             if let Some(v) = f.evaluation {
                 s.evaluation = v;
+            }
+            if let Some(mut v) = f.capacity {
+                // The bed base is named relative to the file that names it.
+                if let Some(b) = &v.beds_file {
+                    v.beds_file = Some(path.parent().unwrap_or_else(|| Path::new(".")).join(b));
+                }
+                s.capacity = Some(v);
             }
             for i in f.intervention.into_iter().map(|i| i.value) {
                 match s.interventions.iter_mut().find(|x| x.name == i.name) {

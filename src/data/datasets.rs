@@ -1775,6 +1775,37 @@ fn place_factors(t: &Table, places: &[&str]) -> Result<Vec<PlaceFactors>> {
     Ok(out)
 }
 
+/// A bed base (`[capacity] beds_file`): rows of `area,beds`, each area a system, place or
+/// neighbourhood of the scenario's geography (`areas`), once; beds from 0 to a million.
+/// Unknown areas are errors naming the row and what is allowed.
+pub fn load_bed_base(path: &Path, areas: &[&str]) -> Result<Vec<(String, f64)>> {
+    let t = Table::read(path)?;
+    let cols = ["area", "beds"];
+    let text = t.text("area", &cols)?;
+    let allowed = match areas {
+        [] => "an area of the scenario's geography (it has none)".to_string(),
+        a if a.len() <= 12 => format!("a system, place or neighbourhood: one of {}", a.join(", ")),
+        a => format!(
+            "a system, place or neighbourhood of the scenario's geography ({} areas, {} to {})",
+            a.len(),
+            a[0],
+            a[a.len() - 1]
+        ),
+    };
+    let beds = t.number_in("beds", &cols, ("a number of beds", 0.0, 1_000_000.0))?;
+    let mut out: Vec<(String, f64)> = Vec::with_capacity(t.height());
+    for (row, name) in text.values.iter().enumerate() {
+        if !areas.contains(&name.as_str()) {
+            return Err(t.invalid("area", row, name, &allowed));
+        }
+        if out.iter().any(|(a, _)| a == name) {
+            return Err(t.invalid("area", row, name, "each area once"));
+        }
+        out.push((name.clone(), beds.values[row]));
+    }
+    Ok(out)
+}
+
 fn load_benchmarks(t: &Table) -> Result<Vec<Benchmark>> {
     let cols = ["measure", "value", "year", "source"];
     let measure = t.text("measure", &cols)?;

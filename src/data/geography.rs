@@ -134,6 +134,18 @@ impl<'de> serde::Deserialize<'de> for Preset {
 pub struct Place {
     pub name: String,
     pub system: usize,
+    /// Its sub-ICB location code (`00L`) where the geography has one (real England, an
+    /// imported folder with codes); `None` for the invented presets, whose places have
+    /// only names. Output tables write it beside the name (`place_code`).
+    pub code: Option<String>,
+}
+
+/// Where a neighbourhood is: the population-weighted centroid of its practices, in
+/// degrees (WGS84), which the maps draw it at.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Location {
+    pub latitude: f64,
+    pub longitude: f64,
 }
 
 /// A neighbourhood (primary care network) and what its people are drawn from.
@@ -161,11 +173,18 @@ pub struct Neighbourhood {
     /// registered and weighted populations (the `published` capitation basis shares by
     /// them); `None` for the invented presets and imported lists, which have none.
     pub published: Option<Published>,
+    /// For a neighbourhood of real England, its practices' population-weighted centroid;
+    /// `None` for the invented presets and imported lists, which have no coordinates (the
+    /// maps then say so instead of drawing).
+    pub location: Option<Location>,
 }
 
 #[derive(Debug, Clone, PartialEq)]
 pub struct Geography {
     pub systems: Vec<String>,
+    /// Each system's ICB code (`QHM`), beside [`Geography::systems`]; `None` where the
+    /// geography has none (the invented presets). Output tables write it as `system_code`.
+    pub system_codes: Vec<Option<String>>,
     pub places: Vec<Place>,
     pub neighbourhoods: Vec<Neighbourhood>,
 }
@@ -269,6 +288,7 @@ impl Geography {
             .collect();
         Geography {
             systems: self.systems.clone(),
+            system_codes: self.system_codes.clone(),
             places: self.places.clone(),
             neighbourhoods,
         }
@@ -278,6 +298,7 @@ impl Geography {
     pub fn default_system(d: &Datasets) -> Self {
         let mut g = Geography {
             systems: Vec::new(),
+            system_codes: Vec::new(),
             places: Vec::new(),
             neighbourhoods: Vec::new(),
         };
@@ -293,6 +314,7 @@ impl Geography {
                     g.places.push(Place {
                         name: row.place.clone(),
                         system: s,
+                        code: None,
                     });
                     g.places.len() - 1
                 }
@@ -305,6 +327,7 @@ impl Geography {
                 row.registered_population,
             ));
         }
+        g.system_codes = vec![None; g.systems.len()];
         g
     }
 
@@ -362,12 +385,14 @@ impl Geography {
 
         let mut g = Geography {
             systems: Vec::with_capacity(ns),
+            system_codes: Vec::with_capacity(ns),
             places: Vec::new(),
             neighbourhoods: Vec::with_capacity(n),
         };
         let mut k = 0;
         for (s, extra) in extra.iter().enumerate() {
             g.systems.push(format!("ICS {:02}", s + 1));
+            g.system_codes.push(None);
             let count = (per_system_min + extra) as usize;
             let places = p.england_places_per_system.min(count);
             for j in 0..count {
@@ -376,6 +401,7 @@ impl Geography {
                     g.places.push(Place {
                         name: format!("ICS {:02} Place {}", s + 1, place_in_system + 1),
                         system: s,
+                        code: None,
                     });
                 }
                 let place = g.places.len() - 1;
@@ -416,6 +442,10 @@ impl Geography {
             &cols,
             ("registered patients", 1.0, 1e8),
         )?;
+        // Codes, where the folder has them (`capsim import gp-lists` writes them).
+        let code_of = |c: &'static str| nbs.has(c).then(|| nbs.text(c, &[c])).transpose();
+        let system_codes = code_of("system_code")?;
+        let place_codes = code_of("place_code")?;
         let imd_cols = ["imd_1", "imd_2", "imd_3", "imd_4", "imd_5"];
         let imd: Vec<_> = imd_cols
             .iter()
@@ -423,6 +453,7 @@ impl Geography {
             .collect::<Result<_>>()?;
         let mut g = Geography {
             systems: Vec::new(),
+            system_codes: Vec::new(),
             places: Vec::new(),
             neighbourhoods: Vec::new(),
         };
@@ -454,6 +485,10 @@ impl Geography {
             }
             shares.iter_mut().for_each(|x| *x /= sum);
             let s = index_of(&mut g.systems, &system.values[r]);
+            if g.system_codes.len() < g.systems.len() {
+                g.system_codes
+                    .push(system_codes.as_ref().map(|c| c.values[r].clone()));
+            }
             let p = match g
                 .places
                 .iter()
@@ -472,6 +507,7 @@ impl Geography {
                     g.places.push(Place {
                         name: place.values[r].clone(),
                         system: s,
+                        code: place_codes.as_ref().map(|c| c.values[r].clone()),
                     });
                     g.places.len() - 1
                 }
@@ -486,6 +522,7 @@ impl Geography {
                 ages: None,
                 imd: shares,
                 published: None,
+                location: None,
             });
         }
         if g.neighbourhoods.is_empty() {
@@ -508,6 +545,7 @@ impl Geography {
         let age_sex = england_age_sex(d);
         let mut g = Geography {
             systems: Vec::new(),
+            system_codes: Vec::new(),
             places: Vec::new(),
             neighbourhoods: Vec::new(),
         };
@@ -524,12 +562,14 @@ impl Geography {
                 let s = &e.icbs[place.icb];
                 system_index[place.icb] = g.systems.len();
                 g.systems.push(format!("{} ({})", s.name, s.code));
+                g.system_codes.push(Some(s.code.clone()));
             }
             if place_index[grp.place] == usize::MAX {
                 place_index[grp.place] = g.places.len();
                 g.places.push(Place {
                     name: format!("{} ({})", place.name, place.code),
                     system: system_index[place.icb],
+                    code: Some(place.code.clone()),
                 });
             }
             let mut imd = [0.0; N_IMD];
@@ -548,6 +588,10 @@ impl Geography {
                 ages: None,
                 imd,
                 published: Some(grp.published),
+                location: Some(Location {
+                    latitude: grp.centre.0,
+                    longitude: grp.centre.1,
+                }),
             });
         }
         g
@@ -682,6 +726,7 @@ fn neighbourhood(
         ages: None,
         imd: a.imd,
         published: None,
+        location: None,
     }
 }
 

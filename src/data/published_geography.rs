@@ -76,11 +76,30 @@ pub struct Group {
     /// Its practices' published (fractional) registered population and weighted
     /// populations by [`Component::index`], summed in curve order.
     pub published: Published,
+    /// (latitude, longitude) of its practices' centroid, each weighted by its people (an
+    /// unweighted mean if they have none): where the maps draw the neighbourhood.
+    pub centre: (f64, f64),
+}
+
+/// The centroid of `practices` weighted by `people`: (latitude, longitude).
+fn centre_of(p: &Practices, practices: &[usize], people: &[u64]) -> (f64, f64) {
+    let total: u64 = practices.iter().map(|&i| people[i]).sum();
+    let weight = |i: usize| {
+        if total > 0 {
+            people[i] as f64 / total as f64
+        } else {
+            1.0 / practices.len().max(1) as f64
+        }
+    };
+    practices.iter().fold((0.0, 0.0), |(lat, lon), &i| {
+        let x = &p.practices[i];
+        (lat + weight(i) * x.latitude, lon + weight(i) * x.longitude)
+    })
 }
 
 /// The published populations of a group of practices: registered (fractional, as the
 /// allocation formula uses it) and weighted by component, each the sum of its practices'.
-#[derive(Debug, Clone, Copy, PartialEq)]
+#[derive(Debug, Clone, Copy, PartialEq, Default)]
 pub struct Published {
     pub population: f64,
     pub weighted: [f64; Component::COUNT],
@@ -199,11 +218,13 @@ impl RealEngland {
                 let practices: Vec<usize> = g.iter().map(|&j| members[j]).collect();
                 let population = practices.iter().map(|&i| people[i]).sum();
                 let published = Published::of(p, &practices);
+                let centre = centre_of(p, &practices, &people);
                 groups.push(Group {
                     place: k,
                     practices,
                     population,
                     published,
+                    centre,
                 });
             }
         }

@@ -10,6 +10,7 @@
 //! follow band edges: the effect on activity then needs no work per person. Effects on
 //! mortality and deterioration do act per person, through [`DemographicLevers`].
 
+use crate::config::capacity::CostBasis;
 use crate::config::resolve::{Resolved, ResolvedTarget};
 use crate::config::scenario::{Enrolment, Intervention, Scenario};
 use crate::config::uncertainty::{draw, Dist, MAX_YEARS};
@@ -38,6 +39,27 @@ impl Reach {
             quintiles: t.quintiles,
             neighbourhoods: t.neighbourhoods.clone(),
         }
+    }
+
+    /// The people of a census (census cells, [`Cell::census`]) whom the target reaches.
+    fn people_in(&self, census: &[u32], ns: usize) -> f64 {
+        let mut n = 0u64;
+        for (g, _) in self.segments.iter().enumerate().filter(|(_, on)| **on) {
+            for b in self.bands.0..=self.bands.1 {
+                for x in 0..N_SEX {
+                    for q in (0..N_IMD).filter(|q| self.quintiles[*q]) {
+                        let cell = Cell {
+                            band: b,
+                            sex: x,
+                            imd: q,
+                            segment: g,
+                        };
+                        n += u64::from(census[cell.census(ns)]);
+                    }
+                }
+            }
+        }
+        n as f64
     }
 
     /// Calls `f(segment, cell)` for every exposure cell reached.
@@ -96,6 +118,60 @@ pub struct Drawn {
     /// (setting, per enrolled person-year, per avoided emergency admission).
     pub substitution: Vec<(Setting, f64, f64)>,
     pub funding_shift: Option<(Sector, Sector, f64)>,
+    /// Places or staff that cap enrolment; `None`: enrolment is the coverage.
+    pub capacity: Option<DrawnCapacity>,
+    /// With case finding, the score: capping enrolment moves down its ranking.
+    pub score: Option<CaseFinding>,
+}
+
+/// An intervention's capacity in a run: what it can hold and where.
+#[derive(Debug, Clone, PartialEq)]
+pub struct DrawnCapacity {
+    /// Enrolled person-years it can hold, by year (index 0 = year 1).
+    pub person_years: Vec<f64>,
+    /// Each neighbourhood's share of it (`ResolvedTarget::capacity_shares`).
+    pub shares: Vec<f64>,
+    /// Whether the running cost follows enrolment or the capacity provided.
+    pub cost: CostBasis,
+}
+
+impl Drawn {
+    /// The share of the wanted enrolment capacity lets in, in a neighbourhood-year where
+    /// `wanted` person-years would be enrolled without it, and the person-years the
+    /// neighbourhood's share of the capacity holds (`None` without capacity). The cap is
+    /// applied neighbourhood by neighbourhood, so enrolment never exceeds the capacity.
+    pub fn admitted(&self, neighbourhood: usize, y: usize, wanted: f64) -> (f64, Option<f64>) {
+        match &self.capacity {
+            None => (1.0, None),
+            Some(c) => {
+                let held = c.person_years[y] * c.shares[neighbourhood];
+                let ratio = if wanted > held { held / wanted } else { 1.0 };
+                (ratio, Some(held))
+            }
+        }
+    }
+
+    /// The share of the target's use held by the enrolled under full effect in year `y`
+    /// when only `ratio` of the wanted enrolment is let in: random enrolment scales it; with
+    /// case finding those let in are the highest ranked, so it falls by S(ratio c) / S(c).
+    pub fn use_share_admitted(&self, y: usize, ratio: f64) -> f64 {
+        let u = self.use_share[y];
+        if ratio >= 1.0 {
+            return u;
+        }
+        match &self.score {
+            Some(score) => {
+                let c = self.coverage[y];
+                let full = score.share(c);
+                if full > 0.0 {
+                    u * score.share(ratio * c) / full
+                } else {
+                    0.0
+                }
+            }
+            None => u * ratio,
+        }
+    }
 }
 
 /// Where the values of a scenario's uncertain parameters come from.
@@ -233,12 +309,14 @@ impl Levers {
         let coverage: Vec<f64> = (1..=years).map(|y| i.coverage.in_year(y)).collect();
         let effective = effective_coverage(&coverage, delay, ramp);
         let reach = Reach::new(target);
+        let mut kept_score = None;
         let use_share = match i.enrolment {
             Enrolment::Random => effective.clone(),
             Enrolment::HighestRisk => {
                 let auc = take(n("case_finding_auc"), &i.case_finding_auc.0, 0.5).min(1.0);
                 let rate = target_admission_rate(model, &reach);
                 let score = CaseFinding::with_auc(model.risk_shape, rate, auc);
+                kept_score = Some(score.clone());
                 coverage
                     .iter()
                     .zip(&effective)
@@ -288,6 +366,12 @@ impl Levers {
                 .funding_shift
                 .as_ref()
                 .map(|f| (f.from, f.to, f.share_of_savings.0)),
+            capacity: i.capacity.as_ref().map(|c| DrawnCapacity {
+                person_years: (1..=years).map(|y| c.person_years(y)).collect(),
+                shares: target.capacity_shares.clone(),
+                cost: c.cost,
+            }),
+            score: kept_score,
         }
     }
 
@@ -298,13 +382,13 @@ impl Levers {
             self.interventions
                 .iter()
                 .filter(|i| i.deterioration != 0.0 || i.mortality != 0.0)
-                .map(|i| {
-                    (
-                        i.reach.clone(),
-                        i.effective.clone(),
-                        i.deterioration,
-                        i.mortality,
-                    )
+                .map(|i| DemographicLever {
+                    reach: i.reach.clone(),
+                    effective: i.effective.clone(),
+                    coverage: i.coverage.clone(),
+                    deterioration: i.deterioration,
+                    mortality: i.mortality,
+                    capacity: i.capacity.clone(),
                 })
                 .collect(),
         )
@@ -344,23 +428,67 @@ fn target_admission_rate(model: &Model, reach: &Reach) -> f64 {
     }
 }
 
-/// Interventions that change mortality or deterioration: (reach, effective coverage by
-/// year, deterioration effect, mortality effect).
+/// An intervention that changes mortality or deterioration.
+#[derive(Debug, Clone, PartialEq)]
+pub struct DemographicLever {
+    pub reach: Reach,
+    /// Effective coverage by year: the share under full effect.
+    pub effective: Vec<f64>,
+    /// Coverage by year: the share the scenario wants enrolled.
+    pub coverage: Vec<f64>,
+    pub deterioration: f64,
+    pub mortality: f64,
+    /// Places or staff that cap enrolment, as they cap its care ([`Drawn::admitted`]).
+    pub capacity: Option<DrawnCapacity>,
+}
+
+impl DemographicLever {
+    /// The share of the wanted enrolment capacity lets in, in a neighbourhood-year whose
+    /// target holds `target` people at the start of the year: as [`Drawn::admitted`] with
+    /// the year's starting people in place of its person-years, since deaths and
+    /// deterioration are drawn before the year's exposure is known.
+    fn admitted(&self, neighbourhood: usize, y: usize, target: f64) -> f64 {
+        match &self.capacity {
+            None => 1.0,
+            Some(c) => {
+                let held = c.person_years[y] * c.shares[neighbourhood];
+                let wanted = self.coverage[y] * target;
+                if wanted > held {
+                    held / wanted
+                } else {
+                    1.0
+                }
+            }
+        }
+    }
+}
+
+/// Interventions that change mortality or deterioration.
 #[derive(Debug, Clone, Default, PartialEq)]
-pub struct DemographicLevers(Vec<(Reach, Vec<f64>, f64, f64)>);
+pub struct DemographicLevers(Vec<DemographicLever>);
 
 impl DemographicLevers {
     pub fn is_empty(&self) -> bool {
         self.0.is_empty()
     }
 
+    /// Whether [`Self::factors`] needs the year's starting census: some lever has a
+    /// capacity, which lets in a share of the target that depends on its size.
+    pub fn needs_census(&self) -> bool {
+        self.0.iter().any(|l| l.capacity.is_some())
+    }
+
     /// Factors on death and deterioration probabilities by (segment, band, quintile) for a
     /// neighbourhood-year, into `mortality` and `deterioration` (each `ns * N_BANDS * N_IMD`).
+    /// `census` (census cells, [`Cell::census`]) holds the year's starting people when
+    /// [`Self::needs_census`]; a lever with a capacity then acts on the share of its
+    /// coverage the capacity lets in.
     pub fn factors(
         &self,
         neighbourhood: usize,
         year: u32,
         ns: usize,
+        census: &[u32],
         mortality: &mut Vec<f64>,
         deterioration: &mut Vec<f64>,
     ) {
@@ -368,11 +496,18 @@ impl DemographicLevers {
         mortality.resize(ns * N_BANDS * N_IMD, 1.0);
         deterioration.clear();
         deterioration.resize(ns * N_BANDS * N_IMD, 1.0);
-        for (reach, coverage, det, mort) in &self.0 {
+        let y = year as usize - 1;
+        for lever in &self.0 {
+            let reach = &lever.reach;
             if !reach.neighbourhoods[neighbourhood] {
                 continue;
             }
-            let c = coverage[year as usize - 1];
+            let ratio = if lever.capacity.is_some() {
+                lever.admitted(neighbourhood, y, reach.people_in(census, ns))
+            } else {
+                1.0
+            };
+            let c = lever.effective[y] * ratio;
             for g in 0..ns {
                 for b in 0..N_BANDS {
                     for q in 0..N_IMD {
@@ -384,8 +519,8 @@ impl DemographicLevers {
                                 segment: g,
                             }
                             .demographic();
-                            mortality[i] *= 1.0 + c * mort;
-                            deterioration[i] *= 1.0 + c * det;
+                            mortality[i] *= 1.0 + c * lever.mortality;
+                            deterioration[i] *= 1.0 + c * lever.deterioration;
                         }
                     }
                 }
@@ -406,6 +541,11 @@ pub struct InterventionYear {
     pub cost_pence: Vec<[i64; N_IMD]>,
     /// Funding moved in pence.
     pub shift_pence: Vec<[i64; N_IMD]>,
+    /// Person-years the coverage would enrol, before any capacity caps it.
+    pub wanted: Vec<[f64; N_IMD]>,
+    /// Person-years the neighbourhood's share of each intervention's capacity holds
+    /// (`None` without capacity).
+    pub capacity: Vec<Option<f64>>,
 }
 
 impl InterventionYear {
@@ -480,7 +620,25 @@ pub fn scenario_means(
         target: vec![[0.0; N_IMD]; n],
         cost_pence: vec![[0; N_IMD]; n],
         shift_pence: vec![[0; N_IMD]; n],
+        wanted: vec![[0.0; N_IMD]; n],
+        capacity: vec![None; n],
     };
+    // The share of each intervention's wanted enrolment its capacity lets in.
+    let admitted: Vec<f64> = levers
+        .interventions
+        .iter()
+        .enumerate()
+        .map(|(k, d)| {
+            if !d.reach.neighbourhoods[neighbourhood] {
+                return 1.0;
+            }
+            let mut target = 0.0;
+            d.reach.for_each_cell(|_, c| target += presence[c]);
+            let (ratio, held) = d.admitted(neighbourhood, y, d.coverage[y] * target);
+            out.capacity[k] = held;
+            ratio
+        })
+        .collect();
     if active.is_empty() {
         scratch.mult.clear();
         scratch.mult.resize(N_SETTINGS * cells, 1.0);
@@ -501,9 +659,12 @@ pub fn scenario_means(
     mult.resize(N_SETTINGS * cells, 1.0);
     los_mult.clear();
     los_mult.resize(cells, 1.0);
-    for d in &active {
+    for (k, d) in levers.interventions.iter().enumerate() {
+        if !(d.reach.neighbourhoods[neighbourhood] && d.coverage[y] > 0.0) {
+            continue;
+        }
         // Effects act on the enrolled under full effect, costs on everyone enrolled.
-        let u = d.use_share[y];
+        let u = d.use_share_admitted(y, admitted[k]);
         d.reach.for_each_cell(|_, cell| {
             for s in Setting::ALL {
                 let e = d.activity[s.index()];
@@ -526,7 +687,10 @@ pub fn scenario_means(
         if !d.reach.neighbourhoods[neighbourhood] {
             continue;
         }
-        let (c, u) = (d.coverage[y], d.use_share[y]);
+        let (c, u) = (
+            d.coverage[y] * admitted[k],
+            d.use_share_admitted(y, admitted[k]),
+        );
         // Per group (segment, quintile): enrolled person-years and admissions this
         // intervention avoids alone; per quintile and setting, all it avoids.
         let mut enrolled = vec![0.0; ng];
@@ -536,6 +700,7 @@ pub fn scenario_means(
             let q = cell % N_IMD;
             let j = group(g, q);
             out.target[k][q] += presence[cell];
+            out.wanted[k][q] += d.coverage[y] * presence[cell];
             enrolled[j] += c * presence[cell];
             for s in Setting::ALL {
                 let e = d.activity[s.index()];
@@ -567,7 +732,20 @@ pub fn scenario_means(
         for q in 0..N_IMD {
             let e: f64 = (0..ns).map(|g| enrolled[group(g, q)]).sum();
             out.enrolled[k][q] = e;
-            out.cost_pence[k][q] = (e * d.cost_per_enrolled * 100.0 * inflation).round() as i64;
+            // Paid for as provided: the neighbourhood's capacity, spread over quintiles as
+            // the target is.
+            let paid = match (&d.capacity, out.capacity[k]) {
+                (Some(cap), Some(held)) if cap.cost == CostBasis::Provided => {
+                    let t: f64 = out.target[k].iter().sum();
+                    if t > 0.0 {
+                        held * out.target[k][q] / t
+                    } else {
+                        0.0
+                    }
+                }
+                _ => e,
+            };
+            out.cost_pence[k][q] = (paid * d.cost_per_enrolled * 100.0 * inflation).round() as i64;
             if let Some((from, _, share)) = d.funding_shift {
                 let saved: f64 = Setting::ALL
                     .iter()
@@ -629,6 +807,137 @@ pub fn effective_coverage(coverage: &[f64], delay: f64, ramp: f64) -> Vec<f64> {
 #[cfg(test)]
 mod tests {
     use super::effective_coverage;
+
+    /// Capacity lets in held / wanted of the enrolment, and the use share falls with it:
+    /// in proportion with random enrolment, by S(r c) / S(c) with case finding, whose
+    /// highest-ranked people are the ones let in (so the share falls by less).
+    #[test]
+    fn capacity_admits_a_share_and_case_finding_keeps_the_riskiest() {
+        use super::{Drawn, DrawnCapacity, Reach};
+        use crate::config::capacity::CostBasis;
+        use crate::engine::case_finding::CaseFinding;
+        let mut d = Drawn {
+            name: "W".into(),
+            reach: Reach {
+                segments: vec![true],
+                bands: (0, 0),
+                quintiles: [true; crate::core::dims::N_IMD],
+                neighbourhoods: vec![true, true],
+            },
+            coverage: vec![0.4],
+            effective: vec![0.4],
+            use_share: vec![0.4],
+            enrolment: crate::config::scenario::Enrolment::Random,
+            activity: [0.0; crate::core::care::N_SETTINGS],
+            deterioration: 0.0,
+            mortality: 0.0,
+            cost_per_enrolled: 0.0,
+            setup_cost: 0.0,
+            substitution: Vec::new(),
+            funding_shift: None,
+            capacity: Some(DrawnCapacity {
+                person_years: vec![100.0],
+                shares: vec![0.25, 0.75],
+                cost: CostBasis::Used,
+            }),
+            score: None,
+        };
+        // Neighbourhood 0 holds 25 person-years: 100 wanted, a quarter let in.
+        assert_eq!(d.admitted(0, 0, 100.0), (0.25, Some(25.0)));
+        assert_eq!(d.admitted(1, 0, 50.0), (1.0, Some(75.0)));
+        assert!((d.use_share_admitted(0, 0.25) - 0.1).abs() < 1e-12);
+        assert_eq!(d.use_share_admitted(0, 1.0), 0.4);
+        let score = CaseFinding::with_rho(0.15, 0.6);
+        d.use_share = vec![score.share(0.4)];
+        d.score = Some(score.clone());
+        let capped = d.use_share_admitted(0, 0.25);
+        assert!((capped - score.share(0.1)).abs() < 1e-12, "{capped}");
+        assert!(
+            capped > 0.25 * d.use_share[0],
+            "the riskiest are let in first"
+        );
+        d.capacity = None;
+        assert_eq!(d.admitted(0, 0, 1e9), (1.0, None));
+    }
+
+    /// A capacity caps mortality and deterioration effects as it caps care: with 40 of the
+    /// target's people at the start of the year, coverage 0.5 wants 20 enrolled; 25
+    /// person-years of which this neighbourhood holds a fifth let in 5, a quarter, so a
+    /// mortality effect of -0.2 at effective coverage 0.4 becomes 1 - 0.4 x 0.25 x 0.2.
+    #[test]
+    fn capacity_caps_mortality_and_deterioration_effects() {
+        use super::{DemographicLever, DemographicLevers, DrawnCapacity, Reach};
+        use crate::config::capacity::CostBasis;
+        use crate::core::dims::{n_cells, Cell, N_IMD};
+        let ns = 2;
+        let lever = |capacity: Option<DrawnCapacity>| DemographicLever {
+            reach: Reach {
+                segments: vec![false, true],
+                bands: (3, 3),
+                quintiles: [true; N_IMD],
+                neighbourhoods: vec![true],
+            },
+            effective: vec![0.4],
+            coverage: vec![0.5],
+            deterioration: 0.1,
+            mortality: -0.2,
+            capacity,
+        };
+        let mut census = vec![0u32; n_cells(ns)];
+        // 40 people in the target (segment 1, band 3), 1,000 outside it.
+        census[Cell {
+            band: 3,
+            sex: 0,
+            imd: 2,
+            segment: 1,
+        }
+        .census(ns)] = 40;
+        census[Cell {
+            band: 3,
+            sex: 0,
+            imd: 2,
+            segment: 0,
+        }
+        .census(ns)] = 1000;
+        let at = Cell {
+            band: 3,
+            sex: 0,
+            imd: 2,
+            segment: 1,
+        }
+        .demographic();
+        let (mut m, mut d) = (Vec::new(), Vec::new());
+        let capped = DemographicLevers(vec![lever(Some(DrawnCapacity {
+            person_years: vec![25.0],
+            shares: vec![0.2],
+            cost: CostBasis::Used,
+        }))]);
+        assert!(capped.needs_census());
+        capped.factors(0, 1, ns, &census, &mut m, &mut d);
+        assert!(
+            (m[at] - (1.0 - 0.4 * 0.25 * 0.2)).abs() < 1e-12,
+            "{}",
+            m[at]
+        );
+        assert!(
+            (d[at] - (1.0 + 0.4 * 0.25 * 0.1)).abs() < 1e-12,
+            "{}",
+            d[at]
+        );
+        // Room for all: the uncapped factors.
+        let roomy = DemographicLevers(vec![lever(Some(DrawnCapacity {
+            person_years: vec![1000.0],
+            shares: vec![1.0],
+            cost: CostBasis::Used,
+        }))]);
+        roomy.factors(0, 1, ns, &census, &mut m, &mut d);
+        let (rm, rd) = (m[at], d[at]);
+        let free = DemographicLevers(vec![lever(None)]);
+        assert!(!free.needs_census());
+        free.factors(0, 1, ns, &[], &mut m, &mut d);
+        assert_eq!((rm, rd), (m[at], d[at]));
+        assert!((m[at] - (1.0 - 0.4 * 0.2)).abs() < 1e-12);
+    }
 
     /// Hand-worked: coverage 0.2, 0.4, 0.4, 0.4 enrols cohorts of 0.2 in years 1 and 2.
     #[test]

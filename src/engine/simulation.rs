@@ -218,6 +218,9 @@ pub struct Scratch {
     presence: Vec<f64>,
     mortality: Vec<f64>,
     deterioration: Vec<f64>,
+    /// The year's starting people by census cell, when a capacity caps a demographic
+    /// lever ([`DemographicLevers::needs_census`]).
+    starting: Vec<u32>,
     effects: EffectScratch,
     means: Vec<f64>,
     /// The last year's deaths and person-years ([`step_population`]).
@@ -762,8 +765,20 @@ pub fn simulate_neighbourhood(
             let key = keys(config, nb.id, year);
             let mut mortality = std::mem::take(&mut scratch.mortality);
             let mut deterioration = std::mem::take(&mut scratch.deterioration);
+            if demo.needs_census() {
+                scratch.starting.clear();
+                scratch.starting.resize(cells, 0);
+                count_into(&scratch.people, ns, &mut scratch.starting);
+            }
             let factors = (!demo.is_empty()).then(|| {
-                demo.factors(index, year, ns, &mut mortality, &mut deterioration);
+                demo.factors(
+                    index,
+                    year,
+                    ns,
+                    &scratch.starting,
+                    &mut mortality,
+                    &mut deterioration,
+                );
                 Factors {
                     mortality: &mortality,
                     deterioration: &deterioration,

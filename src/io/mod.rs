@@ -1,6 +1,7 @@
 //! Layer 7, `io`: every output table and file, written atomically with polars, and read
 //! back for summaries and reports.
 
+pub mod areas;
 pub mod geography;
 pub mod incremental;
 pub mod read;

@@ -152,7 +152,7 @@ const BATCH: usize = 64;
 /// programs and by the report, and their CSV would dominate a large run's time and disk
 /// (940 MB of `population.csv` for England over 10 years), so they are CSV only on request
 /// ([`Staging::with_all_csv`], `--csv`).
-pub const CSV_TABLES: [&str; 10] = [
+pub const CSV_TABLES: [&str; 14] = [
     "summary",
     "sensitivity",
     "one_way",
@@ -163,6 +163,10 @@ pub const CSV_TABLES: [&str; 10] = [
     "parameters",
     "incremental",
     "ceaf",
+    "geography",
+    "published_icbs",
+    "validation",
+    "published_vs_estimated",
 ];
 
 /// A folder that files are written into before being moved, all together, into place.
@@ -730,18 +734,39 @@ impl<'a> Area<'a> {
         self.neighbourhood.resize(n, neighbourhood as IdxSize);
     }
 
-    fn parts(self) -> [Part<'a>; 3] {
+    /// The area columns: each name, and beside the system and place their codes (ICB and
+    /// sub-ICB location codes of real England or an imported folder; empty where the
+    /// geography has none, as the invented presets, and on the nation's rows). The code
+    /// columns share the name columns' codes, so they cost no pass over the rows.
+    fn parts(self) -> [Part<'a>; 5] {
         use crate::core::level::ENGLAND;
         let g = self.g;
         let mut systems: Vec<&str> = g.systems.iter().map(String::as_str).collect();
         systems.push(ENGLAND);
+        let mut system_codes: Vec<&str> = (0..g.systems.len())
+            .map(|s| {
+                g.system_codes
+                    .get(s)
+                    .and_then(|c| c.as_deref())
+                    .unwrap_or("")
+            })
+            .collect();
+        system_codes.push("");
         let mut places: Vec<&str> = g.places.iter().map(|p| p.name.as_str()).collect();
         places.push("");
+        let mut place_codes: Vec<&str> = g
+            .places
+            .iter()
+            .map(|p| p.code.as_deref().unwrap_or(""))
+            .collect();
+        place_codes.push("");
         let mut nbs: Vec<&str> = g.neighbourhoods.iter().map(|n| n.name.as_str()).collect();
         nbs.push("");
         [
-            labels("system", systems, self.system),
-            labels("place", places, self.place),
+            labels("system", systems, self.system.clone()),
+            labels("system_code", system_codes, self.system),
+            labels("place", places, self.place.clone()),
+            labels("place_code", place_codes, self.place),
             labels("neighbourhood", nbs, self.neighbourhood),
         ]
     }

@@ -12,7 +12,8 @@ use std::path::Path;
 use base64::Engine;
 
 use crate::core::error::{CapsimError, Result};
-use crate::io::tables::Staging;
+use crate::io::areas::{disagreements_frame, validation_frame, ValidationRow};
+use crate::io::tables::{write_frame, Layout, Staging};
 use crate::report::charts::{
     tornado, write_charts, Outcome, ReportData, CHARTS as REGISTRY, FONT, PAGE_FONT_BYTES,
 };
@@ -24,6 +25,11 @@ pub const CHARTS: &str = "charts";
 pub const FONT_FILE: &str = "DejaVuSans.ttf";
 /// The report's file name.
 pub const REPORT: &str = "report.html";
+/// The validation table's file stem, written beside the report for real England.
+pub const VALIDATION: &str = "validation";
+/// The published-against-estimated table's file stem, written beside the report when the
+/// first scenario has both formulas.
+pub const PUBLISHED_VS_ESTIMATED: &str = "published_vs_estimated";
 
 /// What a report call wrote.
 #[derive(Debug, Clone)]
@@ -76,7 +82,24 @@ pub fn report(dir: &Path) -> Result<Report> {
         }
         inline.push(body);
     }
-    let html = page(dir, &data, &charts, &inline)?;
+    let checks = crate::report::validation::validation(&data);
+    if !checks.is_empty() {
+        write_frame(
+            &mut staging,
+            &Layout::Flat,
+            VALIDATION,
+            &validation_frame(&checks)?,
+        )?;
+    }
+    if let Some((p, e, rows)) = crate::report::validation::disagreements(&data) {
+        write_frame(
+            &mut staging,
+            &Layout::Flat,
+            PUBLISHED_VS_ESTIMATED,
+            &disagreements_frame(&p, &e, &rows)?,
+        )?;
+    }
+    let html = page(dir, &data, &charts, &inline, &checks)?;
     let path = staging.path(REPORT)?;
     std::fs::write(&path, html).map_err(|e| CapsimError::io(&path, e))?;
     staging.commit()?;
@@ -178,11 +201,61 @@ fn rank_correlations(h: &mut String, data: &ReportData) {
     h.push_str("</table>\n");
 }
 
+/// One table: a header row, then the rows, every cell escaped.
+fn table<const N: usize>(h: &mut String, class: &str, columns: &[String], rows: &[[String; N]]) {
+    let _ = write!(h, "<table class=\"{class}\">\n<tr>");
+    for c in columns {
+        let _ = write!(h, "<th>{}</th>", escape(c));
+    }
+    h.push_str("</tr>\n");
+    for row in rows {
+        h.push_str("<tr>");
+        for cell in row {
+            let _ = write!(h, "<td>{}</td>", escape(cell));
+        }
+        h.push_str("</tr>\n");
+    }
+    h.push_str("</table>\n");
+}
+
+/// For real England: the validation against published figures, and the published
+/// allocation against the estimated-need one by place (`report::validation`).
+fn published_sections(h: &mut String, data: &ReportData, checks: &[ValidationRow]) {
+    use crate::report::validation as v;
+    if !checks.is_empty() {
+        let _ = writeln!(
+            h,
+            "<h2>Against published figures</h2>\n<p>{}</p>",
+            escape(&v::validation_note(data))
+        );
+        let columns: Vec<String> = v::VALIDATION_COLUMNS
+            .iter()
+            .map(|c| c.to_string())
+            .collect();
+        table(h, "validation", &columns, &v::validation_table(checks));
+    }
+    if let Some((p, e, rows)) = v::disagreements(data) {
+        let _ = writeln!(
+            h,
+            "<h2>Published allocation against estimated need</h2>\n<p class=\"finding\">{}</p>",
+            escape(&v::disagreement_sentence(&p, &e, &rows))
+        );
+        table(
+            h,
+            "disagreements",
+            &v::disagreement_columns(&p, &e),
+            &v::disagreement_table(&rows),
+        );
+        h.push_str("<p class=\"note\">Year 1, first scenario, means over runs; places sorted by the absolute difference. Both formulas share the same envelope.</p>\n");
+    }
+}
+
 fn page(
     dir: &Path,
     data: &ReportData,
     charts: &[(&'static str, Outcome)],
     inline: &[String],
+    checks: &[ValidationRow],
 ) -> Result<String> {
     let font = base64::engine::general_purpose::STANDARD.encode(PAGE_FONT_BYTES);
     let mut h = String::new();
@@ -244,6 +317,13 @@ figure {{ margin: 0 0 6mm; }} figure svg {{ max-height: 160mm; }} }}</style>"
     for s in findings(&data.rows, &data.context) {
         let _ = writeln!(h, "<p class=\"finding\">{}</p>", escape(&s));
     }
+    let capacity = crate::report::capacity::capacity_sentences(&data.rows);
+    if !capacity.is_empty() {
+        w(&mut h, "<h2>Beds, places and staff</h2>\n");
+        for s in capacity {
+            let _ = writeln!(h, "<p class=\"finding\">{}</p>", escape(&s));
+        }
+    }
     if !data.frontier.is_empty() {
         w(
             &mut h,
@@ -288,6 +368,7 @@ figure {{ margin: 0 0 6mm; }} figure svg {{ max-height: 160mm; }} }}</style>"
             100.0 * (1.0 - share)
         );
     }
+    published_sections(&mut h, data, checks);
     w(&mut h, "<h2>Scenarios</h2>\n<table>\n<tr><th>scenario</th><th>population</th><th>years</th><th>runs</th><th>seed</th><th>interventions</th><th>capitation formulas</th></tr>\n");
     for row in settings(dir) {
         w(&mut h, "<tr>");

@@ -196,7 +196,7 @@ fn a_good_run_writes_every_table_and_run_json() {
     assert_eq!(info["datasets_checksum"].as_str().unwrap().len(), 64);
     let flows = std::fs::read_to_string(dir.join("flows.csv")).unwrap();
     assert!(flows.starts_with(
-        "year,system,place,neighbourhood,start,births,deaths,migration_in,migration_out,end"
+        "year,system,system_code,place,place_code,neighbourhood,start,births,deaths,migration_in,migration_out,end"
     ));
     assert!(std::fs::read_dir(&dir).unwrap().all(|e| !e
         .unwrap()

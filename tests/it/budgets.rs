@@ -45,23 +45,23 @@ fn rows(csv: &str, level: &str) -> Rows {
     let mut out = BTreeMap::new();
     for line in csv.lines().skip(1) {
         let c: Vec<&str> = line.split(',').collect();
-        if c[11] != level {
+        if c[13] != level {
             continue;
         }
-        let area = if level == "neighbourhood" { c[3] } else { c[2] }.trim_matches('"');
+        let area = if level == "neighbourhood" { c[5] } else { c[3] }.trim_matches('"');
         out.insert(
             (
-                c[5].to_string(),
+                c[7].to_string(),
                 c[0].parse().unwrap(),
                 area.to_string(),
-                c[4].to_string(),
+                c[6].to_string(),
             ),
             [
-                pence(&c, 7),
-                pence(&c, 8),
                 pence(&c, 9),
                 pence(&c, 10),
-                pence(&c, 16),
+                pence(&c, 11),
+                pence(&c, 12),
+                pence(&c, 18),
             ],
         );
     }
@@ -119,15 +119,15 @@ fn budgets_add_up_to_the_envelope_and_pace_stays_within_its_step() {
     };
     run(&options, &|_, _| {}).unwrap();
     let csv = std::fs::read_to_string(out.join("budgets.csv")).unwrap();
-    assert!(csv.starts_with("year,system,place,neighbourhood,sector,formula,weighted_population,budget,cash_cost,position,position_after_risk_share,level,people,budget_per_head,cash_cost_per_head,position_per_head,distance_from_target"));
+    assert!(csv.starts_with("year,system,system_code,place,place_code,neighbourhood,sector,formula,weighted_population,budget,cash_cost,position,position_after_risk_share,level,people,budget_per_head,cash_cost_per_head,position_per_head,distance_from_target"));
     let r = rows(&csv, "neighbourhood");
     // Places and systems are the sums of their neighbourhoods, to the penny.
     let level_total = |level: &str, year: &str| -> i64 {
         csv.lines()
             .skip(1)
             .map(|l| l.split(',').collect::<Vec<_>>())
-            .filter(|c| c[11] == level && c[0] == year && c[4] == "total" && c[5] == "need")
-            .map(|c| pence(&c, 7))
+            .filter(|c| c[13] == level && c[0] == year && c[6] == "total" && c[7] == "need")
+            .map(|c| pence(&c, 9))
             .sum()
     };
     for y in ["1", "4"] {

@@ -32,9 +32,9 @@ fn output_bytes_do_not_depend_on_threads() {
         };
         run(&options, &|_, _| {}).unwrap();
         let f = files(&out);
-        // Every per-run table, the summary and the need formula's weights, each as
-        // Parquet and CSV.
-        let tables = capsim::io::tables::RunTable::COUNT + 2;
+        // Every per-run table, the summary, the need formula's weights and the
+        // geography, each as Parquet and CSV.
+        let tables = capsim::io::tables::RunTable::COUNT + 3;
         assert_eq!(f.len(), 2 * tables, "{:?}", f.keys());
         outputs.push(f);
     }

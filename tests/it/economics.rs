@@ -198,9 +198,9 @@ effects.emergency_admissions = -0.5
         let mut by_year = [(0.0, 0.0); 5];
         for l in csv.lines().skip(1) {
             let c: Vec<&str> = l.split(',').collect();
-            let (y, n): (usize, f64) = (c[0].parse().unwrap(), c[8].parse().unwrap());
+            let (y, n): (usize, f64) = (c[0].parse().unwrap(), c[10].parse().unwrap());
             by_year[y].0 += n;
-            by_year[y].1 += n * utility[c[7]];
+            by_year[y].1 += n * utility[c[9]];
         }
         (1..=3)
             .map(|y| {

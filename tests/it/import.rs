@@ -112,6 +112,14 @@ fn import_gives_each_pcn_the_sum_of_its_practices() {
             "NHS Beta ICB - 01C"
         ]
     );
+    // The folder's codes are the places' and systems' codes, as output tables write them.
+    let codes: Vec<Option<&str>> = g.places.iter().map(|p| p.code.as_deref()).collect();
+    assert_eq!(codes, [Some("00A"), Some("00B"), Some("01C")]);
+    assert_eq!(
+        g.system_codes,
+        [Some("QAA".to_string()), Some("QBB".to_string())]
+    );
+    assert!(g.neighbourhoods.iter().all(|n| n.location.is_none()));
     let counts = practice_counts(&lists);
     let members = membership();
     assert_eq!(g.neighbourhoods.len(), members.len());

@@ -163,18 +163,18 @@ formula = ["headcount", "published", { name = "ga", basis = "published", compone
     let mut nbs: BTreeMap<String, Vec<(String, i64)>> = BTreeMap::new();
     for line in csv.lines().skip(1) {
         let c = fields(line);
-        if c[4] != "total" {
+        if c[6] != "total" {
             continue;
         }
-        let pence = (c[7].parse::<f64>().unwrap() * 100.0).round() as i64;
-        match c[11].as_str() {
+        let pence = (c[9].parse::<f64>().unwrap() * 100.0).round() as i64;
+        match c[13].as_str() {
             "system" => {
-                system.insert(c[5].clone(), pence);
+                system.insert(c[7].clone(), pence);
             }
             "neighbourhood" => nbs
-                .entry(c[5].clone())
+                .entry(c[7].clone())
                 .or_default()
-                .push((c[3].clone(), pence)),
+                .push((c[5].clone(), pence)),
             _ => {}
         }
     }

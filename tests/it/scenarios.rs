@@ -151,7 +151,7 @@ cost_scale = [1.5]
 
 /// Runs `capsim validate` and `capsim run` on a bad file; both must exit 2 with one line
 /// naming the file, the line and the field, and `run` must write nothing.
-fn rejected(text: &str, line: usize, field: &str, says: &str) {
+pub fn rejected(text: &str, line: usize, field: &str, says: &str) {
     let tmp = tempfile::tempdir().unwrap();
     write(tmp.path(), "base.toml", SMALL);
     write(tmp.path(), "bad.toml", text);

@@ -11,6 +11,10 @@ use crate::accounts::one_way::OneWayRow;
 use crate::accounts::summary::{RiskRow, SensitivityRow, Stat, SummaryRow};
 use crate::core::error::Result;
 use crate::core::level::Level;
+use crate::io::areas::{
+    read_geography, read_published_icbs, AreaRow, PublishedIcb, GEOGRAPHY_TABLE,
+    PUBLISHED_ICBS_TABLE,
+};
 use crate::io::incremental::{read_ceaf, read_incremental};
 use crate::io::summary::{
     read_formula_fit, read_one_way, read_population_by_cell, read_risk_where, read_run_values,
@@ -52,6 +56,18 @@ pub struct ReportData {
     pub frontier: Vec<FrontierRow>,
     /// The acceptability frontier and EVPI (`ceaf.parquet`), when written.
     pub ceaf: Vec<CeafRow>,
+    /// The simulated neighbourhoods of the first scenario's geography, with codes,
+    /// locations and published populations (`geography.parquet`); empty in a folder
+    /// written before the table existed.
+    pub areas: Vec<AreaRow>,
+    /// NHS England's published figures of every ICB (`published_icbs.parquet`), when the
+    /// run is of real England.
+    pub published_icbs: Vec<PublishedIcb>,
+    /// The first scenario's formulas: (name, basis), in configured order.
+    pub bases: Vec<(String, String)>,
+    /// Each scenario's monthly profile of occupied bed days (`[capacity]
+    /// monthly_profile`), by scenario name, for scenarios that set one.
+    pub bed_profiles: BTreeMap<String, [f64; 12]>,
 }
 
 /// The headline's context (discounting, envelope growth) of an output folder, from its
@@ -76,6 +92,44 @@ fn first_scenario(dir: &Path) -> Option<serde_json::Value> {
     read("batch.json")
         .map(|v| v["batch"]["scenarios"][0].clone())
         .or_else(|| read("run.json").map(|v| v["scenario"].clone()))
+}
+
+/// The first scenario's formulas as (name, basis), from `batch.json` or `run.json`.
+fn bases_of(dir: &Path) -> Vec<(String, String)> {
+    first_scenario(dir)
+        .and_then(|s| s["capitation"]["formula"].as_array().cloned())
+        .unwrap_or_default()
+        .iter()
+        .filter_map(|f| {
+            let basis = f["basis"].as_str()?;
+            let name = f["name"].as_str().unwrap_or(basis);
+            Some((name.to_string(), basis.to_string()))
+        })
+        .collect()
+}
+
+/// The monthly bed-day profiles scenarios set (`[capacity] monthly_profile`), from
+/// `batch.json` or `run.json`.
+fn bed_profiles_of(dir: &Path) -> BTreeMap<String, [f64; 12]> {
+    let read = |name: &str| -> Option<serde_json::Value> {
+        serde_json::from_str(&std::fs::read_to_string(dir.join(name)).ok()?).ok()
+    };
+    let scenarios: Vec<serde_json::Value> = read("batch.json")
+        .and_then(|v| v["batch"]["scenarios"].as_array().cloned())
+        .or_else(|| read("run.json").map(|v| vec![v["scenario"].clone()]))
+        .unwrap_or_default();
+    scenarios
+        .iter()
+        .filter_map(|s| {
+            let name = s["name"].as_str()?.to_string();
+            let months: Vec<f64> = s["capacity"]["monthly_profile"]
+                .as_array()?
+                .iter()
+                .filter_map(|x| x.as_f64())
+                .collect();
+            Some((name, months.try_into().ok()?))
+        })
+        .collect()
 }
 
 /// The first scenario's formula names, from `batch.json` or `run.json`.
@@ -104,9 +158,18 @@ fn drawn(level: Level, year: i32, last: i32, metric: &str) -> bool {
             (year == 1 || year == last)
                 && (matches!(metric, "population" | "care_spend" | "cash_cost_per_head")
                     || metric.starts_with("budget_per_head:")
+                    || metric.starts_with("weighted_population:")
+                    || metric.starts_with("budget:")
+                    || metric.starts_with("position:"))
+        }
+        // The validation and published-against-estimated tables compare places.
+        Level::Place => {
+            (year == 1 || year == last)
+                && (metric == "population"
+                    || metric.starts_with("budget:")
                     || metric.starts_with("weighted_population:"))
         }
-        Level::Place | Level::Pool => false,
+        Level::Pool => false,
     }
 }
 
@@ -147,6 +210,21 @@ impl ReportData {
             })?;
         }
         d.formulas = formulas_of(dir);
+        d.bases = bases_of(dir);
+        let path = dir.join(format!("{GEOGRAPHY_TABLE}.parquet"));
+        if path.exists() {
+            let first = d.scenarios.first().cloned().unwrap_or_default();
+            let rows = read_geography(&path)?;
+            // The first scenario's geography: its group's rows (named by the group's first
+            // scenario, which is the output's first).
+            let group = rows.first().map(|r| r.scenario.clone()).unwrap_or(first);
+            d.areas = rows.into_iter().filter(|r| r.scenario == group).collect();
+        }
+        let path = dir.join(format!("{PUBLISHED_ICBS_TABLE}.parquet"));
+        if path.exists() {
+            d.published_icbs = read_published_icbs(&path)?;
+        }
+        d.bed_profiles = bed_profiles_of(dir);
         d.qaly_threshold = first_scenario(dir)
             .and_then(|s| s["evaluation"]["qaly_threshold"].as_f64())
             .unwrap_or(20_000.0);

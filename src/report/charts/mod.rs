@@ -103,9 +103,14 @@ pub mod data;
 
 mod acceptability;
 pub mod acceptability_frontier;
+pub mod beds_by_year;
 mod budget_vs_spend;
 pub mod ce_plane;
+pub mod days_over_beds;
+pub mod geo;
 mod hospital_vs_community;
+pub mod map_icbs;
+pub mod map_neighbourhoods;
 pub mod need_fit;
 mod net_position_fan;
 mod population_pyramid;
@@ -162,6 +167,10 @@ registry!(
     acceptability,
     acceptability_frontier,
     quintile_effects,
+    map_neighbourhoods,
+    map_icbs,
+    beds_by_year,
+    days_over_beds,
 );
 
 /// What became of each chart of the registry for one output folder.
