@@ -39,7 +39,9 @@ fn main() {
     let preset = *Preset::ALL
         .iter()
         .find(|p| p.id() == population)
-        .unwrap_or_else(|| panic!("population {population}: one of england, invented, england-invented"));
+        .unwrap_or_else(|| {
+            panic!("population {population}: one of england, invented, england-invented")
+        });
     let people = Geography::preset(&Datasets::bundled().unwrap(), preset)
         .unwrap()
         .total_population();

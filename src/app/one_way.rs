@@ -19,7 +19,9 @@ use crate::app::pipeline::{check_spend, sim_config, Prepared};
 use crate::config::batch::Batch;
 use crate::core::error::Result;
 use crate::engine::levers::{DemographicLevers, Draws, Levers};
-use crate::engine::simulation::{compact_activity, simulate_plan_compact, NeighbourhoodResult, Plan};
+use crate::engine::simulation::{
+    compact_activity, simulate_plan_compact, NeighbourhoodResult, Plan,
+};
 use crate::io::summary::one_way_frame;
 use crate::io::tables::{write_frame, Layout, Staging};
 

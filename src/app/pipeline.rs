@@ -549,7 +549,9 @@ pub fn write_unit_in_chunks(
         }
         let plan = Plan::new(
             config,
-            at.iter().map(|i| whole.scenarios[*i].levers.clone()).collect(),
+            at.iter()
+                .map(|i| whole.scenarios[*i].levers.clone())
+                .collect(),
         );
         let mut results = simulate(&plan);
         check_spend(&results)?;

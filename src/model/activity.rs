@@ -600,7 +600,11 @@ mod tests {
                 assert_eq!(small.in_quintile(s, q), full.in_quintile(s, q));
             }
         }
-        assert_eq!(small.by_quintile(), small, "adding up again changes nothing");
+        assert_eq!(
+            small.by_quintile(),
+            small,
+            "adding up again changes nothing"
+        );
     }
 
     fn model() -> (Datasets, ActivityModel) {

@@ -6,12 +6,12 @@ use std::path::{Path, PathBuf};
 
 use capsim::app::batch::{merge, run_batch, BatchOptions};
 use capsim::app::pipeline::{prepare, write_unit_in_chunks};
-use capsim::io::tables::Staging;
 use capsim::config::batch::{Batch, Shard};
 use capsim::config::scenario::Scenario;
 use capsim::data::datasets::{DatasetSource, Datasets};
 use capsim::engine::levers::Levers;
 use capsim::engine::simulation::{simulate_plan, Plan, SimConfig};
+use capsim::io::tables::Staging;
 use capsim::model::Model;
 
 use crate::scenarios::{write, SMALL};
@@ -127,8 +127,15 @@ fn a_unit_written_in_chunks_is_the_same_bytes() {
         let out = tmp.path().join(name);
         std::fs::create_dir_all(&out).unwrap();
         let mut staging = Staging::named(&out, "unit").unwrap();
-        let w = write_unit_in_chunks(&p, &batch, (0, 0), Some(&pool), (&mut staging, false), stream)
-            .unwrap();
+        let w = write_unit_in_chunks(
+            &p,
+            &batch,
+            (0, 0),
+            Some(&pool),
+            (&mut staging, false),
+            stream,
+        )
+        .unwrap();
         staging.commit().unwrap();
         (tree(&out), w)
     };
