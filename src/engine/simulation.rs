@@ -835,8 +835,9 @@ pub fn simulate_neighbourhood(
             }
         }
         count_into(&scratch.people, ns, &mut census[years * cells..]);
-        let (census, flows, life): (Arc<[u32]>, Arc<[Flows]>, Arc<[LifeYear]>) =
-            (census.into(), flows.into(), life.into());
+        let census: Arc<[u32]> = census.into();
+        let flows: Arc<[Flows]> = flows.into();
+        let life: Arc<[LifeYear]> = life.into();
         for ((s, a), e) in on_path.iter().zip(activity).zip(effects) {
             results[*s] = Some(NeighbourhoodResult {
                 census: census.clone(),
