@@ -7,6 +7,7 @@ use clap::{Parser, Subcommand};
 use indicatif::{ProgressBar, ProgressStyle};
 
 use capsim::app::batch::{headlines, merge, run_batch, BatchOptions, BatchReport};
+use capsim::app::calibrate_local::{calibrate_observed, summary_lines, LocalOptions};
 use capsim::app::import::{import_gp_lists, ImportOptions};
 use capsim::app::run::{run, RunOptions, RunOutcome, RunSummary};
 use capsim::app::{Batch, DatasetSource, GpListSources, Overrides, Preset, Shard};
@@ -187,12 +188,55 @@ enum Command {
         #[command(subcommand)]
         what: List,
     },
-    /// Simulate England's first year and print each published national figure beside
-    /// the simulated value and their ratio.
+    /// Without --observed: simulate England's first year and print each published
+    /// national figure beside the simulated value and their ratio. With --observed FILE
+    /// --out DIR: calibrate to your own system (fitted multipliers by area and setting,
+    /// growth beyond demography, validation on held-out years) into DIR/calibration.toml,
+    /// which a scenario names with `[calibration] file = "..."`.
     Calibrate {
         /// Folder of datasets to use instead of the bundled copy.
         #[arg(long)]
         datasets: Option<PathBuf>,
+        /// Observed activity: CSV or Parquet with columns year, level (practice,
+        /// neighbourhood or pcn, place, system), area (a code or name of the geography),
+        /// setting, count and optionally spend.
+        #[arg(long, value_name = "FILE", requires = "out")]
+        observed: Option<PathBuf>,
+        /// Folder the calibration is written to (with --observed).
+        #[arg(long, value_name = "DIR", requires = "observed")]
+        out: Option<PathBuf>,
+        /// The observed areas' population: an ICB code (QF7, the default), england,
+        /// invented or england-invented.
+        #[arg(long, requires = "observed")]
+        population: Option<Preset>,
+        /// The observed areas' ICB, by code or name.
+        #[arg(long, value_name = "CODE", value_parser = icb_preset, conflicts_with_all = ["population", "geography"], requires = "observed")]
+        icb: Option<Preset>,
+        /// A geography folder (written by `capsim import`) instead of a preset.
+        #[arg(
+            long,
+            value_name = "DIR",
+            conflicts_with = "population",
+            requires = "observed"
+        )]
+        geography: Option<PathBuf>,
+        /// NHS England's practice file to build real England from instead of the bundled one.
+        #[arg(
+            long,
+            value_name = "FILE",
+            conflicts_with = "geography",
+            requires = "observed"
+        )]
+        practices: Option<PathBuf>,
+        /// Years from this one on are held out: predicted from the fit and scored.
+        #[arg(long, value_name = "YEAR", requires = "observed")]
+        validate_from: Option<i32>,
+        /// Seed of the demographic projection and of the validation's draws.
+        #[arg(long, default_value_t = 42)]
+        seed: u64,
+        /// Worker threads (0 = all cores). Results do not depend on it.
+        #[arg(long, default_value_t = 0)]
+        threads: usize,
     },
 }
 
@@ -358,7 +402,30 @@ fn main() -> ExitCode {
             &datasets.map_or(DatasetSource::Bundled, DatasetSource::Dir),
         )
         .map(|lines| lines.iter().for_each(|l| say!("{l}"))),
-        Command::Calibrate { datasets } => capsim::app::calibrate::calibrate(
+        Command::Calibrate {
+            datasets,
+            observed: Some(observed),
+            out: Some(out),
+            population,
+            icb,
+            geography,
+            practices,
+            validate_from,
+            seed,
+            threads,
+        } => {
+            let mut o = LocalOptions::new(observed, out);
+            o.preset = icb.or(population).unwrap_or(o.preset);
+            o.geography = geography;
+            o.real.practices = practices;
+            o.validate_from = validate_from;
+            o.seed = seed;
+            o.threads = threads;
+            o.datasets = datasets.map_or(DatasetSource::Bundled, DatasetSource::Dir);
+            calibrate_observed(&o)
+                .map(|c| summary_lines(&c, &o.out).iter().for_each(|l| say!("{l}")))
+        }
+        Command::Calibrate { datasets, .. } => capsim::app::calibrate::calibrate(
             &datasets.map_or(DatasetSource::Bundled, DatasetSource::Dir),
         )
         .map(|c| say!("{c}")),

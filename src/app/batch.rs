@@ -570,6 +570,8 @@ fn batch_from_manifest(v: &serde_json::Value) -> Result<Batch> {
             // Merging needs only names, groups, runs and years.
             evaluation: Default::default(),
             capacity: None,
+            // Scenarios of one group share their calibration.
+            calibration: get("calibration").as_str().map(PathBuf::from),
         });
     }
     Ok(Batch {

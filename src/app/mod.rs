@@ -3,6 +3,8 @@
 
 pub mod batch;
 pub mod calibrate;
+pub mod calibrate_local;
+pub mod calibration_example;
 pub mod import;
 pub mod init;
 pub mod list;

@@ -11,9 +11,11 @@ use crate::accounts::capacity_metrics::push_capacity;
 use crate::accounts::capitation::Weights;
 use crate::accounts::metrics::{compute, Metrics};
 use crate::accounts::need_formula::estimate;
+use crate::app::calibrate_local;
 use crate::config::batch::Batch;
 use crate::config::resolve::Resolved;
 use crate::config::scenario::{scenario_error, Basis};
+use crate::core::care::Setting;
 use crate::core::error::Result;
 use crate::core::money;
 use crate::data::datasets::{
@@ -25,10 +27,89 @@ use crate::engine::levers::Levers;
 use crate::engine::simulation::{
     compact_activity, simulate_plan_here, NeighbourhoodResult, Plan, SimConfig,
 };
+use crate::io::calibration::CalibrationFile;
 use crate::io::summary::formula_weights_frame;
 use crate::io::tables::{write_frame, write_run, Layout, RunOutput, Staging};
+use crate::model::calibration::GrowthRow;
 use crate::model::practice_fit::PracticeFit;
 use crate::model::Model;
+
+/// The calibration every scenario of the batch names (all the same one, or none: the
+/// model is shared), checked against each group's geography: the geography it was made
+/// for, and the same neighbourhood names under the same ids.
+fn calibration_of(
+    batch: &Batch,
+    groups: &[Vec<usize>],
+    geos: &[Geography],
+) -> Result<Option<CalibrationFile>> {
+    let first = &batch.scenarios[0];
+    for s in &batch.scenarios[1..] {
+        if s.calibration != first.calibration {
+            return Err(scenario_error(
+                &s.file,
+                None,
+                "calibration.file",
+                format!(
+                    "every scenario of a batch uses the same calibration (or none); {} uses {}",
+                    first.name,
+                    first
+                        .calibration
+                        .as_ref()
+                        .map_or("none".into(), |p| p.display().to_string())
+                ),
+            ));
+        }
+    }
+    let Some(path) = &first.calibration else {
+        return Ok(None);
+    };
+    let c = crate::io::calibration::read(path)?;
+    for (g, geo) in groups.iter().zip(geos) {
+        let s = &batch.scenarios[g[0]];
+        let refuse =
+            |problem: String| Err(scenario_error(&s.file, None, "calibration.file", problem));
+        let label = calibrate_local::label_of(&s.population);
+        if label != c.meta.geography {
+            return refuse(format!(
+                "{} was made for {}, and this scenario simulates {label}; calibrate {label} \
+                 with `capsim calibrate --observed FILE` or simulate {}",
+                path.display(),
+                c.meta.geography,
+                c.meta.geography
+            ));
+        }
+        let whole = s.population.places.is_empty() && s.population.neighbourhoods.is_empty();
+        let same = geo
+            .neighbourhoods
+            .iter()
+            .all(|nb| c.names.get(&nb.id).is_none_or(|name| *name == nb.name))
+            && (!whole || calibrate_local::geography_sha256(geo) == c.meta.geography_sha256);
+        if !same {
+            return refuse(format!(
+                "{} was made for another version of {} (its neighbourhoods differ: another \
+                 practice file or place_by?); calibrate again",
+                path.display(),
+                c.meta.geography
+            ));
+        }
+    }
+    Ok(Some(c))
+}
+
+/// Each fitted setting's growth beyond demography from a calibration: of the levels
+/// fitted, the estimate with the narrowest 90% interval (they measure the same series).
+pub fn calibrated_trends(rows: &[GrowthRow]) -> Vec<(Setting, f64)> {
+    let mut best: Vec<&GrowthRow> = Vec::new();
+    for r in rows {
+        let width = |g: &GrowthRow| g.growth_hi90 - g.growth_lo90;
+        match best.iter_mut().find(|b| b.setting == r.setting) {
+            Some(b) if width(r) < width(b) => *b = r,
+            Some(_) => {}
+            None => best.push(r),
+        }
+    }
+    best.iter().map(|r| (r.setting, r.growth)).collect()
+}
 
 /// A work unit: (group of scenarios, Monte Carlo run).
 pub type Unit = (usize, u64);
@@ -107,7 +188,13 @@ pub fn prepare(batch: &Batch, source: &DatasetSource) -> Result<Prepared> {
         geos.push(batch.scenarios[g[0]].geography(&datasets)?);
     }
     place_files(batch, &groups, &geos, &mut datasets)?;
-    let model = Model::new(&datasets)?;
+    let mut model = Model::new(&datasets)?;
+    if let Some(c) = calibration_of(batch, &groups, &geos)? {
+        for (setting, growth) in calibrated_trends(&c.meta.growth) {
+            model.activity.set_trend(setting, growth);
+        }
+        model.variation.calibrate(c.rates);
+    }
     fit_real_people(batch, &groups, &model, &mut geos)?;
     let mut geographies = Vec::new();
     let mut weights = Vec::new();

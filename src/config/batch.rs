@@ -170,6 +170,7 @@ pub fn groups_of(scenarios: &[Scenario]) -> Vec<Vec<usize>> {
                 && t.variation == s.variation
                 && t.mortality == s.mortality
                 && t.trends == s.trends
+                && t.calibration == s.calibration
         };
         match groups.iter_mut().find(|g| same(&g[0])) {
             Some(g) => g.push(i),

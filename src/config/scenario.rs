@@ -633,6 +633,16 @@ fn on() -> bool {
     true
 }
 
+/// A calibration to observed activity (`[calibration]` in a scenario): the
+/// `calibration.toml` that `capsim calibrate --observed` wrote, named relative to the
+/// scenario file. Its multipliers replace the random persistent ones between areas for
+/// the neighbourhoods and settings it covers.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CalibrationRef {
+    pub file: PathBuf,
+}
+
 /// How mortality changes over the horizon (`[mortality]` in a scenario).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -1217,6 +1227,7 @@ struct ScenarioFile {
     trends: Option<Trends>,
     evaluation: Option<Evaluation>,
     capacity: Option<Capacity>,
+    calibration: Option<CalibrationRef>,
     #[serde(default, deserialize_with = "spanned_vec")]
     intervention: Vec<Located<Intervention>>,
 }
@@ -1376,6 +1387,10 @@ pub struct Scenario {
     /// Beds from bed days (`[capacity]`); absent, no bed figures are reported.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub capacity: Option<Capacity>,
+    /// The calibration its runs use (`[calibration] file`), resolved against the file
+    /// that names it; `None`: the random persistent multipliers between areas.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub calibration: Option<PathBuf>,
 }
 
 /// Settings given on the command line that override every scenario.
@@ -1571,6 +1586,7 @@ impl Scenario {
             trends: Trends::default(),
             evaluation: Evaluation::default(),
             capacity: None,
+            calibration: None,
         };
         for (path, f) in chain.into_iter().rev() {
             if let Some(v) = f.name {
@@ -1625,6 +1641,10 @@ impl Scenario {
                     v.beds_file = Some(path.parent().unwrap_or_else(|| Path::new(".")).join(b));
                 }
                 s.capacity = Some(v);
+            }
+            if let Some(v) = f.calibration {
+                let dir = path.parent().unwrap_or_else(|| Path::new("."));
+                s.calibration = Some(dir.join(v.file));
             }
             for i in f.intervention.into_iter().map(|i| i.value) {
                 match s.interventions.iter_mut().find(|x| x.name == i.name) {

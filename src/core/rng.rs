@@ -48,6 +48,9 @@ pub enum Purpose {
     /// Bootstrap resamples of Monte Carlo runs (an ICER's interval), keyed by what is
     /// summarised, never by a run.
     Bootstrap = 15,
+    /// Calibration's predictive draws of held-out years and its worked example's observed
+    /// counts, keyed by seed and area (in the neighbourhood slot), never by a run.
+    Calibration = 16,
 }
 
 /// The full key of a stream.

@@ -5,5 +5,6 @@
 pub mod datasets;
 pub mod geography;
 pub mod gp_lists;
+pub mod observed;
 pub mod published;
 pub mod published_geography;

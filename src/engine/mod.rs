@@ -2,6 +2,7 @@
 //! interventions pull, and the simulation of every neighbourhood in parallel.
 
 pub mod case_finding;
+pub mod expected;
 pub mod exposure;
 pub mod levers;
 pub mod population;

@@ -698,6 +698,36 @@ pub fn step_year(
     (flows, activity)
 }
 
+/// Runs the population part of one year for one neighbourhood and returns the year's
+/// expected activity `[setting][group]` at national rates, with the extra care of the
+/// last year of life and no draw: what calibration compares observed counts with
+/// (`engine::expected`), so they are not blurred by the simulation's own chance.
+pub fn expected_year(
+    model: &Model,
+    newcomers: &Newcomers,
+    key: impl Fn(Purpose) -> StreamKey,
+    improvement_years: usize,
+    scratch: &mut Scratch,
+) -> Vec<f64> {
+    let mut census = std::mem::take(&mut scratch.census);
+    census.clear();
+    census.resize(n_cells(model.segments.len()), 0);
+    step_population(
+        model,
+        newcomers,
+        &key,
+        scratch,
+        &mut census,
+        None,
+        improvement_years,
+    );
+    scratch.census = census;
+    let a = &model.activity;
+    let mut means = a.expected(&scratch.exposure);
+    a.add_end_of_life(&scratch.dying, None, &[1.0; N_SETTINGS], &mut means);
+    means
+}
+
 /// The stream keys of one neighbourhood-year.
 fn keys(config: &SimConfig, neighbourhood: u64, year: u32) -> impl Fn(Purpose) -> StreamKey {
     let (seed, run) = (config.seed, config.run);

@@ -2,6 +2,7 @@
 //! back for summaries and reports.
 
 pub mod areas;
+pub mod calibration;
 pub mod geography;
 pub mod incremental;
 pub mod read;

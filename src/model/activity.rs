@@ -229,9 +229,17 @@ impl ActivityModel {
         }
     }
 
-    /// The datasets' default trends (`activity_trends.csv`).
+    /// The default trends: the datasets' (`activity_trends.csv`), or a calibration's
+    /// growth beyond demography where one was fitted ([`Self::set_trend`]).
     pub fn default_trends(&self) -> Trends {
         self.trends
+    }
+
+    /// Makes `growth` a setting's default trend beyond demography: a calibration's
+    /// estimate from the analyst's own years replaces the national default (a scenario's
+    /// `[trends.growth]` still overrides it).
+    pub fn set_trend(&mut self, setting: Setting, growth: f64) {
+        self.trends.growth[setting.index()] = growth;
     }
 
     /// Extra use in the last year of life of one death of mean risk, in a setting and band.

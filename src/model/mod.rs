@@ -3,6 +3,7 @@
 //! variation between areas.
 
 pub mod activity;
+pub mod calibration;
 pub mod demography;
 pub mod practice_fit;
 pub mod segments;

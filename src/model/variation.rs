@@ -54,6 +54,16 @@ pub struct AreaVariation {
     other_sd: f64,
     yearly_sd: f64,
     places: Vec<PlaceFactors>,
+    /// Multipliers fitted to observed activity (`capsim calibrate --observed`), by
+    /// neighbourhood id: where given, they replace the random persistent ones.
+    calibrated: Option<CalibratedRates>,
+}
+
+/// Persistent multipliers on national rates fitted to an area's observed activity, by
+/// neighbourhood id and setting (`None`: not calibrated, the random one is kept).
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct CalibratedRates {
+    pub by_neighbourhood: std::collections::BTreeMap<u64, [Option<f64>; N_SETTINGS]>,
 }
 
 /// Lane of the shared hospital factor within a neighbourhood's stream; settings take lanes
@@ -78,7 +88,35 @@ impl AreaVariation {
             other_sd: p.variation_other_sd,
             yearly_sd: p.variation_yearly_sd,
             places: d.place_factors.clone(),
+            calibrated: None,
         }
+    }
+
+    /// The log-scale sd of the year-to-year wobble.
+    pub fn yearly_sd(&self) -> f64 {
+        self.yearly_sd
+    }
+
+    /// Replaces the random persistent multipliers by calibrated ones where they are given.
+    pub fn calibrate(&mut self, rates: CalibratedRates) {
+        self.calibrated = Some(rates);
+    }
+
+    /// The calibrated multipliers of a neighbourhood, if any: applied whether or not
+    /// `[variation] between_areas` is on, because they are the area's measured rates, not
+    /// a draw; derived settings (bed days) follow their parent, as the random ones do.
+    fn calibrated_of(&self, neighbourhood: u64) -> Option<[Option<f64>; N_SETTINGS]> {
+        let mut m = *self
+            .calibrated
+            .as_ref()?
+            .by_neighbourhood
+            .get(&neighbourhood)?;
+        for s in Setting::ALL {
+            if let Some(parent) = s.derived_from() {
+                m[s.index()] = m[parent.index()];
+            }
+        }
+        Some(m)
     }
 
     /// The persistent multipliers of a neighbourhood (by its id): the same in every run.
@@ -157,6 +195,18 @@ impl AreaVariation {
             let y = self.yearly(seed, run, neighbourhood, year);
             f.activity = std::array::from_fn(|i| p[i] * y[i]);
         }
+        if let Some(c) = self.calibrated_of(neighbourhood) {
+            let y = if switches.between_areas {
+                self.yearly(seed, run, neighbourhood, year)
+            } else {
+                [1.0; N_SETTINGS]
+            };
+            for (i, m) in c.iter().enumerate() {
+                if let Some(m) = m {
+                    f.activity[i] = m * y[i];
+                }
+            }
+        }
         if switches.place_costs {
             f.cost = self.place_costs(place);
         }
@@ -229,6 +279,42 @@ mod tests {
         assert!((r - want).abs() < 0.03, "{r} vs {want}");
         let r = corr(Setting::GpAppointments, Setting::CommunityNursing);
         assert!(r.abs() < 0.03, "{r}");
+    }
+
+    /// Calibrated multipliers replace the persistent ones of the settings and
+    /// neighbourhoods they cover, times the yearly wobble when it is on, and exactly
+    /// with it off; bed days follow admissions; everything else is untouched.
+    #[test]
+    fn calibrated_multipliers_replace_the_persistent_ones_they_cover() {
+        let plain = bundled();
+        let mut v = bundled();
+        let (gp, adm, days) = (
+            Setting::GpAppointments.index(),
+            Setting::EmergencyAdmissions.index(),
+            Setting::EmergencyBedDays.index(),
+        );
+        let mut m = [None; N_SETTINGS];
+        m[gp] = Some(0.8);
+        m[adm] = Some(1.3);
+        let mut rates = CalibratedRates::default();
+        rates.by_neighbourhood.insert(7, m);
+        v.calibrate(rates);
+        let on = Variation::default();
+        let f = v.factors(on, (42, 3), (7, "Eastmoor Dales"), 2);
+        let p = plain.factors(on, (42, 3), (7, "Eastmoor Dales"), 2);
+        let y = plain.yearly(42, 3, 7, 2);
+        assert_eq!(f.activity[gp], 0.8 * y[gp]);
+        assert_eq!(f.activity[adm], 1.3 * y[adm]);
+        assert_eq!(f.activity[days], 1.3 * y[days]);
+        let ae = Setting::AeAttendances.index();
+        assert_eq!(f.activity[ae], p.activity[ae]);
+        assert_eq!(f.cost, p.cost);
+        let other = v.factors(on, (42, 3), (8, "Eastmoor Dales"), 2);
+        assert_eq!(other, plain.factors(on, (42, 3), (8, "Eastmoor Dales"), 2));
+        let off = v.factors(Variation::OFF, (42, 3), (7, "Eastmoor Dales"), 2);
+        assert_eq!(off.activity[gp], 0.8);
+        assert_eq!(off.activity[days], 1.3);
+        assert_eq!(off.activity[ae], 1.0);
     }
 
     #[test]

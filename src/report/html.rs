@@ -14,9 +14,7 @@ use base64::Engine;
 use crate::core::error::{CapsimError, Result};
 use crate::io::areas::{disagreements_frame, validation_frame, ValidationRow};
 use crate::io::tables::{write_frame, Layout, Staging};
-use crate::report::charts::{
-    tornado, write_charts, Outcome, ReportData, CHARTS as REGISTRY, FONT, PAGE_FONT_BYTES,
-};
+use crate::report::charts::{tornado, write_charts, Outcome, ReportData, FONT, PAGE_FONT_BYTES};
 use crate::report::headline::{findings, headlines, note, COLUMNS};
 
 /// Folder of the charts inside an output folder.
@@ -218,6 +216,87 @@ fn table<const N: usize>(h: &mut String, class: &str, columns: &[String], rows: 
     h.push_str("</table>\n");
 }
 
+/// Which calibration the runs used, its fits and growth, and how well it predicted the
+/// years it held out (with the calibration chart).
+fn calibration_section(h: &mut String, data: &ReportData) {
+    let Some(c) = &data.calibration else {
+        return;
+    };
+    let _ = writeln!(h, "<h2>Calibration</h2>");
+    let Some(m) = &c.meta else {
+        let _ = writeln!(
+            h,
+            "<p>The runs used the calibration <code>{}</code>, which could not be read when this report was drawn.</p>",
+            escape(&c.file)
+        );
+        return;
+    };
+    let years = |y: &[i32]| {
+        y.iter()
+            .map(|y| y.to_string())
+            .collect::<Vec<_>>()
+            .join(", ")
+    };
+    let _ = writeln!(
+        h,
+        "<p>The runs used the calibration <code>{}</code> of {}: fitted to <code>{}</code> (SHA-256 {}) in {} ({}), years held out: {}. Its multipliers replace the random persistent multipliers between areas for the neighbourhoods and settings it covers; multipliers are on national rates in {}.</p>",
+        escape(&c.file),
+        escape(&m.geography),
+        escape(&m.source_file),
+        escape(&m.source_sha256),
+        years(&m.fit_years),
+        escape(&m.method),
+        if m.validation_years.is_empty() { "none".into() } else { years(&m.validation_years) },
+        m.first_year
+    );
+    let opt = |x: Option<f64>| x.map_or("-".into(), |x| format!("{x:.3}"));
+    h.push_str("<table class=\"calibration-fit\">\n<tr><th>setting</th><th>level</th><th>areas</th><th>level multiplier</th><th>spread of true multipliers (sd)</th><th>yearly wobble (sd)</th><th>growth beyond demography a year (90%)</th></tr>\n");
+    for f in &m.fit {
+        let growth = m
+            .growth
+            .iter()
+            .find(|g| g.setting == f.setting && g.level == f.level)
+            .map_or("-".into(), |g| {
+                format!(
+                    "{:+.2}% ({:+.2}% to {:+.2}%)",
+                    100.0 * g.growth,
+                    100.0 * g.growth_lo90,
+                    100.0 * g.growth_hi90
+                )
+            });
+        let _ = writeln!(
+            h,
+            "<tr><td>{}</td><td>{}</td><td>{}</td><td>{:.3}</td><td>{}</td><td>{}</td><td>{}</td></tr>",
+            f.setting.id(),
+            f.level.id(),
+            f.areas,
+            f.level_multiplier,
+            opt(f.spread),
+            opt(f.yearly_sd),
+            growth
+        );
+    }
+    h.push_str("</table>\n");
+    if m.validation.is_empty() {
+        return;
+    }
+    h.push_str("<p>Out of sample, the held-out years simulated from the fitted model (the calibration chart):</p>\n<table class=\"calibration-validation\">\n<tr><th>setting</th><th>level</th><th>area-years</th><th>mean absolute % error</th><th>bias</th><th>inside simulated 90% interval</th><th>note</th></tr>\n");
+    for v in &m.validation {
+        let _ = writeln!(
+            h,
+            "<tr><td>{}</td><td>{}</td><td>{}</td><td>{:.1}%</td><td>{:+.1}%</td><td>{:.0}%</td><td>{}</td></tr>",
+            v.setting.id(),
+            v.level.id(),
+            v.areas,
+            100.0 * v.mape,
+            100.0 * v.bias,
+            100.0 * v.coverage90,
+            escape(v.note.as_deref().unwrap_or(""))
+        );
+    }
+    h.push_str("</table>\n");
+}
+
 /// For real England: the validation against published figures, and the published
 /// allocation against the estimated-need one by place (`report::validation`).
 fn published_sections(h: &mut String, data: &ReportData, checks: &[ValidationRow]) {
@@ -284,7 +363,10 @@ figure {{ margin: 0 0 6mm; }} figure svg {{ max-height: 160mm; }} }}</style>"
     let _ = writeln!(
         h,
         "</head>\n<body data-charts=\"pending\" data-registry=\"{}\">",
-        REGISTRY.len()
+        charts
+            .iter()
+            .filter(|(_, o)| !matches!(o, Outcome::NotApplicable(_)))
+            .count()
     );
     let _ = writeln!(
         h,
@@ -377,7 +459,9 @@ figure {{ margin: 0 0 6mm; }} figure svg {{ max-height: 160mm; }} }}</style>"
         }
         w(&mut h, "</tr>\n");
     }
-    w(&mut h, "</table>\n<h2>Charts</h2>\n");
+    w(&mut h, "</table>\n");
+    calibration_section(&mut h, data);
+    w(&mut h, "<h2>Charts</h2>\n");
     let mut svgs = inline.iter();
     for (name, outcome) in charts {
         match outcome {
@@ -387,6 +471,13 @@ figure {{ margin: 0 0 6mm; }} figure svg {{ max-height: 160mm; }} }}</style>"
                     h,
                     "<figure id=\"{name}\" class=\"chart\">\n{svg}\n<figcaption>{} (<a href=\"{CHARTS}/{name}.png\">PNG</a>, <a href=\"{CHARTS}/{name}.svg\">SVG</a>)</figcaption>\n</figure>",
                     escape(title)
+                );
+            }
+            Outcome::NotApplicable(why) => {
+                let _ = writeln!(
+                    h,
+                    "<p class=\"not-applicable\" id=\"{name}\">Chart <code>{name}</code> does not apply: it {}.</p>",
+                    escape(why)
                 );
             }
             Outcome::NotDrawn(why) => {

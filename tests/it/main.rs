@@ -9,6 +9,7 @@ mod architecture;
 mod bad_datasets;
 mod batches;
 mod budgets;
+mod calibration;
 mod capacity;
 mod counterfactual;
 mod determinism;

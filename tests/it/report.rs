@@ -37,7 +37,7 @@ target_occupancy = 0.9
 "#;
 
 /// The registry: tests read the charts from it rather than a copy of its list.
-use capsim::report::charts::CHARTS;
+use capsim::report::charts::{CHARTS, OPTIONAL_INPUT};
 
 /// The maps, which need real England's coordinates: the invented presets' reports name
 /// them with the reason instead of drawing them.
@@ -84,7 +84,10 @@ fn a_batch_draws_every_chart_and_a_self_contained_report() {
     );
     let dir = tmp.path().join("results");
     let html = std::fs::read_to_string(dir.join("report.html")).unwrap();
-    assert!(html.contains(&format!("data-registry=\"{}\"", CHARTS.len())));
+    assert!(html.contains(&format!(
+        "data-registry=\"{}\"",
+        CHARTS.len() - OPTIONAL_INPUT.len()
+    )));
     every_chart_but_the_maps(&html);
     // The headline table is a table, and the findings say what was found, in words.
     assert!(html.contains("<table class=\"headlines\">"));
@@ -122,7 +125,11 @@ fn a_batch_draws_every_chart_and_a_self_contained_report() {
         .expect("rank correlations");
     assert!(html.find("id=\"tornado\"").unwrap() < table);
     assert!(html[table..].contains("Wards/cost_per_enrolled"));
-    for name in CHARTS.iter().filter(|c| !MAPS.contains(c)) {
+    // Charts of an optional input (a calibration) do not apply to this batch.
+    for name in CHARTS
+        .iter()
+        .filter(|c| !MAPS.contains(c) && !OPTIONAL_INPUT.contains(c))
+    {
         let png = std::fs::read(dir.join(format!("charts/{name}.png"))).unwrap();
         assert_eq!(&png[..8], b"\x89PNG\r\n\x1a\n", "{name}.png is a PNG");
         assert!(png.len() > 20_000, "{name}.png has content");
@@ -352,7 +359,10 @@ fn merge_draws_the_report_like_batch() {
     }
     ok(&["merge", "s0", "s1", "--out", "merged"]);
     let html = std::fs::read_to_string(tmp.path().join("merged/report.html")).unwrap();
-    assert!(html.contains(&format!("data-registry=\"{}\"", CHARTS.len())));
+    assert!(html.contains(&format!(
+        "data-registry=\"{}\"",
+        CHARTS.len() - OPTIONAL_INPUT.len()
+    )));
     ok(&["merge", "s0", "s1", "--out", "quiet", "--no-report"]);
     assert!(tmp.path().join("quiet/summary.parquet").exists());
     assert!(!tmp.path().join("quiet/report.html").exists());
@@ -376,7 +386,10 @@ fn the_first_command_runs_the_bundled_comparison_with_every_chart() {
     // The bundled scenarios run one real ICB: every chart is drawn, its neighbourhoods
     // mapped, but the map of England by ICB, which needs more than one.
     assert!(
-        stdout.contains(&format!("({} charts)", CHARTS.len() - 1)),
+        stdout.contains(&format!(
+            "({} charts)",
+            CHARTS.len() - 1 - OPTIONAL_INPUT.len()
+        )),
         "{stdout}"
     );
     let html = std::fs::read_to_string(tmp.path().join("out/report.html")).unwrap();

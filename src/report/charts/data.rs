@@ -20,6 +20,7 @@ use crate::io::summary::{
     read_formula_fit, read_one_way, read_population_by_cell, read_risk_where, read_run_values,
     read_sensitivity, read_summary_where, PeopleByCell, RunValues,
 };
+use crate::model::calibration::{CalibrationMeta, ValidationRow};
 use crate::report::headline::Context;
 
 /// (scenario, year, level, area, metric).
@@ -68,6 +69,35 @@ pub struct ReportData {
     /// Each scenario's monthly profile of occupied bed days (`[capacity]
     /// monthly_profile`), by scenario name, for scenarios that set one.
     pub bed_profiles: BTreeMap<String, [f64; 12]>,
+    /// The calibration the first scenario's runs used, if any.
+    pub calibration: Option<CalibrationReport>,
+}
+
+/// The calibration a run used, as the report shows it.
+#[derive(Debug, Clone, Default)]
+pub struct CalibrationReport {
+    /// `calibration.toml` as the scenario named it.
+    pub file: String,
+    /// Its metadata; `None` if it could not be read when the report was drawn.
+    pub meta: Option<CalibrationMeta>,
+    /// Its held-out area-years.
+    pub validation: Vec<ValidationRow>,
+}
+
+/// The calibration the first scenario names, read from its folder.
+fn calibration_of(dir: &Path) -> Option<CalibrationReport> {
+    let file = first_scenario(dir)?["calibration"].as_str()?.to_string();
+    let path = Path::new(&file);
+    let meta = crate::io::calibration::read(path).ok().map(|c| c.meta);
+    let validation = path
+        .parent()
+        .and_then(|p| crate::io::calibration::read_validation(p).ok())
+        .unwrap_or_default();
+    Some(CalibrationReport {
+        file,
+        meta,
+        validation,
+    })
 }
 
 /// The headline's context (discounting, envelope growth) of an output folder, from its
@@ -225,6 +255,7 @@ impl ReportData {
             d.published_icbs = read_published_icbs(&path)?;
         }
         d.bed_profiles = bed_profiles_of(dir);
+        d.calibration = calibration_of(dir);
         d.qaly_threshold = first_scenario(dir)
             .and_then(|s| s["evaluation"]["qaly_threshold"].as_f64())
             .unwrap_or(20_000.0);

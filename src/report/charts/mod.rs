@@ -105,6 +105,7 @@ mod acceptability;
 pub mod acceptability_frontier;
 pub mod beds_by_year;
 mod budget_vs_spend;
+mod calibration_validation;
 pub mod ce_plane;
 pub mod days_over_beds;
 pub mod geo;
@@ -171,7 +172,12 @@ registry!(
     map_icbs,
     beds_by_year,
     days_over_beds,
+    calibration_validation,
 );
+
+/// Charts of an optional input (a calibration): a run without it is not missing them, so
+/// they are left out of the report's count of charts to draw rather than "not drawn".
+pub const OPTIONAL_INPUT: &[&str] = &["calibration_validation"];
 
 /// What became of each chart of the registry for one output folder.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -180,6 +186,9 @@ pub enum Outcome {
     Drawn(String),
     /// Not drawn, with the reason (e.g. "needs an intervention scenario").
     NotDrawn(&'static str),
+    /// A chart of an optional input ([`OPTIONAL_INPUT`]) the run does not have, with what
+    /// it needs.
+    NotApplicable(&'static str),
 }
 
 /// Each registered chart with what the data allows: its title, or why it is not drawn.
@@ -189,6 +198,7 @@ pub fn plan(d: &ReportData) -> Vec<(&'static str, Outcome)> {
         .map(|name| {
             let o = match title_of(name, d) {
                 Ok(t) => Outcome::Drawn(t),
+                Err(why) if OPTIONAL_INPUT.contains(name) => Outcome::NotApplicable(why),
                 Err(why) => Outcome::NotDrawn(why),
             };
             (*name, o)
