@@ -304,6 +304,61 @@ pub fn compute(
     (out, budgets)
 }
 
+/// The metric rows of the top-level areas alone (England when there are several systems,
+/// else each system), without budgets: what the one-way analysis reads
+/// ([`crate::accounts::one_way::outcomes`]). They are [`compute`]'s rows of those areas
+/// less the capitation rows, from the same cost lines and sums added in the same order, so
+/// equal to the last bit; skipping the budgets and the rows of every place, neighbourhood
+/// and quintile is most of what a simulation of the analysis costs beyond its simulation
+/// for real England (a budget is priced per neighbourhood, formula and year).
+pub fn compute_top(
+    model: &Model,
+    datasets: &Datasets,
+    geography: &Geography,
+    scenario: &Scenario,
+    levers: &Levers,
+    results: &[NeighbourhoodResult],
+    counterfactual: &[NeighbourhoodResult],
+) -> Metrics {
+    let p = &datasets.parameters;
+    let costs = Costs::new(
+        model,
+        geography,
+        levers,
+        results,
+        counterfactual,
+        (p.ward_beds, p.bed_occupancy),
+    );
+    let utility: Vec<f64> = datasets.segments.iter().map(|s| s.utility).collect();
+    let nb = neighbourhood_sums(model, &utility, levers, results, counterfactual, &costs);
+    let writer = AreaRows {
+        scenario,
+        formulas: &[],
+        cap: &[],
+        ratio: &[],
+        pooled_at: None,
+        geography,
+        has_interventions: !levers.interventions.is_empty(),
+    };
+    let mut out = Metrics::default();
+    for area in areas(geography) {
+        if !matches!(area.level, Level::England | Level::System) {
+            continue;
+        }
+        let sums: Vec<Sums> = (0..scenario.years as usize)
+            .map(|y| {
+                let mut s = Sums::default();
+                for k in &area.members {
+                    nb[*k][y].iter().for_each(|part| s.add(part));
+                }
+                s
+            })
+            .collect();
+        writer.rows(&mut out, &area, &sums);
+    }
+    out
+}
+
 /// Sums per neighbourhood, year and deprivation quintile `[neighbourhood][year][quintile]`.
 /// QALYs are net of those lost to emergency admissions and bed days (the run's drawn
 /// losses, the same for the scenario and its counterfactual).

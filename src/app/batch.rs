@@ -23,7 +23,7 @@ use crate::accounts::metric::{FormulaMetric, Metric};
 use crate::accounts::summary::{BudgetTableRow, Collected};
 use crate::app::one_way;
 use crate::app::pipeline::{
-    prepare, simulate_unit, unit_staging, write_formula_weights, write_geography, write_unit,
+    prepare, simulate_and_write_unit, unit_staging, write_formula_weights, write_geography,
     Prepared, ScenarioRun, Unit,
 };
 use crate::config::batch::{Batch, Shard};
@@ -132,15 +132,15 @@ fn run_unit(
     unit: Unit,
     pool: Option<&rayon::ThreadPool>,
 ) -> Result<(u64, Vec<(usize, ScenarioRun)>)> {
-    let u = simulate_unit(p, batch, unit, pool, &|| {});
     let mut staging = unit_staging(out, unit)?;
-    let runs = write_unit(p, batch, &u, &mut staging, false)?;
+    let u = simulate_and_write_unit(p, batch, unit, pool, &mut staging, false)?;
     staging.commit()?;
     write_atomic(&marker(out, unit), b"done\n")?;
-    Ok((
-        u.person_years(),
-        u.members.iter().copied().zip(runs).collect(),
-    ))
+    let members = p.groups[unit.0]
+        .iter()
+        .copied()
+        .filter(|s| unit.1 < batch.scenarios[*s].runs as u64);
+    Ok((u.person_years, members.zip(u.runs).collect()))
 }
 
 /// The summary's inputs, gathered while a batch runs, in the batch's unit order, so each
@@ -293,6 +293,13 @@ pub fn run_batch(
     } else {
         options.threads
     };
+    // The one-way sensitivity analysis, once per batch folder: by this call unless it
+    // is a shard other than the first, or an earlier call wrote it. Before the units, so
+    // that the summary's values gathered from them (about 1 GB for real England's five
+    // scenarios) are not held while it runs.
+    if options.shard.is_none_or(|s| s.index == 0) && !one_way::written(&options.out) {
+        one_way::write_one_way(&p, batch, &options.out, &pool(threads)?)?;
+    }
     let gatherer = Mutex::new(Gatherer::new(batch, &options.out, &p.units, &todo, threads));
     let finished = |unit: Unit, (py, runs): (u64, Vec<(usize, ScenarioRun)>)| -> Result<u64> {
         if let Some(g) = gatherer.lock().expect("no panics").as_mut() {
@@ -338,20 +345,20 @@ pub fn run_batch(
         }
         py
     };
-    // The one-way sensitivity analysis, once per batch folder: by this call unless it
-    // is a shard other than the first, or an earlier call wrote it.
-    if options.shard.is_none_or(|s| s.index == 0) && !one_way::written(&options.out) {
-        one_way::write_one_way(&p, batch, &options.out, &pool(threads)?)?;
-    }
+    let units = p.units.clone();
     let summarised = match gatherer.into_inner().expect("no panics") {
         Some(g) => {
-            write_summary(&g.into_collected()?, &options.out)?;
+            let collected = g.into_collected()?;
+            // The model, datasets and geographies are needed no more: freed before the
+            // summary, the largest thing a national batch builds.
+            drop(p);
+            write_summary(collected, &options.out)?;
             true
         }
-        None => finish(batch, &p.units, &options.out, threads)?,
+        None => finish(batch, &units, &options.out, threads)?,
     };
     Ok(BatchReport {
-        units_total: p.units.len(),
+        units_total: units.len(),
         units_run: todo.len(),
         units_skipped: mine.len() - todo.len(),
         person_years,
@@ -384,35 +391,32 @@ fn finish(batch: &Batch, units: &[(usize, u64)], out: &Path, threads: usize) -> 
             c.add(*i, &m, &draws);
         }
     }
-    write_summary(&c, out)?;
+    write_summary(c, out)?;
     Ok(true)
 }
 
 /// Writes the Monte Carlo tables of a whole batch: `summary`, `sensitivity`, `risk`, and
 /// the incremental analysis across its scenarios, `incremental` and `ceaf`.
-fn write_summary(c: &Collected, out: &Path) -> Result<()> {
-    let mut staging = Staging::named(out, "summary")?;
-    write_frame(
-        &mut staging,
-        &Layout::Flat,
-        "summary",
-        &summary_frame(&c.summary())?,
-    )?;
-    write_frame(
-        &mut staging,
-        &Layout::Flat,
-        "sensitivity",
-        &sensitivity_frame(&c.sensitivity())?,
-    )?;
-    write_frame(&mut staging, &Layout::Flat, "risk", &risk_frame(&c.risk())?)?;
+fn write_summary(c: Collected, out: &Path) -> Result<()> {
+    // The small tables first, then the summary's rows, after which what they were made
+    // from is freed before they become a frame: for real England's five scenarios the
+    // gathered values, the rows and the frame are each about 1 GB.
+    let sensitivity = sensitivity_frame(&c.sensitivity())?;
+    let risk = risk_frame(&c.risk())?;
     let inc = c.incremental();
-    write_frame(
-        &mut staging,
-        &Layout::Flat,
-        "incremental",
-        &incremental_frame(&inc.frontier)?,
-    )?;
-    write_frame(&mut staging, &Layout::Flat, "ceaf", &ceaf_frame(&inc.ceaf)?)?;
+    let incremental = incremental_frame(&inc.frontier)?;
+    let ceaf = ceaf_frame(&inc.ceaf)?;
+    let rows = c.summary();
+    drop(c);
+    let summary = summary_frame(&rows)?;
+    drop(rows);
+    let mut staging = Staging::named(out, "summary")?;
+    write_frame(&mut staging, &Layout::Flat, "summary", &summary)?;
+    drop(summary);
+    write_frame(&mut staging, &Layout::Flat, "sensitivity", &sensitivity)?;
+    write_frame(&mut staging, &Layout::Flat, "risk", &risk)?;
+    write_frame(&mut staging, &Layout::Flat, "incremental", &incremental)?;
+    write_frame(&mut staging, &Layout::Flat, "ceaf", &ceaf)?;
     staging.commit()
 }
 
@@ -739,7 +743,7 @@ mod tests {
         }
         let again = tmp.path().join("again");
         std::fs::create_dir_all(&again).unwrap();
-        write_summary(&g.into_collected().unwrap(), &again).unwrap();
+        write_summary(g.into_collected().unwrap(), &again).unwrap();
         assert_eq!(
             std::fs::read(again.join("summary.parquet")).unwrap(),
             written

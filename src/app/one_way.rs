@@ -13,13 +13,15 @@ use std::path::Path;
 
 use rayon::prelude::*;
 
-use crate::accounts::metrics::compute;
+use crate::accounts::metrics::compute_top;
 use crate::accounts::one_way::{outcomes, rows, OneWayRow, Point, HIGH, LOW};
 use crate::app::pipeline::{check_spend, sim_config, Prepared};
 use crate::config::batch::Batch;
 use crate::core::error::Result;
 use crate::engine::levers::{DemographicLevers, Draws, Levers};
-use crate::engine::simulation::{simulate_plan_here, NeighbourhoodResult, Plan};
+use crate::engine::simulation::{
+    compact_activity, simulate_plan_compact, NeighbourhoodResult, Plan,
+};
 use crate::io::summary::one_way_frame;
 use crate::io::tables::{write_frame, Layout, Staging};
 
@@ -29,23 +31,38 @@ pub const TABLE: &str = "one_way";
 /// The run whose random numbers every simulation of the analysis uses.
 pub const RUN: u64 = 0;
 
-/// Simulations per plan for a population of up to [`SMALL`] people. A plan's results are
-/// held until their metrics are computed (for the bundled system about 3 MB a
-/// simulation), and a population path shared by more variants than this is simulated
-/// again for each such chunk; most of a variant's cost is drawing its care, not its path.
+/// Simulations per plan at most. A plan holds each simulation's results, with their care's
+/// segments added up ([`compact_activity`]: about 12 kB a neighbourhood, 18 MB for real
+/// England), until their metrics are computed, plus one copy of each population path's
+/// census and life tables (about 80 kB a neighbourhood, 130 MB for real England). A path
+/// shared by more variants than this is simulated again for each chunk.
 const CHUNK: usize = 16;
 
-/// Above this many people a plan holds no more simulations than a Monte Carlo unit of
-/// the group does (its scenarios), so the analysis needs no more memory than the batch.
+/// Above this many people a plan holds [`LARGE_CHUNK`] simulations on one population path
+/// at most, so the analysis of real England holds about 0.5 GB of results at its peak.
 const SMALL: u64 = 4_000_000;
 
-/// Simulations per plan for group `g`.
-fn chunk(p: &Prepared, g: usize) -> usize {
-    if p.geographies[g].total_population() <= SMALL {
-        CHUNK
+/// Simulations per plan above [`SMALL`] people.
+const LARGE_CHUNK: usize = 8;
+
+/// The plans of group `g`: `order` (variants sorted by population path) cut into chunks of
+/// at most [`CHUNK`] variants, and above [`SMALL`] people at most [`LARGE_CHUNK`] variants
+/// on one path each.
+fn chunks(p: &Prepared, g: usize, order: &[usize], path_of: &[usize]) -> Vec<Vec<usize>> {
+    let large = p.geographies[g].total_population() > SMALL;
+    let (most, one_path) = if large {
+        (LARGE_CHUNK, true)
     } else {
-        p.groups[g].len().max(1)
+        (CHUNK, false)
+    };
+    let mut out: Vec<Vec<usize>> = Vec::new();
+    for &i in order {
+        match out.last_mut() {
+            Some(c) if c.len() < most && !(one_path && path_of[c[0]] != path_of[i]) => c.push(i),
+            _ => out.push(vec![i]),
+        }
     }
+    out
 }
 
 /// True when `out` holds the one-way table already.
@@ -95,7 +112,14 @@ pub fn one_way(p: &Prepared, batch: &Batch, pool: &rayon::ThreadPool) -> Result<
                 none => {
                     let plan = Plan::new(sim_config(p, batch, g, RUN), vec![Levers::none()]);
                     let mut r = pool.install(|| {
-                        simulate_plan_here(&p.model, &p.geographies[g], &plan, true, &|| {})
+                        simulate_plan_compact(
+                            &p.model,
+                            &p.geographies[g],
+                            &plan,
+                            true,
+                            &|| {},
+                            &compact_activity,
+                        )
                     });
                     none.insert(r.remove(0))
                 }
@@ -113,7 +137,7 @@ pub fn one_way(p: &Prepared, batch: &Batch, pool: &rayon::ThreadPool) -> Result<
 
 /// Simulates scenario `s` of group `g` under each of `variants` from the random numbers of
 /// [`RUN`], and returns each one's parameter values and outcomes against `counterfactual`.
-/// Variants are simulated a few at a time ([`chunk`]), those on the same population path together
+/// Variants are simulated a few at a time ([`chunks`]), those on the same population path together
 /// (most parameters leave the population alone, so one path serves a whole chunk).
 fn simulate(
     p: &Prepared,
@@ -137,20 +161,21 @@ fn simulate(
     let mut order: Vec<usize> = (0..variants.len()).collect();
     order.sort_by_key(|i| path_of[*i]);
     let mut points: Vec<Option<Point>> = vec![None; variants.len()];
-    for chunk in order.chunks(chunk(p, g)) {
+    for chunk in chunks(p, g, &order, &path_of) {
         let levers = chunk.iter().map(|i| variants[*i].clone()).collect();
         let plan = Plan::new(sim_config(p, batch, g, RUN), levers);
-        let results = pool.install(|| simulate_plan_here(&p.model, geo, &plan, true, &|| {}));
+        let results = pool.install(|| {
+            simulate_plan_compact(&p.model, geo, &plan, true, &|| {}, &compact_activity)
+        });
         check_spend(&results)?;
         let done: Vec<Point> = pool.install(|| {
             (0..plan.scenarios.len())
                 .into_par_iter()
                 .map(|j| {
                     let levers = &plan.scenarios[j].levers;
-                    let (metrics, _) = compute(
+                    let metrics = compute_top(
                         &p.model,
                         &p.datasets,
-                        &p.weights[g],
                         geo,
                         scenario,
                         levers,

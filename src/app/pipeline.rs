@@ -24,7 +24,9 @@ use crate::data::datasets::{
 use crate::data::geography::{Geography, RealSource};
 use crate::data::published_geography::RealEngland;
 use crate::engine::levers::Levers;
-use crate::engine::simulation::{simulate_plan_here, NeighbourhoodResult, Plan, SimConfig};
+use crate::engine::simulation::{
+    compact_activity, simulate_plan_here, NeighbourhoodResult, Plan, SimConfig,
+};
 use crate::io::calibration::CalibrationFile;
 use crate::io::summary::formula_weights_frame;
 use crate::io::tables::{write_frame, write_run, Layout, RunOutput, Staging};
@@ -463,66 +465,248 @@ pub fn write_unit(
     staging: &mut Staging,
     flat: bool,
 ) -> Result<Vec<ScenarioRun>> {
-    let (g, run) = u.unit;
-    let geo = &p.geographies[g];
     // Before anything adds pence up: see `core::money` on overflow.
     check_spend(&u.results)?;
     let mut out = Vec::new();
-    let mut layouts: Vec<Layout> = Vec::new();
+    let mut written: Vec<(usize, Layout)> = Vec::new();
     for (j, s) in u.members.iter().enumerate() {
-        let scenario = &batch.scenarios[*s];
-        let layout = if flat {
-            Layout::Flat
-        } else {
-            Layout::Partition {
-                scenario: scenario.name.clone(),
-                run,
-            }
-        };
-        // The first scenario written before this one on the same population path.
         let path = u.plan.scenarios[j + 1].path;
-        let same_people_as = (0..j)
-            .find(|i| u.plan.scenarios[i + 1].path == path)
-            .map(|i| &layouts[i]);
-        let levers = &u.plan.scenarios[j + 1].levers;
-        let results = &u.results[j + 1];
-        let (metrics, _) = write_run(
-            staging,
-            &layout,
-            &RunOutput {
-                geography: geo,
-                segments: p.model.segments.ids(),
-                results,
-                draws: &levers.draws,
-                same_people_as,
-            },
-            || {
-                let (mut metrics, budgets) = compute(
-                    &p.model,
-                    &p.datasets,
-                    &p.weights[g],
-                    geo,
-                    scenario,
-                    levers,
-                    results,
-                    &u.results[0],
-                );
-                push_capacity(
-                    &mut metrics,
-                    &p.model.activity,
-                    scenario,
-                    geo,
-                    results,
-                    &u.results[0],
-                    &p.resolved[*s].bed_base,
-                );
-                (metrics, budgets)
-            },
+        let (run, layout) = write_scenario(
+            p,
+            batch,
+            u.unit,
+            *s,
+            (&u.plan.scenarios[j + 1].levers, &u.results[j + 1]),
+            &u.results[0],
+            written.iter().find(|(q, _)| *q == path).map(|(_, l)| l),
+            (staging, flat),
         )?;
-        out.push((metrics, levers.draws.clone()));
-        layouts.push(layout);
+        out.push(run);
+        written.push((path, layout));
     }
     Ok(out)
+}
+
+/// Writes scenario `s` of `unit` (its levers and results) against the counterfactual:
+/// its metrics and budgets computed, its tables written; `same_people_as` is the layout
+/// of a scenario on the same population path written earlier into `staging`, whose
+/// population and flows files are copied.
+#[allow(clippy::too_many_arguments)]
+fn write_scenario(
+    p: &Prepared,
+    batch: &Batch,
+    (g, run): Unit,
+    s: usize,
+    (levers, results): (&Levers, &[NeighbourhoodResult]),
+    counterfactual: &[NeighbourhoodResult],
+    same_people_as: Option<&Layout>,
+    (staging, flat): (&mut Staging, bool),
+) -> Result<(ScenarioRun, Layout)> {
+    let geo = &p.geographies[g];
+    let scenario = &batch.scenarios[s];
+    let layout = if flat {
+        Layout::Flat
+    } else {
+        Layout::Partition {
+            scenario: scenario.name.clone(),
+            run,
+        }
+    };
+    let (metrics, _) = write_run(
+        staging,
+        &layout,
+        &RunOutput {
+            geography: geo,
+            segments: p.model.segments.ids(),
+            results,
+            draws: &levers.draws,
+            same_people_as,
+        },
+        || {
+            let (mut metrics, budgets) = compute(
+                &p.model,
+                &p.datasets,
+                &p.weights[g],
+                geo,
+                scenario,
+                levers,
+                results,
+                counterfactual,
+            );
+            push_capacity(
+                &mut metrics,
+                &p.model.activity,
+                scenario,
+                geo,
+                results,
+                counterfactual,
+                &p.resolved[s].bed_base,
+            );
+            (metrics, budgets)
+        },
+    )?;
+    Ok(((metrics, levers.draws.clone()), layout))
+}
+
+/// Above this many people a work unit is simulated and written a few scenarios at a time
+/// ([`simulate_and_write_unit`]).
+const STREAM_ABOVE: u64 = 4_000_000;
+
+/// Scenarios simulated together, all on one population path, above [`STREAM_ABOVE`]
+/// people. A scenario's results for real England are about 230 MB, 100 MB of it its care
+/// by segment and the rest its path's census and life tables, which scenarios on one path
+/// share; two at a time with the counterfactual's (its care added up over segments) keeps
+/// the five-scenario comparison near 0.5 GB of results, for one more simulation of the
+/// counterfactual's path than simulating all together.
+const STREAM_SCENARIOS: usize = 2;
+
+/// What a unit simulated and wrote: person-years simulated (each population path's once)
+/// and each scenario's metrics with its drawn parameters, in `members` order.
+pub struct UnitWritten {
+    pub person_years: u64,
+    pub runs: Vec<ScenarioRun>,
+}
+
+/// Simulates one work unit and writes its scenarios into `staging`, like
+/// [`simulate_unit`] then [`write_unit`], but above [`STREAM_ABOVE`] people a few
+/// scenarios at a time ([`STREAM_SCENARIOS`], on one population path), each written and
+/// dropped before the next are simulated: the counterfactual comes with the first and is
+/// kept with its care added up over segments, all the accounts read of it. A scenario's
+/// results do not depend on which others it is simulated with (streams are keyed by
+/// neighbourhood, year and purpose, and a scenario's draws by intervention and parameter),
+/// so the files are the same bytes as from one plan; only the path of the counterfactual
+/// is simulated again for a later chunk on it.
+pub fn simulate_and_write_unit(
+    p: &Prepared,
+    batch: &Batch,
+    unit: Unit,
+    pool: Option<&rayon::ThreadPool>,
+    staging: &mut Staging,
+    flat: bool,
+) -> Result<UnitWritten> {
+    let stream = p.geographies[unit.0].total_population() > STREAM_ABOVE;
+    write_unit_in_chunks(p, batch, unit, pool, (staging, flat), stream)
+}
+
+/// [`simulate_and_write_unit`] with the choice made: in chunks of at most
+/// [`STREAM_SCENARIOS`] scenarios on one path when `stream`, else all together (public
+/// so that tests can show the two write the same bytes).
+pub fn write_unit_in_chunks(
+    p: &Prepared,
+    batch: &Batch,
+    unit: Unit,
+    pool: Option<&rayon::ThreadPool>,
+    (staging, flat): (&mut Staging, bool),
+    stream: bool,
+) -> Result<UnitWritten> {
+    let (g, run) = unit;
+    let geo = &p.geographies[g];
+    let members: Vec<usize> = p.groups[g]
+        .iter()
+        .copied()
+        .filter(|s| run < batch.scenarios[*s].runs as u64)
+        .collect();
+    let mut levers = vec![Levers::none()];
+    for s in &members {
+        levers.push(Levers::draw(
+            &batch.scenarios[*s],
+            &p.resolved[*s],
+            &p.model,
+            run,
+        ));
+    }
+    let config = sim_config(p, batch, g, run);
+    let whole = Plan::new(config, levers);
+    let chunks = stream_chunks(&whole, stream);
+    let simulate = |plan: &Plan| match pool {
+        Some(pool) => pool.install(|| simulate_plan_here(&p.model, geo, plan, true, &|| {})),
+        None => simulate_plan_here(&p.model, geo, plan, false, &|| {}),
+    };
+    let mut counterfactual: Vec<NeighbourhoodResult> = Vec::new();
+    let mut runs: Vec<Option<ScenarioRun>> = vec![None; members.len()];
+    let mut written: Vec<(usize, Layout)> = Vec::new();
+    // Population paths whose person-years are counted.
+    let mut counted: Vec<usize> = Vec::new();
+    let mut person_years = 0;
+    for (c, chunk) in chunks.iter().enumerate() {
+        // Plan positions (0: the counterfactual) of this chunk, the counterfactual first.
+        let mut at: Vec<usize> = chunk.clone();
+        if c == 0 {
+            at.insert(0, 0);
+        }
+        let plan = Plan::new(
+            config,
+            at.iter()
+                .map(|i| whole.scenarios[*i].levers.clone())
+                .collect(),
+        );
+        let mut results = simulate(&plan);
+        check_spend(&results)?;
+        if c == 0 {
+            counterfactual = std::mem::take(&mut results[0]);
+        }
+        for (i, r) in at.iter().zip(results.iter_mut()) {
+            let path = whole.scenarios[*i].path;
+            if !counted.contains(&path) {
+                counted.push(path);
+                person_years += r.iter().map(NeighbourhoodResult::person_years).sum::<u64>();
+            }
+            if *i == 0 {
+                continue;
+            }
+            let (scenario_run, layout) = write_scenario(
+                p,
+                batch,
+                unit,
+                members[*i - 1],
+                (&whole.scenarios[*i].levers, r),
+                &counterfactual,
+                written.iter().find(|(q, _)| *q == path).map(|(_, l)| l),
+                (&mut *staging, flat),
+            )?;
+            // Written: its care by segment is needed no more.
+            *r = Vec::new();
+            runs[*i - 1] = Some(scenario_run);
+            written.push((path, layout));
+        }
+        if chunks.len() > 1 {
+            counterfactual.iter_mut().for_each(compact_activity);
+        }
+    }
+    Ok(UnitWritten {
+        person_years,
+        runs: runs
+            .into_iter()
+            .map(|r| r.expect("every member written"))
+            .collect(),
+    })
+}
+
+/// The chunks of plan positions (1.. : the scenarios) a unit is simulated in: all together,
+/// or when `stream`, at most [`STREAM_SCENARIOS`] on one population path each, by path.
+fn stream_chunks(whole: &Plan, stream: bool) -> Vec<Vec<usize>> {
+    let n = whole.scenarios.len();
+    if !stream {
+        return vec![(1..n).collect()];
+    }
+    let mut order: Vec<usize> = (1..n).collect();
+    order.sort_by_key(|i| whole.scenarios[*i].path);
+    let mut out: Vec<Vec<usize>> = Vec::new();
+    for i in order {
+        match out.last_mut() {
+            Some(c)
+                if c.len() < STREAM_SCENARIOS
+                    && whole.scenarios[c[0]].path == whole.scenarios[i].path =>
+            {
+                c.push(i)
+            }
+            _ => out.push(vec![i]),
+        }
+    }
+    if out.is_empty() {
+        out.push(Vec::new());
+    }
+    out
 }
 
 /// Where a unit's files go inside an output folder while they are written.

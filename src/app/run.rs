@@ -237,12 +237,12 @@ impl Totals {
                 .sum(),
             births: results
                 .iter()
-                .flat_map(|r| &r.flows)
+                .flat_map(|r| r.flows.iter())
                 .map(|f| f.births)
                 .sum(),
             deaths: results
                 .iter()
-                .flat_map(|r| &r.flows)
+                .flat_map(|r| r.flows.iter())
                 .map(|f| f.deaths)
                 .sum(),
             year_one,

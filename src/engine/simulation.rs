@@ -21,6 +21,8 @@
 //! Per-person draws are keyed by the person's id, so paths that diverge for a few people stay
 //! aligned for everyone else.
 
+use std::sync::Arc;
+
 use rayon::prelude::*;
 
 use crate::config::scenario::{Mortality, Variation};
@@ -124,17 +126,20 @@ pub struct Flows {
     pub deaths_by_imd: [u64; N_IMD],
 }
 
-/// Everything one neighbourhood produced over the horizon.
+/// Everything one neighbourhood produced over the horizon. What depends only on the
+/// population path (census, flows, life) is shared, not copied, by the scenarios on one
+/// path: for real England it is more than half of a scenario's results (about 130 MB), and
+/// a work unit or a chunk of the one-way analysis holds several scenarios on one path.
 #[derive(Debug, Clone, PartialEq)]
 pub struct NeighbourhoodResult {
     /// People at the start of each year 1..=years+1, flat `[year][census cell]`.
-    pub census: Vec<u32>,
-    pub flows: Vec<Flows>,
+    pub census: Arc<[u32]>,
+    pub flows: Arc<[Flows]>,
     pub activity: Vec<YearActivity>,
     /// What the scenario's interventions did, per year.
     pub interventions: Vec<InterventionYear>,
     /// Deaths and person-years by age band, sex and quintile, per year.
-    pub life: Vec<LifeYear>,
+    pub life: Arc<[LifeYear]>,
 }
 
 impl NeighbourhoodResult {
@@ -860,6 +865,9 @@ pub fn simulate_neighbourhood(
             }
         }
         count_into(&scratch.people, ns, &mut census[years * cells..]);
+        let census: Arc<[u32]> = census.into();
+        let flows: Arc<[Flows]> = flows.into();
+        let life: Arc<[LifeYear]> = life.into();
         for ((s, a), e) in on_path.iter().zip(activity).zip(effects) {
             results[*s] = Some(NeighbourhoodResult {
                 census: census.clone(),
@@ -874,6 +882,15 @@ pub fn simulate_neighbourhood(
         .into_iter()
         .map(|r| r.expect("every scenario is on a path"))
         .collect()
+}
+
+/// Adds up the segments of a result's care ([`YearActivity::by_quintile`]): everything the
+/// accounts read of it stays exact, and the activity, the most of a scenario's own
+/// results, takes a seventh of the memory.
+pub fn compact_activity(r: &mut NeighbourhoodResult) {
+    for a in &mut r.activity {
+        *a = a.by_quintile();
+    }
 }
 
 /// A rayon pool of `threads` workers (0 = all cores).
@@ -911,8 +928,24 @@ pub fn simulate_plan_here(
     parallel: bool,
     progress: &(dyn Fn() + Sync),
 ) -> Vec<Vec<NeighbourhoodResult>> {
+    simulate_plan_compact(model, geography, plan, parallel, progress, &|_| {})
+}
+
+/// Like [`simulate_plan_here`], with `compact` applied to each neighbourhood's results as
+/// soon as the neighbourhood is done, so what is held until every neighbourhood is done
+/// is what the caller keeps ([`compact_activity`]: the segments of care added up, for
+/// callers that write no activity table).
+pub fn simulate_plan_compact(
+    model: &Model,
+    geography: &Geography,
+    plan: &Plan,
+    parallel: bool,
+    progress: &(dyn Fn() + Sync),
+    compact: &(dyn Fn(&mut NeighbourhoodResult) + Sync),
+) -> Vec<Vec<NeighbourhoodResult>> {
     let one = |scratch: &mut Scratch, k: usize| {
-        let r = simulate_neighbourhood(model, geography, k, plan, scratch);
+        let mut r = simulate_neighbourhood(model, geography, k, plan, scratch);
+        r.iter_mut().for_each(compact);
         progress();
         r
     };

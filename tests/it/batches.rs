@@ -5,11 +5,13 @@ use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
 use capsim::app::batch::{merge, run_batch, BatchOptions};
+use capsim::app::pipeline::{prepare, write_unit_in_chunks};
 use capsim::config::batch::{Batch, Shard};
 use capsim::config::scenario::Scenario;
 use capsim::data::datasets::{DatasetSource, Datasets};
 use capsim::engine::levers::Levers;
 use capsim::engine::simulation::{simulate_plan, Plan, SimConfig};
+use capsim::io::tables::Staging;
 use capsim::model::Model;
 
 use crate::scenarios::{write, SMALL};
@@ -97,6 +99,53 @@ fn summary_bytes(dir: &Path) -> Vec<Vec<u8>> {
     .iter()
     .map(|f| std::fs::read(dir.join(f)).unwrap_or_else(|_| panic!("{f} in {dir:?}")))
     .collect()
+}
+
+/// A large unit is simulated and written a few scenarios at a time on one population path
+/// (`app::pipeline::write_unit_in_chunks`) to bound memory: the same bytes, metrics and
+/// person-years as simulating every scenario together. Four scenarios: three on the
+/// counterfactual's path (so one is simulated in a later chunk than the counterfactual and
+/// copies the population files of one written in an earlier chunk) and one on its own.
+#[test]
+fn a_unit_written_in_chunks_is_the_same_bytes() {
+    let tmp = tempfile::tempdir().unwrap();
+    batch_dir(tmp.path());
+    write(
+        tmp.path(),
+        "wards-b.toml",
+        &WARDS.replace("name = \"wards\"", "name = \"wards-b\""),
+    );
+    write(
+        tmp.path(),
+        "four.toml",
+        "scenarios = [\"base.toml\", \"wards.toml\", \"prevention.toml\", \"wards-b.toml\"]\n",
+    );
+    let batch = Batch::load(&tmp.path().join("four.toml")).unwrap();
+    let p = prepare(&batch, &DatasetSource::Bundled).unwrap();
+    let pool = capsim::engine::simulation::pool(2).unwrap();
+    let written = |name: &str, stream: bool| {
+        let out = tmp.path().join(name);
+        std::fs::create_dir_all(&out).unwrap();
+        let mut staging = Staging::named(&out, "unit").unwrap();
+        let w = write_unit_in_chunks(
+            &p,
+            &batch,
+            (0, 0),
+            Some(&pool),
+            (&mut staging, false),
+            stream,
+        )
+        .unwrap();
+        staging.commit().unwrap();
+        (tree(&out), w)
+    };
+    let (together, a) = written("together", false);
+    let (chunked, b) = written("chunked", true);
+    assert_eq!(together.len(), 4 * 6, "six tables of four scenarios");
+    assert_eq!(together, chunked);
+    assert_eq!(a.person_years, b.person_years);
+    assert!(a.person_years > 0);
+    assert_eq!(a.runs, b.runs);
 }
 
 #[test]
