@@ -587,6 +587,69 @@ fn apply_area(means: &mut [f64], ng: usize, area: &AreaFactors) {
     }
 }
 
+/// The share of each intervention's wanted enrolment its capacity lets in this
+/// neighbourhood-year (1 without capacity, or outside its reach), recording in `capacity`
+/// the person-years each capacity holds here.
+fn admitted_shares(
+    levers: &Levers,
+    neighbourhood: usize,
+    y: usize,
+    presence: &[f64],
+    capacity: &mut [Option<f64>],
+) -> Vec<f64> {
+    levers
+        .interventions
+        .iter()
+        .enumerate()
+        .map(|(k, d)| {
+            if !d.reach.neighbourhoods[neighbourhood] {
+                return 1.0;
+            }
+            let mut target = 0.0;
+            d.reach.for_each_cell(|_, c| target += presence[c]);
+            let (ratio, held) = d.admitted(neighbourhood, y, d.coverage[y] * target);
+            capacity[k] = held;
+            ratio
+        })
+        .collect()
+}
+
+/// The active interventions' multipliers on each setting's rate and on length of stay,
+/// by exposure cell, into `scratch`: effects act on the enrolled under full effect (costs,
+/// elsewhere, on everyone enrolled).
+fn effect_multipliers(
+    levers: &Levers,
+    neighbourhood: usize,
+    y: usize,
+    admitted: &[f64],
+    cells: usize,
+    scratch: &mut EffectScratch,
+) {
+    let EffectScratch { mult, los_mult } = scratch;
+    mult.clear();
+    mult.resize(N_SETTINGS * cells, 1.0);
+    los_mult.clear();
+    los_mult.resize(cells, 1.0);
+    for (k, d) in levers.interventions.iter().enumerate() {
+        if !(d.reach.neighbourhoods[neighbourhood] && d.coverage[y] > 0.0) {
+            continue;
+        }
+        let u = d.use_share_admitted(y, admitted[k]);
+        d.reach.for_each_cell(|_, cell| {
+            for s in Setting::ALL {
+                let e = d.activity[s.index()];
+                if e != 0.0 {
+                    if s == Setting::EmergencyBedDays {
+                        los_mult[cell] *= 1.0 + u * e;
+                    } else {
+                        mult[s.index() * cells + cell] *= 1.0 + u * e;
+                    }
+                }
+            }
+        });
+    }
+}
+
 /// Expected counts `[setting][group]` of a neighbourhood-year under a scenario's levers,
 /// from the exposure (risk-weighted person-years) and presence (person-years) tables and
 /// the neighbourhood-year's `area` multipliers (the same for every scenario of a run);
@@ -623,22 +686,7 @@ pub fn scenario_means(
         wanted: vec![[0.0; N_IMD]; n],
         capacity: vec![None; n],
     };
-    // The share of each intervention's wanted enrolment its capacity lets in.
-    let admitted: Vec<f64> = levers
-        .interventions
-        .iter()
-        .enumerate()
-        .map(|(k, d)| {
-            if !d.reach.neighbourhoods[neighbourhood] {
-                return 1.0;
-            }
-            let mut target = 0.0;
-            d.reach.for_each_cell(|_, c| target += presence[c]);
-            let (ratio, held) = d.admitted(neighbourhood, y, d.coverage[y] * target);
-            out.capacity[k] = held;
-            ratio
-        })
-        .collect();
+    let admitted = admitted_shares(levers, neighbourhood, y, presence, &mut out.capacity);
     if active.is_empty() {
         scratch.mult.clear();
         scratch.mult.resize(N_SETTINGS * cells, 1.0);
@@ -654,30 +702,8 @@ pub fn scenario_means(
         }
         return out;
     }
+    effect_multipliers(levers, neighbourhood, y, &admitted, cells, scratch);
     let EffectScratch { mult, los_mult } = scratch;
-    mult.clear();
-    mult.resize(N_SETTINGS * cells, 1.0);
-    los_mult.clear();
-    los_mult.resize(cells, 1.0);
-    for (k, d) in levers.interventions.iter().enumerate() {
-        if !(d.reach.neighbourhoods[neighbourhood] && d.coverage[y] > 0.0) {
-            continue;
-        }
-        // Effects act on the enrolled under full effect, costs on everyone enrolled.
-        let u = d.use_share_admitted(y, admitted[k]);
-        d.reach.for_each_cell(|_, cell| {
-            for s in Setting::ALL {
-                let e = d.activity[s.index()];
-                if e != 0.0 {
-                    if s == Setting::EmergencyBedDays {
-                        los_mult[cell] *= 1.0 + u * e;
-                    } else {
-                        mult[s.index() * cells + cell] *= 1.0 + u * e;
-                    }
-                }
-            }
-        });
-    }
     model.expected_into(exposure, Some((mult, los_mult)), means);
     apply_area(means, ng, area);
 

@@ -329,6 +329,103 @@ fn published_sections(h: &mut String, data: &ReportData, checks: &[ValidationRow
     }
 }
 
+/// The headline table, its note and findings, the capacity sentences and which option to
+/// fund.
+fn headline_sections(h: &mut String, data: &ReportData) {
+    let w = |h: &mut String, s: &str| h.push_str(s);
+    w(h, "<h2>Headlines</h2>\n<table class=\"headlines\">\n<tr>");
+    for c in COLUMNS {
+        let _ = write!(h, "<th>{}</th>", escape(c));
+    }
+    w(h, "</tr>\n");
+    for hl in headlines(&data.rows) {
+        let _ = write!(
+            h,
+            "<tr><td>{} (y{})</td>",
+            escape(&hl.scenario),
+            hl.last_year
+        );
+        for cell in hl.cells.iter().chain([&hl.broken_even]) {
+            let _ = write!(h, "<td>{}</td>", escape(cell));
+        }
+        w(h, "</tr>\n");
+    }
+    w(h, "</table>\n");
+    let _ = writeln!(h, "<p class=\"note\">{}</p>", escape(&note(&data.context)));
+    for s in findings(&data.rows, &data.context) {
+        let _ = writeln!(h, "<p class=\"finding\">{}</p>", escape(&s));
+    }
+    let capacity = crate::report::capacity::capacity_sentences(&data.rows);
+    if !capacity.is_empty() {
+        w(h, "<h2>Beds, places and staff</h2>\n");
+        for s in capacity {
+            let _ = writeln!(h, "<p class=\"finding\">{}</p>", escape(&s));
+        }
+    }
+    if !data.frontier.is_empty() {
+        w(
+            h,
+            "<h2>Which option to fund</h2>\n<table class=\"frontier\">\n<tr>",
+        );
+        for c in crate::report::incremental::COLUMNS {
+            let _ = write!(h, "<th>{}</th>", escape(c));
+        }
+        w(h, "</tr>\n");
+        for row in crate::report::incremental::table(data) {
+            w(h, "<tr>");
+            for cell in row {
+                let _ = write!(h, "<td>{}</td>", escape(&cell));
+            }
+            w(h, "</tr>\n");
+        }
+        w(h, "</table>\n<p class=\"note\">Means over Monte Carlo runs of discounted incremental cost and QALYs over the horizon against no intervention; ICERs against the frontier option before, as ratios of means.</p>\n");
+        for s in crate::report::incremental::sentences(data) {
+            let _ = writeln!(h, "<p class=\"finding\">{}</p>", escape(&s));
+        }
+    }
+}
+
+/// Each chart of the registry inline (or why it does not apply or was not drawn), the
+/// tornado followed by its rank correlations.
+fn chart_sections(
+    h: &mut String,
+    data: &ReportData,
+    charts: &[(&'static str, Outcome)],
+    inline: &[String],
+) {
+    h.push_str("<h2>Charts</h2>\n");
+    let mut svgs = inline.iter();
+    for (name, outcome) in charts {
+        match outcome {
+            Outcome::Drawn(title) => {
+                let svg = svgs.next().map_or("", String::as_str);
+                let _ = writeln!(
+                    h,
+                    "<figure id=\"{name}\" class=\"chart\">\n{svg}\n<figcaption>{} (<a href=\"{CHARTS}/{name}.png\">PNG</a>, <a href=\"{CHARTS}/{name}.svg\">SVG</a>)</figcaption>\n</figure>",
+                    escape(title)
+                );
+            }
+            Outcome::NotApplicable(why) => {
+                let _ = writeln!(
+                    h,
+                    "<p class=\"not-applicable\" id=\"{name}\">Chart <code>{name}</code> does not apply: it {}.</p>",
+                    escape(why)
+                );
+            }
+            Outcome::NotDrawn(why) => {
+                let _ = writeln!(
+                    h,
+                    "<p class=\"not-drawn\" id=\"{name}\">Chart <code>{name}</code> not drawn: {}.</p>",
+                    escape(why)
+                );
+            }
+        }
+        if *name == "tornado" {
+            rank_correlations(h, data);
+        }
+    }
+}
+
 fn page(
     dir: &Path,
     data: &ReportData,
@@ -374,59 +471,7 @@ figure {{ margin: 0 0 6mm; }} figure svg {{ max-height: 160mm; }} }}</style>"
         env!("CARGO_PKG_VERSION"),
         escape(&data.scenarios.join(", "))
     );
-    w(
-        &mut h,
-        "<h2>Headlines</h2>\n<table class=\"headlines\">\n<tr>",
-    );
-    for c in COLUMNS {
-        let _ = write!(h, "<th>{}</th>", escape(c));
-    }
-    w(&mut h, "</tr>\n");
-    for hl in headlines(&data.rows) {
-        let _ = write!(
-            h,
-            "<tr><td>{} (y{})</td>",
-            escape(&hl.scenario),
-            hl.last_year
-        );
-        for cell in hl.cells.iter().chain([&hl.broken_even]) {
-            let _ = write!(h, "<td>{}</td>", escape(cell));
-        }
-        w(&mut h, "</tr>\n");
-    }
-    w(&mut h, "</table>\n");
-    let _ = writeln!(h, "<p class=\"note\">{}</p>", escape(&note(&data.context)));
-    for s in findings(&data.rows, &data.context) {
-        let _ = writeln!(h, "<p class=\"finding\">{}</p>", escape(&s));
-    }
-    let capacity = crate::report::capacity::capacity_sentences(&data.rows);
-    if !capacity.is_empty() {
-        w(&mut h, "<h2>Beds, places and staff</h2>\n");
-        for s in capacity {
-            let _ = writeln!(h, "<p class=\"finding\">{}</p>", escape(&s));
-        }
-    }
-    if !data.frontier.is_empty() {
-        w(
-            &mut h,
-            "<h2>Which option to fund</h2>\n<table class=\"frontier\">\n<tr>",
-        );
-        for c in crate::report::incremental::COLUMNS {
-            let _ = write!(h, "<th>{}</th>", escape(c));
-        }
-        w(&mut h, "</tr>\n");
-        for row in crate::report::incremental::table(data) {
-            w(&mut h, "<tr>");
-            for cell in row {
-                let _ = write!(h, "<td>{}</td>", escape(&cell));
-            }
-            w(&mut h, "</tr>\n");
-        }
-        w(&mut h, "</table>\n<p class=\"note\">Means over Monte Carlo runs of discounted incremental cost and QALYs over the horizon against no intervention; ICERs against the frontier option before, as ratios of means.</p>\n");
-        for s in crate::report::incremental::sentences(data) {
-            let _ = writeln!(h, "<p class=\"finding\">{}</p>", escape(&s));
-        }
-    }
+    headline_sections(&mut h, data);
     if let Some((person, people)) = data.need_fit {
         let _ = writeln!(
             h,
@@ -461,37 +506,7 @@ figure {{ margin: 0 0 6mm; }} figure svg {{ max-height: 160mm; }} }}</style>"
     }
     w(&mut h, "</table>\n");
     calibration_section(&mut h, data);
-    w(&mut h, "<h2>Charts</h2>\n");
-    let mut svgs = inline.iter();
-    for (name, outcome) in charts {
-        match outcome {
-            Outcome::Drawn(title) => {
-                let svg = svgs.next().map_or("", String::as_str);
-                let _ = writeln!(
-                    h,
-                    "<figure id=\"{name}\" class=\"chart\">\n{svg}\n<figcaption>{} (<a href=\"{CHARTS}/{name}.png\">PNG</a>, <a href=\"{CHARTS}/{name}.svg\">SVG</a>)</figcaption>\n</figure>",
-                    escape(title)
-                );
-            }
-            Outcome::NotApplicable(why) => {
-                let _ = writeln!(
-                    h,
-                    "<p class=\"not-applicable\" id=\"{name}\">Chart <code>{name}</code> does not apply: it {}.</p>",
-                    escape(why)
-                );
-            }
-            Outcome::NotDrawn(why) => {
-                let _ = writeln!(
-                    h,
-                    "<p class=\"not-drawn\" id=\"{name}\">Chart <code>{name}</code> not drawn: {}.</p>",
-                    escape(why)
-                );
-            }
-        }
-        if *name == "tornado" {
-            rank_correlations(&mut h, data);
-        }
-    }
+    chart_sections(&mut h, data, charts, inline);
     w(
         &mut h,
         "<script>\nwindow.addEventListener('load', function () {\n  var figs = document.querySelectorAll('figure.chart svg');\n  var ok = 0;\n  figs.forEach(function (s) { var b = s.getBoundingClientRect(); if (b.width > 0 && b.height > 0 && s.querySelector('text')) { ok++; } });\n  document.body.setAttribute('data-charts', ok + '/' + figs.length);\n});\n</script>\n</body>\n</html>\n",
