@@ -34,6 +34,9 @@ pub struct ReportData {
     pub rows: Vec<SummaryRow>,
     /// The same, by key.
     pub summary: BTreeMap<Key, Stat>,
+    /// The last year of the summary, found once: the maps ask for it per area, and a
+    /// scan of every key each time made real England's report quadratic.
+    pub(crate) last_year: std::sync::OnceLock<i32>,
     pub sensitivity: Vec<SensitivityRow>,
     /// The one-way table; `None` when the folder has none (a single run, or a folder
     /// written before the table existed).
@@ -283,7 +286,9 @@ impl ReportData {
     }
 
     pub fn last_year(&self) -> i32 {
-        self.summary.keys().map(|k| k.1).max().unwrap_or(1)
+        *self
+            .last_year
+            .get_or_init(|| self.summary.keys().map(|k| k.1).max().unwrap_or(1))
     }
 
     /// The level and area the whole-population charts show: England when the output has
