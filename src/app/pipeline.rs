@@ -382,18 +382,9 @@ impl UnitResults {
     }
 }
 
-/// Simulates one work unit. With a pool, neighbourhoods run in parallel on it; without,
-/// one after another on this thread (when the caller runs units in parallel instead).
-/// `progress` is called once per neighbourhood.
-pub fn simulate_unit(
-    p: &Prepared,
-    batch: &Batch,
-    unit: Unit,
-    pool: Option<&rayon::ThreadPool>,
-    progress: &(dyn Fn() + Sync),
-) -> UnitResults {
-    let (g, run) = unit;
-    let geo = &p.geographies[g];
+/// The scenarios of a unit's group that have this run, and the levers of its plan: none
+/// for the counterfactual, then each scenario's drawn for the run.
+fn unit_levers(p: &Prepared, batch: &Batch, (g, run): Unit) -> (Vec<usize>, Vec<Levers>) {
     let members: Vec<usize> = p.groups[g]
         .iter()
         .copied()
@@ -408,6 +399,22 @@ pub fn simulate_unit(
             run,
         ));
     }
+    (members, levers)
+}
+
+/// Simulates one work unit. With a pool, neighbourhoods run in parallel on it; without,
+/// one after another on this thread (when the caller runs units in parallel instead).
+/// `progress` is called once per neighbourhood.
+pub fn simulate_unit(
+    p: &Prepared,
+    batch: &Batch,
+    unit: Unit,
+    pool: Option<&rayon::ThreadPool>,
+    progress: &(dyn Fn() + Sync),
+) -> UnitResults {
+    let (g, run) = unit;
+    let geo = &p.geographies[g];
+    let (members, levers) = unit_levers(p, batch, unit);
     let plan = Plan::new(sim_config(p, batch, g, run), levers);
     let results = match pool {
         Some(pool) => pool.install(|| simulate_plan_here(&p.model, geo, &plan, true, progress)),
@@ -601,20 +608,7 @@ pub fn write_unit_in_chunks(
 ) -> Result<UnitWritten> {
     let (g, run) = unit;
     let geo = &p.geographies[g];
-    let members: Vec<usize> = p.groups[g]
-        .iter()
-        .copied()
-        .filter(|s| run < batch.scenarios[*s].runs as u64)
-        .collect();
-    let mut levers = vec![Levers::none()];
-    for s in &members {
-        levers.push(Levers::draw(
-            &batch.scenarios[*s],
-            &p.resolved[*s],
-            &p.model,
-            run,
-        ));
-    }
+    let (members, levers) = unit_levers(p, batch, unit);
     let config = sim_config(p, batch, g, run);
     let whole = Plan::new(config, levers);
     let chunks = stream_chunks(&whole, stream);

@@ -12,6 +12,8 @@ use std::path::PathBuf;
 use serde::de::Error as _;
 use serde::{Deserialize, Deserializer, Serialize};
 
+use crate::config::located::checked;
+
 /// `[capacity]`: beds from bed days. Present, the run reports beds required (average at
 /// the target occupancy, and the peak), beds released, and days over a given bed base.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -36,21 +38,6 @@ pub struct Capacity {
     /// systems, places or neighbourhoods of the simulated geography.
     #[serde(default)]
     pub beds_file: Option<PathBuf>,
-}
-
-/// Deserialises a value and checks it, so the error carries the value's line and field
-/// (as `config::scenario` does for its own tables).
-fn checked<'de, D, T>(
-    d: D,
-    check: impl FnOnce(&T) -> std::result::Result<(), String>,
-) -> std::result::Result<T, D::Error>
-where
-    D: Deserializer<'de>,
-    T: Deserialize<'de>,
-{
-    let v = T::deserialize(d)?;
-    check(&v).map_err(D::Error::custom)?;
-    Ok(v)
 }
 
 fn target_occupancy() -> f64 {

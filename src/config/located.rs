@@ -6,6 +6,7 @@ use std::hash::{Hash, Hasher};
 use std::ops::{Deref, Range};
 use std::path::{Path, PathBuf};
 
+use serde::de::Error as _;
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
 /// A file and a 1-based line in it.
@@ -122,4 +123,19 @@ pub(crate) fn spanned_vec<'de, D: Deserializer<'de>, T: Deserialize<'de>>(
 /// file, so left out of the field names errors report.
 pub(crate) fn is_span_wrapper(key: &str) -> bool {
     key.starts_with("$__serde_spanned_private")
+}
+
+/// Deserialises a value and checks it; the error, raised inside deserialisation, carries
+/// the value's line and field (scenario and capacity tables alike).
+pub(crate) fn checked<'de, D, T>(
+    d: D,
+    check: impl FnOnce(&T) -> std::result::Result<(), String>,
+) -> std::result::Result<T, D::Error>
+where
+    D: Deserializer<'de>,
+    T: Deserialize<'de>,
+{
+    let v = T::deserialize(d)?;
+    check(&v).map_err(D::Error::custom)?;
+    Ok(v)
 }

@@ -19,7 +19,7 @@ use serde::de::Error as _;
 use serde::{Deserialize, Deserializer, Serialize};
 
 use crate::config::capacity::{intervention_capacity, Capacity, InterventionCapacity};
-use crate::config::located::{is_span_wrapper, line_of, spanned_vec, Located};
+use crate::config::located::{checked, is_span_wrapper, line_of, spanned_vec, Located};
 use crate::config::uncertainty::{
     default_auc, no_years, Amount, Auc, Dist, Effect, EffectYears, Share,
 };
@@ -184,21 +184,6 @@ pub struct Envelope {
     /// reported as the `pooled` fund, health sectors plus this share of social care.
     #[serde(default)]
     pub pooled_social_care: Option<Share>,
-}
-
-/// Deserialises a value and checks it; the error, raised inside deserialisation, carries
-/// the value's line and field.
-fn checked<'de, D, T>(
-    d: D,
-    check: impl FnOnce(&T) -> std::result::Result<(), String>,
-) -> std::result::Result<T, D::Error>
-where
-    D: Deserializer<'de>,
-    T: Deserialize<'de>,
-{
-    let v = T::deserialize(d)?;
-    check(&v).map_err(D::Error::custom)?;
-    Ok(v)
 }
 
 /// A number within `lo..=hi`, refused with the allowed range otherwise.
