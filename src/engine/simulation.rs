@@ -37,7 +37,7 @@ use crate::engine::exposure::{add_exposure, add_exposure_in};
 use crate::engine::levers::{
     scenario_means, DemographicLevers, EffectScratch, InterventionYear, Levers,
 };
-use crate::engine::population::{count_into, People};
+use crate::engine::population::{count_into, People, Person};
 use crate::engine::synthesis::{synthesise, Newcomers};
 use crate::model::activity::{poisson, Trends, YearActivity};
 use crate::model::demography::Demography;
@@ -523,11 +523,17 @@ pub fn births(
 ) {
     let d = &model.demography;
     for (q, n) in born.iter().enumerate() {
-        for _ in 0..*n {
+        entrants.extend_drawn(*n as usize, || {
             let sex = (rand::RngExt::random::<f64>(rng) >= d.male_birth_share()) as u8;
             let risk = newcomers.risk(rng);
-            entrants.push(0, sex, q as u8, model.segments.newborn(), risk);
-        }
+            Person {
+                age: 0,
+                sex,
+                imd: q as u8,
+                segment: model.segments.newborn(),
+                risk,
+            }
+        });
     }
 }
 
@@ -545,9 +551,7 @@ pub fn arrivals(
         for s in 0..N_SEX {
             let mean = start.residents[b][s] as f64 * model.demography.in_migration(b, s);
             let n = poisson(mean, rng);
-            for _ in 0..n {
-                newcomers.push(model, b, s as u8, entrants, rng);
-            }
+            entrants.extend_drawn(n as usize, || newcomers.person(model, b, s as u8, rng));
             arrived += n;
         }
     }
@@ -632,14 +636,8 @@ pub fn step_population(
     );
     for i in 0..entrants.len() {
         add_exposure(entrants, i, 0.5, exposure, presence);
-        people.push(
-            entrants.age[i],
-            entrants.sex[i],
-            entrants.imd[i],
-            entrants.segment[i],
-            entrants.risk[i],
-        );
     }
+    people.append(entrants);
     // The life table's counts: presence summed over segments (exposure layout is segment,
     // band, sex, quintile).
     let per_segment = N_BANDS * N_SEX * N_IMD;

@@ -8,7 +8,7 @@ use rand_distr::{Distribution, Exp1, Gamma};
 use crate::core::dims::{band_ages, band_of, MAX_AGE, N_BANDS, N_IMD, N_SEX};
 use crate::core::rng::StreamRng;
 use crate::data::geography::Neighbourhood;
-use crate::engine::population::People;
+use crate::engine::population::{People, Person};
 use crate::model::demography::OLDEST_CONTINUE;
 use crate::model::segments::pick;
 use crate::model::Model;
@@ -52,10 +52,22 @@ impl RiskDistribution {
     }
 }
 
+/// Segments a starting-segment row is padded to: a row of this fixed width is compared
+/// with a draw in one unrolled pass, where the model's rows, as long as its segments,
+/// took a loop with a remainder per person (a third of drawing a newcomer).
+const PADDED_SEGMENTS: usize = 8;
+
+/// A padded row's entries past the model's segments: above every uniform draw, so they
+/// are never counted and a pick is the same as from the unpadded row.
+const PAST_LAST: f64 = 2.0;
+
 /// Draws of the attributes of a new person, shared by synthesis and migration.
 pub struct Newcomers {
     risk: RiskDistribution,
     imd_cum: [f64; N_IMD],
+    /// The model's cumulative starting-segment shares per (band, quintile), padded to
+    /// [`PADDED_SEGMENTS`]; `None` for a model with more segments, drawn from the model.
+    initial: Option<Vec<[f64; PADDED_SEGMENTS]>>,
 }
 
 impl Newcomers {
@@ -70,6 +82,7 @@ impl Newcomers {
         Newcomers {
             risk: RiskDistribution::new(model.risk_shape),
             imd_cum,
+            initial: padded_initial(model),
         }
     }
 
@@ -82,6 +95,20 @@ impl Newcomers {
     #[inline]
     pub fn imd(&self, rng: &mut StreamRng) -> u8 {
         pick(&self.imd_cum, rng.random::<f64>())
+    }
+
+    /// A starting segment at an age band and quintile given a uniform draw: the model's
+    /// [`crate::model::segments::SegmentModel::initial`], from the padded rows.
+    #[inline]
+    fn initial_segment(&self, model: &Model, band: usize, imd: u8, u: f64) -> u8 {
+        match &self.initial {
+            Some(rows) => {
+                let row = &rows[band * N_IMD + imd as usize];
+                let passed: usize = row.iter().map(|c| (u >= *c) as usize).sum();
+                passed.min(model.segments.len() - 1) as u8
+            }
+            None => model.segments.initial(band, imd, u),
+        }
     }
 
     /// A single year of age within a band: uniform, except 90+ where survivorship thins the
@@ -107,34 +134,47 @@ impl Newcomers {
         a
     }
 
-    /// Adds one person of a given band and sex with drawn age, quintile, segment and risk.
-    pub fn push(
-        &self,
-        model: &Model,
-        band: usize,
-        sex: u8,
-        people: &mut People,
-        rng: &mut StreamRng,
-    ) {
+    /// A person of a given band and sex with drawn age, quintile, segment and risk.
+    #[inline]
+    pub fn person(&self, model: &Model, band: usize, sex: u8, rng: &mut StreamRng) -> Person {
         let age = self.age_in_band(band, rng);
-        self.push_aged(model, age, sex, people, rng);
+        self.person_aged(model, age, sex, rng)
     }
 
-    /// Adds one person of a given age and sex with drawn quintile, segment and risk.
-    pub fn push_aged(
-        &self,
-        model: &Model,
-        age: u8,
-        sex: u8,
-        people: &mut People,
-        rng: &mut StreamRng,
-    ) {
+    /// A person of a given age and sex with drawn quintile, segment and risk (drawn in
+    /// that order).
+    #[inline]
+    pub fn person_aged(&self, model: &Model, age: u8, sex: u8, rng: &mut StreamRng) -> Person {
         let band = band_of(age);
         let imd = self.imd(rng);
-        let segment = model.segments.initial(band, imd, rng.random::<f64>());
+        let segment = self.initial_segment(model, band, imd, rng.random::<f64>());
         let risk = self.risk(rng);
-        people.push(age, sex, imd, segment, risk);
+        Person {
+            age,
+            sex,
+            imd,
+            segment,
+            risk,
+        }
     }
+}
+
+/// The model's starting-segment rows padded to [`PADDED_SEGMENTS`] with [`PAST_LAST`], or
+/// `None` when the model has more segments than that.
+fn padded_initial(model: &Model) -> Option<Vec<[f64; PADDED_SEGMENTS]>> {
+    if model.segments.len() > PADDED_SEGMENTS {
+        return None;
+    }
+    let mut rows = Vec::with_capacity(N_BANDS * N_IMD);
+    for band in 0..N_BANDS {
+        for q in 0..N_IMD as u8 {
+            let mut row = [PAST_LAST; PADDED_SEGMENTS];
+            let cum = model.segments.initial_cum(band, q);
+            row[..cum.len()].copy_from_slice(cum);
+            rows.push(row);
+        }
+    }
+    Some(rows)
 }
 
 /// Synthesises the neighbourhood's starting population into `people` (cleared first).
@@ -146,37 +186,162 @@ pub fn synthesise(
 ) {
     people.clear();
     let newcomers = Newcomers::new(model, neighbourhood);
-    // An imported neighbourhood's own single years of age, or the bands of a preset.
-    let cells: Vec<f64> = match &neighbourhood.ages {
-        Some(ages) => ages.iter().flatten().copied().collect(),
-        None => neighbourhood.age_sex.iter().flatten().copied().collect(),
-    };
-    let mut cum = Vec::with_capacity(cells.len());
-    let mut acc = 0.0;
-    for x in &cells {
-        acc += x;
-        cum.push(acc);
+    let cells = StartingCells::of(neighbourhood);
+    people.extend_drawn(neighbourhood.population as usize, || {
+        cells.person(model, &newcomers, rng)
+    });
+}
+
+/// Entries of a [`StartingCells`] guide table: a power of two, so that a draw times it is
+/// exact, and wide enough that few entries hold a cell boundary.
+const GUIDE: usize = 1024;
+
+/// The age-sex cells a neighbourhood's people are drawn from (an imported
+/// neighbourhood's single years of age, or a preset's bands), with a guide table.
+///
+/// A cell is the first whose cumulative share exceeds a uniform draw. A binary search
+/// over the 38 cells (or 192 single years) was a chain of dependent loads, most of
+/// synthesis' own time; the guide table gives, for each of [`GUIDE`] equal slices of
+/// [0, 1), the cells at or below the slice's start, from which a draw's cell is a step or
+/// two on (Devroye 1986, "Non-Uniform Random Variate Generation", the guide table
+/// method): the same cell from the same draw.
+struct StartingCells {
+    cum: Vec<f64>,
+    guide: Vec<u32>,
+    /// Single years of age (imported lists), else bands.
+    single_years: bool,
+    /// The last single year's index: the open-ended top of the lists' ages.
+    top: usize,
+}
+
+impl StartingCells {
+    fn of(neighbourhood: &Neighbourhood) -> Self {
+        let cells: Vec<f64> = match &neighbourhood.ages {
+            Some(ages) => ages.iter().flatten().copied().collect(),
+            None => neighbourhood.age_sex.iter().flatten().copied().collect(),
+        };
+        let mut cum = Vec::with_capacity(cells.len());
+        let mut acc = 0.0;
+        for x in &cells {
+            acc += x;
+            cum.push(acc);
+        }
+        *cum.last_mut().expect("cells") = 1.0;
+        let guide = (0..GUIDE)
+            .map(|j| count_at_or_below(&cum, j as f64 / GUIDE as f64) as u32)
+            .collect();
+        StartingCells {
+            guide,
+            single_years: neighbourhood.ages.is_some(),
+            top: cells.len() / N_SEX - 1,
+            cum,
+        }
     }
-    *cum.last_mut().expect("cells") = 1.0;
-    let top = cells.len() / N_SEX - 1;
-    for _ in 0..neighbourhood.population {
-        let k = pick_wide(&cum, rng.random::<f64>());
+
+    /// The cell of a uniform draw `u` in [0, 1): the number of cumulative shares at or
+    /// below it (the last cell if all are), as `count_at_or_below` counts them.
+    #[inline]
+    fn pick(&self, u: f64) -> usize {
+        // u < 1 and GUIDE a power of two: the slice is exact, and its start at or below u.
+        let mut k = self.guide[(u * GUIDE as f64) as usize] as usize;
+        while k < self.cum.len() && self.cum[k] <= u {
+            k += 1;
+        }
+        k.min(self.cum.len() - 1)
+    }
+
+    /// One person: a cell, then an age within it, then the rest ([`Newcomers`]).
+    #[inline]
+    fn person(&self, model: &Model, newcomers: &Newcomers, rng: &mut StreamRng) -> Person {
+        let k = self.pick(rng.random::<f64>());
         let sex = (k % N_SEX) as u8;
-        if neighbourhood.ages.is_some() {
+        if self.single_years {
             let at = k / N_SEX;
-            let age = if at == top {
+            let age = if at == self.top {
                 Newcomers::age_from(at as u8, rng)
             } else {
                 at as u8
             };
-            newcomers.push_aged(model, age, sex, people, rng);
+            newcomers.person_aged(model, age, sex, rng)
         } else {
-            newcomers.push(model, k / N_SEX, sex, people, rng);
+            newcomers.person(model, k / N_SEX, sex, rng)
         }
     }
 }
 
-/// Like `pick`, for tables wider than 255 entries' worth of index.
-fn pick_wide(cum: &[f64], u: f64) -> usize {
-    cum.partition_point(|c| *c <= u).min(cum.len() - 1)
+/// The number of entries of the non-decreasing `cum` at or below `u`.
+fn count_at_or_below(cum: &[f64], u: f64) -> usize {
+    cum.partition_point(|c| *c <= u)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::core::rng::{Purpose, StreamKey};
+    use crate::data::datasets::Datasets;
+    use crate::data::geography::Geography;
+
+    /// The guide table picks the cell a binary search over the cumulative shares picks,
+    /// at every slice boundary, just either side of every share, and at random draws.
+    #[test]
+    fn guide_table_picks_the_binary_searchs_cell() {
+        let d = Datasets::bundled().unwrap();
+        let g = Geography::default_system(&d);
+        let searched = |cells: &StartingCells, u: f64| {
+            count_at_or_below(&cells.cum, u).min(cells.cum.len() - 1)
+        };
+        let mut uneven = g.neighbourhoods[0].clone();
+        // Empty cells, and a share that ends exactly on a slice boundary.
+        uneven.age_sex[0] = [0.0, 0.0];
+        uneven.age_sex[1] = [0.25, 0.0];
+        let rest: f64 = uneven.age_sex[2..].iter().flatten().sum();
+        for c in uneven.age_sex[2..].iter_mut().flatten() {
+            *c *= 0.75 / rest;
+        }
+        let mut rng = StreamKey {
+            seed: 1,
+            run: 0,
+            neighbourhood: 0,
+            year: 0,
+            purpose: Purpose::Synthesis,
+        }
+        .rng();
+        for nb in [&g.neighbourhoods[0], &uneven] {
+            let cells = StartingCells::of(nb);
+            let mut draws: Vec<f64> = (0..GUIDE).map(|j| j as f64 / GUIDE as f64).collect();
+            for c in &cells.cum {
+                draws.extend([c.next_down(), *c, c.next_up()].iter().filter(|u| **u < 1.0));
+            }
+            draws.extend((0..100_000).map(|_| rng.random::<f64>()));
+            draws.push(1.0f64.next_down());
+            for u in draws.into_iter().filter(|u| *u >= 0.0) {
+                assert_eq!(cells.pick(u), searched(&cells, u), "draw {u}");
+            }
+        }
+    }
+
+    /// The padded rows pick the model's starting segment for every band, quintile and
+    /// draw either side of each share.
+    #[test]
+    fn padded_rows_pick_the_models_segment() {
+        let d = Datasets::bundled().unwrap();
+        let m = Model::new(&d).unwrap();
+        let g = Geography::default_system(&d);
+        let n = Newcomers::new(&m, &g.neighbourhoods[0]);
+        assert!(n.initial.is_some());
+        for band in 0..N_BANDS {
+            for q in 0..N_IMD as u8 {
+                for c in m.segments.initial_cum(band, q) {
+                    for u in [0.0, c.next_down(), *c, c.next_up(), 1.0f64.next_down()] {
+                        if u < 1.0 {
+                            assert_eq!(
+                                n.initial_segment(&m, band, q, u),
+                                m.segments.initial(band, q, u)
+                            );
+                        }
+                    }
+                }
+            }
+        }
+    }
 }

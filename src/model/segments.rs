@@ -314,6 +314,13 @@ impl SegmentModel {
         self.initial[(band * N_IMD + imd as usize) * self.n + segment as usize]
     }
 
+    /// The cumulative starting shares of the segments at an age band and quintile, which
+    /// [`SegmentModel::initial`] picks from.
+    pub fn initial_cum(&self, band: usize, imd: u8) -> &[f64] {
+        let start = (band * N_IMD + imd as usize) * self.n;
+        &self.initial_cum[start..start + self.n]
+    }
+
     /// A starting segment given a uniform draw.
     #[inline]
     pub fn initial(&self, band: usize, imd: u8, u: f64) -> u8 {
