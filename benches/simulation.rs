@@ -9,7 +9,8 @@
 //!
 //! Then, timed directly and each printed beside the plain loop measured in the same process
 //! on the same threads (`common::plain_rate`), as a ratio: the yearly step and one work
-//! unit (40k people, 10 years) on one thread, and England, real (`england`, NHS England's
+//! unit (40k people, 10 years) on one thread, synthesis (people a second, 40k people, one
+//! thread), and England, real (`england`, NHS England's
 //! published practices) and invented (`england-invented`), 10 years, one run, with its
 //! tables, charts and report, on all cores: one sample each (about 15 s on two cores;
 //! `CAPSIM_BENCH_ENGLAND=0` skips them), against the plain loop over the invented
@@ -123,6 +124,19 @@ fn ratios_one_thread() {
     let mut base = Default::default();
     synthesise(&m, nb, &mut base, &mut key(Purpose::Synthesis).rng());
     let plain = common::plain_rate(&m, std::slice::from_ref(&base), 1, 20);
+
+    // Synthesis draws each person once, as a run starts and for every newcomer: printed
+    // as people (not person-years) a second, beside the plain loop's person-years.
+    let mut people = Default::default();
+    let synthesis = best_of(20, || {
+        synthesise(&m, nb, &mut people, &mut key(Purpose::Synthesis).rng());
+        std::hint::black_box(&people);
+    });
+    common::report(
+        "synthesis, 40k people, 1 thread (people/s)",
+        base.len() as f64 / synthesis,
+        plain,
+    );
 
     let newcomers = Newcomers::new(&m, nb);
     let mut scratch = Scratch::default();

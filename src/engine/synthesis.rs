@@ -310,7 +310,11 @@ mod tests {
             let cells = StartingCells::of(nb);
             let mut draws: Vec<f64> = (0..GUIDE).map(|j| j as f64 / GUIDE as f64).collect();
             for c in &cells.cum {
-                draws.extend([c.next_down(), *c, c.next_up()].iter().filter(|u| **u < 1.0));
+                draws.extend(
+                    [c.next_down(), *c, c.next_up()]
+                        .iter()
+                        .filter(|u| **u < 1.0),
+                );
             }
             draws.extend((0..100_000).map(|_| rng.random::<f64>()));
             draws.push(1.0f64.next_down());
