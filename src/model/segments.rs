@@ -309,6 +309,30 @@ impl SegmentModel {
         }
     }
 
+    /// Fills `out`, one entry per row of `rows` (as [`SegmentModel::rows`] lays them out),
+    /// with the interval of uniforms for which [`pick`] on that row gives the row's own
+    /// segment: `[cum[from - 1], cum[from])`, open at the ends. Most people stay where they
+    /// are each year, so the yearly loop tests this interval first and searches the row
+    /// only for those who move: the same segment as `pick`, since a row's sums never fall.
+    pub fn stay_bounds(&self, rows: &[f64], out: &mut Vec<[f64; 2]>) {
+        out.clear();
+        let n = self.n;
+        out.extend(rows.chunks_exact(n).enumerate().map(|(r, row)| {
+            let from = r % n;
+            let lo = if from == 0 {
+                f64::NEG_INFINITY
+            } else {
+                row[from - 1]
+            };
+            let hi = if from == n - 1 {
+                f64::INFINITY
+            } else {
+                row[from]
+            };
+            [lo, hi]
+        }));
+    }
+
     /// Starting prevalence of a segment in an age band and quintile.
     pub fn initial_share(&self, band: usize, imd: u8, segment: u8) -> f64 {
         self.initial[(band * N_IMD + imd as usize) * self.n + segment as usize]
