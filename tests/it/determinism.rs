@@ -78,8 +78,7 @@ fn fused_pass_is_the_steps_one_at_a_time() {
     use capsim::core::rng::{Purpose, StreamKey};
     use capsim::engine::population::count_into;
     use capsim::engine::simulation::{
-        ageing, exits, live_year, transitions, Churn, Factors, PersonStreams, Transitions,
-        YearTables,
+        ageing, exits, live_year, transitions, Factors, PersonStreams, Transitions, YearTables,
     };
 
     let (_, m, g) = crate::util::bundled();
