@@ -81,7 +81,9 @@ impl CaseFinding {
     /// ([`remembered`]): a pure function's value, the same bits whichever thread asks.
     pub fn with_auc(shape: f64, rate: f64, auc: f64) -> Self {
         static SCORES: Mutex<Vec<([u64; 3], CaseFinding)>> = Mutex::new(Vec::new());
-        remembered(&SCORES, [shape, rate, auc], || Self::calibrate(shape, rate, auc))
+        remembered(&SCORES, [shape, rate, auc], || {
+            Self::calibrate(shape, rate, auc)
+        })
     }
 
     /// [`CaseFinding::with_auc`], worked out.
@@ -211,7 +213,11 @@ mod tests {
         for k in 0..2 * REMEMBERED {
             CaseFinding::with_auc(0.15, 0.3, 0.6 + k as f64 * 1e-3);
         }
-        assert_eq!(CaseFinding::with_auc(0.15, 0.3, 0.7), fresh, "forgotten, made again");
+        assert_eq!(
+            CaseFinding::with_auc(0.15, 0.3, 0.7),
+            fresh,
+            "forgotten, made again"
+        );
     }
 
     #[test]
