@@ -630,11 +630,21 @@ pub fn step_population(
         t.resize(cells, 0.0);
     }
     let n_start = people.len() as u64;
-    model
-        .demography
-        .exit_chances(improvement_years, factors.map(|f| f.mortality), chances);
-    model.segments.rows(factors.map(|f| f.deterioration), rows);
-    model.segments.stay_bounds(rows, stay);
+    // Without factors the year's tables are the model's own, made once.
+    let (chances, rows, stay) = match factors {
+        None => {
+            let (rows, stay) = model.segments.unchanged_rows();
+            let t = improvement_years;
+            (model.demography.unchanged_exit_chances(t), rows, stay)
+        }
+        Some(f) => {
+            let d = &model.demography;
+            d.exit_chances(improvement_years, Some(f.mortality), chances);
+            model.segments.rows(Some(f.deterioration), rows);
+            model.segments.stay_bounds(rows, stay);
+            (&chances[..], &rows[..], &stay[..])
+        }
+    };
     let e = live_year(
         model,
         people,

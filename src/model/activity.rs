@@ -493,13 +493,18 @@ impl ActivityModel {
     ) -> YearActivity {
         let ns = self.n_groups();
         let mut count = vec![0u64; N_SETTINGS * ns];
+        let base = key.hash();
+        let lane = |i: usize| StreamKey::lane_of(base, i as u64);
         for s in Setting::ALL {
             if s.derived_from().is_some() {
                 continue;
             }
             for g in 0..ns {
                 let i = s.index() * ns + g;
-                count[i] = poisson(mean[i], &mut key.lane(i as u64));
+                // A lane with nothing expected draws nothing: it is not even made.
+                if mean[i] > 0.0 {
+                    count[i] = poisson(mean[i], &mut lane(i));
+                }
             }
         }
         for s in Setting::ALL {
@@ -512,7 +517,9 @@ impl ActivityModel {
                     } else {
                         0.0
                     };
-                    count[i] = self.total_length_of_stay(count[p], stay, &mut key.lane(i as u64));
+                    if count[p] > 0 {
+                        count[i] = self.total_length_of_stay(count[p], stay, &mut lane(i));
+                    }
                 }
             }
         }

@@ -34,6 +34,9 @@ pub struct SegmentModel {
     /// Starting prevalence, flat `[band][imd][segment]`.
     initial: Vec<f64>,
     initial_cum: Vec<f64>,
+    /// [`SegmentModel::rows`] and [`SegmentModel::stay_bounds`] without factors: the same
+    /// every year for every path without interventions that change health, so made once.
+    unchanged: (Vec<f64>, Vec<[f64; 2]>),
 }
 
 fn cumulate(p: &[f64], width: usize) -> Vec<f64> {
@@ -165,7 +168,7 @@ impl SegmentModel {
             }
         }
         let initial_cum = cumulate(&initial, n);
-        Ok(SegmentModel {
+        let mut m = SegmentModel {
             n,
             ids,
             newborn,
@@ -178,7 +181,19 @@ impl SegmentModel {
             worse,
             initial,
             initial_cum,
-        })
+            unchanged: Default::default(),
+        };
+        let (mut rows, mut stay) = (Vec::new(), Vec::new());
+        m.rows(None, &mut rows);
+        m.stay_bounds(&rows, &mut stay);
+        m.unchanged = (rows, stay);
+        Ok(m)
+    }
+
+    /// The transition rows and intervals of staying without factors
+    /// ([`SegmentModel::rows`] and [`SegmentModel::stay_bounds`] of `None`).
+    pub fn unchanged_rows(&self) -> (&[f64], &[[f64; 2]]) {
+        (&self.unchanged.0, &self.unchanged.1)
     }
 
     pub fn len(&self) -> usize {
