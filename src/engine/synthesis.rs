@@ -2,8 +2,9 @@
 //! deprivation mix and the starting segment prevalence; and of the people who join it
 //! (births and in-migrants).
 
+use rand::distr::Open01;
 use rand::RngExt;
-use rand_distr::{Distribution, Exp1, Gamma};
+use rand_distr::{Distribution, Exp1, Gamma, StandardNormal};
 
 use crate::core::dims::{band_ages, band_of, MAX_AGE, N_BANDS, N_IMD, N_SEX};
 use crate::core::rng::StreamRng;
@@ -24,7 +25,7 @@ use crate::model::Model;
 #[derive(Debug, Clone, Copy)]
 enum RiskDistribution {
     /// Gamma(k + 1) with scale 1/k, and 1/k.
-    Small(Gamma<f64>, f64),
+    Small(MarsagliaTsang, f64),
     /// Shapes of 1 and more, as rand_distr draws them.
     Large(Gamma<f64>),
 }
@@ -33,8 +34,8 @@ impl RiskDistribution {
     fn new(shape: f64) -> Self {
         let scale = 1.0 / shape;
         if shape < 1.0 {
-            let g = Gamma::new(shape + 1.0, scale).expect("validated shape");
-            RiskDistribution::Small(g, 1.0 / shape)
+            // Validated shapes are at least 0.01, so k + 1 is above 1.
+            RiskDistribution::Small(MarsagliaTsang::new(shape + 1.0, scale), 1.0 / shape)
         } else {
             RiskDistribution::Large(Gamma::new(shape, scale).expect("validated shape"))
         }
@@ -48,6 +49,51 @@ impl RiskDistribution {
                 g.sample(rng) * (-e * inv_shape).exp()
             }
             RiskDistribution::Large(g) => g.sample(rng),
+        }
+    }
+}
+
+/// A gamma distribution of shape above 1 drawn by Marsaglia and Tsang's method ("A simple
+/// method for generating gamma variables", 2000), operation for operation as rand_distr's
+/// `Gamma` draws it for such shapes (`GammaLargeShape`): the same draws from the stream
+/// and the same bits. Written out here so that it is inlined into each person's draws:
+/// behind rand_distr's `Gamma` it was a call through its choice of method, for every one
+/// of England's 62 million people and every newcomer
+/// (`synthesis_and_newcomers_are_value_stable` pins the values).
+#[derive(Debug, Clone, Copy)]
+struct MarsagliaTsang {
+    c: f64,
+    d: f64,
+    scale: f64,
+}
+
+impl MarsagliaTsang {
+    fn new(shape: f64, scale: f64) -> Self {
+        debug_assert!(shape > 1.0);
+        let d = shape - 1. / 3.;
+        MarsagliaTsang {
+            c: 1.0 / (9.0 * d).sqrt(),
+            d,
+            scale,
+        }
+    }
+
+    #[inline]
+    fn sample(&self, rng: &mut StreamRng) -> f64 {
+        loop {
+            let x: f64 = rng.sample(StandardNormal);
+            let v_cbrt = 1.0 + self.c * x;
+            if v_cbrt <= 0.0 {
+                continue;
+            }
+            let v = v_cbrt * v_cbrt * v_cbrt;
+            let u: f64 = rng.sample(Open01);
+            let x_sqr = x * x;
+            if u < 1.0 - 0.0331 * x_sqr * x_sqr
+                || u.ln() < 0.5 * x_sqr + self.d * (1.0 - v + v.ln())
+            {
+                return v * (self.d * self.scale);
+            }
         }
     }
 }
@@ -370,6 +416,32 @@ mod tests {
         }
         assert_eq!(people.len() as u64, nb.population + 3 * N_BANDS as u64);
         assert_eq!(fingerprint(&people), PINNED, "{:#x}", fingerprint(&people));
+    }
+
+    /// The written-out Marsaglia-Tsang draws rand_distr's gamma to the bit, from the same
+    /// stream positions, at shapes either side of the bundled risk shape's k + 1.
+    #[test]
+    fn marsaglia_tsang_is_rand_distrs_gamma() {
+        for shape in [1.01, 1.15, 1.5, 3.0, 101.0] {
+            let scale = 1.0 / (shape - 1.0);
+            let ours = MarsagliaTsang::new(shape, scale);
+            let theirs = Gamma::new(shape, scale).unwrap();
+            let key = StreamKey {
+                seed: 3,
+                run: 1,
+                neighbourhood: 2,
+                year: 0,
+                purpose: Purpose::Synthesis,
+            };
+            let (mut a, mut b) = (key.rng(), key.rng());
+            for _ in 0..20_000 {
+                assert_eq!(
+                    ours.sample(&mut a).to_bits(),
+                    theirs.sample(&mut b).to_bits()
+                );
+            }
+            assert_eq!(a.random::<u64>(), b.random::<u64>());
+        }
     }
 
     /// The padded rows pick the model's starting segment for every band, quintile and
