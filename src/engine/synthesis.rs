@@ -10,7 +10,7 @@ use crate::core::rng::StreamRng;
 use crate::data::geography::Neighbourhood;
 use crate::engine::population::People;
 use crate::model::demography::OLDEST_CONTINUE;
-use crate::model::segments::pick;
+use crate::model::segments::{cumulate, pick};
 use crate::model::Model;
 
 /// The gamma distribution of individual risk, with mean 1.
@@ -56,6 +56,10 @@ impl RiskDistribution {
 pub struct Newcomers {
     risk: RiskDistribution,
     imd_cum: [f64; N_IMD],
+    /// The neighbourhood's own starting segment prevalence (`Neighbourhood::segments`),
+    /// cumulative along segments, flat `[band][sex][quintile][segment]`; `None` draws from
+    /// the model's.
+    segment_cum: Option<Vec<f64>>,
 }
 
 impl Newcomers {
@@ -70,6 +74,24 @@ impl Newcomers {
         Newcomers {
             risk: RiskDistribution::new(model.risk_shape),
             imd_cum,
+            segment_cum: neighbourhood
+                .segments
+                .as_ref()
+                .map(|shares| cumulate(shares, model.segments.len())),
+        }
+    }
+
+    /// A starting segment of a person of a band, sex and quintile, from one uniform: the
+    /// neighbourhood's own prevalence where it has one, else the model's.
+    #[inline]
+    fn segment(&self, model: &Model, band: usize, sex: u8, imd: u8, u: f64) -> u8 {
+        match &self.segment_cum {
+            None => model.segments.initial(band, imd, u),
+            Some(cum) => {
+                let n = model.segments.len();
+                let start = ((band * N_SEX + sex as usize) * N_IMD + imd as usize) * n;
+                pick(&cum[start..start + n], u)
+            }
         }
     }
 
@@ -131,7 +153,7 @@ impl Newcomers {
     ) {
         let band = band_of(age);
         let imd = self.imd(rng);
-        let segment = model.segments.initial(band, imd, rng.random::<f64>());
+        let segment = self.segment(model, band, sex, imd, rng.random::<f64>());
         let risk = self.risk(rng);
         people.push(age, sex, imd, segment, risk);
     }
