@@ -267,7 +267,27 @@ impl NeedModel {
 
     /// Expected year-one acute cost per resident of a band, sex and quintile at a tilt.
     fn acute_cell(&self, b: usize, x: usize, q: usize, tilt: f64) -> f64 {
-        self.mean(&self.acute.per_segment, b, x, q, tilt) + self.acute.babies[b][x][q]
+        self.cost_cell(&self.acute, b, x, q, tilt)
+    }
+
+    /// Expected year-one cost per resident of a row (`cost`) of a band, sex and quintile
+    /// at a tilt.
+    fn cost_cell(&self, cost: &BySegment, b: usize, x: usize, q: usize, tilt: f64) -> f64 {
+        self.mean(&cost.per_segment, b, x, q, tilt) + cost.babies[b][x][q]
+    }
+
+    /// Expected year-one cost per head of a structure's people for a row (`cost`: a sector
+    /// or the total, `BySegment::new`), pence.
+    pub fn cost_per_head(&self, cost: &BySegment, s: &Structure) -> f64 {
+        let mut out = 0.0;
+        for b in 0..N_BANDS {
+            for x in 0..N_SEX {
+                for q in (0..N_IMD).filter(|&q| s.imd[q] > 0.0) {
+                    out += s.age_sex[b][x] * s.imd[q] * self.cost_cell(cost, b, x, q, s.tilt[q]);
+                }
+            }
+        }
+        out
     }
 
     /// Per-head values of a structure, in [`FITTED`] order: acute cost (pence), births,

@@ -302,3 +302,57 @@ fn simulated_acute_spend_per_head_of_real_icbs_is_their_published_index() {
         );
     }
 }
+
+/// What the inequalities tilt does to England's totals: expected year-one deaths, spend
+/// and segment prevalence of all real neighbourhoods' fitted people, against England's
+/// people as the model has them (its age-sex shares, fifths, the model's prevalence) and
+/// against the fitted ages without the tilt.
+#[test]
+fn the_inequalities_tilt_keeps_englands_totals() {
+    use capsim::model::year_one::{BySegment, TOTAL};
+    let (_d, m, _p, e, fit, g, _) = fitted();
+    let need = &fit.need;
+    let total = BySegment::new(&m, TOTAL);
+    let people = g.total_population() as f64;
+    let ns = m.segments.len();
+    let (mut deaths, mut untilted_deaths, mut spend, mut untilted_spend) = (0.0, 0.0, 0.0, 0.0);
+    let (mut prevalence, mut old) = (vec![0.0; ns], 0.0);
+    for nb in &g.neighbourhoods {
+        let s = fit.structure_of(&e, nb);
+        let flat = capsim::model::practice_fit::Structure {
+            tilt: [0.0; 5],
+            ..s
+        };
+        let w = nb.population as f64 / people;
+        deaths += w * need.deaths_per_head(&s);
+        untilted_deaths += w * need.deaths_per_head(&flat);
+        spend += w * need.cost_per_head(&total, &s);
+        untilted_spend += w * need.cost_per_head(&total, &flat);
+        for (o, v) in prevalence.iter_mut().zip(need.prevalence(&s)) {
+            *o += w * v;
+        }
+        old += w * s.age_sex[13..].iter().flatten().sum::<f64>();
+    }
+    let england = need.england_structure();
+    let base_prevalence = need.prevalence(&england);
+    println!(
+        "England ({people} registered): deaths per head {:.5} (untilted fitted ages {:.5}, England's structure {:.5}) = {:.0} a year; total spend per head £{:.0} (untilted £{:.0}, England's structure £{:.0}); 65 and over {:.4} (England {:.4})",
+        deaths,
+        untilted_deaths,
+        need.deaths_per_head(&england),
+        deaths * people,
+        spend / 100.0,
+        untilted_spend / 100.0,
+        need.cost_per_head(&total, &england) / 100.0,
+        old,
+        england.age_sex[13..].iter().flatten().sum::<f64>()
+    );
+    for (i, id) in m.segments.ids().iter().enumerate() {
+        println!(
+            "  {id}: {:.5} (England's structure {:.5}, ratio {:.3})",
+            prevalence[i],
+            base_prevalence[i],
+            prevalence[i] / base_prevalence[i]
+        );
+    }
+}
