@@ -59,7 +59,7 @@ pub const FITTED: [Component; 3] = [
 ];
 
 /// Ages under which deaths count for the inequalities measure (under-75 mortality).
-const UNDER: u8 = 75;
+pub const UNDER: u8 = 75;
 
 /// A practice's (or neighbourhood's) people: shares by age band and sex, and by
 /// deprivation quintile (0 = most deprived), each summing to 1, drawn independently; and
@@ -320,6 +320,21 @@ impl NeedModel {
             }
         }
         out
+    }
+
+    /// The chance of dying in year one of a structure's people of a band and sex (over
+    /// their quintiles and starting segments).
+    pub fn death_chance(&self, s: &Structure, b: usize, x: usize) -> f64 {
+        (0..N_IMD)
+            .filter(|&q| s.imd[q] > 0.0)
+            .map(|q| s.imd[q] * self.mean(&self.deaths, b, x, q, s.tilt[q]))
+            .sum()
+    }
+
+    /// England's age-standardised under-75 death rate (deaths per head of the standard
+    /// population, [`NeedModel::england`]), what the inequalities measure is relative to.
+    pub fn under_75_standard(&self) -> f64 {
+        self.standard
     }
 
     /// Starting prevalence of each segment in a structure's people.

@@ -356,3 +356,164 @@ fn the_inequalities_tilt_keeps_englands_totals() {
         );
     }
 }
+
+/// The inequalities fit touches only real England: the invented system, whose
+/// neighbourhoods carry no prevalence of their own, draws exactly as before
+/// neighbourhoods could (a small run's every table, as CSV, has the SHA-256 digests
+/// measured at commit d148882, before the change). A change meant to move the invented
+/// system's numbers updates these digests and says so.
+#[test]
+fn the_invented_system_is_unchanged_by_the_inequalities_fit() {
+    use sha2::{Digest, Sha256};
+    let tmp = tempfile::tempdir().unwrap();
+    let baseline = concat!(env!("CARGO_MANIFEST_DIR"), "/scenarios/baseline.toml");
+    crate::util::capsim_ok(
+        tmp.path(),
+        &[
+            "run",
+            baseline,
+            "--population",
+            "invented",
+            "--seed",
+            "11",
+            "--years",
+            "2",
+            "--runs",
+            "1",
+            "--csv",
+            "--no-report",
+            "--threads",
+            "1",
+            "--out",
+            "o",
+        ],
+    );
+    let before = [
+        (
+            "activity.csv",
+            "febf242ab9b4bf3d32d821c40370f6ea133243cd6ece0ce7dab70215c0551588",
+        ),
+        (
+            "budgets.csv",
+            "96460e35217678995aeb58d33551ed53fb74f6157b8df48db3fcef283b18bbae",
+        ),
+        (
+            "flows.csv",
+            "0c1c98bf5d288b437b08c8de8bf22910c3165d387147e6ad1d538b6163baa088",
+        ),
+        (
+            "formula_weights.csv",
+            "1ef9d292f88daccc3d2280f2318df8126c4cbf9b53d28fca3e8771ba50221c99",
+        ),
+        (
+            "geography.csv",
+            "3307a4d9f9b0c8dd5d8c73b963c8aaac7940cbe9de8a2cd6a616c4d4c1389e71",
+        ),
+        (
+            "metrics.csv",
+            "5a2c4656438591b0bd8177ae1146a3d7e9c04212c26454ae2607b04ce8bb3ffe",
+        ),
+        (
+            "parameters.csv",
+            "6d98b843ced6a2475f1e17f507a975a0ea9c4ff35ee22d053e688e7cb7cecfe6",
+        ),
+        (
+            "population.csv",
+            "5bc93ba107411a935bcfb2f14d314ccfc1736d12e63dff004af6c9789585ca7f",
+        ),
+        (
+            "summary.csv",
+            "5e60ecf9ca85cc3d2b714f7c4287570d6188bb88c3993c1210e61c3c1c1268d6",
+        ),
+    ];
+    for (file, digest) in before {
+        let bytes = std::fs::read(tmp.path().join("o").join(file)).unwrap();
+        let hex: String = Sha256::digest(&bytes)
+            .iter()
+            .map(|b| format!("{b:02x}"))
+            .collect();
+        assert_eq!(hex, digest, "{file} changed");
+    }
+}
+
+/// Issue 25, item 2, through the engine: people synthesised from real ICBs' fitted
+/// neighbourhoods die under 75 in year one, age-standardised to England's age-sex
+/// structure and relative to England's rate, as the fit expects (a z-test on binomial
+/// deaths given the people synthesised in each band and sex) and so at their published
+/// inequalities index within sampling error: the segment prevalence the fit tilts is the
+/// one synthesis draws from.
+#[test]
+fn simulated_under_75_deaths_of_real_icbs_are_their_published_inequalities_index() {
+    use capsim::config::scenario::Variation;
+    use capsim::core::dims::{band_ages, Cell, N_BANDS};
+    use capsim::engine::simulation::{simulate, SimConfig};
+    use capsim::model::practice_fit::UNDER;
+
+    let (d, m, p, e, fit, _, _) = fitted();
+    let ns = m.segments.len();
+    let need = &fit.need;
+    let england_hi = fit.published_england[2];
+    // The ICB of the lowest published index (Surrey Heartlands, 0.67) and a high one
+    // (Black Country, 1.30).
+    for code in ["QXU", "QUA"] {
+        let icb = e.find_icb(code).unwrap();
+        let mut g = Geography::real(&e, &d, Some(icb));
+        fit.apply(&e, &mut g);
+        let mut config = SimConfig::new(5, 0, 1);
+        config.variation = Variation {
+            between_areas: false,
+            place_costs: false,
+        };
+        let results = simulate(&m, &g, &config, 2, &|| {}).unwrap();
+        // Each neighbourhood's age-standardised rate (its deaths over its people in each
+        // band and sex, weighted by England's), relative to England's, averaged over
+        // neighbourhoods by their people as the ICB's published index averages its
+        // practices'; with its expectation and binomial variance.
+        let total = g.total_population() as f64;
+        let (mut simulated, mut expected, mut variance) = (0.0, 0.0, 0.0);
+        for (nb, r) in g.neighbourhoods.iter().zip(&results) {
+            let s = fit.structure_of(&e, nb);
+            let mut people = [[0.0; 2]; N_BANDS];
+            for cell in Cell::all(ns) {
+                people[cell.band][cell.sex] += r.census[cell.census(ns)] as f64;
+            }
+            let share = nb.population as f64 / total;
+            for b in (0..N_BANDS).filter(|&b| band_ages(b).1 < UNDER) {
+                for x in 0..2 {
+                    let chance = need.death_chance(&s, b, x);
+                    let deaths: u32 = r.life[0].deaths[b][x].iter().sum();
+                    let n = people[b][x];
+                    assert!(n > 0.0, "{}: nobody of band {b}, sex {x}", nb.name);
+                    let w = share * need.england[b][x] / n / need.under_75_standard();
+                    simulated += w * deaths as f64;
+                    expected += w * n * chance;
+                    variance += w * w * n * chance * (1.0 - chance);
+                }
+            }
+        }
+        let published = {
+            let of = |x: &&capsim::data::published::Practice| x.icb_code == code;
+            p.practices
+                .iter()
+                .filter(of)
+                .map(|x| x.weighted(Component::HealthInequalities))
+                .sum::<f64>()
+                / p.practices
+                    .iter()
+                    .filter(of)
+                    .map(|x| x.population)
+                    .sum::<f64>()
+                / england_hi
+        };
+        let z = (simulated - expected) / variance.sqrt();
+        println!(
+            "{code}: simulated under-75 death rate index {simulated:.4} (standard error {:.4}), expected {expected:.4}, published inequalities index {published:.4}; z {z:.2}",
+            variance.sqrt()
+        );
+        assert!(z.abs() < 4.0, "{code}: z {z}");
+        assert!(
+            (expected / published - 1.0).abs() < 0.01,
+            "{code}: expected {expected} against published {published}"
+        );
+    }
+}
