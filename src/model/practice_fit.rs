@@ -42,6 +42,8 @@
 //! its own published indices ([`PracticeFit::refit`]). Deterministic: no randomness,
 //! practices in file order.
 
+use rayon::prelude::*;
+
 use crate::core::care::Sector;
 use crate::core::dims::{band_ages, FEMALE, N_BANDS, N_IMD, N_SEX};
 use crate::data::geography::{Geography, Neighbourhood};
@@ -475,7 +477,17 @@ impl PracticeFit {
     /// their indices (by up to 0.7% in an ICB for general and acute); this puts it right.
     pub fn refit(&self, mixed: &Structure, target: &[f64; 3]) -> Structure {
         let shift = self.need.shift_to(&mixed.imd, &mixed.tilt, target[2]);
-        let tilt = mixed.tilt.map(|t| t + shift);
+        let shifted = Structure {
+            tilt: mixed.tilt.map(|t| t + shift),
+            ..*mixed
+        };
+        self.refit_ages(&shifted, [target[0], target[1]])
+    }
+
+    /// A structure's age-sex shares tilted, from its own, to general and acute and
+    /// maternity indices (`target`) at its quintiles and segment prevalence.
+    pub fn refit_ages(&self, mixed: &Structure, target: [f64; 2]) -> Structure {
+        let tilt = mixed.tilt;
         let e = &self.england;
         let prior: Vec<f64> = mixed.age_sex.iter().flatten().copied().collect();
         let features: Vec<[f64; 2]> = (0..N_BANDS * N_SEX)
@@ -489,7 +501,7 @@ impl PracticeFit {
             })
             .collect();
         Structure {
-            age_sex: cells(&tilt_to(&prior, &features, [target[0], target[1]])),
+            age_sex: cells(&tilt_to(&prior, &features, target)),
             imd: mixed.imd,
             tilt,
         }
@@ -520,15 +532,15 @@ impl PracticeFit {
     /// published populations, or with their own list ages (imported: they win), are left
     /// as they are.
     pub fn apply(&self, real: &RealEngland, g: &mut Geography) {
-        for nb in &mut g.neighbourhoods {
+        g.neighbourhoods.par_iter_mut().for_each(|nb| {
             if nb.published.is_none() || nb.ages.is_some() {
-                continue;
+                return;
             }
             let s = self.structure_of(real, nb);
             nb.age_sex = s.age_sex;
             nb.imd = s.imd;
             nb.segments = Some(self.need.segment_table(&s).into());
-        }
+        });
     }
 }
 
@@ -542,7 +554,10 @@ fn fit_all(
     quintile: &[usize],
 ) -> (Vec<Structure>, [f64; 3]) {
     let total: f64 = weights.iter().sum();
+    // Practices are fitted independently, so in parallel: each is the same bits on any
+    // thread, collected in file order.
     let structures: Vec<Structure> = (0..published.len())
+        .into_par_iter()
         .map(|i| {
             if weights[i] > 0.0 {
                 fit_practice(need, england, &published[i], quintile[i])
