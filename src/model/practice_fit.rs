@@ -5,8 +5,8 @@
 //! populations by component (`data::published`), but no age-sex or deprivation counts.
 //! A practice's index of a component is (its weighted population / its population) /
 //! (England's weighted population / England's population), so England's index is 1. The
-//! fit gives each practice an age-sex structure and deprivation mix priced by the
-//! simulator:
+//! fit gives each practice an age-sex structure, deprivation mix and segment prevalence
+//! priced by the simulator:
 //!
 //! - **general and acute**: the expected year-one acute-sector cost per resident
 //!   (`model::year_one`, as the yearly cycle accrues it: A&E, emergency admissions and
@@ -14,21 +14,29 @@
 //!   quintile over the starting segment prevalence);
 //! - **maternity**: expected births per head (fertility by band, women only), since NHS
 //!   England's maternity need follows births;
-//! - **health inequalities**: deprivation. The simulator's measure is the age-standardised
-//!   under-75 death rate of a quintile relative to the quintiles' mean
-//!   ([`NeedModel::inequality`]; NHS England's adjustment is built on under-75
-//!   mortality): 1.40, 1.14, 0.93, 0.82, 0.71. The published index spreads far wider
-//!   (5th-95th centile of practices 0.58-1.92, up to 5.8), so over a third of practices lie
-//!   outside what any mix of quintiles reaches, and a tilt to it put 45% of England in
-//!   quintile 5 and 8% in quintile 2. So a practice's people are in its fifth of England's
-//!   registered people by the published index (`RealEngland::quintile`): England's
-//!   quintiles stay fifths, and the measure rises with the published index; the tests
-//!   state how near it comes.
+//! - **health inequalities**: the age-standardised under-75 death rate (standard
+//!   population: England's age-sex structure, so a practice's own ages do not enter)
+//!   relative to England's, as NHS England's adjustment is built on under-75 mortality.
 //!
-//! **Method: minimum relative entropy.** Of all age-sex structures with the practice's
-//! general and acute and maternity indices, at its quintile, each practice gets the one
+//! **Inequalities: quintile, then segments.** A practice's people are in its fifth of
+//! England's registered people by the published index (`RealEngland::quintile`), so
+//! England's quintiles stay fifths and deprivation carries its part (the quintiles' rates
+//! relative to their mean, [`NeedModel::inequality`]: 1.40, 1.14, 0.93, 0.82, 0.71). The
+//! published index spreads far wider (5th-95th centile of practices 0.58-1.92, up to 5.8),
+//! so the rest is carried by the practice's starting segment prevalence under 75, which
+//! segments' own mortality (0.3 to 15 times) lets reach: `p(g | band, sex) ∝ p0(g | band,
+//! quintile) exp(τ d_g)`, with `d_g` the segment's chance of dying in the year, τ the one
+//! tilt of the practice solved by a bracketed Newton root find (the measure rises with
+//! τ). Of all prevalences with the practice's measure this is the nearest the model's
+//! (relative entropy weighted by the standard population). Tilting the quintile shares
+//! instead reached only 0.71-1.40 and put 45% of England in quintile 5.
+//!
+//! **Ages: minimum relative entropy.** Of all age-sex structures with the practice's
+//! general and acute and maternity indices, at its quintile and segment prevalence (acute
+//! cost by band and sex follows the segments), each practice gets the one
 //! nearest England's (Kullback-Leibler): `p_bs ∝ p_England,bs exp(θ_g c_bs + θ_m m_bs)`,
-//! with `c_bs` the acute cost and `m_bs` births per head of band b and sex s, θ solved by
+//! with `c_bs` the acute cost (`model::year_one::BySegment` over the tilted prevalence)
+//! and `m_bs` births per head of band b and sex s, θ solved by
 //! damped Newton on the convex dual ([`tilt_to`]). A target outside what the model can reach
 //! (a practice whose index is above its oldest residents', a practice of no births) gets
 //! the nearest the dual reaches, and is counted ([`PracticeFit::unreached`]). Indices are
@@ -36,11 +44,22 @@
 //! index is 1; all practices' fitted people together then have index 1 to within 3e-5.
 //!
 //! **Neighbourhoods** ([`PracticeFit::apply`]) take the people-weighted mix of their
-//! practices' age-sex and quintile shares. Synthesis draws the two independently, so
-//! mixing practices of different quintiles and ages moves an ICB's index by up to 0.7%;
-//! each neighbourhood's age-sex shares are therefore tilted once more, from the mix, to
-//! its own published indices ([`PracticeFit::refit`]). Deterministic: no randomness,
-//! practices in file order.
+//! practices' age-sex and quintile shares and, per quintile, of their tilts. Synthesis
+//! draws age-sex, quintile and segment independently of the practice, so the mix misses
+//! its practices' indices (an ICB's general and acute index by up to 0.7%); each
+//! neighbourhood's tilts are therefore shifted alike to its own published inequalities
+//! index, then its age-sex shares tilted, from the mix, to its general and acute and
+//! maternity indices ([`PracticeFit::refit`]). A neighbourhood carries its starting
+//! segment prevalence (`Neighbourhood::segments`), which synthesis draws its people and
+//! in-migrants from; the invented presets and imported lists carry none and draw as
+//! before. Deterministic: no randomness; practices are fitted in parallel, each the same
+//! bits on any thread, in file order.
+//!
+//! **England's totals.** The published inequalities index averages England's, so the
+//! tilt moves under-75 deaths between practices more than it adds them: against the same
+//! fit without it, England's expected year-one deaths rise 1.3%, spend 0.35%, and no
+//! segment's prevalence moves by a tenth (`datasets/README.md`); no constraint on
+//! England's pooled prevalence was needed.
 
 use rayon::prelude::*;
 
