@@ -1,6 +1,7 @@
 //! Synthesis of a neighbourhood's starting population from its age-sex structure,
-//! deprivation mix and the starting segment prevalence; and of the people who join it
-//! (births and in-migrants).
+//! deprivation mix and the starting segment prevalence (its own where real England's fit
+//! gives it one: `Neighbourhood::segments`, else the model's); and of the people who join
+//! it (births and in-migrants).
 
 use rand::RngExt;
 use rand_distr::{Distribution, Exp1, Gamma};

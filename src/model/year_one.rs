@@ -2,7 +2,9 @@
 //! it: per census cell (`need`, a full year of use at the cell's rates and unit costs) and
 //! per resident at the start of year one by age band, sex and quintile (`start`, over the
 //! starting segment prevalence, counting deaths, moves, changes of segment, mothers'
-//! maternity years, the last year of life and the babies and in-migrants residents bring).
+//! maternity years, the last year of life and the babies and in-migrants residents bring);
+//! and the same per resident by starting segment (`BySegment`), for people whose segment
+//! prevalence is their own.
 //!
 //! It lives in `model` because two layers price people with it: capitation's weights
 //! (`accounts::capitation`) and the fit of real England's practices to their published
