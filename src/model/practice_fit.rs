@@ -799,6 +799,44 @@ mod tests {
         assert!((l[3] - l[0] - (3.0 * t0 / 2.0 + t1)).abs() < 1e-9, "{l:?}");
     }
 
+    /// The inequalities tilt of one quintile: zero is the model's prevalence, bit for bit;
+    /// the measure rises with the tilt; the root find hits targets far outside what the
+    /// quintiles reach; and it leaves bands of 75 and over alone.
+    #[test]
+    fn the_segment_tilt_reaches_the_inequalities_measure() {
+        let d = crate::data::datasets::Datasets::bundled().unwrap();
+        let m = Model::new(&d).unwrap();
+        let need = NeedModel::new(&m);
+        let ns = m.segments.len();
+        let mut zero = Vec::new();
+        need.shares(10, 1, 2, 0.0, |_, p| zero.push(p));
+        let model: Vec<f64> = (0..ns)
+            .map(|g| m.segments.initial_share(10, 2, g as u8))
+            .collect();
+        assert_eq!(zero, model);
+        let mut last = 0.0;
+        for tilt in [-50.0, -5.0, 0.0, 5.0, 50.0] {
+            let v = need
+                .inequality_at(&[0.0, 0.0, 1.0, 0.0, 0.0], &[0.0; 5], tilt)
+                .0;
+            assert!(v > last, "{tilt}: {v} after {last}");
+            last = v;
+        }
+        for (q, target) in [(0, 5.77), (4, 0.46), (2, 1.0), (1, 0.6)] {
+            let mut imd = [0.0; N_IMD];
+            imd[q] = 1.0;
+            let tilt = need.shift_to(&imd, &[0.0; N_IMD], target);
+            let got = need.inequality_at(&imd, &[0.0; N_IMD], tilt).0;
+            assert!((got - target).abs() < 1e-9, "{q} {target}: {got}");
+            let mut old = Vec::new();
+            need.shares(16, 0, q, tilt, |_, p| old.push(p));
+            let model: Vec<f64> = (0..ns)
+                .map(|g| m.segments.initial_share(16, q as u8, g as u8))
+                .collect();
+            assert_eq!(old, model, "75-79 untouched");
+        }
+    }
+
     #[test]
     fn an_unreachable_tilt_goes_to_the_edge() {
         let p = tilt_to(&[0.25; 4], &[[1.0], [2.0], [3.0], [4.0]], [5.0]);

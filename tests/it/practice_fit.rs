@@ -171,7 +171,10 @@ fn inequalities_index_of_practices_and_icbs_is_the_published_one() {
     );
     assert!(median(abs) < 0.03);
     assert!(worst < 0.01, "{code}: {worst}");
-    assert_eq!(fit.unreached[k], 0, "practices whose inequalities index is out of reach");
+    assert_eq!(
+        fit.unreached[k], 0,
+        "practices whose inequalities index is out of reach"
+    );
     for share in shares {
         assert!((share - 0.2).abs() < 0.005, "{shares:?}");
     }
