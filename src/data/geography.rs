@@ -19,6 +19,7 @@ use rand::RngExt;
 use rand_distr::{Distribution, LogNormal, Normal};
 
 use std::path::Path;
+use std::sync::Arc;
 
 use crate::core::dims::{band_of, N_BANDS, N_IMD, N_SEX};
 use crate::core::error::{CapsimError, Result};
@@ -177,6 +178,12 @@ pub struct Neighbourhood {
     /// `None` for the invented presets and imported lists, which have no coordinates (the
     /// maps then say so instead of drawing).
     pub location: Option<Location>,
+    /// For a neighbourhood of real England fitted to its practices' published need indices
+    /// (`model::practice_fit`), its own starting segment prevalence, flat
+    /// `[band][sex][quintile][segment]` (each row summing to 1): its people's segments
+    /// carry its published health-inequalities index. `None` (the invented presets and
+    /// imported lists) draws from the model's prevalence by band and quintile.
+    pub segments: Option<Arc<[f64]>>,
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -523,6 +530,7 @@ impl Geography {
                 imd: shares,
                 published: None,
                 location: None,
+                segments: None,
             });
         }
         if g.neighbourhoods.is_empty() {
@@ -592,6 +600,7 @@ impl Geography {
                     latitude: grp.centre.0,
                     longitude: grp.centre.1,
                 }),
+                segments: None,
             });
         }
         g
@@ -727,6 +736,7 @@ fn neighbourhood(
         imd: a.imd,
         published: None,
         location: None,
+        segments: None,
     }
 }
 

@@ -24,9 +24,10 @@
 //! England and cut into population fifths (the fifth with the highest index is quintile 1,
 //! the most deprived). [`crate::data::geography::Geography::real`] gives every
 //! neighbourhood England's age-sex structure and its people's shares in each fifth; a run
-//! then replaces both by the people fitted to the practices' published need indices
-//! through the simulator's need model (`model::practice_fit`, applied by
-//! `app::pipeline::prepare`), which needs the model and so lives above this layer.
+//! then replaces both, and gives each neighbourhood its own starting segment prevalence,
+//! by the people fitted to the practices' published need indices through the simulator's
+//! need model (`model::practice_fit`, applied by `app::pipeline::prepare`), which needs
+//! the model and so lives above this layer.
 
 use crate::core::dims::N_IMD;
 use crate::core::money::largest_remainder;

@@ -1,6 +1,7 @@
 //! Synthesis of a neighbourhood's starting population from its age-sex structure,
-//! deprivation mix and the starting segment prevalence; and of the people who join it
-//! (births and in-migrants).
+//! deprivation mix and the starting segment prevalence (its own where real England's fit
+//! gives it one: `Neighbourhood::segments`, else the model's); and of the people who join
+//! it (births and in-migrants).
 
 use rand::distr::Open01;
 use rand::RngExt;
@@ -11,7 +12,7 @@ use crate::core::rng::StreamRng;
 use crate::data::geography::Neighbourhood;
 use crate::engine::population::{People, Person};
 use crate::model::demography::OLDEST_CONTINUE;
-use crate::model::segments::pick;
+use crate::model::segments::{cumulate, pick};
 use crate::model::Model;
 
 /// The gamma distribution of individual risk, with mean 1.
@@ -114,6 +115,10 @@ pub struct Newcomers {
     /// The model's cumulative starting-segment shares per (band, quintile), padded to
     /// [`PADDED_SEGMENTS`]; `None` for a model with more segments, drawn from the model.
     initial: Option<Vec<[f64; PADDED_SEGMENTS]>>,
+    /// The neighbourhood's own starting segment prevalence (`Neighbourhood::segments`),
+    /// cumulative along segments, flat `[band][sex][quintile][segment]`; `None` draws from
+    /// the model's.
+    segment_cum: Option<Vec<f64>>,
 }
 
 impl Newcomers {
@@ -129,6 +134,24 @@ impl Newcomers {
             risk: RiskDistribution::new(model.risk_shape),
             imd_cum,
             initial: padded_initial(model),
+            segment_cum: neighbourhood
+                .segments
+                .as_ref()
+                .map(|shares| cumulate(shares, model.segments.len())),
+        }
+    }
+
+    /// A starting segment of a person of a band, sex and quintile, from one uniform: the
+    /// neighbourhood's own prevalence where it has one, else the model's.
+    #[inline]
+    fn segment(&self, model: &Model, band: usize, sex: u8, imd: u8, u: f64) -> u8 {
+        match &self.segment_cum {
+            None => self.initial_segment(model, band, imd, u),
+            Some(cum) => {
+                let n = model.segments.len();
+                let start = ((band * N_SEX + sex as usize) * N_IMD + imd as usize) * n;
+                pick(&cum[start..start + n], u)
+            }
         }
     }
 
@@ -193,7 +216,7 @@ impl Newcomers {
     pub fn person_aged(&self, model: &Model, age: u8, sex: u8, rng: &mut StreamRng) -> Person {
         let band = band_of(age);
         let imd = self.imd(rng);
-        let segment = self.initial_segment(model, band, imd, rng.random::<f64>());
+        let segment = self.segment(model, band, sex, imd, rng.random::<f64>());
         let risk = self.risk(rng);
         Person {
             age,

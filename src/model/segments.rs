@@ -39,7 +39,8 @@ pub struct SegmentModel {
     unchanged: (Vec<f64>, Vec<[f64; 2]>),
 }
 
-fn cumulate(p: &[f64], width: usize) -> Vec<f64> {
+/// Rows of `width` probabilities made cumulative, each row's last entry exactly 1.
+pub fn cumulate(p: &[f64], width: usize) -> Vec<f64> {
     let mut cum = Vec::with_capacity(p.len());
     for row in p.chunks(width) {
         let mut acc = 0.0;

@@ -2,7 +2,9 @@
 //! it: per census cell (`need`, a full year of use at the cell's rates and unit costs) and
 //! per resident at the start of year one by age band, sex and quintile (`start`, over the
 //! starting segment prevalence, counting deaths, moves, changes of segment, mothers'
-//! maternity years, the last year of life and the babies and in-migrants residents bring).
+//! maternity years, the last year of life and the babies and in-migrants residents bring);
+//! and the same per resident by starting segment (`BySegment`), for people whose segment
+//! prevalence is their own.
 //!
 //! It lives in `model` because two layers price people with it: capitation's weights
 //! (`accounts::capitation`) and the fit of real England's practices to their published
@@ -197,4 +199,77 @@ fn start_weights(
             out
         })
         .collect()
+}
+
+/// Expected year-one cost per resident of one row (a sector or [`TOTAL`]) at the start of
+/// year one by band, sex, quintile and starting segment: what [`YearOneCost::start`] sums
+/// over the model's starting prevalence, kept apart so that a neighbourhood with its own
+/// prevalence (`model::practice_fit`) is priced as the yearly cycle accrues it.
+#[derive(Debug, Clone)]
+pub struct BySegment {
+    /// Segments per row of [`BySegment::per_segment`].
+    pub segments: usize,
+    /// Cost of a resident starting in each segment (their own year, changes of segment,
+    /// death and the last year of life, half a year of the in-migrants they bring, who
+    /// are drawn from the same prevalence), pence, flat `[band][sex][quintile][segment]`.
+    pub per_segment: Vec<f64>,
+    /// Half a year of the babies a resident bears, whatever her segment,
+    /// `[band][sex][quintile]`.
+    pub babies: StartCost,
+}
+
+impl BySegment {
+    /// The cost of one row by starting segment (see [`BySegment`]).
+    pub fn new(model: &Model, row: usize) -> Self {
+        let need = need_by_cell(model);
+        let accrual = Accrual::of(model);
+        let ns = model.segments.len();
+        let dem = &model.demography;
+        let w = &need[row];
+        let eol = &accrual.end_of_life[row];
+        let maternity = model.segments.newborn() as usize;
+        let male = dem.male_birth_share();
+        let census = |b: usize, x: usize, q: usize, g: usize| {
+            Cell {
+                band: b,
+                sex: x,
+                imd: q,
+                segment: g,
+            }
+            .census(ns)
+        };
+        let mut per_segment = Vec::with_capacity(N_BANDS * N_SEX * N_IMD * ns);
+        let mut babies = [[[0.0; N_IMD]; N_SEX]; N_BANDS];
+        for (b, row) in babies.iter_mut().enumerate() {
+            for (x, by_q) in row.iter_mut().enumerate() {
+                let fertility = if x == FEMALE as usize {
+                    dem.fertility(b)
+                } else {
+                    0.0
+                };
+                for (q, baby) in by_q.iter_mut().enumerate() {
+                    *baby = 0.5
+                        * fertility
+                        * (male * w[census(0, 0, q, maternity)]
+                            + (1.0 - male) * w[census(0, 1, q, maternity)]);
+                    for g in 0..ns {
+                        let c = census(b, x, q, g);
+                        let resident: f64 = (0..ns)
+                            .map(|h| accrual.mix[c][h] * w[census(b, x, q, h)])
+                            .sum();
+                        per_segment.push(
+                            resident
+                                + accrual.dies[c] * eol[b]
+                                + 0.5 * dem.in_migration(b, x) * w[c],
+                        );
+                    }
+                }
+            }
+        }
+        BySegment {
+            segments: ns,
+            per_segment,
+            babies,
+        }
+    }
 }
