@@ -36,7 +36,7 @@ use crate::io::incremental::{ceaf_frame, incremental_frame};
 use crate::io::read::read_on_threads;
 use crate::io::summary::{
     budget_table_frame, read_draws, read_metrics, read_summary, read_summary_where, risk_frame,
-    sensitivity_frame, summary_frame,
+    sensitivity_frame, write_summary_table,
 };
 use crate::io::tables::{write_atomic, write_frame, Layout, RunTable, Staging};
 use crate::report::charts::data::context_of;
@@ -406,12 +406,9 @@ fn write_summary(c: Collected, out: &Path) -> Result<()> {
     let inc = c.incremental();
     let incremental = incremental_frame(&inc.frontier)?;
     let ceaf = ceaf_frame(&inc.ceaf)?;
-    let rows = c.summary();
-    drop(c);
-    let summary = summary_frame(&rows)?;
-    drop(rows);
+    let summary = c.summary();
     let mut staging = Staging::named(out, "summary")?;
-    write_frame(&mut staging, &Layout::Flat, "summary", &summary)?;
+    write_summary_table(&mut staging, &Layout::Flat, "summary", &summary)?;
     drop(summary);
     write_frame(&mut staging, &Layout::Flat, "sensitivity", &sensitivity)?;
     write_frame(&mut staging, &Layout::Flat, "risk", &risk)?;
