@@ -542,7 +542,12 @@ impl Collected {
                 continue;
             };
             out.push(risk_row(
-                (&self.scenarios[s as usize], y, l, &self.areas.names[a as usize]),
+                (
+                    &self.scenarios[s as usize],
+                    y,
+                    l,
+                    &self.areas.names[a as usize],
+                ),
                 formula,
                 (rel, budget, people, pos),
             ));
@@ -715,7 +720,10 @@ impl SummaryColumn {
 #[derive(Debug, Clone, PartialEq)]
 pub enum SummaryValues<'a> {
     /// Codes into the names (scenario, level, area, metric).
-    Text { names: Vec<&'a str>, codes: Vec<u32> },
+    Text {
+        names: Vec<&'a str>,
+        codes: Vec<u32>,
+    },
     Int(Vec<i32>),
     Float(Vec<f64>),
     Count(Vec<u32>),
@@ -765,10 +773,15 @@ impl SummaryTable {
                 names: c.scenarios.iter().map(String::as_str).collect(),
                 codes: lines.iter().map(|l| self.key(*l).0).collect(),
             },
-            SummaryColumn::Year => SummaryValues::Int(lines.iter().map(|l| self.key(*l).1).collect()),
+            SummaryColumn::Year => {
+                SummaryValues::Int(lines.iter().map(|l| self.key(*l).1).collect())
+            }
             SummaryColumn::Level => SummaryValues::Text {
                 names: Level::ALL.iter().map(|l| l.id()).collect(),
-                codes: lines.iter().map(|l| self.key(*l).2.index() as u32).collect(),
+                codes: lines
+                    .iter()
+                    .map(|l| self.key(*l).2.index() as u32)
+                    .collect(),
             },
             SummaryColumn::Area => SummaryValues::Text {
                 names: c.areas.names.iter().map(String::as_str).collect(),
@@ -778,10 +791,12 @@ impl SummaryTable {
                 names: c.metric_names.names.iter().map(String::as_str).collect(),
                 codes: lines.iter().map(|l| self.key(*l).4).collect(),
             },
-            SummaryColumn::Stat(k) => SummaryValues::Float(
-                lines.par_iter().map(|l| self.stat(*l, k)).collect(),
-            ),
-            SummaryColumn::Runs => SummaryValues::Count(lines.iter().map(|l| self.runs(*l)).collect()),
+            SummaryColumn::Stat(k) => {
+                SummaryValues::Float(lines.par_iter().map(|l| self.stat(*l, k)).collect())
+            }
+            SummaryColumn::Runs => {
+                SummaryValues::Count(lines.iter().map(|l| self.runs(*l)).collect())
+            }
         }
     }
 

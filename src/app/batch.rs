@@ -24,7 +24,7 @@ use crate::accounts::summary::{BudgetTableRow, Collected};
 use crate::app::one_way;
 use crate::app::pipeline::{
     prepare, simulate_and_write_unit, unit_staging, write_formula_weights, write_geography,
-    Prepared, ScenarioRun, Unit,
+    Prepared, RunSink, ScenarioRun, Unit,
 };
 use crate::config::batch::{Batch, Shard};
 use crate::config::scenario::{parse_toml, scenario_error, Mortality, Scenario, Variation};
@@ -122,25 +122,76 @@ fn clean_stale(out: &Path) {
 }
 
 /// Runs one work unit and writes its partitions, then its marker; returns person-years
-/// simulated and each scenario's metrics with its index in the batch. Writing happens
-/// outside any pool of ours: polars runs its own, and a worker of ours waiting on it would
-/// steal further units and hold them all in memory.
+/// simulated. Each scenario's metrics go to `sink` with its index in the batch as soon as
+/// it is written. Writing happens outside any pool of ours: polars runs its own, and a
+/// worker of ours waiting on it would steal further units and hold them all in memory.
 fn run_unit(
     p: &Prepared,
     batch: &Batch,
     out: &Path,
     unit: Unit,
     pool: Option<&rayon::ThreadPool>,
-) -> Result<(u64, Vec<(usize, ScenarioRun)>)> {
+    sink: RunSink,
+) -> Result<u64> {
     let mut staging = unit_staging(out, unit)?;
-    let u = simulate_and_write_unit(p, batch, unit, pool, &mut staging, false)?;
+    let u = simulate_and_write_unit(p, batch, unit, pool, &mut staging, false, sink)?;
     staging.commit()?;
     write_atomic(&marker(out, unit), b"done\n")?;
-    let members = p.groups[unit.0]
-        .iter()
-        .copied()
-        .filter(|s| unit.1 < batch.scenarios[*s].runs as u64);
-    Ok((u.person_years, members.zip(u.runs).collect()))
+    Ok(u.person_years)
+}
+
+/// [`run_unit`], its scenarios' metrics held and returned with their indices in the batch.
+fn run_unit_held(
+    p: &Prepared,
+    batch: &Batch,
+    out: &Path,
+    unit: Unit,
+    pool: Option<&rayon::ThreadPool>,
+) -> Result<(u64, Vec<(usize, ScenarioRun)>)> {
+    let mut runs = Vec::new();
+    let py = run_unit(p, batch, out, unit, pool, &mut |s, run| {
+        runs.push((s, run));
+        Ok(())
+    })?;
+    Ok((py, runs))
+}
+
+/// Runs the units of `todo` one at a time, neighbourhoods in parallel on `pool`: for a
+/// large population. A unit next in the summary's order has its scenarios' metrics
+/// gathered as each is written, so they are never held together; others are held and
+/// handed over when finished, as [`Gatherer::finished`] takes them.
+fn run_units_in_turn(
+    p: &Prepared,
+    batch: &Batch,
+    out: &Path,
+    todo: &[Unit],
+    pool: &rayon::ThreadPool,
+    gatherer: &mut Option<Gatherer>,
+    progress: &dyn Fn(usize),
+) -> Result<u64> {
+    let mut py = 0;
+    for (k, u) in todo.iter().enumerate() {
+        let direct = match gatherer.as_mut() {
+            Some(g) => g.is_next(*u)?,
+            None => false,
+        };
+        if direct {
+            let g = gatherer.as_mut().expect("a gatherer");
+            py += run_unit(p, batch, out, *u, Some(pool), &mut |s, run| {
+                g.collected.add(s, &run.0, &run.1);
+                Ok(())
+            })?;
+            g.added(*u)?;
+        } else {
+            let (n, runs) = run_unit_held(p, batch, out, *u, Some(pool))?;
+            if let Some(g) = gatherer.as_mut() {
+                g.finished(*u, runs)?;
+            }
+            py += n;
+        }
+        progress(k + 1);
+    }
+    Ok(py)
 }
 
 /// The summary's inputs, gathered while a batch runs, in the batch's unit order, so each
@@ -203,6 +254,21 @@ impl<'a> Gatherer<'a> {
         let held = self.ahead.values().filter(|r| r.is_some()).count();
         self.ahead
             .insert(at, (at == self.next || held < self.hold).then_some(runs));
+        self.add_ready()
+    }
+
+    /// Whether `unit` is the next to add once every unit before it that is on disk is
+    /// read back: then its scenario-runs can be added as they come ([`Gatherer::added`]).
+    fn is_next(&mut self, unit: Unit) -> Result<bool> {
+        self.add_ready()?;
+        Ok(self.units.get(self.next) == Some(&unit))
+    }
+
+    /// Marks `unit`, the next in order, as added (its scenario-runs were added as they
+    /// came), then adds every unit that is next in order.
+    fn added(&mut self, unit: Unit) -> Result<()> {
+        assert_eq!(self.units[self.next], unit, "units are added in order");
+        self.next += 1;
         self.add_ready()
     }
 
@@ -319,7 +385,8 @@ pub fn run_batch(
                 let Some(u) = todo.get(next.fetch_add(1, Ordering::Relaxed)) else {
                     break;
                 };
-                match run_unit(&p, batch, &options.out, *u, None).and_then(|r| finished(*u, r)) {
+                match run_unit_held(&p, batch, &options.out, *u, None).and_then(|r| finished(*u, r))
+                {
                     Ok(n) => py += n,
                     Err(e) => {
                         failed.store(true, Ordering::Relaxed);
@@ -338,12 +405,16 @@ pub fn run_batch(
         })?
     } else {
         // Few units (a large population): one at a time, neighbourhoods in parallel.
-        let pool = pool(threads)?;
-        let mut py = 0;
-        for u in &todo {
-            py += finished(*u, run_unit(&p, batch, &options.out, *u, Some(&pool))?)?;
-        }
-        py
+        let mut g = gatherer.lock().expect("no panics");
+        run_units_in_turn(
+            &p,
+            batch,
+            &options.out,
+            &todo,
+            &pool(threads)?,
+            &mut g,
+            &|k| progress(todo.len(), k),
+        )?
     };
     let units = p.units.clone();
     let summarised = match gatherer.into_inner().expect("no panics") {

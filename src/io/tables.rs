@@ -482,7 +482,12 @@ impl TableWriter {
         use polars_parquet::write::DynIter;
         let mut columns = Vec::new();
         for ((array, field), encoding) in arrays.iter().zip(&self.fields).zip(&self.encodings) {
-            columns.extend(compressed_pages(array.as_ref(), field, self.options, encoding)?);
+            columns.extend(compressed_pages(
+                array.as_ref(),
+                field,
+                self.options,
+                encoding,
+            )?);
         }
         let mut writer = self.parquet.get_writer().lock().expect("not poisoned");
         writer.write(rows as u64, DynIter::new(columns.into_iter().map(Ok)))
@@ -506,8 +511,15 @@ fn compressed_pages(
     field: &polars_parquet::write::ParquetType,
     options: polars_parquet::write::WriteOptions,
     encoding: &[polars_parquet::write::Encoding],
-) -> PolarsResult<Vec<polars_parquet::write::DynStreamingIterator<'static, polars_parquet::write::CompressedPage, PolarsError>>>
-{
+) -> PolarsResult<
+    Vec<
+        polars_parquet::write::DynStreamingIterator<
+            'static,
+            polars_parquet::write::CompressedPage,
+            PolarsError,
+        >,
+    >,
+> {
     use polars_parquet::write::{
         array_to_columns, Compressor, DynStreamingIterator, FallibleStreamingIterator,
     };
