@@ -1024,6 +1024,36 @@ mod tests {
         }
     }
 
+    /// A key a run lists twice (so a row with more values than the scenario has runs)
+    /// keeps every value: its row moves to more room, and rows after it keep theirs.
+    #[test]
+    fn a_key_repeated_within_a_run_keeps_every_value() {
+        let scenario = Scenario::bundled_baseline().unwrap();
+        let mut c = Collected::new(std::slice::from_ref(&scenario));
+        let runs = scenario.runs as usize;
+        let mut m = Metrics::default();
+        for k in 0..=runs {
+            m.push(1, Level::Neighbourhood, "a", Metric::Population, k as f64);
+        }
+        m.push(1, Level::Neighbourhood, "b", Metric::Births, 7.0);
+        c.add(0, &m, &[]);
+        let summary = c.summary();
+        let rows = summary.rows(0..summary.len());
+        assert_eq!(rows.len(), 2);
+        assert_eq!(
+            (rows[0].area.as_str(), rows[0].runs),
+            ("a", runs as u32 + 1)
+        );
+        assert_eq!(rows[0].stat.mean, runs as f64 / 2.0);
+        assert_eq!(rows[0].stat.p50, runs as f64 / 2.0);
+        assert_eq!((rows[1].area.as_str(), rows[1].stat.mean), ("b", 7.0));
+        // The columns say what the rows say.
+        let SummaryValues::Float(p95) = summary.column(SummaryColumn::Stat(5), 0..2) else {
+            panic!("centiles are numbers")
+        };
+        assert_eq!(p95, vec![rows[0].stat.p95, rows[1].stat.p95]);
+    }
+
     /// PRCC against a hand-checkable case: y rises with x1 and falls with x2 exactly,
     /// so each partial correlation is +-1 while Spearman's sees both blurred by the other.
     #[test]

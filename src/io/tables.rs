@@ -1284,4 +1284,84 @@ mod tests {
             );
         }
     }
+
+    /// A frame's columns sliced on demand, as a [`Columns`] table.
+    struct Sliced<'a>(&'a DataFrame, Vec<&'a str>, Vec<IdxSize>);
+
+    impl Columns for Sliced<'_> {
+        fn height(&self) -> usize {
+            self.0.height()
+        }
+        fn schema(&self) -> Schema {
+            let mut schema = self.0.schema().as_ref().clone();
+            schema
+                .insert_at_index(0, "coded".into(), DataType::String)
+                .unwrap();
+            schema
+        }
+        fn part(&self, i: usize, rows: std::ops::Range<usize>) -> PolarsResult<Part<'_>> {
+            if i == 0 {
+                return Ok(labels("coded", self.1.clone(), self.2[rows].to_vec()));
+            }
+            let c = &self.0.columns()[i - 1];
+            Ok(Part::Plain(
+                c.slice(rows.start as i64, rows.len())
+                    .as_materialized_series()
+                    .rechunk()
+                    .into_column(),
+            ))
+        }
+    }
+
+    /// A table written a column (Parquet) and a block of rows (CSV) at a time is the same
+    /// bytes as its whole frame written at once, over more rows than a CSV block, and
+    /// empty (a header alone).
+    #[test]
+    fn a_table_written_by_columns_is_the_bytes_of_its_frame() {
+        let dir = tempfile::tempdir().unwrap();
+        for (k, n) in [CSV_BLOCK * 2 + 17, 0].into_iter().enumerate() {
+            let words = ["north", "south", "east", "", "west"];
+            let codes: Vec<IdxSize> = (0..n).map(|i| ((i * 7 + i / 5) % 5) as IdxSize).collect();
+            let df = DataFrame::new_infer_height(vec![
+                Column::new(
+                    "area".into(),
+                    (0..n)
+                        .map(|i| format!("PCN {}", i % 300))
+                        .collect::<Vec<_>>(),
+                ),
+                Column::new(
+                    "year".into(),
+                    (0..n).map(|i| (i % 10) as i32).collect::<Vec<_>>(),
+                ),
+                Column::new(
+                    "mean".into(),
+                    (0..n).map(|i| (i as f64).sqrt() * 1e3).collect::<Vec<_>>(),
+                ),
+                Column::new("runs".into(), (0..n).map(|i| i as u32).collect::<Vec<_>>()),
+            ])
+            .unwrap();
+            let table = Sliced(&df, words.to_vec(), codes);
+            let mut whole = df.clone();
+            whole
+                .insert_column(
+                    0,
+                    crate::io::text::coded("coded", &words, &table.2).unwrap(),
+                )
+                .unwrap();
+            let mut staging = Staging::named(dir.path(), &format!("s{k}"))
+                .unwrap()
+                .with_all_csv(true);
+            write_columns(&mut staging, &Layout::Flat, "by_columns", &table).unwrap();
+            write_frame(&mut staging, &Layout::Flat, "whole", &whole).unwrap();
+            staging.commit().unwrap();
+            for ext in ["parquet", "csv"] {
+                let read =
+                    |name: &str| std::fs::read(dir.path().join(format!("{name}.{ext}"))).unwrap();
+                assert!(
+                    read("by_columns") == read("whole"),
+                    "{n} rows: {ext} differs"
+                );
+            }
+        }
+    }
 }
