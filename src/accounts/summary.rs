@@ -434,17 +434,23 @@ impl Collected {
         }
     }
 
-    /// Sorts each row's values in place, rows in parallel.
+    /// Sorts each row's values in place, rows in parallel. Rows of one value (every row
+    /// of a single run) are left as they are: no list of rows is made for them.
     fn sort_values(&mut self) {
-        let mut slices: Vec<&mut [f64]> = Vec::with_capacity(self.rows.len());
-        let mut order: Vec<&Row> = self.rows.iter().collect();
-        order.sort_unstable_by_key(|r| r.start);
+        let mut order: Vec<(u64, u32, u32)> = self
+            .rows
+            .iter()
+            .filter(|r| r.filled > 1)
+            .map(|r| (r.start, r.room, r.filled))
+            .collect();
+        order.sort_unstable();
+        let mut slices: Vec<&mut [f64]> = Vec::with_capacity(order.len());
         let (mut rest, mut at) = (self.values.as_mut_slice(), 0u64);
-        for row in order {
-            let (_, tail) = std::mem::take(&mut rest).split_at_mut((row.start - at) as usize);
-            let (mine, tail) = tail.split_at_mut(row.room as usize);
-            slices.push(&mut mine[..row.filled as usize]);
-            (rest, at) = (tail, row.start + row.room as u64);
+        for (start, room, filled) in order {
+            let (_, tail) = std::mem::take(&mut rest).split_at_mut((start - at) as usize);
+            let (mine, tail) = tail.split_at_mut(room as usize);
+            slices.push(&mut mine[..filled as usize]);
+            (rest, at) = (tail, start + room as u64);
         }
         slices
             .into_par_iter()
