@@ -560,12 +560,13 @@ fn write_scenario(
 const STREAM_ABOVE: u64 = 4_000_000;
 
 /// Scenarios simulated together, all on one population path, above [`STREAM_ABOVE`]
-/// people. A scenario's results for real England are about 230 MB, 100 MB of it its care
-/// by segment and the rest its path's census and life tables, which scenarios on one path
-/// share; two at a time with the counterfactual's (its care added up over segments) keeps
-/// the five-scenario comparison near 0.5 GB of results, for one more simulation of the
-/// counterfactual's path than simulating all together.
-const STREAM_SCENARIOS: usize = 2;
+/// people. A scenario's results for real England over ten years are about 230 MB, 100 MB
+/// of it its care by segment and the rest its path's census and life tables, which
+/// scenarios on one path share. One at a time, with the counterfactual's care added up
+/// over segments from the start, keeps the five-scenario comparison near 0.25 GB of
+/// results (two at a time, 0.43 GB, took its peak above 1 GiB), for two more simulations
+/// of the counterfactual's path than simulating all together (about 15 CPU-s each).
+const STREAM_SCENARIOS: usize = 1;
 
 /// Takes each scenario's metrics with its drawn parameters as soon as the scenario is
 /// written, with the scenario's index in the batch, so that a national unit's five
@@ -642,18 +643,26 @@ pub fn write_unit_in_chunks(
         );
         let mut results = simulate(&plan);
         check_spend(&results)?;
-        if c == 0 {
-            counterfactual = std::mem::take(&mut results[0]);
-        }
-        for (i, r) in at.iter().zip(results.iter_mut()) {
+        for (i, r) in at.iter().zip(&results) {
             let path = whole.scenarios[*i].path;
             if !counted.contains(&path) {
                 counted.push(path);
                 person_years += r.iter().map(NeighbourhoodResult::person_years).sum::<u64>();
             }
+        }
+        if c == 0 {
+            counterfactual = std::mem::take(&mut results[0]);
+            // The accounts read only its care by quintile: when streaming, its care by
+            // segment (about 100 MB for real England) is dropped before any is written.
+            if stream {
+                counterfactual.iter_mut().for_each(compact_activity);
+            }
+        }
+        for (i, r) in at.iter().zip(results.iter_mut()) {
             if *i == 0 {
                 continue;
             }
+            let path = whole.scenarios[*i].path;
             let (scenario_run, layout) = write_scenario(
                 p,
                 batch,
@@ -668,9 +677,6 @@ pub fn write_unit_in_chunks(
             *r = Vec::new();
             sink(members[*i - 1], scenario_run)?;
             written.push((path, layout));
-        }
-        if chunks.len() > 1 {
-            counterfactual.iter_mut().for_each(compact_activity);
         }
     }
     Ok(UnitWritten { person_years })
