@@ -15,7 +15,7 @@ use crate::accounts::life::life_expectancy;
 use crate::accounts::metric::{FormulaMetric::*, Gap, Metric};
 use crate::config::scenario::Scenario;
 use crate::core::care::{Sector, Setting, N_SECTORS, N_SETTINGS};
-use crate::core::dims::{n_cells, Cell, N_BANDS, N_IMD, N_SEX};
+use crate::core::dims::{n_cells, N_BANDS, N_IMD, N_SEX};
 use crate::core::level::{Level, ENGLAND};
 use crate::core::money::pounds;
 use crate::data::datasets::Datasets;
@@ -166,11 +166,15 @@ pub fn years_lived(census: &[u32], y: usize, utility: &[f64]) -> [(f64, f64); N_
     let start = &census[y * cells..(y + 1) * cells];
     let end = &census[(y + 1) * cells..(y + 2) * cells];
     let mut out = [(0.0, 0.0); N_IMD];
-    for c in 0..cells {
-        let py = 0.5 * (start[c] as f64 + end[c] as f64);
-        let o = &mut out[Cell::from_census(c, ns).imd];
-        o.0 += py;
-        o.1 += py * utility[c % ns];
+    // Census cells run (band, sex, quintile), then segment: a run of `ns` cells shares a
+    // quintile. The same terms in the same order as cell by cell.
+    for (k, (start, end)) in start.chunks_exact(ns).zip(end.chunks_exact(ns)).enumerate() {
+        let o = &mut out[k % N_IMD];
+        for ((s, e), u) in start.iter().zip(end).zip(utility) {
+            let py = 0.5 * (*s as f64 + *e as f64);
+            o.0 += py;
+            o.1 += py * u;
+        }
     }
     out
 }
@@ -179,8 +183,8 @@ pub fn years_lived(census: &[u32], y: usize, utility: &[f64]) -> [(f64, f64); N_
 fn residents(census: &[u32], y: usize, ns: usize) -> [u64; N_IMD] {
     let cells = n_cells(ns);
     let mut out = [0; N_IMD];
-    for (c, n) in census[y * cells..(y + 1) * cells].iter().enumerate() {
-        out[Cell::from_census(c, ns).imd] += *n as u64;
+    for (k, run) in census[y * cells..(y + 1) * cells].chunks_exact(ns).enumerate() {
+        out[k % N_IMD] += run.iter().map(|n| *n as u64).sum::<u64>();
     }
     out
 }

@@ -87,7 +87,13 @@ impl StreamKey {
     /// The generator of lane `lane` of this key: one stream per (setting, segment) keeps a
     /// scenario's draws aligned with its baseline's even where their means differ.
     pub fn lane(&self, lane: u64) -> StreamRng {
-        Self::rng_from(splitmix64(self.hash() ^ splitmix64(lane)))
+        Self::lane_of(self.hash(), lane)
+    }
+
+    /// Lane `lane` of the key whose [`StreamKey::hash`] is `base`: for callers that take
+    /// many lanes of one key, hashing the key once.
+    pub fn lane_of(base: u64, lane: u64) -> StreamRng {
+        Self::rng_from(splitmix64(base ^ splitmix64(lane)))
     }
 
     fn rng_from(mut state: u64) -> StreamRng {

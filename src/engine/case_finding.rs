@@ -17,6 +17,8 @@
 //! per year, so case finding costs no work per person and no draw: effects apply to what
 //! the enrolled would really have used, in expectation.
 
+use std::sync::Mutex;
+
 use statrs::distribution::{ContinuousCDF, Gamma, Normal};
 
 /// Risk bins of equal probability: enough for shares to 1e-3 at the skew of the bundled
@@ -71,8 +73,23 @@ impl CaseFinding {
 
     /// The score whose AUC for an emergency admission within the year, at `rate`
     /// admissions per person-year of mean risk, is `auc` (0.5: no better than chance).
+    ///
+    /// Calibrating a score takes 41 AUCs of 40,000 normal probabilities each, and a batch
+    /// asks for the same score again and again: each run draws one per case-finding
+    /// intervention, and scenarios that share an intervention share its draws (common
+    /// random numbers). So scores are remembered by their exact arguments
+    /// ([`remembered`]): a pure function's value, the same bits whichever thread asks.
     pub fn with_auc(shape: f64, rate: f64, auc: f64) -> Self {
-        let mut cf = Self::with_rho(shape, 0.0);
+        static SCORES: Mutex<Vec<([u64; 3], CaseFinding)>> = Mutex::new(Vec::new());
+        remembered(&SCORES, [shape, rate, auc], || {
+            Self::calibrate(shape, rate, auc)
+        })
+    }
+
+    /// [`CaseFinding::with_auc`], worked out.
+    fn calibrate(shape: f64, rate: f64, auc: f64) -> Self {
+        static BASES: Mutex<Vec<([u64; 3], CaseFinding)>> = Mutex::new(Vec::new());
+        let mut cf = remembered(&BASES, [shape, 0.0, 0.0], || Self::with_rho(shape, 0.0));
         if auc <= 0.5 || rate <= 0.0 {
             return cf;
         }
@@ -143,6 +160,30 @@ impl CaseFinding {
     }
 }
 
+/// Scores remembered at most: a batch's distinct draws of one run, many times over.
+const REMEMBERED: usize = 64;
+
+/// The value of `make` for `key`, from `memo` if it was made before (the newest
+/// [`REMEMBERED`] are kept), else made and kept. Keys compare by their bits.
+fn remembered(
+    memo: &Mutex<Vec<([u64; 3], CaseFinding)>>,
+    key: [f64; 3],
+    make: impl FnOnce() -> CaseFinding,
+) -> CaseFinding {
+    let key = key.map(f64::to_bits);
+    let lock = || memo.lock().unwrap_or_else(|e| e.into_inner());
+    if let Some((_, cf)) = lock().iter().find(|(k, _)| *k == key) {
+        return cf.clone();
+    }
+    let cf = make();
+    let mut kept = lock();
+    if kept.len() == REMEMBERED {
+        kept.remove(0);
+    }
+    kept.push((key, cf.clone()));
+    cf
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -163,6 +204,22 @@ mod tests {
 
     /// The analytic AUC and enrolled share against a per-person simulation of the same
     /// model: gamma risks, copula scores, Poisson admissions.
+    #[test]
+    fn a_remembered_score_is_the_score_worked_out() {
+        let fresh = CaseFinding::calibrate(0.15, 0.3, 0.7);
+        assert_eq!(CaseFinding::with_auc(0.15, 0.3, 0.7), fresh);
+        assert_eq!(CaseFinding::with_auc(0.15, 0.3, 0.7), fresh, "remembered");
+        assert!(CaseFinding::with_auc(0.15, 0.3, 0.72).rho() > fresh.rho());
+        for k in 0..2 * REMEMBERED {
+            CaseFinding::with_auc(0.15, 0.3, 0.6 + k as f64 * 1e-3);
+        }
+        assert_eq!(
+            CaseFinding::with_auc(0.15, 0.3, 0.7),
+            fresh,
+            "forgotten, made again"
+        );
+    }
+
     #[test]
     fn auc_and_share_match_a_per_person_simulation() {
         let (shape, rate, auc) = (0.15, 0.3, 0.73);

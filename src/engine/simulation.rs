@@ -208,6 +208,8 @@ pub struct Scratch {
     chances: Vec<[f64; 2]>,
     /// The year's cumulative transition rows ([`live_year`]).
     rows: Vec<f64>,
+    /// Each row's interval of uniforms that keep a person in their segment.
+    stay: Vec<[f64; 2]>,
     moves: Vec<Move>,
     /// The year's census, for callers that keep none ([`step_year`]).
     census: Vec<u32>,
@@ -395,6 +397,14 @@ pub struct Move {
     risk: f32,
 }
 
+/// The year's transition rows ([`SegmentModel::rows`]) and each row's interval of staying
+/// ([`SegmentModel::stay_bounds`]).
+#[derive(Debug, Clone, Copy)]
+pub struct Transitions<'a> {
+    pub rows: &'a [f64],
+    pub stay: &'a [[f64; 2]],
+}
+
 /// The per-person streams of a neighbourhood-year.
 #[derive(Debug, Clone, Copy)]
 pub struct PersonStreams {
@@ -408,13 +418,17 @@ pub struct PersonStreams {
 /// It makes the same draws and the same sums as [`exits`], then keeping the survivors,
 /// [`transitions`] and [`ageing`] one after another (the test
 /// `fused_pass_is_the_steps_one_at_a_time` checks it bit for bit), but reads each person
-/// once instead of five times, and looks their chances of leaving up in `chances`
+/// once instead of five times, looks their cells and fertility up in
+/// [`crate::model::kinds::Kinds`], their chances of leaving in `chances`
 /// ([`Demography::exit_chances`]) and their transitions in `rows`
-/// ([`crate::model::segments::SegmentModel::rows`]) instead of computing them.
-/// Survivors are written back in order, a year older and in their new segment. The halves
-/// of a year that segment changes move are added after the pass, in order, so every sum
-/// adds the same terms in the same order as the steps do. Everyone present at the start is
-/// also counted into `census` (census layout).
+/// ([`crate::model::segments::SegmentModel::rows`]), trying first the interval of staying
+/// put. Survivors are written back in order, a year older and in their new segment. The
+/// halves of a year that segment
+/// changes move are added after the pass, in order, so every sum of risks adds the same
+/// terms in the same order as the steps do. Everyone present at the start is counted into
+/// `census` (census layout, zero on entry), and `presence` is built from that count with
+/// the exceptions (leavers' half years, mothers' years in maternity) added as they occur:
+/// presences are sums of halves, exact in any order.
 #[allow(clippy::too_many_arguments)]
 pub fn live_year(
     model: &Model,
@@ -423,17 +437,19 @@ pub fn live_year(
     tables: YearTables,
     streams: PersonStreams,
     chances: &[[f64; 2]],
-    rows: &[f64],
+    transitions: Transitions,
     moves: &mut Vec<Move>,
 ) -> Exits {
+    let Transitions { rows, stay } = transitions;
     let YearTables {
         exposure,
         presence,
         dying,
     } = tables;
-    let d = &model.demography;
-    let segments = &model.segments;
-    let (ns, maternity) = (segments.len(), segments.newborn());
+    debug_assert!(census.iter().all(|c| *c == 0), "census is zero on entry");
+    let (ns, kinds) = (model.segments.len(), model.kinds.all());
+    // Exposure cells are segment-major: moving segment moves by whole segments' worth.
+    let per_segment = N_BANDS * N_SEX * N_IMD;
     let mut e = Exits::default();
     moves.clear();
     let n = people.len();
@@ -452,43 +468,46 @@ pub fn live_year(
     for i in 0..n {
         let (age, sex, imd, segment, risk, id) =
             (ages[i], sexes[i], imds[i], segs[i], risks[i], ids[i]);
-        let cell = Cell::of(age, sex, imd, segment);
-        census[cell.census(ns)] += 1;
+        let k = Demography::row(segment, imd, sex, age);
+        let kind = kinds[k];
+        census[kind.census as usize] += 1;
         // Step 1: one draw for death or leaving, one for motherhood.
-        let [q, leave] = chances[Demography::row(segment, imd, sex, age)];
+        let [q, leave] = chances[k];
         let u = person_uniform(streams.exit, id);
-        let mother = person_uniform(streams.mothers, id) < d.birth_chance(sex, age);
-        e.born[imd as usize] += mother as u64;
-        let in_segment = if mother { maternity } else { segment };
-        let c = Cell {
-            segment: in_segment as usize,
-            ..cell
+        let mother = person_uniform(streams.mothers, id) < kind.birth;
+        let c = if mother { kind.mother } else { kind.exposure } as usize;
+        if mother {
+            e.born[imd as usize] += 1;
+            presence[kind.exposure as usize] -= 1.0;
+            presence[c] += 1.0;
         }
-        .exposure();
         if u < leave {
             if u < q {
-                e.deaths[cell.band][cell.sex][cell.imd] += 1;
-                dying[cell.exposure()] += risk as f64;
+                e.deaths[band_of(age)][sex as usize][imd as usize] += 1;
+                dying[kind.exposure as usize] += risk as f64;
             } else {
                 e.out += 1;
             }
             exposure[c] += 0.5 * risk as f64;
-            presence[c] += 0.5;
+            presence[c] -= 0.5;
             continue;
         }
         exposure[c] += 1.0 * risk as f64;
-        presence[c] += 1.0;
-        // Step 2, for survivors.
-        let r = ((segments.class_of_age(age) * N_IMD + imd as usize) * ns + segment as usize) * ns;
-        let to = pick(&rows[r..r + ns], person_uniform(streams.transition, id));
+        // Step 2, for survivors: most stay in their segment, so that interval is tried
+        // before the row is searched.
+        let row = kind.transition as usize;
+        let u = person_uniform(streams.transition, id);
+        let [lo, hi] = stay[row];
+        let to = if u >= lo && u < hi {
+            segment
+        } else {
+            pick(&rows[row * ns..(row + 1) * ns], u)
+        };
         if to != segment && !mother {
+            let from = kind.exposure as usize;
             moves.push(Move {
-                from: cell.exposure() as u32,
-                to: Cell {
-                    segment: to as usize,
-                    ..cell
-                }
-                .exposure() as u32,
+                from: from as u32,
+                to: (from + to as usize * per_segment - segment as usize * per_segment) as u32,
                 risk,
             });
         }
@@ -502,6 +521,7 @@ pub fn live_year(
         w += 1;
     }
     people.truncate(w);
+    add_census_presence(census, ns, presence);
     for m in moves.iter() {
         let (from, to, risk) = (m.from as usize, m.to as usize, m.risk as f64);
         exposure[from] += -0.5 * risk;
@@ -510,6 +530,23 @@ pub fn live_year(
         presence[to] += 0.5;
     }
     e
+}
+
+/// A full year of presence for everyone counted in `census`, in their own segment's
+/// exposure cell.
+fn add_census_presence(census: &[u32], ns: usize, presence: &mut [f64]) {
+    for (i, n) in census.iter().enumerate().filter(|(_, n)| **n > 0) {
+        let (rest, segment) = (i / ns, i % ns);
+        let (rest, imd) = (rest / N_IMD, rest % N_IMD);
+        let (band, sex) = (rest / N_SEX, rest % N_SEX);
+        let cell = Cell {
+            band,
+            sex,
+            imd,
+            segment,
+        };
+        presence[cell.exposure()] += *n as f64;
+    }
 }
 
 /// Step 3a: the babies of the year's mothers (drawn in step 1), into `entrants`; each
@@ -582,6 +619,7 @@ pub fn step_population(
         dying,
         chances,
         rows,
+        stay,
         moves,
         ..
     } = scratch;
@@ -592,10 +630,21 @@ pub fn step_population(
         t.resize(cells, 0.0);
     }
     let n_start = people.len() as u64;
-    model
-        .demography
-        .exit_chances(improvement_years, factors.map(|f| f.mortality), chances);
-    model.segments.rows(factors.map(|f| f.deterioration), rows);
+    // Without factors the year's tables are the model's own, made once.
+    let (chances, rows, stay) = match factors {
+        None => {
+            let (rows, stay) = model.segments.unchanged_rows();
+            let t = improvement_years;
+            (model.demography.unchanged_exit_chances(t), rows, stay)
+        }
+        Some(f) => {
+            let d = &model.demography;
+            d.exit_chances(improvement_years, Some(f.mortality), chances);
+            model.segments.rows(Some(f.deterioration), rows);
+            model.segments.stay_bounds(rows, stay);
+            (&chances[..], &rows[..], &stay[..])
+        }
+    };
     let e = live_year(
         model,
         people,
@@ -611,7 +660,7 @@ pub fn step_population(
             transition: key(Purpose::Transition).hash(),
         },
         chances,
-        rows,
+        Transitions { rows, stay },
         moves,
     );
     let start = StartCounts::of_census(census, ns);

@@ -282,15 +282,26 @@ impl ActivityModel {
                 let mut sums = [0.0; N_IMD];
                 let mut days = [0.0; N_IMD];
                 // Exposure layout within a segment: (band, sex, quintile), quintile inner.
-                for c in 0..per_seg {
-                    let (m, l) = match effects {
-                        None => (1.0, 1.0),
-                        Some((m, l)) => (m[si * cells + base + c], l[base + c]),
-                    };
-                    let x = dying[base + c] * m * eol[c / (N_SEX * N_IMD)];
-                    sums[c % N_IMD] += x;
-                    if s == adm {
-                        days[c % N_IMD] += x * self.los_of_cell(base + c) * l;
+                // Row by row of quintiles (one band and sex), adding the same terms in the
+                // same order as cell by cell; the dying are few, so empty rows are skipped.
+                for row in 0..per_seg / N_IMD {
+                    let at = base + row * N_IMD;
+                    let d = &dying[at..at + N_IMD];
+                    if d.iter().all(|x| *x == 0.0) {
+                        continue;
+                    }
+                    let e = eol[row / N_SEX];
+                    for q in 0..N_IMD {
+                        let c = at + q;
+                        let (m, l) = match effects {
+                            None => (1.0, 1.0),
+                            Some((m, l)) => (m[si * cells + c], l[c]),
+                        };
+                        let x = d[q] * m * e;
+                        sums[q] += x;
+                        if s == adm {
+                            days[q] += x * self.los_of_cell(c) * l;
+                        }
                     }
                 }
                 for q in 0..N_IMD {
@@ -415,17 +426,24 @@ impl ActivityModel {
                 let e = &exposure[g * per_seg..(g + 1) * per_seg];
                 let r = &self.rate[base..base + per_seg];
                 let mut sums = [0.0; N_IMD];
+                // Whole rows of quintiles at a time: each quintile's sum adds the same
+                // terms in the same order as cell by cell, without a remainder per cell.
                 if s.derived_from().is_none() {
+                    let (r, e) = (r.chunks_exact(N_IMD), e.chunks_exact(N_IMD));
                     match effects {
                         None => {
-                            for (c, (r, e)) in r.iter().zip(e).enumerate() {
-                                sums[c % N_IMD] += r * e;
+                            for (r, e) in r.zip(e) {
+                                for q in 0..N_IMD {
+                                    sums[q] += r[q] * e[q];
+                                }
                             }
                         }
                         Some((m, _)) => {
-                            let m = &m[base..base + per_seg];
-                            for (c, ((r, e), m)) in r.iter().zip(e).zip(m).enumerate() {
-                                sums[c % N_IMD] += r * e * m;
+                            let m = m[base..base + per_seg].chunks_exact(N_IMD);
+                            for ((r, e), m) in r.zip(e).zip(m) {
+                                for q in 0..N_IMD {
+                                    sums[q] += r[q] * e[q] * m[q];
+                                }
                             }
                         }
                     }
@@ -475,13 +493,18 @@ impl ActivityModel {
     ) -> YearActivity {
         let ns = self.n_groups();
         let mut count = vec![0u64; N_SETTINGS * ns];
+        let base = key.hash();
+        let lane = |i: usize| StreamKey::lane_of(base, i as u64);
         for s in Setting::ALL {
             if s.derived_from().is_some() {
                 continue;
             }
             for g in 0..ns {
                 let i = s.index() * ns + g;
-                count[i] = poisson(mean[i], &mut key.lane(i as u64));
+                // A lane with nothing expected draws nothing: it is not even made.
+                if mean[i] > 0.0 {
+                    count[i] = poisson(mean[i], &mut lane(i));
+                }
             }
         }
         for s in Setting::ALL {
@@ -494,7 +517,9 @@ impl ActivityModel {
                     } else {
                         0.0
                     };
-                    count[i] = self.total_length_of_stay(count[p], stay, &mut key.lane(i as u64));
+                    if count[p] > 0 {
+                        count[i] = self.total_length_of_stay(count[p], stay, &mut lane(i));
+                    }
                 }
             }
         }

@@ -23,6 +23,8 @@
 //! factors are precomputed per (years of improvement, sex, age), so the yearly loop
 //! multiplies once per person and never calls `powf`.
 
+use std::sync::OnceLock;
+
 use crate::core::dims::{band_ages, band_of, Cell, FEMALE, N_AGES, N_BANDS, N_IMD, N_SEX};
 use crate::data::datasets::Datasets;
 
@@ -69,6 +71,9 @@ pub struct Demography {
     /// [`Demography::birth_chance`], by sex and single year of age.
     birth_chance: [[f64; N_AGES]; N_SEX],
     male_birth_share: f64,
+    /// [`Demography::exit_chances`] without factors, by years of improvement: the same for
+    /// every neighbourhood and run, so each is made once, when first asked for.
+    unchanged: Vec<OnceLock<Vec<[f64; 2]>>>,
 }
 
 impl Demography {
@@ -131,7 +136,17 @@ impl Demography {
             out_rate,
             fertility: d.fertility,
             male_birth_share: d.parameters.male_birth_share,
+            unchanged: (0..=MAX_IMPROVEMENT_YEARS).map(|_| OnceLock::new()).collect(),
         }
+    }
+
+    /// [`Demography::exit_chances`] after `t` years of improvement without factors.
+    pub fn unchanged_exit_chances(&self, t: usize) -> &[[f64; 2]] {
+        self.unchanged[t.min(MAX_IMPROVEMENT_YEARS)].get_or_init(|| {
+            let mut out = Vec::new();
+            self.exit_chances(t, None, &mut out);
+            out
+        })
     }
 
     /// Probability of dying within the year.

@@ -5,6 +5,7 @@
 pub mod activity;
 pub mod calibration;
 pub mod demography;
+pub mod kinds;
 pub mod practice_fit;
 pub mod segments;
 pub mod variation;
@@ -15,6 +16,7 @@ use crate::core::error::Result;
 use crate::data::datasets::Datasets;
 use crate::model::activity::ActivityModel;
 use crate::model::demography::Demography;
+use crate::model::kinds::Kinds;
 use crate::model::segments::SegmentModel;
 use crate::model::variation::AreaVariation;
 
@@ -30,13 +32,17 @@ pub struct Model {
     /// England's population share of each age band and sex, `[band][sex]`: weights for
     /// averages over a target's cells that do not depend on one simulated area.
     pub population_share: [[f64; N_SEX]; N_BANDS],
+    /// Each kind of person's cells and fertility, for the yearly loop.
+    pub kinds: Kinds,
 }
 
 impl Model {
     pub fn new(d: &Datasets) -> Result<Self> {
+        let (segments, demography) = (SegmentModel::new(d)?, Demography::new(d));
         Ok(Model {
-            segments: SegmentModel::new(d)?,
-            demography: Demography::new(d),
+            kinds: Kinds::new(&demography, &segments),
+            segments,
+            demography,
             activity: ActivityModel::new(d),
             variation: AreaVariation::new(d),
             risk_shape: d.parameters.risk_shape,

@@ -34,6 +34,9 @@ pub struct SegmentModel {
     /// Starting prevalence, flat `[band][imd][segment]`.
     initial: Vec<f64>,
     initial_cum: Vec<f64>,
+    /// [`SegmentModel::rows`] and [`SegmentModel::stay_bounds`] without factors: the same
+    /// every year for every path without interventions that change health, so made once.
+    unchanged: (Vec<f64>, Vec<[f64; 2]>),
 }
 
 fn cumulate(p: &[f64], width: usize) -> Vec<f64> {
@@ -165,7 +168,7 @@ impl SegmentModel {
             }
         }
         let initial_cum = cumulate(&initial, n);
-        Ok(SegmentModel {
+        let mut m = SegmentModel {
             n,
             ids,
             newborn,
@@ -178,7 +181,19 @@ impl SegmentModel {
             worse,
             initial,
             initial_cum,
-        })
+            unchanged: Default::default(),
+        };
+        let (mut rows, mut stay) = (Vec::new(), Vec::new());
+        m.rows(None, &mut rows);
+        m.stay_bounds(&rows, &mut stay);
+        m.unchanged = (rows, stay);
+        Ok(m)
+    }
+
+    /// The transition rows and intervals of staying without factors
+    /// ([`SegmentModel::rows`] and [`SegmentModel::stay_bounds`] of `None`).
+    pub fn unchanged_rows(&self) -> (&[f64], &[[f64; 2]]) {
+        (&self.unchanged.0, &self.unchanged.1)
     }
 
     pub fn len(&self) -> usize {
@@ -307,6 +322,30 @@ impl SegmentModel {
                 }
             }
         }
+    }
+
+    /// Fills `out`, one entry per row of `rows` (as [`SegmentModel::rows`] lays them out),
+    /// with the interval of uniforms for which [`pick`] on that row gives the row's own
+    /// segment: `[cum[from - 1], cum[from])`, open at the ends. Most people stay where they
+    /// are each year, so the yearly loop tests this interval first and searches the row
+    /// only for those who move: the same segment as `pick`, since a row's sums never fall.
+    pub fn stay_bounds(&self, rows: &[f64], out: &mut Vec<[f64; 2]>) {
+        out.clear();
+        let n = self.n;
+        out.extend(rows.chunks_exact(n).enumerate().map(|(r, row)| {
+            let from = r % n;
+            let lo = if from == 0 {
+                f64::NEG_INFINITY
+            } else {
+                row[from - 1]
+            };
+            let hi = if from == n - 1 {
+                f64::INFINITY
+            } else {
+                row[from]
+            };
+            [lo, hi]
+        }));
     }
 
     /// Starting prevalence of a segment in an age band and quintile.

@@ -78,7 +78,7 @@ fn fused_pass_is_the_steps_one_at_a_time() {
     use capsim::core::rng::{Purpose, StreamKey};
     use capsim::engine::population::count_into;
     use capsim::engine::simulation::{
-        ageing, exits, live_year, transitions, Factors, PersonStreams, YearTables,
+        ageing, exits, live_year, transitions, Factors, PersonStreams, Transitions, YearTables,
     };
 
     let (_, m, g) = crate::util::bundled();
@@ -150,6 +150,8 @@ fn fused_pass_is_the_steps_one_at_a_time() {
             m.demography
                 .exit_chances(t, factors.map(|f| f.mortality), &mut chances);
             m.segments.rows(factors.map(|f| f.deterioration), &mut rows);
+            let mut stay = Vec::new();
+            m.segments.stay_bounds(&rows, &mut stay);
             let e_b = live_year(
                 &m,
                 &mut b,
@@ -165,7 +167,10 @@ fn fused_pass_is_the_steps_one_at_a_time() {
                     transition: key(Purpose::Transition).hash(),
                 },
                 &chances,
-                &rows,
+                Transitions {
+                    rows: &rows,
+                    stay: &stay,
+                },
                 &mut Vec::new(),
             );
             let case = format!("factors {}, improvement {t}", factors.is_some());
