@@ -183,7 +183,10 @@ pub fn years_lived(census: &[u32], y: usize, utility: &[f64]) -> [(f64, f64); N_
 fn residents(census: &[u32], y: usize, ns: usize) -> [u64; N_IMD] {
     let cells = n_cells(ns);
     let mut out = [0; N_IMD];
-    for (k, run) in census[y * cells..(y + 1) * cells].chunks_exact(ns).enumerate() {
+    for (k, run) in census[y * cells..(y + 1) * cells]
+        .chunks_exact(ns)
+        .enumerate()
+    {
         out[k % N_IMD] += run.iter().map(|n| *n as u64).sum::<u64>();
     }
     out

@@ -36,8 +36,9 @@ use crate::io::incremental::{ceaf_frame, incremental_frame};
 use crate::io::read::read_on_threads;
 use crate::io::summary::{
     budget_table_frame, read_draws, read_metrics, read_summary, read_summary_where, risk_frame,
-    sensitivity_frame, write_summary_table,
+    sensitivity_frame,
 };
+use crate::io::summary_table::write_summary_table;
 use crate::io::tables::{write_atomic, write_frame, Layout, RunTable, Staging};
 use crate::report::charts::data::context_of;
 use crate::report::headline::headline_lines;

@@ -21,7 +21,7 @@ use crate::core::error::Result;
 use crate::data::datasets::DatasetSource;
 use crate::data::geography::Preset;
 use crate::engine::simulation::{pool, NeighbourhoodResult};
-use crate::io::summary::write_summary_table;
+use crate::io::summary_table::write_summary_table;
 use crate::io::tables::{write_json, Layout, Staging};
 
 /// Settings of one `capsim run`.

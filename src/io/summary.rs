@@ -12,17 +12,14 @@ use crate::accounts::metrics::Metrics;
 use crate::accounts::need_formula::{row_id, NeedFormula};
 use crate::accounts::one_way::OneWayRow;
 use crate::accounts::summary::BudgetTableRow;
-use crate::accounts::summary::{
-    RiskRow, SensitivityRow, Stat, SummaryColumn, SummaryRow, SummaryTable, SummaryValues, CENTILES,
-};
+use crate::accounts::summary::{RiskRow, SensitivityRow, Stat, SummaryRow, CENTILES};
 use crate::core::error::{CapsimError, Result};
 use crate::core::level::Level;
 use crate::io::read::{
     floats, ints, parquet_rows, read_on_threads, read_parquet, read_parquet_columns, rows_where,
     str_column, strings,
 };
-use crate::io::tables::{write_columns, Columns, Layout, Part, Staging};
-use crate::io::text::{coded, Coded, Texts};
+use crate::io::text::{coded, Texts};
 
 fn table_err(what: &str, e: PolarsError) -> CapsimError {
     CapsimError::Write {
@@ -185,58 +182,6 @@ fn key_columns<'a, R>(
         level.column("level")?,
         area.column("area")?,
     ])
-}
-
-/// The summary table (scenario, year, level, area, metric, mean, centiles, runs) as
-/// columns made on demand, so that it is written without a frame of it ever being whole:
-/// [`write_columns`].
-struct SummaryColumns<'a>(&'a SummaryTable);
-
-impl Columns for SummaryColumns<'_> {
-    fn height(&self) -> usize {
-        self.0.len()
-    }
-
-    fn schema(&self) -> Schema {
-        SummaryColumn::ALL
-            .iter()
-            .map(|c| {
-                let dtype = match c {
-                    SummaryColumn::Year => DataType::Int32,
-                    SummaryColumn::Stat(_) => DataType::Float64,
-                    SummaryColumn::Runs => DataType::UInt32,
-                    _ => DataType::String,
-                };
-                Field::new(c.name().into(), dtype)
-            })
-            .collect()
-    }
-
-    fn part(&self, i: usize, rows: std::ops::Range<usize>) -> PolarsResult<Part<'_>> {
-        let c = SummaryColumn::ALL[i];
-        let name = c.name();
-        Ok(match self.0.column(c, rows) {
-            SummaryValues::Text { names, codes } => Part::Coded(Coded {
-                name,
-                dict: names,
-                codes,
-            }),
-            SummaryValues::Int(v) => Part::Plain(Column::new(name.into(), v)),
-            SummaryValues::Float(v) => Part::Plain(Column::new(name.into(), v)),
-            SummaryValues::Count(v) => Part::Plain(Column::new(name.into(), v)),
-        })
-    }
-}
-
-/// Writes the summary table `name` in `layout`, a column (Parquet) or a block of rows
-/// (CSV) at a time.
-pub fn write_summary_table(
-    staging: &mut Staging,
-    layout: &Layout,
-    name: &str,
-    table: &SummaryTable,
-) -> Result<()> {
-    write_columns(staging, layout, name, &SummaryColumns(table))
 }
 
 /// Which rows of a summary, per-run metrics or risk table a reader wants, from the row's

@@ -136,7 +136,9 @@ impl Demography {
             out_rate,
             fertility: d.fertility,
             male_birth_share: d.parameters.male_birth_share,
-            unchanged: (0..=MAX_IMPROVEMENT_YEARS).map(|_| OnceLock::new()).collect(),
+            unchanged: (0..=MAX_IMPROVEMENT_YEARS)
+                .map(|_| OnceLock::new())
+                .collect(),
         }
     }
 
