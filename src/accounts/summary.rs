@@ -7,8 +7,11 @@
 //! same bytes as an unbroken run.
 
 use std::collections::{BTreeMap, HashMap};
+use std::hash::BuildHasher;
+use std::ops::Range;
 
 use foldhash::fast::FixedState;
+use hashbrown::HashTable;
 use rayon::prelude::*;
 
 use crate::accounts::icer::{bootstrap, Icer};
@@ -132,7 +135,10 @@ pub struct BudgetTableRow {
 
 /// (scenario, year, level, area, metric name), the names as codes into [`Names`]: rows
 /// sort by the names as written.
-type Key = (usize, i32, Level, u32, u32);
+type Key = (u32, i32, Level, u32, u32);
+
+/// No row (the end of a chain of [`Row::after`]).
+const NONE: u32 = u32::MAX;
 
 /// Distinct names (areas, metric names), each kept once, with their codes.
 #[derive(Debug, Default)]
@@ -164,12 +170,27 @@ impl Names {
     }
 }
 
+/// One gathered row: its key and where its values by run are kept in
+/// [`Collected::values`]: `room` slots from `start`, the first `filled` of them taken.
+#[derive(Debug, Clone, Copy)]
+struct Row {
+    key: Key,
+    start: u64,
+    room: u32,
+    filled: u32,
+    /// The row that followed this one in the last run that had it ([`NONE`] if none).
+    after: u32,
+}
+
 /// Per-run values of every metric, gathered scenario by scenario, run by run.
 ///
-/// Areas and metric names are kept once each, as codes: a national run has hundreds of
-/// thousands of rows but a few thousand names, so a row is added by a lookup of integer
-/// keys rather than by copying and comparing its strings; rows are put in the order of
-/// their names once, when a table is made.
+/// Areas and metric names are kept once each, as codes: a national run has millions of
+/// rows but a few thousand names, so a row is a small fixed record (about 40 bytes, and
+/// a few for its index) and its values are slots of one shared vector, room for its
+/// scenario's runs made when the row is first seen: no allocation per row. Rows are put
+/// in the order of their names once, when a table is made. (Real England's five
+/// scenarios over ten years gather some 6.7 million rows: as a `Vec` and a hashed key of
+/// its own each, they took about 1 GB.)
 #[derive(Debug, Default)]
 pub struct Collected {
     scenarios: Vec<String>,
@@ -177,10 +198,14 @@ pub struct Collected {
     metric_names: Names,
     /// The code of each metric's name.
     metric_codes: HashMap<Metric, u32, FixedState>,
-    /// Row of each key in `rows`.
-    index: HashMap<Key, usize, FixedState>,
-    /// Each key's metric (as first added) and values by run, in the order first added.
-    rows: Vec<(Key, Metric, Vec<f64>)>,
+    /// The metric of each name code, as first added.
+    metric_of: Vec<Metric>,
+    /// Every row, in the order first added.
+    rows: Vec<Row>,
+    /// The rows by key: each entry is a row's position in `rows`, hashed by its key.
+    index: HashTable<u32>,
+    /// Every row's values by run (see [`Row`]).
+    values: Vec<f64>,
     /// Per scenario: parameter name -> values by run.
     parameters: Vec<BTreeMap<String, Vec<f64>>>,
     /// Per scenario: the runs' discounted cumulative net cost over the horizon, summed over
@@ -188,19 +213,23 @@ pub struct Collected {
     net_cost: Vec<Vec<f64>>,
     /// Per scenario: last year.
     years: Vec<i32>,
-    /// Per scenario: Monte Carlo runs, so each row holds its values without spare room.
+    /// Per scenario: Monte Carlo runs, the room each of its rows is given.
     runs: Vec<usize>,
-    /// The row that followed each row in the last run that had it, and per scenario the
-    /// first row of its last run. Runs of a scenario list nearly the same rows in the same
-    /// order, so a row is found by checking the key of the one that came next last time,
-    /// without hashing the key; a row one run adds or leaves out costs a lookup or two.
-    after: Vec<usize>,
-    first: Vec<usize>,
+    /// Per scenario, the first row of its last run. Runs of a scenario list nearly the same
+    /// rows in the same order, so a row is found by checking the key of the one that came
+    /// next last time ([`Row::after`]), without hashing the key; a row one run adds or
+    /// leaves out costs a lookup or two.
+    first: Vec<u32>,
     /// Per scenario: its group (the scenarios simulated with one counterfactual).
     group: Vec<usize>,
     /// Per scenario: each run's top-level cost, QALYs and population for the incremental
     /// analysis, by run.
     outcomes: Vec<Vec<RunOutcome>>,
+}
+
+/// The hash of a row's key in [`Collected::index`].
+fn key_hash(key: &Key) -> u64 {
+    FixedState::default().hash_one(key)
 }
 
 impl Collected {
@@ -213,7 +242,7 @@ impl Collected {
             scenarios: scenarios.iter().map(|s| s.name.clone()).collect(),
             parameters: vec![BTreeMap::new(); n],
             net_cost: vec![Vec::new(); n],
-            first: vec![usize::MAX; n],
+            first: vec![NONE; n],
             group: {
                 let mut group = vec![0; n];
                 for (g, members) in groups_of(scenarios).iter().enumerate() {
@@ -232,15 +261,69 @@ impl Collected {
             return *c;
         }
         let c = self.metric_names.code(&metric.name());
+        if c as usize == self.metric_of.len() {
+            self.metric_of.push(metric.clone());
+        }
         self.metric_codes.insert(metric.clone(), c);
         c
+    }
+
+    /// The row of `key`, if gathered.
+    fn find(&self, key: &Key) -> Option<u32> {
+        let rows = &self.rows;
+        self.index
+            .find(key_hash(key), |r| rows[*r as usize].key == *key)
+            .copied()
+    }
+
+    /// The row of `key`, made (with room for its scenario's runs) if new.
+    fn row_of(&mut self, key: Key) -> u32 {
+        if let Some(r) = self.find(&key) {
+            return r;
+        }
+        let r = self.rows.len() as u32;
+        let room = self.runs[key.0 as usize].max(1);
+        self.rows.push(Row {
+            key,
+            start: self.values.len() as u64,
+            room: room as u32,
+            filled: 0,
+            after: NONE,
+        });
+        self.values.resize(self.values.len() + room, 0.0);
+        let rows = &self.rows;
+        self.index
+            .insert_unique(key_hash(&key), r, |r| key_hash(&rows[*r as usize].key));
+        r
+    }
+
+    /// Adds a value to row `r`. A row given more values than its scenario has runs (a
+    /// key repeated within a run) moves to new room twice the size.
+    fn push_value(&mut self, r: u32, v: f64) {
+        let row = &mut self.rows[r as usize];
+        if row.filled == row.room {
+            let old = row.start as usize..row.start as usize + row.room as usize;
+            row.start = self.values.len() as u64;
+            row.room *= 2;
+            self.values.extend_from_within(old);
+            self.values
+                .resize(row.start as usize + row.room as usize, 0.0);
+        }
+        self.values[row.start as usize + row.filled as usize] = v;
+        row.filled += 1;
+    }
+
+    /// The values of row `r`, in the order added.
+    fn values_of(&self, r: u32) -> &[f64] {
+        let row = &self.rows[r as usize];
+        &self.values[row.start as usize..row.start as usize + row.filled as usize]
     }
 
     /// Adds one run of scenario `s`. Runs must be added in ascending order.
     pub fn add(&mut self, s: usize, metrics: &Metrics, draws: &[(String, f64)]) {
         let mut net = 0.0;
         let mut has_net = false;
-        let mut previous: Option<usize> = None;
+        let mut previous = NONE;
         // Rows come area by area: the last area's code is reused while the area repeats.
         let mut last_area: Option<(&str, u32)> = None;
         let mut top = TopLevel::default();
@@ -268,36 +351,31 @@ impl Collected {
                 net += metrics.value[i];
                 has_net = true;
             }
-            // The same metric (so the same name) in the same place: the same key.
-            let same = |(key, m, _): &(Key, Metric, Vec<f64>)| {
-                (key.0, key.1, key.2, key.3) == (s, metrics.year[i], metrics.level[i], area)
-                    && m == metric
+            let place = (s as u32, metrics.year[i], metrics.level[i], area);
+            let guess = if previous == NONE {
+                self.first[s]
+            } else {
+                self.rows[previous as usize].after
             };
-            let guess = previous.map_or(self.first[s], |p| self.after[p]);
-            let row = match self.rows.get(guess) {
-                Some(r) if same(r) => guess,
+            // The same metric (so the same name) in the same place: the same key.
+            let row = match self.rows.get(guess as usize) {
+                Some(r)
+                    if (r.key.0, r.key.1, r.key.2, r.key.3) == place
+                        && self.metric_of[r.key.4 as usize] == *metric =>
+                {
+                    guess
+                }
                 _ => {
-                    let key = (
-                        s,
-                        metrics.year[i],
-                        metrics.level[i],
-                        area,
-                        self.metric_code(metric),
-                    );
-                    *self.index.entry(key).or_insert_with(|| {
-                        let values = Vec::with_capacity(self.runs[s]);
-                        self.rows.push((key, metric.clone(), values));
-                        self.after.push(usize::MAX);
-                        self.rows.len() - 1
-                    })
+                    let code = self.metric_code(metric);
+                    self.row_of((place.0, place.1, place.2, place.3, code))
                 }
             };
             match previous {
-                Some(p) => self.after[p] = row,
-                None => self.first[s] = row,
+                NONE => self.first[s] = row,
+                p => self.rows[p as usize].after = row,
             }
-            previous = Some(row);
-            self.rows[row].2.push(metrics.value[i]);
+            previous = row;
+            self.push_value(row, metrics.value[i]);
         }
         self.outcomes[s].push(top.outcome());
         if has_net {
@@ -309,52 +387,74 @@ impl Collected {
     }
 
     /// The rows in key order: scenario, year, level, then area and metric name as written.
-    fn sorted(&self) -> Vec<&(Key, Metric, Vec<f64>)> {
+    fn sorted(&self) -> Vec<u32> {
         let (area, metric) = (self.areas.ranks(), self.metric_names.ranks());
-        let mut rows: Vec<&(Key, Metric, Vec<f64>)> = self.rows.iter().collect();
-        rows.sort_unstable_by_key(|((s, y, l, a, m), _, _)| {
-            (*s, *y, *l, area[*a as usize], metric[*m as usize])
+        let mut rows: Vec<u32> = (0..self.rows.len() as u32).collect();
+        rows.sort_unstable_by_key(|r| {
+            let (s, y, l, a, m) = self.rows[*r as usize].key;
+            (s, y, l, area[a as usize], metric[m as usize])
         });
         rows
     }
 
-    /// The summary: per scenario, year, level, area and metric, the mean and centiles.
-    /// The `cost_per_qaly` rows are formed here, not from per-run values: see
-    /// [`Collected::icer_rows`].
-    pub fn summary(&self) -> Vec<SummaryRow> {
+    /// The summary: per scenario, year, level, area and metric, the mean and centiles,
+    /// as columns made on demand ([`SummaryTable`]). The `cost_per_qaly` rows are formed
+    /// here, not from per-run values: see [`Collected::icer_rows`]. Takes the gathered
+    /// values, which it sorts in place (so call [`Collected::risk`] and the other tables
+    /// first).
+    pub fn summary(mut self) -> SummaryTable {
+        let icer_code = self.metric_code(&Metric::CostPerQaly);
         let sorted = self.sorted();
-        // Rows are independent: made in parallel (a national run has some 700,000), in order.
-        let rows: Vec<SummaryRow> = sorted
-            .par_iter()
-            .map_init(Vec::new, |values, ((s, y, l, a, _), m, v)| {
-                values.clear();
-                values.extend_from_slice(v);
-                values.sort_by(f64::total_cmp);
-                SummaryRow {
-                    scenario: self.scenarios[*s].clone(),
-                    year: *y,
-                    level: *l,
-                    area: self.areas.names[*a as usize].clone(),
-                    metric: m.clone(),
-                    stat: Stat::from_centiles(
-                        v.iter().sum::<f64>() / v.len() as f64,
-                        CENTILES.map(|(_, p)| quantile(values, p)),
-                    ),
-                    runs: v.len() as u32,
-                }
+        let icers = self.icer_rows(&sorted, icer_code);
+        // Means in the order the values were added, then each row's values sorted for its
+        // centiles; the index is needed no more.
+        let means: Vec<f64> = (0..self.rows.len() as u32)
+            .into_par_iter()
+            .map(|r| {
+                let v = self.values_of(r);
+                v.iter().sum::<f64>() / v.len() as f64
             })
             .collect();
-        let mut icers = self.icer_rows(&sorted).into_iter().peekable();
-        let mut out = Vec::with_capacity(rows.len() + icers.len());
-        for (i, row) in rows.into_iter().enumerate() {
-            while let Some((at, icer)) = icers.next_if(|(at, _)| *at == i) {
-                debug_assert_eq!(at, i);
-                out.push(icer);
+        self.index = HashTable::new();
+        self.sort_values();
+        let mut lines = Vec::with_capacity(sorted.len() + icers.len());
+        let mut at = icers.iter().enumerate().peekable();
+        for (i, r) in sorted.into_iter().enumerate() {
+            while let Some((k, _)) = at.next_if(|(_, (before, _))| *before == i) {
+                lines.push(Line::Icer(k as u32));
             }
-            out.push(row);
+            lines.push(Line::Row(r));
         }
-        out.extend(icers.map(|(_, r)| r));
-        out
+        lines.extend(at.map(|(k, _)| Line::Icer(k as u32)));
+        SummaryTable {
+            lines,
+            means,
+            icers: icers.into_iter().map(|(_, icer)| icer).collect(),
+            collected: self,
+        }
+    }
+
+    /// Sorts each row's values in place, rows in parallel. Rows of one value (every row
+    /// of a single run) are left as they are: no list of rows is made for them.
+    fn sort_values(&mut self) {
+        let mut order: Vec<(u64, u32, u32)> = self
+            .rows
+            .iter()
+            .filter(|r| r.filled > 1)
+            .map(|r| (r.start, r.room, r.filled))
+            .collect();
+        order.sort_unstable();
+        let mut slices: Vec<&mut [f64]> = Vec::with_capacity(order.len());
+        let (mut rest, mut at) = (self.values.as_mut_slice(), 0u64);
+        for (start, room, filled) in order {
+            let (_, tail) = std::mem::take(&mut rest).split_at_mut((start - at) as usize);
+            let (mine, tail) = tail.split_at_mut(room as usize);
+            slices.push(&mut mine[..filled as usize]);
+            (rest, at) = (tail, start + room as u64);
+        }
+        slices
+            .into_par_iter()
+            .for_each(|v| v.sort_by(f64::total_cmp));
     }
 
     /// The ICER of each scenario, year and area above the neighbourhood
@@ -363,13 +463,14 @@ impl Collected {
     /// where that ratio means something (otherwise no row: the report names the
     /// quadrant); in the centile columns the ICER's bootstrap centiles. Each comes with the
     /// position in `sorted` it goes before, so rows stay in name order.
-    fn icer_rows(&self, sorted: &[&(Key, Metric, Vec<f64>)]) -> Vec<(usize, SummaryRow)> {
+    fn icer_rows(&self, sorted: &[u32], code: u32) -> Vec<(usize, IcerLine)> {
         let name = Metric::CostPerQaly.name();
+        let key = |r: u32| self.rows[r as usize].key;
         let mut groups: Vec<(usize, usize)> = Vec::new();
         let mut start = 0;
         for i in 1..=sorted.len() {
-            let same = |a: &Key, b: &Key| (a.0, a.1, a.2, a.3) == (b.0, b.1, b.2, b.3);
-            if i == sorted.len() || !same(&sorted[i].0, &sorted[start].0) {
+            let same = |a: Key, b: Key| (a.0, a.1, a.2, a.3) == (b.0, b.1, b.2, b.3);
+            if i == sorted.len() || !same(key(sorted[i]), key(sorted[start])) {
                 groups.push((start, i));
                 start = i;
             }
@@ -378,30 +479,35 @@ impl Collected {
             .into_par_iter()
             .filter_map(|(from, to)| {
                 let group = &sorted[from..to];
-                let ((s, y, l, a, _), _, _) = group[0];
+                let (s, y, l, a, _) = key(group[0]);
                 if matches!(l, Level::Neighbourhood | Level::Pool) {
                     return None;
                 }
-                let values = |m: Metric| group.iter().find(|r| r.1 == m).map(|r| &r.2);
+                let values = |m: Metric| {
+                    group
+                        .iter()
+                        .find(|r| self.metric_of[key(**r).4 as usize] == m)
+                        .map(|r| self.values_of(*r))
+                };
                 let cost = values(Metric::DiscountedCumulativeNetCost)?;
                 let qalys = values(Metric::DiscountedQalysGained)?;
                 let ratio = Icer::of_runs(cost, qalys).ratio()?;
-                let area = &self.areas.names[*a as usize];
-                let key = name_hash(&format!("{}|{y}|{}|{area}", self.scenarios[*s], l.id()));
+                let area = &self.areas.names[a as usize];
+                let hash = name_hash(&format!(
+                    "{}|{y}|{}|{area}",
+                    self.scenarios[s as usize],
+                    l.id()
+                ));
                 let at = from
                     + group
                         .iter()
-                        .take_while(|r| self.metric_names.names[r.0 .4 as usize] < name)
+                        .take_while(|r| self.metric_names.names[key(**r).4 as usize] < name)
                         .count();
                 Some((
                     at,
-                    SummaryRow {
-                        scenario: self.scenarios[*s].clone(),
-                        year: *y,
-                        level: *l,
-                        area: area.clone(),
-                        metric: Metric::CostPerQaly,
-                        stat: Stat::from_centiles(ratio, icer_centiles(cost, qalys, key)),
+                    IcerLine {
+                        key: (s, y, l, a, code),
+                        stat: Stat::from_centiles(ratio, icer_centiles(cost, qalys, hash)),
                         runs: cost.len() as u32,
                     },
                 ))
@@ -419,17 +525,20 @@ impl Collected {
     /// explains. `mean_position` is the plain position's mean, for reference.
     pub fn risk(&self) -> Vec<RiskRow> {
         let mut out = Vec::new();
-        for ((s, y, l, a, _), m, rel) in self.sorted() {
-            let Metric::Formula(FormulaMetric::RelativePosition, formula) = m else {
+        for r in self.sorted() {
+            let (s, y, l, a, m) = self.rows[r as usize].key;
+            let Metric::Formula(FormulaMetric::RelativePosition, formula) =
+                &self.metric_of[m as usize]
+            else {
                 continue;
             };
             if matches!(l, Level::System | Level::England) {
                 continue;
             }
+            let rel = self.values_of(r);
             let get = |metric: Metric| {
                 let name = self.metric_names.codes.get(&metric.name())?;
-                let row = self.index.get(&(*s, *y, *l, *a, *name))?;
-                Some(&self.rows[*row].2)
+                Some(self.values_of(self.find(&(s, y, l, a, *name))?))
             };
             let (Some(budget), Some(people), Some(pos)) = (
                 get(Metric::formula(FormulaMetric::Budget, formula)),
@@ -438,49 +547,20 @@ impl Collected {
             ) else {
                 continue;
             };
-            let n = rel.len() as f64;
-            let mean = rel.iter().sum::<f64>() / n;
-            let var = if rel.len() > 1 {
-                rel.iter().map(|p| (p - mean) * (p - mean)).sum::<f64>() / (n - 1.0)
-            } else {
-                0.0
-            };
-            let mean_budget = budget.iter().sum::<f64>() / n;
-            let over = pos
-                .iter()
-                .zip(budget)
-                .filter(|(p, b)| **p < -0.05 * **b)
-                .count() as f64
-                / n;
-            out.push(RiskRow {
-                scenario: self.scenarios[*s].clone(),
-                year: *y,
-                level: *l,
-                area: self.areas.names[*a as usize].clone(),
-                formula: formula.clone(),
-                population: people.iter().sum::<f64>() / n,
-                budget: mean_budget,
-                mean_position: pos.iter().sum::<f64>() / n,
-                systematic: mean,
-                chance_sd: var.sqrt(),
-                systematic_share: if mean * mean + var > 0.0 {
-                    mean * mean / (mean * mean + var)
-                } else {
-                    0.0
-                },
-                chance_sd_share_of_budget: if mean_budget != 0.0 {
-                    var.sqrt() / mean_budget
-                } else {
-                    0.0
-                },
-                p_deficit_over_5pct: over,
-                runs: rel.len() as u32,
-            });
+            out.push(risk_row(
+                (
+                    &self.scenarios[s as usize],
+                    y,
+                    l,
+                    &self.areas.names[a as usize],
+                ),
+                formula,
+                (rel, budget, people, pos),
+            ));
         }
         out
     }
 
-    /// The incremental analysis of the scenarios as options (efficiency frontier,
     /// acceptability frontier, EVPI): `accounts::incremental`.
     pub fn incremental(&self) -> Incremental {
         let scenarios: Vec<ScenarioRuns> = (0..self.scenarios.len())
@@ -518,6 +598,239 @@ impl Collected {
             }
         }
         out
+    }
+}
+
+/// A risk row from an area's values by run: relative position, budget, population and
+/// position.
+fn risk_row(
+    (scenario, year, level, area): (&str, i32, Level, &str),
+    formula: &str,
+    (rel, budget, people, pos): (&[f64], &[f64], &[f64], &[f64]),
+) -> RiskRow {
+    let n = rel.len() as f64;
+    let mean = rel.iter().sum::<f64>() / n;
+    let var = if rel.len() > 1 {
+        rel.iter().map(|p| (p - mean) * (p - mean)).sum::<f64>() / (n - 1.0)
+    } else {
+        0.0
+    };
+    let mean_budget = budget.iter().sum::<f64>() / n;
+    let over = pos
+        .iter()
+        .zip(budget)
+        .filter(|(p, b)| **p < -0.05 * **b)
+        .count() as f64
+        / n;
+    RiskRow {
+        scenario: scenario.to_string(),
+        year,
+        level,
+        area: area.to_string(),
+        formula: formula.to_string(),
+        population: people.iter().sum::<f64>() / n,
+        budget: mean_budget,
+        mean_position: pos.iter().sum::<f64>() / n,
+        systematic: mean,
+        chance_sd: var.sqrt(),
+        systematic_share: if mean * mean + var > 0.0 {
+            mean * mean / (mean * mean + var)
+        } else {
+            0.0
+        },
+        chance_sd_share_of_budget: if mean_budget != 0.0 {
+            var.sqrt() / mean_budget
+        } else {
+            0.0
+        },
+        p_deficit_over_5pct: over,
+        runs: rel.len() as u32,
+    }
+}
+
+/// A line of the summary table: a gathered row, or an ICER row (by its position in
+/// [`SummaryTable`]'s ICERs).
+#[derive(Debug, Clone, Copy)]
+enum Line {
+    Row(u32),
+    Icer(u32),
+}
+
+/// An ICER row of the summary: its key (the metric is `cost_per_qaly`'s name code) and
+/// its statistics.
+#[derive(Debug, Clone)]
+struct IcerLine {
+    key: Key,
+    stat: Stat,
+    runs: u32,
+}
+
+/// The summary table ([`Collected::summary`]), its columns made on demand for any range of
+/// its rows: text columns as codes into their names, so that a writer holds one column,
+/// or a block of rows, at a time, never a row of `String`s (real England's five scenarios
+/// over ten years have 6.7 million summary rows).
+#[derive(Debug)]
+pub struct SummaryTable {
+    collected: Collected,
+    lines: Vec<Line>,
+    /// Each gathered row's mean, over its values in the order they were added.
+    means: Vec<f64>,
+    icers: Vec<IcerLine>,
+}
+
+/// A column of the summary, named as written ([`SummaryTable::column`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SummaryColumn {
+    Scenario,
+    Year,
+    Level,
+    Area,
+    Metric,
+    /// The mean (0) or a centile of [`CENTILES`] (1 to 5).
+    Stat(usize),
+    Runs,
+}
+
+impl SummaryColumn {
+    /// Every column, in the order written.
+    pub const ALL: [SummaryColumn; 12] = [
+        SummaryColumn::Scenario,
+        SummaryColumn::Year,
+        SummaryColumn::Level,
+        SummaryColumn::Area,
+        SummaryColumn::Metric,
+        SummaryColumn::Stat(0),
+        SummaryColumn::Stat(1),
+        SummaryColumn::Stat(2),
+        SummaryColumn::Stat(3),
+        SummaryColumn::Stat(4),
+        SummaryColumn::Stat(5),
+        SummaryColumn::Runs,
+    ];
+
+    pub fn name(self) -> &'static str {
+        match self {
+            SummaryColumn::Scenario => "scenario",
+            SummaryColumn::Year => "year",
+            SummaryColumn::Level => "level",
+            SummaryColumn::Area => "area",
+            SummaryColumn::Metric => "metric",
+            SummaryColumn::Stat(0) => "mean",
+            SummaryColumn::Stat(k) => CENTILES[k - 1].0,
+            SummaryColumn::Runs => "runs",
+        }
+    }
+}
+
+/// The values of one column over a range of the summary's rows.
+#[derive(Debug, Clone, PartialEq)]
+pub enum SummaryValues<'a> {
+    /// Codes into the names (scenario, level, area, metric).
+    Text {
+        names: Vec<&'a str>,
+        codes: Vec<u32>,
+    },
+    Int(Vec<i32>),
+    Float(Vec<f64>),
+    Count(Vec<u32>),
+}
+
+impl SummaryTable {
+    /// Rows of the table.
+    pub fn len(&self) -> usize {
+        self.lines.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.lines.is_empty()
+    }
+
+    /// The key of a line.
+    fn key(&self, line: Line) -> Key {
+        match line {
+            Line::Row(r) => self.collected.rows[r as usize].key,
+            Line::Icer(k) => self.icers[k as usize].key,
+        }
+    }
+
+    /// Statistic `k` of a line: the mean (0) or centile `k - 1` of [`CENTILES`].
+    fn stat(&self, line: Line, k: usize) -> f64 {
+        match line {
+            Line::Row(r) if k == 0 => self.means[r as usize],
+            Line::Row(r) => quantile(self.collected.values_of(r), CENTILES[k - 1].1),
+            Line::Icer(i) if k == 0 => self.icers[i as usize].stat.mean,
+            Line::Icer(i) => self.icers[i as usize].stat.centiles()[k - 1],
+        }
+    }
+
+    fn runs(&self, line: Line) -> u32 {
+        match line {
+            Line::Row(r) => self.collected.rows[r as usize].filled,
+            Line::Icer(i) => self.icers[i as usize].runs,
+        }
+    }
+
+    /// Column `column` over rows `rows`.
+    pub fn column(&self, column: SummaryColumn, rows: Range<usize>) -> SummaryValues<'_> {
+        let lines = &self.lines[rows];
+        let c = &self.collected;
+        match column {
+            SummaryColumn::Scenario => SummaryValues::Text {
+                names: c.scenarios.iter().map(String::as_str).collect(),
+                codes: lines.iter().map(|l| self.key(*l).0).collect(),
+            },
+            SummaryColumn::Year => {
+                SummaryValues::Int(lines.iter().map(|l| self.key(*l).1).collect())
+            }
+            SummaryColumn::Level => SummaryValues::Text {
+                names: Level::ALL.iter().map(|l| l.id()).collect(),
+                codes: lines
+                    .iter()
+                    .map(|l| self.key(*l).2.index() as u32)
+                    .collect(),
+            },
+            SummaryColumn::Area => SummaryValues::Text {
+                names: c.areas.names.iter().map(String::as_str).collect(),
+                codes: lines.iter().map(|l| self.key(*l).3).collect(),
+            },
+            SummaryColumn::Metric => SummaryValues::Text {
+                names: c.metric_names.names.iter().map(String::as_str).collect(),
+                codes: lines.iter().map(|l| self.key(*l).4).collect(),
+            },
+            SummaryColumn::Stat(k) => {
+                SummaryValues::Float(lines.par_iter().map(|l| self.stat(*l, k)).collect())
+            }
+            SummaryColumn::Runs => {
+                SummaryValues::Count(lines.iter().map(|l| self.runs(*l)).collect())
+            }
+        }
+    }
+
+    /// Rows `rows` of the table as typed rows (for tests and small tables: each row
+    /// copies its names).
+    pub fn rows(&self, rows: Range<usize>) -> Vec<SummaryRow> {
+        let c = &self.collected;
+        self.lines[rows]
+            .iter()
+            .map(|l| {
+                let (s, year, level, a, m) = self.key(*l);
+                SummaryRow {
+                    scenario: c.scenarios[s as usize].clone(),
+                    year,
+                    level,
+                    area: c.areas.names[a as usize].clone(),
+                    metric: match l {
+                        Line::Row(_) => c.metric_of[m as usize].clone(),
+                        Line::Icer(_) => Metric::CostPerQaly,
+                    },
+                    stat: Stat::from_centiles(
+                        self.stat(*l, 0),
+                        std::array::from_fn(|k| self.stat(*l, k + 1)),
+                    ),
+                    runs: self.runs(*l),
+                }
+            })
+            .collect()
     }
 }
 
@@ -699,8 +1012,9 @@ mod tests {
             &run(&[("b", z.clone(), 300.0), ("a", x.clone(), 100.0)]),
             &[],
         );
-        let got: Vec<(String, String, f64, u32)> = c
-            .summary()
+        let summary = c.summary();
+        let got: Vec<(String, String, f64, u32)> = summary
+            .rows(0..summary.len())
             .into_iter()
             .map(|r| (r.area, r.metric.name(), r.stat.mean, r.runs))
             .collect();
@@ -714,6 +1028,36 @@ mod tests {
         for (g, w) in got.iter().zip(want) {
             assert_eq!((g.0.as_str(), g.1.as_str(), g.2, g.3), w);
         }
+    }
+
+    /// A key a run lists twice (so a row with more values than the scenario has runs)
+    /// keeps every value: its row moves to more room, and rows after it keep theirs.
+    #[test]
+    fn a_key_repeated_within_a_run_keeps_every_value() {
+        let scenario = Scenario::bundled_baseline().unwrap();
+        let mut c = Collected::new(std::slice::from_ref(&scenario));
+        let runs = scenario.runs as usize;
+        let mut m = Metrics::default();
+        for k in 0..=runs {
+            m.push(1, Level::Neighbourhood, "a", Metric::Population, k as f64);
+        }
+        m.push(1, Level::Neighbourhood, "b", Metric::Births, 7.0);
+        c.add(0, &m, &[]);
+        let summary = c.summary();
+        let rows = summary.rows(0..summary.len());
+        assert_eq!(rows.len(), 2);
+        assert_eq!(
+            (rows[0].area.as_str(), rows[0].runs),
+            ("a", runs as u32 + 1)
+        );
+        assert_eq!(rows[0].stat.mean, runs as f64 / 2.0);
+        assert_eq!(rows[0].stat.p50, runs as f64 / 2.0);
+        assert_eq!((rows[1].area.as_str(), rows[1].stat.mean), ("b", 7.0));
+        // The columns say what the rows say.
+        let SummaryValues::Float(p95) = summary.column(SummaryColumn::Stat(5), 0..2) else {
+            panic!("centiles are numbers")
+        };
+        assert_eq!(p95, vec![rows[0].stat.p95, rows[1].stat.p95]);
     }
 
     /// PRCC against a hand-checkable case: y rises with x1 and falls with x2 exactly,

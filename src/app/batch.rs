@@ -24,7 +24,7 @@ use crate::accounts::summary::{BudgetTableRow, Collected};
 use crate::app::one_way;
 use crate::app::pipeline::{
     prepare, simulate_and_write_unit, unit_staging, write_formula_weights, write_geography,
-    Prepared, ScenarioRun, Unit,
+    Prepared, RunSink, ScenarioRun, Unit,
 };
 use crate::config::batch::{Batch, Shard};
 use crate::config::scenario::{parse_toml, scenario_error, Mortality, Scenario, Variation};
@@ -36,8 +36,9 @@ use crate::io::incremental::{ceaf_frame, incremental_frame};
 use crate::io::read::read_on_threads;
 use crate::io::summary::{
     budget_table_frame, read_draws, read_metrics, read_summary, read_summary_where, risk_frame,
-    sensitivity_frame, summary_frame,
+    sensitivity_frame,
 };
+use crate::io::summary_table::write_summary_table;
 use crate::io::tables::{write_atomic, write_frame, Layout, RunTable, Staging};
 use crate::report::charts::data::context_of;
 use crate::report::headline::headline_lines;
@@ -122,25 +123,91 @@ fn clean_stale(out: &Path) {
 }
 
 /// Runs one work unit and writes its partitions, then its marker; returns person-years
-/// simulated and each scenario's metrics with its index in the batch. Writing happens
-/// outside any pool of ours: polars runs its own, and a worker of ours waiting on it would
-/// steal further units and hold them all in memory.
+/// simulated. Each scenario's metrics go to `sink` with its index in the batch as soon as
+/// it is written. Writing happens outside any pool of ours: polars runs its own, and a
+/// worker of ours waiting on it would steal further units and hold them all in memory.
 fn run_unit(
     p: &Prepared,
     batch: &Batch,
     out: &Path,
     unit: Unit,
     pool: Option<&rayon::ThreadPool>,
-) -> Result<(u64, Vec<(usize, ScenarioRun)>)> {
+    sink: RunSink,
+) -> Result<u64> {
     let mut staging = unit_staging(out, unit)?;
-    let u = simulate_and_write_unit(p, batch, unit, pool, &mut staging, false)?;
+    let u = simulate_and_write_unit(p, batch, unit, pool, &mut staging, false, sink)?;
     staging.commit()?;
     write_atomic(&marker(out, unit), b"done\n")?;
-    let members = p.groups[unit.0]
-        .iter()
-        .copied()
-        .filter(|s| unit.1 < batch.scenarios[*s].runs as u64);
-    Ok((u.person_years, members.zip(u.runs).collect()))
+    Ok(u.person_years)
+}
+
+/// [`run_unit`], its scenarios' metrics held and returned with their indices in the batch.
+fn run_unit_held(
+    p: &Prepared,
+    batch: &Batch,
+    out: &Path,
+    unit: Unit,
+    pool: Option<&rayon::ThreadPool>,
+) -> Result<(u64, Vec<(usize, ScenarioRun)>)> {
+    let mut runs = Vec::new();
+    let py = run_unit(p, batch, out, unit, pool, &mut |s, run| {
+        runs.push((s, run));
+        Ok(())
+    })?;
+    Ok((py, runs))
+}
+
+/// Runs the units of `todo` one at a time, neighbourhoods in parallel on `pool`: for a
+/// large population. A unit next in the summary's order has its scenarios' metrics
+/// gathered as each is written, so they are never held together; others are held and
+/// handed over when finished, as [`Gatherer::finished`] takes them.
+fn run_units_in_turn(
+    p: &Prepared,
+    batch: &Batch,
+    out: &Path,
+    todo: &[Unit],
+    pool: &rayon::ThreadPool,
+    gatherer: &mut Option<Gatherer>,
+    progress: &dyn Fn(usize),
+) -> Result<u64> {
+    let mut py = 0;
+    for (k, u) in todo.iter().enumerate() {
+        let direct = match gatherer.as_mut() {
+            Some(g) => g.is_next(*u)?,
+            None => false,
+        };
+        if direct {
+            let g = gatherer.as_mut().expect("a gatherer");
+            py += run_unit(p, batch, out, *u, Some(pool), &mut |s, run| {
+                g.collected.add(s, &run.0, &run.1);
+                Ok(())
+            })?;
+            g.added(*u)?;
+        } else {
+            let (n, runs) = run_unit_held(p, batch, out, *u, Some(pool))?;
+            if let Some(g) = gatherer.as_mut() {
+                g.finished(*u, runs)?;
+            }
+            py += n;
+        }
+        release_freed_memory();
+        progress(k + 1);
+    }
+    Ok(py)
+}
+
+/// Hands memory freed by a large phase back to the system. glibc's allocator keeps freed
+/// small blocks in its per-thread arenas for reuse; after a national unit or the one-way
+/// analysis that is hundreds of megabytes counted as resident, which the summary's
+/// allocations, of other sizes, would not reuse. Elsewhere (other allocators or systems)
+/// nothing.
+fn release_freed_memory() {
+    #[cfg(all(target_os = "linux", target_env = "gnu"))]
+    // SAFETY: malloc_trim only returns free memory of the allocator's own to the system;
+    // it touches no live allocation.
+    unsafe {
+        libc::malloc_trim(0);
+    }
 }
 
 /// The summary's inputs, gathered while a batch runs, in the batch's unit order, so each
@@ -203,6 +270,21 @@ impl<'a> Gatherer<'a> {
         let held = self.ahead.values().filter(|r| r.is_some()).count();
         self.ahead
             .insert(at, (at == self.next || held < self.hold).then_some(runs));
+        self.add_ready()
+    }
+
+    /// Whether `unit` is the next to add once every unit before it that is on disk is
+    /// read back: then its scenario-runs can be added as they come ([`Gatherer::added`]).
+    fn is_next(&mut self, unit: Unit) -> Result<bool> {
+        self.add_ready()?;
+        Ok(self.units.get(self.next) == Some(&unit))
+    }
+
+    /// Marks `unit`, the next in order, as added (its scenario-runs were added as they
+    /// came), then adds every unit that is next in order.
+    fn added(&mut self, unit: Unit) -> Result<()> {
+        assert_eq!(self.units[self.next], unit, "units are added in order");
+        self.next += 1;
         self.add_ready()
     }
 
@@ -299,6 +381,7 @@ pub fn run_batch(
     // scenarios) are not held while it runs.
     if options.shard.is_none_or(|s| s.index == 0) && !one_way::written(&options.out) {
         one_way::write_one_way(&p, batch, &options.out, &pool(threads)?)?;
+        release_freed_memory();
     }
     let gatherer = Mutex::new(Gatherer::new(batch, &options.out, &p.units, &todo, threads));
     let finished = |unit: Unit, (py, runs): (u64, Vec<(usize, ScenarioRun)>)| -> Result<u64> {
@@ -319,7 +402,8 @@ pub fn run_batch(
                 let Some(u) = todo.get(next.fetch_add(1, Ordering::Relaxed)) else {
                     break;
                 };
-                match run_unit(&p, batch, &options.out, *u, None).and_then(|r| finished(*u, r)) {
+                match run_unit_held(&p, batch, &options.out, *u, None).and_then(|r| finished(*u, r))
+                {
                     Ok(n) => py += n,
                     Err(e) => {
                         failed.store(true, Ordering::Relaxed);
@@ -338,12 +422,16 @@ pub fn run_batch(
         })?
     } else {
         // Few units (a large population): one at a time, neighbourhoods in parallel.
-        let pool = pool(threads)?;
-        let mut py = 0;
-        for u in &todo {
-            py += finished(*u, run_unit(&p, batch, &options.out, *u, Some(&pool))?)?;
-        }
-        py
+        let mut g = gatherer.lock().expect("no panics");
+        run_units_in_turn(
+            &p,
+            batch,
+            &options.out,
+            &todo,
+            &pool(threads)?,
+            &mut g,
+            &|k| progress(todo.len(), k),
+        )?
     };
     let units = p.units.clone();
     let summarised = match gatherer.into_inner().expect("no panics") {
@@ -352,6 +440,7 @@ pub fn run_batch(
             // The model, datasets and geographies are needed no more: freed before the
             // summary, the largest thing a national batch builds.
             drop(p);
+            release_freed_memory();
             write_summary(collected, &options.out)?;
             true
         }
@@ -406,12 +495,9 @@ fn write_summary(c: Collected, out: &Path) -> Result<()> {
     let inc = c.incremental();
     let incremental = incremental_frame(&inc.frontier)?;
     let ceaf = ceaf_frame(&inc.ceaf)?;
-    let rows = c.summary();
-    drop(c);
-    let summary = summary_frame(&rows)?;
-    drop(rows);
+    let summary = c.summary();
     let mut staging = Staging::named(out, "summary")?;
-    write_frame(&mut staging, &Layout::Flat, "summary", &summary)?;
+    write_summary_table(&mut staging, &Layout::Flat, "summary", &summary)?;
     drop(summary);
     write_frame(&mut staging, &Layout::Flat, "sensitivity", &sensitivity)?;
     write_frame(&mut staging, &Layout::Flat, "risk", &risk)?;

@@ -560,18 +560,24 @@ fn write_scenario(
 const STREAM_ABOVE: u64 = 4_000_000;
 
 /// Scenarios simulated together, all on one population path, above [`STREAM_ABOVE`]
-/// people. A scenario's results for real England are about 230 MB, 100 MB of it its care
-/// by segment and the rest its path's census and life tables, which scenarios on one path
-/// share; two at a time with the counterfactual's (its care added up over segments) keeps
-/// the five-scenario comparison near 0.5 GB of results, for one more simulation of the
-/// counterfactual's path than simulating all together.
-const STREAM_SCENARIOS: usize = 2;
+/// people. A scenario's results for real England over ten years are about 230 MB, 100 MB
+/// of it its care by segment and the rest its path's census and life tables, which
+/// scenarios on one path share. One at a time, with the counterfactual's care added up
+/// over segments from the start, keeps the five-scenario comparison near 0.25 GB of
+/// results (two at a time, 0.43 GB, took its peak above 1 GiB), for two more simulations
+/// of the counterfactual's path than simulating all together (about 15 CPU-s each).
+const STREAM_SCENARIOS: usize = 1;
 
-/// What a unit simulated and wrote: person-years simulated (each population path's once)
-/// and each scenario's metrics with its drawn parameters, in `members` order.
+/// Takes each scenario's metrics with its drawn parameters as soon as the scenario is
+/// written, with the scenario's index in the batch, so that a national unit's five
+/// scenarios' metric rows (about 150 MB each, with an area name per row) are gathered
+/// into the summary one by one instead of held together to the unit's end. Scenarios
+/// come in the order they are written: by population path, not batch order.
+pub type RunSink<'a> = &'a mut dyn FnMut(usize, ScenarioRun) -> Result<()>;
+
+/// What a unit simulated: person-years (each population path's once).
 pub struct UnitWritten {
     pub person_years: u64,
-    pub runs: Vec<ScenarioRun>,
 }
 
 /// Simulates one work unit and writes its scenarios into `staging`, like
@@ -590,9 +596,10 @@ pub fn simulate_and_write_unit(
     pool: Option<&rayon::ThreadPool>,
     staging: &mut Staging,
     flat: bool,
+    sink: RunSink,
 ) -> Result<UnitWritten> {
     let stream = p.geographies[unit.0].total_population() > STREAM_ABOVE;
-    write_unit_in_chunks(p, batch, unit, pool, (staging, flat), stream)
+    write_unit_in_chunks(p, batch, unit, pool, (staging, flat), stream, sink)
 }
 
 /// [`simulate_and_write_unit`] with the choice made: in chunks of at most
@@ -605,6 +612,7 @@ pub fn write_unit_in_chunks(
     pool: Option<&rayon::ThreadPool>,
     (staging, flat): (&mut Staging, bool),
     stream: bool,
+    sink: RunSink,
 ) -> Result<UnitWritten> {
     let (g, run) = unit;
     let geo = &p.geographies[g];
@@ -617,7 +625,6 @@ pub fn write_unit_in_chunks(
         None => simulate_plan_here(&p.model, geo, plan, false, &|| {}),
     };
     let mut counterfactual: Vec<NeighbourhoodResult> = Vec::new();
-    let mut runs: Vec<Option<ScenarioRun>> = vec![None; members.len()];
     let mut written: Vec<(usize, Layout)> = Vec::new();
     // Population paths whose person-years are counted.
     let mut counted: Vec<usize> = Vec::new();
@@ -636,18 +643,26 @@ pub fn write_unit_in_chunks(
         );
         let mut results = simulate(&plan);
         check_spend(&results)?;
-        if c == 0 {
-            counterfactual = std::mem::take(&mut results[0]);
-        }
-        for (i, r) in at.iter().zip(results.iter_mut()) {
+        for (i, r) in at.iter().zip(&results) {
             let path = whole.scenarios[*i].path;
             if !counted.contains(&path) {
                 counted.push(path);
                 person_years += r.iter().map(NeighbourhoodResult::person_years).sum::<u64>();
             }
+        }
+        if c == 0 {
+            counterfactual = std::mem::take(&mut results[0]);
+            // The accounts read only its care by quintile: when streaming, its care by
+            // segment (about 100 MB for real England) is dropped before any is written.
+            if stream {
+                counterfactual.iter_mut().for_each(compact_activity);
+            }
+        }
+        for (i, r) in at.iter().zip(results.iter_mut()) {
             if *i == 0 {
                 continue;
             }
+            let path = whole.scenarios[*i].path;
             let (scenario_run, layout) = write_scenario(
                 p,
                 batch,
@@ -660,20 +675,11 @@ pub fn write_unit_in_chunks(
             )?;
             // Written: its care by segment is needed no more.
             *r = Vec::new();
-            runs[*i - 1] = Some(scenario_run);
+            sink(members[*i - 1], scenario_run)?;
             written.push((path, layout));
         }
-        if chunks.len() > 1 {
-            counterfactual.iter_mut().for_each(compact_activity);
-        }
     }
-    Ok(UnitWritten {
-        person_years,
-        runs: runs
-            .into_iter()
-            .map(|r| r.expect("every member written"))
-            .collect(),
-    })
+    Ok(UnitWritten { person_years })
 }
 
 /// The chunks of plan positions (1.. : the scenarios) a unit is simulated in: all together,

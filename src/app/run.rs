@@ -21,8 +21,8 @@ use crate::core::error::Result;
 use crate::data::datasets::DatasetSource;
 use crate::data::geography::Preset;
 use crate::engine::simulation::{pool, NeighbourhoodResult};
-use crate::io::summary::summary_frame;
-use crate::io::tables::{write_frame, write_json, Layout, Staging};
+use crate::io::summary_table::write_summary_table;
+use crate::io::tables::{write_json, Layout, Staging};
 
 /// Settings of one `capsim run`.
 #[derive(Debug, Clone)]
@@ -178,12 +178,7 @@ fn run_single(
     let scenario = batch.scenarios.into_iter().next().expect("one scenario");
     let mut c = Collected::new(std::slice::from_ref(&scenario));
     c.add(0, &metrics, &draws);
-    write_frame(
-        &mut staging,
-        &Layout::Flat,
-        "summary",
-        &summary_frame(&c.summary())?,
-    )?;
+    write_summary_table(&mut staging, &Layout::Flat, "summary", &c.summary())?;
     let wall = started.elapsed().as_secs_f64();
     let info = RunInfo {
         capsim_version: env!("CARGO_PKG_VERSION").into(),

@@ -7,5 +7,6 @@ pub mod geography;
 pub mod incremental;
 pub mod read;
 pub mod summary;
+pub mod summary_table;
 pub mod tables;
 pub mod text;

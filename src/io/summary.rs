@@ -184,34 +184,6 @@ fn key_columns<'a, R>(
     ])
 }
 
-/// The summary table: scenario, year, level, area, metric, mean, centiles, runs.
-pub fn summary_frame(rows: &[SummaryRow]) -> Result<DataFrame> {
-    let err = |e| table_err("(summary)", e);
-    let mut cols = key_columns(rows, |r| (&r.scenario, r.year, r.level, &r.area)).map_err(err)?;
-    cols.extend([
-        metric_names(rows.iter().map(|r| &r.metric))
-            .column("metric")
-            .map_err(err)?,
-        Column::new(
-            "mean".into(),
-            rows.iter().map(|r| r.stat.mean).collect::<Vec<_>>(),
-        ),
-    ]);
-    for (i, (name, _)) in CENTILES.iter().enumerate() {
-        cols.push(Column::new(
-            (*name).into(),
-            rows.iter()
-                .map(|r| r.stat.centiles()[i])
-                .collect::<Vec<_>>(),
-        ));
-    }
-    cols.push(Column::new(
-        "runs".into(),
-        rows.iter().map(|r| r.runs).collect::<Vec<_>>(),
-    ));
-    DataFrame::new_infer_height(cols).map_err(|e| table_err("(summary)", e))
-}
-
 /// Which rows of a summary, per-run metrics or risk table a reader wants, from the row's
 /// level, year, the table's last year and its metric name (empty for the risk table).
 pub type Keep<'a> = &'a dyn Fn(Level, i32, i32, &str) -> bool;

@@ -398,28 +398,57 @@ impl TableWriter {
         let arrays = table
             .parts
             .iter()
-            .map(|p| match p {
-                Part::Plain(c) => {
-                    let array = c
-                        .as_materialized_series()
-                        .to_arrow(0, CompatLevel::newest());
-                    Ok(match dictionary_of(array.as_ref()) {
-                        Some(d) => d.boxed(),
-                        None => array,
-                    })
-                }
-                Part::Coded(c) => Ok(match dictionary_from_codes(&c.dict, &c.codes) {
-                    Some(d) => d.boxed(),
-                    None => c
-                        .column()?
-                        .as_materialized_series()
-                        .to_arrow(0, CompatLevel::newest()),
-                }),
-            })
+            .map(Part::array)
             .collect::<PolarsResult<Vec<_>>>()
             .map_err(|e| write_err(&self.path, e))?;
         self.write_row_group(table.height, &arrays)
             .map_err(|e| write_err(&self.path, e))
+    }
+
+    /// Writes a [`Columns`] table with the bytes [`TableWriter::write`] writes for its
+    /// frame in one chunk, without the frame: Parquet as one row group whose columns are
+    /// each made, encoded and written before the next is made, and the CSV file, on a
+    /// thread of its own, a block of rows at a time. So at most one column and one block
+    /// are in memory (real England's summary frame was about 1 GB).
+    fn write_columns(&mut self, table: &dyn Columns) -> Result<()> {
+        let mut csv = self.csv.take();
+        let (parquet, csv_written) = std::thread::scope(|scope| {
+            let csv = csv
+                .as_mut()
+                .map(|csv| scope.spawn(move || csv_in_blocks(csv, table)));
+            let parquet = self.parquet_by_columns(table);
+            let csv = csv.map(|c| c.join().expect("the CSV writer does not panic"));
+            (parquet, csv)
+        });
+        self.csv = csv;
+        parquet.map_err(|e| write_err(&self.path, e))?;
+        csv_written
+            .transpose()
+            .map_err(|e| write_err(&self.path, e))?;
+        Ok(())
+    }
+
+    /// One row group of every row of `table`, its columns made one at a time as the
+    /// writer asks for them.
+    fn parquet_by_columns(&mut self, table: &dyn Columns) -> PolarsResult<()> {
+        use polars_parquet::write::DynIter;
+        let rows = table.height();
+        if rows == 0 {
+            return Ok(());
+        }
+        let (fields, encodings, options) = (&self.fields, &self.encodings, self.options);
+        let columns = (0..fields.len()).flat_map(move |i| {
+            let pages = table
+                .part(i, 0..rows)
+                .and_then(|p| p.array())
+                .and_then(|a| compressed_pages(a.as_ref(), &fields[i], options, &encodings[i]));
+            match pages {
+                Ok(pages) => pages.into_iter().map(Ok).collect(),
+                Err(e) => vec![Err(e)],
+            }
+        });
+        let mut writer = self.parquet.get_writer().lock().expect("not poisoned");
+        writer.write(rows as u64, DynIter::new(columns))
     }
 
     /// Writes `df` as row groups, one per chunk, as `BatchedWriter::write_batch` does, but
@@ -450,30 +479,18 @@ impl TableWriter {
         rows: usize,
         arrays: &[Box<dyn polars_arrow::array::Array>],
     ) -> PolarsResult<()> {
-        use polars_parquet::write::{
-            array_to_columns, CompressedPage, Compressor, DynIter, DynStreamingIterator,
-            FallibleStreamingIterator,
-        };
+        use polars_parquet::write::DynIter;
         let mut columns = Vec::new();
         for ((array, field), encoding) in arrays.iter().zip(&self.fields).zip(&self.encodings) {
-            for pages in array_to_columns(array.as_ref(), field.clone(), self.options, encoding)? {
-                let pages = pages.map(|page| {
-                    page.map_err(|e| {
-                        polars_parquet::read::ParquetError::FeatureNotSupported(format!(
-                            "reraised in polars: {e}"
-                        ))
-                    })
-                });
-                let compressed: DynStreamingIterator<'static, CompressedPage, PolarsError> =
-                    DynStreamingIterator::new(
-                        Compressor::new_from_vec(pages, self.options.compression, vec![])
-                            .map_err(PolarsError::from),
-                    );
-                columns.push(Ok(compressed));
-            }
+            columns.extend(compressed_pages(
+                array.as_ref(),
+                field,
+                self.options,
+                encoding,
+            )?);
         }
         let mut writer = self.parquet.get_writer().lock().expect("not poisoned");
-        writer.write(rows as u64, DynIter::new(columns.into_iter()))
+        writer.write(rows as u64, DynIter::new(columns.into_iter().map(Ok)))
     }
 
     fn finish(mut self) -> Result<()> {
@@ -484,6 +501,67 @@ impl TableWriter {
             csv.finish().map_err(|e| write_err(&self.path, e))?;
         }
         Ok(())
+    }
+}
+
+/// A column's pages, encoded and compressed as polars' writer does, made as the file
+/// writer takes them.
+fn compressed_pages(
+    array: &dyn polars_arrow::array::Array,
+    field: &polars_parquet::write::ParquetType,
+    options: polars_parquet::write::WriteOptions,
+    encoding: &[polars_parquet::write::Encoding],
+) -> PolarsResult<
+    Vec<
+        polars_parquet::write::DynStreamingIterator<
+            'static,
+            polars_parquet::write::CompressedPage,
+            PolarsError,
+        >,
+    >,
+> {
+    use polars_parquet::write::{
+        array_to_columns, Compressor, DynStreamingIterator, FallibleStreamingIterator,
+    };
+    Ok(array_to_columns(array, field.clone(), options, encoding)?
+        .into_iter()
+        .map(|pages| {
+            let pages = pages.map(|page| {
+                page.map_err(|e| {
+                    polars_parquet::read::ParquetError::FeatureNotSupported(format!(
+                        "reraised in polars: {e}"
+                    ))
+                })
+            });
+            DynStreamingIterator::new(
+                Compressor::new_from_vec(pages, options.compression, vec![])
+                    .map_err(PolarsError::from),
+            )
+        })
+        .collect())
+}
+
+/// Rows of a CSV file a block at a time: [`TableWriter::write_columns`].
+const CSV_BLOCK: usize = 1 << 16;
+
+/// Writes every row of `table` to `csv`, a block of [`CSV_BLOCK`] rows at a time (the
+/// header with the first; an empty table writes its header alone).
+fn csv_in_blocks(
+    csv: &mut polars::io::csv::write::BatchedWriter<BufWriter<File>>,
+    table: &dyn Columns,
+) -> PolarsResult<()> {
+    let (n, width) = (table.height(), table.width());
+    let mut start = 0;
+    loop {
+        let rows = start..(start + CSV_BLOCK).min(n);
+        let columns = (0..width)
+            .map(|i| table.part(i, rows.clone())?.column())
+            .collect::<PolarsResult<Vec<Column>>>()?;
+        csv.write_batch(&DataFrame::new(rows.len(), columns)?)?;
+        start = rows.end;
+        if start >= n {
+            return Ok(());
+        }
     }
 }
 
@@ -611,9 +689,70 @@ fn write_table(staging: &mut Staging, layout: &Layout, name: &str, t: &Table) ->
 }
 
 /// A column of a [`Table`]: plain, or text kept as codes.
-enum Part<'a> {
+pub enum Part<'a> {
     Plain(Column),
     Coded(Coded<'a>),
+}
+
+impl Part<'_> {
+    /// The column as written to Parquet: a text column worth a dictionary as the
+    /// dictionary the writer would make ([`dictionary_of`], [`dictionary_from_codes`]).
+    /// A plain column must be one chunk.
+    fn array(&self) -> PolarsResult<Box<dyn polars_arrow::array::Array>> {
+        Ok(match self {
+            Part::Plain(c) => {
+                let array = c
+                    .as_materialized_series()
+                    .to_arrow(0, CompatLevel::newest());
+                match dictionary_of(array.as_ref()) {
+                    Some(d) => d.boxed(),
+                    None => array,
+                }
+            }
+            Part::Coded(c) => match dictionary_from_codes(&c.dict, &c.codes) {
+                Some(d) => d.boxed(),
+                None => c
+                    .column()?
+                    .as_materialized_series()
+                    .to_arrow(0, CompatLevel::newest()),
+            },
+        })
+    }
+
+    /// The column as a frame holds it, coded text gathered.
+    fn column(&self) -> PolarsResult<Column> {
+        match self {
+            Part::Plain(c) => Ok(c.clone()),
+            Part::Coded(c) => c.column(),
+        }
+    }
+}
+
+/// A table whose columns are made on demand for any range of its rows, written by
+/// [`write_columns`] without ever being whole in memory.
+pub trait Columns: Sync {
+    /// Rows.
+    fn height(&self) -> usize;
+    /// The columns' names and types, in order.
+    fn schema(&self) -> Schema;
+    fn width(&self) -> usize {
+        self.schema().len()
+    }
+    /// Column `i` over `rows`.
+    fn part(&self, i: usize, rows: std::ops::Range<usize>) -> PolarsResult<Part<'_>>;
+}
+
+/// Writes a [`Columns`] table in `layout`: the same bytes as [`write_frame`] of its
+/// frame, a column (Parquet) or a block of rows (CSV) at a time.
+pub fn write_columns(
+    staging: &mut Staging,
+    layout: &Layout,
+    name: &str,
+    table: &dyn Columns,
+) -> Result<()> {
+    let mut w = TableWriter::new(&staging.table_paths(layout, name)?, &table.schema())?;
+    w.write_columns(table)?;
+    w.finish()
 }
 
 /// A table to write whose text columns built from codes stay codes: Parquet takes each
@@ -642,10 +781,7 @@ impl Table<'_> {
         let columns = self
             .parts
             .iter()
-            .map(|p| match p {
-                Part::Plain(c) => Ok(c.clone()),
-                Part::Coded(c) => c.column(),
-            })
+            .map(Part::column)
             .collect::<PolarsResult<Vec<Column>>>()
             .map_err(err)?;
         DataFrame::new(self.height, columns).map_err(err)
@@ -1146,6 +1282,86 @@ mod tests {
                 std::fs::read(&ours).unwrap() == std::fs::read(&theirs).unwrap(),
                 "frame {k}: our Parquet differs from polars' own"
             );
+        }
+    }
+
+    /// A frame's columns sliced on demand, as a [`Columns`] table.
+    struct Sliced<'a>(&'a DataFrame, Vec<&'a str>, Vec<IdxSize>);
+
+    impl Columns for Sliced<'_> {
+        fn height(&self) -> usize {
+            self.0.height()
+        }
+        fn schema(&self) -> Schema {
+            let mut schema = self.0.schema().as_ref().clone();
+            schema
+                .insert_at_index(0, "coded".into(), DataType::String)
+                .unwrap();
+            schema
+        }
+        fn part(&self, i: usize, rows: std::ops::Range<usize>) -> PolarsResult<Part<'_>> {
+            if i == 0 {
+                return Ok(labels("coded", self.1.clone(), self.2[rows].to_vec()));
+            }
+            let c = &self.0.columns()[i - 1];
+            Ok(Part::Plain(
+                c.slice(rows.start as i64, rows.len())
+                    .as_materialized_series()
+                    .rechunk()
+                    .into_column(),
+            ))
+        }
+    }
+
+    /// A table written a column (Parquet) and a block of rows (CSV) at a time is the same
+    /// bytes as its whole frame written at once, over more rows than a CSV block, and
+    /// empty (a header alone).
+    #[test]
+    fn a_table_written_by_columns_is_the_bytes_of_its_frame() {
+        let dir = tempfile::tempdir().unwrap();
+        for (k, n) in [CSV_BLOCK * 2 + 17, 0].into_iter().enumerate() {
+            let words = ["north", "south", "east", "", "west"];
+            let codes: Vec<IdxSize> = (0..n).map(|i| ((i * 7 + i / 5) % 5) as IdxSize).collect();
+            let df = DataFrame::new_infer_height(vec![
+                Column::new(
+                    "area".into(),
+                    (0..n)
+                        .map(|i| format!("PCN {}", i % 300))
+                        .collect::<Vec<_>>(),
+                ),
+                Column::new(
+                    "year".into(),
+                    (0..n).map(|i| (i % 10) as i32).collect::<Vec<_>>(),
+                ),
+                Column::new(
+                    "mean".into(),
+                    (0..n).map(|i| (i as f64).sqrt() * 1e3).collect::<Vec<_>>(),
+                ),
+                Column::new("runs".into(), (0..n).map(|i| i as u32).collect::<Vec<_>>()),
+            ])
+            .unwrap();
+            let table = Sliced(&df, words.to_vec(), codes);
+            let mut whole = df.clone();
+            whole
+                .insert_column(
+                    0,
+                    crate::io::text::coded("coded", &words, &table.2).unwrap(),
+                )
+                .unwrap();
+            let mut staging = Staging::named(dir.path(), &format!("s{k}"))
+                .unwrap()
+                .with_all_csv(true);
+            write_columns(&mut staging, &Layout::Flat, "by_columns", &table).unwrap();
+            write_frame(&mut staging, &Layout::Flat, "whole", &whole).unwrap();
+            staging.commit().unwrap();
+            for ext in ["parquet", "csv"] {
+                let read =
+                    |name: &str| std::fs::read(dir.path().join(format!("{name}.{ext}"))).unwrap();
+                assert!(
+                    read("by_columns") == read("whole"),
+                    "{n} rows: {ext} differs"
+                );
+            }
         }
     }
 }
