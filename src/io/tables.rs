@@ -284,7 +284,7 @@ struct TableWriter {
     fields: Vec<polars_parquet::write::ParquetType>,
     encodings: Vec<Vec<polars_parquet::write::Encoding>>,
     options: polars_parquet::write::WriteOptions,
-    csv: Option<polars::io::csv::write::BatchedWriter<BufWriter<File>>>,
+    csv: Option<CsvBatches>,
     path: PathBuf,
 }
 
@@ -364,16 +364,24 @@ impl TableWriter {
     /// encodings share nothing, and for England's summary and budgets (100 MB of CSV each)
     /// doing them one after the other was a second of the run's serial tail.
     fn write(&mut self, df: &DataFrame) -> Result<()> {
-        let mut csv = self.csv.take();
+        self.beside_csv(|w| w.write_parquet(df), |csv| csv.write_batch(df))
+    }
+
+    /// Writes the Parquet file with `parquet` on this thread while `csv` writes the CSV
+    /// file, if any, on a thread of its own.
+    fn beside_csv(
+        &mut self,
+        parquet: impl FnOnce(&mut Self) -> PolarsResult<()>,
+        csv: impl FnOnce(&mut CsvBatches) -> PolarsResult<()> + Send,
+    ) -> Result<()> {
+        let mut writer = self.csv.take();
         let (parquet, csv_written) = std::thread::scope(|scope| {
-            let csv = csv
-                .as_mut()
-                .map(|csv| scope.spawn(move || csv.write_batch(df)));
-            let parquet = self.write_parquet(df);
+            let csv = writer.as_mut().map(|w| scope.spawn(move || csv(w)));
+            let parquet = parquet(self);
             let csv = csv.map(|c| c.join().expect("the CSV writer does not panic"));
             (parquet, csv)
         });
-        self.csv = csv;
+        self.csv = writer;
         parquet.map_err(|e| write_err(&self.path, e))?;
         csv_written
             .transpose()
@@ -411,21 +419,10 @@ impl TableWriter {
     /// thread of its own, a block of rows at a time. So at most one column and one block
     /// are in memory (real England's summary frame was about 1 GB).
     fn write_columns(&mut self, table: &dyn Columns) -> Result<()> {
-        let mut csv = self.csv.take();
-        let (parquet, csv_written) = std::thread::scope(|scope| {
-            let csv = csv
-                .as_mut()
-                .map(|csv| scope.spawn(move || csv_in_blocks(csv, table)));
-            let parquet = self.parquet_by_columns(table);
-            let csv = csv.map(|c| c.join().expect("the CSV writer does not panic"));
-            (parquet, csv)
-        });
-        self.csv = csv;
-        parquet.map_err(|e| write_err(&self.path, e))?;
-        csv_written
-            .transpose()
-            .map_err(|e| write_err(&self.path, e))?;
-        Ok(())
+        self.beside_csv(
+            |w| w.parquet_by_columns(table),
+            |csv| csv_in_blocks(csv, table),
+        )
     }
 
     /// One row group of every row of `table`, its columns made one at a time as the
@@ -542,14 +539,14 @@ fn compressed_pages(
 }
 
 /// Rows of a CSV file a block at a time: [`TableWriter::write_columns`].
+/// The CSV file's writer, fed a frame (a batch of rows) at a time.
+type CsvBatches = polars::io::csv::write::BatchedWriter<BufWriter<File>>;
+
 const CSV_BLOCK: usize = 1 << 16;
 
 /// Writes every row of `table` to `csv`, a block of [`CSV_BLOCK`] rows at a time (the
 /// header with the first; an empty table writes its header alone).
-fn csv_in_blocks(
-    csv: &mut polars::io::csv::write::BatchedWriter<BufWriter<File>>,
-    table: &dyn Columns,
-) -> PolarsResult<()> {
+fn csv_in_blocks(csv: &mut CsvBatches, table: &dyn Columns) -> PolarsResult<()> {
     let (n, width) = (table.height(), table.width());
     let mut start = 0;
     loop {
