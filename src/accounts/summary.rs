@@ -325,7 +325,7 @@ impl Collected {
         let mut has_net = false;
         let mut previous = NONE;
         // Rows come area by area: the last area's code is reused while the area repeats.
-        let mut last_area: Option<(&str, u32)> = None;
+        let mut last_area: Option<(u32, u32)> = None;
         let mut top = TopLevel::default();
         for i in 0..metrics.len() {
             let metric = &metrics.metric[i];
@@ -337,10 +337,10 @@ impl Collected {
                 metrics.value[i],
             );
             let area = match last_area {
-                Some((a, c)) if a == metrics.area[i] => c,
+                Some((a, c)) if a == metrics.area_code(i) => c,
                 _ => {
-                    let c = self.areas.code(&metrics.area[i]);
-                    last_area = Some((&metrics.area[i], c));
+                    let c = self.areas.code(metrics.area(i));
+                    last_area = Some((metrics.area_code(i), c));
                     c
                 }
             };

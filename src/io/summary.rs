@@ -74,7 +74,7 @@ pub fn metrics_frame(m: &Metrics) -> Result<DataFrame> {
     let err = |e| table_err("(metrics)", e);
     let (mut level, mut area) = (Texts::with_capacity(m.len()), Texts::with_capacity(m.len()));
     m.level.iter().for_each(|l| level.push(l.id()));
-    m.area.iter().for_each(|a| area.push(a));
+    (0..m.len()).for_each(|i| area.push(m.area(i)));
     let metric = metric_names(&m.metric);
     DataFrame::new_infer_height(vec![
         Column::new("year".into(), &m.year),
@@ -129,13 +129,14 @@ pub fn read_metrics_where(path: &Path, keep: Keep) -> Result<Metrics> {
 }
 
 fn metrics_of_frame(df: &DataFrame, path: &Path) -> Result<Metrics> {
-    Ok(Metrics {
-        year: ints(df, path, "year")?,
-        level: levels(df, path)?,
-        area: strings(df, path, "area")?,
-        metric: metrics_of(df, path)?,
-        value: floats(df, path, "value")?,
-    })
+    let (year, level) = (ints(df, path, "year")?, levels(df, path)?);
+    let (area, metric) = (strings(df, path, "area")?, metrics_of(df, path)?);
+    let value = floats(df, path, "value")?;
+    let mut m = Metrics::default();
+    for ((((y, l), a), k), v) in year.into_iter().zip(level).zip(area).zip(metric).zip(value) {
+        m.push(y as u32, l, &a, k, v);
+    }
+    Ok(m)
 }
 
 /// Drawn uncertain parameters of one scenario-run as a frame.

@@ -621,7 +621,7 @@ fn every_pound_is_in_one_budget_line_to_the_penny() {
             (
                 metrics.year[i],
                 metrics.level[i],
-                metrics.area[i].clone(),
+                metrics.area(i).to_string(),
                 metrics.metric[i].name(),
             ),
             metrics.value[i],
