@@ -315,7 +315,7 @@ mod tests {
         );
         let get = |m: Metric, year: i32| {
             (0..out.len())
-                .find(|i| out.metric[*i] == m && out.year[*i] == year)
+                .find(|i| *out.metric(*i) == m && out.year[*i] == year)
                 .map(|i| out.value[i])
         };
         assert!((get(Metric::BedsRequired, 1).unwrap() - 100.0).abs() < 1e-9);

@@ -9,7 +9,11 @@
 //! and systems; ratios (return on investment, break-even) are formed after summing. Money
 //! is summed in integer pence and written in pounds.
 
+use std::borrow::Borrow;
 use std::collections::HashMap;
+use std::hash::Hash;
+
+use foldhash::fast::FixedState;
 
 use crate::accounts::capitation::{budgets, BudgetRow, Budgets, Weights};
 use crate::accounts::costs::Costs;
@@ -27,37 +31,66 @@ use crate::engine::simulation::NeighbourhoodResult;
 use crate::model::Model;
 
 /// Long-format metrics of one scenario-run.
-#[derive(Debug, Clone, Default, PartialEq)]
+///
+/// Areas and metrics are held once each, rows keeping codes into them: real England's
+/// comparison has 1.3 million rows a scenario over about 3,000 areas and 300 metrics, and
+/// a name and a [`Metric`] (with its formula's name) held per row were 150 MB and 60 MB
+/// of it, the metrics' names an allocation each.
+#[derive(Debug, Clone, Default)]
 pub struct Metrics {
     pub year: Vec<i32>,
     pub level: Vec<Level>,
-    /// Each row's area as a code into `areas`: real England's comparison has 1.3 million
-    /// rows a scenario over about 3,000 areas, and a name held per row was 150 MB of it.
     area: Vec<u32>,
-    areas: AreaNames,
-    pub metric: Vec<Metric>,
+    areas: Coded<String>,
+    metric: Vec<u32>,
+    metrics: Coded<Metric>,
     pub value: Vec<f64>,
 }
 
-/// The areas of metric rows, each name held once, coded in order of first appearance.
-#[derive(Debug, Clone, Default, PartialEq)]
-struct AreaNames {
-    names: Vec<String>,
-    codes: HashMap<String, u32>,
+/// Rows are equal when each row's year, level, area, metric and value are: the codes are
+/// how the rows were written down, not what they say.
+impl PartialEq for Metrics {
+    fn eq(&self, o: &Metrics) -> bool {
+        self.len() == o.len()
+            && (0..self.len()).all(|i| {
+                (self.year[i], self.level[i], self.area(i), self.metric(i), self.value[i])
+                    == (o.year[i], o.level[i], o.area(i), o.metric(i), o.value[i])
+            })
+    }
 }
 
-impl AreaNames {
-    fn code(&mut self, name: &str) -> u32 {
-        // Rows come area by area, so the newest name is the likeliest.
-        if self.names.last().is_some_and(|n| n == name) {
-            return (self.names.len() - 1) as u32;
+/// The distinct values of a column, each held once, coded in order of first appearance.
+#[derive(Debug, Clone)]
+struct Coded<T> {
+    values: Vec<T>,
+    codes: HashMap<T, u32, FixedState>,
+}
+
+impl<T> Default for Coded<T> {
+    fn default() -> Self {
+        Coded {
+            values: Vec::new(),
+            codes: HashMap::default(),
         }
-        if let Some(c) = self.codes.get(name) {
+    }
+}
+
+impl<T: Hash + Eq + Clone> Coded<T> {
+    fn code<Q>(&mut self, v: &Q) -> u32
+    where
+        T: Borrow<Q>,
+        Q: Hash + Eq + ToOwned<Owned = T> + ?Sized,
+    {
+        // Rows come area by area, so the newest area is the likeliest.
+        if self.values.last().is_some_and(|l| l.borrow() == v) {
+            return (self.values.len() - 1) as u32;
+        }
+        if let Some(c) = self.codes.get(v) {
             return *c;
         }
-        let c = u32::try_from(self.names.len()).expect("fewer than 4 billion areas");
-        self.names.push(name.to_string());
-        self.codes.insert(name.to_string(), c);
+        let c = u32::try_from(self.values.len()).expect("fewer than 4 billion values");
+        self.values.push(v.to_owned());
+        self.codes.insert(v.to_owned(), c);
         c
     }
 }
@@ -68,18 +101,40 @@ impl Metrics {
         self.level.push(level);
         let code = self.areas.code(area);
         self.area.push(code);
-        self.metric.push(metric);
+        let code = self.metrics.code(&metric);
+        self.metric.push(code);
         self.value.push(value);
     }
 
     /// The area of row `i`.
     pub fn area(&self, i: usize) -> &str {
-        &self.areas.names[self.area[i] as usize]
+        &self.areas.values[self.area[i] as usize]
+    }
+
+    /// The distinct areas of these rows, by code.
+    pub fn areas(&self) -> &[String] {
+        &self.areas.values
     }
 
     /// The code of row `i`'s area: rows of one area share it, within these metrics.
     pub fn area_code(&self, i: usize) -> u32 {
         self.area[i]
+    }
+
+    /// The metric of row `i`.
+    pub fn metric(&self, i: usize) -> &Metric {
+        &self.metrics.values[self.metric[i] as usize]
+    }
+
+    /// The code of row `i`'s metric, within these metrics: an index into
+    /// [`Metrics::metrics`].
+    pub fn metric_code(&self, i: usize) -> u32 {
+        self.metric[i]
+    }
+
+    /// The distinct metrics of these rows, by code.
+    pub fn metrics(&self) -> &[Metric] {
+        &self.metrics.values
     }
 
     pub fn len(&self) -> usize {

@@ -77,7 +77,7 @@ pub fn outcomes(metrics: &Metrics, year: i32) -> [f64; 3] {
     OUTCOMES.map(|m| {
         let values: Vec<f64> = (0..metrics.len())
             .filter(|i| {
-                metrics.year[*i] == year && metrics.level[*i] == top && metrics.metric[*i] == m
+                metrics.year[*i] == year && metrics.level[*i] == top && *metrics.metric(*i) == m
             })
             .map(|i| metrics.value[i])
             .collect();

@@ -327,8 +327,15 @@ impl Collected {
         // Rows come area by area: the last area's code is reused while the area repeats.
         let mut last_area: Option<(u32, u32)> = None;
         let mut top = TopLevel::default();
+        // The code of each of these metrics' names here, by their code there.
+        let codes: Vec<u32> = metrics
+            .metrics()
+            .iter()
+            .map(|m| self.metric_code(m))
+            .collect();
         for i in 0..metrics.len() {
-            let metric = &metrics.metric[i];
+            let metric = metrics.metric(i);
+            let code = codes[metrics.metric_code(i) as usize];
             top.take(
                 metrics.year[i],
                 self.years[s],
@@ -351,24 +358,16 @@ impl Collected {
                 net += metrics.value[i];
                 has_net = true;
             }
-            let place = (s as u32, metrics.year[i], metrics.level[i], area);
+            let key = (s as u32, metrics.year[i], metrics.level[i], area, code);
             let guess = if previous == NONE {
                 self.first[s]
             } else {
                 self.rows[previous as usize].after
             };
-            // The same metric (so the same name) in the same place: the same key.
+            // The same metric name in the same place: the same key.
             let row = match self.rows.get(guess as usize) {
-                Some(r)
-                    if (r.key.0, r.key.1, r.key.2, r.key.3) == place
-                        && self.metric_of[r.key.4 as usize] == *metric =>
-                {
-                    guess
-                }
-                _ => {
-                    let code = self.metric_code(metric);
-                    self.row_of((place.0, place.1, place.2, place.3, code))
-                }
+                Some(r) if (r.key.0, r.key.1, r.key.2, r.key.3, r.key.4) == key => guess,
+                _ => self.row_of(key),
             };
             match previous {
                 NONE => self.first[s] = row,

@@ -180,6 +180,11 @@ fn run_units_in_turn(
             let g = gatherer.as_mut().expect("a gatherer");
             py += run_unit(p, batch, out, *u, Some(pool), &mut |s, run| {
                 g.collected.add(s, &run.0, &run.1);
+                // The scenario's results, metrics and budgets are freed by now, much of
+                // them in the workers' arenas, where the next scenario's writing (on this
+                // thread) would not reuse them.
+                drop(run);
+                release_freed_memory();
                 Ok(())
             })?;
             g.added(*u)?;

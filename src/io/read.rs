@@ -75,21 +75,25 @@ pub fn read_parquet_columns(
         })
 }
 
+/// The names of a Parquet file's columns, in order (read as a frame of no rows).
+pub fn column_names(path: &Path) -> Result<Vec<String>> {
+    let f = File::open(path).map_err(|e| CapsimError::io(path, e))?;
+    let df = ParquetReader::new(f)
+        .with_slice(Some((0, 0)))
+        .finish()
+        .map_err(|e| unexpected(path, e))?;
+    Ok(df
+        .get_column_names()
+        .iter()
+        .map(|n| n.to_string())
+        .collect())
+}
+
 /// The number of rows of a Parquet file, from its metadata.
 pub fn parquet_rows(path: &Path) -> Result<usize> {
     let f = File::open(path).map_err(|e| CapsimError::io(path, e))?;
     ParquetReader::new(f)
         .num_rows()
-        .map_err(|e| unexpected(path, e))
-}
-
-/// The rows of `df` for which `keep(row)` holds, in order.
-pub fn rows_where(df: &DataFrame, path: &Path, keep: impl Fn(usize) -> bool) -> Result<DataFrame> {
-    let idx: Vec<IdxSize> = (0..df.height())
-        .filter(|i| keep(*i))
-        .map(|i| i as IdxSize)
-        .collect();
-    df.take(&IdxCa::from_vec("idx".into(), idx))
         .map_err(|e| unexpected(path, e))
 }
 

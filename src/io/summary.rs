@@ -16,10 +16,10 @@ use crate::accounts::summary::{RiskRow, SensitivityRow, Stat, SummaryRow, CENTIL
 use crate::core::error::{CapsimError, Result};
 use crate::core::level::Level;
 use crate::io::read::{
-    floats, ints, parquet_rows, read_on_threads, read_parquet, read_parquet_columns, rows_where,
+    column_names, floats, ints, parquet_rows, read_on_threads, read_parquet, read_parquet_columns,
     str_column, strings,
 };
-use crate::io::text::{coded, Texts};
+use crate::io::text::Texts;
 
 fn table_err(what: &str, e: PolarsError) -> CapsimError {
     CapsimError::Write {
@@ -69,52 +69,6 @@ fn metrics_of(df: &DataFrame, path: &Path) -> Result<Vec<Metric>> {
     parsed(df, path, "metric", Metric::parse)
 }
 
-/// The metrics of one scenario-run as a frame.
-pub fn metrics_frame(m: &Metrics) -> Result<DataFrame> {
-    let err = |e| table_err("(metrics)", e);
-    let (mut level, mut area) = (Texts::with_capacity(m.len()), Texts::with_capacity(m.len()));
-    m.level.iter().for_each(|l| level.push(l.id()));
-    (0..m.len()).for_each(|i| area.push(m.area(i)));
-    let metric = metric_names(&m.metric);
-    DataFrame::new_infer_height(vec![
-        Column::new("year".into(), &m.year),
-        level.column("level").map_err(err)?,
-        area.column("area").map_err(err)?,
-        metric.column("metric").map_err(err)?,
-        Column::new("value".into(), &m.value),
-    ])
-    .map_err(err)
-}
-
-/// The names of `metrics` as codes into their distinct names: a table repeats a few
-/// hundred metrics over every area, and each is named (formatted) once.
-fn metric_names<'a>(metrics: impl IntoIterator<Item = &'a Metric>) -> OwnedTexts {
-    let mut seen: HashMap<&Metric, IdxSize> = HashMap::new();
-    let mut out = OwnedTexts::default();
-    for m in metrics {
-        let code = *seen.entry(m).or_insert_with(|| {
-            out.dict.push(m.name());
-            (out.dict.len() - 1) as IdxSize
-        });
-        out.codes.push(code);
-    }
-    out
-}
-
-/// Codes into a dictionary of owned names.
-#[derive(Default)]
-struct OwnedTexts {
-    dict: Vec<String>,
-    codes: Vec<IdxSize>,
-}
-
-impl OwnedTexts {
-    fn column(&self, name: &str) -> PolarsResult<Column> {
-        let dict: Vec<&str> = self.dict.iter().map(String::as_str).collect();
-        coded(name, &dict, &self.codes)
-    }
-}
-
 /// Reads a run's metrics back.
 pub fn read_metrics(path: &Path) -> Result<Metrics> {
     metrics_of_frame(&read_parquet(path)?, path)
@@ -122,10 +76,7 @@ pub fn read_metrics(path: &Path) -> Result<Metrics> {
 
 /// Reads the rows of a run's metrics that `keep` wants.
 pub fn read_metrics_where(path: &Path, keep: Keep) -> Result<Metrics> {
-    metrics_of_frame(
-        &kept(&read_parquet(path)?, path, keep, Some("metric"))?,
-        path,
-    )
+    metrics_of_frame(&kept(path, keep, Some("metric"))?, path)
 }
 
 fn metrics_of_frame(df: &DataFrame, path: &Path) -> Result<Metrics> {
@@ -189,21 +140,46 @@ fn key_columns<'a, R>(
 /// level, year, the table's last year and its metric name (empty for the risk table).
 pub type Keep<'a> = &'a dyn Fn(Level, i32, i32, &str) -> bool;
 
-/// The rows of `df` that `keep` wants, decided on borrowed columns, so that rows left out
-/// are never copied or parsed (a national summary has most of its rows per neighbourhood).
-fn kept(df: &DataFrame, path: &Path, keep: Keep, metric: Option<&str>) -> Result<DataFrame> {
-    let year = ints(df, path, "year")?;
+/// The rows of the Parquet table at `path` that `keep` wants. The columns it decides by
+/// (year, level and `metric`) are read first; then each other column is read alone and
+/// cut to the kept rows before the next is read, so rows left out are never copied or
+/// parsed and the table is never in memory whole (a national summary has 6.7 million
+/// rows, most of them a neighbourhood's, and read whole took about 1 GB).
+fn kept(path: &Path, keep: Keep, metric: Option<&str>) -> Result<DataFrame> {
+    let deciding: Vec<&str> = ["year", "level"].into_iter().chain(metric).collect();
+    let df = read_parquet_columns(path, &deciding, None)?;
+    let year = ints(&df, path, "year")?;
     let last = year.iter().copied().max().unwrap_or(0);
-    let level = str_column(df, path, "level")?;
-    let metric = metric.map(|m| str_column(df, path, m)).transpose()?;
-    let mut wanted = vec![false; df.height()];
+    let level = str_column(&df, path, "level")?;
+    let metric = metric.map(|m| str_column(&df, path, m)).transpose()?;
+    let mut wanted: Vec<IdxSize> = Vec::new();
     for (i, l) in level.iter().enumerate() {
         let l = l.unwrap_or_default();
         let l = Level::parse(l).ok_or_else(|| bad(path, "level", l))?;
         let m = metric.and_then(|m| m.get(i)).unwrap_or_default();
-        wanted[i] = keep(l, year[i], last, m);
+        if keep(l, year[i], last, m) {
+            wanted.push(i as IdxSize);
+        }
     }
-    rows_where(df, path, |i| wanted[i])
+    let wanted = IdxCa::from_vec("idx".into(), wanted);
+    let err = |e| CapsimError::Write {
+        path: path.to_path_buf(),
+        reason: format!("cannot read: {e}"),
+    };
+    let columns = column_names(path)?
+        .iter()
+        .map(|name| {
+            let whole = match deciding.contains(&name.as_str()) {
+                true => df.column(name).map_err(err)?.clone(),
+                false => read_parquet_columns(path, &[name], None)?
+                    .column(name)
+                    .map_err(err)?
+                    .clone(),
+            };
+            whole.take(&wanted).map_err(err)
+        })
+        .collect::<Result<Vec<Column>>>()?;
+    DataFrame::new(wanted.len(), columns).map_err(err)
 }
 
 /// Reads `summary.parquet` back into typed rows.
@@ -213,10 +189,7 @@ pub fn read_summary(path: &Path) -> Result<Vec<SummaryRow>> {
 
 /// Reads the rows of `summary.parquet` that `keep` wants.
 pub fn read_summary_where(path: &Path, keep: Keep) -> Result<Vec<SummaryRow>> {
-    summary_rows(
-        &kept(&read_parquet(path)?, path, keep, Some("metric"))?,
-        path,
-    )
+    summary_rows(&kept(path, keep, Some("metric"))?, path)
 }
 
 fn summary_rows(df: &DataFrame, path: &Path) -> Result<Vec<SummaryRow>> {
@@ -305,7 +278,7 @@ pub fn risk_frame(rows: &[RiskRow]) -> Result<DataFrame> {
 
 /// Reads the rows of `risk.parquet` that `keep` wants (its metric name is empty).
 pub fn read_risk_where(path: &Path, keep: Keep) -> Result<Vec<RiskRow>> {
-    let df = kept(&read_parquet(path)?, path, keep, None)?;
+    let df = kept(path, keep, None)?;
     let scenario = strings(&df, path, "scenario")?;
     let year = ints(&df, path, "year")?;
     let level = levels(&df, path)?;
@@ -689,7 +662,7 @@ pub fn read_run_values(
             .map(|w| {
                 let picked: Vec<f64> = (0..m.len())
                     .filter(|&i| {
-                        m.level[i] == Level::System && m.year[i] == last && m.metric[i] == *w
+                        m.level[i] == Level::System && m.year[i] == last && m.metric(i) == w
                     })
                     .map(|i| m.value[i])
                     .collect();

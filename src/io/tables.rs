@@ -18,7 +18,7 @@ use crate::core::dims::{n_cells, Cell, BAND_LABELS, N_BANDS, N_IMD, N_SEX, SEX_L
 use crate::core::error::{CapsimError, Result};
 use crate::data::geography::Geography;
 use crate::engine::simulation::NeighbourhoodResult;
-use crate::io::summary::{metrics_frame, parameters_frame};
+use crate::io::summary::parameters_frame;
 use crate::io::text::{Coded, Texts};
 
 crate::labelled_enum! {
@@ -114,7 +114,11 @@ pub fn write_run(
         let mut written = (|| {
             for table in RunTable::ALL.into_iter().filter(|t| !from_results(*t)) {
                 let frame = match table {
-                    RunTable::Metrics => metrics_frame(&metrics)?,
+                    RunTable::Metrics => {
+                        let columns = MetricsColumns::new(&metrics);
+                        write_columns(staging, layout, table.id(), &columns)?;
+                        continue;
+                    }
                     RunTable::Budgets => {
                         write_table(staging, layout, table.id(), &budgets_frame(g, &budgets))?;
                         continue;
@@ -818,6 +822,67 @@ fn dictionary_from_codes(
         return None;
     }
     text_dictionary(keys, &values)
+}
+
+/// The metrics of one scenario-run as a table written a column at a time
+/// ([`write_columns`]), its text columns straight from the rows' codes:
+/// no frame of real England's 1.3 million rows of text a scenario is ever made.
+pub struct MetricsColumns<'a> {
+    m: &'a Metrics,
+    /// Each metric's name, by its code in `m`.
+    names: Vec<String>,
+}
+
+impl<'a> MetricsColumns<'a> {
+    pub fn new(m: &'a Metrics) -> Self {
+        MetricsColumns {
+            m,
+            names: m.metrics().iter().map(crate::accounts::metric::Metric::name).collect(),
+        }
+    }
+}
+
+impl Columns for MetricsColumns<'_> {
+    fn height(&self) -> usize {
+        self.m.len()
+    }
+
+    fn schema(&self) -> Schema {
+        [
+            ("year", DataType::Int32),
+            ("level", DataType::String),
+            ("area", DataType::String),
+            ("metric", DataType::String),
+            ("value", DataType::Float64),
+        ]
+        .into_iter()
+        .map(|(name, dtype)| Field::new(name.into(), dtype))
+        .collect()
+    }
+
+    fn part(&self, i: usize, rows: std::ops::Range<usize>) -> PolarsResult<Part<'_>> {
+        let m = self.m;
+        let coded = |name, dict, codes| Part::Coded(Coded { name, dict, codes });
+        Ok(match i {
+            0 => Part::Plain(Column::new("year".into(), &m.year[rows])),
+            1 => coded(
+                "level",
+                crate::core::level::Level::ALL.iter().map(|l| l.id()).collect(),
+                m.level[rows].iter().map(|l| l.index() as IdxSize).collect(),
+            ),
+            2 => coded(
+                "area",
+                m.areas().iter().map(String::as_str).collect(),
+                rows.map(|i| m.area_code(i) as IdxSize).collect(),
+            ),
+            3 => coded(
+                "metric",
+                self.names.iter().map(String::as_str).collect(),
+                rows.map(|i| m.metric_code(i) as IdxSize).collect(),
+            ),
+            _ => Part::Plain(Column::new("value".into(), &m.value[rows])),
+        })
+    }
 }
 
 /// Geography columns repeated on every row: which neighbourhood a row belongs to, as codes

@@ -602,7 +602,7 @@ fn every_pound_is_in_one_budget_line_to_the_penny() {
                 .find(|i| {
                     metrics.year[*i] == y
                         && metrics.level[*i] == Level::System
-                        && metrics.metric[*i] == m
+                        && *metrics.metric(*i) == m
                 })
                 .map(|i| metrics.value[i])
                 .unwrap()
@@ -622,7 +622,7 @@ fn every_pound_is_in_one_budget_line_to_the_penny() {
                 metrics.year[i],
                 metrics.level[i],
                 metrics.area(i).to_string(),
-                metrics.metric[i].name(),
+                metrics.metric(i).name(),
             ),
             metrics.value[i],
         );
@@ -713,7 +713,7 @@ fn the_summary_icer_is_the_ratio_of_means() {
                 .find(|i| {
                     m.year[*i] == 3
                         && m.level[*i] == capsim::core::level::Level::System
-                        && m.metric[*i] == metric
+                        && *m.metric(*i) == metric
                 })
                 .map(|i| m.value[i])
         };

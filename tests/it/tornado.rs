@@ -131,7 +131,7 @@ fn a_tornado_bar_end_is_a_direct_simulation_with_that_value() {
             .find(|i| {
                 m.year[*i] == 3
                     && m.level[*i] == Level::System
-                    && m.metric[*i] == Metric::DiscountedCumulativeNetCost
+                    && *m.metric(*i) == Metric::DiscountedCumulativeNetCost
             })
             .map(|i| m.value[i])
             .expect("a net cost")
