@@ -326,7 +326,11 @@ fn tables_by_true_segment(
 /// risk pool.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct Budgets {
-    pub formula: Vec<String>,
+    /// The formulas' names, in the scenario's order.
+    pub formulas: Vec<String>,
+    /// Each row's formula, by position in `formulas` (a name a row was 20 MB of real
+    /// England's budgets, an allocation each).
+    pub formula: Vec<u8>,
     pub year: Vec<i32>,
     pub level: Vec<Level>,
     /// Index of the neighbourhood, place or system in the geography; for a pool, of the
@@ -564,11 +568,13 @@ pub fn budgets(
         }),
         ..Budgets::default()
     };
-    for f in &cap.formula {
+    for (k, f) in cap.formula.iter().enumerate() {
         let allocation = b.allocate(f);
         let money = b.money_rows(&allocation);
         let (after, pools) = b.share_risks(&money);
-        b.push_rows(&mut out, &f.name(), &money, &after, pools);
+        out.formulas.push(f.name());
+        let k = u8::try_from(k).expect("at most 255 formulas: config::scenario::MAX_FORMULAS");
+        b.push_rows(&mut out, k, &money, &after, pools);
     }
     out
 }
@@ -1083,7 +1089,7 @@ impl<'a> Budgeting<'a> {
     fn push_rows(
         &self,
         out: &mut Budgets,
-        fname: &str,
+        formula: u8,
         money: &[Vec<Vec<RowMoney>>],
         after: &[Vec<Vec<i64>>],
         pools: PoolBalances,
@@ -1097,7 +1103,7 @@ impl<'a> Budgeting<'a> {
                     let position = bj - sj;
                     let a = after[k][y][j];
                     out.push(
-                        fname,
+                        formula,
                         y,
                         (Level::Neighbourhood, k),
                         BudgetRow::of_index(j),
@@ -1143,7 +1149,7 @@ impl<'a> Budgeting<'a> {
             for key in keys {
                 let (people, w, money) = sums[&key];
                 out.push(
-                    fname,
+                    formula,
                     key.1 as usize - 1,
                     (level, key.0),
                     key.2,
@@ -1155,7 +1161,7 @@ impl<'a> Budgeting<'a> {
         }
         for ((year, area, row), (balance, covered)) in pools {
             out.push(
-                fname,
+                formula,
                 year as usize - 1,
                 (Level::Pool, area),
                 row,
@@ -1178,7 +1184,7 @@ impl Budgets {
     #[allow(clippy::too_many_arguments)]
     fn push(
         &mut self,
-        formula: &str,
+        formula: u8,
         y: usize,
         (level, area): (Level, usize),
         sector: BudgetRow,
@@ -1186,7 +1192,7 @@ impl Budgets {
         weighted: f64,
         [budget, spend, position, after, pooled, target]: [i64; MONEY],
     ) {
-        self.formula.push(formula.to_string());
+        self.formula.push(formula);
         self.year.push(y as i32 + 1);
         self.level.push(level);
         self.area.push(area);

@@ -27,7 +27,7 @@ use crate::core::money::pounds;
 use crate::data::datasets::Datasets;
 use crate::data::geography::Geography;
 use crate::engine::levers::Levers;
-use crate::engine::simulation::NeighbourhoodResult;
+use crate::engine::simulation::{LifeYear, NeighbourhoodResult};
 use crate::model::Model;
 
 /// Long-format metrics of one scenario-run.
@@ -53,8 +53,13 @@ impl PartialEq for Metrics {
     fn eq(&self, o: &Metrics) -> bool {
         self.len() == o.len()
             && (0..self.len()).all(|i| {
-                (self.year[i], self.level[i], self.area(i), self.metric(i), self.value[i])
-                    == (o.year[i], o.level[i], o.area(i), o.metric(i), o.value[i])
+                (
+                    self.year[i],
+                    self.level[i],
+                    self.area(i),
+                    self.metric(i),
+                    self.value[i],
+                ) == (o.year[i], o.level[i], o.area(i), o.metric(i), o.value[i])
             })
     }
 }
@@ -176,9 +181,54 @@ struct Sums {
     /// The QALYs lost to emergency admissions and bed days, scenario and counterfactual.
     admission_qalys: f64,
     cf_admission_qalys: f64,
-    /// Deaths and person-years by sex and age band, for life expectancy.
-    life_deaths: [[f64; N_BANDS]; N_SEX],
-    life_years_by_age: [[f64; N_BANDS]; N_SEX],
+}
+
+/// An area-year's deaths and person-years by sex and age band, for life expectancy: added
+/// up from the results' life tables when an area's sums are made, not copied into each
+/// neighbourhood's [`Sums`] (608 bytes a neighbourhood, year and quintile: 49 MB of real
+/// England's).
+#[derive(Debug, Clone, Default)]
+struct Life {
+    deaths: [[f64; N_BANDS]; N_SEX],
+    years: [[f64; N_BANDS]; N_SEX],
+}
+
+impl Life {
+    /// Adds quintile `q` of a neighbourhood-year's life table.
+    fn add(&mut self, life: &LifeYear, q: usize) {
+        for x in 0..N_SEX {
+            for b in 0..N_BANDS {
+                self.deaths[x][b] += life.deaths[b][x][q] as f64;
+                self.years[x][b] += life.person_years[b][x][q];
+            }
+        }
+    }
+}
+
+/// An area's sums by year: its members' neighbourhood sums (of its quintile, or of all
+/// five), with their life tables.
+fn area_sums(
+    nb: &[Vec<[Sums; N_IMD]>],
+    results: &[NeighbourhoodResult],
+    area: &Area,
+    years: usize,
+) -> Vec<(Sums, Life)> {
+    let quintiles = match area.quintile {
+        Some(q) => q..q + 1,
+        None => 0..N_IMD,
+    };
+    (0..years)
+        .map(|y| {
+            let (mut s, mut life) = (Sums::default(), Life::default());
+            for k in &area.members {
+                for q in quintiles.clone() {
+                    s.add(&nb[*k][y][q]);
+                    life.add(&results[*k].life[y], q);
+                }
+            }
+            (s, life)
+        })
+        .collect()
 }
 
 impl Sums {
@@ -209,12 +259,6 @@ impl Sums {
         self.cf_qalys += o.cf_qalys;
         self.admission_qalys += o.admission_qalys;
         self.cf_admission_qalys += o.cf_admission_qalys;
-        for x in 0..N_SEX {
-            for b in 0..N_BANDS {
-                self.life_deaths[x][b] += o.life_deaths[x][b];
-                self.life_years_by_age[x][b] += o.life_years_by_age[x][b];
-            }
-        }
     }
 
     /// Care at full average unit costs (pence).
@@ -382,20 +426,9 @@ pub fn compute(
     // Quintile sums by year, for the gaps between quintiles 1 and 5.
     let mut quintile_sums: Vec<[Sums; N_IMD]> = vec![Default::default(); scenario.years as usize];
     for area in areas(geography) {
-        let sums: Vec<Sums> = (0..scenario.years as usize)
-            .map(|y| {
-                let mut s = Sums::default();
-                for k in &area.members {
-                    match area.quintile {
-                        Some(q) => s.add(&nb[*k][y][q]),
-                        None => nb[*k][y].iter().for_each(|part| s.add(part)),
-                    }
-                }
-                s
-            })
-            .collect();
+        let sums = area_sums(&nb, results, &area, scenario.years as usize);
         if let Some(q) = area.quintile {
-            for (y, s) in sums.iter().enumerate() {
+            for (y, (s, _)) in sums.iter().enumerate() {
                 quintile_sums[y][q] = s.clone();
             }
         }
@@ -446,15 +479,7 @@ pub fn compute_top(
         if !matches!(area.level, Level::England | Level::System) {
             continue;
         }
-        let sums: Vec<Sums> = (0..scenario.years as usize)
-            .map(|y| {
-                let mut s = Sums::default();
-                for k in &area.members {
-                    nb[*k][y].iter().for_each(|part| s.add(part));
-                }
-                s
-            })
-            .collect();
+        let sums = area_sums(&nb, results, &area, scenario.years as usize);
         writer.rows(&mut out, &area, &sums);
     }
     out
@@ -521,13 +546,6 @@ fn neighbourhood_sums(
                         (s.cf_life_years, s.cf_qalys) = cf_lived[q];
                         s.qalys -= s.admission_qalys;
                         s.cf_qalys -= s.cf_admission_qalys;
-                        let life = &r.life[y];
-                        for x in 0..N_SEX {
-                            for b in 0..N_BANDS {
-                                s.life_deaths[x][b] = life.deaths[b][x][q] as f64;
-                                s.life_years_by_age[x][b] = life.person_years[b][x][q];
-                            }
-                        }
                         s
                     })
                 })
@@ -550,10 +568,8 @@ fn capitation_totals(
         if budgets.sector[i] != BudgetRow::Total || budgets.level[i] != Level::Neighbourhood {
             continue;
         }
-        let f = formulas
-            .iter()
-            .position(|n| *n == budgets.formula[i])
-            .expect("known formula");
+        let f = budgets.formula[i] as usize;
+        debug_assert_eq!(formulas[f], budgets.formulas[f], "budgets in formula order");
         cap[f][budgets.area[i]][budgets.year[i] as usize - 1] = (
             budgets.weighted_population[i],
             budgets.budget[i],
@@ -667,13 +683,13 @@ struct Running {
 
 impl AreaRows<'_> {
     /// Every row of one area, year by year.
-    fn rows(&self, out: &mut Metrics, area: &Area, sums: &[Sums]) {
+    fn rows(&self, out: &mut Metrics, area: &Area, sums: &[(Sums, Life)]) {
         let mut running = Running::default();
-        for (y, s) in sums.iter().enumerate() {
+        for (y, (s, life)) in sums.iter().enumerate() {
             let year = y as u32 + 1;
             let mut put =
                 |metric: Metric, v: f64| out.push(year, area.level, &area.name, metric, v);
-            people_rows(&mut put, s);
+            people_rows(&mut put, s, life);
             cost_rows(&mut put, s);
             // Budgets are set for areas, not for deprivation groups.
             if area.quintile.is_none() {
@@ -809,7 +825,7 @@ impl AreaRows<'_> {
 }
 
 /// People, deaths, births, life expectancy and care counts.
-fn people_rows(put: &mut impl FnMut(Metric, f64), s: &Sums) {
+fn people_rows(put: &mut impl FnMut(Metric, f64), s: &Sums, life: &Life) {
     put(Metric::Population, s.population as f64);
     put(Metric::Births, s.births as f64);
     put(Metric::Deaths, s.deaths as f64);
@@ -819,7 +835,7 @@ fn people_rows(put: &mut impl FnMut(Metric, f64), s: &Sums) {
         .into_iter()
         .enumerate()
     {
-        if let Some(e) = life_expectancy(&s.life_deaths[x], &s.life_years_by_age[x]) {
+        if let Some(e) = life_expectancy(&life.deaths[x], &life.years[x]) {
             put(metric, e);
         }
     }

@@ -23,8 +23,8 @@ use crate::accounts::metric::{FormulaMetric, Metric};
 use crate::accounts::summary::{BudgetTableRow, Collected};
 use crate::app::one_way;
 use crate::app::pipeline::{
-    prepare, simulate_and_write_unit, unit_staging, write_formula_weights, write_geography,
-    Prepared, RunSink, ScenarioRun, Unit,
+    prepare, release_freed_memory, simulate_and_write_unit, unit_staging, write_formula_weights,
+    write_geography, Prepared, RunSink, ScenarioRun, Unit,
 };
 use crate::config::batch::{Batch, Shard};
 use crate::config::scenario::{parse_toml, scenario_error, Mortality, Scenario, Variation};
@@ -179,10 +179,11 @@ fn run_units_in_turn(
         if direct {
             let g = gatherer.as_mut().expect("a gatherer");
             py += run_unit(p, batch, out, *u, Some(pool), &mut |s, run| {
+                // The scenario's results and budgets are freed by now, its results (about
+                // 200 MB for real England) in the workers' arenas, where the summary's
+                // rows, gathered on this thread, would not reuse them: returned first.
+                release_freed_memory();
                 g.collected.add(s, &run.0, &run.1);
-                // The scenario's results, metrics and budgets are freed by now, much of
-                // them in the workers' arenas, where the next scenario's writing (on this
-                // thread) would not reuse them.
                 drop(run);
                 release_freed_memory();
                 Ok(())
@@ -199,20 +200,6 @@ fn run_units_in_turn(
         progress(k + 1);
     }
     Ok(py)
-}
-
-/// Hands memory freed by a large phase back to the system. glibc's allocator keeps freed
-/// small blocks in its per-thread arenas for reuse; after a national unit or the one-way
-/// analysis that is hundreds of megabytes counted as resident, which the summary's
-/// allocations, of other sizes, would not reuse. Elsewhere (other allocators or systems)
-/// nothing.
-fn release_freed_memory() {
-    #[cfg(all(target_os = "linux", target_env = "gnu"))]
-    // SAFETY: malloc_trim only returns free memory of the allocator's own to the system;
-    // it touches no live allocation.
-    unsafe {
-        libc::malloc_trim(0);
-    }
 }
 
 /// The summary's inputs, gathered while a batch runs, in the batch's unit order, so each

@@ -8,7 +8,7 @@
 use std::path::{Path, PathBuf};
 
 use crate::accounts::capacity_metrics::push_capacity;
-use crate::accounts::capitation::Weights;
+use crate::accounts::capitation::{Budgets, Weights};
 use crate::accounts::metrics::{compute, Metrics};
 use crate::accounts::need_formula::estimate;
 use crate::app::calibrate_local;
@@ -29,7 +29,9 @@ use crate::engine::simulation::{
 };
 use crate::io::calibration::CalibrationFile;
 use crate::io::summary::formula_weights_frame;
-use crate::io::tables::{write_frame, write_run, Layout, RunOutput, Staging};
+use crate::io::tables::{
+    write_frame, write_run, write_run_accounts, write_run_results, Layout, RunOutput, Staging,
+};
 use crate::model::calibration::GrowthRow;
 use crate::model::practice_fit::PracticeFit;
 use crate::model::Model;
@@ -509,50 +511,122 @@ fn write_scenario(
     same_people_as: Option<&Layout>,
     (staging, flat): (&mut Staging, bool),
 ) -> Result<(ScenarioRun, Layout)> {
-    let geo = &p.geographies[g];
-    let scenario = &batch.scenarios[s];
-    let layout = if flat {
-        Layout::Flat
-    } else {
-        Layout::Partition {
-            scenario: scenario.name.clone(),
-            run,
-        }
-    };
+    let layout = scenario_layout(batch, s, run, flat);
     let (metrics, _) = write_run(
         staging,
         &layout,
-        &RunOutput {
-            geography: geo,
-            segments: p.model.segments.ids(),
-            results,
-            draws: &levers.draws,
-            same_people_as,
-        },
-        || {
-            let (mut metrics, budgets) = compute(
-                &p.model,
-                &p.datasets,
-                &p.weights[g],
-                geo,
-                scenario,
-                levers,
-                results,
-                counterfactual,
-            );
-            push_capacity(
-                &mut metrics,
-                &p.model.activity,
-                scenario,
-                geo,
-                results,
-                counterfactual,
-                &p.resolved[s].bed_base,
-            );
-            (metrics, budgets)
-        },
+        &run_output(p, g, (levers, results), same_people_as),
+        || scenario_accounts(p, batch, g, s, levers, results, counterfactual),
     )?;
     Ok(((metrics, levers.draws.clone()), layout))
+}
+
+/// [`write_scenario`] for a national unit: the tables made from the results are written
+/// first, then the scenario's care is added up over segments (exact for everything the
+/// accounts read: [`compact_activity`]), then its accounts are computed and written, so
+/// its care by segment (about 100 MB for real England) is not held while they are. The
+/// same bytes; the accounts no longer overlap with the writing.
+#[allow(clippy::too_many_arguments)]
+fn write_scenario_compacting(
+    p: &Prepared,
+    batch: &Batch,
+    (g, run): Unit,
+    s: usize,
+    (levers, results): (&Levers, &mut [NeighbourhoodResult]),
+    counterfactual: &[NeighbourhoodResult],
+    same_people_as: Option<&Layout>,
+    (staging, flat): (&mut Staging, bool),
+) -> Result<(ScenarioRun, Layout)> {
+    let layout = scenario_layout(batch, s, run, flat);
+    let output = run_output(p, g, (levers, results), same_people_as);
+    write_run_results(staging, &layout, &output)?;
+    results.iter_mut().for_each(compact_activity);
+    // Freed on the workers that simulated it: returned, or the accounts' allocations on
+    // this thread would not reuse it.
+    release_freed_memory();
+    let results = &*results;
+    let output = run_output(p, g, (levers, results), same_people_as);
+    let (metrics, _) = write_run_accounts(staging, &layout, &output, || {
+        scenario_accounts(p, batch, g, s, levers, results, counterfactual)
+    })?;
+    Ok(((metrics, levers.draws.clone()), layout))
+}
+
+/// What a scenario-run of group `g` writes its tables from.
+fn run_output<'a>(
+    p: &'a Prepared,
+    g: usize,
+    (levers, results): (&'a Levers, &'a [NeighbourhoodResult]),
+    same_people_as: Option<&'a Layout>,
+) -> RunOutput<'a> {
+    RunOutput {
+        geography: &p.geographies[g],
+        segments: p.model.segments.ids(),
+        results,
+        draws: &levers.draws,
+        same_people_as,
+    }
+}
+
+/// Hands memory freed by a large phase back to the system. glibc's allocator keeps freed
+/// small blocks in its per-thread arenas for reuse; after a national unit or the one-way
+/// analysis that is hundreds of megabytes counted as resident, which the summary's
+/// allocations, of other sizes, would not reuse. Elsewhere (other allocators or systems)
+/// nothing.
+pub fn release_freed_memory() {
+    #[cfg(all(target_os = "linux", target_env = "gnu"))]
+    // SAFETY: malloc_trim only returns free memory of the allocator's own to the system;
+    // it touches no live allocation.
+    unsafe {
+        libc::malloc_trim(0);
+    }
+}
+
+/// Where scenario `s`'s tables of `run` go: the flat layout of a single run, or its
+/// partition of a batch.
+fn scenario_layout(batch: &Batch, s: usize, run: u64, flat: bool) -> Layout {
+    if flat {
+        Layout::Flat
+    } else {
+        Layout::Partition {
+            scenario: batch.scenarios[s].name.clone(),
+            run,
+        }
+    }
+}
+
+/// Scenario `s`'s metrics (with its beds, places and staff when it asks for them) and
+/// budgets, in group `g`, against the counterfactual.
+fn scenario_accounts(
+    p: &Prepared,
+    batch: &Batch,
+    g: usize,
+    s: usize,
+    levers: &Levers,
+    results: &[NeighbourhoodResult],
+    counterfactual: &[NeighbourhoodResult],
+) -> (Metrics, Budgets) {
+    let (geo, scenario) = (&p.geographies[g], &batch.scenarios[s]);
+    let (mut metrics, budgets) = compute(
+        &p.model,
+        &p.datasets,
+        &p.weights[g],
+        geo,
+        scenario,
+        levers,
+        results,
+        counterfactual,
+    );
+    push_capacity(
+        &mut metrics,
+        &p.model.activity,
+        scenario,
+        geo,
+        results,
+        counterfactual,
+        &p.resolved[s].bed_base,
+    );
+    (metrics, budgets)
 }
 
 /// Above this many people a work unit is simulated and written a few scenarios at a time
@@ -663,16 +737,31 @@ pub fn write_unit_in_chunks(
                 continue;
             }
             let path = whole.scenarios[*i].path;
-            let (scenario_run, layout) = write_scenario(
-                p,
-                batch,
-                unit,
-                members[*i - 1],
-                (&whole.scenarios[*i].levers, r),
-                &counterfactual,
-                written.iter().find(|(q, _)| *q == path).map(|(_, l)| l),
-                (&mut *staging, flat),
-            )?;
+            let same_people_as = written.iter().find(|(q, _)| *q == path).map(|(_, l)| l);
+            let (levers, s) = (&whole.scenarios[*i].levers, members[*i - 1]);
+            let place = (&mut *staging, flat);
+            let (scenario_run, layout) = match stream {
+                true => write_scenario_compacting(
+                    p,
+                    batch,
+                    unit,
+                    s,
+                    (levers, r),
+                    &counterfactual,
+                    same_people_as,
+                    place,
+                )?,
+                false => write_scenario(
+                    p,
+                    batch,
+                    unit,
+                    s,
+                    (levers, r),
+                    &counterfactual,
+                    same_people_as,
+                    place,
+                )?,
+            };
             // Written: its care by segment is needed no more.
             *r = Vec::new();
             sink(members[*i - 1], scenario_run)?;

@@ -325,6 +325,9 @@ impl Formula {
     }
 }
 
+/// The most capitation formulas a scenario may compare.
+pub const MAX_FORMULAS: usize = 254;
+
 /// One formula or a list of them, each a bare basis name (`"need"`) or a table. Read
 /// through a TOML value, entry by entry, so that a bad basis or component is reported as
 /// what it is (with the names allowed), not as matching no form.
@@ -350,6 +353,14 @@ fn formulas<'de, D: serde::Deserializer<'de>>(d: D) -> std::result::Result<Vec<F
     };
     if formulas.is_empty() {
         return Err(D::Error::custom("give at least one formula"));
+    }
+    // Budget rows name their formula by a byte (`accounts::capitation::Budgets`), and the
+    // published one may be added.
+    if formulas.len() > MAX_FORMULAS {
+        return Err(D::Error::custom(format!(
+            "{} formulas: give at most {MAX_FORMULAS}",
+            formulas.len()
+        )));
     }
     for (i, f) in formulas.iter().enumerate() {
         match (f.basis, &f.weights) {

@@ -76,7 +76,53 @@ pub fn write_run(
     run: &RunOutput,
     derive: impl FnOnce() -> (Metrics, Budgets),
 ) -> Result<(Metrics, Budgets)> {
-    let (g, segments, results) = (run.geography, run.segments, run.results);
+    let streamed = results_tables(staging, layout, run)?;
+    std::thread::scope(|scope| {
+        let writers: Vec<_> = streamed
+            .into_iter()
+            .map(|(table, paths)| scope.spawn(move || write_results_table(table, &paths, run)))
+            .collect();
+        let (metrics, budgets) = derive();
+        let mut written = write_accounts(staging, layout, run, &metrics, &budgets);
+        for w in writers {
+            let r = w.join().expect("table writers do not panic");
+            written = written.and(r);
+        }
+        written.map(|_| (metrics, budgets))
+    })
+}
+
+/// Writes the tables of one scenario-run made from its results alone (population, flows,
+/// activity), one after another, so that its care by segment, which only the activity
+/// table reads, can be dropped before the accounts are computed ([`write_run_accounts`]):
+/// for real England that is 100 MB less held while they are, and one table's batch being
+/// encoded at a time rather than three, less again.
+pub fn write_run_results(staging: &mut Staging, layout: &Layout, run: &RunOutput) -> Result<()> {
+    results_tables(staging, layout, run)?
+        .into_iter()
+        .try_for_each(|(table, paths)| write_results_table(table, &paths, run))
+}
+
+/// Writes the other tables of a scenario-run whose results tables [`write_run_results`]
+/// wrote, and returns the metrics and budgets `derive` computes.
+pub fn write_run_accounts(
+    staging: &mut Staging,
+    layout: &Layout,
+    run: &RunOutput,
+    derive: impl FnOnce() -> (Metrics, Budgets),
+) -> Result<(Metrics, Budgets)> {
+    let (metrics, budgets) = derive();
+    write_accounts(staging, layout, run, &metrics, &budgets)?;
+    Ok((metrics, budgets))
+}
+
+/// The tables made from a run's results that are to be encoded, with their paths; those
+/// of the same people as an earlier run are copied here.
+fn results_tables(
+    staging: &mut Staging,
+    layout: &Layout,
+    run: &RunOutput,
+) -> Result<Vec<(RunTable, TablePaths)>> {
     let mut streamed = Vec::new();
     for table in RunTable::ALL.into_iter().filter(|t| from_results(*t)) {
         let source = run
@@ -89,53 +135,49 @@ pub fn write_run(
             None => streamed.push((table, paths)),
         }
     }
-    std::thread::scope(|scope| {
-        let writers: Vec<_> = streamed
-            .into_iter()
-            .map(|(table, paths)| {
-                scope.spawn(move || {
-                    let n = results.len();
-                    match table {
-                        RunTable::Population => {
-                            write_streamed(&paths, n, |r| population_frame(g, segments, results, r))
-                        }
-                        RunTable::Flows => {
-                            write_streamed(&paths, n, |r| flows_frame(g, results, r))
-                        }
-                        RunTable::Activity => {
-                            write_streamed(&paths, n, |r| activity_frame(g, segments, results, r))
-                        }
-                        _ => unreachable!("only tables made from results are streamed"),
-                    }
-                })
-            })
-            .collect();
-        let (metrics, budgets) = derive();
-        let mut written = (|| {
-            for table in RunTable::ALL.into_iter().filter(|t| !from_results(*t)) {
-                let frame = match table {
-                    RunTable::Metrics => {
-                        let columns = MetricsColumns::new(&metrics);
-                        write_columns(staging, layout, table.id(), &columns)?;
-                        continue;
-                    }
-                    RunTable::Budgets => {
-                        write_table(staging, layout, table.id(), &budgets_frame(g, &budgets))?;
-                        continue;
-                    }
-                    RunTable::Parameters => parameters_frame(run.draws)?,
-                    _ => unreachable!("tables made from results are streamed"),
-                };
-                write_frame(staging, layout, table.id(), &frame)?;
-            }
-            Ok(())
-        })();
-        for w in writers {
-            let r = w.join().expect("table writers do not panic");
-            written = written.and(r);
+    Ok(streamed)
+}
+
+/// Writes one table made from a run's results, a batch of neighbourhoods at a time.
+fn write_results_table(table: RunTable, paths: &TablePaths, run: &RunOutput) -> Result<()> {
+    let (g, segments, results) = (run.geography, run.segments, run.results);
+    let n = results.len();
+    match table {
+        RunTable::Population => {
+            write_streamed(paths, n, |r| population_frame(g, segments, results, r))
         }
-        written.map(|_| (metrics, budgets))
-    })
+        RunTable::Flows => write_streamed(paths, n, |r| flows_frame(g, results, r)),
+        RunTable::Activity => write_streamed(paths, n, |r| activity_frame(g, segments, results, r)),
+        _ => unreachable!("only tables made from results are streamed"),
+    }
+}
+
+/// Writes the tables of a run's accounts: metrics, budgets and drawn parameters.
+fn write_accounts(
+    staging: &mut Staging,
+    layout: &Layout,
+    run: &RunOutput,
+    metrics: &Metrics,
+    budgets: &Budgets,
+) -> Result<()> {
+    for table in RunTable::ALL.into_iter().filter(|t| !from_results(*t)) {
+        match table {
+            RunTable::Metrics => {
+                write_columns(staging, layout, table.id(), &MetricsColumns::new(metrics))?
+            }
+            RunTable::Budgets => write_table(
+                staging,
+                layout,
+                table.id(),
+                &budgets_frame(run.geography, budgets),
+            )?,
+            RunTable::Parameters => {
+                write_frame(staging, layout, table.id(), &parameters_frame(run.draws)?)?
+            }
+            _ => unreachable!("tables made from results are streamed"),
+        }
+    }
+    Ok(())
 }
 
 /// Copies a table's files written earlier into the paths of another.
@@ -837,7 +879,11 @@ impl<'a> MetricsColumns<'a> {
     pub fn new(m: &'a Metrics) -> Self {
         MetricsColumns {
             m,
-            names: m.metrics().iter().map(crate::accounts::metric::Metric::name).collect(),
+            names: m
+                .metrics()
+                .iter()
+                .map(crate::accounts::metric::Metric::name)
+                .collect(),
         }
     }
 }
@@ -867,7 +913,10 @@ impl Columns for MetricsColumns<'_> {
             0 => Part::Plain(Column::new("year".into(), &m.year[rows])),
             1 => coded(
                 "level",
-                crate::core::level::Level::ALL.iter().map(|l| l.id()).collect(),
+                crate::core::level::Level::ALL
+                    .iter()
+                    .map(|l| l.id())
+                    .collect(),
                 m.level[rows].iter().map(|l| l.index() as IdxSize).collect(),
             ),
             2 => coded(
@@ -1211,7 +1260,9 @@ fn budgets_frame<'a>(g: &'a Geography, b: &'a Budgets) -> Table<'a> {
     let level = texts(&mut b.level.iter().map(|l| l.id()));
     let sector = texts(&mut b.sector.iter().map(|s| s.id()));
     let mut formula = Texts::with_capacity(b.formula.len());
-    b.formula.iter().for_each(|f| formula.push(f));
+    b.formula
+        .iter()
+        .for_each(|f| formula.push(&b.formulas[*f as usize]));
     let number = |name: &str, values: Vec<f64>| Part::Plain(Column::new(name.into(), values));
     frame(
         b.year.clone(),
