@@ -1065,6 +1065,31 @@ mod tests {
         }
     }
 
+    /// A scenario's index of rows is dropped once its last run is in; a run beyond those
+    /// it declared indexes its rows again and is still gathered by key, not as new rows.
+    #[test]
+    fn a_run_beyond_those_declared_is_gathered_by_key() {
+        let mut scenario = Scenario::bundled_baseline().unwrap();
+        scenario.runs = 1;
+        let mut c = Collected::new(std::slice::from_ref(&scenario));
+        let run = |v: f64| {
+            let mut m = Metrics::default();
+            m.push(1, Level::Neighbourhood, "a", Metric::Population, v);
+            m.push(1, Level::Neighbourhood, "b", Metric::Births, 2.0 * v);
+            m
+        };
+        c.add(0, &run(1.0), &[]);
+        assert!(c.index[0].is_empty(), "dropped after the declared run");
+        c.add(0, &run(3.0), &[]);
+        let summary = c.summary();
+        let got: Vec<(String, f64, u32)> = summary
+            .rows(0..summary.len())
+            .into_iter()
+            .map(|r| (r.area, r.stat.mean, r.runs))
+            .collect();
+        assert_eq!(got, vec![("a".into(), 2.0, 2), ("b".into(), 4.0, 2)]);
+    }
+
     /// A key a run lists twice (so a row with more values than the scenario has runs)
     /// keeps every value: its row moves to more room, and rows after it keep theirs.
     #[test]

@@ -521,9 +521,9 @@ fn write_scenario(
     Ok(((metrics, levers.draws.clone()), layout))
 }
 
-/// [`write_scenario`] for a national unit: the tables made from the results are written
-/// first, then the scenario's care is added up over segments (exact for everything the
-/// accounts read: [`compact_activity`]), then its accounts are computed and written, so
+/// [`write_scenario`], or when `compact` (a national unit) the tables made from the
+/// results first, then the scenario's care added up over segments (exact for everything
+/// the accounts read: [`compact_activity`]), then its accounts computed and written, so
 /// its care by segment (about 100 MB for real England) is not held while they are. The
 /// same bytes; the accounts no longer overlap with the writing.
 #[allow(clippy::too_many_arguments)]
@@ -532,11 +532,25 @@ fn write_scenario_compacting(
     batch: &Batch,
     (g, run): Unit,
     s: usize,
-    (levers, results): (&Levers, &mut [NeighbourhoodResult]),
+    (levers, results, compact): (&Levers, &mut [NeighbourhoodResult], bool),
     counterfactual: &[NeighbourhoodResult],
     same_people_as: Option<&Layout>,
     (staging, flat): (&mut Staging, bool),
 ) -> Result<(ScenarioRun, Layout)> {
+    if !compact {
+        let results = &*results;
+        let place = (staging, flat);
+        return write_scenario(
+            p,
+            batch,
+            (g, run),
+            s,
+            (levers, results),
+            counterfactual,
+            same_people_as,
+            place,
+        );
+    }
     let layout = scenario_layout(batch, s, run, flat);
     let output = run_output(p, g, (levers, results), same_people_as);
     write_run_results(staging, &layout, &output)?;
@@ -740,28 +754,16 @@ pub fn write_unit_in_chunks(
             let same_people_as = written.iter().find(|(q, _)| *q == path).map(|(_, l)| l);
             let (levers, s) = (&whole.scenarios[*i].levers, members[*i - 1]);
             let place = (&mut *staging, flat);
-            let (scenario_run, layout) = match stream {
-                true => write_scenario_compacting(
-                    p,
-                    batch,
-                    unit,
-                    s,
-                    (levers, r),
-                    &counterfactual,
-                    same_people_as,
-                    place,
-                )?,
-                false => write_scenario(
-                    p,
-                    batch,
-                    unit,
-                    s,
-                    (levers, r),
-                    &counterfactual,
-                    same_people_as,
-                    place,
-                )?,
-            };
+            let (scenario_run, layout) = write_scenario_compacting(
+                p,
+                batch,
+                unit,
+                s,
+                (levers, r, stream),
+                &counterfactual,
+                same_people_as,
+                place,
+            )?;
             // Written: its care by segment is needed no more.
             *r = Vec::new();
             sink(members[*i - 1], scenario_run)?;
