@@ -64,11 +64,12 @@ impl PartialEq for Metrics {
     }
 }
 
-/// The distinct values of a column, each held once, coded in order of first appearance.
+/// The distinct values of a column (areas, metrics, metric names), each held once, coded
+/// in order of first appearance.
 #[derive(Debug, Clone)]
-struct Coded<T> {
-    values: Vec<T>,
-    codes: HashMap<T, u32, FixedState>,
+pub(crate) struct Coded<T> {
+    pub(crate) values: Vec<T>,
+    pub(crate) codes: HashMap<T, u32, FixedState>,
 }
 
 impl<T> Default for Coded<T> {
@@ -80,8 +81,21 @@ impl<T> Default for Coded<T> {
     }
 }
 
+impl<T: Ord> Coded<T> {
+    /// Each code's rank in the values' sorted order.
+    pub(crate) fn ranks(&self) -> Vec<u32> {
+        let mut order: Vec<u32> = (0..self.values.len() as u32).collect();
+        order.sort_unstable_by(|a, b| self.values[*a as usize].cmp(&self.values[*b as usize]));
+        let mut rank = vec![0; order.len()];
+        for (r, c) in order.iter().enumerate() {
+            rank[*c as usize] = r as u32;
+        }
+        rank
+    }
+}
+
 impl<T: Hash + Eq + Clone> Coded<T> {
-    fn code<Q>(&mut self, v: &Q) -> u32
+    pub(crate) fn code<Q>(&mut self, v: &Q) -> u32
     where
         T: Borrow<Q>,
         Q: Hash + Eq + ToOwned<Owned = T> + ?Sized,
@@ -405,17 +419,11 @@ pub fn compute(
     );
     let utility: Vec<f64> = datasets.segments.iter().map(|s| s.utility).collect();
     let nb = neighbourhood_sums(model, &utility, levers, results, counterfactual, &costs);
-    let formulas: Vec<String> = scenario
-        .capitation
-        .formula
-        .iter()
-        .map(|f| f.name())
-        .collect();
-    let cap = capitation_totals(&budgets, &formulas, geography, scenario.years as usize);
+    let cap = capitation_totals(&budgets, geography, scenario.years as usize);
     let ratio = system_position_ratios(&cap, geography);
     let writer = AreaRows {
         scenario,
-        formulas: &formulas,
+        formulas: &budgets.formulas,
         cap: &cap,
         ratio: &ratio,
         pooled_at: budgets.pool_at,
@@ -558,18 +566,16 @@ fn neighbourhood_sums(
 /// neighbourhood rows of the total.
 fn capitation_totals(
     budgets: &Budgets,
-    formulas: &[String],
     geography: &Geography,
     years: usize,
 ) -> Vec<Vec<Vec<CapTotals>>> {
     let nn = geography.neighbourhoods.len();
-    let mut cap = vec![vec![vec![(0.0, 0, 0, 0, 0); years]; nn]; formulas.len()];
+    let mut cap = vec![vec![vec![(0.0, 0, 0, 0, 0); years]; nn]; budgets.formulas.len()];
     for i in 0..budgets.year.len() {
         if budgets.sector[i] != BudgetRow::Total || budgets.level[i] != Level::Neighbourhood {
             continue;
         }
         let f = budgets.formula[i] as usize;
-        debug_assert_eq!(formulas[f], budgets.formulas[f], "budgets in formula order");
         cap[f][budgets.area[i]][budgets.year[i] as usize - 1] = (
             budgets.weighted_population[i],
             budgets.budget[i],

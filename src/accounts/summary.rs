@@ -17,7 +17,7 @@ use rayon::prelude::*;
 use crate::accounts::icer::{bootstrap, Icer};
 use crate::accounts::incremental::{self, Incremental, RunOutcome, ScenarioRuns, TopLevel};
 use crate::accounts::metric::{FormulaMetric, Metric};
-use crate::accounts::metrics::Metrics;
+use crate::accounts::metrics::{Coded, Metrics};
 use crate::config::batch::groups_of;
 use crate::config::scenario::Scenario;
 use crate::config::uncertainty::name_hash;
@@ -133,42 +133,12 @@ pub struct BudgetTableRow {
     pub values: [f64; 6],
 }
 
-/// (scenario, year, level, area, metric name), the names as codes into [`Names`]: rows
+/// (scenario, year, level, area, metric name), the names as codes into [`Coded`] names: rows
 /// sort by the names as written.
 type Key = (u32, i32, Level, u32, u32);
 
 /// No row (the end of a chain of [`Row::after`]).
 const NONE: u32 = u32::MAX;
-
-/// Distinct names (areas, metric names), each kept once, with their codes.
-#[derive(Debug, Default)]
-struct Names {
-    names: Vec<String>,
-    codes: HashMap<String, u32, FixedState>,
-}
-
-impl Names {
-    fn code(&mut self, name: &str) -> u32 {
-        if let Some(c) = self.codes.get(name) {
-            return *c;
-        }
-        let c = self.names.len() as u32;
-        self.names.push(name.to_string());
-        self.codes.insert(name.to_string(), c);
-        c
-    }
-
-    /// Each code's rank in the names' sorted order.
-    fn ranks(&self) -> Vec<u32> {
-        let mut order: Vec<u32> = (0..self.names.len() as u32).collect();
-        order.sort_unstable_by(|a, b| self.names[*a as usize].cmp(&self.names[*b as usize]));
-        let mut rank = vec![0; order.len()];
-        for (r, c) in order.iter().enumerate() {
-            rank[*c as usize] = r as u32;
-        }
-        rank
-    }
-}
 
 /// One gathered row: its key and where its values by run are kept in
 /// [`Collected::values`]: `room` slots from `start`, the first `filled` of them taken.
@@ -194,8 +164,8 @@ struct Row {
 #[derive(Debug, Default)]
 pub struct Collected {
     scenarios: Vec<String>,
-    areas: Names,
-    metric_names: Names,
+    areas: Coded<String>,
+    metric_names: Coded<String>,
     /// The code of each metric's name.
     metric_codes: HashMap<Metric, u32, FixedState>,
     /// The metric of each name code, as first added.
@@ -514,7 +484,7 @@ impl Collected {
                 let cost = values(Metric::DiscountedCumulativeNetCost)?;
                 let qalys = values(Metric::DiscountedQalysGained)?;
                 let ratio = Icer::of_runs(cost, qalys).ratio()?;
-                let area = &self.areas.names[a as usize];
+                let area = &self.areas.values[a as usize];
                 let hash = name_hash(&format!(
                     "{}|{y}|{}|{area}",
                     self.scenarios[s as usize],
@@ -523,7 +493,7 @@ impl Collected {
                 let at = from
                     + group
                         .iter()
-                        .take_while(|r| self.metric_names.names[key(**r).4 as usize] < name)
+                        .take_while(|r| self.metric_names.values[key(**r).4 as usize] < name)
                         .count();
                 Some((
                     at,
@@ -586,7 +556,7 @@ impl Collected {
                         &self.scenarios[s as usize],
                         y,
                         l,
-                        &self.areas.names[a as usize],
+                        &self.areas.values[a as usize],
                     ),
                     formula,
                     (self.values_of(*r), budget, people, pos),
@@ -825,11 +795,11 @@ impl SummaryTable {
                     .collect(),
             },
             SummaryColumn::Area => SummaryValues::Text {
-                names: c.areas.names.iter().map(String::as_str).collect(),
+                names: c.areas.values.iter().map(String::as_str).collect(),
                 codes: lines.iter().map(|l| self.key(*l).3).collect(),
             },
             SummaryColumn::Metric => SummaryValues::Text {
-                names: c.metric_names.names.iter().map(String::as_str).collect(),
+                names: c.metric_names.values.iter().map(String::as_str).collect(),
                 codes: lines.iter().map(|l| self.key(*l).4).collect(),
             },
             SummaryColumn::Stat(k) => {
@@ -853,7 +823,7 @@ impl SummaryTable {
                     scenario: c.scenarios[s as usize].clone(),
                     year,
                     level,
-                    area: c.areas.names[a as usize].clone(),
+                    area: c.areas.values[a as usize].clone(),
                     metric: match l {
                         Line::Row(_) => c.metric_of[m as usize].clone(),
                         Line::Icer(_) => Metric::CostPerQaly,
