@@ -13,7 +13,6 @@ use crate::core::care::{Sector, Setting, N_SECTORS};
 use crate::core::money::largest_remainder;
 use crate::data::datasets::{Datasets, WeightTable};
 use crate::data::geography::{Geography, Neighbourhood};
-use rayon::prelude::*;
 use std::collections::BTreeMap;
 use std::path::PathBuf;
 
@@ -569,18 +568,10 @@ pub fn budgets(
         }),
         ..Budgets::default()
     };
-    // Each formula's money is worked out apart from the others', so in parallel; its rows
-    // are then pushed in the formulas' order.
-    let money: Vec<_> = cap
-        .formula
-        .par_iter()
-        .map(|f| {
-            let money = b.money_rows(&b.allocate(f));
-            let (after, pools) = b.share_risks(&money);
-            (money, after, pools)
-        })
-        .collect();
-    for (k, (f, (money, after, pools))) in cap.formula.iter().zip(money).enumerate() {
+    for (k, f) in cap.formula.iter().enumerate() {
+        let allocation = b.allocate(f);
+        let money = b.money_rows(&allocation);
+        let (after, pools) = b.share_risks(&money);
         out.formulas.push(f.name());
         let k = u8::try_from(k).expect("at most 255 formulas: config::scenario::MAX_FORMULAS");
         b.push_rows(&mut out, k, &money, &after, pools);

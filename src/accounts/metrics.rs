@@ -407,18 +407,18 @@ pub fn compute(
         counterfactual,
         (p.ward_beds, p.bed_occupancy),
     );
-    let utility: Vec<f64> = datasets.segments.iter().map(|s| s.utility).collect();
-    // The budgets and the neighbourhoods' sums read the same results and costs and nothing
-    // of each other: made side by side.
-    let (budgets, nb) = rayon::join(
-        || {
-            let spend = costs.by_sector(model);
-            budgets(
-                model, datasets, weights, geography, scenario, levers, results, &spend,
-            )
-        },
-        || neighbourhood_sums(model, &utility, levers, results, counterfactual, &costs),
+    let budgets = budgets(
+        model,
+        datasets,
+        weights,
+        geography,
+        scenario,
+        levers,
+        results,
+        &costs.by_sector(model),
     );
+    let utility: Vec<f64> = datasets.segments.iter().map(|s| s.utility).collect();
+    let nb = neighbourhood_sums(model, &utility, levers, results, counterfactual, &costs);
     let cap = capitation_totals(&budgets, geography, scenario.years as usize);
     let ratio = system_position_ratios(&cap, geography);
     let writer = AreaRows {
