@@ -41,7 +41,6 @@ use crate::engine::population::{count_into, People, Person};
 use crate::engine::synthesis::{synthesise, Newcomers};
 use crate::model::activity::{poisson, Trends, YearActivity};
 use crate::model::demography::Demography;
-use crate::model::kinds::KindYear;
 use crate::model::segments::pick;
 use crate::model::Model;
 
@@ -211,8 +210,6 @@ pub struct Scratch {
     rows: Vec<f64>,
     /// Each row's interval of uniforms that keep a person in their segment.
     stay: Vec<[f64; 2]>,
-    /// Each kind of person's year, from the three above ([`live_year`]).
-    kinds: Vec<KindYear>,
     moves: Vec<Move>,
     /// The year's census, for callers that keep none ([`step_year`]).
     census: Vec<u32>,
@@ -400,6 +397,14 @@ pub struct Move {
     risk: f32,
 }
 
+/// The year's transition rows ([`SegmentModel::rows`]) and each row's interval of staying
+/// ([`SegmentModel::stay_bounds`]).
+#[derive(Debug, Clone, Copy)]
+pub struct Transitions<'a> {
+    pub rows: &'a [f64],
+    pub stay: &'a [[f64; 2]],
+}
+
 /// The per-person streams of a neighbourhood-year.
 #[derive(Debug, Clone, Copy)]
 pub struct PersonStreams {
@@ -413,13 +418,14 @@ pub struct PersonStreams {
 /// It makes the same draws and the same sums as [`exits`], then keeping the survivors,
 /// [`transitions`] and [`ageing`] one after another (the test
 /// `fused_pass_is_the_steps_one_at_a_time` checks it bit for bit), but reads each person
-/// once instead of five times, looks their cells, fertility, chances of leaving and
-/// interval of staying put up in one entry of `year` ([`KindYear`], by
-/// [`Demography::row`]), and searches their transition row in `rows`
-/// ([`crate::model::segments::SegmentModel::rows`]) only when they do not stay put.
-/// Survivors are written back in order, a year older and in their new segment. The halves
-/// of a year that segment changes move are added after the pass, in order, so every sum
-/// of risks adds the same terms in the same order as the steps do. Everyone present at the start is counted into
+/// once instead of five times, looks their cells and fertility up in
+/// [`crate::model::kinds::Kinds`], their chances of leaving in `chances`
+/// ([`Demography::exit_chances`]) and their transitions in `rows`
+/// ([`crate::model::segments::SegmentModel::rows`]), trying first the interval of staying
+/// put. Survivors are written back in order, a year older and in their new segment. The
+/// halves of a year that segment
+/// changes move are added after the pass, in order, so every sum of risks adds the same
+/// terms in the same order as the steps do. Everyone present at the start is counted into
 /// `census` (census layout, zero on entry), and `presence` is built from that count with
 /// the exceptions (leavers' half years, mothers' years in maternity) added as they occur:
 /// presences are sums of halves, exact in any order.
@@ -430,17 +436,18 @@ pub fn live_year(
     census: &mut [u32],
     tables: YearTables,
     streams: PersonStreams,
-    year: &[KindYear],
-    rows: &[f64],
+    chances: &[[f64; 2]],
+    transitions: Transitions,
     moves: &mut Vec<Move>,
 ) -> Exits {
+    let Transitions { rows, stay } = transitions;
     let YearTables {
         exposure,
         presence,
         dying,
     } = tables;
     debug_assert!(census.iter().all(|c| *c == 0), "census is zero on entry");
-    let ns = model.segments.len();
+    let (ns, kinds) = (model.segments.len(), model.kinds.all());
     // Exposure cells are segment-major: moving segment moves by whole segments' worth.
     let per_segment = N_BANDS * N_SEX * N_IMD;
     let mut e = Exits::default();
@@ -461,14 +468,11 @@ pub fn live_year(
     for i in 0..n {
         let (age, sex, imd, segment, risk, id) =
             (ages[i], sexes[i], imds[i], segs[i], risks[i], ids[i]);
-        let KindYear {
-            death: q,
-            leave,
-            stay,
-            kind,
-        } = year[Demography::row(segment, imd, sex, age)];
+        let k = Demography::row(segment, imd, sex, age);
+        let kind = kinds[k];
         census[kind.census as usize] += 1;
         // Step 1: one draw for death or leaving, one for motherhood.
+        let [q, leave] = chances[k];
         let u = person_uniform(streams.exit, id);
         let mother = person_uniform(streams.mothers, id) < kind.birth;
         let c = if mother { kind.mother } else { kind.exposure } as usize;
@@ -493,7 +497,7 @@ pub fn live_year(
         // before the row is searched.
         let row = kind.transition as usize;
         let u = person_uniform(streams.transition, id);
-        let [lo, hi] = stay;
+        let [lo, hi] = stay[row];
         let to = if u >= lo && u < hi {
             segment
         } else {
@@ -620,7 +624,6 @@ pub fn step_population(
         chances,
         rows,
         stay,
-        kinds,
         moves,
         ..
     } = scratch;
@@ -632,19 +635,18 @@ pub fn step_population(
     }
     let n_start = people.len() as u64;
     // Without factors the year's tables are the model's own, made once.
-    let (year, rows) = match factors {
+    let (chances, rows, stay) = match factors {
         None => {
+            let (rows, stay) = model.segments.unchanged_rows();
             let t = improvement_years;
-            let (m, d) = (&model.segments, &model.demography);
-            (model.kinds.unchanged_year(t, d, m), m.unchanged_rows().0)
+            (model.demography.unchanged_exit_chances(t), rows, stay)
         }
         Some(f) => {
             let d = &model.demography;
             d.exit_chances(improvement_years, Some(f.mortality), chances);
             model.segments.rows(Some(f.deterioration), rows);
             model.segments.stay_bounds(rows, stay);
-            model.kinds.year(chances, stay, kinds);
-            (&kinds[..], &rows[..])
+            (&chances[..], &rows[..], &stay[..])
         }
     };
     let e = live_year(
@@ -661,8 +663,8 @@ pub fn step_population(
             mothers: key(Purpose::Mothers).hash(),
             transition: key(Purpose::Transition).hash(),
         },
-        year,
-        rows,
+        chances,
+        Transitions { rows, stay },
         moves,
     );
     let start = StartCounts::of_census(census, ns);

@@ -7,10 +7,8 @@
 //! third of its instructions; one lookup by [`Demography::row`], the index the year's
 //! chances of leaving already use, gives them all.
 
-use std::sync::OnceLock;
-
 use crate::core::dims::{Cell, N_AGES, N_IMD, N_SEX};
-use crate::model::demography::{Demography, MAX_IMPROVEMENT_YEARS};
+use crate::model::demography::Demography;
 use crate::model::segments::SegmentModel;
 
 /// Where one kind of person counts, and their chance of giving birth in a year.
@@ -30,31 +28,9 @@ pub struct Kind {
     pub transition: u16,
 }
 
-/// One kind of person in one year: where they count ([`Kind`]), their chances of dying and
-/// of dying or leaving ([`Demography::exit_chances`]) and the interval of uniforms that
-/// keeps them in their segment ([`SegmentModel::stay_bounds`] of their transition row).
-///
-/// Why side by side: the yearly loop looked each person up in three tables (kinds,
-/// chances, stay intervals) and was short of registers to keep where each one was; one
-/// entry of 48 bytes is one lookup, in one cache line or two.
-#[derive(Debug, Clone, Copy, Default, PartialEq)]
-pub struct KindYear {
-    /// Chance of dying in the year.
-    pub death: f64,
-    /// Chance of dying or leaving in the year (at least `death`).
-    pub leave: f64,
-    /// Uniforms in `[stay[0], stay[1])` keep the person in their segment.
-    pub stay: [f64; 2],
-    pub kind: Kind,
-}
-
-/// Every kind of person, by [`Demography::row`], and their years without factors.
+/// Every kind of person, by [`Demography::row`].
 #[derive(Debug, Clone, Default)]
-pub struct Kinds {
-    kinds: Vec<Kind>,
-    /// [`Kinds::year`] of the model's own chances, by year of improvement, made once.
-    unchanged: Vec<OnceLock<Vec<KindYear>>>,
-}
+pub struct Kinds(Vec<Kind>);
 
 impl Kinds {
     pub fn new(demography: &Demography, segments: &SegmentModel) -> Self {
@@ -83,53 +59,13 @@ impl Kinds {
                 }
             }
         }
-        Kinds {
-            kinds,
-            unchanged: (0..=MAX_IMPROVEMENT_YEARS)
-                .map(|_| OnceLock::new())
-                .collect(),
-        }
+        Kinds(kinds)
     }
 
     /// Every kind, by [`Demography::row`].
     #[inline]
     pub fn all(&self) -> &[Kind] {
-        &self.kinds
-    }
-
-    /// Every kind's year, by [`Demography::row`], into `out`: `chances` by the same row
-    /// ([`Demography::exit_chances`]), `stay` by transition row
-    /// ([`SegmentModel::stay_bounds`]).
-    pub fn year(&self, chances: &[[f64; 2]], stay: &[[f64; 2]], out: &mut Vec<KindYear>) {
-        debug_assert_eq!(chances.len(), self.kinds.len());
-        out.clear();
-        out.extend(
-            self.kinds
-                .iter()
-                .zip(chances)
-                .map(|(kind, [death, leave])| KindYear {
-                    death: *death,
-                    leave: *leave,
-                    stay: stay[kind.transition as usize],
-                    kind: *kind,
-                }),
-        );
-    }
-
-    /// [`Kinds::year`] after `t` years of improvement without factors: the model's own
-    /// chances and transitions, made once for each `t` and kept.
-    pub fn unchanged_year(
-        &self,
-        t: usize,
-        demography: &Demography,
-        segments: &SegmentModel,
-    ) -> &[KindYear] {
-        self.unchanged[t.min(MAX_IMPROVEMENT_YEARS)].get_or_init(|| {
-            let mut out = Vec::new();
-            let stay = segments.unchanged_rows().1;
-            self.year(demography.unchanged_exit_chances(t), stay, &mut out);
-            out
-        })
+        &self.0
     }
 }
 

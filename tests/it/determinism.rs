@@ -78,7 +78,7 @@ fn fused_pass_is_the_steps_one_at_a_time() {
     use capsim::core::rng::{Purpose, StreamKey};
     use capsim::engine::population::count_into;
     use capsim::engine::simulation::{
-        ageing, exits, live_year, transitions, Factors, PersonStreams, YearTables,
+        ageing, exits, live_year, transitions, Factors, PersonStreams, Transitions, YearTables,
     };
 
     let (_, m, g) = crate::util::bundled();
@@ -150,9 +150,8 @@ fn fused_pass_is_the_steps_one_at_a_time() {
             m.demography
                 .exit_chances(t, factors.map(|f| f.mortality), &mut chances);
             m.segments.rows(factors.map(|f| f.deterioration), &mut rows);
-            let (mut stay, mut year) = (Vec::new(), Vec::new());
+            let mut stay = Vec::new();
             m.segments.stay_bounds(&rows, &mut stay);
-            m.kinds.year(&chances, &stay, &mut year);
             let e_b = live_year(
                 &m,
                 &mut b,
@@ -167,8 +166,11 @@ fn fused_pass_is_the_steps_one_at_a_time() {
                     mothers: key(Purpose::Mothers).hash(),
                     transition: key(Purpose::Transition).hash(),
                 },
-                &year,
-                &rows,
+                &chances,
+                Transitions {
+                    rows: &rows,
+                    stay: &stay,
+                },
                 &mut Vec::new(),
             );
             let case = format!("factors {}, improvement {t}", factors.is_some());
