@@ -93,10 +93,12 @@ pub fn plain_rate(m: &Model, people: &[People], threads: usize, reps: usize) -> 
 
 /// The number of cores and the plain loop's rate on all of them, over the bundled
 /// system's people: the reference of the whole-command benchmarks (England, the batch).
+/// Best of ten passes (about 0.1 s each): with three, the reference itself moved by ±5%
+/// from run to run on a shared 2-core machine, and every ratio with it.
 pub fn plain_rate_all_cores(m: &Model, d: &Datasets) -> (usize, f64) {
     let threads = std::thread::available_parallelism().map_or(1, |n| n.get());
     let people = people_of(m, &Geography::default_system(d));
-    (threads, plain_rate(m, &people, threads, 3))
+    (threads, plain_rate(m, &people, threads, 10))
 }
 
 /// Prints a throughput beside the plain loop's, as a ratio.
