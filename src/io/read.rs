@@ -138,7 +138,7 @@ fn column<'a>(df: &'a DataFrame, path: &Path, name: &str) -> Result<&'a Column> 
     df.column(name).map_err(|e| unexpected(path, e))
 }
 
-fn unexpected(path: &Path, e: impl std::fmt::Display) -> CapsimError {
+pub(crate) fn unexpected(path: &Path, e: impl std::fmt::Display) -> CapsimError {
     CapsimError::Write {
         path: path.to_path_buf(),
         reason: format!("unexpected contents: {e}"),

@@ -17,7 +17,7 @@ use crate::core::error::{CapsimError, Result};
 use crate::core::level::Level;
 use crate::io::read::{
     column_names, floats, ints, parquet_rows, read_on_threads, read_parquet, read_parquet_columns,
-    str_column, strings,
+    str_column, strings, unexpected,
 };
 use crate::io::text::Texts;
 
@@ -162,19 +162,17 @@ fn kept(path: &Path, keep: Keep, metric: Option<&str>) -> Result<DataFrame> {
         }
     }
     let wanted = IdxCa::from_vec("idx".into(), wanted);
-    let err = |e| CapsimError::Write {
-        path: path.to_path_buf(),
-        reason: format!("cannot read: {e}"),
-    };
+    let err = |e| unexpected(path, e);
     let columns = column_names(path)?
         .iter()
         .map(|name| {
-            let whole = match deciding.contains(&name.as_str()) {
-                true => df.column(name).map_err(err)?.clone(),
-                false => read_parquet_columns(path, &[name], None)?
+            let whole = if deciding.contains(&name.as_str()) {
+                df.column(name).map_err(err)?.clone()
+            } else {
+                read_parquet_columns(path, &[name], None)?
                     .column(name)
                     .map_err(err)?
-                    .clone(),
+                    .clone()
             };
             whole.take(&wanted).map_err(err)
         })

@@ -12,10 +12,12 @@ use std::path::{Path, PathBuf};
 use polars::prelude::*;
 
 use crate::accounts::capitation::Budgets;
+use crate::accounts::metric::Metric;
 use crate::accounts::metrics::Metrics;
 use crate::core::care::Setting;
 use crate::core::dims::{n_cells, Cell, BAND_LABELS, N_BANDS, N_IMD, N_SEX, SEX_LABELS};
 use crate::core::error::{CapsimError, Result};
+use crate::core::level::Level;
 use crate::data::geography::Geography;
 use crate::engine::simulation::NeighbourhoodResult;
 use crate::io::summary::parameters_frame;
@@ -82,13 +84,12 @@ pub fn write_run(
             .into_iter()
             .map(|(table, paths)| scope.spawn(move || write_results_table(table, &paths, run)))
             .collect();
-        let (metrics, budgets) = derive();
-        let mut written = write_accounts(staging, layout, run, &metrics, &budgets);
+        let mut written = write_run_accounts(staging, layout, run, derive);
         for w in writers {
             let r = w.join().expect("table writers do not panic");
-            written = written.and(r);
+            written = written.and_then(|accounts| r.map(|_| accounts));
         }
-        written.map(|_| (metrics, budgets))
+        written
     })
 }
 
@@ -879,11 +880,7 @@ impl<'a> MetricsColumns<'a> {
     pub fn new(m: &'a Metrics) -> Self {
         MetricsColumns {
             m,
-            names: m
-                .metrics()
-                .iter()
-                .map(crate::accounts::metric::Metric::name)
-                .collect(),
+            names: m.metrics().iter().map(Metric::name).collect(),
         }
     }
 }
@@ -913,10 +910,7 @@ impl Columns for MetricsColumns<'_> {
             0 => Part::Plain(Column::new("year".into(), &m.year[rows])),
             1 => coded(
                 "level",
-                crate::core::level::Level::ALL
-                    .iter()
-                    .map(|l| l.id())
-                    .collect(),
+                Level::ALL.iter().map(|l| l.id()).collect(),
                 m.level[rows].iter().map(|l| l.index() as IdxSize).collect(),
             ),
             2 => coded(
@@ -1224,7 +1218,6 @@ pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<()> {
 
 /// The budgets of one scenario-run as a frame (money in pounds, from exact pence).
 fn budgets_frame<'a>(g: &'a Geography, b: &'a Budgets) -> Table<'a> {
-    use crate::core::level::Level;
     let mut area = Area::new(g, b.level.len());
     let (nation, no_place, no_nb) = area.none();
     for (level, k) in b.level.iter().zip(&b.area) {

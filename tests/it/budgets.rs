@@ -408,7 +408,20 @@ fn batch_writes_budgets_and_the_risk_decomposition() {
 
 #[test]
 fn bad_capitation_settings_are_rejected() {
+    // Budget rows name their formula by a byte: more than 254 formulas are refused.
+    let too_many = format!(
+        "[capitation]\nformula = [{}]\n",
+        (0..255)
+            .map(|i| format!("{{ name = \"f{i}\", basis = \"headcount\" }}"))
+            .collect::<Vec<_>>()
+            .join(", ")
+    );
     for (text, field, says) in [
+        (
+            too_many.as_str(),
+            "capitation.formula",
+            "255 formulas: give at most 254",
+        ),
         (
             "[envelope]\nsector_shares = { acute = 0.7, community = 0.2 }\n",
             "envelope.sector_shares",
