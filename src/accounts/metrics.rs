@@ -81,17 +81,15 @@ impl<T> Default for Coded<T> {
     }
 }
 
-impl<T: Ord> Coded<T> {
-    /// Each code's rank in the values' sorted order.
-    pub(crate) fn ranks(&self) -> Vec<u32> {
-        let mut order: Vec<u32> = (0..self.values.len() as u32).collect();
-        order.sort_unstable_by(|a, b| self.values[*a as usize].cmp(&self.values[*b as usize]));
-        let mut rank = vec![0; order.len()];
-        for (r, c) in order.iter().enumerate() {
-            rank[*c as usize] = r as u32;
-        }
-        rank
+/// Each code's rank in its values' sorted order (codes index `values`).
+pub(crate) fn code_ranks<T: Ord>(values: &[T]) -> Vec<u32> {
+    let mut order: Vec<u32> = (0..values.len() as u32).collect();
+    order.sort_unstable_by(|a, b| values[*a as usize].cmp(&values[*b as usize]));
+    let mut rank = vec![0; order.len()];
+    for (r, c) in order.iter().enumerate() {
+        rank[*c as usize] = r as u32;
     }
+    rank
 }
 
 impl<T: Hash + Eq + Clone> Coded<T> {

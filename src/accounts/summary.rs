@@ -6,7 +6,7 @@
 //! runs ascending), so a batch resumed after a crash, or merged from shards, produces the
 //! same bytes as an unbroken run.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::BTreeMap;
 use std::hash::BuildHasher;
 use std::ops::Range;
 
@@ -17,7 +17,7 @@ use rayon::prelude::*;
 use crate::accounts::icer::{bootstrap, Icer};
 use crate::accounts::incremental::{self, Incremental, RunOutcome, ScenarioRuns, TopLevel};
 use crate::accounts::metric::{FormulaMetric, Metric};
-use crate::accounts::metrics::{Coded, Metrics};
+use crate::accounts::metrics::{code_ranks, Coded, Metrics};
 use crate::config::batch::groups_of;
 use crate::config::scenario::Scenario;
 use crate::config::uncertainty::name_hash;
@@ -133,8 +133,8 @@ pub struct BudgetTableRow {
     pub values: [f64; 6],
 }
 
-/// (scenario, year, level, area, metric name), the names as codes into [`Coded`] names: rows
-/// sort by the names as written.
+/// (scenario, year, level, area, metric), area and metric as codes into
+/// [`Collected`]'s `areas` and `metrics`: rows sort by the names as written.
 type Key = (u32, i32, Level, u32, u32);
 
 /// No row (the end of a chain of [`Row::after`]).
@@ -165,11 +165,9 @@ struct Row {
 pub struct Collected {
     scenarios: Vec<String>,
     areas: Coded<String>,
-    metric_names: Coded<String>,
-    /// The code of each metric's name.
-    metric_codes: HashMap<Metric, u32, FixedState>,
-    /// The metric of each name code, as first added.
-    metric_of: Vec<Metric>,
+    metrics: Coded<Metric>,
+    /// The name of each metric's code, as written and sorted by.
+    metric_names: Vec<String>,
     /// Every row, in the order first added.
     rows: Vec<Row>,
     /// Per scenario, its rows by key: each entry is a row's position in `rows`, hashed by
@@ -233,16 +231,12 @@ impl Collected {
         }
     }
 
-    /// The code of a metric's name.
+    /// The code of a metric (one name each).
     fn metric_code(&mut self, metric: &Metric) -> u32 {
-        if let Some(c) = self.metric_codes.get(metric) {
-            return *c;
+        let c = self.metrics.code(metric);
+        if c as usize == self.metric_names.len() {
+            self.metric_names.push(metric.name());
         }
-        let c = self.metric_names.code(&metric.name());
-        if c as usize == self.metric_of.len() {
-            self.metric_of.push(metric.clone());
-        }
-        self.metric_codes.insert(metric.clone(), c);
         c
     }
 
@@ -380,7 +374,10 @@ impl Collected {
 
     /// The rows in key order: scenario, year, level, then area and metric name as written.
     fn sorted(&self) -> Vec<u32> {
-        let (area, metric) = (self.areas.ranks(), self.metric_names.ranks());
+        let (area, metric) = (
+            code_ranks(&self.areas.values),
+            code_ranks(&self.metric_names),
+        );
         let mut rows: Vec<u32> = (0..self.rows.len() as u32).collect();
         rows.sort_unstable_by_key(|r| {
             let (s, y, l, a, m) = self.rows[*r as usize].key;
@@ -478,7 +475,7 @@ impl Collected {
                 let values = |m: Metric| {
                     group
                         .iter()
-                        .find(|r| self.metric_of[key(**r).4 as usize] == m)
+                        .find(|r| self.metrics.values[key(**r).4 as usize] == m)
                         .map(|r| self.values_of(*r))
                 };
                 let cost = values(Metric::DiscountedCumulativeNetCost)?;
@@ -493,7 +490,7 @@ impl Collected {
                 let at = from
                     + group
                         .iter()
-                        .take_while(|r| self.metric_names.values[key(**r).4 as usize] < name)
+                        .take_while(|r| self.metric_names[key(**r).4 as usize] < name)
                         .count();
                 Some((
                     at,
@@ -516,7 +513,7 @@ impl Collected {
     /// (mean^2 + variance), the part of the mean squared relative position that the mean
     /// explains. `mean_position` is the plain position's mean, for reference.
     pub fn risk(&self) -> Vec<RiskRow> {
-        let rank = self.metric_names.ranks();
+        let rank = code_ranks(&self.metric_names);
         let key = |r: &u32| self.rows[*r as usize].key;
         let mut out = Vec::new();
         let sorted = self.sorted();
@@ -532,7 +529,7 @@ impl Collected {
                 continue;
             }
             let get = |metric: Metric| {
-                let code = *self.metric_names.codes.get(&metric.name())?;
+                let code = *self.metrics.codes.get(&metric)?;
                 let i = group
                     .binary_search_by_key(&rank[code as usize], |r| rank[key(r).4 as usize])
                     .ok()?;
@@ -540,7 +537,7 @@ impl Collected {
             };
             for r in group {
                 let Metric::Formula(FormulaMetric::RelativePosition, formula) =
-                    &self.metric_of[key(r).4 as usize]
+                    &self.metrics.values[key(r).4 as usize]
                 else {
                     continue;
                 };
@@ -799,7 +796,7 @@ impl SummaryTable {
                 codes: lines.iter().map(|l| self.key(*l).3).collect(),
             },
             SummaryColumn::Metric => SummaryValues::Text {
-                names: c.metric_names.values.iter().map(String::as_str).collect(),
+                names: c.metric_names.iter().map(String::as_str).collect(),
                 codes: lines.iter().map(|l| self.key(*l).4).collect(),
             },
             SummaryColumn::Stat(k) => {
@@ -825,7 +822,7 @@ impl SummaryTable {
                     level,
                     area: c.areas.values[a as usize].clone(),
                     metric: match l {
-                        Line::Row(_) => c.metric_of[m as usize].clone(),
+                        Line::Row(_) => c.metrics.values[m as usize].clone(),
                         Line::Icer(_) => Metric::CostPerQaly,
                     },
                     stat: Stat::from_centiles(

@@ -538,8 +538,6 @@ fn write_scenario_compacting(
     (staging, flat): (&mut Staging, bool),
 ) -> Result<(ScenarioRun, Layout)> {
     if !compact {
-        let results = &*results;
-        let place = (staging, flat);
         return write_scenario(
             p,
             batch,
@@ -548,7 +546,7 @@ fn write_scenario_compacting(
             (levers, results),
             counterfactual,
             same_people_as,
-            place,
+            (staging, flat),
         );
     }
     let layout = scenario_layout(batch, s, run, flat);
